@@ -1,0 +1,542 @@
+//! Typed settings read from Spin variables, validated on every request.
+//!
+//! A malformed value is never silently ignored: it becomes a [`ConfigError`]. Development mode
+//! shows those errors as a page so the operator fixes them at once; production logs them and
+//! carries on with the safe reading of that one setting (the stricter environment, no fallback
+//! URL, no extra allowed origin, the default branding).
+
+use url::Url;
+
+use crate::redirect::{self, Flow, OriginPattern};
+
+/// Where variable values come from: Spin's variables interface in the component, a map in tests.
+pub trait Variables {
+    /// `Ok(None)` when the variable is not defined for the component.
+    fn get(&self, name: &str) -> Result<Option<String>, String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How an optional sign-up attribute is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldMode {
+    Off,
+    Optional,
+    Required,
+}
+
+impl FieldMode {
+    pub fn is_shown(self) -> bool {
+        self != Self::Off
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Branding {
+    pub application_name: String,
+    pub logo_url: Option<String>,
+    /// `#rgb` or `#rrggbb`, validated so it is safe to place in CSS.
+    pub primary_color: String,
+}
+
+/// The sign-up attributes beyond email address and password.
+#[derive(Debug, Clone, Copy)]
+pub struct SignUpFields {
+    pub first_name: FieldMode,
+    pub last_name: FieldMode,
+    pub username: FieldMode,
+    pub phone_number: FieldMode,
+}
+
+/// Lifetimes and limits, in seconds or counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub portal_session_lifetime: i64,
+    pub session_token_lifetime: i64,
+    pub sign_in_max_failures: i64,
+    pub sign_in_failure_window: i64,
+    pub sign_in_lockout: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub instance_domain: Option<String>,
+    pub public_origin: Option<Url>,
+    pub home_url: Option<String>,
+    pub after_sign_in_url: Option<String>,
+    pub after_sign_up_url: Option<String>,
+    pub after_sign_out_url: Option<String>,
+    pub after_create_organization_url: Option<String>,
+    pub after_leave_organization_url: Option<String>,
+    pub allowed_redirect_origins: Vec<OriginPattern>,
+    pub trust_requesting_origin: bool,
+    pub branding: Branding,
+    pub sign_up_fields: SignUpFields,
+    pub limits: Limits,
+    /// PKCS#8 PEM or base64 DER of a P-256 private key; `None` to use the stored generated key.
+    pub session_signing_key: Option<SecretString>,
+}
+
+/// A string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One malformed variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+pub const DEFAULT_APPLICATION_NAME: &str = "Account Portal";
+pub const DEFAULT_PRIMARY_COLOR: &str = "#4f46e5";
+
+impl Settings {
+    /// Reads and validates every variable. Always returns usable settings: a malformed value is
+    /// replaced by its safe reading and reported in the error list.
+    pub fn load(variables: &dyn Variables) -> (Settings, Vec<ConfigError>) {
+        let mut reader = Reader {
+            variables,
+            errors: Vec::new(),
+        };
+        let environment = reader.parse("environment", |value| match value {
+            "development" => Ok(Environment::Development),
+            "production" => Ok(Environment::Production),
+            _ => Err("must be \"development\" or \"production\"".into()),
+        });
+        let production = environment != Some(Environment::Development);
+        let settings = Settings {
+            // Unset or malformed means production: the stricter reading is the safe one.
+            environment: if production {
+                Environment::Production
+            } else {
+                Environment::Development
+            },
+            instance_domain: reader.parse("instance_domain", parse_instance_domain),
+            public_origin: reader.parse("public_origin", parse_public_origin),
+            home_url: reader.parse("home_url", parse_fallback_url),
+            after_sign_in_url: reader.parse("after_sign_in_url", parse_fallback_url),
+            after_sign_up_url: reader.parse("after_sign_up_url", parse_fallback_url),
+            after_sign_out_url: reader.parse("after_sign_out_url", parse_fallback_url),
+            after_create_organization_url: reader
+                .parse("after_create_organization_url", parse_fallback_url),
+            after_leave_organization_url: reader
+                .parse("after_leave_organization_url", parse_fallback_url),
+            allowed_redirect_origins: reader.allowed_origins(),
+            trust_requesting_origin: reader
+                .parse("trust_requesting_origin", parse_bool)
+                .unwrap_or(false),
+            branding: Branding {
+                application_name: reader
+                    .parse("application_name", parse_application_name)
+                    .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned()),
+                logo_url: reader.parse("logo_url", parse_logo_url),
+                primary_color: reader
+                    .parse("primary_color", parse_color)
+                    .unwrap_or_else(|| DEFAULT_PRIMARY_COLOR.to_owned()),
+            },
+            sign_up_fields: SignUpFields {
+                first_name: reader.field_mode("first_name_field"),
+                last_name: reader.field_mode("last_name_field"),
+                username: reader.field_mode("username_field"),
+                phone_number: reader.field_mode("phone_number_field"),
+            },
+            limits: Limits {
+                portal_session_lifetime: reader.seconds(
+                    "portal_session_lifetime",
+                    604_800,
+                    300,
+                    31_536_000,
+                ),
+                session_token_lifetime: reader.seconds("session_token_lifetime", 600, 30, 86_400),
+                sign_in_max_failures: reader.seconds("sign_in_max_failures", 5, 1, 1_000),
+                sign_in_failure_window: reader.seconds("sign_in_failure_window", 900, 10, 86_400),
+                sign_in_lockout: reader.seconds("sign_in_lockout", 900, 10, 86_400),
+            },
+            session_signing_key: reader.raw("session_signing_key").map(SecretString),
+        };
+        (settings, reader.errors)
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.environment == Environment::Development
+    }
+
+    /// The operator's fallback for one flow (`after_sign_in_url`, …).
+    pub fn flow_fallback(&self, flow: Flow) -> Option<&str> {
+        let value = match flow {
+            Flow::SignIn => &self.after_sign_in_url,
+            Flow::SignUp => &self.after_sign_up_url,
+            Flow::SignOut => &self.after_sign_out_url,
+            Flow::CreateOrganization => &self.after_create_organization_url,
+            Flow::LeaveOrganization => &self.after_leave_organization_url,
+            Flow::ReturnToApp => &None,
+        };
+        value.as_deref()
+    }
+}
+
+struct Reader<'a> {
+    variables: &'a dyn Variables,
+    errors: Vec<ConfigError>,
+}
+
+impl Reader<'_> {
+    /// The trimmed value, `None` when unset or empty.
+    fn raw(&mut self, name: &'static str) -> Option<String> {
+        match self.variables.get(name) {
+            Ok(Some(value)) => Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+            Ok(None) => None,
+            Err(message) => {
+                self.errors.push(ConfigError {
+                    variable: name,
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = self.raw(name)?;
+        match parse(&value) {
+            Ok(parsed) => Some(parsed),
+            Err(problem) => {
+                self.errors.push(ConfigError {
+                    variable: name,
+                    message: format!("{:?} {problem}", shorten(&value)),
+                });
+                None
+            }
+        }
+    }
+
+    fn allowed_origins(&mut self) -> Vec<OriginPattern> {
+        let Some(value) = self.raw("allowed_redirect_origins") else {
+            return Vec::new();
+        };
+        let (patterns, problems) = redirect::parse_origin_patterns(&value);
+        self.errors
+            .extend(problems.into_iter().map(|message| ConfigError {
+                variable: "allowed_redirect_origins",
+                message,
+            }));
+        patterns
+    }
+
+    fn field_mode(&mut self, name: &'static str) -> FieldMode {
+        self.parse(name, |value| match value {
+            "off" => Ok(FieldMode::Off),
+            "optional" => Ok(FieldMode::Optional),
+            "required" => Ok(FieldMode::Required),
+            _ => Err("must be \"off\", \"optional\" or \"required\"".into()),
+        })
+        .unwrap_or(FieldMode::Optional)
+    }
+
+    fn seconds(&mut self, name: &'static str, default: i64, min: i64, max: i64) -> i64 {
+        self.parse(name, |value| match value.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!("must be a whole number from {min} to {max}")),
+        })
+        .unwrap_or(default)
+    }
+}
+
+fn shorten(value: &str) -> String {
+    value.chars().take(120).collect()
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be \"true\" or \"false\"".into()),
+    }
+}
+
+fn parse_instance_domain(value: &str) -> Result<String, String> {
+    let lower = value.to_ascii_lowercase();
+    if redirect::is_canonical_domain(&lower) {
+        Ok(lower)
+    } else {
+        Err("must be a bare domain name such as \"myapp.com\" (no scheme, port, path or trailing dot; IDNs in punycode)".into())
+    }
+}
+
+fn parse_public_origin(value: &str) -> Result<Url, String> {
+    let problem = || {
+        "must be the portal's origin as browsers see it, such as \"https://accounts.myapp.com\""
+            .to_owned()
+    };
+    let url = Url::parse(value).map_err(|_| problem())?;
+    let is_origin_only = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if is_origin_only {
+        Ok(url)
+    } else {
+        Err(problem())
+    }
+}
+
+/// Fallback URLs are checked against the full redirect policy on each request; here only their
+/// form: an absolute http(s) URL or a path starting with a single `/`.
+fn parse_fallback_url(value: &str) -> Result<String, String> {
+    let printable = value.bytes().all(|b| b.is_ascii_graphic()) && !value.contains('\\');
+    let path_absolute = value.starts_with('/') && !value.starts_with("//");
+    let absolute = Url::parse(value)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        && (value.starts_with("https://") || value.starts_with("http://"));
+    if printable && (path_absolute || absolute) {
+        Ok(value.to_owned())
+    } else {
+        Err("is not a URL: use an absolute http(s) URL such as \"https://myapp.com/dashboard\" or a path such as \"/user\"".into())
+    }
+}
+
+fn parse_application_name(value: &str) -> Result<String, String> {
+    if value.chars().count() > 80 || value.chars().any(char::is_control) {
+        Err("must be at most 80 characters with no control characters".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn parse_logo_url(value: &str) -> Result<String, String> {
+    let https =
+        Url::parse(value).is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
+    let path = value.starts_with('/') && !value.starts_with("//");
+    if (https || path) && value.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        Ok(value.to_owned())
+    } else {
+        Err("must be an https URL or a path on the portal".into())
+    }
+}
+
+fn parse_color(value: &str) -> Result<String, String> {
+    let hex = value.strip_prefix('#').unwrap_or_default();
+    if matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err("must be a hex color such as \"#4f46e5\"".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct Map(HashMap<&'static str, &'static str>);
+
+    impl Variables for Map {
+        fn get(&self, name: &str) -> Result<Option<String>, String> {
+            Ok(self.0.get(name).map(|v| v.to_string()))
+        }
+    }
+
+    fn load(pairs: &[(&'static str, &'static str)]) -> (Settings, Vec<ConfigError>) {
+        Settings::load(&Map(pairs.iter().copied().collect()))
+    }
+
+    fn error_names(errors: &[ConfigError]) -> Vec<&'static str> {
+        errors.iter().map(|e| e.variable).collect()
+    }
+
+    #[test]
+    fn empty_configuration_is_valid_development() {
+        let (settings, errors) = load(&[("environment", "development")]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(settings.is_development());
+        assert_eq!(settings.branding.application_name, DEFAULT_APPLICATION_NAME);
+        assert_eq!(settings.branding.primary_color, DEFAULT_PRIMARY_COLOR);
+        assert!(settings.allowed_redirect_origins.is_empty());
+        assert_eq!(settings.limits.portal_session_lifetime, 604_800);
+    }
+
+    #[test]
+    fn unknown_environment_is_an_error_and_means_production() {
+        let (settings, errors) = load(&[("environment", "prod")]);
+        assert_eq!(error_names(&errors), ["environment"]);
+        assert_eq!(settings.environment, Environment::Production);
+        assert!(errors[0].to_string().contains("\"prod\""));
+    }
+
+    #[test]
+    fn unset_environment_means_production() {
+        let (settings, errors) = load(&[]);
+        assert!(errors.is_empty());
+        assert_eq!(settings.environment, Environment::Production);
+    }
+
+    #[test]
+    fn malformed_fallback_url_is_reported_and_dropped() {
+        let (settings, errors) = load(&[
+            ("environment", "development"),
+            ("after_sign_in_url", "not a url"),
+            ("home_url", "//evil.com"),
+            ("after_sign_up_url", "https://myapp.com/welcome"),
+            ("after_sign_out_url", "/signed-out"),
+            ("after_create_organization_url", "javascript:alert(1)"),
+        ]);
+        assert_eq!(
+            error_names(&errors),
+            [
+                "home_url",
+                "after_sign_in_url",
+                "after_create_organization_url"
+            ]
+        );
+        assert_eq!(settings.after_sign_in_url, None);
+        assert_eq!(settings.home_url, None);
+        assert_eq!(
+            settings.after_sign_up_url.as_deref(),
+            Some("https://myapp.com/welcome")
+        );
+        assert_eq!(settings.flow_fallback(Flow::SignOut), Some("/signed-out"));
+    }
+
+    #[test]
+    fn instance_domain_must_be_a_bare_domain() {
+        for bad in [
+            "https://myapp.com",
+            "myapp.com.",
+            "myapp.com:443",
+            "my app.com",
+            "*.myapp.com",
+            "myapp.com/x",
+        ] {
+            let (settings, errors) = load(&[("instance_domain", bad)]);
+            assert_eq!(error_names(&errors), ["instance_domain"], "{bad}");
+            assert_eq!(settings.instance_domain, None);
+        }
+        let (settings, errors) = load(&[("instance_domain", " MyApp.com ")]);
+        assert!(errors.is_empty());
+        assert_eq!(settings.instance_domain.as_deref(), Some("myapp.com"));
+    }
+
+    #[test]
+    fn public_origin_must_be_an_origin() {
+        for bad in [
+            "accounts.myapp.com",
+            "https://accounts.myapp.com/path",
+            "ftp://x.com",
+            "https://a@b.com",
+        ] {
+            let (_, errors) = load(&[("public_origin", bad)]);
+            assert_eq!(error_names(&errors), ["public_origin"], "{bad}");
+        }
+        let (settings, errors) = load(&[("public_origin", "https://accounts.myapp.com/")]);
+        assert!(errors.is_empty());
+        assert_eq!(
+            settings.public_origin.unwrap().as_str(),
+            "https://accounts.myapp.com/"
+        );
+    }
+
+    #[test]
+    fn primary_color_cannot_inject_css() {
+        for bad in [
+            "red",
+            "#12345",
+            "#1234567",
+            "#fff;}body{display:none",
+            "url(x)",
+        ] {
+            let (settings, errors) = load(&[("primary_color", bad)]);
+            assert_eq!(error_names(&errors), ["primary_color"], "{bad}");
+            assert_eq!(settings.branding.primary_color, DEFAULT_PRIMARY_COLOR);
+        }
+        let (settings, _) = load(&[("primary_color", "#ABC")]);
+        assert_eq!(settings.branding.primary_color, "#abc");
+    }
+
+    #[test]
+    fn booleans_field_modes_and_numbers_are_strict() {
+        let (settings, errors) = load(&[
+            ("trust_requesting_origin", "yes"),
+            ("username_field", "mandatory"),
+            ("phone_number_field", "off"),
+            ("session_token_lifetime", "10"),
+            ("sign_in_max_failures", "3"),
+        ]);
+        assert_eq!(
+            error_names(&errors),
+            [
+                "trust_requesting_origin",
+                "username_field",
+                "session_token_lifetime"
+            ]
+        );
+        assert!(!settings.trust_requesting_origin);
+        assert_eq!(settings.sign_up_fields.username, FieldMode::Optional);
+        assert_eq!(settings.sign_up_fields.phone_number, FieldMode::Off);
+        assert_eq!(settings.limits.session_token_lifetime, 600);
+        assert_eq!(settings.limits.sign_in_max_failures, 3);
+    }
+
+    #[test]
+    fn allowed_origins_keep_good_entries_and_report_bad_ones() {
+        let (settings, errors) =
+            load(&[("allowed_redirect_origins", "https://a.io,https://b.io/path")]);
+        assert_eq!(settings.allowed_redirect_origins.len(), 1);
+        assert_eq!(error_names(&errors), ["allowed_redirect_origins"]);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let (settings, _) = load(&[("session_signing_key", "super-secret")]);
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("super-secret"));
+        assert!(printed.contains("***"));
+    }
+
+    #[test]
+    fn a_failing_variable_provider_is_reported() {
+        struct Failing;
+        impl Variables for Failing {
+            fn get(&self, name: &str) -> Result<Option<String>, String> {
+                if name == "home_url" {
+                    Err("provider unavailable".into())
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+        let (_, errors) = Settings::load(&Failing);
+        assert_eq!(error_names(&errors), ["home_url"]);
+    }
+}

@@ -1,0 +1,123 @@
+//! The route table and the request pipeline: settings → route → page → security headers.
+//! This is the one place routes are listed.
+
+use http::{HeaderValue, Method, Request, Response, header};
+
+use crate::config::{Settings, Variables};
+use crate::error::PortalError;
+use crate::pages::{
+    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_up, status, user,
+};
+
+/// Largest request body the portal reads; larger bodies are answered with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the host provides to one request.
+pub struct Env<'a> {
+    pub variables: &'a dyn Variables,
+}
+
+/// Handles one request. Never panics on input: every failure becomes a page.
+pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
+    let (settings, config_errors) = Settings::load(env.variables);
+    for error in &config_errors {
+        eprintln!("configuration error: {error}");
+    }
+    let ctx = Ctx::new(&request, settings, config_errors);
+    let mut response = route(&ctx).unwrap_or_else(|error| pages::error_page(&ctx, error));
+    add_security_headers(&ctx, &mut response);
+    if ctx.method == Method::HEAD {
+        response.body_mut().clear();
+    }
+    response
+}
+
+type Handler = fn(&Ctx<'_>) -> PageResult;
+
+/// `(path, GET handler, POST handler)`; `HEAD` is answered like `GET`.
+const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
+    ("/", Some(status::root), None),
+    ("/healthz", Some(status::healthz), None),
+    ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
+    ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
+    ("/user", Some(user::show), None),
+    ("/organization", Some(organization::show), None),
+    (
+        "/create-organization",
+        Some(organization::show_create),
+        None,
+    ),
+    (
+        "/unauthorized-sign-in",
+        Some(status::unauthorized_sign_in),
+        None,
+    ),
+];
+
+fn route(ctx: &Ctx<'_>) -> PageResult {
+    let is_asset = ctx.path.starts_with("/assets/");
+    let (get, post) = if is_asset {
+        (Some(assets::serve as Handler), None)
+    } else {
+        ROUTES
+            .iter()
+            .find(|(path, _, _)| *path == ctx.path)
+            .map(|(_, get, post)| (*get, *post))
+            .ok_or(PortalError::NotFound)?
+    };
+    let handler = match *ctx.method {
+        Method::GET | Method::HEAD => get,
+        Method::POST => post,
+        _ => None,
+    };
+    let Some(handler) = handler else {
+        let allow = if post.is_some() {
+            "GET, HEAD, POST"
+        } else {
+            "GET, HEAD"
+        };
+        return Err(PortalError::MethodNotAllowed { allow });
+    };
+    let is_health = ctx.path == "/healthz";
+    if ctx.settings.is_development() && !ctx.config_errors.is_empty() && !is_asset && !is_health {
+        return Err(PortalError::Config(ctx.config_errors.clone()));
+    }
+    if ctx.body.len() > MAX_BODY_BYTES {
+        return Err(PortalError::PayloadTooLarge);
+    }
+    handler(ctx)
+}
+
+/// Headers every response carries. HTML is never cached (it can hold personal data and CSRF
+/// tokens); the fingerprinted stylesheets set their own long-lived caching.
+fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
+    let mut form_action = String::from("'self'");
+    if let Some(FormActionOrigins(origins)) = response.extensions().get::<FormActionOrigins>() {
+        for origin in origins {
+            form_action.push(' ');
+            form_action.push_str(origin);
+        }
+    }
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.entry(name).or_insert(value);
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, &csp);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(header::CACHE_CONTROL, "no-store");
+    if !ctx.settings.is_development() && ctx.portal_origin.scheme() == "https" {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+}

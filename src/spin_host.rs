@@ -1,0 +1,119 @@
+//! The only module that touches spin-sdk: it turns Spin's request into plain `http` types, gives
+//! the portal Spin's variables, and writes the portal's response back through Spin.
+
+use futures::StreamExt;
+use http::{HeaderName, HeaderValue};
+use spin_sdk::http::{
+    Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam,
+};
+
+use crate::config::Variables;
+use crate::portal::{self, Env, MAX_BODY_BYTES};
+
+/// Spin's `fermyon:spin/variables@2.0.0`.
+struct SpinVariables;
+
+impl Variables for SpinVariables {
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        match spin_sdk::variables::get(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(spin_sdk::variables::Error::Undefined(_)) => Ok(None),
+            Err(error) => Err(format!("could not be read: {error}")),
+        }
+    }
+}
+
+/// Entry point for one request (streaming form, so a response can carry several `Set-Cookie`).
+pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
+    let response = match read_request(request).await {
+        Ok(request) => portal::handle(
+            request,
+            &Env {
+                variables: &SpinVariables,
+            },
+        ),
+        Err(status) => plain_response(status),
+    };
+    write_response(response_out, response).await;
+}
+
+async fn read_request(
+    request: IncomingRequest,
+) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
+    let method = match request.method() {
+        SpinMethod::Get => http::Method::GET,
+        SpinMethod::Head => http::Method::HEAD,
+        SpinMethod::Post => http::Method::POST,
+        SpinMethod::Put => http::Method::PUT,
+        SpinMethod::Delete => http::Method::DELETE,
+        SpinMethod::Connect => http::Method::CONNECT,
+        SpinMethod::Options => http::Method::OPTIONS,
+        SpinMethod::Trace => http::Method::TRACE,
+        SpinMethod::Patch => http::Method::PATCH,
+        SpinMethod::Other(other) => {
+            http::Method::from_bytes(other.as_bytes()).map_err(|_| http::StatusCode::BAD_REQUEST)?
+        }
+    };
+    let authority = request
+        .authority()
+        .unwrap_or_else(|| "localhost".to_owned());
+    let path_and_query = request.path_with_query().unwrap_or_else(|| "/".to_owned());
+    let uri = http::Uri::builder()
+        .scheme("http")
+        .authority(authority)
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| http::StatusCode::BAD_REQUEST)?;
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    for (name, value) in request.headers().entries() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            builder = builder.header(name, value);
+        }
+    }
+    // Read at most one byte past the limit: enough for the portal to answer 413.
+    let mut body = Vec::new();
+    let mut stream = request.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| http::StatusCode::BAD_REQUEST)?;
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY_BYTES {
+            body.truncate(MAX_BODY_BYTES + 1);
+            break;
+        }
+    }
+    builder
+        .body(body)
+        .map_err(|_| http::StatusCode::BAD_REQUEST)
+}
+
+fn plain_response(status: http::StatusCode) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(format!("{status}\n").into_bytes());
+    *response.status_mut() = status;
+    response
+}
+
+async fn write_response(response_out: ResponseOutparam, response: http::Response<Vec<u8>>) {
+    let (parts, body) = response.into_parts();
+    let entries: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let headers = match Fields::from_list(&entries) {
+        Ok(headers) => headers,
+        Err(error) => {
+            eprintln!("response headers rejected by the host: {error:?}");
+            Fields::new()
+        }
+    };
+    let outgoing = OutgoingResponse::new(headers);
+    if outgoing.set_status_code(parts.status.as_u16()).is_err() {
+        eprintln!("status {} rejected by the host", parts.status);
+    }
+    if let Err(error) = response_out.set_with_body(outgoing, body).await {
+        eprintln!("could not send the response body: {error}");
+    }
+}

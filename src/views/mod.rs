@@ -1,0 +1,206 @@
+//! HTML layout and components. Every page is rendered with maud, which escapes every
+//! interpolated value, so markup cannot be injected through user input, query parameters or
+//! configuration.
+
+pub mod i18n;
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::config::Branding;
+pub use i18n::Strings;
+
+/// The portal's stylesheet, embedded in the component.
+pub const PORTAL_CSS: &str = include_str!("portal.css");
+
+/// FNV-1a, enough to give each stylesheet version its own URL so it can be cached forever.
+pub const fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+const PORTAL_CSS_FINGERPRINT: u64 = fingerprint(PORTAL_CSS.as_bytes());
+
+pub fn portal_css_path() -> String {
+    format!("/assets/portal-{PORTAL_CSS_FINGERPRINT:016x}.css")
+}
+
+/// The theme stylesheet carries the configured primary colour; its URL changes with the colour.
+pub fn theme_css_path(branding: &Branding) -> String {
+    format!(
+        "/assets/theme-{:016x}.css",
+        fingerprint(theme_css(branding).as_bytes())
+    )
+}
+
+/// `primary_color` is validated as a hex colour by `config`, so it is safe inside CSS.
+pub fn theme_css(branding: &Branding) -> String {
+    format!(":root{{--primary:{}}}\n", branding.primary_color)
+}
+
+/// What every page shows around its content.
+pub struct Chrome<'a> {
+    pub branding: &'a Branding,
+    pub strings: &'a Strings,
+    /// Development-mode notices (rejected redirect candidates, configuration problems).
+    pub dev_notices: &'a [String],
+    /// "Back to the app" link: the validated redirect target, else `home_url`.
+    pub back_to_app: Option<&'a str>,
+    /// A success message after a post/redirect/get.
+    pub flash: Option<&'a str>,
+}
+
+/// The complete document for one page.
+pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> String {
+    let branding = chrome.branding;
+    let strings = chrome.strings;
+    html! {
+        (DOCTYPE)
+        html lang=(strings.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · " (branding.application_name) }
+                link rel="stylesheet" href=(portal_css_path());
+                link rel="stylesheet" href=(theme_css_path(branding));
+            }
+            body {
+                a.skip-link href="#content" { (strings.skip_to_content) }
+                header.brand {
+                    @if let Some(logo) = &branding.logo_url {
+                        img src=(logo) alt="";
+                    }
+                    span.name { (branding.application_name) }
+                }
+                main id="content" class=[wide.then_some("wide")] {
+                    @if let Some(href) = chrome.back_to_app {
+                        a.back href=(href) { "← " (strings.back_to_app) }
+                    }
+                    @if !chrome.dev_notices.is_empty() {
+                        div.dev-notice role="status" {
+                            strong { (strings.dev_notice_heading) }
+                            ul {
+                                @for notice in chrome.dev_notices { li { (notice) } }
+                            }
+                        }
+                    }
+                    @if let Some(message) = chrome.flash {
+                        p.alert.success role="status" { (message) }
+                    }
+                    (content)
+                }
+                footer { (strings.footer) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// One labelled input with its error tied to it by `aria-describedby`.
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub autocomplete: &'a str,
+    pub value: &'a str,
+    pub error: Option<&'a str>,
+    pub required: bool,
+    pub max_length: usize,
+    pub hint: Option<&'a str>,
+}
+
+impl<'a> Field<'a> {
+    pub fn new(name: &'a str, label: &'a str, kind: &'a str, autocomplete: &'a str) -> Self {
+        Self {
+            name,
+            label,
+            kind,
+            autocomplete,
+            value: "",
+            error: None,
+            required: false,
+            max_length: 256,
+            hint: None,
+        }
+    }
+
+    pub fn value(mut self, value: &'a str) -> Self {
+        self.value = value;
+        self
+    }
+
+    pub fn error(mut self, error: Option<&'a str>) -> Self {
+        self.error = error;
+        self
+    }
+
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+
+    pub fn max_length(mut self, max_length: usize) -> Self {
+        self.max_length = max_length;
+        self
+    }
+
+    pub fn hint(mut self, hint: &'a str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    pub fn render(&self, strings: &Strings) -> Markup {
+        let id = format!("field-{}", self.name);
+        let error_id = format!("{id}-error");
+        let hint_id = format!("{id}-hint");
+        let mut described_by = Vec::new();
+        if self.hint.is_some() {
+            described_by.push(hint_id.as_str());
+        }
+        if self.error.is_some() {
+            described_by.push(error_id.as_str());
+        }
+        let described_by = (!described_by.is_empty()).then(|| described_by.join(" "));
+        let is_password = self.kind == "password";
+        html! {
+            div.field {
+                label for=(id) {
+                    (self.label)
+                    @if !self.required { " " span.optional { (strings.optional) } }
+                }
+                input id=(id) name=(self.name) type=(self.kind) autocomplete=(self.autocomplete)
+                    value=[(!is_password && !self.value.is_empty()).then_some(self.value)]
+                    maxlength=(self.max_length)
+                    required[self.required]
+                    aria-invalid=[self.error.map(|_| "true")]
+                    aria-describedby=[described_by];
+                @if let Some(hint) = self.hint {
+                    p.hint id=(hint_id) { (hint) }
+                }
+                @if let Some(error) = self.error {
+                    p.field-error id=(error_id) { (error) }
+                }
+            }
+        }
+    }
+}
+
+/// A hidden input.
+pub fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
+}
+
+/// A form-level error shown above the fields.
+pub fn form_error(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            p.alert.error role="alert" { (message) }
+        }
+    }
+}

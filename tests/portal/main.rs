@@ -1,0 +1,9 @@
+//! Integration tests: every test drives the real release `.wasm` through the wasmtime test host
+//! in `tests/support`. One test binary, so wasmtime is compiled and linked once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod host;
+mod pages;
+mod redirects;

@@ -1,0 +1,491 @@
+//! A small Spin stand-in for tests: it runs the release `.wasm` that `spin build` produces, turned
+//! into a component the way Spin does at load time, inside wasmtime with the interfaces Spin gives
+//! an HTTP component: `wasi:http` (incoming handler, no outbound hosts), WASI preview 1 through
+//! the reactor adapter, `fermyon:spin/variables@2.0.0` resolved from `spin.toml` like Spin does,
+//! and `fermyon:spin/sqlite@2.0.0` on rusqlite.
+//!
+//! Faithful where it matters for the portal:
+//! - one fresh store and instance per request; nothing survives in the guest between requests;
+//! - every `open` is its own SQLite connection on one shared database file, so concurrent
+//!   requests race as they do under Spin; one statement per `execute`;
+//! - the `host` header is stripped; the host name reaches the guest only through the request
+//!   URI authority and `spin-full-url`, with the other `spin-*` headers Spin adds.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+wasmtime::component::bindgen!({
+    path: "tests/support/wit",
+    world: "test-host",
+    with: {
+        "fermyon:spin/sqlite.connection": SqliteConnection,
+    },
+});
+
+use fermyon::spin::{sqlite, variables};
+
+/// One application: its variables (as `spin.toml` plus `SPIN_VARIABLE_*`-style overrides) and its
+/// SQLite file.
+pub struct AppConfig {
+    pub variables: HashMap<String, String>,
+    pub component_variables: HashMap<String, String>,
+    pub database: PathBuf,
+}
+
+impl AppConfig {
+    /// Resolves `spin.toml`'s component variables with `overrides` applied to application
+    /// variables, as `spin up --variable` would.
+    pub fn new(database: PathBuf, overrides: &[(&str, &str)]) -> Self {
+        let manifest = manifest();
+        let mut variables: HashMap<String, String> = HashMap::new();
+        for (name, declaration) in &manifest.variables {
+            if let Some(default) = &declaration.default {
+                variables.insert(name.clone(), default.clone());
+            }
+        }
+        for (name, value) in overrides {
+            assert!(
+                manifest.variables.contains_key(*name),
+                "test sets variable {name:?} that spin.toml does not declare"
+            );
+            variables.insert((*name).to_owned(), (*value).to_owned());
+        }
+        for (name, declaration) in &manifest.variables {
+            assert!(
+                !declaration.required || variables.contains_key(name),
+                "spin.toml requires variable {name:?}"
+            );
+        }
+        let component_variables = manifest
+            .component
+            .get("account-portal")
+            .expect("spin.toml has component account-portal")
+            .variables
+            .clone();
+        Self {
+            variables,
+            component_variables,
+            database,
+        }
+    }
+
+    fn resolve(&self, name: &str) -> Result<String, variables::Error> {
+        let valid_name = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid_name {
+            return Err(variables::Error::InvalidName(name.to_owned()));
+        }
+        let template = self
+            .component_variables
+            .get(name)
+            .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}")))?;
+        expand_template(template, &self.variables).map_err(|missing| {
+            variables::Error::Provider(format!("no value for variable {missing:?}"))
+        })
+    }
+}
+
+fn expand_template(template: &str, values: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find("}}")
+            .ok_or_else(|| template.to_owned())?
+            + start;
+        let name = rest[start + 2..end].trim();
+        out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    variables: HashMap<String, VariableDeclaration>,
+    #[serde(default)]
+    component: HashMap<String, ComponentDeclaration>,
+}
+
+#[derive(serde::Deserialize)]
+struct VariableDeclaration {
+    default: Option<String>,
+    #[serde(default)]
+    required: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ComponentDeclaration {
+    #[serde(default)]
+    variables: HashMap<String, String>,
+}
+
+fn manifest() -> &'static Manifest {
+    static MANIFEST: OnceLock<Manifest> = OnceLock::new();
+    MANIFEST.get_or_init(|| {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spin.toml"))
+            .expect("read spin.toml");
+        toml::from_str(&text).expect("parse spin.toml")
+    })
+}
+
+pub struct SqliteConnection(rusqlite::Connection);
+
+/// Per-request store data.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: NoOutboundHosts,
+    app: Arc<AppConfig>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The portal's manifest allows no outbound hosts, so Spin denies every outgoing request.
+struct NoOutboundHosts;
+
+impl WasiHttpHooks for NoOutboundHosts {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async {
+            Err(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::HttpRequestDenied.into())
+        })
+    }
+}
+
+impl variables::Host for HostState {
+    fn get(&mut self, name: String) -> Result<String, variables::Error> {
+        self.app.resolve(&name)
+    }
+}
+
+impl sqlite::Host for HostState {}
+
+impl sqlite::HostConnection for HostState {
+    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, sqlite::Error> {
+        if database != "default" {
+            return Err(sqlite::Error::NoSuchDatabase);
+        }
+        let connection = rusqlite::Connection::open(&self.app.database)
+            .map_err(|e| sqlite::Error::Io(e.to_string()))?;
+        self.table
+            .push(SqliteConnection(connection))
+            .map_err(|e| sqlite::Error::Io(e.to_string()))
+    }
+
+    fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<sqlite::Value>,
+    ) -> Result<sqlite::QueryResult, sqlite::Error> {
+        let connection = self
+            .table
+            .get(&connection)
+            .map_err(|_| sqlite::Error::InvalidConnection)?;
+        execute(&connection.0, &statement, parameters).map_err(|e| sqlite::Error::Io(e.to_string()))
+    }
+
+    fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+/// Runs one statement, as Spin does: prepare, bind, collect every row.
+fn execute(
+    connection: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<sqlite::Value>,
+) -> rusqlite::Result<sqlite::QueryResult> {
+    use rusqlite::types::{Value as SqlValue, ValueRef};
+    let mut prepared = connection.prepare_cached(statement)?;
+    let columns: Vec<String> = prepared
+        .column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let parameters = parameters.into_iter().map(|value| match value {
+        sqlite::Value::Integer(i) => SqlValue::Integer(i),
+        sqlite::Value::Real(f) => SqlValue::Real(f),
+        sqlite::Value::Text(t) => SqlValue::Text(t),
+        sqlite::Value::Blob(b) => SqlValue::Blob(b),
+        sqlite::Value::Null => SqlValue::Null,
+    });
+    let mut rows = prepared.query(rusqlite::params_from_iter(parameters))?;
+    let mut results = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns.len())
+            .map(|i| {
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Null => sqlite::Value::Null,
+                    ValueRef::Integer(i) => sqlite::Value::Integer(i),
+                    ValueRef::Real(f) => sqlite::Value::Real(f),
+                    ValueRef::Text(t) => {
+                        sqlite::Value::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                    ValueRef::Blob(b) => sqlite::Value::Blob(b.to_vec()),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        results.push(sqlite::RowResult { values });
+    }
+    Ok(sqlite::QueryResult {
+        columns,
+        rows: results,
+    })
+}
+
+/// The engine and the pre-linked component, built once per test run.
+pub struct Runtime {
+    engine: Engine,
+    /// Names of every interface the component imports.
+    pub imports: Vec<String>,
+    pre: ProxyPre<HostState>,
+    pub tokio: tokio::runtime::Runtime,
+}
+
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let engine = Engine::new(&Config::new()).expect("engine");
+        let component = load_component(&engine);
+        let imports = component
+            .component_type()
+            .imports(&engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link wasi");
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("link wasi:http");
+        TestHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .expect("link fermyon:spin");
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .expect("component imports are all provided");
+        let pre =
+            ProxyPre::new(instance_pre).expect("component exports wasi:http/incoming-handler");
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        Runtime {
+            engine,
+            imports,
+            pre,
+            tokio,
+        }
+    })
+}
+
+/// Builds the release `.wasm` exactly as `spin build` does (the command in `spin.toml`),
+/// componentizes it with the preview 1 reactor adapter, and compiles it, reusing the compiled
+/// artifact from an earlier run when the component bytes are unchanged.
+fn load_component(engine: &Engine) -> Component {
+    let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let wasm = build_wasm(&target_tmp.join("portal-wasm"));
+    let component = wit_component::ComponentEncoder::default()
+        .module(&wasm)
+        .expect("read core module")
+        .adapter(
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        )
+        .expect("load adapter")
+        .validate(true)
+        .encode()
+        .expect("componentize");
+    let cache = target_tmp.join(format!("portal-{:016x}.cwasm", fnv1a(&component)));
+    if cache.exists() {
+        // SAFETY: the file was written by `Engine::precompile_component` of this same wasmtime
+        // version and configuration in an earlier run; its name is the hash of the component.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &cache) } {
+            return component;
+        }
+    }
+    let compiled = engine
+        .precompile_component(&component)
+        .expect("compile component");
+    let _ = std::fs::write(&cache, &compiled);
+    // SAFETY: produced just above by this engine.
+    unsafe { Component::deserialize(engine, &compiled) }.expect("load compiled component")
+}
+
+fn build_wasm(target_dir: &Path) -> Vec<u8> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--target", "wasm32-wasip1", "--release", "--quiet"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("run cargo build for the component");
+    assert!(
+        status.success(),
+        "cargo build --target wasm32-wasip1 --release failed"
+    );
+    let path = target_dir.join("wasm32-wasip1/release/account_portal.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// What the component answered, with everything it wrote to stdout/stderr.
+pub struct Answer {
+    pub parts: http::response::Parts,
+    pub body: Bytes,
+    pub logs: String,
+}
+
+/// Delivers one request the way Spin's HTTP trigger does.
+pub async fn dispatch(
+    app: Arc<AppConfig>,
+    request: http::Request<Bytes>,
+    client_addr: &str,
+) -> wasmtime::Result<Answer> {
+    let runtime = runtime();
+    let (mut parts, body) = request.into_parts();
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "/".to_owned());
+    parts.uri = format!("http://{authority}{path_and_query}").parse()?;
+    parts.headers.remove(http::header::HOST);
+    let spin_headers = [
+        (
+            "spin-full-url",
+            format!("http://{authority}{path_and_query}"),
+        ),
+        ("spin-path-info", parts.uri.path().to_owned()),
+        ("spin-matched-route", "/...".to_owned()),
+        ("spin-raw-component-route", "/...".to_owned()),
+        ("spin-component-route", String::new()),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", client_addr.to_owned()),
+    ];
+    for (name, value) in spin_headers {
+        parts.headers.insert(name, value.parse()?);
+    }
+    let body = Full::new(body)
+        .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
+    let request = http::Request::from_parts(parts, body);
+
+    let logs = MemoryOutputPipe::new(1 << 20);
+    let wasi = WasiCtx::builder()
+        .stdout(logs.clone())
+        .stderr(logs.clone())
+        .build();
+    let mut store = Store::new(
+        &runtime.engine,
+        HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: NoOutboundHosts,
+            app,
+        },
+    );
+    let incoming = store.data_mut().http().new_incoming_request(
+        wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
+        request,
+    )?;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let outparam = store.data_mut().http().new_response_outparam(sender)?;
+    let proxy = runtime.pre.instantiate_async(&mut store).await?;
+    let call = proxy
+        .wasi_http_incoming_handler()
+        .call_handle(&mut store, incoming, outparam);
+    // The guest writes the body after setting the response; drive both to completion.
+    let (call_result, response) = tokio::join!(call, async {
+        match receiver.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let body = body.collect().await.map(|b| b.to_bytes());
+                Ok((parts, body))
+            }
+            Ok(Err(code)) => Err(wasmtime::format_err!(
+                "guest answered with error code {code:?}"
+            )),
+            Err(_) => Err(wasmtime::format_err!("guest never set a response")),
+        }
+    });
+    let log_text = String::from_utf8_lossy(&logs.contents()).into_owned();
+    if let Err(trap) = call_result {
+        return Err(trap.context(format!("guest trapped; logs:\n{log_text}")));
+    }
+    let (parts, body) = response?;
+    let body =
+        body.map_err(|e| wasmtime::format_err!("reading the response body failed: {e:?}"))?;
+    Ok(Answer {
+        parts,
+        body,
+        logs: log_text,
+    })
+}

@@ -1,0 +1,267 @@
+//! Test support: the wasmtime-based Spin stand-in ([`host`]) and an HTTP client over it.
+
+#![allow(dead_code)]
+
+pub mod host;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use host::{AppConfig, dispatch, runtime};
+
+/// One portal application with its own database file, removed when dropped.
+pub struct Portal {
+    app: Arc<AppConfig>,
+    dir: PathBuf,
+}
+
+impl Portal {
+    /// The portal with `spin.toml`'s defaults: what `spin build --up` runs.
+    pub fn new() -> Self {
+        Self::with_vars(&[])
+    }
+
+    /// The portal with some application variables set, as `spin up --variable name=value`.
+    pub fn with_vars(overrides: &[(&str, &str)]) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "portal-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test directory");
+        let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), overrides));
+        Self { app, dir }
+    }
+
+    /// Path of this application's SQLite file, for tests that inspect what was stored.
+    pub fn database_path(&self) -> PathBuf {
+        self.app.database.clone()
+    }
+
+    /// Sends one request from client address `127.0.0.1`.
+    pub fn send(&self, request: http::Request<Bytes>) -> TestResponse {
+        self.send_from(request, "127.0.0.1:50000")
+    }
+
+    pub fn send_from(&self, request: http::Request<Bytes>, client_addr: &str) -> TestResponse {
+        let answer = runtime()
+            .tokio
+            .block_on(dispatch(self.app.clone(), request, client_addr))
+            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
+        TestResponse {
+            status: answer.parts.status.as_u16(),
+            headers: answer.parts.headers,
+            body: String::from_utf8(answer.body.to_vec()).unwrap_or_else(|_| "<binary>".into()),
+            logs: answer.logs,
+        }
+    }
+
+    pub fn get(&self, path_and_query: &str) -> TestResponse {
+        self.send(request("GET", path_and_query).body(Bytes::new()).unwrap())
+    }
+
+    /// Serves this application on a real TCP port on 127.0.0.1 (for browser tests). The server
+    /// runs on the shared runtime until the test process ends.
+    pub fn serve(&self) -> SocketAddr {
+        let app = self.app.clone();
+        let rt = runtime();
+        let listener = rt
+            .tokio
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        rt.tokio.spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        serve_one(app.clone(), request, peer)
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+}
+
+async fn serve_one(
+    app: Arc<AppConfig>,
+    request: http::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> Result<http::Response<http_body_util::Full<Bytes>>, std::io::Error> {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let answer = dispatch(
+        app,
+        http::Request::from_parts(parts, body),
+        &peer.to_string(),
+    )
+    .await
+    .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    Ok(http::Response::from_parts(
+        answer.parts,
+        http_body_util::Full::new(answer.body),
+    ))
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A request to the portal as a browser on `127.0.0.1:3000` sends it.
+pub fn request(method: &str, path_and_query: &str) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(path_and_query)
+        .header("host", "127.0.0.1:3000")
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub logs: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("location")
+            .unwrap_or_else(|| panic!("no location header: {self:?}"))
+    }
+
+    /// Every `Set-Cookie` value.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The `Set-Cookie` header for `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// The value of `<input name=… value=…>` in the body (values are HTML-escaped by the portal).
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let start = self.body.find(&marker)?;
+        let tag_start = self.body[..start].rfind('<')?;
+        let tag_end = start + self.body[start..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let value_start = tag.find(" value=\"")? + " value=\"".len();
+        let value_end = value_start + tag[value_start..].find('"')?;
+        Some(unescape(&tag[value_start..value_end]))
+    }
+
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body:\n{}\nlogs:\n{}",
+            self.body, self.logs
+        );
+        self
+    }
+}
+
+pub fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A browser: keeps cookies between requests and sends the headers a same-origin form post has.
+pub struct Browser<'p> {
+    pub portal: &'p Portal,
+    pub cookies: BTreeMap<String, String>,
+    pub client_addr: String,
+}
+
+impl<'p> Browser<'p> {
+    pub fn new(portal: &'p Portal) -> Self {
+        Self {
+            portal,
+            cookies: BTreeMap::new(),
+            client_addr: "127.0.0.1:50000".to_owned(),
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// Sends a request with this browser's cookies and records the cookies it sets.
+    pub fn send(&mut self, mut builder: http::request::Builder, body: Bytes) -> TestResponse {
+        if let Some(cookies) = self.cookie_header() {
+            builder = builder.header("cookie", cookies);
+        }
+        let response = self
+            .portal
+            .send_from(builder.body(body).unwrap(), &self.client_addr);
+        for set_cookie in response.set_cookies() {
+            let pair = set_cookie.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let expired = set_cookie.to_ascii_lowercase().contains("max-age=0") || value.is_empty();
+            if expired {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        response
+    }
+
+    pub fn get(&mut self, path_and_query: &str) -> TestResponse {
+        self.send(request("GET", path_and_query), Bytes::new())
+    }
+
+    /// A same-origin form post, as a browser submits it.
+    pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let builder = request("POST", path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", "http://127.0.0.1:3000")
+            .header("sec-fetch-site", "same-origin");
+        self.send(builder, Bytes::from(body))
+    }
+}
