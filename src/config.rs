@@ -8,6 +8,8 @@
 use url::Url;
 
 use crate::redirect::{self, Flow, OriginPattern};
+use crate::security::lockout::LockPolicy;
+use crate::security::token::Keys;
 
 /// Where variable values come from: Spin's variables interface in the component, a map in tests.
 pub trait Variables {
@@ -62,6 +64,16 @@ pub struct Limits {
     pub sign_in_lockout: i64,
 }
 
+impl Limits {
+    pub fn lock_policy(&self) -> LockPolicy {
+        LockPolicy {
+            max_failures: self.sign_in_max_failures,
+            window: self.sign_in_failure_window,
+            lockout: self.sign_in_lockout,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -78,24 +90,8 @@ pub struct Settings {
     pub branding: Branding,
     pub sign_up_fields: SignUpFields,
     pub limits: Limits,
-    /// PKCS#8 PEM or base64 DER of a P-256 private key; `None` to use the stored generated key.
-    pub session_signing_key: Option<SecretString>,
-}
-
-/// A string that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
+    /// From `session_signing_key` (PKCS#8 P-256); `None` to use the stored generated key.
+    pub session_signing_key: Option<Keys>,
 }
 
 /// One malformed variable.
@@ -176,7 +172,7 @@ impl Settings {
                 sign_in_failure_window: reader.seconds("sign_in_failure_window", 900, 10, 86_400),
                 sign_in_lockout: reader.seconds("sign_in_lockout", 900, 10, 86_400),
             },
-            session_signing_key: reader.raw("session_signing_key").map(SecretString),
+            session_signing_key: reader.secret_key("session_signing_key"),
         };
         (settings, reader.errors)
     }
@@ -232,6 +228,21 @@ impl Reader<'_> {
                 self.errors.push(ConfigError {
                     variable: name,
                     message: format!("{:?} {problem}", shorten(&value)),
+                });
+                None
+            }
+        }
+    }
+
+    /// Like `parse`, but the error never repeats the value: it is a secret.
+    fn secret_key(&mut self, name: &'static str) -> Option<Keys> {
+        let value = self.raw(name)?;
+        match Keys::from_secret(&value) {
+            Ok(keys) => Some(keys),
+            Err(problem) => {
+                self.errors.push(ConfigError {
+                    variable: name,
+                    message: format!("(value hidden) {problem}"),
                 });
                 None
             }
@@ -517,10 +528,20 @@ mod tests {
     }
 
     #[test]
-    fn secrets_do_not_print() {
-        let (settings, _) = load(&[("session_signing_key", "super-secret")]);
+    fn a_malformed_signing_key_is_reported_without_its_value() {
+        let (settings, errors) = load(&[("session_signing_key", "super-secret")]);
+        assert_eq!(error_names(&errors), ["session_signing_key"]);
+        assert!(!errors[0].to_string().contains("super-secret"));
+        assert!(settings.session_signing_key.is_none());
+    }
+
+    #[test]
+    fn a_valid_signing_key_is_loaded_and_never_printed() {
+        let pem = "-----BEGIN PRIVATE KEY-----\\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6KrTxEWm//6dJpOY\\nn6QpfogooY4+kCUbRILILxjAvKKhRANCAAQtSehFsg89zo5nW9WlAh5MgiEFLEQX\\nYYKg57XxN/BAzN4QG4UC73AEtlPIoiYBRfKZJijVHLnsrKBsym0cZ3+6\\n-----END PRIVATE KEY-----";
+        let (settings, errors) = load(&[("session_signing_key", pem)]);
+        assert!(errors.is_empty(), "{errors:?}");
         let printed = format!("{settings:?}");
-        assert!(!printed.contains("super-secret"));
+        assert!(!printed.contains("MIGHAgEA"));
         assert!(printed.contains("***"));
     }
 

@@ -6,8 +6,10 @@ use http::{HeaderValue, Method, Request, Response, header};
 use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::pages::{
-    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_up, status, user,
+    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_out, sign_up,
+    status, user,
 };
+use crate::store::Db;
 
 /// Largest request body the portal reads; larger bodies are answered with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -15,6 +17,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What the host provides to one request.
 pub struct Env<'a> {
     pub variables: &'a dyn Variables,
+    /// Spin's SQLite database `default`.
+    pub db: &'a dyn Db,
+    /// Unix time, seconds.
+    pub now: i64,
 }
 
 /// Handles one request. Never panics on input: every failure becomes a page.
@@ -23,8 +29,17 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     for error in &config_errors {
         eprintln!("configuration error: {error}");
     }
-    let ctx = Ctx::new(&request, settings, config_errors);
-    let mut response = route(&ctx).unwrap_or_else(|error| pages::error_page(&ctx, error));
+    let ctx = Ctx::new(&request, env, settings, config_errors);
+    let mut response = route(&ctx).unwrap_or_else(|error| {
+        // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
+        ctx.take_cookies();
+        pages::error_page(&ctx, error)
+    });
+    for cookie in ctx.take_cookies() {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
     add_security_headers(&ctx, &mut response);
     if ctx.method == Method::HEAD {
         response.body_mut().clear();
@@ -40,6 +55,8 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/healthz", Some(status::healthz), None),
     ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
+    ("/sign-out", Some(sign_out::show), Some(sign_out::submit)),
+    ("/.well-known/jwks.json", Some(status::jwks), None),
     ("/user", Some(user::show), None),
     ("/organization", Some(organization::show), None),
     (

@@ -215,6 +215,13 @@ pub struct RedirectTarget {
 }
 
 impl RedirectTarget {
+    /// Rebuilds a target this portal already validated and sealed into a form (see
+    /// `Keys::seal`). Never call it on a URL that did not come out of [`RedirectPolicy::check`].
+    pub fn resume(url: Url, portal_origin: &Url) -> Self {
+        let same_origin = url.origin() == portal_origin.origin();
+        Self { url, same_origin }
+    }
+
     pub fn url(&self) -> &Url {
         &self.url
     }

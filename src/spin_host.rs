@@ -7,8 +7,13 @@ use spin_sdk::http::{
     Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam,
 };
 
+use std::cell::OnceCell;
+
+use spin_sdk::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
+
 use crate::config::Variables;
 use crate::portal::{self, Env, MAX_BODY_BYTES};
+use crate::store::{Db, DbError, Row, Value};
 
 /// Spin's `fermyon:spin/variables@2.0.0`.
 struct SpinVariables;
@@ -23,15 +28,80 @@ impl Variables for SpinVariables {
     }
 }
 
+/// Spin's `fermyon:spin/sqlite@2.0.0` database `default`, opened on first use. Every statement of
+/// one request runs on this one connection, so transactions hold.
+struct SpinDb {
+    connection: OnceCell<Result<Connection, DbError>>,
+}
+
+impl Db for SpinDb {
+    fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+        let connection = self
+            .connection
+            .get_or_init(|| Connection::open_default().map_err(db_error))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        let parameters: Vec<SqliteValue> = parameters
+            .iter()
+            .map(|value| match value {
+                Value::Integer(n) => SqliteValue::Integer(*n),
+                Value::Real(f) => SqliteValue::Real(*f),
+                Value::Text(text) => SqliteValue::Text(text.clone()),
+                Value::Blob(bytes) => SqliteValue::Blob(bytes.clone()),
+                Value::Null => SqliteValue::Null,
+            })
+            .collect();
+        let result = connection
+            .execute(statement, &parameters)
+            .map_err(db_error)?;
+        Ok(result
+            .rows
+            .into_iter()
+            .map(|row| {
+                Row(row
+                    .values
+                    .into_iter()
+                    .map(|value| match value {
+                        SqliteValue::Integer(n) => Value::Integer(n),
+                        SqliteValue::Real(f) => Value::Real(f),
+                        SqliteValue::Text(text) => Value::Text(text),
+                        SqliteValue::Blob(bytes) => Value::Blob(bytes),
+                        SqliteValue::Null => Value::Null,
+                    })
+                    .collect())
+            })
+            .collect())
+    }
+}
+
+fn db_error(error: SqliteError) -> DbError {
+    match error {
+        SqliteError::Io(message) => DbError::from_message(&message),
+        other => DbError::Other(format!("{other:?}")),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 /// Entry point for one request (streaming form, so a response can carry several `Set-Cookie`).
 pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
     let response = match read_request(request).await {
-        Ok(request) => portal::handle(
-            request,
-            &Env {
+        Ok(request) => {
+            let db = SpinDb {
+                connection: OnceCell::new(),
+            };
+            let env = Env {
                 variables: &SpinVariables,
-            },
-        ),
+                db: &db,
+                now: unix_now(),
+            };
+            portal::handle(request, &env)
+        }
         Err(status) => plain_response(status),
     };
     write_response(response_out, response).await;

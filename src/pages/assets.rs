@@ -1,8 +1,6 @@
 //! The embedded stylesheets, served under fingerprinted URLs so browsers may cache them forever.
 
-use http::{Response, StatusCode, header};
-
-use super::{Ctx, PageResult};
+use super::{Ctx, PageResult, content_response};
 use crate::error::PortalError;
 use crate::views;
 
@@ -14,16 +12,9 @@ pub fn serve(ctx: &Ctx<'_>) -> PageResult {
     } else {
         return Err(PortalError::NotFound);
     };
-    let mut response = Response::new(css.into_bytes());
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    Ok(response)
+    Ok(content_response(
+        "text/css; charset=utf-8",
+        "public, max-age=31536000, immutable",
+        css.into_bytes(),
+    ))
 }

@@ -2,21 +2,23 @@
 //! redirect. Shared request state lives in [`Ctx`].
 
 pub mod assets;
+mod ctx;
 pub mod organization;
 pub mod sign_in;
+pub mod sign_out;
 pub mod sign_up;
+mod signed_in;
 pub mod status;
 pub mod user;
 
-use http::{HeaderMap, Method, Response, StatusCode, header};
-use maud::html;
-use url::Url;
+pub use ctx::{Ctx, SignedIn, allow_form_target};
 
-use crate::config::{ConfigError, Settings};
+use http::{Response, StatusCode, header};
+use maud::html;
+
 use crate::error::PortalError;
-use crate::form::Params;
-use crate::redirect::{self, Fallbacks, Flow, RedirectChoice, RedirectPolicy};
-use crate::views::{self, Chrome, Strings};
+use crate::redirect;
+use crate::views::{self, Chrome};
 
 pub type PageResult = Result<Response<Vec<u8>>, PortalError>;
 
@@ -25,167 +27,31 @@ pub type PageResult = Result<Response<Vec<u8>>, PortalError>;
 #[derive(Debug, Clone, Default)]
 pub struct FormActionOrigins(pub Vec<String>);
 
-/// Everything a page handler needs to know about one request.
-pub struct Ctx<'a> {
-    pub settings: Settings,
-    pub config_errors: Vec<ConfigError>,
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub query: Params,
-    raw_query: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-    /// The portal's origin as the browser sees it.
-    pub portal_origin: Url,
-    pub strings: &'static Strings,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(
-        request: &'a http::Request<Vec<u8>>,
-        settings: Settings,
-        config_errors: Vec<ConfigError>,
-    ) -> Self {
-        let headers = request.headers();
-        let portal_origin = portal_origin(&settings, headers, request.uri());
-        Self {
-            query: Params::from_query(request.uri().query().unwrap_or_default()),
-            raw_query: request.uri().query().unwrap_or_default(),
-            method: request.method(),
-            path: request.uri().path(),
-            headers,
-            body: request.body(),
-            strings: Strings::negotiate(header_text(headers, "accept-language")),
-            settings,
-            config_errors,
-            portal_origin,
-        }
-    }
-
-    /// This request's path and query, to come back to after signing in.
-    pub fn path_and_query(&self) -> String {
-        match self.raw_query {
-            "" => self.path.to_owned(),
-            query => format!("{}?{query}", self.path),
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header_text(self.headers, name)
-    }
-
-    pub fn redirect_policy(&self) -> RedirectPolicy {
-        RedirectPolicy {
-            portal_origin: self.portal_origin.clone(),
-            instance_domain: self.settings.instance_domain.clone(),
-            allowed_origins: self.settings.allowed_redirect_origins.clone(),
-            development: self.settings.is_development(),
-            trust_requesting_origin: self.settings.trust_requesting_origin,
-            requesting_origin: redirect::requesting_origin(
-                self.header("origin"),
-                self.header("referer"),
-            ),
-        }
-    }
-
-    /// Runs the redirect chain for `flow` on this request's query and logs every rejection.
-    pub fn choose_redirect(&self, flow: Flow) -> RedirectChoice {
-        let fallbacks = Fallbacks {
-            flow_url: self.settings.flow_fallback(flow),
-            home_url: self.settings.home_url.as_deref(),
-        };
-        let choice = redirect::choose_redirect(
-            &self.redirect_policy(),
-            flow,
-            |name| self.query.get(name),
-            fallbacks,
-        );
-        for rejection in &choice.rejected {
-            eprintln!("redirect: {} {rejection}", self.path);
-        }
-        choice
-    }
-
-    /// Notices shown in development mode only.
-    pub fn dev_notices(&self, choice: Option<&RedirectChoice>) -> Vec<String> {
-        if !self.settings.is_development() {
-            return Vec::new();
-        }
-        choice
-            .map(|choice| choice.rejected.iter().map(ToString::to_string).collect())
-            .unwrap_or_default()
-    }
-
-    /// The "back to the application" link: the validated redirect target when the request
-    /// carried one, else `home_url` when it passes the policy.
-    pub fn back_to_app(&self, choice: Option<&RedirectChoice>) -> Option<String> {
-        if let Some(choice) =
-            choice.filter(|c| matches!(c.source, redirect::CandidateSource::Query(_)))
-        {
-            return Some(choice.target.location());
-        }
-        let home = self.settings.home_url.as_deref()?;
-        self.redirect_policy()
-            .check(home)
-            .ok()
-            .map(|target| target.location())
-    }
-
-    /// Renders a full page with the shared chrome.
-    pub fn render(
-        &self,
-        title: &str,
-        wide: bool,
-        choice: Option<&RedirectChoice>,
-        content: maud::Markup,
-    ) -> Response<Vec<u8>> {
-        let notices = self.dev_notices(choice);
-        let back = self.back_to_app(choice);
-        let chrome = Chrome {
-            branding: &self.settings.branding,
-            strings: self.strings,
-            dev_notices: &notices,
-            back_to_app: back.as_deref(),
-            flash: None,
-        };
-        html_response(StatusCode::OK, views::page(&chrome, title, wide, content))
-    }
-}
-
-fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
-}
-
-/// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
-/// own URL (`spin-full-url`, else the URI authority). Spin always reports `http`, so production
-/// without `public_origin` assumes `https`.
-fn portal_origin(settings: &Settings, headers: &HeaderMap, uri: &http::Uri) -> Url {
-    if let Some(origin) = &settings.public_origin {
-        return origin.clone();
-    }
-    let from_request = header_text(headers, "spin-full-url")
-        .and_then(|full| Url::parse(full).ok())
-        .or_else(|| Url::parse(&format!("http://{}/", uri.authority()?)).ok())
-        .filter(|url| url.host_str().is_some())
-        .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"));
-    let mut origin =
-        Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request);
-    if !settings.is_development() && origin.scheme() == "http" {
-        // `set_scheme` between special schemes keeps the port; drop the http default first.
-        if origin.port().is_none() || origin.port() == Some(80) {
-            let _ = origin.set_port(None);
-        }
-        let _ = origin.set_scheme("https");
-    }
-    origin
-}
-
 pub fn html_response(status: StatusCode, body: String) -> Response<Vec<u8>> {
     let mut response = Response::new(body.into_bytes());
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// A non-HTML `200 OK` (stylesheets, JSON, plain text) with its caching policy.
+pub fn content_response(
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: Vec<u8>,
+) -> Response<Vec<u8>> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static(cache_control),
     );
     response
 }
@@ -249,6 +115,13 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
             },
         ),
+        PortalError::Unavailable(detail) => {
+            eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
+            (
+                strings.error_title,
+                html! { p.lead { (error.to_string()) } },
+            )
+        }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
             (
@@ -276,6 +149,11 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         flash: None,
     };
     let mut response = html_response(status, views::page(&chrome, title, false, content));
+    if matches!(error, PortalError::Unavailable(_)) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    }
     if let PortalError::MethodNotAllowed { allow } = error {
         response
             .headers_mut()

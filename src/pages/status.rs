@@ -1,9 +1,8 @@
 //! Small fixed pages: the root, the health check and the unauthorized sign-in page.
 
-use http::{Response, StatusCode, header};
 use maud::html;
 
-use super::{Ctx, PageResult, link_keeping_redirect, redirect_to};
+use super::{Ctx, PageResult, content_response, link_keeping_redirect, redirect_to};
 
 /// `/` has no page of its own: it sends visitors to sign-in with their redirect intent intact.
 pub fn root(ctx: &Ctx<'_>) -> PageResult {
@@ -12,13 +11,11 @@ pub fn root(ctx: &Ctx<'_>) -> PageResult {
 
 /// Liveness for load balancers and `spin up` checks; touches no storage.
 pub fn healthz(_ctx: &Ctx<'_>) -> PageResult {
-    let mut response = Response::new(b"ok\n".to_vec());
-    *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    Ok(response)
+    Ok(content_response(
+        "text/plain; charset=utf-8",
+        "no-store",
+        b"ok\n".to_vec(),
+    ))
 }
 
 /// Where apps send people whose sign-in they refused (Clerk's `/unauthorized-sign-in`).
@@ -32,4 +29,19 @@ pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
         }
     };
     Ok(ctx.render(strings.unauthorized_title, false, None, content))
+}
+
+/// `/.well-known/jwks.json`: the public key apps use to verify `__session`. Cacheable for five
+/// minutes, so a key change reaches verifiers quickly; readable from any origin (it is public).
+pub fn jwks(ctx: &Ctx<'_>) -> PageResult {
+    let mut response = content_response(
+        "application/json",
+        "public, max-age=300",
+        ctx.keys()?.jwks().into_bytes(),
+    );
+    response.headers_mut().insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        http::HeaderValue::from_static("*"),
+    );
+    Ok(response)
 }

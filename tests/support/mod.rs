@@ -207,6 +207,8 @@ pub struct Browser<'p> {
     pub portal: &'p Portal,
     pub cookies: BTreeMap<String, String>,
     pub client_addr: String,
+    /// The origin the browser reports on form posts (the portal's own, as a browser on it would).
+    pub origin: String,
 }
 
 impl<'p> Browser<'p> {
@@ -215,6 +217,15 @@ impl<'p> Browser<'p> {
             portal,
             cookies: BTreeMap::new(),
             client_addr: "127.0.0.1:50000".to_owned(),
+            origin: "http://127.0.0.1:3000".to_owned(),
+        }
+    }
+
+    /// A browser on a portal served at `origin` (for production settings with `public_origin`).
+    pub fn at(portal: &'p Portal, origin: &str) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            ..Self::new(portal)
         }
     }
 
@@ -260,8 +271,46 @@ impl<'p> Browser<'p> {
             .finish();
         let builder = request("POST", path)
             .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", "http://127.0.0.1:3000")
+            .header("origin", self.origin.as_str())
             .header("sec-fetch-site", "same-origin");
         self.send(builder, Bytes::from(body))
+    }
+
+    /// Opens `page`, then submits its form to `action` with `fields` plus the page's hidden
+    /// fields (CSRF token, sealed redirect target), as a person filling the form would.
+    pub fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let form_page = self.get(page);
+        form_page.assert_status(200);
+        let hidden: Vec<(String, String)> = ["csrf_token", "redirect_target"]
+            .iter()
+            .filter_map(|name| {
+                form_page
+                    .input_value(name)
+                    .map(|value| (name.to_string(), value))
+            })
+            .collect();
+        let mut all: Vec<(&str, &str)> = hidden
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        all.extend_from_slice(fields);
+        self.post_form(action, &all)
+    }
+
+    /// Signs up through the real pages; returns the final response (a 302 on success).
+    pub fn sign_up(&mut self, email: &str, password: &str) -> TestResponse {
+        self.submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", email), ("password", password)],
+        )
+    }
+
+    pub fn sign_in(&mut self, identifier: &str, password: &str) -> TestResponse {
+        self.submit(
+            "/sign-in",
+            "/sign-in",
+            &[("identifier", identifier), ("password", password)],
+        )
     }
 }

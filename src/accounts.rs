@@ -1,0 +1,516 @@
+//! Sign-up and sign-in as plain functions over the store: the page handlers only adapt HTTP to
+//! these. Both perform exactly one Argon2 operation on every path that reaches a password check,
+//! so response times do not tell which accounts exist.
+
+use crate::config::{FieldMode, SignUpFields};
+use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
+use crate::security::lockout::{self, LockPolicy};
+use crate::security::password::{self, PasswordProblem};
+use crate::security::random_id;
+use crate::store::users::{self, CreateUserError, NewUser, User};
+use crate::store::{Db, DbError, attempts, transaction};
+
+/// What a sign-up form carries, as typed.
+#[derive(Debug, Default, Clone)]
+pub struct SignUpInput {
+    pub email_address: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub phone_number: String,
+}
+
+/// A problem with one field, shown next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    Field(FieldProblem),
+    Password(PasswordProblem),
+    UsernameTaken,
+}
+
+pub type FieldErrors = Vec<(&'static str, FieldError)>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInError {
+    /// Unknown identifier or wrong password: one message for both.
+    BadCredentials,
+    /// Too many failures for this account or address.
+    Locked {
+        until: i64,
+    },
+    Db(DbError),
+    Internal(String),
+}
+
+impl From<DbError> for SignInError {
+    fn from(error: DbError) -> Self {
+        Self::Db(error)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUpError {
+    Fields(FieldErrors),
+    /// The email belongs to an account and the password did not open it. Shown exactly like a
+    /// failed sign-in, so sign-up reveals no more than sign-in does.
+    Credentials(SignInError),
+    Db(DbError),
+    Internal(String),
+}
+
+impl From<DbError> for SignUpError {
+    fn from(error: DbError) -> Self {
+        Self::Db(error)
+    }
+}
+
+/// The outcome of a successful sign-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedUp {
+    Created(User),
+    /// The email already had an account and the password matched it: that is a sign-in.
+    ExistingAccount(User),
+}
+
+/// Who is asking, for brute-force accounting.
+pub struct Attempt<'a> {
+    pub client_addr: &'a str,
+    pub policy: LockPolicy,
+    pub now: i64,
+}
+
+/// Validates every field; all problems are reported at once.
+fn validate(
+    input: &SignUpInput,
+    fields: SignUpFields,
+) -> Result<(EmailAddress, NewUserFields), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut check = |name: &'static str,
+                     mode: FieldMode,
+                     parse: fn(&str) -> Result<(), FieldProblem>,
+                     text: &str| {
+        if mode.is_shown()
+            && let Err(problem) = optional(text, mode == FieldMode::Required, parse)
+        {
+            errors.push((name, FieldError::Field(problem)));
+        }
+    };
+    check(
+        "first_name",
+        fields.first_name,
+        |t| PersonName::parse(t).map(drop),
+        &input.first_name,
+    );
+    check(
+        "last_name",
+        fields.last_name,
+        |t| PersonName::parse(t).map(drop),
+        &input.last_name,
+    );
+    check(
+        "username",
+        fields.username,
+        |t| Username::parse(t).map(drop),
+        &input.username,
+    );
+    check(
+        "phone_number",
+        fields.phone_number,
+        |t| PhoneNumber::parse(t).map(drop),
+        &input.phone_number,
+    );
+    let email = EmailAddress::parse(&input.email_address);
+    if let Err(problem) = &email {
+        errors.push(("email_address", FieldError::Field(*problem)));
+    }
+    if let Err(problem) = password::check_new_password(&input.password, &input.email_address) {
+        errors.push(("password", FieldError::Password(problem)));
+    }
+    match email {
+        Ok(email) if errors.is_empty() => {
+            let shown = |mode: FieldMode, text: &str| {
+                if mode.is_shown() {
+                    text.to_owned()
+                } else {
+                    String::new()
+                }
+            };
+            Ok((
+                email,
+                NewUserFields {
+                    first_name: PersonName::parse(&shown(fields.first_name, &input.first_name))
+                        .ok(),
+                    last_name: PersonName::parse(&shown(fields.last_name, &input.last_name)).ok(),
+                    username: Username::parse(&shown(fields.username, &input.username)).ok(),
+                    phone_number: PhoneNumber::parse(&shown(
+                        fields.phone_number,
+                        &input.phone_number,
+                    ))
+                    .ok(),
+                },
+            ))
+        }
+        _ => Err(errors),
+    }
+}
+
+struct NewUserFields {
+    first_name: Option<PersonName>,
+    last_name: Option<PersonName>,
+    username: Option<Username>,
+    phone_number: Option<PhoneNumber>,
+}
+
+/// Creates an account, or signs into the existing one when the email is taken and the password
+/// matches it.
+pub fn sign_up(
+    db: &dyn Db,
+    input: &SignUpInput,
+    fields: SignUpFields,
+    attempt: &Attempt<'_>,
+) -> Result<SignedUp, SignUpError> {
+    let (email, extra) = validate(input, fields).map_err(SignUpError::Fields)?;
+    if let Some(existing) = users::find_user_by_email(db, &email)? {
+        return check_password(db, Some(existing), email.as_str(), &input.password, attempt)
+            .map(SignedUp::ExistingAccount)
+            .map_err(SignUpError::Credentials);
+    }
+    if let Some(username) = &extra.username
+        && users::find_user_by_username(db, username)?.is_some()
+    {
+        return Err(SignUpError::Fields(vec![(
+            "username",
+            FieldError::UsernameTaken,
+        )]));
+    }
+    let password_hash = password::hash_password(&input.password).map_err(SignUpError::Internal)?;
+    let new = NewUser {
+        email,
+        username: extra.username,
+        first_name: extra.first_name,
+        last_name: extra.last_name,
+        phone_number: extra.phone_number,
+        password_hash,
+    };
+    match users::create_user(db, &random_id("user"), &new, attempt.now) {
+        Ok(user) => Ok(SignedUp::Created(user)),
+        // Lost a race with a concurrent sign-up for the same email: report it like a failed
+        // sign-in without a second Argon2 run.
+        Err(CreateUserError::EmailTaken) => {
+            Err(SignUpError::Credentials(SignInError::BadCredentials))
+        }
+        Err(CreateUserError::UsernameTaken) => Err(SignUpError::Fields(vec![(
+            "username",
+            FieldError::UsernameTaken,
+        )])),
+        Err(CreateUserError::Db(error)) => Err(SignUpError::Db(error)),
+    }
+}
+
+/// Checks an email address or username and a password.
+pub fn sign_in(
+    db: &dyn Db,
+    identifier: &str,
+    password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<User, SignInError> {
+    let user = users::find_user_by_identifier(db, identifier)?;
+    check_password(db, user, identifier, password, attempt)
+}
+
+/// The one credential check behind sign-in and sign-up-with-a-taken-email: lock check, one
+/// Argon2 run (also for missing accounts), failure accounting.
+fn check_password(
+    db: &dyn Db,
+    user: Option<User>,
+    identifier: &str,
+    password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<User, SignInError> {
+    let policy = attempt.policy;
+    let scopes = [
+        lockout::account_scope(user.as_ref().map(|u| u.id.as_str()), identifier),
+        lockout::address_scope(attempt.client_addr),
+    ];
+    let since = attempt.now - policy.horizon();
+    let mut locked_until = None;
+    for scope in &scopes {
+        let failures = attempts::recent_failures(db, scope, since)?;
+        if policy.is_locked(&failures, attempt.now) {
+            locked_until = locked_until.max(policy.locked_until(&failures));
+        }
+    }
+    if let Some(until) = locked_until {
+        return Err(SignInError::Locked { until });
+    }
+    if password::verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
+        let user =
+            user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
+        attempts::clear_failures(db, &scopes[0])?;
+        return Ok(user);
+    }
+    transaction(db, || {
+        for scope in &scopes {
+            attempts::record_failure(db, scope, attempt.now, policy.horizon())?;
+        }
+        Ok::<_, DbError>(())
+    })?;
+    Err(SignInError::BadCredentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::MemoryDb;
+
+    const ALL_OPTIONAL: SignUpFields = SignUpFields {
+        first_name: FieldMode::Optional,
+        last_name: FieldMode::Optional,
+        username: FieldMode::Optional,
+        phone_number: FieldMode::Optional,
+    };
+
+    fn attempt(now: i64) -> Attempt<'static> {
+        Attempt {
+            client_addr: "10.0.0.1:4000",
+            policy: LockPolicy {
+                max_failures: 3,
+                window: 60,
+                lockout: 300,
+            },
+            now,
+        }
+    }
+
+    fn input(email: &str, password: &str) -> SignUpInput {
+        SignUpInput {
+            email_address: email.into(),
+            password: password.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sign_up_then_sign_in_by_email_or_username() {
+        let db = MemoryDb::new();
+        let mut form = input("Ada@Example.com", "correct horse");
+        form.username = "Ada".into();
+        form.first_name = " Ada ".into();
+        let SignedUp::Created(user) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap()
+        else {
+            panic!("expected a new account")
+        };
+        assert_eq!(user.first_name.as_deref(), Some("Ada"));
+        assert_eq!(
+            sign_in(&db, "ada@example.com", "correct horse", &attempt(1))
+                .unwrap()
+                .id,
+            user.id
+        );
+        assert_eq!(
+            sign_in(&db, "ADA", "correct horse", &attempt(2))
+                .unwrap()
+                .id,
+            user.id
+        );
+        assert_eq!(
+            sign_in(&db, "ada", "wrong horse", &attempt(3)),
+            Err(SignInError::BadCredentials)
+        );
+        assert_eq!(
+            sign_in(&db, "nobody", "correct horse", &attempt(4)),
+            Err(SignInError::BadCredentials)
+        );
+    }
+
+    #[test]
+    fn every_field_problem_is_reported_at_once() {
+        let db = MemoryDb::new();
+        let form = SignUpInput {
+            email_address: "not-an-email".into(),
+            password: "short".into(),
+            first_name: "x".repeat(101),
+            last_name: String::new(),
+            username: "a b".into(),
+            phone_number: "12345".into(),
+        };
+        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0))
+        else {
+            panic!("expected field errors")
+        };
+        let names: Vec<&str> = errors.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "first_name",
+                "username",
+                "phone_number",
+                "email_address",
+                "password"
+            ]
+        );
+    }
+
+    #[test]
+    fn required_fields_and_hidden_fields_follow_configuration() {
+        let db = MemoryDb::new();
+        let fields = SignUpFields {
+            username: FieldMode::Required,
+            phone_number: FieldMode::Off,
+            ..ALL_OPTIONAL
+        };
+        let mut form = input("a@example.com", "long enough");
+        form.phone_number = "garbage is ignored when the field is off".into();
+        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, fields, &attempt(0)) else {
+            panic!("expected field errors")
+        };
+        assert_eq!(
+            errors,
+            [("username", FieldError::Field(FieldProblem::Required))]
+        );
+        form.username = "ada".into();
+        let SignedUp::Created(user) = sign_up(&db, &form, fields, &attempt(0)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(user.phone_number, None);
+    }
+
+    #[test]
+    fn password_equal_to_email_is_refused() {
+        let db = MemoryDb::new();
+        let Err(SignUpError::Fields(errors)) = sign_up(
+            &db,
+            &input("ada@example.com", "ADA@example.com"),
+            ALL_OPTIONAL,
+            &attempt(0),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            errors,
+            [(
+                "password",
+                FieldError::Password(PasswordProblem::SameAsEmail)
+            )]
+        );
+    }
+
+    #[test]
+    fn duplicate_username_is_a_field_error() {
+        let db = MemoryDb::new();
+        let mut form = input("a@example.com", "long enough");
+        form.username = "ada".into();
+        sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap();
+        form.email_address = "b@example.com".into();
+        form.username = "ADA".into();
+        assert_eq!(
+            sign_up(&db, &form, ALL_OPTIONAL, &attempt(1)),
+            Err(SignUpError::Fields(vec![(
+                "username",
+                FieldError::UsernameTaken
+            )]))
+        );
+    }
+
+    #[test]
+    fn sign_up_with_a_taken_email_behaves_like_sign_in() {
+        let db = MemoryDb::new();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &attempt(0),
+        )
+        .unwrap();
+        assert_eq!(
+            sign_up(
+                &db,
+                &input("A@example.com", "another password"),
+                ALL_OPTIONAL,
+                &attempt(1)
+            ),
+            Err(SignUpError::Credentials(SignInError::BadCredentials))
+        );
+        assert!(matches!(
+            sign_up(
+                &db,
+                &input("a@example.com", "long enough"),
+                ALL_OPTIONAL,
+                &attempt(2)
+            ),
+            Ok(SignedUp::ExistingAccount(_))
+        ));
+    }
+
+    #[test]
+    fn lockout_applies_to_known_and_unknown_identifiers_alike() {
+        let db = MemoryDb::new();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &attempt(0),
+        )
+        .unwrap();
+        for identifier in ["a@example.com", "ghost@example.com"] {
+            let mut other_addr = attempt(10);
+            for i in 0..3 {
+                other_addr.client_addr = ["1.1.1.1:1", "2.2.2.2:1", "3.3.3.3:1"][i];
+                assert_eq!(
+                    sign_in(&db, identifier, "wrong", &other_addr),
+                    Err(SignInError::BadCredentials)
+                );
+            }
+            other_addr.client_addr = "4.4.4.4:1";
+            assert_eq!(
+                sign_in(&db, identifier, "long enough", &other_addr),
+                Err(SignInError::Locked { until: 310 })
+            );
+        }
+        let mut later = attempt(311);
+        later.client_addr = "5.5.5.5:1";
+        assert!(sign_in(&db, "a@example.com", "long enough", &later).is_ok());
+    }
+
+    #[test]
+    fn lockout_per_client_address_stops_password_spraying() {
+        let db = MemoryDb::new();
+        for (i, identifier) in ["u1@example.com", "u2@example.com", "u3@example.com"]
+            .iter()
+            .enumerate()
+        {
+            assert_eq!(
+                sign_in(&db, identifier, "wrong", &attempt(i as i64)),
+                Err(SignInError::BadCredentials)
+            );
+        }
+        assert!(matches!(
+            sign_in(&db, "u4@example.com", "x", &attempt(5)),
+            Err(SignInError::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn success_clears_the_account_failures() {
+        let db = MemoryDb::new();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &attempt(0),
+        )
+        .unwrap();
+        let mut a = attempt(1);
+        for addr in ["1.1.1.1:1", "2.2.2.2:1"] {
+            a.client_addr = addr;
+            let _ = sign_in(&db, "a@example.com", "wrong", &a);
+        }
+        a.client_addr = "3.3.3.3:1";
+        sign_in(&db, "a@example.com", "long enough", &a).unwrap();
+        a.client_addr = "4.4.4.4:1";
+        let _ = sign_in(&db, "a@example.com", "wrong", &a);
+        a.client_addr = "5.5.5.5:1";
+        assert!(sign_in(&db, "a@example.com", "long enough", &a).is_ok());
+    }
+}

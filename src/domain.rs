@@ -1,0 +1,266 @@
+//! Validated, normalized values. Each is checked once at the edge; code that takes one never
+//! re-validates it.
+
+use std::fmt;
+
+/// Why a field's value is refused. The page turns it into a message next to the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    Required,
+    TooLong,
+    Invalid,
+}
+
+/// An email address, trimmed and lower-cased (so uniqueness is case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        let normalized = text.trim().to_lowercase();
+        if normalized.is_empty() {
+            return Err(FieldProblem::Required);
+        }
+        if normalized.len() > Self::MAX_LEN {
+            return Err(FieldProblem::TooLong);
+        }
+        let (local, domain) = normalized.rsplit_once('@').ok_or(FieldProblem::Invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(normalized))
+        } else {
+            Err(FieldProblem::Invalid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A username: 3 to 64 of `a-z 0-9 _ . -`, starting with a letter or digit, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        let normalized = text.trim().to_ascii_lowercase();
+        if normalized.is_empty() {
+            return Err(FieldProblem::Required);
+        }
+        if normalized.chars().count() > Self::MAX_LEN {
+            return Err(FieldProblem::TooLong);
+        }
+        let valid = normalized.len() >= 3
+            && normalized.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && normalized.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            });
+        if valid {
+            Ok(Self(normalized))
+        } else {
+            Err(FieldProblem::Invalid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164: `+`, then 8 to 15 digits, the first not zero. Spaces, dashes, dots
+/// and parentheses typed by people are removed first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub const MAX_LEN: usize = 16;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        let compact: String = text
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        if compact.is_empty() {
+            return Err(FieldProblem::Required);
+        }
+        let digits = compact.strip_prefix('+').ok_or(FieldProblem::Invalid)?;
+        let valid = (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if valid {
+            Ok(Self(compact))
+        } else {
+            Err(FieldProblem::Invalid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A first or last name: trimmed, at most 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(FieldProblem::Required);
+        }
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err(FieldProblem::TooLong);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(FieldProblem::Invalid);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses an optional field: empty is `Ok(None)` unless the field is required.
+pub fn optional<T>(
+    text: &str,
+    required: bool,
+    parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
+) -> Result<Option<T>, FieldProblem> {
+    match parse(text) {
+        Ok(value) => Ok(Some(value)),
+        Err(FieldProblem::Required) if !required => Ok(None),
+        Err(problem) => Err(problem),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_validated() {
+        assert_eq!(
+            EmailAddress::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            EmailAddress::parse("a.b+tag@sub.example.co")
+                .unwrap()
+                .as_str(),
+            "a.b+tag@sub.example.co"
+        );
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a..b@example.com",
+            "ada@exa mple.com",
+            "ada@-x.com",
+            "a\"b@x.com",
+            "<a>@x.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad),
+                Err(FieldProblem::Invalid),
+                "{bad}"
+            );
+        }
+        assert_eq!(EmailAddress::parse(""), Err(FieldProblem::Required));
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(EmailAddress::parse(&long), Err(FieldProblem::TooLong));
+    }
+
+    #[test]
+    fn usernames_are_lower_cased_and_restricted() {
+        assert_eq!(Username::parse("Ada_L").unwrap().as_str(), "ada_l");
+        for bad in [
+            "ab",
+            "_ada",
+            "ada lovelace",
+            "ada@x",
+            "ädä",
+            "'; DROP TABLE users;--",
+        ] {
+            assert_eq!(Username::parse(bad), Err(FieldProblem::Invalid), "{bad}");
+        }
+        assert_eq!(Username::parse(&"a".repeat(65)), Err(FieldProblem::TooLong));
+    }
+
+    #[test]
+    fn phone_numbers_are_strict_e164() {
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555-0123").unwrap().as_str(),
+            "+14155550123"
+        );
+        for bad in [
+            "4155550123",
+            "+0123456789",
+            "+1234567",
+            "+1234567890123456",
+            "+1415555O123",
+            "++14155550123",
+        ] {
+            assert_eq!(PhoneNumber::parse(bad), Err(FieldProblem::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_control_characters_and_overlong_input() {
+        assert_eq!(PersonName::parse("  Ada ").unwrap().as_str(), "Ada");
+        assert_eq!(PersonName::parse("A\u{0}da"), Err(FieldProblem::Invalid));
+        assert_eq!(
+            PersonName::parse(&"é".repeat(101)),
+            Err(FieldProblem::TooLong)
+        );
+        assert_eq!(
+            PersonName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()),
+            Ok(100)
+        );
+    }
+
+    #[test]
+    fn optional_fields() {
+        assert_eq!(optional("", false, Username::parse), Ok(None));
+        assert_eq!(
+            optional("", true, Username::parse),
+            Err(FieldProblem::Required)
+        );
+        assert_eq!(
+            optional("x", false, Username::parse),
+            Err(FieldProblem::Invalid)
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Portal sessions and the cookies that carry them.
+//!
+//! # Threat
+//! Session theft and fixation. The portal session token is 256 random bits that only the
+//! browser holds (HttpOnly, SameSite=Lax, Secure in production); the database keeps only its
+//! SHA-256, so a database leak yields no usable session, and a token is never reused across
+//! sign-ins (fixation is impossible: a new token is minted at every sign-in). Revoking a session
+//! deletes its row, which ends it on the next request everywhere.
+//!
+//! `__session` is the short-lived JWT apps verify. In production it is scoped to the instance
+//! domain so every app subdomain receives it; in development it stays host-only.
+
+use super::{base64url, random_bytes, sha256};
+
+pub const PORTAL_SESSION_COOKIE: &str = "__portal_session";
+pub const SESSION_TOKEN_COOKIE: &str = "__session";
+
+/// A new portal session token and the hash to store.
+pub fn new_session_token() -> (String, [u8; 32]) {
+    let token = base64url(&random_bytes::<32>());
+    let hash = sha256(token.as_bytes());
+    (token, hash)
+}
+
+/// The hash under which a presented token would be stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    sha256(token.as_bytes())
+}
+
+/// Attributes shared by every cookie the portal sets.
+#[derive(Debug, Clone)]
+pub struct CookieScope<'a> {
+    pub secure: bool,
+    /// `Domain=` for cookies apps must receive; `None` for host-only.
+    pub domain: Option<&'a str>,
+}
+
+/// A `Set-Cookie` value. Values are base64url or JWTs, so they need no quoting.
+pub fn set_cookie(name: &str, value: &str, max_age: i64, scope: &CookieScope<'_>) -> String {
+    let mut cookie = format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax");
+    if let Some(domain) = scope.domain {
+        cookie.push_str("; Domain=");
+        cookie.push_str(domain);
+    }
+    if scope.secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// A `Set-Cookie` value that removes the cookie (same name, path and domain as when set).
+pub fn clear_cookie(name: &str, scope: &CookieScope<'_>) -> String {
+    set_cookie(name, "", 0, scope)
+}
+
+/// The `Domain` for `__session`: the instance domain when the portal is served from it or one
+/// of its subdomains (browsers refuse any other), else host-only.
+pub fn session_cookie_domain<'a>(
+    instance_domain: Option<&'a str>,
+    portal_host: &str,
+) -> Option<&'a str> {
+    let domain = instance_domain?;
+    let inside = portal_host == domain || portal_host.ends_with(&format!(".{domain}"));
+    inside.then_some(domain)
+}
+
+/// The value of cookie `name` from a `Cookie` header (the first one when repeated).
+pub fn read_cookie<'h>(cookie_header: Option<&'h str>, name: &str) -> Option<&'h str> {
+    cookie_header?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_kept() {
+        let (a, hash_a) = new_session_token();
+        let (b, _) = new_session_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a), hash_a);
+    }
+
+    #[test]
+    fn cookies_carry_the_security_attributes() {
+        let dev = CookieScope {
+            secure: false,
+            domain: None,
+        };
+        assert_eq!(
+            set_cookie("__portal_session", "abc", 60, &dev),
+            "__portal_session=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"
+        );
+        let prod = CookieScope {
+            secure: true,
+            domain: Some("myapp.com"),
+        };
+        let cookie = set_cookie("__session", "jwt", 600, &prod);
+        assert!(cookie.ends_with("; Domain=myapp.com; Secure"), "{cookie}");
+        assert!(clear_cookie("__session", &prod).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn session_cookie_domain_only_when_the_portal_is_inside_it() {
+        assert_eq!(
+            session_cookie_domain(Some("myapp.com"), "accounts.myapp.com"),
+            Some("myapp.com")
+        );
+        assert_eq!(
+            session_cookie_domain(Some("myapp.com"), "myapp.com"),
+            Some("myapp.com")
+        );
+        assert_eq!(
+            session_cookie_domain(Some("myapp.com"), "accounts.evilmyapp.com"),
+            None
+        );
+        assert_eq!(session_cookie_domain(None, "accounts.myapp.com"), None);
+    }
+
+    #[test]
+    fn reads_cookies_from_the_header() {
+        let header = Some("a=1; __portal_session=tok; b=\"2\"; __portal_session=second");
+        assert_eq!(read_cookie(header, "__portal_session"), Some("tok"));
+        assert_eq!(read_cookie(header, "b"), Some("2"));
+        assert_eq!(read_cookie(header, "c"), None);
+        assert_eq!(read_cookie(None, "a"), None);
+        assert_eq!(read_cookie(Some("garbage;;=;x"), "x"), None);
+    }
+}

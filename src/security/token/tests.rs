@@ -1,0 +1,203 @@
+use super::*;
+
+const ISSUER: &str = "https://accounts.myapp.com";
+
+fn claims(now: i64) -> Claims {
+    Claims {
+        iss: ISSUER.into(),
+        sub: "user_1".into(),
+        sid: "sess_1".into(),
+        iat: now,
+        nbf: now,
+        exp: now + 600,
+        jti: "jti_1".into(),
+        org_id: None,
+        org_slug: None,
+        org_role: None,
+    }
+}
+
+fn tamper_part(token: &str, index: usize, replacement: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[index] = replacement.to_owned();
+    parts.join(".")
+}
+
+#[test]
+fn signs_and_verifies_with_kid_and_claims() {
+    let (keys, _) = Keys::generate();
+    let token = keys.sign(&claims(1000));
+    let verified = keys.verify(&token, ISSUER, 1001).unwrap();
+    assert_eq!(verified, claims(1000));
+    let header: serde_json::Value =
+        serde_json::from_slice(&from_base64url(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["kid"], keys.kid());
+}
+
+#[test]
+fn org_claims_are_present_only_when_set() {
+    let (keys, _) = Keys::generate();
+    let plain = keys.sign(&claims(1000));
+    let payload =
+        String::from_utf8(from_base64url(plain.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert!(!payload.contains("org_id"));
+    let mut with_org = claims(1000);
+    with_org.org_id = Some("org_1".into());
+    with_org.org_slug = Some("acme".into());
+    with_org.org_role = Some("admin".into());
+    let token = keys.sign(&with_org);
+    assert_eq!(keys.verify(&token, ISSUER, 1000).unwrap(), with_org);
+}
+
+#[test]
+fn rejects_tampered_payload() {
+    let (keys, _) = Keys::generate();
+    let token = keys.sign(&claims(1000));
+    let mut evil = claims(1000);
+    evil.sub = "user_admin".into();
+    let evil_payload = base64url(&serde_json::to_vec(&evil).unwrap());
+    let tampered = tamper_part(&token, 1, &evil_payload);
+    assert_eq!(
+        keys.verify(&tampered, ISSUER, 1000),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn rejects_expired_and_not_yet_valid() {
+    let (keys, _) = Keys::generate();
+    let token = keys.sign(&claims(1000));
+    assert_eq!(keys.verify(&token, ISSUER, 1600), Err(TokenError::Expired));
+    assert_eq!(
+        keys.verify(&token, ISSUER, 999),
+        Err(TokenError::NotYetValid)
+    );
+}
+
+#[test]
+fn rejects_a_token_signed_by_another_key() {
+    let (keys, _) = Keys::generate();
+    let (other, _) = Keys::generate();
+    let token = other.sign(&claims(1000));
+    assert_eq!(
+        keys.verify(&token, ISSUER, 1000),
+        Err(TokenError::UnknownKey)
+    );
+    // Same kid, other key: the signature check catches it.
+    let forged = tamper_part(
+        &token,
+        0,
+        &base64url(format!(r#"{{"alg":"ES256","kid":"{}"}}"#, keys.kid()).as_bytes()),
+    );
+    assert_eq!(
+        keys.verify(&forged, ISSUER, 1000),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn rejects_alg_none_and_hmac_confusion() {
+    let (keys, _) = Keys::generate();
+    let token = keys.sign(&claims(1000));
+    let payload = token.split('.').nth(1).unwrap();
+    for alg in ["none", "None", "HS256", "ES384", "RS256", "es256"] {
+        let header = base64url(format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, keys.kid()).as_bytes());
+        assert_eq!(
+            keys.verify(&format!("{header}.{payload}."), ISSUER, 1000),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
+        assert_eq!(
+            keys.verify(&format!("{header}.{payload}.c2ln"), ISSUER, 1000),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
+    }
+}
+
+#[test]
+fn rejects_wrong_issuer_and_malformed_tokens() {
+    let (keys, _) = Keys::generate();
+    let token = keys.sign(&claims(1000));
+    assert_eq!(
+        keys.verify(&token, "https://evil.com", 1000),
+        Err(TokenError::WrongIssuer)
+    );
+    for bad in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", &format!("{token}.x")] {
+        assert!(keys.verify(bad, ISSUER, 1000).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
+    let (keys, _) = Keys::generate();
+    let jwk = keys.jwk();
+    assert_eq!(jwk["kty"], "EC");
+    assert_eq!(jwk["crv"], "P-256");
+    assert_eq!(jwk["alg"], "ES256");
+    assert_eq!(jwk["use"], "sig");
+    assert_eq!(
+        from_base64url(jwk["x"].as_str().unwrap()).unwrap().len(),
+        32
+    );
+    assert_eq!(
+        from_base64url(jwk["y"].as_str().unwrap()).unwrap().len(),
+        32
+    );
+    assert_eq!(jwk["kid"], keys.kid());
+    assert!(
+        jwk.get("d").is_none(),
+        "the private key must not be published"
+    );
+}
+
+#[test]
+fn keys_round_trip_through_their_stored_scalar() {
+    let (keys, scalar) = Keys::generate();
+    let again = Keys::from_scalar(&scalar).unwrap();
+    assert_eq!(keys.kid(), again.kid());
+    let token = keys.sign(&claims(1000));
+    assert!(again.verify(&token, ISSUER, 1000).is_ok());
+}
+
+#[test]
+fn secret_key_is_read_from_pkcs8_pem_or_base64() {
+    // A PKCS#8 P-256 key generated with openssl for this test only.
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6KrTxEWm//6dJpOY\nn6QpfogooY4+kCUbRILILxjAvKKhRANCAAQtSehFsg89zo5nW9WlAh5MgiEFLEQX\nYYKg57XxN/BAzN4QG4UC73AEtlPIoiYBRfKZJijVHLnsrKBsym0cZ3+6\n-----END PRIVATE KEY-----\n";
+    let from_pem = Keys::from_secret(pem).unwrap();
+    let escaped = pem.replace('\n', "\\n");
+    assert_eq!(Keys::from_secret(&escaped).unwrap().kid(), from_pem.kid());
+    let one_line: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(Keys::from_secret(&one_line).unwrap().kid(), from_pem.kid());
+    assert!(Keys::from_secret("not a key").is_err());
+    assert!(Keys::from_secret("aGVsbG8=").is_err());
+}
+
+#[test]
+fn debug_never_prints_the_private_key() {
+    let (keys, scalar) = Keys::generate();
+    let printed = format!("{keys:?}");
+    assert!(printed.contains("***"));
+    assert!(!printed.contains(&base64url(&scalar)));
+}
+
+#[test]
+fn sealed_values_open_only_for_their_purpose_and_unaltered() {
+    let (keys, _) = Keys::generate();
+    let sealed = keys.seal("redirect", "https://myapp.com/x");
+    assert_eq!(
+        keys.unseal("redirect", &sealed).as_deref(),
+        Some("https://myapp.com/x")
+    );
+    assert_eq!(keys.unseal("csrf", &sealed), None);
+    let (payload, tag) = sealed.split_once('.').unwrap();
+    let other_payload = base64url(b"https://evil.com");
+    assert_eq!(
+        keys.unseal("redirect", &format!("{other_payload}.{tag}")),
+        None
+    );
+    assert_eq!(keys.unseal("redirect", payload), None);
+    let (other_keys, _) = Keys::generate();
+    assert_eq!(other_keys.unseal("redirect", &sealed), None);
+}

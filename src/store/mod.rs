@@ -1,0 +1,359 @@
+//! Storage: the schema, its migrations, and one module per table family. All SQL goes through
+//! the small [`Db`] trait, implemented on Spin's SQLite in the component and on rusqlite in
+//! native tests, so the same statements run in both.
+//!
+//! Rules that keep Spin's SQLite honest:
+//! - one statement per `execute` (Spin runs only the first statement of a string);
+//! - changes that touch several rows or tables run in [`transaction`] (`BEGIN IMMEDIATE` …
+//!   `COMMIT`, rolled back on any error), so a failure never leaves half a change;
+//! - a busy database is retried briefly, then reported as [`DbError::Busy`] (a 503 page).
+
+pub mod attempts;
+pub mod keys;
+pub mod sessions;
+pub mod users;
+
+use std::fmt;
+
+/// A SQLite value, as Spin's `fermyon:spin/sqlite` carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+    Null,
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Self::Integer(n)
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(bytes: &[u8]) -> Self {
+        Self::Blob(bytes.to_vec())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Self::Null, Into::into)
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    pub fn text(&self, i: usize) -> Result<String, DbError> {
+        match self.0.get(i) {
+            Some(Value::Text(text)) => Ok(text.clone()),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected text, found {other:?}"
+            ))),
+        }
+    }
+
+    pub fn optional_text(&self, i: usize) -> Result<Option<String>, DbError> {
+        match self.0.get(i) {
+            Some(Value::Null) => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+
+    pub fn integer(&self, i: usize) -> Result<i64, DbError> {
+        match self.0.get(i) {
+            Some(Value::Integer(n)) => Ok(*n),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected integer, found {other:?}"
+            ))),
+        }
+    }
+
+    pub fn blob(&self, i: usize) -> Result<Vec<u8>, DbError> {
+        match self.0.get(i) {
+            Some(Value::Blob(bytes)) => Ok(bytes.clone()),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected blob, found {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbError {
+    /// The database is locked by another request.
+    Busy,
+    /// A UNIQUE constraint failed; the text names the column (`users.email`).
+    Unique(String),
+    Other(String),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Busy => write!(f, "the database is busy"),
+            Self::Unique(what) => write!(f, "unique constraint failed: {what}"),
+            Self::Other(message) => write!(f, "database error: {message}"),
+        }
+    }
+}
+
+impl DbError {
+    /// Classifies a SQLite error message (Spin reports errors as text).
+    pub fn from_message(message: &str) -> Self {
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("database is locked")
+            || lower.contains("database is busy")
+            || lower.contains("sqlite_busy")
+        {
+            Self::Busy
+        } else if let Some(index) = lower.find("unique constraint failed:") {
+            Self::Unique(
+                message[index + "unique constraint failed:".len()..]
+                    .trim()
+                    .to_owned(),
+            )
+        } else {
+            Self::Other(message.to_owned())
+        }
+    }
+}
+
+/// One SQLite connection. Exactly one statement per call.
+pub trait Db {
+    fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError>;
+}
+
+/// Runs a statement and returns its first row, if any.
+pub fn query_row(
+    db: &dyn Db,
+    statement: &str,
+    parameters: &[Value],
+) -> Result<Option<Row>, DbError> {
+    Ok(db.execute(statement, parameters)?.into_iter().next())
+}
+
+/// How often `BEGIN IMMEDIATE` is retried when another request holds the write lock.
+const BUSY_RETRIES: u32 = 5;
+
+/// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`; any error rolls everything back.
+pub fn transaction<T, E: From<DbError>>(
+    db: &dyn Db,
+    work: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut attempt = 0;
+    loop {
+        match db.execute("BEGIN IMMEDIATE", &[]) {
+            Ok(_) => break,
+            Err(DbError::Busy) if attempt < BUSY_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10 << attempt));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    match work() {
+        Ok(value) => match db.execute("COMMIT", &[]) {
+            Ok(_) => Ok(value),
+            Err(error) => {
+                let _ = db.execute("ROLLBACK", &[]);
+                Err(error.into())
+            }
+        },
+        Err(error) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            Err(error)
+        }
+    }
+}
+
+/// The schema, one migration per entry, each a list of single statements. Never edit a
+/// released migration: add a new one.
+const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        username TEXT UNIQUE,
+        first_name TEXT,
+        last_name TEXT,
+        phone_number TEXT,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )",
+    "CREATE TABLE portal_sessions (
+        id TEXT PRIMARY KEY,
+        token_hash BLOB NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_active_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        client_addr TEXT,
+        user_agent TEXT,
+        active_org_id TEXT
+    )",
+    "CREATE INDEX portal_sessions_user ON portal_sessions(user_id)",
+    "CREATE TABLE signing_keys (
+        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+        private_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    )",
+    "CREATE TABLE sign_in_failures (
+        scope TEXT NOT NULL,
+        failed_at INTEGER NOT NULL
+    )",
+    "CREATE INDEX sign_in_failures_scope ON sign_in_failures(scope, failed_at)",
+]];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to date. Cheap when it already is (one query); safe when requests race
+/// (the check is repeated under the write lock, and each migration commits with its version).
+pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
+    if current_version(db).ok() == Some(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        &[],
+    )?;
+    transaction(db, || {
+        let current = current_version(db)?;
+        for (index, statements) in MIGRATIONS.iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= current {
+                continue;
+            }
+            for statement in statements.iter() {
+                db.execute(statement, &[])?;
+            }
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                &[version.into(), now.into()],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn current_version(db: &dyn Db) -> Result<i64, DbError> {
+    let row = query_row(
+        db,
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        &[],
+    )?;
+    row.map_or(Ok(0), |row| row.integer(0))
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! An in-memory rusqlite database behind the same trait, for storage unit tests.
+
+    use super::*;
+
+    pub struct MemoryDb(rusqlite::Connection);
+
+    impl Default for MemoryDb {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl MemoryDb {
+        /// A fresh, migrated in-memory database.
+        pub fn new() -> Self {
+            let db = Self(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"));
+            migrate(&db, 0).expect("migrate");
+            db
+        }
+    }
+
+    impl Db for MemoryDb {
+        fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+            use rusqlite::types::{Value as SqlValue, ValueRef};
+            let map_error = |e: rusqlite::Error| DbError::from_message(&e.to_string());
+            let mut prepared = self.0.prepare(statement).map_err(map_error)?;
+            let columns = prepared.column_count();
+            let parameters = parameters.iter().map(|value| match value {
+                Value::Integer(n) => SqlValue::Integer(*n),
+                Value::Real(f) => SqlValue::Real(*f),
+                Value::Text(t) => SqlValue::Text(t.clone()),
+                Value::Blob(b) => SqlValue::Blob(b.clone()),
+                Value::Null => SqlValue::Null,
+            });
+            let mut rows = prepared
+                .query(rusqlite::params_from_iter(parameters))
+                .map_err(map_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_error)? {
+                let values = (0..columns)
+                    .map(|i| match row.get_ref(i) {
+                        Ok(ValueRef::Integer(n)) => Value::Integer(n),
+                        Ok(ValueRef::Real(f)) => Value::Real(f),
+                        Ok(ValueRef::Text(t)) => {
+                            Value::Text(String::from_utf8_lossy(t).into_owned())
+                        }
+                        Ok(ValueRef::Blob(b)) => Value::Blob(b.to_vec()),
+                        Ok(ValueRef::Null) | Err(_) => Value::Null,
+                    })
+                    .collect();
+                out.push(Row(values));
+            }
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn migrations_are_idempotent() {
+        let db = MemoryDb::new();
+        migrate(&db, 1).unwrap();
+        migrate(&db, 2).unwrap();
+        assert_eq!(current_version(&db).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn failed_transactions_leave_nothing_behind() {
+        let db = MemoryDb::new();
+        let result: Result<(), DbError> = transaction(&db, || {
+            db.execute(
+                "INSERT INTO sign_in_failures (scope, failed_at) VALUES ('x', 1)",
+                &[],
+            )?;
+            Err(DbError::Other("boom".into()))
+        });
+        assert!(result.is_err());
+        let rows = db
+            .execute("SELECT COUNT(*) FROM sign_in_failures", &[])
+            .unwrap();
+        assert_eq!(rows[0].integer(0).unwrap(), 0);
+    }
+
+    #[test]
+    fn error_messages_are_classified() {
+        assert_eq!(DbError::from_message("database is locked"), DbError::Busy);
+        assert_eq!(
+            DbError::from_message("UNIQUE constraint failed: users.email"),
+            DbError::Unique("users.email".into())
+        );
+        assert!(matches!(
+            DbError::from_message("no such table: x"),
+            DbError::Other(_)
+        ));
+    }
+}

@@ -1,0 +1,207 @@
+//! The `portal_sessions` table. Only the SHA-256 of a session token is stored, so a database
+//! leak does not hand out live sessions.
+
+use super::{Db, DbError, Row, query_row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSession {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_active_at: i64,
+    pub expires_at: i64,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub active_org_id: Option<String>,
+}
+
+/// Where a session was created from.
+pub struct SessionOrigin<'a> {
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+const COLUMNS: &str =
+    "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent, active_org_id";
+
+/// How stale `last_active_at` may get before a request refreshes it (saves a write per request).
+const ACTIVITY_GRANULARITY: i64 = 60;
+
+fn from_row(row: &Row) -> Result<PortalSession, DbError> {
+    Ok(PortalSession {
+        id: row.text(0)?,
+        user_id: row.text(1)?,
+        created_at: row.integer(2)?,
+        last_active_at: row.integer(3)?,
+        expires_at: row.integer(4)?,
+        client_addr: row.optional_text(5)?,
+        user_agent: row.optional_text(6)?,
+        active_org_id: row.optional_text(7)?,
+    })
+}
+
+pub fn create_session(
+    db: &dyn Db,
+    id: &str,
+    token_hash: &[u8],
+    user_id: &str,
+    origin: &SessionOrigin<'_>,
+    now: i64,
+    lifetime: i64,
+) -> Result<PortalSession, DbError> {
+    db.execute(
+        "INSERT INTO portal_sessions (id, token_hash, user_id, created_at, last_active_at, expires_at, client_addr, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            id.into(),
+            token_hash.into(),
+            user_id.into(),
+            now.into(),
+            now.into(),
+            (now + lifetime).into(),
+            origin.client_addr.into(),
+            origin.user_agent.into(),
+        ],
+    )?;
+    Ok(PortalSession {
+        id: id.to_owned(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        last_active_at: now,
+        expires_at: now + lifetime,
+        client_addr: origin.client_addr.map(str::to_owned),
+        user_agent: origin.user_agent.map(str::to_owned),
+        active_org_id: None,
+    })
+}
+
+/// The live (not expired, not revoked) session with this token hash; refreshes its activity time.
+pub fn find_live_session(
+    db: &dyn Db,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<PortalSession>, DbError> {
+    let statement =
+        format!("SELECT {COLUMNS} FROM portal_sessions WHERE token_hash = ? AND expires_at > ?");
+    let Some(session) = query_row(db, &statement, &[token_hash.into(), now.into()])?
+        .map(|row| from_row(&row))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    if now - session.last_active_at >= ACTIVITY_GRANULARITY {
+        db.execute(
+            "UPDATE portal_sessions SET last_active_at = ? WHERE id = ?",
+            &[now.into(), session.id.as_str().into()],
+        )?;
+    }
+    Ok(Some(session))
+}
+
+/// Live sessions of a user, newest first.
+pub fn list_user_sessions(
+    db: &dyn Db,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<PortalSession>, DbError> {
+    let statement = format!(
+        "SELECT {COLUMNS} FROM portal_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id"
+    );
+    db.execute(&statement, &[user_id.into(), now.into()])?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub fn delete_session(db: &dyn Db, id: &str) -> Result<(), DbError> {
+    db.execute("DELETE FROM portal_sessions WHERE id = ?", &[id.into()])?;
+    Ok(())
+}
+
+/// Revokes one session of `user_id` (never another user's); returns whether one was removed.
+pub fn delete_user_session(db: &dyn Db, user_id: &str, id: &str) -> Result<bool, DbError> {
+    let rows = db.execute(
+        "DELETE FROM portal_sessions WHERE id = ? AND user_id = ? RETURNING id",
+        &[id.into(), user_id.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Revokes every session of a user except `keep`.
+pub fn delete_other_sessions(db: &dyn Db, user_id: &str, keep: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM portal_sessions WHERE user_id = ? AND id <> ?",
+        &[user_id.into(), keep.into()],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::MemoryDb;
+
+    fn setup() -> MemoryDb {
+        let db = MemoryDb::new();
+        db.execute(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('user_1', 'a@b.co', 'h', 0, 0)",
+            &[],
+        )
+        .unwrap();
+        db
+    }
+
+    const ORIGIN: SessionOrigin<'static> = SessionOrigin {
+        client_addr: Some("127.0.0.1"),
+        user_agent: Some("test"),
+    };
+
+    #[test]
+    fn finds_live_sessions_by_token_hash_only() {
+        let db = setup();
+        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 50).unwrap();
+        assert_eq!(
+            find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id,
+            "sess_1"
+        );
+        assert_eq!(find_live_session(&db, &[2; 32], 120).unwrap(), None);
+        assert_eq!(
+            find_live_session(&db, &[1; 32], 150).unwrap(),
+            None,
+            "expired"
+        );
+    }
+
+    #[test]
+    fn activity_is_refreshed_at_most_once_a_minute() {
+        let db = setup();
+        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 1000).unwrap();
+        find_live_session(&db, &[1; 32], 130).unwrap();
+        assert_eq!(
+            list_user_sessions(&db, "user_1", 130).unwrap()[0].last_active_at,
+            100
+        );
+        find_live_session(&db, &[1; 32], 170).unwrap();
+        assert_eq!(
+            list_user_sessions(&db, "user_1", 170).unwrap()[0].last_active_at,
+            170
+        );
+    }
+
+    #[test]
+    fn revocation_is_scoped_to_the_user() {
+        let db = setup();
+        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 1000).unwrap();
+        create_session(&db, "sess_2", &[2; 32], "user_1", &ORIGIN, 101, 1000).unwrap();
+        create_session(&db, "sess_3", &[3; 32], "user_1", &ORIGIN, 102, 1000).unwrap();
+        assert!(!delete_user_session(&db, "user_2", "sess_1").unwrap());
+        assert!(delete_user_session(&db, "user_1", "sess_1").unwrap());
+        delete_other_sessions(&db, "user_1", "sess_3").unwrap();
+        let left: Vec<String> = list_user_sessions(&db, "user_1", 110)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(left, ["sess_3"]);
+    }
+}

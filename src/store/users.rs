@@ -1,0 +1,211 @@
+//! The `users` table.
+
+use super::{Db, DbError, Row, Value, query_row};
+use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("username", &self.username)
+            .field("password_hash", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What sign-up stores.
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub username: Option<Username>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub phone_number: Option<PhoneNumber>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateUserError {
+    EmailTaken,
+    UsernameTaken,
+    Db(DbError),
+}
+
+impl From<DbError> for CreateUserError {
+    fn from(error: DbError) -> Self {
+        match &error {
+            DbError::Unique(what) if what.contains("users.email") => Self::EmailTaken,
+            DbError::Unique(what) if what.contains("users.username") => Self::UsernameTaken,
+            _ => Self::Db(error),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, email, username, first_name, last_name, phone_number, password_hash, created_at";
+
+fn from_row(row: &Row) -> Result<User, DbError> {
+    Ok(User {
+        id: row.text(0)?,
+        email: row.text(1)?,
+        username: row.optional_text(2)?,
+        first_name: row.optional_text(3)?,
+        last_name: row.optional_text(4)?,
+        phone_number: row.optional_text(5)?,
+        password_hash: row.text(6)?,
+        created_at: row.integer(7)?,
+    })
+}
+
+/// Inserts a user. The UNIQUE constraints decide races: of two concurrent sign-ups with one
+/// email, exactly one succeeds and the other gets `EmailTaken`.
+pub fn create_user(
+    db: &dyn Db,
+    id: &str,
+    new: &NewUser,
+    now: i64,
+) -> Result<User, CreateUserError> {
+    db.execute(
+        "INSERT INTO users (id, email, username, first_name, last_name, phone_number, password_hash, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            id.into(),
+            new.email.as_str().into(),
+            new.username.as_ref().map(Username::as_str).into(),
+            new.first_name.as_ref().map(PersonName::as_str).into(),
+            new.last_name.as_ref().map(PersonName::as_str).into(),
+            new.phone_number.as_ref().map(PhoneNumber::as_str).into(),
+            new.password_hash.as_str().into(),
+            now.into(),
+            now.into(),
+        ],
+    )?;
+    get_user(db, id).map_err(CreateUserError::Db)
+}
+
+fn find_by(db: &dyn Db, column: &str, value: Value) -> Result<Option<User>, DbError> {
+    let statement = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?");
+    query_row(db, &statement, &[value])?
+        .map(|row| from_row(&row))
+        .transpose()
+}
+
+pub fn find_user_by_id(db: &dyn Db, id: &str) -> Result<Option<User>, DbError> {
+    find_by(db, "id", id.into())
+}
+
+pub fn get_user(db: &dyn Db, id: &str) -> Result<User, DbError> {
+    find_user_by_id(db, id)?.ok_or_else(|| DbError::Other(format!("user {id} does not exist")))
+}
+
+pub fn find_user_by_email(db: &dyn Db, email: &EmailAddress) -> Result<Option<User>, DbError> {
+    find_by(db, "email", email.as_str().into())
+}
+
+pub fn find_user_by_username(db: &dyn Db, username: &Username) -> Result<Option<User>, DbError> {
+    find_by(db, "username", username.as_str().into())
+}
+
+/// Finds a user by what they typed in the sign-in identifier field: an email address when it
+/// contains `@`, else a username.
+pub fn find_user_by_identifier(db: &dyn Db, identifier: &str) -> Result<Option<User>, DbError> {
+    if identifier.contains('@') {
+        match EmailAddress::parse(identifier) {
+            Ok(email) => find_user_by_email(db, &email),
+            Err(_) => Ok(None),
+        }
+    } else {
+        match Username::parse(identifier) {
+            Ok(username) => find_user_by_username(db, &username),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::MemoryDb;
+
+    fn new_user(email: &str, username: Option<&str>) -> NewUser {
+        NewUser {
+            email: EmailAddress::parse(email).unwrap(),
+            username: username.map(|u| Username::parse(u).unwrap()),
+            first_name: Some(PersonName::parse("Ada").unwrap()),
+            last_name: None,
+            phone_number: None,
+            password_hash: "$argon2id$fake".into(),
+        }
+    }
+
+    #[test]
+    fn creates_and_finds_users_case_insensitively() {
+        let db = MemoryDb::new();
+        let user =
+            create_user(&db, "user_1", &new_user("Ada@Example.com", Some("Ada")), 10).unwrap();
+        assert_eq!(user.email, "ada@example.com");
+        assert_eq!(user.username.as_deref(), Some("ada"));
+        assert_eq!(
+            find_user_by_identifier(&db, "ADA@example.COM")
+                .unwrap()
+                .unwrap()
+                .id,
+            "user_1"
+        );
+        assert_eq!(
+            find_user_by_identifier(&db, "ADA").unwrap().unwrap().id,
+            "user_1"
+        );
+        assert_eq!(find_user_by_identifier(&db, "nobody").unwrap(), None);
+        assert_eq!(find_user_by_identifier(&db, "x@").unwrap(), None);
+    }
+
+    #[test]
+    fn duplicate_email_or_username_is_refused() {
+        let db = MemoryDb::new();
+        create_user(&db, "user_1", &new_user("ada@example.com", Some("ada")), 10).unwrap();
+        assert_eq!(
+            create_user(&db, "user_2", &new_user("ADA@example.com", None), 11),
+            Err(CreateUserError::EmailTaken)
+        );
+        assert_eq!(
+            create_user(
+                &db,
+                "user_3",
+                &new_user("other@example.com", Some("ADA")),
+                12
+            ),
+            Err(CreateUserError::UsernameTaken)
+        );
+    }
+
+    #[test]
+    fn sql_injection_in_identifier_is_just_text() {
+        let db = MemoryDb::new();
+        create_user(&db, "user_1", &new_user("ada@example.com", None), 10).unwrap();
+        assert_eq!(find_user_by_identifier(&db, "' OR '1'='1").unwrap(), None);
+        assert_eq!(
+            find_user_by_identifier(&db, "x@example.com' OR '1'='1").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_password_hash() {
+        let db = MemoryDb::new();
+        let user = create_user(&db, "user_1", &new_user("ada@example.com", None), 10).unwrap();
+        assert!(!format!("{user:?}").contains("argon2id"));
+    }
+}
