@@ -27,6 +27,8 @@ pub enum FieldError {
     Field(FieldProblem),
     Password(PasswordProblem),
     UsernameTaken,
+    EmailTaken,
+    ConfirmationMismatch,
 }
 
 pub type FieldErrors = Vec<(&'static str, FieldError)>;
@@ -217,6 +219,17 @@ pub fn sign_in(
 ) -> Result<User, SignInError> {
     let user = users::find_user_by_identifier(db, identifier)?;
     check_password(db, user, identifier, password, attempt)
+}
+
+/// Re-checks a signed-in user's password before a sensitive change, with the same lockout and
+/// failure accounting as sign-in (a stolen session must not become a password-guessing oracle).
+pub fn verify_current_password(
+    db: &dyn Db,
+    user: &User,
+    password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<(), SignInError> {
+    check_password(db, Some(user.clone()), &user.email, password, attempt).map(drop)
 }
 
 /// The one credential check behind sign-in and sign-up-with-a-taken-email: lock check, one

@@ -23,6 +23,7 @@ pub mod error;
 pub mod form;
 pub mod pages;
 pub mod portal;
+pub mod profile;
 pub mod redirect;
 pub mod security;
 #[cfg(target_arch = "wasm32")]

@@ -58,6 +58,17 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/sign-out", Some(sign_out::show), Some(sign_out::submit)),
     ("/.well-known/jwks.json", Some(status::jwks), None),
     ("/user", Some(user::show), None),
+    ("/user/profile", None, Some(user::update_profile)),
+    ("/user/email", None, Some(user::update_email)),
+    ("/user/phone", None, Some(user::update_phone)),
+    ("/user/password", None, Some(user::update_password)),
+    ("/user/sessions/revoke", None, Some(user::revoke_session)),
+    (
+        "/user/sessions/revoke-others",
+        None,
+        Some(user::revoke_other_sessions),
+    ),
+    ("/user/delete", None, Some(user::delete_account)),
     ("/organization", Some(organization::show), None),
     (
         "/create-organization",
@@ -88,10 +99,10 @@ fn route(ctx: &Ctx<'_>) -> PageResult {
         _ => None,
     };
     let Some(handler) = handler else {
-        let allow = if post.is_some() {
-            "GET, HEAD, POST"
-        } else {
-            "GET, HEAD"
+        let allow = match (get.is_some(), post.is_some()) {
+            (true, true) => "GET, HEAD, POST",
+            (false, true) => "POST",
+            _ => "GET, HEAD",
         };
         return Err(PortalError::MethodNotAllowed { allow });
     };

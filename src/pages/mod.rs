@@ -16,9 +16,12 @@ pub use ctx::{Ctx, SignedIn, allow_form_target};
 use http::{Response, StatusCode, header};
 use maud::html;
 
+use crate::accounts::FieldError;
+use crate::domain::FieldProblem;
 use crate::error::PortalError;
 use crate::redirect;
-use crate::views::{self, Chrome};
+use crate::security::password::PasswordProblem;
+use crate::views::{self, Chrome, Strings};
 
 pub type PageResult = Result<Response<Vec<u8>>, PortalError>;
 
@@ -179,4 +182,22 @@ pub fn sign_in_first(path_and_query: &str) -> Response<Vec<u8>> {
         .append_pair("redirect_url", path_and_query)
         .finish();
     redirect_to(&format!("/sign-in?{query}"))
+}
+
+/// The message shown next to a field for a problem with it.
+pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'static str {
+    match (field, error) {
+        (_, FieldError::UsernameTaken) => strings.username_taken,
+        (_, FieldError::EmailTaken) => strings.email_taken,
+        (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
+        (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
+        (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
+        (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
+        (_, FieldError::Field(FieldProblem::Required)) => strings.field_required,
+        (_, FieldError::Field(FieldProblem::TooLong)) => strings.field_too_long,
+        ("email_address", _) => strings.invalid_email,
+        ("username", _) => strings.invalid_username,
+        ("phone_number", _) => strings.invalid_phone,
+        _ => strings.invalid_name,
+    }
 }

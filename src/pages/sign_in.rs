@@ -56,33 +56,60 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     }
 }
 
-/// Turns a failed credential check into the page `render` draws, with the same status and
-/// message whether or not the account exists.
+/// How a failed credential check is shown: the same status and message whether or not the
+/// account exists.
+pub struct CredentialsFailure {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<i64>,
+}
+
+impl CredentialsFailure {
+    pub fn from_error(ctx: &Ctx<'_>, error: SignInError) -> Result<Self, PortalError> {
+        match error {
+            SignInError::BadCredentials => Ok(Self {
+                status: StatusCode::UNAUTHORIZED,
+                message: ctx.strings.bad_credentials.to_owned(),
+                retry_after: None,
+            }),
+            SignInError::Locked { until } => {
+                let seconds = (until - ctx.now()).max(1);
+                let minutes = (seconds + 59) / 60;
+                Ok(Self {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    message: ctx
+                        .strings
+                        .locked_out
+                        .replace("{minutes}", &minutes.to_string()),
+                    retry_after: Some(seconds),
+                })
+            }
+            SignInError::Db(error) => Err(error.into()),
+            SignInError::Internal(detail) => Err(PortalError::Internal(detail)),
+        }
+    }
+
+    /// Adds `Retry-After` to the page that shows this failure.
+    pub fn apply(&self, response: &mut http::Response<Vec<u8>>) {
+        if let Some(value) = self
+            .retry_after
+            .and_then(|s| http::HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+}
+
+/// Turns a failed credential check into the page `render` draws.
 pub fn credentials_error(
     ctx: &Ctx<'_>,
     error: SignInError,
     render: impl FnOnce(StatusCode, &str) -> PageResult,
 ) -> PageResult {
-    match error {
-        SignInError::BadCredentials => {
-            render(StatusCode::UNAUTHORIZED, ctx.strings.bad_credentials)
-        }
-        SignInError::Locked { until } => {
-            let seconds = (until - ctx.now()).max(1);
-            let minutes = (seconds + 59) / 60;
-            let message = ctx
-                .strings
-                .locked_out
-                .replace("{minutes}", &minutes.to_string());
-            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &message)?;
-            if let Ok(value) = http::HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Ok(response)
-        }
-        SignInError::Db(error) => Err(error.into()),
-        SignInError::Internal(detail) => Err(PortalError::Internal(detail)),
-    }
+    let failure = CredentialsFailure::from_error(ctx, error)?;
+    let mut response = render(failure.status, &failure.message)?;
+    failure.apply(&mut response);
+    Ok(response)
 }
 
 fn render(

@@ -4,15 +4,14 @@ use http::StatusCode;
 use maud::html;
 
 use super::{
-    Ctx, PageResult, allow_form_target, link_keeping_redirect, prefill, sign_in, signed_in,
+    Ctx, PageResult, allow_form_target, field_error_text, link_keeping_redirect, prefill, sign_in,
+    signed_in,
 };
 use crate::accounts::{self, Attempt, FieldError, SignUpError, SignUpInput, SignedUp};
 use crate::config::FieldMode;
-use crate::domain::FieldProblem;
 use crate::error::PortalError;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
-use crate::security::password::PasswordProblem;
-use crate::views::{self, Field, Strings};
+use crate::views::{self, Field};
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let choice = ctx.choose_redirect(Flow::SignUp);
@@ -96,21 +95,6 @@ struct Page<'p> {
     message: Option<&'p str>,
 }
 
-fn error_text(strings: &Strings, field: &str, error: FieldError) -> &'static str {
-    match (field, error) {
-        (_, FieldError::UsernameTaken) => strings.username_taken,
-        (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
-        (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
-        (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
-        (_, FieldError::Field(FieldProblem::Required)) => strings.field_required,
-        (_, FieldError::Field(FieldProblem::TooLong)) => strings.field_too_long,
-        ("email_address", _) => strings.invalid_email,
-        ("username", _) => strings.invalid_username,
-        ("phone_number", _) => strings.invalid_phone,
-        _ => strings.invalid_name,
-    }
-}
-
 fn render(ctx: &Ctx<'_>, page: Page<'_>) -> PageResult {
     let strings = ctx.strings;
     let fields = ctx.settings.sign_up_fields;
@@ -120,7 +104,7 @@ fn render(ctx: &Ctx<'_>, page: Page<'_>) -> PageResult {
         errors
             .iter()
             .find(|(field, _)| *field == name)
-            .map(|(field, error)| error_text(strings, field, *error))
+            .map(|(field, error)| field_error_text(strings, field, *error))
     };
     let is_required = |mode: FieldMode| mode == FieldMode::Required;
     let content = html! {

@@ -7,6 +7,7 @@ use crate::security::random_id;
 use crate::security::session::{self, PORTAL_SESSION_COOKIE, SESSION_TOKEN_COOKIE};
 use crate::security::token::Claims;
 use crate::store::sessions::{self, PortalSession, SessionOrigin};
+use crate::store::transaction;
 use crate::store::users::User;
 
 /// Longest user agent kept with a session.
@@ -16,9 +17,7 @@ const USER_AGENT_LIMIT: usize = 300;
 /// is never carried across sign-ins) and sends them to `target` with a `__session` token.
 pub fn start_session(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> PageResult {
     let db = ctx.db()?;
-    if let Some(previous) = ctx.signed_in()? {
-        sessions::delete_session(db, &previous.session.id)?;
-    }
+    let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
     let (token, hash) = session::new_session_token();
     let user_agent: Option<String> = ctx
         .header("user-agent")
@@ -28,15 +27,21 @@ pub fn start_session(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pag
         user_agent: user_agent.as_deref(),
     };
     let lifetime = ctx.settings.limits.portal_session_lifetime;
-    let session = sessions::create_session(
-        db,
-        &random_id("sess"),
-        &hash,
-        &user.id,
-        &origin,
-        ctx.now(),
-        lifetime,
-    )?;
+    // Replacing the old session and creating the new one happen together or not at all.
+    let session = transaction(db, || {
+        if let Some(previous) = &previous {
+            sessions::delete_session(db, previous)?;
+        }
+        sessions::create_session(
+            db,
+            &random_id("sess"),
+            &hash,
+            &user.id,
+            &origin,
+            ctx.now(),
+            lifetime,
+        )
+    })?;
     ctx.add_cookie(session::set_cookie(
         PORTAL_SESSION_COOKIE,
         &token,

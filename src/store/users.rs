@@ -134,6 +134,91 @@ pub fn find_user_by_identifier(db: &dyn Db, identifier: &str) -> Result<Option<U
     }
 }
 
+/// Why a profile update was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateUserError {
+    EmailTaken,
+    UsernameTaken,
+    Db(DbError),
+}
+
+impl From<DbError> for UpdateUserError {
+    fn from(error: DbError) -> Self {
+        match CreateUserError::from(error) {
+            CreateUserError::EmailTaken => Self::EmailTaken,
+            CreateUserError::UsernameTaken => Self::UsernameTaken,
+            CreateUserError::Db(error) => Self::Db(error),
+        }
+    }
+}
+
+/// Names and username; the UNIQUE constraint decides username races.
+pub fn update_profile(
+    db: &dyn Db,
+    id: &str,
+    first_name: Option<&PersonName>,
+    last_name: Option<&PersonName>,
+    username: Option<&Username>,
+    now: i64,
+) -> Result<(), UpdateUserError> {
+    db.execute(
+        "UPDATE users SET first_name = ?, last_name = ?, username = ?, updated_at = ? WHERE id = ?",
+        &[
+            first_name.map(PersonName::as_str).into(),
+            last_name.map(PersonName::as_str).into(),
+            username.map(Username::as_str).into(),
+            now.into(),
+            id.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn update_email(
+    db: &dyn Db,
+    id: &str,
+    email: &EmailAddress,
+    now: i64,
+) -> Result<(), UpdateUserError> {
+    db.execute(
+        "UPDATE users SET email = ?, updated_at = ? WHERE id = ?",
+        &[email.as_str().into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+pub fn update_phone_number(
+    db: &dyn Db,
+    id: &str,
+    phone: Option<&PhoneNumber>,
+    now: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET phone_number = ?, updated_at = ? WHERE id = ?",
+        &[phone.map(PhoneNumber::as_str).into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+pub fn update_password_hash(
+    db: &dyn Db,
+    id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+        &[password_hash.into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+/// Deletes a user's row. Callers remove what refers to it in the same transaction.
+pub fn delete_user(db: &dyn Db, id: &str) -> Result<(), DbError> {
+    db.execute("DELETE FROM users WHERE id = ?", &[id.into()])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +285,28 @@ mod tests {
             find_user_by_identifier(&db, "x@example.com' OR '1'='1").unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn updates_respect_uniqueness() {
+        let db = MemoryDb::new();
+        create_user(&db, "user_1", &new_user("a@example.com", Some("ada")), 10).unwrap();
+        create_user(&db, "user_2", &new_user("b@example.com", Some("bea")), 10).unwrap();
+        let ada = Username::parse("ada").unwrap();
+        assert_eq!(
+            update_profile(&db, "user_2", None, None, Some(&ada), 11),
+            Err(UpdateUserError::UsernameTaken)
+        );
+        let taken = EmailAddress::parse("A@example.com").unwrap();
+        assert_eq!(
+            update_email(&db, "user_2", &taken, 11),
+            Err(UpdateUserError::EmailTaken)
+        );
+        let fresh = EmailAddress::parse("c@example.com").unwrap();
+        update_email(&db, "user_2", &fresh, 12).unwrap();
+        assert_eq!(get_user(&db, "user_2").unwrap().email, "c@example.com");
+        update_profile(&db, "user_2", None, None, None, 13).unwrap();
+        assert_eq!(get_user(&db, "user_2").unwrap().username, None);
     }
 
     #[test]

@@ -204,3 +204,41 @@ pub fn form_error(message: Option<&str>) -> Markup {
         }
     }
 }
+
+/// A Unix time as `2026-11-23 17:27 UTC` (proleptic Gregorian calendar).
+pub fn format_timestamp(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let minutes_of_day = seconds.rem_euclid(86_400) / 60;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes_of_day / 60,
+        minutes_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_timestamps_in_utc() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_timestamp(1_795_451_220), "2026-11-23 16:27 UTC");
+    }
+}

@@ -7,4 +7,5 @@ mod support;
 mod accounts;
 mod host;
 mod pages;
+mod profile;
 mod redirects;

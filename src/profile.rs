@@ -1,0 +1,365 @@
+//! Changes a signed-in person makes to their own account, as plain functions over the store.
+//! Sensitive changes (email, password, deletion) re-check the current password with the
+//! sign-in lockout; a password change ends every other session of the user.
+
+use crate::accounts::{self, Attempt, FieldError, FieldErrors, SignInError};
+use crate::config::{FieldMode, SignUpFields};
+use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
+use crate::security::password;
+use crate::store::users::{self, UpdateUserError, User};
+use crate::store::{Db, DbError, attempts, sessions, transaction};
+
+/// The words a person types to confirm deleting their account.
+pub const DELETE_CONFIRMATION: &str = "delete my account";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileError {
+    Fields(FieldErrors),
+    Credentials(SignInError),
+    Db(DbError),
+    Internal(String),
+}
+
+impl From<DbError> for ProfileError {
+    fn from(error: DbError) -> Self {
+        Self::Db(error)
+    }
+}
+
+impl From<SignInError> for ProfileError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Db(error) => Self::Db(error),
+            SignInError::Internal(detail) => Self::Internal(detail),
+            other => Self::Credentials(other),
+        }
+    }
+}
+
+impl From<UpdateUserError> for ProfileError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::EmailTaken => {
+                Self::Fields(vec![("email_address", FieldError::EmailTaken)])
+            }
+            UpdateUserError::UsernameTaken => {
+                Self::Fields(vec![("username", FieldError::UsernameTaken)])
+            }
+            UpdateUserError::Db(error) => Self::Db(error),
+        }
+    }
+}
+
+fn field(name: &'static str, problem: FieldProblem) -> ProfileError {
+    ProfileError::Fields(vec![(name, FieldError::Field(problem))])
+}
+
+fn parse_optional<T>(
+    errors: &mut FieldErrors,
+    name: &'static str,
+    mode: FieldMode,
+    text: &str,
+    parse: fn(&str) -> Result<T, FieldProblem>,
+) -> Option<T> {
+    if !mode.is_shown() {
+        return None;
+    }
+    match optional(text, mode == FieldMode::Required, parse) {
+        Ok(value) => value,
+        Err(problem) => {
+            errors.push((name, FieldError::Field(problem)));
+            None
+        }
+    }
+}
+
+/// A stored value back in its type (it was valid when stored).
+fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
+    value.as_deref().and_then(|text| parse(text).ok())
+}
+
+/// Names and username, with the same rules as sign-up. Fields the operator turned off keep
+/// their stored value.
+pub fn update_profile(
+    db: &dyn Db,
+    user: &User,
+    first_name: &str,
+    last_name: &str,
+    username: &str,
+    fields: SignUpFields,
+    now: i64,
+) -> Result<(), ProfileError> {
+    let mut errors = FieldErrors::new();
+    let first = parse_optional(
+        &mut errors,
+        "first_name",
+        fields.first_name,
+        first_name,
+        PersonName::parse,
+    );
+    let last = parse_optional(
+        &mut errors,
+        "last_name",
+        fields.last_name,
+        last_name,
+        PersonName::parse,
+    );
+    let name = parse_optional(
+        &mut errors,
+        "username",
+        fields.username,
+        username,
+        Username::parse,
+    );
+    if !errors.is_empty() {
+        return Err(ProfileError::Fields(errors));
+    }
+    // Fields the operator turned off keep what is stored.
+    let first = if fields.first_name.is_shown() {
+        first
+    } else {
+        stored(&user.first_name, PersonName::parse)
+    };
+    let last = if fields.last_name.is_shown() {
+        last
+    } else {
+        stored(&user.last_name, PersonName::parse)
+    };
+    let name = if fields.username.is_shown() {
+        name
+    } else {
+        stored(&user.username, Username::parse)
+    };
+    users::update_profile(
+        db,
+        &user.id,
+        first.as_ref(),
+        last.as_ref(),
+        name.as_ref(),
+        now,
+    )?;
+    Ok(())
+}
+
+/// A new email address, after the current password.
+pub fn change_email(
+    db: &dyn Db,
+    user: &User,
+    new_email: &str,
+    current_password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<(), ProfileError> {
+    let email =
+        EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
+    if current_password.is_empty() {
+        return Err(field("current_password", FieldProblem::Required));
+    }
+    if users::find_user_by_email(db, &email)?.is_some_and(|other| other.id != user.id) {
+        return Err(UpdateUserError::EmailTaken.into());
+    }
+    accounts::verify_current_password(db, user, current_password, attempt)?;
+    users::update_email(db, &user.id, &email, attempt.now)?;
+    Ok(())
+}
+
+/// Adds or changes the phone number; an empty value removes it. Returns the stored number.
+pub fn change_phone_number(
+    db: &dyn Db,
+    user: &User,
+    phone: &str,
+    now: i64,
+) -> Result<Option<PhoneNumber>, ProfileError> {
+    let phone = optional(phone, false, PhoneNumber::parse)
+        .map_err(|problem| field("phone_number", problem))?;
+    users::update_phone_number(db, &user.id, phone.as_ref(), now)?;
+    Ok(phone)
+}
+
+/// A new password, after the current one. Every other session of the user ends, so a thief
+/// holding one is logged out; `keep_session` (the one making the change) stays.
+pub fn change_password(
+    db: &dyn Db,
+    user: &User,
+    keep_session: &str,
+    current_password: &str,
+    new_password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<(), ProfileError> {
+    if current_password.is_empty() {
+        return Err(field("current_password", FieldProblem::Required));
+    }
+    password::check_new_password(new_password, &user.email).map_err(|problem| {
+        ProfileError::Fields(vec![("new_password", FieldError::Password(problem))])
+    })?;
+    accounts::verify_current_password(db, user, current_password, attempt)?;
+    let hash = password::hash_password(new_password).map_err(ProfileError::Internal)?;
+    transaction(db, || {
+        users::update_password_hash(db, &user.id, &hash, attempt.now)?;
+        sessions::delete_other_sessions(db, &user.id, keep_session)
+    })?;
+    Ok(())
+}
+
+/// Deletes the account and everything that belongs to it, in one transaction.
+pub fn delete_account(
+    db: &dyn Db,
+    user: &User,
+    confirmation: &str,
+    current_password: &str,
+    attempt: &Attempt<'_>,
+) -> Result<(), ProfileError> {
+    if confirmation.trim() != DELETE_CONFIRMATION {
+        return Err(ProfileError::Fields(vec![(
+            "confirmation",
+            FieldError::ConfirmationMismatch,
+        )]));
+    }
+    if current_password.is_empty() {
+        return Err(field("current_password", FieldProblem::Required));
+    }
+    accounts::verify_current_password(db, user, current_password, attempt)?;
+    transaction(db, || delete_user_rows(db, &user.id))?;
+    Ok(())
+}
+
+/// Every row that belongs to a user. Runs inside the caller's transaction.
+fn delete_user_rows(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM portal_sessions WHERE user_id = ?",
+        &[user_id.into()],
+    )?;
+    attempts::clear_failures(
+        db,
+        &crate::security::lockout::account_scope(Some(user_id), ""),
+    )?;
+    users::delete_user(db, user_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{SignUpInput, SignedUp, sign_up};
+    use crate::security::lockout::LockPolicy;
+    use crate::store::sessions::{SessionOrigin, create_session, list_user_sessions};
+    use crate::store::testing::MemoryDb;
+
+    const FIELDS: SignUpFields = SignUpFields {
+        first_name: FieldMode::Optional,
+        last_name: FieldMode::Optional,
+        username: FieldMode::Optional,
+        phone_number: FieldMode::Optional,
+    };
+
+    fn attempt(now: i64) -> Attempt<'static> {
+        Attempt {
+            client_addr: "10.0.0.1:1",
+            policy: LockPolicy {
+                max_failures: 5,
+                window: 60,
+                lockout: 60,
+            },
+            now,
+        }
+    }
+
+    fn setup(email: &str) -> (MemoryDb, User) {
+        let db = MemoryDb::new();
+        let input = SignUpInput {
+            email_address: email.into(),
+            password: "old password".into(),
+            ..Default::default()
+        };
+        let Ok(SignedUp::Created(user)) = sign_up(&db, &input, FIELDS, &attempt(0)) else {
+            panic!()
+        };
+        (db, user)
+    }
+
+    #[test]
+    fn profile_update_validates_and_respects_turned_off_fields() {
+        let (db, user) = setup("a@example.com");
+        update_profile(&db, &user, "Ada", "Lovelace", "ada", FIELDS, 1).unwrap();
+        let stored = users::get_user(&db, &user.id).unwrap();
+        assert_eq!(stored.username.as_deref(), Some("ada"));
+        let no_username = SignUpFields {
+            username: FieldMode::Off,
+            ..FIELDS
+        };
+        update_profile(&db, &stored, "Ada", "", "ignored!", no_username, 2).unwrap();
+        let stored = users::get_user(&db, &user.id).unwrap();
+        assert_eq!(stored.username.as_deref(), Some("ada"), "kept");
+        assert_eq!(stored.last_name, None, "cleared");
+        assert!(
+            matches!(update_profile(&db, &stored, "A\u{0}", "", "x y", FIELDS, 3), Err(ProfileError::Fields(e)) if e.len() == 2)
+        );
+    }
+
+    #[test]
+    fn email_change_needs_the_current_password_and_a_free_address() {
+        let (db, user) = setup("a@example.com");
+        assert_eq!(
+            change_email(&db, &user, "b@example.com", "wrong", &attempt(1)),
+            Err(ProfileError::Credentials(SignInError::BadCredentials))
+        );
+        change_email(&db, &user, "B@example.com", "old password", &attempt(2)).unwrap();
+        assert_eq!(
+            users::get_user(&db, &user.id).unwrap().email,
+            "b@example.com"
+        );
+    }
+
+    #[test]
+    fn password_change_ends_other_sessions() {
+        let (db, user) = setup("a@example.com");
+        let origin = SessionOrigin {
+            client_addr: None,
+            user_agent: None,
+        };
+        create_session(&db, "sess_keep", &[1; 32], &user.id, &origin, 0, 100).unwrap();
+        create_session(&db, "sess_other", &[2; 32], &user.id, &origin, 0, 100).unwrap();
+        assert!(matches!(
+            change_password(
+                &db,
+                &user,
+                "sess_keep",
+                "old password",
+                "short",
+                &attempt(1)
+            ),
+            Err(ProfileError::Fields(_))
+        ));
+        change_password(
+            &db,
+            &user,
+            "sess_keep",
+            "old password",
+            "new password!",
+            &attempt(2),
+        )
+        .unwrap();
+        let left: Vec<String> = list_user_sessions(&db, &user.id, 3)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(left, ["sess_keep"]);
+        assert!(accounts::sign_in(&db, "a@example.com", "new password!", &attempt(4)).is_ok());
+    }
+
+    #[test]
+    fn delete_account_removes_every_row_of_the_user() {
+        let (db, user) = setup("a@example.com");
+        let origin = SessionOrigin {
+            client_addr: None,
+            user_agent: None,
+        };
+        create_session(&db, "sess_1", &[1; 32], &user.id, &origin, 0, 100).unwrap();
+        assert!(matches!(
+            delete_account(&db, &user, "delete it", "old password", &attempt(1)),
+            Err(ProfileError::Fields(_))
+        ));
+        delete_account(&db, &user, DELETE_CONFIRMATION, "old password", &attempt(2)).unwrap();
+        assert_eq!(users::find_user_by_id(&db, &user.id).unwrap(), None);
+        assert!(list_user_sessions(&db, &user.id, 3).unwrap().is_empty());
+    }
+}
