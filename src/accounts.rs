@@ -29,6 +29,10 @@ pub enum FieldError {
     UsernameTaken,
     EmailTaken,
     ConfirmationMismatch,
+    SlugTaken,
+    AlreadyMember,
+    /// Deleting the account would leave an organization with members but no admin.
+    LastAdminOfOrganization,
 }
 
 pub type FieldErrors = Vec<(&'static str, FieldError)>;
@@ -83,15 +87,9 @@ pub struct Attempt<'a> {
 }
 
 /// Validates every field; all problems are reported at once.
-fn validate(
-    input: &SignUpInput,
-    fields: SignUpFields,
-) -> Result<(EmailAddress, NewUserFields), FieldErrors> {
+fn validate(input: &SignUpInput, fields: SignUpFields) -> Result<(EmailAddress, NewUserFields), FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut check = |name: &'static str,
-                     mode: FieldMode,
-                     parse: fn(&str) -> Result<(), FieldProblem>,
-                     text: &str| {
+    let mut check = |name: &'static str, mode: FieldMode, parse: fn(&str) -> Result<(), FieldProblem>, text: &str| {
         if mode.is_shown()
             && let Err(problem) = optional(text, mode == FieldMode::Required, parse)
         {
@@ -141,15 +139,10 @@ fn validate(
             Ok((
                 email,
                 NewUserFields {
-                    first_name: PersonName::parse(&shown(fields.first_name, &input.first_name))
-                        .ok(),
+                    first_name: PersonName::parse(&shown(fields.first_name, &input.first_name)).ok(),
                     last_name: PersonName::parse(&shown(fields.last_name, &input.last_name)).ok(),
                     username: Username::parse(&shown(fields.username, &input.username)).ok(),
-                    phone_number: PhoneNumber::parse(&shown(
-                        fields.phone_number,
-                        &input.phone_number,
-                    ))
-                    .ok(),
+                    phone_number: PhoneNumber::parse(&shown(fields.phone_number, &input.phone_number)).ok(),
                 },
             ))
         }
@@ -181,10 +174,7 @@ pub fn sign_up(
     if let Some(username) = &extra.username
         && users::find_user_by_username(db, username)?.is_some()
     {
-        return Err(SignUpError::Fields(vec![(
-            "username",
-            FieldError::UsernameTaken,
-        )]));
+        return Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)]));
     }
     let password_hash = password::hash_password(&input.password).map_err(SignUpError::Internal)?;
     let new = NewUser {
@@ -199,24 +189,14 @@ pub fn sign_up(
         Ok(user) => Ok(SignedUp::Created(user)),
         // Lost a race with a concurrent sign-up for the same email: report it like a failed
         // sign-in without a second Argon2 run.
-        Err(CreateUserError::EmailTaken) => {
-            Err(SignUpError::Credentials(SignInError::BadCredentials))
-        }
-        Err(CreateUserError::UsernameTaken) => Err(SignUpError::Fields(vec![(
-            "username",
-            FieldError::UsernameTaken,
-        )])),
+        Err(CreateUserError::EmailTaken) => Err(SignUpError::Credentials(SignInError::BadCredentials)),
+        Err(CreateUserError::UsernameTaken) => Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)])),
         Err(CreateUserError::Db(error)) => Err(SignUpError::Db(error)),
     }
 }
 
 /// Checks an email address or username and a password.
-pub fn sign_in(
-    db: &dyn Db,
-    identifier: &str,
-    password: &str,
-    attempt: &Attempt<'_>,
-) -> Result<User, SignInError> {
+pub fn sign_in(db: &dyn Db, identifier: &str, password: &str, attempt: &Attempt<'_>) -> Result<User, SignInError> {
     let user = users::find_user_by_identifier(db, identifier)?;
     check_password(db, user, identifier, password, attempt)
 }
@@ -258,8 +238,7 @@ fn check_password(
         return Err(SignInError::Locked { until });
     }
     if password::verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
-        let user =
-            user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
+        let user = user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
         attempts::clear_failures(db, &scopes[0])?;
         return Ok(user);
     }
@@ -310,8 +289,7 @@ mod tests {
         let mut form = input("Ada@Example.com", "correct horse");
         form.username = "Ada".into();
         form.first_name = " Ada ".into();
-        let SignedUp::Created(user) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap()
-        else {
+        let SignedUp::Created(user) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap() else {
             panic!("expected a new account")
         };
         assert_eq!(user.first_name.as_deref(), Some("Ada"));
@@ -321,12 +299,7 @@ mod tests {
                 .id,
             user.id
         );
-        assert_eq!(
-            sign_in(&db, "ADA", "correct horse", &attempt(2))
-                .unwrap()
-                .id,
-            user.id
-        );
+        assert_eq!(sign_in(&db, "ADA", "correct horse", &attempt(2)).unwrap().id, user.id);
         assert_eq!(
             sign_in(&db, "ada", "wrong horse", &attempt(3)),
             Err(SignInError::BadCredentials)
@@ -348,20 +321,13 @@ mod tests {
             username: "a b".into(),
             phone_number: "12345".into(),
         };
-        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0))
-        else {
+        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)) else {
             panic!("expected field errors")
         };
         let names: Vec<&str> = errors.iter().map(|(name, _)| *name).collect();
         assert_eq!(
             names,
-            [
-                "first_name",
-                "username",
-                "phone_number",
-                "email_address",
-                "password"
-            ]
+            ["first_name", "username", "phone_number", "email_address", "password"]
         );
     }
 
@@ -378,10 +344,7 @@ mod tests {
         let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, fields, &attempt(0)) else {
             panic!("expected field errors")
         };
-        assert_eq!(
-            errors,
-            [("username", FieldError::Field(FieldProblem::Required))]
-        );
+        assert_eq!(errors, [("username", FieldError::Field(FieldProblem::Required))]);
         form.username = "ada".into();
         let SignedUp::Created(user) = sign_up(&db, &form, fields, &attempt(0)).unwrap() else {
             panic!()
@@ -402,10 +365,7 @@ mod tests {
         };
         assert_eq!(
             errors,
-            [(
-                "password",
-                FieldError::Password(PasswordProblem::SameAsEmail)
-            )]
+            [("password", FieldError::Password(PasswordProblem::SameAsEmail))]
         );
     }
 
@@ -419,23 +379,14 @@ mod tests {
         form.username = "ADA".into();
         assert_eq!(
             sign_up(&db, &form, ALL_OPTIONAL, &attempt(1)),
-            Err(SignUpError::Fields(vec![(
-                "username",
-                FieldError::UsernameTaken
-            )]))
+            Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)]))
         );
     }
 
     #[test]
     fn sign_up_with_a_taken_email_behaves_like_sign_in() {
         let db = MemoryDb::new();
-        sign_up(
-            &db,
-            &input("a@example.com", "long enough"),
-            ALL_OPTIONAL,
-            &attempt(0),
-        )
-        .unwrap();
+        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
         assert_eq!(
             sign_up(
                 &db,
@@ -446,12 +397,7 @@ mod tests {
             Err(SignUpError::Credentials(SignInError::BadCredentials))
         );
         assert!(matches!(
-            sign_up(
-                &db,
-                &input("a@example.com", "long enough"),
-                ALL_OPTIONAL,
-                &attempt(2)
-            ),
+            sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(2)),
             Ok(SignedUp::ExistingAccount(_))
         ));
     }
@@ -459,13 +405,7 @@ mod tests {
     #[test]
     fn lockout_applies_to_known_and_unknown_identifiers_alike() {
         let db = MemoryDb::new();
-        sign_up(
-            &db,
-            &input("a@example.com", "long enough"),
-            ALL_OPTIONAL,
-            &attempt(0),
-        )
-        .unwrap();
+        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
         for identifier in ["a@example.com", "ghost@example.com"] {
             let mut other_addr = attempt(10);
             for i in 0..3 {
@@ -507,13 +447,7 @@ mod tests {
     #[test]
     fn success_clears_the_account_failures() {
         let db = MemoryDb::new();
-        sign_up(
-            &db,
-            &input("a@example.com", "long enough"),
-            ALL_OPTIONAL,
-            &attempt(0),
-        )
-        .unwrap();
+        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
         let mut a = attempt(1);
         for addr in ["1.1.1.1:1", "2.2.2.2:1"] {
             a.client_addr = addr;

@@ -137,14 +137,10 @@ impl Settings {
             after_sign_in_url: reader.parse("after_sign_in_url", parse_fallback_url),
             after_sign_up_url: reader.parse("after_sign_up_url", parse_fallback_url),
             after_sign_out_url: reader.parse("after_sign_out_url", parse_fallback_url),
-            after_create_organization_url: reader
-                .parse("after_create_organization_url", parse_fallback_url),
-            after_leave_organization_url: reader
-                .parse("after_leave_organization_url", parse_fallback_url),
+            after_create_organization_url: reader.parse("after_create_organization_url", parse_fallback_url),
+            after_leave_organization_url: reader.parse("after_leave_organization_url", parse_fallback_url),
             allowed_redirect_origins: reader.allowed_origins(),
-            trust_requesting_origin: reader
-                .parse("trust_requesting_origin", parse_bool)
-                .unwrap_or(false),
+            trust_requesting_origin: reader.parse("trust_requesting_origin", parse_bool).unwrap_or(false),
             branding: Branding {
                 application_name: reader
                     .parse("application_name", parse_application_name)
@@ -161,12 +157,7 @@ impl Settings {
                 phone_number: reader.field_mode("phone_number_field"),
             },
             limits: Limits {
-                portal_session_lifetime: reader.seconds(
-                    "portal_session_lifetime",
-                    604_800,
-                    300,
-                    31_536_000,
-                ),
+                portal_session_lifetime: reader.seconds("portal_session_lifetime", 604_800, 300, 31_536_000),
                 session_token_lifetime: reader.seconds("session_token_lifetime", 600, 30, 86_400),
                 sign_in_max_failures: reader.seconds("sign_in_max_failures", 5, 1, 1_000),
                 sign_in_failure_window: reader.seconds("sign_in_failure_window", 900, 10, 86_400),
@@ -216,11 +207,7 @@ impl Reader<'_> {
         }
     }
 
-    fn parse<T>(
-        &mut self,
-        name: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
+    fn parse<T>(&mut self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         let value = self.raw(name)?;
         match parse(&value) {
             Ok(parsed) => Some(parsed),
@@ -254,11 +241,10 @@ impl Reader<'_> {
             return Vec::new();
         };
         let (patterns, problems) = redirect::parse_origin_patterns(&value);
-        self.errors
-            .extend(problems.into_iter().map(|message| ConfigError {
-                variable: "allowed_redirect_origins",
-                message,
-            }));
+        self.errors.extend(problems.into_iter().map(|message| ConfigError {
+            variable: "allowed_redirect_origins",
+            message,
+        }));
         patterns
     }
 
@@ -303,10 +289,8 @@ fn parse_instance_domain(value: &str) -> Result<String, String> {
 }
 
 fn parse_public_origin(value: &str) -> Result<Url, String> {
-    let problem = || {
-        "must be the portal's origin as browsers see it, such as \"https://accounts.myapp.com\""
-            .to_owned()
-    };
+    let problem =
+        || "must be the portal's origin as browsers see it, such as \"https://accounts.myapp.com\"".to_owned();
     let url = Url::parse(value).map_err(|_| problem())?;
     let is_origin_only = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
@@ -315,11 +299,7 @@ fn parse_public_origin(value: &str) -> Result<Url, String> {
         && url.path() == "/"
         && url.query().is_none()
         && url.fragment().is_none();
-    if is_origin_only {
-        Ok(url)
-    } else {
-        Err(problem())
-    }
+    if is_origin_only { Ok(url) } else { Err(problem()) }
 }
 
 /// Fallback URLs are checked against the full redirect policy on each request; here only their
@@ -346,8 +326,7 @@ fn parse_application_name(value: &str) -> Result<String, String> {
 }
 
 fn parse_logo_url(value: &str) -> Result<String, String> {
-    let https =
-        Url::parse(value).is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
+    let https = Url::parse(value).is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
     let path = value.starts_with('/') && !value.starts_with("//");
     if (https || path) && value.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
         Ok(value.to_owned())
@@ -425,18 +404,11 @@ mod tests {
         ]);
         assert_eq!(
             error_names(&errors),
-            [
-                "home_url",
-                "after_sign_in_url",
-                "after_create_organization_url"
-            ]
+            ["home_url", "after_sign_in_url", "after_create_organization_url"]
         );
         assert_eq!(settings.after_sign_in_url, None);
         assert_eq!(settings.home_url, None);
-        assert_eq!(
-            settings.after_sign_up_url.as_deref(),
-            Some("https://myapp.com/welcome")
-        );
+        assert_eq!(settings.after_sign_up_url.as_deref(), Some("https://myapp.com/welcome"));
         assert_eq!(settings.flow_fallback(Flow::SignOut), Some("/signed-out"));
     }
 
@@ -472,21 +444,12 @@ mod tests {
         }
         let (settings, errors) = load(&[("public_origin", "https://accounts.myapp.com/")]);
         assert!(errors.is_empty());
-        assert_eq!(
-            settings.public_origin.unwrap().as_str(),
-            "https://accounts.myapp.com/"
-        );
+        assert_eq!(settings.public_origin.unwrap().as_str(), "https://accounts.myapp.com/");
     }
 
     #[test]
     fn primary_color_cannot_inject_css() {
-        for bad in [
-            "red",
-            "#12345",
-            "#1234567",
-            "#fff;}body{display:none",
-            "url(x)",
-        ] {
+        for bad in ["red", "#12345", "#1234567", "#fff;}body{display:none", "url(x)"] {
             let (settings, errors) = load(&[("primary_color", bad)]);
             assert_eq!(error_names(&errors), ["primary_color"], "{bad}");
             assert_eq!(settings.branding.primary_color, DEFAULT_PRIMARY_COLOR);
@@ -506,11 +469,7 @@ mod tests {
         ]);
         assert_eq!(
             error_names(&errors),
-            [
-                "trust_requesting_origin",
-                "username_field",
-                "session_token_lifetime"
-            ]
+            ["trust_requesting_origin", "username_field", "session_token_lifetime"]
         );
         assert!(!settings.trust_requesting_origin);
         assert_eq!(settings.sign_up_fields.username, FieldMode::Optional);
@@ -521,8 +480,7 @@ mod tests {
 
     #[test]
     fn allowed_origins_keep_good_entries_and_report_bad_ones() {
-        let (settings, errors) =
-            load(&[("allowed_redirect_origins", "https://a.io,https://b.io/path")]);
+        let (settings, errors) = load(&[("allowed_redirect_origins", "https://a.io,https://b.io/path")]);
         assert_eq!(settings.allowed_redirect_origins.len(), 1);
         assert_eq!(error_names(&errors), ["allowed_redirect_origins"]);
     }

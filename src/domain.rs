@@ -78,9 +78,9 @@ impl Username {
         }
         let valid = normalized.len() >= 3
             && normalized.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && normalized.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
-            });
+            && normalized
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
         if valid {
             Ok(Self(normalized))
         } else {
@@ -111,9 +111,8 @@ impl PhoneNumber {
             return Err(FieldProblem::Required);
         }
         let digits = compact.strip_prefix('+').ok_or(FieldProblem::Invalid)?;
-        let valid = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let valid =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         if valid {
             Ok(Self(compact))
         } else {
@@ -152,6 +151,98 @@ impl PersonName {
     }
 }
 
+/// An organization's display name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        PersonName::parse(text).map(|name| Self(name.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An organization's URL name: 3 to 48 of `a-z 0-9 -`, no hyphen at either end or twice in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub const MAX_LEN: usize = 48;
+
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        let slug = text.trim().to_ascii_lowercase();
+        if slug.is_empty() {
+            return Err(FieldProblem::Required);
+        }
+        if slug.len() > Self::MAX_LEN {
+            return Err(FieldProblem::TooLong);
+        }
+        let valid = slug.len() >= 3
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !slug.starts_with('-')
+            && !slug.ends_with('-')
+            && !slug.contains("--");
+        if valid {
+            Ok(Self(slug))
+        } else {
+            Err(FieldProblem::Invalid)
+        }
+    }
+
+    /// A slug suggested from a name: `Acme Corp.` becomes `acme-corp`. Letters outside ASCII are
+    /// dropped; the result may still be too short, in which case the person types one.
+    pub fn derive(name: &str) -> String {
+        let mut slug = String::new();
+        for c in name.trim().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+            if slug.len() >= Self::MAX_LEN {
+                break;
+            }
+        }
+        slug.trim_end_matches('-').to_owned()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A member's role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Result<Self, FieldProblem> {
+        match text.trim() {
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            "" => Err(FieldProblem::Required),
+            _ => Err(FieldProblem::Invalid),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+}
+
 /// Parses an optional field: empty is `Ok(None)` unless the field is required.
 pub fn optional<T>(
     text: &str,
@@ -176,9 +267,7 @@ mod tests {
             "ada@example.com"
         );
         assert_eq!(
-            EmailAddress::parse("a.b+tag@sub.example.co")
-                .unwrap()
-                .as_str(),
+            EmailAddress::parse("a.b+tag@sub.example.co").unwrap().as_str(),
             "a.b+tag@sub.example.co"
         );
         for bad in [
@@ -192,11 +281,7 @@ mod tests {
             "a\"b@x.com",
             "<a>@x.com",
         ] {
-            assert_eq!(
-                EmailAddress::parse(bad),
-                Err(FieldProblem::Invalid),
-                "{bad}"
-            );
+            assert_eq!(EmailAddress::parse(bad), Err(FieldProblem::Invalid), "{bad}");
         }
         assert_eq!(EmailAddress::parse(""), Err(FieldProblem::Required));
         let long = format!("{}@example.com", "a".repeat(250));
@@ -206,14 +291,7 @@ mod tests {
     #[test]
     fn usernames_are_lower_cased_and_restricted() {
         assert_eq!(Username::parse("Ada_L").unwrap().as_str(), "ada_l");
-        for bad in [
-            "ab",
-            "_ada",
-            "ada lovelace",
-            "ada@x",
-            "ädä",
-            "'; DROP TABLE users;--",
-        ] {
+        for bad in ["ab", "_ada", "ada lovelace", "ada@x", "ädä", "'; DROP TABLE users;--"] {
             assert_eq!(Username::parse(bad), Err(FieldProblem::Invalid), "{bad}");
         }
         assert_eq!(Username::parse(&"a".repeat(65)), Err(FieldProblem::TooLong));
@@ -241,10 +319,7 @@ mod tests {
     fn names_refuse_control_characters_and_overlong_input() {
         assert_eq!(PersonName::parse("  Ada ").unwrap().as_str(), "Ada");
         assert_eq!(PersonName::parse("A\u{0}da"), Err(FieldProblem::Invalid));
-        assert_eq!(
-            PersonName::parse(&"é".repeat(101)),
-            Err(FieldProblem::TooLong)
-        );
+        assert_eq!(PersonName::parse(&"é".repeat(101)), Err(FieldProblem::TooLong));
         assert_eq!(
             PersonName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()),
             Ok(100)
@@ -252,15 +327,29 @@ mod tests {
     }
 
     #[test]
+    fn slugs_are_strict_and_derived_from_names() {
+        assert_eq!(Slug::parse(" Acme-Corp ").unwrap().as_str(), "acme-corp");
+        for bad in ["ab", "-acme", "acme-", "ac--me", "acme corp", "acmé", "acme_corp"] {
+            assert_eq!(Slug::parse(bad), Err(FieldProblem::Invalid), "{bad}");
+        }
+        assert_eq!(Slug::parse(&"a".repeat(49)), Err(FieldProblem::TooLong));
+        assert_eq!(Slug::derive("Acme Corp."), "acme-corp");
+        assert_eq!(Slug::derive("  <b>Ünïcode</b> & Co!! "), "b-n-code-b-co");
+        assert_eq!(Slug::derive("日本"), "");
+        assert!(Slug::derive(&"x".repeat(100)).len() <= Slug::MAX_LEN);
+    }
+
+    #[test]
+    fn roles_are_admin_or_member() {
+        assert_eq!(Role::parse("admin"), Ok(Role::Admin));
+        assert_eq!(Role::parse("member"), Ok(Role::Member));
+        assert_eq!(Role::parse("owner"), Err(FieldProblem::Invalid));
+    }
+
+    #[test]
     fn optional_fields() {
         assert_eq!(optional("", false, Username::parse), Ok(None));
-        assert_eq!(
-            optional("", true, Username::parse),
-            Err(FieldProblem::Required)
-        );
-        assert_eq!(
-            optional("x", false, Username::parse),
-            Err(FieldProblem::Invalid)
-        );
+        assert_eq!(optional("", true, Username::parse), Err(FieldProblem::Required));
+        assert_eq!(optional("x", false, Username::parse), Err(FieldProblem::Invalid));
     }
 }

@@ -16,6 +16,10 @@ pub enum PortalError {
     UnsupportedMediaType,
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
     #[error("the portal's configuration has errors")]
     Config(Vec<ConfigError>),
     #[error("{0}")]
@@ -36,6 +40,8 @@ impl PortalError {
             Self::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden(_) => S::FORBIDDEN,
+            Self::Conflict(_) => S::CONFLICT,
+            Self::Gone(_) => S::GONE,
             Self::Config(_) | Self::Internal(_) => S::INTERNAL_SERVER_ERROR,
             Self::NotImplemented(_) => S::NOT_IMPLEMENTED,
             Self::Unavailable(_) => S::SERVICE_UNAVAILABLE,

@@ -49,10 +49,7 @@ impl Params {
     /// The first value of `name`. Later duplicates are ignored so that every reader of a
     /// parameter sees the same value.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The first value of `name`, or `""`.
@@ -89,9 +86,7 @@ fn decode(input: &[u8]) -> Result<String, FormError> {
         match input[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let hex = input
-                    .get(i + 1..i + 3)
-                    .ok_or(FormError::InvalidPercentEncoding)?;
+                let hex = input.get(i + 1..i + 3).ok_or(FormError::InvalidPercentEncoding)?;
                 let high = hex_value(hex[0]).ok_or(FormError::InvalidPercentEncoding)?;
                 let low = hex_value(hex[1]).ok_or(FormError::InvalidPercentEncoding)?;
                 bytes.push(high << 4 | low);
@@ -140,22 +135,10 @@ mod tests {
 
     #[test]
     fn malformed_form_bodies_are_errors() {
-        assert_eq!(
-            Params::from_form_body(b"a=%zz"),
-            Err(FormError::InvalidPercentEncoding)
-        );
-        assert_eq!(
-            Params::from_form_body(b"a=%C3%28"),
-            Err(FormError::InvalidUtf8)
-        );
-        assert_eq!(
-            Params::from_form_body(b"a=\xff"),
-            Err(FormError::InvalidUtf8)
-        );
-        assert_eq!(
-            Params::from_form_body(b"a=1&b=2").unwrap().get("b"),
-            Some("2")
-        );
+        assert_eq!(Params::from_form_body(b"a=%zz"), Err(FormError::InvalidPercentEncoding));
+        assert_eq!(Params::from_form_body(b"a=%C3%28"), Err(FormError::InvalidUtf8));
+        assert_eq!(Params::from_form_body(b"a=\xff"), Err(FormError::InvalidUtf8));
+        assert_eq!(Params::from_form_body(b"a=1&b=2").unwrap().get("b"), Some("2"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod form;
+pub mod organizations;
 pub mod pages;
 pub mod portal;
 pub mod profile;
@@ -35,9 +36,6 @@ pub mod views;
 // so the entry point and the spin-sdk glue exist only there.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-async fn handle_request(
-    request: spin_sdk::http::IncomingRequest,
-    response_out: spin_sdk::http::ResponseOutparam,
-) {
+async fn handle_request(request: spin_sdk::http::IncomingRequest, response_out: spin_sdk::http::ResponseOutparam) {
     spin_host::serve(request, response_out).await;
 }

@@ -6,8 +6,7 @@ use http::{HeaderValue, Method, Request, Response, header};
 use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::pages::{
-    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_out, sign_up,
-    status, user,
+    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_out, sign_up, status, user,
 };
 use crate::store::Db;
 
@@ -63,23 +62,37 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/user/phone", None, Some(user::update_phone)),
     ("/user/password", None, Some(user::update_password)),
     ("/user/sessions/revoke", None, Some(user::revoke_session)),
-    (
-        "/user/sessions/revoke-others",
-        None,
-        Some(user::revoke_other_sessions),
-    ),
+    ("/user/sessions/revoke-others", None, Some(user::revoke_other_sessions)),
     ("/user/delete", None, Some(user::delete_account)),
     ("/organization", Some(organization::show), None),
+    ("/organization/general", None, Some(organization::update_general)),
+    ("/organization/members/role", None, Some(organization::change_role)),
+    ("/organization/members/remove", None, Some(organization::remove_member)),
+    ("/organization/invitations", None, Some(organization::invite)),
+    (
+        "/organization/invitations/revoke",
+        None,
+        Some(organization::revoke_invitation),
+    ),
+    ("/organization/leave", None, Some(organization::leave)),
+    ("/organization/delete", None, Some(organization::delete)),
+    ("/organization/invitation", Some(organization::show_invitation), None),
+    (
+        "/organization/invitation/accept",
+        None,
+        Some(organization::accept_invitation),
+    ),
+    (
+        "/organization/invitation/decline",
+        None,
+        Some(organization::decline_invitation),
+    ),
     (
         "/create-organization",
         Some(organization::show_create),
-        None,
+        Some(organization::create),
     ),
-    (
-        "/unauthorized-sign-in",
-        Some(status::unauthorized_sign_in),
-        None,
-    ),
+    ("/unauthorized-sign-in", Some(status::unauthorized_sign_in), None),
 ];
 
 fn route(ctx: &Ctx<'_>) -> PageResult {

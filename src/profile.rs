@@ -5,6 +5,7 @@
 use crate::accounts::{self, Attempt, FieldError, FieldErrors, SignInError};
 use crate::config::{FieldMode, SignUpFields};
 use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
+use crate::organizations;
 use crate::security::password;
 use crate::store::users::{self, UpdateUserError, User};
 use crate::store::{Db, DbError, attempts, sessions, transaction};
@@ -39,12 +40,8 @@ impl From<SignInError> for ProfileError {
 impl From<UpdateUserError> for ProfileError {
     fn from(error: UpdateUserError) -> Self {
         match error {
-            UpdateUserError::EmailTaken => {
-                Self::Fields(vec![("email_address", FieldError::EmailTaken)])
-            }
-            UpdateUserError::UsernameTaken => {
-                Self::Fields(vec![("username", FieldError::UsernameTaken)])
-            }
+            UpdateUserError::EmailTaken => Self::Fields(vec![("email_address", FieldError::EmailTaken)]),
+            UpdateUserError::UsernameTaken => Self::Fields(vec![("username", FieldError::UsernameTaken)]),
             UpdateUserError::Db(error) => Self::Db(error),
         }
     }
@@ -97,20 +94,8 @@ pub fn update_profile(
         first_name,
         PersonName::parse,
     );
-    let last = parse_optional(
-        &mut errors,
-        "last_name",
-        fields.last_name,
-        last_name,
-        PersonName::parse,
-    );
-    let name = parse_optional(
-        &mut errors,
-        "username",
-        fields.username,
-        username,
-        Username::parse,
-    );
+    let last = parse_optional(&mut errors, "last_name", fields.last_name, last_name, PersonName::parse);
+    let name = parse_optional(&mut errors, "username", fields.username, username, Username::parse);
     if !errors.is_empty() {
         return Err(ProfileError::Fields(errors));
     }
@@ -130,14 +115,7 @@ pub fn update_profile(
     } else {
         stored(&user.username, Username::parse)
     };
-    users::update_profile(
-        db,
-        &user.id,
-        first.as_ref(),
-        last.as_ref(),
-        name.as_ref(),
-        now,
-    )?;
+    users::update_profile(db, &user.id, first.as_ref(), last.as_ref(), name.as_ref(), now)?;
     Ok(())
 }
 
@@ -149,8 +127,7 @@ pub fn change_email(
     current_password: &str,
     attempt: &Attempt<'_>,
 ) -> Result<(), ProfileError> {
-    let email =
-        EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
+    let email = EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
     }
@@ -169,8 +146,7 @@ pub fn change_phone_number(
     phone: &str,
     now: i64,
 ) -> Result<Option<PhoneNumber>, ProfileError> {
-    let phone = optional(phone, false, PhoneNumber::parse)
-        .map_err(|problem| field("phone_number", problem))?;
+    let phone = optional(phone, false, PhoneNumber::parse).map_err(|problem| field("phone_number", problem))?;
     users::update_phone_number(db, &user.id, phone.as_ref(), now)?;
     Ok(phone)
 }
@@ -188,9 +164,8 @@ pub fn change_password(
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
     }
-    password::check_new_password(new_password, &user.email).map_err(|problem| {
-        ProfileError::Fields(vec![("new_password", FieldError::Password(problem))])
-    })?;
+    password::check_new_password(new_password, &user.email)
+        .map_err(|problem| ProfileError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
     accounts::verify_current_password(db, user, current_password, attempt)?;
     let hash = password::hash_password(new_password).map_err(ProfileError::Internal)?;
     transaction(db, || {
@@ -218,20 +193,23 @@ pub fn delete_account(
         return Err(field("current_password", FieldProblem::Required));
     }
     accounts::verify_current_password(db, user, current_password, attempt)?;
-    transaction(db, || delete_user_rows(db, &user.id))?;
-    Ok(())
+    transaction(db, || {
+        if !organizations::organizations_blocking_deletion(db, &user.id)?.is_empty() {
+            return Err(ProfileError::Fields(vec![(
+                "confirmation",
+                FieldError::LastAdminOfOrganization,
+            )]));
+        }
+        delete_user_rows(db, &user.id)?;
+        Ok(())
+    })
 }
 
 /// Every row that belongs to a user. Runs inside the caller's transaction.
 fn delete_user_rows(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
-    db.execute(
-        "DELETE FROM portal_sessions WHERE user_id = ?",
-        &[user_id.into()],
-    )?;
-    attempts::clear_failures(
-        db,
-        &crate::security::lockout::account_scope(Some(user_id), ""),
-    )?;
+    organizations::remove_user_everywhere(db, user_id)?;
+    db.execute("DELETE FROM portal_sessions WHERE user_id = ?", &[user_id.into()])?;
+    attempts::clear_failures(db, &crate::security::lockout::account_scope(Some(user_id), ""))?;
     users::delete_user(db, user_id)
 }
 
@@ -302,10 +280,7 @@ mod tests {
             Err(ProfileError::Credentials(SignInError::BadCredentials))
         );
         change_email(&db, &user, "B@example.com", "old password", &attempt(2)).unwrap();
-        assert_eq!(
-            users::get_user(&db, &user.id).unwrap().email,
-            "b@example.com"
-        );
+        assert_eq!(users::get_user(&db, &user.id).unwrap().email, "b@example.com");
     }
 
     #[test]
@@ -318,25 +293,10 @@ mod tests {
         create_session(&db, "sess_keep", &[1; 32], &user.id, &origin, 0, 100).unwrap();
         create_session(&db, "sess_other", &[2; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
-            change_password(
-                &db,
-                &user,
-                "sess_keep",
-                "old password",
-                "short",
-                &attempt(1)
-            ),
+            change_password(&db, &user, "sess_keep", "old password", "short", &attempt(1)),
             Err(ProfileError::Fields(_))
         ));
-        change_password(
-            &db,
-            &user,
-            "sess_keep",
-            "old password",
-            "new password!",
-            &attempt(2),
-        )
-        .unwrap();
+        change_password(&db, &user, "sess_keep", "old password", "new password!", &attempt(2)).unwrap();
         let left: Vec<String> = list_user_sessions(&db, &user.id, 3)
             .unwrap()
             .into_iter()

@@ -71,26 +71,17 @@ impl fmt::Display for RejectReason {
                 "its path starts with '//' or '/\\' (a browser would treat it as another host)"
             ),
             Self::UnsupportedScheme(scheme) => {
-                write!(
-                    f,
-                    "the scheme '{scheme}' is not allowed (only http and https)"
-                )
+                write!(f, "the scheme '{scheme}' is not allowed (only http and https)")
             }
             Self::MissingAuthority => write!(f, "the scheme must be followed by '//' and a host"),
             Self::Unparseable => write!(f, "it is not a valid URL"),
-            Self::Userinfo => write!(
-                f,
-                "it contains a user name or password ('@' before the host)"
-            ),
+            Self::Userinfo => write!(f, "it contains a user name or password ('@' before the host)"),
             Self::NonCanonicalHost => write!(
                 f,
                 "its host is not a canonical domain name or IP address (no percent-encoding, \
                  empty labels or trailing dot)"
             ),
-            Self::InsecureScheme => write!(
-                f,
-                "plain http is not allowed for the instance domain in production"
-            ),
+            Self::InsecureScheme => write!(f, "plain http is not allowed for the instance domain in production"),
             Self::OriginNotAllowed(origin) => write!(
                 f,
                 "the origin {origin} is not the instance domain, the portal, or listed in \
@@ -134,28 +125,21 @@ impl OriginPattern {
         if rest.contains(['/', '?', '#', '@', '\\', '%']) || rest.is_empty() {
             return Err(format!("'{text}' must be only scheme://host[:port]"));
         }
-        let (host, port) =
-            split_host_port(rest).ok_or_else(|| format!("'{text}' has an invalid host or port"))?;
+        let (host, port) = split_host_port(rest).ok_or_else(|| format!("'{text}' has an invalid host or port"))?;
         let port = match port {
             None => Some(default_port(scheme)),
             Some("*") => None,
-            Some(digits) => {
-                Some(parse_port(digits).ok_or_else(|| format!("'{text}' has an invalid port"))?)
-            }
+            Some(digits) => Some(parse_port(digits).ok_or_else(|| format!("'{text}' has an invalid port"))?),
         };
         let host = if let Some(domain) = host.strip_prefix("*.") {
             if !is_canonical_domain(domain) {
-                return Err(format!(
-                    "'{text}': '{domain}' is not a valid lower-case domain name"
-                ));
+                return Err(format!("'{text}': '{domain}' is not a valid lower-case domain name"));
             }
             HostPattern::SubdomainsOf(domain.to_owned())
         } else if is_canonical_domain(host) || is_ip_literal(host) {
             HostPattern::Exact(host.to_owned())
         } else {
-            return Err(format!(
-                "'{text}': '{host}' is not a valid lower-case host name"
-            ));
+            return Err(format!("'{text}': '{host}' is not a valid lower-case host name"));
         };
         Ok(Self { scheme, host, port })
     }
@@ -180,11 +164,7 @@ impl OriginPattern {
 pub fn parse_origin_patterns(list: &str) -> (Vec<OriginPattern>, Vec<String>) {
     let mut patterns = Vec::new();
     let mut errors = Vec::new();
-    for entry in list
-        .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-    {
+    for entry in list.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
         match OriginPattern::parse(entry) {
             Ok(pattern) => patterns.push(pattern),
             Err(error) => errors.push(error),
@@ -285,19 +265,13 @@ impl RedirectPolicy {
         if decoded.starts_with(b"//") || decoded.starts_with(b"/\\") {
             return Err(RejectReason::AmbiguousPath);
         }
-        let url = self
-            .portal_origin
-            .join(raw)
-            .map_err(|_| RejectReason::Unparseable)?;
+        let url = self.portal_origin.join(raw).map_err(|_| RejectReason::Unparseable)?;
         // Joining a path-absolute reference cannot change the origin; checked anyway so that a
         // parser surprise fails closed.
         if url.origin() != self.portal_origin.origin() {
             return Err(RejectReason::AmbiguousPath);
         }
-        Ok(RedirectTarget {
-            url,
-            same_origin: true,
-        })
+        Ok(RedirectTarget { url, same_origin: true })
     }
 
     fn check_absolute(&self, raw: &str) -> Result<RedirectTarget, RejectReason> {
@@ -311,9 +285,7 @@ impl RedirectPolicy {
         let Some(after_slashes) = after_scheme.strip_prefix("//") else {
             return Err(RejectReason::MissingAuthority);
         };
-        let authority_end = after_slashes
-            .find(['/', '?', '#'])
-            .unwrap_or(after_slashes.len());
+        let authority_end = after_slashes.find(['/', '?', '#']).unwrap_or(after_slashes.len());
         let raw_authority = &after_slashes[..authority_end];
         if raw_authority.is_empty() {
             return Err(RejectReason::MissingAuthority);
@@ -342,10 +314,7 @@ impl RedirectPolicy {
     fn check_origin(&self, url: Url) -> Result<RedirectTarget, RejectReason> {
         let origin = url.origin();
         if origin == self.portal_origin.origin() {
-            return Ok(RedirectTarget {
-                url,
-                same_origin: true,
-            });
+            return Ok(RedirectTarget { url, same_origin: true });
         }
         let allowed = |url: Url| {
             Ok(RedirectTarget {
@@ -362,19 +331,13 @@ impl RedirectPolicy {
             }
             return Err(RejectReason::InsecureScheme);
         }
-        if self
-            .allowed_origins
-            .iter()
-            .any(|pattern| pattern.matches(&url))
-        {
+        if self.allowed_origins.iter().any(|pattern| pattern.matches(&url)) {
             return allowed(url);
         }
         if self.development && is_loopback_host(&url) {
             return allowed(url);
         }
-        if (self.development || self.trust_requesting_origin)
-            && self.requesting_origin.as_ref() == Some(&origin)
-        {
+        if (self.development || self.trust_requesting_origin) && self.requesting_origin.as_ref() == Some(&origin) {
             return allowed(url);
         }
         Err(RejectReason::OriginNotAllowed(origin.ascii_serialization()))
@@ -461,11 +424,7 @@ pub struct RejectedCandidate {
 impl fmt::Display for RejectedCandidate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `{:?}` escapes control characters so a hostile value cannot forge log lines.
-        write!(
-            f,
-            "{} {:?} was ignored: {}",
-            self.source, self.value, self.reason
-        )
+        write!(f, "{} {:?} was ignored: {}", self.source, self.value, self.reason)
     }
 }
 
@@ -536,10 +495,7 @@ pub fn choose_redirect<'q>(
 }
 
 /// The origin of the page that sent the request: the `Origin` header, else the `Referer`'s.
-pub fn requesting_origin(
-    origin_header: Option<&str>,
-    referer: Option<&str>,
-) -> Option<url::Origin> {
+pub fn requesting_origin(origin_header: Option<&str>, referer: Option<&str>) -> Option<url::Origin> {
     let from = |text: &str| {
         let url = Url::parse(text).ok()?;
         matches!(url.scheme(), "http" | "https").then(|| url.origin())
@@ -625,9 +581,7 @@ fn is_ip_literal(host: &str) -> bool {
 /// `a.b.example.net` is a strict subdomain of `example.net`; `example.net` and
 /// `evilexample.net` are not.
 fn is_strict_subdomain(host: &str, domain: &str) -> bool {
-    host.len() > domain.len() + 1
-        && host.ends_with(domain)
-        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+    host.len() > domain.len() + 1 && host.ends_with(domain) && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
 }
 
 fn is_loopback_host(url: &Url) -> bool {

@@ -3,9 +3,7 @@
 
 use futures::StreamExt;
 use http::{HeaderName, HeaderValue};
-use spin_sdk::http::{
-    Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam,
-};
+use spin_sdk::http::{Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam};
 
 use std::cell::OnceCell;
 
@@ -51,9 +49,7 @@ impl Db for SpinDb {
                 Value::Null => SqliteValue::Null,
             })
             .collect();
-        let result = connection
-            .execute(statement, &parameters)
-            .map_err(db_error)?;
+        let result = connection.execute(statement, &parameters).map_err(db_error)?;
         Ok(result
             .rows
             .into_iter()
@@ -107,9 +103,7 @@ pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
     write_response(response_out, response).await;
 }
 
-async fn read_request(
-    request: IncomingRequest,
-) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
+async fn read_request(request: IncomingRequest) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
     let method = match request.method() {
         SpinMethod::Get => http::Method::GET,
         SpinMethod::Head => http::Method::HEAD,
@@ -124,9 +118,7 @@ async fn read_request(
             http::Method::from_bytes(other.as_bytes()).map_err(|_| http::StatusCode::BAD_REQUEST)?
         }
     };
-    let authority = request
-        .authority()
-        .unwrap_or_else(|| "localhost".to_owned());
+    let authority = request.authority().unwrap_or_else(|| "localhost".to_owned());
     let path_and_query = request.path_with_query().unwrap_or_else(|| "/".to_owned());
     let uri = http::Uri::builder()
         .scheme("http")
@@ -136,10 +128,7 @@ async fn read_request(
         .map_err(|_| http::StatusCode::BAD_REQUEST)?;
     let mut builder = http::Request::builder().method(method).uri(uri);
     for (name, value) in request.headers().entries() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(&value),
-        ) {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&value)) {
             builder = builder.header(name, value);
         }
     }
@@ -154,9 +143,7 @@ async fn read_request(
             break;
         }
     }
-    builder
-        .body(body)
-        .map_err(|_| http::StatusCode::BAD_REQUEST)
+    builder.body(body).map_err(|_| http::StatusCode::BAD_REQUEST)
 }
 
 fn plain_response(status: http::StatusCode) -> http::Response<Vec<u8>> {

@@ -147,8 +147,9 @@ impl<'a> Ctx<'a> {
                 let db = self.db()?;
                 let hash = session::token_hash(token);
                 match sessions::find_live_session(db, &hash, self.now())? {
-                    Some(session) => users::find_user_by_id(db, &session.user_id)?
-                        .map(|user| SignedIn { session, user }),
+                    Some(session) => {
+                        users::find_user_by_id(db, &session.user_id)?.map(|user| SignedIn { session, user })
+                    }
                     None => None,
                 }
             }
@@ -204,12 +205,7 @@ impl<'a> Ctx<'a> {
             _ => {
                 let value = csrf::new_cookie_value();
                 let lifetime = self.settings.limits.portal_session_lifetime;
-                self.add_cookie(session::set_cookie(
-                    name,
-                    &value,
-                    lifetime,
-                    &self.portal_cookie_scope(),
-                ));
+                self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
                 value
             }
         };
@@ -226,8 +222,7 @@ impl<'a> Ctx<'a> {
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(PortalError::UnsupportedMediaType);
         }
-        let form = Params::from_form_body(self.body)
-            .map_err(|e| PortalError::BadRequest(e.to_string()))?;
+        let form = Params::from_form_body(self.body).map_err(|e| PortalError::BadRequest(e.to_string()))?;
         csrf::check_headers(
             self.header("origin"),
             self.header("sec-fetch-site"),
@@ -248,10 +243,7 @@ impl<'a> Ctx<'a> {
             allowed_origins: self.settings.allowed_redirect_origins.clone(),
             development: self.settings.is_development(),
             trust_requesting_origin: self.settings.trust_requesting_origin,
-            requesting_origin: redirect::requesting_origin(
-                self.header("origin"),
-                self.header("referer"),
-            ),
+            requesting_origin: redirect::requesting_origin(self.header("origin"), self.header("referer")),
         }
     }
 
@@ -261,12 +253,7 @@ impl<'a> Ctx<'a> {
             flow_url: self.settings.flow_fallback(flow),
             home_url: self.settings.home_url.as_deref(),
         };
-        let choice = redirect::choose_redirect(
-            &self.redirect_policy(),
-            flow,
-            |name| self.query.get(name),
-            fallbacks,
-        );
+        let choice = redirect::choose_redirect(&self.redirect_policy(), flow, |name| self.query.get(name), fallbacks);
         for rejection in &choice.rejected {
             eprintln!("redirect: {} {rejection}", self.path);
         }
@@ -274,27 +261,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// The hidden field carrying a validated target through a form, sealed for `flow`.
-    pub fn sealed_redirect_field(
-        &self,
-        flow: Flow,
-        target: &RedirectTarget,
-    ) -> Result<Markup, PortalError> {
-        let payload = format!(
-            "{}\n{}",
-            self.now() + SEALED_REDIRECT_LIFETIME,
-            target.url()
-        );
+    pub fn sealed_redirect_field(&self, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
+        let payload = format!("{}\n{}", self.now() + SEALED_REDIRECT_LIFETIME, target.url());
         let sealed = self.keys()?.seal(&format!("redirect:{flow:?}"), &payload);
         Ok(views::hidden(REDIRECT_FIELD, &sealed))
     }
 
     /// The target a form carried, if its seal holds and has not expired; otherwise the chain's
     /// answer for this request (fallbacks only, as a POST has no redirect parameters).
-    pub fn redirect_from_form(
-        &self,
-        flow: Flow,
-        form: &Params,
-    ) -> Result<RedirectTarget, PortalError> {
+    pub fn redirect_from_form(&self, flow: Flow, form: &Params) -> Result<RedirectTarget, PortalError> {
         let keys = self.keys()?;
         let sealed = form
             .get(REDIRECT_FIELD)
@@ -323,16 +298,11 @@ impl<'a> Ctx<'a> {
     /// The "back to the application" link: the validated redirect target when the request
     /// carried one, else `home_url` when it passes the policy.
     pub fn back_to_app(&self, choice: Option<&RedirectChoice>) -> Option<String> {
-        if let Some(choice) =
-            choice.filter(|c| matches!(c.source, redirect::CandidateSource::Query(_)))
-        {
+        if let Some(choice) = choice.filter(|c| matches!(c.source, redirect::CandidateSource::Query(_))) {
             return Some(choice.target.location());
         }
         let home = self.settings.home_url.as_deref()?;
-        self.redirect_policy()
-            .check(home)
-            .ok()
-            .map(|target| target.location())
+        self.redirect_policy().check(home).ok().map(|target| target.location())
     }
 
     /// Renders a full page with the shared chrome.
@@ -399,8 +369,7 @@ fn portal_origin(settings: &Settings, headers: &HeaderMap, uri: &http::Uri) -> U
         .or_else(|| Url::parse(&format!("http://{}/", uri.authority()?)).ok())
         .filter(|url| url.host_str().is_some())
         .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"));
-    let mut origin =
-        Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request);
+    let mut origin = Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request);
     if !settings.is_development() && origin.scheme() == "http" {
         // `set_scheme` between special schemes keeps the port; drop the http default first.
         if origin.port().is_none() || origin.port() == Some(80) {

@@ -41,21 +41,11 @@ pub fn html_response(status: StatusCode, body: String) -> Response<Vec<u8>> {
 }
 
 /// A non-HTML `200 OK` (stylesheets, JSON, plain text) with its caching policy.
-pub fn content_response(
-    content_type: &'static str,
-    cache_control: &'static str,
-    body: Vec<u8>,
-) -> Response<Vec<u8>> {
+pub fn content_response(content_type: &'static str, cache_control: &'static str, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static(cache_control),
-    );
+    headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, http::HeaderValue::from_static(cache_control));
     response
 }
 
@@ -103,10 +93,7 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
     let strings = ctx.strings;
     let status = error.status();
     let (title, body) = match &error {
-        PortalError::NotFound => (
-            strings.not_found_title,
-            html! { p.lead { (strings.not_found_lead) } },
-        ),
+        PortalError::NotFound => (strings.not_found_title, html! { p.lead { (strings.not_found_lead) } }),
         PortalError::MethodNotAllowed { .. } => (
             strings.method_not_allowed_title,
             html! { p.lead { (strings.method_not_allowed_lead) } },
@@ -120,22 +107,13 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         ),
         PortalError::Unavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
-            (
-                strings.error_title,
-                html! { p.lead { (error.to_string()) } },
-            )
+            (strings.error_title, html! { p.lead { (error.to_string()) } })
         }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
-            (
-                strings.error_title,
-                html! { p.lead { (error.to_string()) } },
-            )
+            (strings.error_title, html! { p.lead { (error.to_string()) } })
         }
-        other => (
-            strings.error_title,
-            html! { p.lead { (other.to_string()) } },
-        ),
+        other => (strings.error_title, html! { p.lead { (other.to_string()) } }),
     };
     let content = html! {
         div.card {
@@ -170,9 +148,7 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
 /// something the app did not send.
 pub fn prefill<'c>(ctx: &'c Ctx<'_>, name: &str, max_chars: usize) -> Option<&'c str> {
     let value = ctx.query.get(name)?.trim();
-    let acceptable = !value.is_empty()
-        && value.chars().count() <= max_chars
-        && !value.chars().any(char::is_control);
+    let acceptable = !value.is_empty() && value.chars().count() <= max_chars && !value.chars().any(char::is_control);
     acceptable.then_some(value)
 }
 
@@ -190,6 +166,9 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         (_, FieldError::UsernameTaken) => strings.username_taken,
         (_, FieldError::EmailTaken) => strings.email_taken,
         (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
+        (_, FieldError::SlugTaken) => strings.slug_taken,
+        (_, FieldError::AlreadyMember) => strings.already_member,
+        (_, FieldError::LastAdminOfOrganization) => strings.last_admin_of_organization,
         (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
         (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
         (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
@@ -198,6 +177,8 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         ("email_address", _) => strings.invalid_email,
         ("username", _) => strings.invalid_username,
         ("phone_number", _) => strings.invalid_phone,
+        ("slug", _) => strings.invalid_slug,
+        ("role", _) => strings.invalid_role,
         _ => strings.invalid_name,
     }
 }

@@ -17,14 +17,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let identifier = prefill(ctx, "email_address", 254)
         .or_else(|| prefill(ctx, "username", 64))
         .unwrap_or_default();
-    render(
-        ctx,
-        StatusCode::OK,
-        &choice.target,
-        Some(&choice),
-        identifier,
-        None,
-    )
+    render(ctx, StatusCode::OK, &choice.target, Some(&choice), identifier, None)
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
@@ -77,10 +70,7 @@ impl CredentialsFailure {
                 let minutes = (seconds + 59) / 60;
                 Ok(Self {
                     status: StatusCode::TOO_MANY_REQUESTS,
-                    message: ctx
-                        .strings
-                        .locked_out
-                        .replace("{minutes}", &minutes.to_string()),
+                    message: ctx.strings.locked_out.replace("{minutes}", &minutes.to_string()),
                     retry_after: Some(seconds),
                 })
             }

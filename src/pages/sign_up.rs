@@ -3,10 +3,7 @@
 use http::StatusCode;
 use maud::html;
 
-use super::{
-    Ctx, PageResult, allow_form_target, field_error_text, link_keeping_redirect, prefill, sign_in,
-    signed_in,
-};
+use super::{Ctx, PageResult, allow_form_target, field_error_text, link_keeping_redirect, prefill, sign_in, signed_in};
 use crate::accounts::{self, Attempt, FieldError, SignUpError, SignUpInput, SignedUp};
 use crate::config::FieldMode;
 use crate::error::PortalError;
@@ -68,18 +65,12 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
         )
     };
     match accounts::sign_up(ctx.db()?, &input, ctx.settings.sign_up_fields, &attempt) {
-        Ok(SignedUp::Created(user) | SignedUp::ExistingAccount(user)) => {
-            signed_in::start_session(ctx, &user, &target)
+        Ok(SignedUp::Created(user) | SignedUp::ExistingAccount(user)) => signed_in::start_session(ctx, &user, &target),
+        Err(SignUpError::Fields(errors)) => {
+            page(StatusCode::UNPROCESSABLE_ENTITY, &errors, Some(ctx.strings.fix_errors))
         }
-        Err(SignUpError::Fields(errors)) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &errors,
-            Some(ctx.strings.fix_errors),
-        ),
         Err(SignUpError::Credentials(error)) => {
-            sign_in::credentials_error(ctx, error, |status, message| {
-                page(status, &[], Some(message))
-            })
+            sign_in::credentials_error(ctx, error, |status, message| page(status, &[], Some(message)))
         }
         Err(SignUpError::Db(error)) => Err(error.into()),
         Err(SignUpError::Internal(detail)) => Err(PortalError::Internal(detail)),
@@ -155,14 +146,7 @@ fn render(ctx: &Ctx<'_>, page: Page<'_>) -> PageResult {
             }
         }
     };
-    let mut response = ctx.render_with(
-        page.status,
-        strings.sign_up_title,
-        false,
-        page.choice,
-        None,
-        content,
-    );
+    let mut response = ctx.render_with(page.status, strings.sign_up_title, false, page.choice, None, content);
     allow_form_target(&mut response, page.target);
     Ok(response)
 }

@@ -6,6 +6,7 @@ use crate::redirect::RedirectTarget;
 use crate::security::random_id;
 use crate::security::session::{self, PORTAL_SESSION_COOKIE, SESSION_TOKEN_COOKIE};
 use crate::security::token::Claims;
+use crate::store::organizations as orgs;
 use crate::store::sessions::{self, PortalSession, SessionOrigin};
 use crate::store::transaction;
 use crate::store::users::User;
@@ -32,15 +33,7 @@ pub fn start_session(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pag
         if let Some(previous) = &previous {
             sessions::delete_session(db, previous)?;
         }
-        sessions::create_session(
-            db,
-            &random_id("sess"),
-            &hash,
-            &user.id,
-            &origin,
-            ctx.now(),
-            lifetime,
-        )
+        sessions::create_session(db, &random_id("sess"), &hash, &user.id, &origin, ctx.now(), lifetime)
     })?;
     ctx.add_cookie(session::set_cookie(
         PORTAL_SESSION_COOKIE,
@@ -58,12 +51,20 @@ pub fn resume(ctx: &Ctx<'_>, signed_in: &SignedIn, target: &RedirectTarget) -> P
     Ok(redirect_to(&target.location()))
 }
 
-/// Sets a fresh `__session` JWT for this session.
-pub fn issue_session_token(
-    ctx: &Ctx<'_>,
-    session: &PortalSession,
-    user: &User,
-) -> Result<(), PortalError> {
+/// Sets a fresh `__session` JWT for this session, with the active organization's claims when the
+/// user still belongs to it (read from the database now, never from an older token).
+pub fn issue_session_token(ctx: &Ctx<'_>, session: &PortalSession, user: &User) -> Result<(), PortalError> {
+    let db = ctx.db()?;
+    let membership = match sessions::find_active_organization(db, &session.id)? {
+        Some(org_id) => {
+            let membership = orgs::find_membership(db, &org_id, &user.id)?;
+            if membership.is_none() {
+                orgs::set_active_organization(db, &session.id, None)?;
+            }
+            membership
+        }
+        None => None,
+    };
     let now = ctx.now();
     let lifetime = ctx.settings.limits.session_token_lifetime;
     let claims = Claims {
@@ -74,9 +75,9 @@ pub fn issue_session_token(
         nbf: now,
         exp: now + lifetime,
         jti: super::ctx::new_jti(),
-        org_id: None,
-        org_slug: None,
-        org_role: None,
+        org_id: membership.as_ref().map(|m| m.organization.id.clone()),
+        org_slug: membership.as_ref().map(|m| m.organization.slug.clone()),
+        org_role: membership.as_ref().map(|m| m.role.as_str().to_owned()),
     };
     let token = ctx.keys()?.sign(&claims);
     ctx.add_cookie(session::set_cookie(
@@ -90,14 +91,8 @@ pub fn issue_session_token(
 
 /// Removes both session cookies from the browser.
 pub fn clear_session_cookies(ctx: &Ctx<'_>) {
-    ctx.add_cookie(session::clear_cookie(
-        PORTAL_SESSION_COOKIE,
-        &ctx.portal_cookie_scope(),
-    ));
-    ctx.add_cookie(session::clear_cookie(
-        SESSION_TOKEN_COOKIE,
-        &ctx.session_cookie_scope(),
-    ));
+    ctx.add_cookie(session::clear_cookie(PORTAL_SESSION_COOKIE, &ctx.portal_cookie_scope()));
+    ctx.add_cookie(session::clear_cookie(SESSION_TOKEN_COOKIE, &ctx.session_cookie_scope()));
 }
 
 /// The `iss` claim: the portal's origin.

@@ -6,6 +6,7 @@
 use http::{StatusCode, header};
 use maud::{Markup, html};
 
+use super::organization;
 use super::sign_in::CredentialsFailure;
 use super::{Ctx, PageResult, SignedIn, field_error_text, redirect_to, sign_in_first, signed_in};
 use crate::accounts::{Attempt, FieldError};
@@ -14,6 +15,7 @@ use crate::error::PortalError;
 use crate::form::Params;
 use crate::profile::{self, DELETE_CONFIRMATION, ProfileError};
 use crate::redirect::{Flow, RedirectTarget};
+use crate::store::organizations as orgs;
 use crate::store::{sessions, users};
 use crate::views::{self, Field, format_timestamp};
 
@@ -36,6 +38,7 @@ fn notice_text(ctx: &Ctx<'_>, key: &str) -> Option<&'static str> {
         "password_updated" => strings.notice_password_updated,
         "session_revoked" => strings.notice_session_revoked,
         "other_sessions_revoked" => strings.notice_other_sessions_revoked,
+        "invitation_declined" => strings.notice_invitation_declined,
         _ => return None,
     })
 }
@@ -45,10 +48,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         return Ok(sign_in_first(&ctx.path_and_query()));
     };
     let choice = ctx.choose_redirect(Flow::ReturnToApp);
-    let notice = ctx
-        .query
-        .get("notice")
-        .and_then(|key| notice_text(ctx, key));
+    let notice = ctx.query.get("notice").and_then(|key| notice_text(ctx, key));
     let content = page_content(ctx, visitor, &choice.target, None)?;
     let mut response = ctx.render_with(
         StatusCode::OK,
@@ -58,20 +58,16 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         notice,
         content,
     );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
 /// Runs `action` with the form, the visitor and the return target of a post with a valid form
 /// (CSRF, origin) from a live portal session. A revoked or expired session changes nothing and
 /// is sent to sign in.
-fn with_post(
-    ctx: &Ctx<'_>,
-    action: impl FnOnce(&Params, &SignedIn, &RedirectTarget) -> PageResult,
-) -> PageResult {
+fn with_post(ctx: &Ctx<'_>, action: impl FnOnce(&Params, &SignedIn, &RedirectTarget) -> PageResult) -> PageResult {
     let form = ctx.form()?;
     let Some(visitor) = ctx.signed_in()? else {
         let mut response = sign_in_first("/user");
@@ -125,14 +121,7 @@ fn failed(
                 form,
             };
             let content = page_content(ctx, visitor, target, Some(&problem))?;
-            let mut page = ctx.render_with(
-                failure.status,
-                ctx.strings.user_title,
-                true,
-                None,
-                None,
-                content,
-            );
+            let mut page = ctx.render_with(failure.status, ctx.strings.user_title, true, None, None, content);
             failure.apply(&mut page);
             return Ok(page);
         }
@@ -290,6 +279,8 @@ fn page_content(
         (ctx.sealed_redirect_field(Flow::ReturnToApp, target)?)
     };
     let sessions = sessions::list_user_sessions(ctx.db()?, &user.id, ctx.now())?;
+    let memberships = orgs::list_user_memberships(ctx.db()?, &user.id)?;
+    let active_org = sessions::find_active_organization(ctx.db()?, &visitor.session.id)?;
     let required = |mode: FieldMode| mode == FieldMode::Required;
     let phrase_label = strings
         .delete_confirmation_label
@@ -303,6 +294,12 @@ fn page_content(
     Ok(html! {
         h1 { (strings.user_title) }
         p.lead { (strings.signed_in_as) " " strong { (user.email) } }
+
+        section.card id="organizations" aria-labelledby="organizations-heading" {
+            h2 id="organizations-heading" { (strings.organizations_section) }
+            (organization::membership_list(ctx, &memberships, active_org.as_deref()))
+            p { a href="/create-organization" { (strings.create_org_title) } }
+        }
 
         @if fields.first_name.is_shown() || fields.last_name.is_shown() || fields.username.is_shown() {
             section.card id="profile" aria-labelledby="profile-heading" {

@@ -30,10 +30,7 @@ fn accepted(policy: &RedirectPolicy, raw: &str) -> String {
 
 fn rejected(policy: &RedirectPolicy, raw: &str) -> RejectReason {
     match policy.check(raw) {
-        Ok(target) => panic!(
-            "{raw:?} should be rejected, was accepted as {}",
-            target.url()
-        ),
+        Ok(target) => panic!("{raw:?} should be rejected, was accepted as {}", target.url()),
         Err(reason) => reason,
     }
 }
@@ -46,10 +43,7 @@ fn accepts_instance_domain_and_subdomains_over_https_on_any_port() {
         accepted(&p, "https://myapp.com/dashboard?tab=1#top"),
         "https://myapp.com/dashboard?tab=1#top"
     );
-    assert_eq!(
-        accepted(&p, "https://app.myapp.com/x"),
-        "https://app.myapp.com/x"
-    );
+    assert_eq!(accepted(&p, "https://app.myapp.com/x"), "https://app.myapp.com/x");
     assert_eq!(
         accepted(&p, "https://a.b.c.myapp.com:8443/"),
         "https://a.b.c.myapp.com:8443/"
@@ -87,10 +81,7 @@ fn accepts_the_portal_origin_as_a_relative_location() {
 
 #[test]
 fn rejects_plain_http_on_the_instance_domain_in_production() {
-    assert_eq!(
-        rejected(&policy(), "http://myapp.com/"),
-        RejectReason::InsecureScheme
-    );
+    assert_eq!(rejected(&policy(), "http://myapp.com/"), RejectReason::InsecureScheme);
     assert_eq!(
         rejected(&policy(), "http://app.myapp.com/"),
         RejectReason::InsecureScheme
@@ -115,9 +106,7 @@ fn rejects_look_alike_hosts() {
         assert!(
             matches!(
                 rejected(&p, raw),
-                RejectReason::OriginNotAllowed(_)
-                    | RejectReason::NonCanonicalHost
-                    | RejectReason::Unparseable
+                RejectReason::OriginNotAllowed(_) | RejectReason::NonCanonicalHost | RejectReason::Unparseable
             ),
             "{raw}"
         );
@@ -165,12 +154,7 @@ fn rejects_protocol_relative_references() {
 #[test]
 fn rejects_paths_that_decode_to_another_host() {
     let p = policy();
-    for raw in [
-        "/%2Fevil.com",
-        "/%2f%2fevil.com",
-        "/%5Cevil.com",
-        "/%5cevil.com",
-    ] {
+    for raw in ["/%2Fevil.com", "/%2f%2fevil.com", "/%5Cevil.com", "/%5cevil.com"] {
         assert_eq!(rejected(&p, raw), RejectReason::AmbiguousPath, "{raw}");
     }
 }
@@ -188,11 +172,7 @@ fn rejects_embedded_tab_cr_lf_and_other_controls() {
         "https://myapp.com/ x",
         " https://myapp.com/",
     ] {
-        assert_eq!(
-            rejected(&p, raw),
-            RejectReason::ForbiddenCharacter,
-            "{raw:?}"
-        );
+        assert_eq!(rejected(&p, raw), RejectReason::ForbiddenCharacter, "{raw:?}");
     }
 }
 
@@ -223,10 +203,7 @@ fn rejects_script_and_data_schemes_in_any_case() {
         "file:///etc/passwd",
         "blob:https://myapp.com/uuid",
     ] {
-        assert!(
-            matches!(rejected(&p, raw), RejectReason::UnsupportedScheme(_)),
-            "{raw}"
-        );
+        assert!(matches!(rejected(&p, raw), RejectReason::UnsupportedScheme(_)), "{raw}");
     }
 }
 
@@ -503,19 +480,13 @@ fn query<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str
 fn chain_prefers_force_param_then_redirect_url_then_fallback_param() {
     let p = policy();
     let pairs = [
-        (
-            "sign_in_fallback_redirect_url",
-            "https://myapp.com/fallback",
-        ),
+        ("sign_in_fallback_redirect_url", "https://myapp.com/fallback"),
         ("redirect_url", "https://myapp.com/redirect"),
         ("sign_in_force_redirect_url", "https://myapp.com/force"),
     ];
     let choice = choose_redirect(&p, Flow::SignIn, query(&pairs), Fallbacks::default());
     assert_eq!(choice.target.location(), "https://myapp.com/force");
-    assert_eq!(
-        choice.source,
-        CandidateSource::Query("sign_in_force_redirect_url")
-    );
+    assert_eq!(choice.source, CandidateSource::Query("sign_in_force_redirect_url"));
     let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..2]), Fallbacks::default());
     assert_eq!(choice.target.location(), "https://myapp.com/redirect");
     let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..1]), Fallbacks::default());
@@ -542,19 +513,10 @@ fn chain_moves_on_past_rejected_candidates_and_records_why() {
     };
     let choice = choose_redirect(&policy(), Flow::SignUp, query(&pairs), fallbacks);
     assert_eq!(choice.target.location(), "https://myapp.com/welcome");
-    assert_eq!(
-        choice.source,
-        CandidateSource::Variable("after_sign_up_url")
-    );
+    assert_eq!(choice.source, CandidateSource::Variable("after_sign_up_url"));
     assert_eq!(choice.rejected.len(), 2);
-    assert!(matches!(
-        choice.rejected[0].reason,
-        RejectReason::UnsupportedScheme(_)
-    ));
-    assert!(matches!(
-        choice.rejected[1].reason,
-        RejectReason::OriginNotAllowed(_)
-    ));
+    assert!(matches!(choice.rejected[0].reason, RejectReason::UnsupportedScheme(_)));
+    assert!(matches!(choice.rejected[1].reason, RejectReason::OriginNotAllowed(_)));
 }
 
 #[test]

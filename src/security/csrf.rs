@@ -54,9 +54,7 @@ impl std::fmt::Display for CsrfRejection {
             Self::CrossSiteOrigin => "the form was sent from another site",
             Self::CrossSiteFetch => "the browser reported a cross-site request",
             Self::MissingToken => "the form's security token is missing (are cookies enabled?)",
-            Self::BadToken => {
-                "the form's security token is invalid or expired; reload the page and try again"
-            }
+            Self::BadToken => "the form's security token is invalid or expired; reload the page and try again",
         })
     }
 }
@@ -79,11 +77,7 @@ pub fn check_headers(
 }
 
 /// Checks the form's token against the visitor's cookie, in constant time.
-pub fn check_token(
-    keys: &Keys,
-    cookie_value: Option<&str>,
-    form_token: Option<&str>,
-) -> Result<(), CsrfRejection> {
+pub fn check_token(keys: &Keys, cookie_value: Option<&str>, form_token: Option<&str>) -> Result<(), CsrfRejection> {
     let (Some(cookie_value), Some(form_token)) = (cookie_value, form_token) else {
         return Err(CsrfRejection::MissingToken);
     };
@@ -98,19 +92,13 @@ mod tests {
     use super::*;
 
     fn portal() -> url::Origin {
-        url::Url::parse("https://accounts.myapp.com")
-            .unwrap()
-            .origin()
+        url::Url::parse("https://accounts.myapp.com").unwrap().origin()
     }
 
     #[test]
     fn accepts_same_origin_and_header_less_posts() {
         assert_eq!(
-            check_headers(
-                Some("https://accounts.myapp.com"),
-                Some("same-origin"),
-                &portal()
-            ),
+            check_headers(Some("https://accounts.myapp.com"), Some("same-origin"), &portal()),
             Ok(())
         );
         assert_eq!(check_headers(None, None, &portal()), Ok(()));
@@ -155,10 +143,7 @@ mod tests {
             check_token(&keys, Some(&new_cookie_value()), Some(&token)),
             Err(CsrfRejection::BadToken)
         );
-        assert_eq!(
-            check_token(&keys, None, Some(&token)),
-            Err(CsrfRejection::MissingToken)
-        );
+        assert_eq!(check_token(&keys, None, Some(&token)), Err(CsrfRejection::MissingToken));
         assert_eq!(
             check_token(&keys, Some(&cookie), None),
             Err(CsrfRejection::MissingToken)

@@ -94,10 +94,7 @@ mod tests {
 
     #[test]
     fn scopes_normalize_identifiers_and_strip_ports() {
-        assert_eq!(
-            account_scope(None, " Ada@Example.com "),
-            "identifier:ada@example.com"
-        );
+        assert_eq!(account_scope(None, " Ada@Example.com "), "identifier:ada@example.com");
         assert_eq!(account_scope(Some("user_1"), "ada"), "account:user_1");
         assert_eq!(address_scope("10.0.0.1:5000"), "address:10.0.0.1");
         assert_eq!(address_scope("[::1]:5000"), "address:::1");

@@ -23,8 +23,7 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 fn argon2() -> Argon2<'static> {
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid Argon2 parameters");
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid Argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -64,16 +63,10 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// same Argon2 work against a throw-away salt and returns `false`, so both cases take as long.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     match stored.map(PasswordHash::new) {
-        Some(Ok(parsed)) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Some(Ok(parsed)) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Some(Err(_)) | None => {
             let mut sink = [0u8; 32];
-            let _ = argon2().hash_password_into(
-                password.as_bytes(),
-                b"account-portal-dummy-salt",
-                &mut sink,
-            );
+            let _ = argon2().hash_password_into(password.as_bytes(), b"account-portal-dummy-salt", &mut sink);
             false
         }
     }
@@ -86,10 +79,7 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_phc_strings_with_owasp_parameters() {
         let hash = hash_password("correct horse battery staple").unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(!hash.contains("correct horse"));
     }
 
@@ -103,27 +93,18 @@ mod tests {
 
     #[test]
     fn the_same_password_gets_a_different_salt_each_time() {
-        assert_ne!(
-            hash_password("abcdefgh").unwrap(),
-            hash_password("abcdefgh").unwrap()
-        );
+        assert_ne!(hash_password("abcdefgh").unwrap(), hash_password("abcdefgh").unwrap());
     }
 
     #[test]
     fn unknown_accounts_and_corrupt_hashes_never_verify() {
         assert!(!verify_password("anything at all", None));
-        assert!(!verify_password(
-            "anything at all",
-            Some("not a phc string")
-        ));
+        assert!(!verify_password("anything at all", Some("not a phc string")));
     }
 
     #[test]
     fn new_password_rules() {
-        assert_eq!(
-            check_new_password("short", "a@b.co"),
-            Err(PasswordProblem::TooShort)
-        );
+        assert_eq!(check_new_password("short", "a@b.co"), Err(PasswordProblem::TooShort));
         assert_eq!(
             check_new_password(&"x".repeat(257), "a@b.co"),
             Err(PasswordProblem::TooLong)

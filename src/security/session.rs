@@ -55,10 +55,7 @@ pub fn clear_cookie(name: &str, scope: &CookieScope<'_>) -> String {
 
 /// The `Domain` for `__session`: the instance domain when the portal is served from it or one
 /// of its subdomains (browsers refuse any other), else host-only.
-pub fn session_cookie_domain<'a>(
-    instance_domain: Option<&'a str>,
-    portal_host: &str,
-) -> Option<&'a str> {
+pub fn session_cookie_domain<'a>(instance_domain: Option<&'a str>, portal_host: &str) -> Option<&'a str> {
     let domain = instance_domain?;
     let inside = portal_host == domain || portal_host.ends_with(&format!(".{domain}"));
     inside.then_some(domain)
@@ -111,14 +108,8 @@ mod tests {
             session_cookie_domain(Some("myapp.com"), "accounts.myapp.com"),
             Some("myapp.com")
         );
-        assert_eq!(
-            session_cookie_domain(Some("myapp.com"), "myapp.com"),
-            Some("myapp.com")
-        );
-        assert_eq!(
-            session_cookie_domain(Some("myapp.com"), "accounts.evilmyapp.com"),
-            None
-        );
+        assert_eq!(session_cookie_domain(Some("myapp.com"), "myapp.com"), Some("myapp.com"));
+        assert_eq!(session_cookie_domain(Some("myapp.com"), "accounts.evilmyapp.com"), None);
         assert_eq!(session_cookie_domain(None, "accounts.myapp.com"), None);
     }
 

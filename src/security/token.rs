@@ -85,8 +85,7 @@ impl Keys {
 
     /// From a stored 32-byte private scalar.
     pub fn from_scalar(scalar: &[u8]) -> Result<Self, String> {
-        let signing = SigningKey::from_slice(scalar)
-            .map_err(|_| "not a valid P-256 private key".to_owned())?;
+        let signing = SigningKey::from_slice(scalar).map_err(|_| "not a valid P-256 private key".to_owned())?;
         Ok(Self::from_signing_key(signing))
     }
 
@@ -113,8 +112,7 @@ impl Keys {
         // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
         let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = base64url(&sha256(thumbprint_input.as_bytes()));
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&signing.to_bytes()).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&signing.to_bytes()).expect("any key length");
         mac.update(b"account-portal seal key v1");
         let seal_key = mac.finalize().into_bytes().into();
         Self {
@@ -233,8 +231,7 @@ impl Keys {
 
     /// HMAC keyed for one purpose; the NUL separates the label from the sealed text.
     fn seal_mac(&self, purpose: &str) -> Hmac<Sha256> {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.seal_key).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.seal_key).expect("any key length");
         mac.update(purpose.as_bytes());
         mac.update(b"\0");
         mac

@@ -26,10 +26,7 @@ pub fn recent_failures(db: &dyn Db, scope: &str, since: i64) -> Result<Vec<i64>,
 }
 
 pub fn clear_failures(db: &dyn Db, scope: &str) -> Result<(), DbError> {
-    db.execute(
-        "DELETE FROM sign_in_failures WHERE scope = ?",
-        &[scope.into()],
-    )?;
+    db.execute("DELETE FROM sign_in_failures WHERE scope = ?", &[scope.into()])?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 pub mod attempts;
 pub mod keys;
+pub mod organizations;
 pub mod sessions;
 pub mod users;
 
@@ -63,9 +64,7 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<String, DbError> {
         match self.0.get(i) {
             Some(Value::Text(text)) => Ok(text.clone()),
-            other => Err(DbError::Other(format!(
-                "column {i}: expected text, found {other:?}"
-            ))),
+            other => Err(DbError::Other(format!("column {i}: expected text, found {other:?}"))),
         }
     }
 
@@ -79,18 +78,14 @@ impl Row {
     pub fn integer(&self, i: usize) -> Result<i64, DbError> {
         match self.0.get(i) {
             Some(Value::Integer(n)) => Ok(*n),
-            other => Err(DbError::Other(format!(
-                "column {i}: expected integer, found {other:?}"
-            ))),
+            other => Err(DbError::Other(format!("column {i}: expected integer, found {other:?}"))),
         }
     }
 
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, DbError> {
         match self.0.get(i) {
             Some(Value::Blob(bytes)) => Ok(bytes.clone()),
-            other => Err(DbError::Other(format!(
-                "column {i}: expected blob, found {other:?}"
-            ))),
+            other => Err(DbError::Other(format!("column {i}: expected blob, found {other:?}"))),
         }
     }
 }
@@ -118,17 +113,10 @@ impl DbError {
     /// Classifies a SQLite error message (Spin reports errors as text).
     pub fn from_message(message: &str) -> Self {
         let lower = message.to_ascii_lowercase();
-        if lower.contains("database is locked")
-            || lower.contains("database is busy")
-            || lower.contains("sqlite_busy")
-        {
+        if lower.contains("database is locked") || lower.contains("database is busy") || lower.contains("sqlite_busy") {
             Self::Busy
         } else if let Some(index) = lower.find("unique constraint failed:") {
-            Self::Unique(
-                message[index + "unique constraint failed:".len()..]
-                    .trim()
-                    .to_owned(),
-            )
+            Self::Unique(message[index + "unique constraint failed:".len()..].trim().to_owned())
         } else {
             Self::Other(message.to_owned())
         }
@@ -141,11 +129,7 @@ pub trait Db {
 }
 
 /// Runs a statement and returns its first row, if any.
-pub fn query_row(
-    db: &dyn Db,
-    statement: &str,
-    parameters: &[Value],
-) -> Result<Option<Row>, DbError> {
+pub fn query_row(db: &dyn Db, statement: &str, parameters: &[Value]) -> Result<Option<Row>, DbError> {
     Ok(db.execute(statement, parameters)?.into_iter().next())
 }
 
@@ -153,10 +137,7 @@ pub fn query_row(
 const BUSY_RETRIES: u32 = 5;
 
 /// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`; any error rolls everything back.
-pub fn transaction<T, E: From<DbError>>(
-    db: &dyn Db,
-    work: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E> {
+pub fn transaction<T, E: From<DbError>>(db: &dyn Db, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     let mut attempt = 0;
     loop {
         match db.execute("BEGIN IMMEDIATE", &[]) {
@@ -185,8 +166,9 @@ pub fn transaction<T, E: From<DbError>>(
 
 /// The schema, one migration per entry, each a list of single statements. Never edit a
 /// released migration: add a new one.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE users (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE users (
         id TEXT PRIMARY KEY,
         email TEXT NOT NULL UNIQUE,
         username TEXT UNIQUE,
@@ -197,7 +179,7 @@ const MIGRATIONS: &[&[&str]] = &[&[
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     )",
-    "CREATE TABLE portal_sessions (
+        "CREATE TABLE portal_sessions (
         id TEXT PRIMARY KEY,
         token_hash BLOB NOT NULL UNIQUE,
         user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -208,18 +190,50 @@ const MIGRATIONS: &[&[&str]] = &[&[
         user_agent TEXT,
         active_org_id TEXT
     )",
-    "CREATE INDEX portal_sessions_user ON portal_sessions(user_id)",
-    "CREATE TABLE signing_keys (
+        "CREATE INDEX portal_sessions_user ON portal_sessions(user_id)",
+        "CREATE TABLE signing_keys (
         slot INTEGER PRIMARY KEY CHECK (slot = 1),
         private_key BLOB NOT NULL,
         created_at INTEGER NOT NULL
     )",
-    "CREATE TABLE sign_in_failures (
+        "CREATE TABLE sign_in_failures (
         scope TEXT NOT NULL,
         failed_at INTEGER NOT NULL
     )",
-    "CREATE INDEX sign_in_failures_scope ON sign_in_failures(scope, failed_at)",
-]];
+        "CREATE INDEX sign_in_failures_scope ON sign_in_failures(scope, failed_at)",
+    ],
+    &[
+        "CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            slug TEXT NOT NULL UNIQUE,
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )",
+        "CREATE TABLE memberships (
+            org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (org_id, user_id)
+        )",
+        "CREATE INDEX memberships_user ON memberships(user_id)",
+        "CREATE TABLE invitations (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+            status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'declined', 'revoked')),
+            token_hash BLOB NOT NULL UNIQUE,
+            invited_by TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            responded_at INTEGER
+        )",
+        "CREATE INDEX invitations_org ON invitations(org_id, status)",
+    ],
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -253,11 +267,7 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
 }
 
 fn current_version(db: &dyn Db) -> Result<i64, DbError> {
-    let row = query_row(
-        db,
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        &[],
-    )?;
+    let row = query_row(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
     row.map_or(Ok(0), |row| row.integer(0))
 }
 
@@ -306,9 +316,7 @@ pub mod testing {
                     .map(|i| match row.get_ref(i) {
                         Ok(ValueRef::Integer(n)) => Value::Integer(n),
                         Ok(ValueRef::Real(f)) => Value::Real(f),
-                        Ok(ValueRef::Text(t)) => {
-                            Value::Text(String::from_utf8_lossy(t).into_owned())
-                        }
+                        Ok(ValueRef::Text(t)) => Value::Text(String::from_utf8_lossy(t).into_owned()),
                         Ok(ValueRef::Blob(b)) => Value::Blob(b.to_vec()),
                         Ok(ValueRef::Null) | Err(_) => Value::Null,
                     })
@@ -331,16 +339,11 @@ pub mod testing {
     fn failed_transactions_leave_nothing_behind() {
         let db = MemoryDb::new();
         let result: Result<(), DbError> = transaction(&db, || {
-            db.execute(
-                "INSERT INTO sign_in_failures (scope, failed_at) VALUES ('x', 1)",
-                &[],
-            )?;
+            db.execute("INSERT INTO sign_in_failures (scope, failed_at) VALUES ('x', 1)", &[])?;
             Err(DbError::Other("boom".into()))
         });
         assert!(result.is_err());
-        let rows = db
-            .execute("SELECT COUNT(*) FROM sign_in_failures", &[])
-            .unwrap();
+        let rows = db.execute("SELECT COUNT(*) FROM sign_in_failures", &[]).unwrap();
         assert_eq!(rows[0].integer(0).unwrap(), 0);
     }
 
@@ -351,9 +354,6 @@ pub mod testing {
             DbError::from_message("UNIQUE constraint failed: users.email"),
             DbError::Unique("users.email".into())
         );
-        assert!(matches!(
-            DbError::from_message("no such table: x"),
-            DbError::Other(_)
-        ));
+        assert!(matches!(DbError::from_message("no such table: x"), DbError::Other(_)));
     }
 }

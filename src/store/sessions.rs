@@ -21,8 +21,7 @@ pub struct SessionOrigin<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-const COLUMNS: &str =
-    "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent, active_org_id";
+const COLUMNS: &str = "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent, active_org_id";
 
 /// How stale `last_active_at` may get before a request refreshes it (saves a write per request).
 const ACTIVITY_GRANULARITY: i64 = 60;
@@ -76,13 +75,8 @@ pub fn create_session(
 }
 
 /// The live (not expired, not revoked) session with this token hash; refreshes its activity time.
-pub fn find_live_session(
-    db: &dyn Db,
-    token_hash: &[u8],
-    now: i64,
-) -> Result<Option<PortalSession>, DbError> {
-    let statement =
-        format!("SELECT {COLUMNS} FROM portal_sessions WHERE token_hash = ? AND expires_at > ?");
+pub fn find_live_session(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<PortalSession>, DbError> {
+    let statement = format!("SELECT {COLUMNS} FROM portal_sessions WHERE token_hash = ? AND expires_at > ?");
     let Some(session) = query_row(db, &statement, &[token_hash.into(), now.into()])?
         .map(|row| from_row(&row))
         .transpose()?
@@ -99,11 +93,7 @@ pub fn find_live_session(
 }
 
 /// Live sessions of a user, newest first.
-pub fn list_user_sessions(
-    db: &dyn Db,
-    user_id: &str,
-    now: i64,
-) -> Result<Vec<PortalSession>, DbError> {
+pub fn list_user_sessions(db: &dyn Db, user_id: &str, now: i64) -> Result<Vec<PortalSession>, DbError> {
     let statement = format!(
         "SELECT {COLUMNS} FROM portal_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id"
     );
@@ -111,6 +101,16 @@ pub fn list_user_sessions(
         .iter()
         .map(from_row)
         .collect()
+}
+
+/// The organization currently active in a session, as stored now.
+pub fn find_active_organization(db: &dyn Db, session_id: &str) -> Result<Option<String>, DbError> {
+    query_row(
+        db,
+        "SELECT active_org_id FROM portal_sessions WHERE id = ?",
+        &[session_id.into()],
+    )?
+    .map_or(Ok(None), |row| row.optional_text(0))
 }
 
 pub fn delete_session(db: &dyn Db, id: &str) -> Result<(), DbError> {
@@ -160,16 +160,9 @@ mod tests {
     fn finds_live_sessions_by_token_hash_only() {
         let db = setup();
         create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 50).unwrap();
-        assert_eq!(
-            find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id,
-            "sess_1"
-        );
+        assert_eq!(find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id, "sess_1");
         assert_eq!(find_live_session(&db, &[2; 32], 120).unwrap(), None);
-        assert_eq!(
-            find_live_session(&db, &[1; 32], 150).unwrap(),
-            None,
-            "expired"
-        );
+        assert_eq!(find_live_session(&db, &[1; 32], 150).unwrap(), None, "expired");
     }
 
     #[test]
@@ -177,15 +170,9 @@ mod tests {
         let db = setup();
         create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 1000).unwrap();
         find_live_session(&db, &[1; 32], 130).unwrap();
-        assert_eq!(
-            list_user_sessions(&db, "user_1", 130).unwrap()[0].last_active_at,
-            100
-        );
+        assert_eq!(list_user_sessions(&db, "user_1", 130).unwrap()[0].last_active_at, 100);
         find_live_session(&db, &[1; 32], 170).unwrap();
-        assert_eq!(
-            list_user_sessions(&db, "user_1", 170).unwrap()[0].last_active_at,
-            170
-        );
+        assert_eq!(list_user_sessions(&db, "user_1", 170).unwrap()[0].last_active_at, 170);
     }
 
     #[test]

@@ -53,8 +53,7 @@ impl From<DbError> for CreateUserError {
     }
 }
 
-const COLUMNS: &str =
-    "id, email, username, first_name, last_name, phone_number, password_hash, created_at";
+const COLUMNS: &str = "id, email, username, first_name, last_name, phone_number, password_hash, created_at";
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     Ok(User {
@@ -71,12 +70,7 @@ fn from_row(row: &Row) -> Result<User, DbError> {
 
 /// Inserts a user. The UNIQUE constraints decide races: of two concurrent sign-ups with one
 /// email, exactly one succeeds and the other gets `EmailTaken`.
-pub fn create_user(
-    db: &dyn Db,
-    id: &str,
-    new: &NewUser,
-    now: i64,
-) -> Result<User, CreateUserError> {
+pub fn create_user(db: &dyn Db, id: &str, new: &NewUser, now: i64) -> Result<User, CreateUserError> {
     db.execute(
         "INSERT INTO users (id, email, username, first_name, last_name, phone_number, password_hash, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -174,12 +168,7 @@ pub fn update_profile(
     Ok(())
 }
 
-pub fn update_email(
-    db: &dyn Db,
-    id: &str,
-    email: &EmailAddress,
-    now: i64,
-) -> Result<(), UpdateUserError> {
+pub fn update_email(db: &dyn Db, id: &str, email: &EmailAddress, now: i64) -> Result<(), UpdateUserError> {
     db.execute(
         "UPDATE users SET email = ?, updated_at = ? WHERE id = ?",
         &[email.as_str().into(), now.into(), id.into()],
@@ -187,12 +176,7 @@ pub fn update_email(
     Ok(())
 }
 
-pub fn update_phone_number(
-    db: &dyn Db,
-    id: &str,
-    phone: Option<&PhoneNumber>,
-    now: i64,
-) -> Result<(), DbError> {
+pub fn update_phone_number(db: &dyn Db, id: &str, phone: Option<&PhoneNumber>, now: i64) -> Result<(), DbError> {
     db.execute(
         "UPDATE users SET phone_number = ?, updated_at = ? WHERE id = ?",
         &[phone.map(PhoneNumber::as_str).into(), now.into(), id.into()],
@@ -200,12 +184,7 @@ pub fn update_phone_number(
     Ok(())
 }
 
-pub fn update_password_hash(
-    db: &dyn Db,
-    id: &str,
-    password_hash: &str,
-    now: i64,
-) -> Result<(), DbError> {
+pub fn update_password_hash(db: &dyn Db, id: &str, password_hash: &str, now: i64) -> Result<(), DbError> {
     db.execute(
         "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
         &[password_hash.into(), now.into(), id.into()],
@@ -238,21 +217,14 @@ mod tests {
     #[test]
     fn creates_and_finds_users_case_insensitively() {
         let db = MemoryDb::new();
-        let user =
-            create_user(&db, "user_1", &new_user("Ada@Example.com", Some("Ada")), 10).unwrap();
+        let user = create_user(&db, "user_1", &new_user("Ada@Example.com", Some("Ada")), 10).unwrap();
         assert_eq!(user.email, "ada@example.com");
         assert_eq!(user.username.as_deref(), Some("ada"));
         assert_eq!(
-            find_user_by_identifier(&db, "ADA@example.COM")
-                .unwrap()
-                .unwrap()
-                .id,
+            find_user_by_identifier(&db, "ADA@example.COM").unwrap().unwrap().id,
             "user_1"
         );
-        assert_eq!(
-            find_user_by_identifier(&db, "ADA").unwrap().unwrap().id,
-            "user_1"
-        );
+        assert_eq!(find_user_by_identifier(&db, "ADA").unwrap().unwrap().id, "user_1");
         assert_eq!(find_user_by_identifier(&db, "nobody").unwrap(), None);
         assert_eq!(find_user_by_identifier(&db, "x@").unwrap(), None);
     }
@@ -266,12 +238,7 @@ mod tests {
             Err(CreateUserError::EmailTaken)
         );
         assert_eq!(
-            create_user(
-                &db,
-                "user_3",
-                &new_user("other@example.com", Some("ADA")),
-                12
-            ),
+            create_user(&db, "user_3", &new_user("other@example.com", Some("ADA")), 12),
             Err(CreateUserError::UsernameTaken)
         );
     }
@@ -281,10 +248,7 @@ mod tests {
         let db = MemoryDb::new();
         create_user(&db, "user_1", &new_user("ada@example.com", None), 10).unwrap();
         assert_eq!(find_user_by_identifier(&db, "' OR '1'='1").unwrap(), None);
-        assert_eq!(
-            find_user_by_identifier(&db, "x@example.com' OR '1'='1").unwrap(),
-            None
-        );
+        assert_eq!(find_user_by_identifier(&db, "x@example.com' OR '1'='1").unwrap(), None);
     }
 
     #[test]

@@ -32,10 +32,7 @@ pub fn portal_css_path() -> String {
 
 /// The theme stylesheet carries the configured primary colour; its URL changes with the colour.
 pub fn theme_css_path(branding: &Branding) -> String {
-    format!(
-        "/assets/theme-{:016x}.css",
-        fingerprint(theme_css(branding).as_bytes())
-    )
+    format!("/assets/theme-{:016x}.css", fingerprint(theme_css(branding).as_bytes()))
 }
 
 /// `primary_color` is validated as a hex colour by `config`, so it is safe inside CSS.
@@ -213,8 +210,7 @@ pub fn format_timestamp(seconds: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;

@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod host;
+mod organizations;
 mod pages;
 mod profile;
 mod redirects;

@@ -21,16 +21,10 @@ fn root_goes_to_sign_in_keeping_redirect_params() {
 
 #[test]
 fn sign_in_page_renders_the_form_with_branding_and_security_headers() {
-    let portal = Portal::with_vars(&[
-        ("application_name", "Acme & Co"),
-        ("primary_color", "#ff0000"),
-    ]);
+    let portal = Portal::with_vars(&[("application_name", "Acme & Co"), ("primary_color", "#ff0000")]);
     let response = portal.get("/sign-in");
     response.assert_status(200);
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
+    assert_eq!(response.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(response.body.contains("Acme &amp; Co"));
     assert!(response.body.contains(r#"autocomplete="username""#));
     assert!(response.body.contains(r#"autocomplete="current-password""#));
@@ -64,25 +58,15 @@ fn stylesheets_are_fingerprinted_and_cacheable() {
         assert!(css.header("cache-control").unwrap().contains("immutable"));
     }
     assert!(portal.get(links[1]).body.contains("--primary:#ff0000"));
-    assert!(
-        portal
-            .get(links[0])
-            .body
-            .contains("prefers-color-scheme: dark")
-    );
-    portal
-        .get("/assets/portal-0000000000000000.css")
-        .assert_status(404);
+    assert!(portal.get(links[0]).body.contains("prefers-color-scheme: dark"));
+    portal.get("/assets/portal-0000000000000000.css").assert_status(404);
 }
 
 #[test]
 fn sign_in_prefills_identifier_from_email_or_username() {
     let portal = Portal::new();
     let response = portal.get("/sign-in?email_address=ada%40example.com");
-    assert_eq!(
-        response.input_value("identifier").as_deref(),
-        Some("ada@example.com")
-    );
+    assert_eq!(response.input_value("identifier").as_deref(), Some("ada@example.com"));
     let response = portal.get("/sign-in?username=ada");
     assert_eq!(response.input_value("identifier").as_deref(), Some("ada"));
 }
@@ -98,28 +82,13 @@ fn sign_up_prefills_every_field_with_the_right_autocomplete() {
         response.input_value("email_address").as_deref(),
         Some("ada@example.com")
     );
-    assert_eq!(
-        response.input_value("phone_number").as_deref(),
-        Some("+14155550123")
-    );
+    assert_eq!(response.input_value("phone_number").as_deref(), Some("+14155550123"));
     assert_eq!(response.input_value("username").as_deref(), Some("ada"));
     assert_eq!(response.input_value("first_name").as_deref(), Some("Ada"));
-    assert_eq!(
-        response.input_value("last_name").as_deref(),
-        Some("Lovelace")
-    );
-    for autocomplete in [
-        "email",
-        "tel",
-        "username",
-        "given-name",
-        "family-name",
-        "new-password",
-    ] {
+    assert_eq!(response.input_value("last_name").as_deref(), Some("Lovelace"));
+    for autocomplete in ["email", "tel", "username", "given-name", "family-name", "new-password"] {
         assert!(
-            response
-                .body
-                .contains(&format!("autocomplete=\"{autocomplete}\"")),
+            response.body.contains(&format!("autocomplete=\"{autocomplete}\"")),
             "{autocomplete}"
         );
     }
@@ -129,7 +98,8 @@ fn sign_up_prefills_every_field_with_the_right_autocomplete() {
 #[test]
 fn hostile_prefill_values_are_escaped() {
     let portal = Portal::new();
-    let response = portal.get("/sign-up?first_name=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E&last_name=%27%20onfocus%3D%27x");
+    let response =
+        portal.get("/sign-up?first_name=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E&last_name=%27%20onfocus%3D%27x");
     response.assert_status(200);
     assert!(!response.body.contains("<script>"));
     assert!(response.body.contains("&quot;&gt;&lt;script&gt;"));
@@ -137,19 +107,14 @@ fn hostile_prefill_values_are_escaped() {
         response.input_value("first_name").as_deref(),
         Some("\"><script>alert(1)</script>")
     );
-    assert_eq!(
-        response.input_value("last_name").as_deref(),
-        Some("' onfocus='x")
-    );
+    assert_eq!(response.input_value("last_name").as_deref(), Some("' onfocus='x"));
 }
 
 #[test]
 fn overlong_or_control_character_prefill_is_dropped() {
     let portal = Portal::new();
     let long = "a".repeat(101);
-    let response = portal.get(&format!(
-        "/sign-up?first_name={long}&last_name=a%0Ab&username=ok"
-    ));
+    let response = portal.get(&format!("/sign-up?first_name={long}&last_name=a%0Ab&username=ok"));
     assert_eq!(response.input_value("first_name"), None);
     assert_eq!(response.input_value("last_name"), None);
     assert_eq!(response.input_value("username").as_deref(), Some("ok"));
@@ -157,10 +122,7 @@ fn overlong_or_control_character_prefill_is_dropped() {
 
 #[test]
 fn sign_up_fields_follow_configuration() {
-    let portal = Portal::with_vars(&[
-        ("phone_number_field", "off"),
-        ("username_field", "required"),
-    ]);
+    let portal = Portal::with_vars(&[("phone_number_field", "off"), ("username_field", "required")]);
     let response = portal.get("/sign-up?phone_number=%2B14155550123");
     assert!(!response.body.contains("name=\"phone_number\""));
     assert!(response.body.contains("name=\"username\""));
@@ -191,11 +153,7 @@ fn signed_out_visitors_are_sent_to_sign_in_from_account_pages() {
         let location = response.location();
         assert!(location.starts_with("/sign-in?redirect_url="), "{location}");
         let back = url::Url::parse(&format!("http://x{location}")).unwrap();
-        let redirect = back
-            .query_pairs()
-            .find(|(k, _)| k == "redirect_url")
-            .unwrap()
-            .1;
+        let redirect = back.query_pairs().find(|(k, _)| k == "redirect_url").unwrap().1;
         assert_eq!(redirect, path);
     }
 }
@@ -235,11 +193,7 @@ fn wrong_methods_get_405_with_allow() {
 #[test]
 fn head_answers_like_get_without_a_body() {
     let portal = Portal::new();
-    let response = portal.send(
-        request("HEAD", "/sign-in")
-            .body(Default::default())
-            .unwrap(),
-    );
+    let response = portal.send(request("HEAD", "/sign-in").body(Default::default()).unwrap());
     response.assert_status(200);
     assert!(response.body.is_empty());
 }

@@ -11,10 +11,8 @@ fn count(portal: &Portal, sql: &str) -> i64 {
 
 fn stored(portal: &Portal, column: &str) -> Option<String> {
     let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(&format!("SELECT {column} FROM users LIMIT 1"), [], |row| {
-        row.get(0)
-    })
-    .unwrap()
+    db.query_row(&format!("SELECT {column} FROM users LIMIT 1"), [], |row| row.get(0))
+        .unwrap()
 }
 
 fn signed_up<'p>(portal: &'p Portal, email: &str) -> Browser<'p> {
@@ -64,10 +62,7 @@ fn profile_changes_are_stored_and_the_app_gets_a_fresh_token() {
     assert!(response.set_cookie("__session").is_some());
     assert_ne!(browser.cookies["__session"], old_token);
     assert_eq!(stored(&portal, "username").as_deref(), Some("ada_l"));
-    assert_eq!(
-        stored(&portal, "last_name").as_deref(),
-        Some("<script>x</script>")
-    );
+    assert_eq!(stored(&portal, "last_name").as_deref(), Some("<script>x</script>"));
     let page = browser.get(response.location());
     assert!(page.body.contains("Your profile was updated."));
     assert!(!page.body.contains("<script>x</script>"));
@@ -90,18 +85,11 @@ fn taken_username_is_refused_and_the_input_kept() {
         )
         .assert_status(302);
     let mut second = signed_up(&portal, "b@example.com");
-    let response = second.submit(
-        "/user",
-        "/user/profile",
-        &[("first_name", "Bea"), ("username", "ADA")],
-    );
+    let response = second.submit("/user", "/user/profile", &[("first_name", "Bea"), ("username", "ADA")]);
     response.assert_status(422);
     assert!(response.body.contains("That username is taken."));
     assert_eq!(response.input_value("first_name").as_deref(), Some("Bea"));
-    assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM users WHERE username = 'ada'"),
-        1
-    );
+    assert_eq!(count(&portal, "SELECT COUNT(*) FROM users WHERE username = 'ada'"), 1);
 }
 
 #[test]
@@ -112,41 +100,25 @@ fn email_change_needs_the_current_password_and_a_free_address() {
     let wrong = browser.submit(
         "/user",
         "/user/email",
-        &[
-            ("email_address", "new@example.com"),
-            ("current_password", "nope nope"),
-        ],
+        &[("email_address", "new@example.com"), ("current_password", "nope nope")],
     );
     wrong.assert_status(401);
-    assert!(
-        wrong
-            .body
-            .contains("Incorrect email address, username or password.")
-    );
+    assert!(wrong.body.contains("Incorrect email address, username or password."));
     let taken = browser.submit(
         "/user",
         "/user/email",
-        &[
-            ("email_address", "TAKEN@example.com"),
-            ("current_password", PASSWORD),
-        ],
+        &[("email_address", "TAKEN@example.com"), ("current_password", PASSWORD)],
     );
     taken.assert_status(422);
     assert!(taken.body.contains("That email address is taken."));
     let ok = browser.submit(
         "/user",
         "/user/email",
-        &[
-            ("email_address", "New@Example.com"),
-            ("current_password", PASSWORD),
-        ],
+        &[("email_address", "New@Example.com"), ("current_password", PASSWORD)],
     );
     ok.assert_status(303);
     assert_eq!(
-        count(
-            &portal,
-            "SELECT COUNT(*) FROM users WHERE email = 'new@example.com'"
-        ),
+        count(&portal, "SELECT COUNT(*) FROM users WHERE email = 'new@example.com'"),
         1
     );
     Browser::new(&portal)
@@ -163,23 +135,13 @@ fn phone_number_can_be_added_changed_and_removed() {
     assert!(bad.body.contains("international format"));
     assert_eq!(bad.input_value("phone_number").as_deref(), Some("555-0123"));
     browser
-        .submit(
-            "/user",
-            "/user/phone",
-            &[("phone_number", "+1 415 555 0123")],
-        )
+        .submit("/user", "/user/phone", &[("phone_number", "+1 415 555 0123")])
         .assert_status(303);
-    assert_eq!(
-        stored(&portal, "phone_number").as_deref(),
-        Some("+14155550123")
-    );
+    assert_eq!(stored(&portal, "phone_number").as_deref(), Some("+14155550123"));
     browser
         .submit("/user", "/user/phone", &[("phone_number", "+442071838750")])
         .assert_status(303);
-    assert_eq!(
-        stored(&portal, "phone_number").as_deref(),
-        Some("+442071838750")
-    );
+    assert_eq!(stored(&portal, "phone_number").as_deref(), Some("+442071838750"));
     let removed = browser.submit(
         "/user",
         "/user/phone",
@@ -194,9 +156,7 @@ fn password_change_kills_other_sessions() {
     let portal = Portal::new();
     let mut laptop = signed_up(&portal, "ada@example.com");
     let mut phone = Browser::new(&portal);
-    phone
-        .sign_in("ada@example.com", PASSWORD)
-        .assert_status(302);
+    phone.sign_in("ada@example.com", PASSWORD).assert_status(302);
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM portal_sessions"), 2);
     let wrong = laptop.submit(
         "/user",
@@ -217,19 +177,12 @@ fn password_change_kills_other_sessions() {
     let ok = laptop.submit(
         "/user",
         "/user/password",
-        &[
-            ("current_password", PASSWORD),
-            ("new_password", "brand new password"),
-        ],
+        &[("current_password", PASSWORD), ("new_password", "brand new password")],
     );
     ok.assert_status(303);
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM portal_sessions"), 1);
     laptop.get("/user").assert_status(200);
-    assert_eq!(
-        phone.get("/user").status,
-        302,
-        "the other device is signed out"
-    );
+    assert_eq!(phone.get("/user").status, 302, "the other device is signed out");
     Browser::new(&portal)
         .sign_in("ada@example.com", PASSWORD)
         .assert_status(401);
@@ -244,9 +197,7 @@ fn sessions_can_be_listed_and_revoked() {
     let mut laptop = signed_up(&portal, "ada@example.com");
     let mut phone = Browser::new(&portal);
     phone.client_addr = "192.0.2.55:3333".into();
-    phone
-        .sign_in("ada@example.com", PASSWORD)
-        .assert_status(302);
+    phone.sign_in("ada@example.com", PASSWORD).assert_status(302);
     let page = laptop.get("/user");
     assert!(page.body.contains("192.0.2.55"));
     assert_eq!(page.body.matches("name=\"session_id\"").count(), 2);
@@ -258,20 +209,14 @@ fn sessions_can_be_listed_and_revoked() {
             |r| r.get(0),
         )
         .unwrap();
-    let response = laptop.submit(
-        "/user",
-        "/user/sessions/revoke",
-        &[("session_id", &phone_session)],
-    );
+    let response = laptop.submit("/user", "/user/sessions/revoke", &[("session_id", &phone_session)]);
     response.assert_status(303);
     assert_eq!(response.location(), "/user?notice=session_revoked");
     assert_eq!(phone.get("/user").status, 302);
     laptop.get("/user").assert_status(200);
 
     let mut tablet = Browser::new(&portal);
-    tablet
-        .sign_in("ada@example.com", PASSWORD)
-        .assert_status(302);
+    tablet.sign_in("ada@example.com", PASSWORD).assert_status(302);
     laptop
         .submit("/user", "/user/sessions/revoke-others", &[])
         .assert_status(303);
@@ -292,12 +237,8 @@ fn a_user_cannot_revoke_someone_elses_session() {
             |r| r.get(0),
         )
         .unwrap();
-    ada.submit(
-        "/user",
-        "/user/sessions/revoke",
-        &[("session_id", &bea_session)],
-    )
-    .assert_status(303);
+    ada.submit("/user", "/user/sessions/revoke", &[("session_id", &bea_session)])
+        .assert_status(303);
     bea.get("/user").assert_status(200);
 }
 
@@ -306,9 +247,7 @@ fn a_revoked_session_can_change_nothing() {
     let portal = Portal::new();
     let mut laptop = signed_up(&portal, "ada@example.com");
     let mut stolen = Browser::new(&portal);
-    stolen
-        .sign_in("ada@example.com", PASSWORD)
-        .assert_status(302);
+    stolen.sign_in("ada@example.com", PASSWORD).assert_status(302);
     // The thief loads the page (and its CSRF token) while the session is still live.
     let page = stolen.get("/user");
     let csrf = page.input_value("csrf_token").unwrap();
@@ -318,25 +257,16 @@ fn a_revoked_session_can_change_nothing() {
     for (action, fields) in [
         (
             "/user/password",
-            vec![
-                ("current_password", PASSWORD),
-                ("new_password", "thief password!"),
-            ],
+            vec![("current_password", PASSWORD), ("new_password", "thief password!")],
         ),
         ("/user/profile", vec![("first_name", "Thief")]),
         (
             "/user/email",
-            vec![
-                ("email_address", "thief@example.com"),
-                ("current_password", PASSWORD),
-            ],
+            vec![("email_address", "thief@example.com"), ("current_password", PASSWORD)],
         ),
         (
             "/user/delete",
-            vec![
-                ("confirmation", "delete my account"),
-                ("current_password", PASSWORD),
-            ],
+            vec![("confirmation", "delete my account"), ("current_password", PASSWORD)],
         ),
     ] {
         let mut all = vec![("csrf_token", csrf.as_str())];
@@ -362,9 +292,7 @@ fn delete_account_leaves_no_rows_and_signs_out() {
     signed_up(&portal, "other@example.com");
     let mut browser = signed_up(&portal, "ada@example.com");
     let mut other_device = Browser::new(&portal);
-    other_device
-        .sign_in("ada@example.com", PASSWORD)
-        .assert_status(302);
+    other_device.sign_in("ada@example.com", PASSWORD).assert_status(302);
     let _ = Browser::new(&portal).sign_in("ada@example.com", "wrong password");
     let wrong_phrase = browser.submit(
         "/user",
@@ -372,36 +300,22 @@ fn delete_account_leaves_no_rows_and_signs_out() {
         &[("confirmation", "delete"), ("current_password", PASSWORD)],
     );
     wrong_phrase.assert_status(422);
-    assert!(
-        wrong_phrase
-            .body
-            .contains("Type the words exactly as shown.")
-    );
+    assert!(wrong_phrase.body.contains("Type the words exactly as shown."));
     let wrong_password = browser.submit(
         "/user",
         "/user/delete",
-        &[
-            ("confirmation", "delete my account"),
-            ("current_password", "nope nope"),
-        ],
+        &[("confirmation", "delete my account"), ("current_password", "nope nope")],
     );
     wrong_password.assert_status(401);
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM users"), 2);
     let user_id: String = rusqlite::Connection::open(portal.database_path())
         .unwrap()
-        .query_row(
-            "SELECT id FROM users WHERE email = 'ada@example.com'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM users WHERE email = 'ada@example.com'", [], |r| r.get(0))
         .unwrap();
     let response = browser.submit(
         "/user",
         "/user/delete",
-        &[
-            ("confirmation", "delete my account"),
-            ("current_password", PASSWORD),
-        ],
+        &[("confirmation", "delete my account"), ("current_password", PASSWORD)],
     );
     response.assert_status(303);
     assert_eq!(response.location(), "http://localhost:4000/goodbye");
@@ -409,10 +323,7 @@ fn delete_account_leaves_no_rows_and_signs_out() {
         assert!(response.set_cookie(name).unwrap().contains("Max-Age=0"));
     }
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM users WHERE id = '{user_id}'")
-        ),
+        count(&portal, &format!("SELECT COUNT(*) FROM users WHERE id = '{user_id}'")),
         0
     );
     assert_eq!(
@@ -447,10 +358,7 @@ fn the_back_link_and_the_redirect_survive_a_change() {
         "home_url is the default back link"
     );
     let page = browser.get("/user?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fsettings");
-    assert!(
-        page.body
-            .contains("href=\"http://localhost:5173/settings\"")
-    );
+    assert!(page.body.contains("href=\"http://localhost:5173/settings\""));
     let response = browser.submit(
         "/user?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fsettings",
         "/user/profile",
@@ -462,10 +370,7 @@ fn the_back_link_and_the_redirect_survive_a_change() {
         "/user?notice=profile_updated&redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fsettings"
     );
     let page = browser.get(response.location());
-    assert!(
-        page.body
-            .contains("href=\"http://localhost:5173/settings\"")
-    );
+    assert!(page.body.contains("href=\"http://localhost:5173/settings\""));
 }
 
 #[test]

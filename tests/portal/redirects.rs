@@ -29,8 +29,7 @@ fn rejected_redirect_is_only_logged_in_production() {
 #[test]
 fn hostile_redirect_values_are_escaped_in_the_notice() {
     let portal = Portal::new();
-    let response =
-        portal.get("/sign-in?redirect_url=javascript%3A%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    let response = portal.get("/sign-in?redirect_url=javascript%3A%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     assert!(!response.body.contains("<script>"));
     assert!(response.body.contains("&lt;script&gt;"));
 }
@@ -40,11 +39,7 @@ fn accepted_redirect_produces_no_notice_and_a_back_link() {
     let portal = Portal::new();
     let response = portal.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fdashboard");
     assert!(!response.body.contains("Development notice"));
-    assert!(
-        response
-            .body
-            .contains("href=\"http://localhost:5173/dashboard\"")
-    );
+    assert!(response.body.contains("href=\"http://localhost:5173/dashboard\""));
 }
 
 #[test]
@@ -52,9 +47,7 @@ fn links_between_sign_in_and_sign_up_keep_the_redirect() {
     let portal = Portal::new();
     let response = portal.get("/sign-in?redirect_url=%2Fuser&email_address=a%40b.co");
     assert!(
-        response
-            .body
-            .contains("href=\"/sign-up?redirect_url=%2Fuser\""),
+        response.body.contains("href=\"/sign-up?redirect_url=%2Fuser\""),
         "{}",
         response.body
     );

@@ -92,9 +92,8 @@ impl AppConfig {
             .component_variables
             .get(name)
             .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}")))?;
-        expand_template(template, &self.variables).map_err(|missing| {
-            variables::Error::Provider(format!("no value for variable {missing:?}"))
-        })
+        expand_template(template, &self.variables)
+            .map_err(|missing| variables::Error::Provider(format!("no value for variable {missing:?}")))
     }
 }
 
@@ -103,10 +102,7 @@ fn expand_template(template: &str, values: &HashMap<String, String>) -> Result<S
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("}}")
-            .ok_or_else(|| template.to_owned())?
-            + start;
+        let end = rest[start..].find("}}").ok_or_else(|| template.to_owned())? + start;
         let name = rest[start + 2..end].trim();
         out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
         rest = &rest[end + 2..];
@@ -139,8 +135,8 @@ struct ComponentDeclaration {
 fn manifest() -> &'static Manifest {
     static MANIFEST: OnceLock<Manifest> = OnceLock::new();
     MANIFEST.get_or_init(|| {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spin.toml"))
-            .expect("read spin.toml");
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spin.toml")).expect("read spin.toml");
         toml::from_str(&text).expect("parse spin.toml")
     })
 }
@@ -195,9 +191,7 @@ impl WasiHttpHooks for NoOutboundHosts {
                 >,
             > + Send,
     > {
-        Box::new(async {
-            Err(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::HttpRequestDenied.into())
-        })
+        Box::new(async { Err(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::HttpRequestDenied.into()) })
     }
 }
 
@@ -214,8 +208,8 @@ impl sqlite::HostConnection for HostState {
         if database != "default" {
             return Err(sqlite::Error::NoSuchDatabase);
         }
-        let connection = rusqlite::Connection::open(&self.app.database)
-            .map_err(|e| sqlite::Error::Io(e.to_string()))?;
+        let connection =
+            rusqlite::Connection::open(&self.app.database).map_err(|e| sqlite::Error::Io(e.to_string()))?;
         self.table
             .push(SqliteConnection(connection))
             .map_err(|e| sqlite::Error::Io(e.to_string()))
@@ -248,11 +242,7 @@ fn execute(
 ) -> rusqlite::Result<sqlite::QueryResult> {
     use rusqlite::types::{Value as SqlValue, ValueRef};
     let mut prepared = connection.prepare_cached(statement)?;
-    let columns: Vec<String> = prepared
-        .column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let columns: Vec<String> = prepared.column_names().iter().map(|c| c.to_string()).collect();
     let parameters = parameters.into_iter().map(|value| match value {
         sqlite::Value::Integer(i) => SqlValue::Integer(i),
         sqlite::Value::Real(f) => SqlValue::Real(f),
@@ -269,19 +259,14 @@ fn execute(
                     ValueRef::Null => sqlite::Value::Null,
                     ValueRef::Integer(i) => sqlite::Value::Integer(i),
                     ValueRef::Real(f) => sqlite::Value::Real(f),
-                    ValueRef::Text(t) => {
-                        sqlite::Value::Text(String::from_utf8_lossy(t).into_owned())
-                    }
+                    ValueRef::Text(t) => sqlite::Value::Text(String::from_utf8_lossy(t).into_owned()),
                     ValueRef::Blob(b) => sqlite::Value::Blob(b.to_vec()),
                 })
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         results.push(sqlite::RowResult { values });
     }
-    Ok(sqlite::QueryResult {
-        columns,
-        rows: results,
-    })
+    Ok(sqlite::QueryResult { columns, rows: results })
 }
 
 /// The engine and the pre-linked component, built once per test run.
@@ -311,8 +296,7 @@ pub fn runtime() -> &'static Runtime {
         let instance_pre = linker
             .instantiate_pre(&component)
             .expect("component imports are all provided");
-        let pre =
-            ProxyPre::new(instance_pre).expect("component exports wasi:http/incoming-handler");
+        let pre = ProxyPre::new(instance_pre).expect("component exports wasi:http/incoming-handler");
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -352,9 +336,7 @@ fn load_component(engine: &Engine) -> Component {
             return component;
         }
     }
-    let compiled = engine
-        .precompile_component(&component)
-        .expect("compile component");
+    let compiled = engine.precompile_component(&component).expect("compile component");
     let _ = std::fs::write(&cache, &compiled);
     // SAFETY: produced just above by this engine.
     unsafe { Component::deserialize(engine, &compiled) }.expect("load compiled component")
@@ -370,10 +352,7 @@ fn build_wasm(target_dir: &Path) -> Vec<u8> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("run cargo build for the component");
-    assert!(
-        status.success(),
-        "cargo build --target wasm32-wasip1 --release failed"
-    );
+    assert!(status.success(), "cargo build --target wasm32-wasip1 --release failed");
     let path = target_dir.join("wasm32-wasip1/release/account_portal.wasm");
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
@@ -419,10 +398,7 @@ pub async fn dispatch(
     parts.uri = format!("http://{authority}{path_and_query}").parse()?;
     parts.headers.remove(http::header::HOST);
     let spin_headers = [
-        (
-            "spin-full-url",
-            format!("http://{authority}{path_and_query}"),
-        ),
+        ("spin-full-url", format!("http://{authority}{path_and_query}")),
         ("spin-path-info", parts.uri.path().to_owned()),
         ("spin-matched-route", "/...".to_owned()),
         ("spin-raw-component-route", "/...".to_owned()),
@@ -433,15 +409,12 @@ pub async fn dispatch(
     for (name, value) in spin_headers {
         parts.headers.insert(name, value.parse()?);
     }
-    let body = Full::new(body)
-        .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
+    let body =
+        Full::new(body).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
     let request = http::Request::from_parts(parts, body);
 
     let logs = MemoryOutputPipe::new(1 << 20);
-    let wasi = WasiCtx::builder()
-        .stdout(logs.clone())
-        .stderr(logs.clone())
-        .build();
+    let wasi = WasiCtx::builder().stdout(logs.clone()).stderr(logs.clone()).build();
     let mut store = Store::new(
         &runtime.engine,
         HostState {
@@ -452,10 +425,10 @@ pub async fn dispatch(
             app,
         },
     );
-    let incoming = store.data_mut().http().new_incoming_request(
-        wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
-        request,
-    )?;
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http, request)?;
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let outparam = store.data_mut().http().new_response_outparam(sender)?;
     let proxy = runtime.pre.instantiate_async(&mut store).await?;
@@ -470,9 +443,7 @@ pub async fn dispatch(
                 let body = body.collect().await.map(|b| b.to_bytes());
                 Ok((parts, body))
             }
-            Ok(Err(code)) => Err(wasmtime::format_err!(
-                "guest answered with error code {code:?}"
-            )),
+            Ok(Err(code)) => Err(wasmtime::format_err!("guest answered with error code {code:?}")),
             Err(_) => Err(wasmtime::format_err!("guest never set a response")),
         }
     });
@@ -481,8 +452,7 @@ pub async fn dispatch(
         return Err(trap.context(format!("guest trapped; logs:\n{log_text}")));
     }
     let (parts, body) = response?;
-    let body =
-        body.map_err(|e| wasmtime::format_err!("reading the response body failed: {e:?}"))?;
+    let body = body.map_err(|e| wasmtime::format_err!("reading the response body failed: {e:?}"))?;
     Ok(Answer {
         parts,
         body,

@@ -85,9 +85,7 @@ impl Portal {
                 };
                 let app = app.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        serve_one(app.clone(), request, peer)
-                    });
+                    let service = hyper::service::service_fn(move |request| serve_one(app.clone(), request, peer));
                     let io = hyper_util::rt::TokioIo::new(stream);
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(io, service)
@@ -106,18 +104,10 @@ async fn serve_one(
 ) -> Result<http::Response<http_body_util::Full<Bytes>>, std::io::Error> {
     use http_body_util::BodyExt;
     let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
+    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let answer = dispatch(app, http::Request::from_parts(parts, body), &peer.to_string())
         .await
-        .map_err(std::io::Error::other)?
-        .to_bytes();
-    let answer = dispatch(
-        app,
-        http::Request::from_parts(parts, body),
-        &peer.to_string(),
-    )
-    .await
-    .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     Ok(http::Response::from_parts(
         answer.parts,
         http_body_util::Full::new(answer.body),
@@ -244,9 +234,7 @@ impl<'p> Browser<'p> {
         if let Some(cookies) = self.cookie_header() {
             builder = builder.header("cookie", cookies);
         }
-        let response = self
-            .portal
-            .send_from(builder.body(body).unwrap(), &self.client_addr);
+        let response = self.portal.send_from(builder.body(body).unwrap(), &self.client_addr);
         for set_cookie in response.set_cookies() {
             let pair = set_cookie.split(';').next().unwrap_or_default();
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -283,16 +271,9 @@ impl<'p> Browser<'p> {
         form_page.assert_status(200);
         let hidden: Vec<(String, String)> = ["csrf_token", "redirect_target"]
             .iter()
-            .filter_map(|name| {
-                form_page
-                    .input_value(name)
-                    .map(|value| (name.to_string(), value))
-            })
+            .filter_map(|name| form_page.input_value(name).map(|value| (name.to_string(), value)))
             .collect();
-        let mut all: Vec<(&str, &str)> = hidden
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let mut all: Vec<(&str, &str)> = hidden.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         all.extend_from_slice(fields);
         self.post_form(action, &all)
     }

@@ -39,8 +39,7 @@ fn signs_and_verifies_with_kid_and_claims() {
 fn org_claims_are_present_only_when_set() {
     let (keys, _) = Keys::generate();
     let plain = keys.sign(&claims(1000));
-    let payload =
-        String::from_utf8(from_base64url(plain.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let payload = String::from_utf8(from_base64url(plain.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert!(!payload.contains("org_id"));
     let mut with_org = claims(1000);
     with_org.org_id = Some("org_1".into());
@@ -58,10 +57,7 @@ fn rejects_tampered_payload() {
     evil.sub = "user_admin".into();
     let evil_payload = base64url(&serde_json::to_vec(&evil).unwrap());
     let tampered = tamper_part(&token, 1, &evil_payload);
-    assert_eq!(
-        keys.verify(&tampered, ISSUER, 1000),
-        Err(TokenError::BadSignature)
-    );
+    assert_eq!(keys.verify(&tampered, ISSUER, 1000), Err(TokenError::BadSignature));
 }
 
 #[test]
@@ -69,10 +65,7 @@ fn rejects_expired_and_not_yet_valid() {
     let (keys, _) = Keys::generate();
     let token = keys.sign(&claims(1000));
     assert_eq!(keys.verify(&token, ISSUER, 1600), Err(TokenError::Expired));
-    assert_eq!(
-        keys.verify(&token, ISSUER, 999),
-        Err(TokenError::NotYetValid)
-    );
+    assert_eq!(keys.verify(&token, ISSUER, 999), Err(TokenError::NotYetValid));
 }
 
 #[test]
@@ -80,20 +73,14 @@ fn rejects_a_token_signed_by_another_key() {
     let (keys, _) = Keys::generate();
     let (other, _) = Keys::generate();
     let token = other.sign(&claims(1000));
-    assert_eq!(
-        keys.verify(&token, ISSUER, 1000),
-        Err(TokenError::UnknownKey)
-    );
+    assert_eq!(keys.verify(&token, ISSUER, 1000), Err(TokenError::UnknownKey));
     // Same kid, other key: the signature check catches it.
     let forged = tamper_part(
         &token,
         0,
         &base64url(format!(r#"{{"alg":"ES256","kid":"{}"}}"#, keys.kid()).as_bytes()),
     );
-    assert_eq!(
-        keys.verify(&forged, ISSUER, 1000),
-        Err(TokenError::BadSignature)
-    );
+    assert_eq!(keys.verify(&forged, ISSUER, 1000), Err(TokenError::BadSignature));
 }
 
 #[test]
@@ -137,19 +124,10 @@ fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
     assert_eq!(jwk["crv"], "P-256");
     assert_eq!(jwk["alg"], "ES256");
     assert_eq!(jwk["use"], "sig");
-    assert_eq!(
-        from_base64url(jwk["x"].as_str().unwrap()).unwrap().len(),
-        32
-    );
-    assert_eq!(
-        from_base64url(jwk["y"].as_str().unwrap()).unwrap().len(),
-        32
-    );
+    assert_eq!(from_base64url(jwk["x"].as_str().unwrap()).unwrap().len(), 32);
+    assert_eq!(from_base64url(jwk["y"].as_str().unwrap()).unwrap().len(), 32);
     assert_eq!(jwk["kid"], keys.kid());
-    assert!(
-        jwk.get("d").is_none(),
-        "the private key must not be published"
-    );
+    assert!(jwk.get("d").is_none(), "the private key must not be published");
 }
 
 #[test]
@@ -186,17 +164,11 @@ fn debug_never_prints_the_private_key() {
 fn sealed_values_open_only_for_their_purpose_and_unaltered() {
     let (keys, _) = Keys::generate();
     let sealed = keys.seal("redirect", "https://myapp.com/x");
-    assert_eq!(
-        keys.unseal("redirect", &sealed).as_deref(),
-        Some("https://myapp.com/x")
-    );
+    assert_eq!(keys.unseal("redirect", &sealed).as_deref(), Some("https://myapp.com/x"));
     assert_eq!(keys.unseal("csrf", &sealed), None);
     let (payload, tag) = sealed.split_once('.').unwrap();
     let other_payload = base64url(b"https://evil.com");
-    assert_eq!(
-        keys.unseal("redirect", &format!("{other_payload}.{tag}")),
-        None
-    );
+    assert_eq!(keys.unseal("redirect", &format!("{other_payload}.{tag}")), None);
     assert_eq!(keys.unseal("redirect", payload), None);
     let (other_keys, _) = Keys::generate();
     assert_eq!(other_keys.unseal("redirect", &sealed), None);

@@ -1,0 +1,488 @@
+//! Organizations, memberships and invitations: the rules, as plain functions over the store.
+//!
+//! Every action re-reads the actor's membership from the database (a role in a token or a form
+//! is never trusted), so a member cannot perform admin actions by crafting requests. Changes
+//! that could remove the last admin (demotion, removal, leaving) check the admin count inside
+//! `BEGIN IMMEDIATE`, so two admins demoting each other at once cannot both succeed: an
+//! organization always keeps at least one admin.
+
+use crate::accounts::{FieldError, FieldErrors};
+use crate::domain::{EmailAddress, FieldProblem, OrganizationName, Role, Slug};
+use crate::security::{base64url, random_bytes, random_id, sha256};
+use crate::store::organizations::{self as orgs, Invitation, Membership, NewInvitation, Organization};
+use crate::store::users::User;
+use crate::store::{Db, DbError, transaction, users};
+
+/// How long an invitation link stays valid.
+pub const INVITATION_LIFETIME: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgError {
+    Fields(FieldErrors),
+    /// The actor is not a member, or not an admin where one is needed.
+    Forbidden,
+    /// The change would leave the organization without an admin.
+    LastAdmin,
+    /// The invitation does not exist, was answered or revoked, or has expired.
+    InvitationUnavailable,
+    /// The invitation was sent to another email address than the signed-in user's.
+    InvitationForAnotherEmail,
+    Db(DbError),
+}
+
+impl From<DbError> for OrgError {
+    fn from(error: DbError) -> Self {
+        match &error {
+            DbError::Unique(what) if what.contains("organizations.slug") => {
+                Self::Fields(vec![("slug", FieldError::SlugTaken)])
+            }
+            _ => Self::Db(error),
+        }
+    }
+}
+
+fn fields(name: &'static str, problem: FieldProblem) -> OrgError {
+    OrgError::Fields(vec![(name, FieldError::Field(problem))])
+}
+
+/// Parses a name and a slug (derived from the name when left empty); reports both at once.
+fn parse_name_and_slug(name: &str, slug: &str) -> Result<(OrganizationName, Slug), OrgError> {
+    let name = OrganizationName::parse(name);
+    let slug_text = if slug.trim().is_empty() {
+        name.as_ref().map(|n| Slug::derive(n.as_str())).unwrap_or_default()
+    } else {
+        slug.to_owned()
+    };
+    let slug = Slug::parse(&slug_text);
+    match (name, slug) {
+        (Ok(name), Ok(slug)) => Ok((name, slug)),
+        (name, slug) => {
+            let mut errors = FieldErrors::new();
+            if let Err(problem) = name {
+                errors.push(("name", FieldError::Field(problem)));
+            }
+            if let Err(problem) = slug {
+                errors.push(("slug", FieldError::Field(problem)));
+            }
+            Err(OrgError::Fields(errors))
+        }
+    }
+}
+
+/// The actor's membership, or `Forbidden`.
+pub fn require_member(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Membership, OrgError> {
+    orgs::find_membership(db, org_id, user_id)?.ok_or(OrgError::Forbidden)
+}
+
+/// The actor's membership when they are an admin, or `Forbidden`.
+pub fn require_admin(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Membership, OrgError> {
+    let membership = require_member(db, org_id, user_id)?;
+    if membership.role == Role::Admin {
+        Ok(membership)
+    } else {
+        Err(OrgError::Forbidden)
+    }
+}
+
+/// Creates an organization with `creator` as its admin.
+pub fn create_organization(
+    db: &dyn Db,
+    creator: &User,
+    name: &str,
+    slug: &str,
+    now: i64,
+) -> Result<Organization, OrgError> {
+    let (name, slug) = parse_name_and_slug(name, slug)?;
+    transaction(db, || {
+        let organization = orgs::create_organization(db, &random_id("org"), &name, &slug, &creator.id, now)?;
+        orgs::add_membership(db, &organization.id, &creator.id, Role::Admin, now)?;
+        Ok(organization)
+    })
+}
+
+/// Renames an organization or changes its slug (admins only).
+pub fn update_organization(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &str,
+    name: &str,
+    slug: &str,
+    now: i64,
+) -> Result<(), OrgError> {
+    require_admin(db, org_id, &actor.id)?;
+    let (name, slug) = parse_name_and_slug(name, slug)?;
+    orgs::update_organization(db, org_id, &name, &slug, now)?;
+    Ok(())
+}
+
+/// Fails with `LastAdmin` when removing `target`'s admin role would leave no admin.
+fn keep_an_admin(db: &dyn Db, org_id: &str, target: &Membership) -> Result<(), OrgError> {
+    if target.role == Role::Admin && orgs::count_admins(db, org_id)? <= 1 {
+        return Err(OrgError::LastAdmin);
+    }
+    Ok(())
+}
+
+/// Changes a member's role (admins only).
+pub fn change_role(db: &dyn Db, actor: &User, org_id: &str, target_user_id: &str, role: &str) -> Result<(), OrgError> {
+    let role = Role::parse(role).map_err(|problem| fields("role", problem))?;
+    transaction(db, || {
+        require_admin(db, org_id, &actor.id)?;
+        let target = orgs::find_membership(db, org_id, target_user_id)?.ok_or(OrgError::Forbidden)?;
+        if role == Role::Member {
+            keep_an_admin(db, org_id, &target)?;
+        }
+        orgs::update_role(db, org_id, target_user_id, role)?;
+        Ok(())
+    })
+}
+
+/// Removes a member (admins only).
+pub fn remove_member(db: &dyn Db, actor: &User, org_id: &str, target_user_id: &str) -> Result<(), OrgError> {
+    transaction(db, || {
+        require_admin(db, org_id, &actor.id)?;
+        let target = orgs::find_membership(db, org_id, target_user_id)?.ok_or(OrgError::Forbidden)?;
+        keep_an_admin(db, org_id, &target)?;
+        orgs::delete_membership(db, org_id, target_user_id)?;
+        Ok(())
+    })
+}
+
+/// Leaves an organization (any member but the last admin).
+pub fn leave_organization(db: &dyn Db, user: &User, org_id: &str) -> Result<(), OrgError> {
+    transaction(db, || {
+        let membership = require_member(db, org_id, &user.id)?;
+        keep_an_admin(db, org_id, &membership)?;
+        orgs::delete_membership(db, org_id, &user.id)?;
+        Ok(())
+    })
+}
+
+/// Deletes an organization with its memberships and invitations (admins only, confirmed by
+/// typing the slug).
+pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &str, confirmation: &str) -> Result<(), OrgError> {
+    transaction(db, || {
+        let membership = require_admin(db, org_id, &actor.id)?;
+        if confirmation.trim() != membership.organization.slug {
+            return Err(OrgError::Fields(vec![(
+                "confirmation",
+                FieldError::ConfirmationMismatch,
+            )]));
+        }
+        orgs::delete_organization(db, org_id)?;
+        Ok(())
+    })
+}
+
+/// Invites an email address with a role (admins only). Returns the one-time token for the
+/// invitation link; only its hash is stored. An earlier pending invitation for the same email
+/// is revoked.
+pub fn invite(db: &dyn Db, actor: &User, org_id: &str, email: &str, role: &str, now: i64) -> Result<String, OrgError> {
+    require_admin(db, org_id, &actor.id)?;
+    let email = EmailAddress::parse(email);
+    let role = Role::parse(role);
+    let (email, role) = match (email, role) {
+        (Ok(email), Ok(role)) => (email, role),
+        (email, role) => {
+            let mut errors = FieldErrors::new();
+            if let Err(problem) = email {
+                errors.push(("email_address", FieldError::Field(problem)));
+            }
+            if let Err(problem) = role {
+                errors.push(("role", FieldError::Field(problem)));
+            }
+            return Err(OrgError::Fields(errors));
+        }
+    };
+    if let Some(existing) = users::find_user_by_email(db, &email)?
+        && orgs::find_membership(db, org_id, &existing.id)?.is_some()
+    {
+        return Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]));
+    }
+    let token = base64url(&random_bytes::<32>());
+    let token_hash = sha256(token.as_bytes());
+    let id = random_id("inv");
+    transaction(db, || {
+        orgs::create_invitation(
+            db,
+            &NewInvitation {
+                id: &id,
+                org_id,
+                email: &email,
+                role,
+                token_hash: &token_hash,
+                invited_by: &actor.id,
+                now,
+                expires_at: now + INVITATION_LIFETIME,
+            },
+        )
+    })?;
+    Ok(token)
+}
+
+/// Revokes a pending invitation (admins only).
+pub fn revoke_invitation(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &str,
+    invitation_id: &str,
+    now: i64,
+) -> Result<(), OrgError> {
+    require_admin(db, org_id, &actor.id)?;
+    if orgs::revoke_invitation(db, org_id, invitation_id, now)? {
+        Ok(())
+    } else {
+        Err(OrgError::InvitationUnavailable)
+    }
+}
+
+/// The pending, unexpired invitation behind `token`, addressed to `user`, with its organization.
+pub fn open_invitation(
+    db: &dyn Db,
+    token: &str,
+    user: &User,
+    now: i64,
+) -> Result<(Invitation, Organization), OrgError> {
+    let invitation = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
+        .filter(|invitation| invitation.status == "pending" && invitation.expires_at > now)
+        .ok_or(OrgError::InvitationUnavailable)?;
+    if invitation.email != user.email {
+        return Err(OrgError::InvitationForAnotherEmail);
+    }
+    let organization = orgs::find_organization(db, &invitation.org_id)?.ok_or(OrgError::InvitationUnavailable)?;
+    Ok((invitation, organization))
+}
+
+/// Accepts an invitation: the user joins with the invited role (an existing membership is
+/// kept as it is). Returns the organization joined.
+pub fn accept_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<Organization, OrgError> {
+    transaction(db, || {
+        let (invitation, organization) = open_invitation(db, token, user, now)?;
+        if !orgs::close_invitation(db, &invitation.id, "accepted", now)? {
+            return Err(OrgError::InvitationUnavailable);
+        }
+        if orgs::find_membership(db, &organization.id, &user.id)?.is_none() {
+            orgs::add_membership(db, &organization.id, &user.id, invitation.role, now)?;
+        }
+        Ok(organization)
+    })
+}
+
+/// Declines an invitation.
+pub fn decline_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<(), OrgError> {
+    transaction(db, || {
+        let (invitation, _) = open_invitation(db, token, user, now)?;
+        if !orgs::close_invitation(db, &invitation.id, "declined", now)? {
+            return Err(OrgError::InvitationUnavailable);
+        }
+        Ok(())
+    })
+}
+
+/// Before an account is deleted: organizations where the user is the only admin but not the
+/// only member would be left without an admin. Returns their names.
+pub fn organizations_blocking_deletion(db: &dyn Db, user_id: &str) -> Result<Vec<String>, DbError> {
+    let mut blocking = Vec::new();
+    for membership in orgs::list_user_memberships(db, user_id)? {
+        let org_id = &membership.organization.id;
+        if membership.role == Role::Admin
+            && orgs::count_admins(db, org_id)? <= 1
+            && orgs::count_members(db, org_id)? > 1
+        {
+            blocking.push(membership.organization.name);
+        }
+    }
+    Ok(blocking)
+}
+
+/// Removes a user from every organization, deleting those they were the only member of. Runs
+/// inside the caller's transaction, after `organizations_blocking_deletion` found none.
+pub fn remove_user_everywhere(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
+    for membership in orgs::list_user_memberships(db, user_id)? {
+        let org_id = &membership.organization.id;
+        if orgs::count_members(db, org_id)? <= 1 {
+            orgs::delete_organization(db, org_id)?;
+        } else {
+            orgs::delete_membership(db, org_id, user_id)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::MemoryDb;
+    use crate::store::users::{NewUser, create_user};
+
+    fn user(db: &MemoryDb, id: &str, email: &str) -> User {
+        let new = NewUser {
+            email: EmailAddress::parse(email).unwrap(),
+            username: None,
+            first_name: None,
+            last_name: None,
+            phone_number: None,
+            password_hash: "h".into(),
+        };
+        create_user(db, id, &new, 0).unwrap()
+    }
+
+    #[test]
+    fn creator_becomes_admin_and_slugs_are_unique() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let org = create_organization(&db, &ada, "Acme Corp", "", 1).unwrap();
+        assert_eq!(org.slug, "acme-corp");
+        assert_eq!(require_admin(&db, &org.id, &ada.id).unwrap().role, Role::Admin);
+        assert_eq!(
+            create_organization(&db, &ada, "Acme", "ACME-corp", 2),
+            Err(OrgError::Fields(vec![("slug", FieldError::SlugTaken)]))
+        );
+        assert!(matches!(create_organization(&db, &ada, "", "x", 3), Err(OrgError::Fields(e)) if e.len() == 2));
+    }
+
+    #[test]
+    fn members_cannot_do_admin_actions() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        orgs::add_membership(&db, &org.id, &bea.id, Role::Member, 2).unwrap();
+        assert_eq!(
+            update_organization(&db, &bea, &org.id, "Evil", "evil", 3),
+            Err(OrgError::Forbidden)
+        );
+        assert_eq!(
+            change_role(&db, &bea, &org.id, &bea.id, "admin"),
+            Err(OrgError::Forbidden)
+        );
+        assert_eq!(remove_member(&db, &bea, &org.id, &ada.id), Err(OrgError::Forbidden));
+        assert_eq!(
+            invite(&db, &bea, &org.id, "c@example.com", "admin", 3),
+            Err(OrgError::Forbidden)
+        );
+        assert_eq!(
+            delete_organization(&db, &bea, &org.id, "acme"),
+            Err(OrgError::Forbidden)
+        );
+        let outsider = user(&db, "user_c", "c@example.com");
+        assert_eq!(leave_organization(&db, &outsider, &org.id), Err(OrgError::Forbidden));
+    }
+
+    #[test]
+    fn the_last_admin_cannot_leave_be_demoted_or_removed() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        orgs::add_membership(&db, &org.id, &bea.id, Role::Member, 2).unwrap();
+        assert_eq!(leave_organization(&db, &ada, &org.id), Err(OrgError::LastAdmin));
+        assert_eq!(
+            change_role(&db, &ada, &org.id, &ada.id, "member"),
+            Err(OrgError::LastAdmin)
+        );
+        assert_eq!(remove_member(&db, &ada, &org.id, &ada.id), Err(OrgError::LastAdmin));
+        change_role(&db, &ada, &org.id, &bea.id, "admin").unwrap();
+        leave_organization(&db, &ada, &org.id).unwrap();
+        assert_eq!(orgs::count_admins(&db, &org.id).unwrap(), 1);
+    }
+
+    #[test]
+    fn invitations_are_for_one_email_one_use_and_expire() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        let token = invite(&db, &ada, &org.id, "B@example.com", "member", 10).unwrap();
+        assert_eq!(
+            accept_invitation(&db, &token, &ada, 11),
+            Err(OrgError::InvitationForAnotherEmail)
+        );
+        assert_eq!(
+            accept_invitation(&db, "wrong", &bea, 11),
+            Err(OrgError::InvitationUnavailable)
+        );
+        assert_eq!(
+            accept_invitation(&db, &token, &bea, 10 + INVITATION_LIFETIME),
+            Err(OrgError::InvitationUnavailable),
+            "expired"
+        );
+        accept_invitation(&db, &token, &bea, 12).unwrap();
+        assert_eq!(require_member(&db, &org.id, &bea.id).unwrap().role, Role::Member);
+        assert_eq!(
+            accept_invitation(&db, &token, &bea, 13),
+            Err(OrgError::InvitationUnavailable),
+            "one use"
+        );
+        assert_eq!(
+            invite(&db, &ada, &org.id, "b@example.com", "admin", 14),
+            Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]))
+        );
+    }
+
+    #[test]
+    fn a_new_invitation_replaces_the_pending_one_and_revocation_works() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        let first = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap();
+        let second = invite(&db, &ada, &org.id, "b@example.com", "admin", 11).unwrap();
+        assert_eq!(
+            accept_invitation(&db, &first, &bea, 12),
+            Err(OrgError::InvitationUnavailable)
+        );
+        let pending = orgs::list_pending_invitations(&db, &org.id).unwrap();
+        assert_eq!(pending.len(), 1);
+        revoke_invitation(&db, &ada, &org.id, &pending[0].id, 13).unwrap();
+        assert_eq!(
+            accept_invitation(&db, &second, &bea, 14),
+            Err(OrgError::InvitationUnavailable)
+        );
+        decline_invitation(
+            &db,
+            &invite(&db, &ada, &org.id, "b@example.com", "member", 15).unwrap(),
+            &bea,
+            16,
+        )
+        .unwrap();
+        assert!(orgs::find_membership(&db, &org.id, &bea.id).unwrap().is_none());
+    }
+
+    #[test]
+    fn deleting_an_organization_removes_memberships_and_invitations() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        invite(&db, &ada, &org.id, "b@example.com", "member", 2).unwrap();
+        assert!(matches!(
+            delete_organization(&db, &ada, &org.id, "nope"),
+            Err(OrgError::Fields(_))
+        ));
+        delete_organization(&db, &ada, &org.id, "acme").unwrap();
+        for table in ["organizations", "memberships", "invitations"] {
+            let rows = db.execute(&format!("SELECT COUNT(*) FROM {table}"), &[]).unwrap();
+            assert_eq!(rows[0].integer(0).unwrap(), 0, "{table}");
+        }
+    }
+
+    #[test]
+    fn account_deletion_is_blocked_only_by_orgs_that_would_lose_their_last_admin() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let solo = create_organization(&db, &ada, "Solo", "solo", 1).unwrap();
+        let shared = create_organization(&db, &ada, "Shared", "shared", 1).unwrap();
+        orgs::add_membership(&db, &shared.id, &bea.id, Role::Member, 2).unwrap();
+        assert_eq!(organizations_blocking_deletion(&db, &ada.id).unwrap(), ["Shared"]);
+        change_role(&db, &ada, &shared.id, &bea.id, "admin").unwrap();
+        assert!(organizations_blocking_deletion(&db, &ada.id).unwrap().is_empty());
+        remove_user_everywhere(&db, &ada.id).unwrap();
+        assert!(
+            orgs::find_organization_by_slug(&db, "solo").unwrap().is_none(),
+            "{}",
+            solo.id
+        );
+        assert_eq!(orgs::count_members(&db, &shared.id).unwrap(), 1);
+    }
+}

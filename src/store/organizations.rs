@@ -1,0 +1,320 @@
+//! The `organizations`, `memberships` and `invitations` tables. Invitation tokens are stored
+//! only as their SHA-256. Rules (who may do what, the last-admin invariant) live in
+//! `crate::organizations`; this module only reads and writes rows.
+
+use super::{Db, DbError, Row, query_row};
+use crate::domain::{EmailAddress, OrganizationName, Role, Slug};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub created_at: i64,
+}
+
+/// An organization as one of its members sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub organization: Organization,
+    pub role: Role,
+}
+
+/// A member as the organization's pages list them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Role,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub role: Role,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+fn role(text: &str) -> Result<Role, DbError> {
+    Role::parse(text).map_err(|_| DbError::Other(format!("unknown role {text:?}")))
+}
+
+fn organization(row: &Row, offset: usize) -> Result<Organization, DbError> {
+    Ok(Organization {
+        id: row.text(offset)?,
+        name: row.text(offset + 1)?,
+        slug: row.text(offset + 2)?,
+        created_at: row.integer(offset + 3)?,
+    })
+}
+
+fn invitation(row: &Row) -> Result<Invitation, DbError> {
+    Ok(Invitation {
+        id: row.text(0)?,
+        org_id: row.text(1)?,
+        email: row.text(2)?,
+        role: role(&row.text(3)?)?,
+        status: row.text(4)?,
+        created_at: row.integer(5)?,
+        expires_at: row.integer(6)?,
+    })
+}
+
+const ORG_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at";
+const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, created_at, expires_at";
+
+pub fn create_organization(
+    db: &dyn Db,
+    id: &str,
+    name: &OrganizationName,
+    slug: &Slug,
+    created_by: &str,
+    now: i64,
+) -> Result<Organization, DbError> {
+    db.execute(
+        "INSERT INTO organizations (id, name, slug, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        &[
+            id.into(),
+            name.as_str().into(),
+            slug.as_str().into(),
+            created_by.into(),
+            now.into(),
+            now.into(),
+        ],
+    )?;
+    Ok(Organization {
+        id: id.to_owned(),
+        name: name.as_str().to_owned(),
+        slug: slug.as_str().to_owned(),
+        created_at: now,
+    })
+}
+
+pub fn find_organization(db: &dyn Db, id: &str) -> Result<Option<Organization>, DbError> {
+    let statement = format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = ?");
+    query_row(db, &statement, &[id.into()])?
+        .map(|row| organization(&row, 0))
+        .transpose()
+}
+
+pub fn find_organization_by_slug(db: &dyn Db, slug: &str) -> Result<Option<Organization>, DbError> {
+    let statement = format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.slug = ?");
+    query_row(db, &statement, &[slug.into()])?
+        .map(|row| organization(&row, 0))
+        .transpose()
+}
+
+pub fn update_organization(
+    db: &dyn Db,
+    id: &str,
+    name: &OrganizationName,
+    slug: &Slug,
+    now: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE organizations SET name = ?, slug = ?, updated_at = ? WHERE id = ?",
+        &[name.as_str().into(), slug.as_str().into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+/// Deletes an organization with its memberships and invitations, and clears it as anyone's
+/// active organization. Runs inside the caller's transaction.
+pub fn delete_organization(db: &dyn Db, id: &str) -> Result<(), DbError> {
+    db.execute("DELETE FROM invitations WHERE org_id = ?", &[id.into()])?;
+    db.execute("DELETE FROM memberships WHERE org_id = ?", &[id.into()])?;
+    db.execute(
+        "UPDATE portal_sessions SET active_org_id = NULL WHERE active_org_id = ?",
+        &[id.into()],
+    )?;
+    db.execute("DELETE FROM organizations WHERE id = ?", &[id.into()])?;
+    Ok(())
+}
+
+pub fn add_membership(db: &dyn Db, org_id: &str, user_id: &str, role: Role, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+        &[org_id.into(), user_id.into(), role.as_str().into(), now.into()],
+    )?;
+    Ok(())
+}
+
+/// The user's membership in an organization, if any.
+pub fn find_membership(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Option<Membership>, DbError> {
+    let statement = format!(
+        "SELECT {ORG_COLUMNS}, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id
+         WHERE m.org_id = ? AND m.user_id = ?"
+    );
+    query_row(db, &statement, &[org_id.into(), user_id.into()])?
+        .map(|row| {
+            Ok(Membership {
+                organization: organization(&row, 0)?,
+                role: role(&row.text(4)?)?,
+            })
+        })
+        .transpose()
+}
+
+/// Every organization the user belongs to, by name.
+pub fn list_user_memberships(db: &dyn Db, user_id: &str) -> Result<Vec<Membership>, DbError> {
+    let statement = format!(
+        "SELECT {ORG_COLUMNS}, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id
+         WHERE m.user_id = ? ORDER BY o.name, o.slug"
+    );
+    db.execute(&statement, &[user_id.into()])?
+        .iter()
+        .map(|row| {
+            Ok(Membership {
+                organization: organization(row, 0)?,
+                role: role(&row.text(4)?)?,
+            })
+        })
+        .collect()
+}
+
+pub fn list_members(db: &dyn Db, org_id: &str) -> Result<Vec<Member>, DbError> {
+    db.execute(
+        "SELECT u.id, u.email, u.first_name, u.last_name, m.role, m.created_at
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = ? ORDER BY m.created_at, u.email",
+        &[org_id.into()],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(Member {
+            user_id: row.text(0)?,
+            email: row.text(1)?,
+            first_name: row.optional_text(2)?,
+            last_name: row.optional_text(3)?,
+            role: role(&row.text(4)?)?,
+            joined_at: row.integer(5)?,
+        })
+    })
+    .collect()
+}
+
+pub fn count_admins(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
+    query_row(
+        db,
+        "SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'",
+        &[org_id.into()],
+    )?
+    .map_or(Ok(0), |row| row.integer(0))
+}
+
+pub fn count_members(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
+    query_row(
+        db,
+        "SELECT COUNT(*) FROM memberships WHERE org_id = ?",
+        &[org_id.into()],
+    )?
+    .map_or(Ok(0), |row| row.integer(0))
+}
+
+pub fn update_role(db: &dyn Db, org_id: &str, user_id: &str, role: Role) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?",
+        &[role.as_str().into(), org_id.into(), user_id.into()],
+    )?;
+    Ok(())
+}
+
+/// Removes a membership and stops the organization being active in that user's sessions.
+pub fn delete_membership(db: &dyn Db, org_id: &str, user_id: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM memberships WHERE org_id = ? AND user_id = ?",
+        &[org_id.into(), user_id.into()],
+    )?;
+    db.execute(
+        "UPDATE portal_sessions SET active_org_id = NULL WHERE user_id = ? AND active_org_id = ?",
+        &[user_id.into(), org_id.into()],
+    )?;
+    Ok(())
+}
+
+pub fn set_active_organization(db: &dyn Db, session_id: &str, org_id: Option<&str>) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE portal_sessions SET active_org_id = ? WHERE id = ?",
+        &[org_id.into(), session_id.into()],
+    )?;
+    Ok(())
+}
+
+pub struct NewInvitation<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub email: &'a EmailAddress,
+    pub role: Role,
+    pub token_hash: &'a [u8],
+    pub invited_by: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Creates a pending invitation, revoking any earlier pending one for the same email.
+/// Runs inside the caller's transaction.
+pub fn create_invitation(db: &dyn Db, new: &NewInvitation<'_>) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE org_id = ? AND email = ? AND status = 'pending'",
+        &[new.now.into(), new.org_id.into(), new.email.as_str().into()],
+    )?;
+    db.execute(
+        "INSERT INTO invitations (id, org_id, email, role, status, token_hash, invited_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        &[
+            new.id.into(),
+            new.org_id.into(),
+            new.email.as_str().into(),
+            new.role.as_str().into(),
+            new.token_hash.into(),
+            new.invited_by.into(),
+            new.now.into(),
+            new.expires_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn find_invitation_by_token_hash(db: &dyn Db, token_hash: &[u8]) -> Result<Option<Invitation>, DbError> {
+    let statement = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+    query_row(db, &statement, &[token_hash.into()])?
+        .map(|row| invitation(&row))
+        .transpose()
+}
+
+/// Pending invitations of an organization, newest first (expired ones included, for display).
+pub fn list_pending_invitations(db: &dyn Db, org_id: &str) -> Result<Vec<Invitation>, DbError> {
+    let statement = format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = ? AND status = 'pending' ORDER BY created_at DESC, id"
+    );
+    db.execute(&statement, &[org_id.into()])?
+        .iter()
+        .map(invitation)
+        .collect()
+}
+
+/// Marks a pending invitation answered; returns whether it was still pending (so two answers
+/// racing cannot both succeed).
+pub fn close_invitation(db: &dyn Db, id: &str, status: &str, now: i64) -> Result<bool, DbError> {
+    let rows = db.execute(
+        "UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending' RETURNING id",
+        &[status.into(), now.into(), id.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Revokes a pending invitation of `org_id` (never another organization's).
+pub fn revoke_invitation(db: &dyn Db, org_id: &str, id: &str, now: i64) -> Result<bool, DbError> {
+    let rows = db.execute(
+        "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE id = ? AND org_id = ? AND status = 'pending' RETURNING id",
+        &[now.into(), id.into(), org_id.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
