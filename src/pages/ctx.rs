@@ -260,6 +260,16 @@ impl<'a> Ctx<'a> {
         choice
     }
 
+    /// Where a form of `flow` that carries no redirect of its own ends: the operator's fallbacks
+    /// only (the chain a POST without redirect parameters runs). Not logged: the post logs.
+    pub fn fallback_redirect(&self, flow: Flow) -> RedirectTarget {
+        let fallbacks = Fallbacks {
+            flow_url: self.settings.flow_fallback(flow),
+            home_url: self.settings.home_url.as_deref(),
+        };
+        redirect::choose_redirect(&self.redirect_policy(), flow, |_| None, fallbacks).target
+    }
+
     /// The hidden field carrying a validated target through a form, sealed for `flow`.
     pub fn sealed_redirect_field(&self, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
         let payload = format!("{}\n{}", self.now() + SEALED_REDIRECT_LIFETIME, target.url());
@@ -346,10 +356,17 @@ impl<'a> Ctx<'a> {
 
 /// Lets this page's forms end in a redirect to `target` (CSP `form-action` governs it).
 pub fn allow_form_target(response: &mut Response<Vec<u8>>, target: &RedirectTarget) {
-    if !target.is_same_origin() {
-        response
-            .extensions_mut()
-            .insert(FormActionOrigins(vec![target.origin()]));
+    if target.is_same_origin() {
+        return;
+    }
+    let origin = target.origin();
+    let extensions = response.extensions_mut();
+    match extensions.get_mut::<FormActionOrigins>() {
+        Some(FormActionOrigins(origins)) if !origins.contains(&origin) => origins.push(origin),
+        Some(_) => {}
+        None => {
+            extensions.insert(FormActionOrigins(vec![origin]));
+        }
     }
 }
 

@@ -164,16 +164,19 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         return Ok(chooser(ctx, &memberships));
     };
     let notice = ctx.query.get("notice").and_then(|key| notice_text(ctx, key));
-    let content = profile_content(ctx, visitor, &membership, &Params::default(), None)?;
+    let leave_target = ctx.choose_redirect(Flow::LeaveOrganization).target;
+    let content = profile_content(ctx, visitor, &membership, &Params::default(), None, &leave_target)?;
     let choice = ctx.choose_redirect(Flow::ReturnToApp);
-    Ok(ctx.render_with(
+    let mut response = ctx.render_with(
         StatusCode::OK,
         &membership.organization.name,
         true,
         Some(&choice),
         notice,
         content,
-    ))
+    );
+    allow_form_target(&mut response, &leave_target);
+    Ok(response)
 }
 
 /// `/organization?switch=<slug>`: makes one of the visitor's organizations the active one.
@@ -253,6 +256,7 @@ fn profile_content(
     membership: &Membership,
     form: &Params,
     problem: Option<&Problem<'_>>,
+    leave_target: &RedirectTarget,
 ) -> Result<Markup, PortalError> {
     let strings = ctx.strings;
     let db = ctx.db()?;
@@ -278,7 +282,6 @@ fn profile_content(
         (ctx.csrf_field()?)
         input type="hidden" name="org_id" value=(organization.id);
     };
-    let leave_target = ctx.choose_redirect(Flow::LeaveOrganization).target;
     let name = typed("general", "name", &organization.name);
     let slug = typed("general", "slug", &organization.slug);
     let invite_email = typed("invitations", "email_address", "");
@@ -418,7 +421,7 @@ fn profile_content(
             (views::form_error(message("leave")))
             form method="post" action="/organization/leave" {
                 (hidden)
-                (ctx.sealed_redirect_field(Flow::LeaveOrganization, &leave_target)?)
+                (ctx.sealed_redirect_field(Flow::LeaveOrganization, leave_target)?)
                 button.secondary type="submit" { (strings.leave_button) }
             }
         }
@@ -430,7 +433,7 @@ fn profile_content(
                 (views::form_error(message("delete")))
                 form method="post" action="/organization/delete" novalidate {
                     (hidden)
-                    (ctx.sealed_redirect_field(Flow::LeaveOrganization, &leave_target)?)
+                    (ctx.sealed_redirect_field(Flow::LeaveOrganization, leave_target)?)
                     (Field::new("confirmation", &confirmation_label, "text", "off")
                         .value(&confirmation).error(error("delete", "confirmation")).required(true)
                         .max_length(64).render(strings))
@@ -500,8 +503,11 @@ fn rerender(
 ) -> PageResult {
     let membership =
         organizations::require_member(ctx.db()?, org_id, &visitor.user.id).map_err(|e| org_error(ctx, e))?;
-    let content = profile_content(ctx, visitor, &membership, form, Some(&problem))?;
-    Ok(ctx.render_with(status, &membership.organization.name, true, None, None, content))
+    let leave_target = ctx.redirect_from_form(Flow::LeaveOrganization, form)?;
+    let content = profile_content(ctx, visitor, &membership, form, Some(&problem), &leave_target)?;
+    let mut response = ctx.render_with(status, &membership.organization.name, true, None, None, content);
+    allow_form_target(&mut response, &leave_target);
+    Ok(response)
 }
 
 /// After an organization change: a fresh `__session` (role or slug may have changed) and back.

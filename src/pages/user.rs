@@ -8,13 +8,13 @@ use maud::{Markup, html};
 
 use super::organization;
 use super::sign_in::CredentialsFailure;
-use super::{Ctx, PageResult, SignedIn, field_error_text, redirect_to, sign_in_first, signed_in};
+use super::{Ctx, PageResult, SignedIn, allow_form_target, field_error_text, redirect_to, sign_in_first, signed_in};
 use crate::accounts::{Attempt, FieldError};
 use crate::config::FieldMode;
 use crate::error::PortalError;
 use crate::form::Params;
 use crate::profile::{self, DELETE_CONFIRMATION, ProfileError};
-use crate::redirect::{Flow, RedirectTarget};
+use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::store::organizations as orgs;
 use crate::store::{sessions, users};
 use crate::views::{self, Field, format_timestamp};
@@ -50,14 +50,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let choice = ctx.choose_redirect(Flow::ReturnToApp);
     let notice = ctx.query.get("notice").and_then(|key| notice_text(ctx, key));
     let content = page_content(ctx, visitor, &choice.target, None)?;
-    let mut response = ctx.render_with(
-        StatusCode::OK,
-        ctx.strings.user_title,
-        true,
-        Some(&choice),
-        notice,
-        content,
-    );
+    let mut response = user_page(ctx, StatusCode::OK, Some(&choice), notice, content);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
@@ -121,7 +114,7 @@ fn failed(
                 form,
             };
             let content = page_content(ctx, visitor, target, Some(&problem))?;
-            let mut page = ctx.render_with(failure.status, ctx.strings.user_title, true, None, None, content);
+            let mut page = user_page(ctx, failure.status, None, None, content);
             failure.apply(&mut page);
             return Ok(page);
         }
@@ -129,7 +122,21 @@ fn failed(
         ProfileError::Internal(detail) => return Err(PortalError::Internal(detail)),
     };
     let content = page_content(ctx, visitor, target, Some(&problem))?;
-    Ok(ctx.render_with(status, ctx.strings.user_title, true, None, None, content))
+    Ok(user_page(ctx, status, None, None, content))
+}
+
+/// The page around the sections. Deleting the account ends in a redirect to the sign-out
+/// fallback, which CSP `form-action` must allow.
+fn user_page(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    choice: Option<&RedirectChoice>,
+    notice: Option<&str>,
+    content: Markup,
+) -> http::Response<Vec<u8>> {
+    let mut response = ctx.render_with(status, ctx.strings.user_title, true, choice, notice, content);
+    allow_form_target(&mut response, &ctx.fallback_redirect(Flow::SignOut));
+    response
 }
 
 fn attempt<'c>(ctx: &'c Ctx<'_>) -> Attempt<'c> {
@@ -241,7 +248,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             return failed(ctx, visitor, target, "delete", form, error);
         }
         signed_in::clear_session_cookies(ctx);
-        let mut response = redirect_to(&ctx.choose_redirect(Flow::SignOut).target.location());
+        let mut response = redirect_to(&ctx.fallback_redirect(Flow::SignOut).location());
         *response.status_mut() = StatusCode::SEE_OTHER;
         Ok(response)
     })

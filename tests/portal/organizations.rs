@@ -493,3 +493,13 @@ fn account_deletion_respects_the_last_admin_invariant() {
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM memberships"), 1);
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM organizations"), 1);
 }
+
+#[test]
+fn csp_lets_leave_and_delete_end_at_the_leave_fallback() {
+    let portal = Portal::with_vars(&[("after_leave_organization_url", "http://localhost:3000/left")]);
+    let mut ada = signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let page = ada.get("/organization");
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self' http://localhost:3000"), "{csp}");
+}

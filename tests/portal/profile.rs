@@ -394,3 +394,12 @@ fn profile_posts_need_csrf_and_get_is_not_allowed() {
     assert_eq!(response.header("allow"), Some("POST"));
     assert_eq!(stored(&portal, "first_name"), None);
 }
+
+#[test]
+fn csp_lets_the_delete_form_end_at_the_sign_out_fallback() {
+    let portal = Portal::with_vars(&[("after_sign_out_url", "http://localhost:4000/goodbye")]);
+    let mut browser = signed_up(&portal, "ada@example.com");
+    let page = browser.get("/user");
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self' http://localhost:4000"), "{csp}");
+}
