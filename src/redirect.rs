@@ -261,14 +261,23 @@ impl RedirectPolicy {
             return Err(RejectReason::NotAbsolute);
         }
         let path = raw.split(['?', '#']).next().unwrap_or_default();
-        let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
-        if decoded.starts_with(b"//") || decoded.starts_with(b"/\\") {
+        if is_ambiguous_path(path) {
             return Err(RejectReason::AmbiguousPath);
         }
         let url = self.portal_origin.join(raw).map_err(|_| RejectReason::Unparseable)?;
         // Joining a path-absolute reference cannot change the origin; checked anyway so that a
         // parser surprise fails closed.
         if url.origin() != self.portal_origin.origin() {
+            return Err(RejectReason::AmbiguousPath);
+        }
+        self.same_origin_target(url)
+    }
+
+    /// A target on the portal's own origin is sent as a bare path, so its *normalized* path must
+    /// not read as another host: `/%2e%2e//evil.com` and `/.//evil.com` normalize to
+    /// `//evil.com`, which a browser resolves to `evil.com`.
+    fn same_origin_target(&self, url: Url) -> Result<RedirectTarget, RejectReason> {
+        if is_ambiguous_path(url.path()) {
             return Err(RejectReason::AmbiguousPath);
         }
         Ok(RedirectTarget { url, same_origin: true })
@@ -314,7 +323,7 @@ impl RedirectPolicy {
     fn check_origin(&self, url: Url) -> Result<RedirectTarget, RejectReason> {
         let origin = url.origin();
         if origin == self.portal_origin.origin() {
-            return Ok(RedirectTarget { url, same_origin: true });
+            return self.same_origin_target(url);
         }
         let allowed = |url: Url| {
             Ok(RedirectTarget {
@@ -511,6 +520,12 @@ fn shorten(value: &str) -> String {
         Some((cut, _)) => format!("{}…", &value[..cut]),
         None => value.to_owned(),
     }
+}
+
+/// A path whose first segment is empty once percent-decoded: `//host`, `/\\host`, `/%2F…`.
+fn is_ambiguous_path(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
+    decoded.starts_with(b"//") || decoded.starts_with(b"/\\")
 }
 
 /// Splits `scheme:rest` when the text starts with a syntactically valid scheme.

@@ -595,3 +595,50 @@ fn portal_on_plain_http_in_development_accepts_its_own_origin() {
         RejectReason::OriginNotAllowed(_)
     ));
 }
+
+#[test]
+fn rejects_paths_that_normalize_to_another_host() {
+    let p = policy();
+    for raw in [
+        "/%2e%2e//evil.com",
+        "/%2E%2E//evil.com",
+        "/.//evil.com",
+        "/x/..//evil.com",
+        "/%2e//evil.com",
+        "/x/%2e%2e/%2Fevil.com",
+        "https://accounts.myapp.com//evil.com",
+        "https://accounts.myapp.com/.//evil.com",
+        "https://accounts.myapp.com/%2F%2Fevil.com",
+    ] {
+        assert_eq!(rejected(&p, raw), RejectReason::AmbiguousPath, "{raw}");
+    }
+    assert_eq!(accepted(&p, "/a/../b"), "/b");
+    assert_eq!(
+        accepted(&p, "https://myapp.com//not-ambiguous-on-another-origin"),
+        "https://myapp.com//not-ambiguous-on-another-origin"
+    );
+}
+
+#[test]
+fn locations_of_accepted_portal_paths_never_start_with_two_slashes() {
+    let p = policy();
+    for raw in [
+        "/",
+        "/user",
+        "/a/./b",
+        "/a/%2e%2e/b",
+        "/%2e",
+        "/%2e%2e",
+        "/..",
+        "/x?//y",
+        "/x#//y",
+    ] {
+        if let Ok(target) = p.check(raw) {
+            let location = target.location();
+            assert!(
+                location.starts_with('/') && !location.starts_with("//"),
+                "{raw} -> {location}"
+            );
+        }
+    }
+}
