@@ -11,7 +11,7 @@ use spin_sdk::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
 
 use crate::config::Variables;
 use crate::portal::{self, Env, MAX_BODY_BYTES};
-use crate::store::{Db, DbError, Row, Value};
+use crate::store::{Db, DbError, Row, Value, retry_while_busy};
 
 /// Spin's `fermyon:spin/variables@2.0.0`.
 struct SpinVariables;
@@ -27,7 +27,9 @@ impl Variables for SpinVariables {
 }
 
 /// Spin's `fermyon:spin/sqlite@2.0.0` database `default`, opened on first use. Every statement of
-/// one request runs on this one connection, so transactions hold.
+/// one request runs on this one connection, so transactions hold. Concurrent requests have
+/// their own connections to the same database, so a statement may find it busy: it is retried
+/// briefly before the request is answered with a 503.
 struct SpinDb {
     connection: OnceCell<Result<Connection, DbError>>,
 }
@@ -49,7 +51,7 @@ impl Db for SpinDb {
                 Value::Null => SqliteValue::Null,
             })
             .collect();
-        let result = connection.execute(statement, &parameters).map_err(db_error)?;
+        let result = retry_while_busy(|| connection.execute(statement, &parameters).map_err(db_error))?;
         Ok(result
             .rows
             .into_iter()

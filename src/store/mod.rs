@@ -133,22 +133,22 @@ pub fn query_row(db: &dyn Db, statement: &str, parameters: &[Value]) -> Result<O
     Ok(db.execute(statement, parameters)?.into_iter().next())
 }
 
-/// How often `BEGIN IMMEDIATE` is retried when another request holds the write lock.
-const BUSY_RETRIES: u32 = 5;
+/// Runs `execute` again while the database reports busy: at most five more times, waiting 10 to
+/// 160 ms, then gives up with `Busy` (a 503 page). A statement that failed with `SQLITE_BUSY` did
+/// nothing, so repeating it is safe, `COMMIT` included.
+pub fn retry_while_busy<T>(mut execute: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
+    for attempt in 0..5 {
+        match execute() {
+            Err(DbError::Busy) => std::thread::sleep(std::time::Duration::from_millis(10 << attempt)),
+            other => return other,
+        }
+    }
+    execute()
+}
 
 /// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`; any error rolls everything back.
 pub fn transaction<T, E: From<DbError>>(db: &dyn Db, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let mut attempt = 0;
-    loop {
-        match db.execute("BEGIN IMMEDIATE", &[]) {
-            Ok(_) => break,
-            Err(DbError::Busy) if attempt < BUSY_RETRIES => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(10 << attempt));
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    db.execute("BEGIN IMMEDIATE", &[])?;
     match work() {
         Ok(value) => match db.execute("COMMIT", &[]) {
             Ok(_) => Ok(value),
@@ -345,6 +345,22 @@ pub mod testing {
         assert!(result.is_err());
         let rows = db.execute("SELECT COUNT(*) FROM sign_in_failures", &[]).unwrap();
         assert_eq!(rows[0].integer(0).unwrap(), 0);
+    }
+
+    #[test]
+    fn busy_statements_are_retried_then_reported() {
+        let mut calls = 0;
+        let result: Result<(), DbError> = retry_while_busy(|| {
+            calls += 1;
+            if calls < 3 { Err(DbError::Busy) } else { Ok(()) }
+        });
+        assert_eq!((result, calls), (Ok(()), 3));
+        let mut calls = 0;
+        let result: Result<(), DbError> = retry_while_busy(|| {
+            calls += 1;
+            Err(DbError::Busy)
+        });
+        assert_eq!((result, calls), (Err(DbError::Busy), 6));
     }
 
     #[test]
