@@ -50,6 +50,8 @@ pub struct Ctx<'a> {
     migrated: OnceCell<Result<(), DbError>>,
     keys: OnceCell<Keys>,
     signed_in: OnceCell<Option<SignedIn>>,
+    /// The visitor's CSRF cookie value, existing or minted for this response.
+    csrf_cookie: OnceCell<String>,
     /// `Set-Cookie` values the pipeline adds to whatever response the page returns.
     pending_cookies: RefCell<Vec<String>>,
 }
@@ -78,6 +80,7 @@ impl<'a> Ctx<'a> {
             migrated: OnceCell::new(),
             keys: OnceCell::new(),
             signed_in: OnceCell::new(),
+            csrf_cookie: OnceCell::new(),
             pending_cookies: RefCell::new(Vec::new()),
         }
     }
@@ -198,20 +201,22 @@ impl<'a> Ctx<'a> {
 
     /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
     pub fn csrf_field(&self) -> Result<Markup, PortalError> {
-        let production = !self.settings.is_development();
-        let name = csrf::cookie_name(production);
-        let cookie_value = match self.cookie(name) {
-            Some(value) if !value.is_empty() => value.to_owned(),
-            _ => {
-                let value = csrf::new_cookie_value();
-                let lifetime = self.settings.limits.portal_session_lifetime;
-                self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
-                value
+        let cookie_value = self.csrf_cookie.get_or_init(|| {
+            let name = csrf::cookie_name(!self.settings.is_development());
+            match self.cookie(name) {
+                Some(value) if !value.is_empty() => value.to_owned(),
+                _ => {
+                    // One new value per response, however many forms the page has.
+                    let value = csrf::new_cookie_value();
+                    let lifetime = self.settings.limits.portal_session_lifetime;
+                    self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
+                    value
+                }
             }
-        };
+        });
         Ok(views::hidden(
             csrf::FIELD,
-            &csrf::form_token(self.keys()?, &cookie_value),
+            &csrf::form_token(self.keys()?, cookie_value),
         ))
     }
 

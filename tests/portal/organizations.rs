@@ -503,3 +503,32 @@ fn csp_lets_leave_and_delete_end_at_the_leave_fallback() {
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("form-action 'self' http://localhost:3000"), "{csp}");
 }
+
+#[test]
+fn a_fresh_browser_can_accept_from_the_invitation_page() {
+    let portal = Portal::new();
+    let mut ada = signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    // Bea signs up in one browser, then opens the link where the portal has set no CSRF cookie
+    // yet: the page's two forms must share one.
+    let mut bea = signed_up(&portal, "bea@example.com");
+    bea.cookies.retain(|name, _| name.starts_with("__portal_session"));
+    let page = bea.get(&link);
+    page.assert_status(200);
+    assert_eq!(
+        page.set_cookies()
+            .iter()
+            .filter(|c| c.starts_with("__portal_csrf="))
+            .count(),
+        1
+    );
+    let tokens: Vec<&str> = page
+        .body
+        .match_indices("name=\"csrf_token\" value=\"")
+        .map(|(i, _)| &page.body[i..i + 60])
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1]);
+    accept(&mut bea, &link).assert_status(303);
+}
