@@ -342,7 +342,33 @@ fn load_component(engine: &Engine) -> Component {
     unsafe { Component::deserialize(engine, &compiled) }.expect("load compiled component")
 }
 
+/// Makes sure the `wasm32-wasip1` standard library is installed. rustup installs the targets
+/// `rust-toolchain.toml` lists only when it installs the toolchain itself; on a machine that
+/// already has the toolchain, the target is added here (to the toolchain this test runs with).
+fn ensure_wasm_target() {
+    let sysroot = Command::new("rustc")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    if sysroot.is_some_and(|root| root.join("lib/rustlib/wasm32-wasip1").is_dir()) {
+        return;
+    }
+    eprintln!("test host: installing the wasm32-wasip1 target listed in rust-toolchain.toml");
+    let status = Command::new("rustup")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["target", "add", "wasm32-wasip1"])
+        .status();
+    assert!(
+        status.is_ok_and(|status| status.success()),
+        "the wasm32-wasip1 target is missing and `rustup target add wasm32-wasip1` failed"
+    );
+}
+
 fn build_wasm(target_dir: &Path) -> Vec<u8> {
+    ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
