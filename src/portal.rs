@@ -29,6 +29,14 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
         eprintln!("configuration error: {error}");
     }
     let ctx = Ctx::new(&request, env, settings, config_errors);
+    if ctx.settings.is_development() && !is_local(&ctx.portal_origin) {
+        // Development mode relaxes the redirect policy and drops `Secure` from cookies: fine on
+        // a laptop, not on a public host.
+        eprintln!(
+            "warning: development mode on {}; set the variable environment=production when deploying",
+            ctx.portal_origin.origin().ascii_serialization()
+        );
+    }
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -44,6 +52,15 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
         response.body_mut().clear();
     }
     response
+}
+
+fn is_local(origin: &url::Url) -> bool {
+    match origin.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost" || domain.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 type Handler = fn(&Ctx<'_>) -> PageResult;

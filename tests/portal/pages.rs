@@ -232,3 +232,24 @@ fn unknown_environment_is_treated_as_production_and_logged() {
     assert!(!response.body.contains("Development notice"));
     assert!(response.header("strict-transport-security").is_some());
 }
+
+#[test]
+fn development_mode_on_a_public_host_is_warned_about() {
+    let portal = Portal::new();
+    let local = portal.get("/sign-in");
+    assert!(!local.logs.contains("development mode"), "{}", local.logs);
+    let public = portal.send(
+        http::Request::builder()
+            .uri("/sign-in")
+            .header("host", "accounts.example.com")
+            .body(Default::default())
+            .unwrap(),
+    );
+    assert!(
+        public
+            .logs
+            .contains("warning: development mode on http://accounts.example.com"),
+        "{}",
+        public.logs
+    );
+}
