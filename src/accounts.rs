@@ -86,40 +86,60 @@ pub struct Attempt<'a> {
     pub now: i64,
 }
 
+/// Parses an optional attribute (name, username, phone) the operator shows; a problem is added
+/// to `errors`. Attributes turned off are `None` whatever was sent.
+pub(crate) fn parse_attribute<T>(
+    errors: &mut FieldErrors,
+    name: &'static str,
+    mode: FieldMode,
+    text: &str,
+    parse: fn(&str) -> Result<T, FieldProblem>,
+) -> Option<T> {
+    if !mode.is_shown() {
+        return None;
+    }
+    match optional(text, mode == FieldMode::Required, parse) {
+        Ok(value) => value,
+        Err(problem) => {
+            errors.push((name, FieldError::Field(problem)));
+            None
+        }
+    }
+}
+
 /// Validates every field; all problems are reported at once.
 fn validate(input: &SignUpInput, fields: SignUpFields) -> Result<(EmailAddress, NewUserFields), FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut check = |name: &'static str, mode: FieldMode, parse: fn(&str) -> Result<(), FieldProblem>, text: &str| {
-        if mode.is_shown()
-            && let Err(problem) = optional(text, mode == FieldMode::Required, parse)
-        {
-            errors.push((name, FieldError::Field(problem)));
-        }
+    let extra = NewUserFields {
+        first_name: parse_attribute(
+            &mut errors,
+            "first_name",
+            fields.first_name,
+            &input.first_name,
+            PersonName::parse,
+        ),
+        last_name: parse_attribute(
+            &mut errors,
+            "last_name",
+            fields.last_name,
+            &input.last_name,
+            PersonName::parse,
+        ),
+        username: parse_attribute(
+            &mut errors,
+            "username",
+            fields.username,
+            &input.username,
+            Username::parse,
+        ),
+        phone_number: parse_attribute(
+            &mut errors,
+            "phone_number",
+            fields.phone_number,
+            &input.phone_number,
+            PhoneNumber::parse,
+        ),
     };
-    check(
-        "first_name",
-        fields.first_name,
-        |t| PersonName::parse(t).map(drop),
-        &input.first_name,
-    );
-    check(
-        "last_name",
-        fields.last_name,
-        |t| PersonName::parse(t).map(drop),
-        &input.last_name,
-    );
-    check(
-        "username",
-        fields.username,
-        |t| Username::parse(t).map(drop),
-        &input.username,
-    );
-    check(
-        "phone_number",
-        fields.phone_number,
-        |t| PhoneNumber::parse(t).map(drop),
-        &input.phone_number,
-    );
     let email = EmailAddress::parse(&input.email_address);
     if let Err(problem) = &email {
         errors.push(("email_address", FieldError::Field(*problem)));
@@ -128,24 +148,7 @@ fn validate(input: &SignUpInput, fields: SignUpFields) -> Result<(EmailAddress, 
         errors.push(("password", FieldError::Password(problem)));
     }
     match email {
-        Ok(email) if errors.is_empty() => {
-            let shown = |mode: FieldMode, text: &str| {
-                if mode.is_shown() {
-                    text.to_owned()
-                } else {
-                    String::new()
-                }
-            };
-            Ok((
-                email,
-                NewUserFields {
-                    first_name: PersonName::parse(&shown(fields.first_name, &input.first_name)).ok(),
-                    last_name: PersonName::parse(&shown(fields.last_name, &input.last_name)).ok(),
-                    username: Username::parse(&shown(fields.username, &input.username)).ok(),
-                    phone_number: PhoneNumber::parse(&shown(fields.phone_number, &input.phone_number)).ok(),
-                },
-            ))
-        }
+        Ok(email) if errors.is_empty() => Ok((email, extra)),
         _ => Err(errors),
     }
 }

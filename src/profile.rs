@@ -2,8 +2,8 @@
 //! Sensitive changes (email, password, deletion) re-check the current password with the
 //! sign-in lockout; a password change ends every other session of the user.
 
-use crate::accounts::{self, Attempt, FieldError, FieldErrors, SignInError};
-use crate::config::{FieldMode, SignUpFields};
+use crate::accounts::{self, Attempt, FieldError, FieldErrors, SignInError, parse_attribute};
+use crate::config::SignUpFields;
 use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
 use crate::organizations;
 use crate::security::password;
@@ -51,25 +51,6 @@ fn field(name: &'static str, problem: FieldProblem) -> ProfileError {
     ProfileError::Fields(vec![(name, FieldError::Field(problem))])
 }
 
-fn parse_optional<T>(
-    errors: &mut FieldErrors,
-    name: &'static str,
-    mode: FieldMode,
-    text: &str,
-    parse: fn(&str) -> Result<T, FieldProblem>,
-) -> Option<T> {
-    if !mode.is_shown() {
-        return None;
-    }
-    match optional(text, mode == FieldMode::Required, parse) {
-        Ok(value) => value,
-        Err(problem) => {
-            errors.push((name, FieldError::Field(problem)));
-            None
-        }
-    }
-}
-
 /// A stored value back in its type (it was valid when stored).
 fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
     value.as_deref().and_then(|text| parse(text).ok())
@@ -87,15 +68,15 @@ pub fn update_profile(
     now: i64,
 ) -> Result<(), ProfileError> {
     let mut errors = FieldErrors::new();
-    let first = parse_optional(
+    let first = parse_attribute(
         &mut errors,
         "first_name",
         fields.first_name,
         first_name,
         PersonName::parse,
     );
-    let last = parse_optional(&mut errors, "last_name", fields.last_name, last_name, PersonName::parse);
-    let name = parse_optional(&mut errors, "username", fields.username, username, Username::parse);
+    let last = parse_attribute(&mut errors, "last_name", fields.last_name, last_name, PersonName::parse);
+    let name = parse_attribute(&mut errors, "username", fields.username, username, Username::parse);
     if !errors.is_empty() {
         return Err(ProfileError::Fields(errors));
     }
@@ -217,6 +198,7 @@ fn delete_user_rows(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
 mod tests {
     use super::*;
     use crate::accounts::{SignUpInput, SignedUp, sign_up};
+    use crate::config::FieldMode;
     use crate::security::lockout::LockPolicy;
     use crate::store::sessions::{SessionOrigin, create_session, list_user_sessions};
     use crate::store::testing::MemoryDb;
