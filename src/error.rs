@@ -22,8 +22,6 @@ pub enum PortalError {
     Gone(String),
     #[error("the portal's configuration has errors")]
     Config(Vec<ConfigError>),
-    #[error("{0}")]
-    NotImplemented(&'static str),
     #[error("the portal is busy, please try again in a moment")]
     Unavailable(String),
     #[error("internal error")]
@@ -43,7 +41,6 @@ impl PortalError {
             Self::Conflict(_) => S::CONFLICT,
             Self::Gone(_) => S::GONE,
             Self::Config(_) | Self::Internal(_) => S::INTERNAL_SERVER_ERROR,
-            Self::NotImplemented(_) => S::NOT_IMPLEMENTED,
             Self::Unavailable(_) => S::SERVICE_UNAVAILABLE,
         }
     }

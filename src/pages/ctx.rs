@@ -227,7 +227,10 @@ impl<'a> Ctx<'a> {
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(PortalError::UnsupportedMediaType);
         }
-        let form = Params::from_form_body(self.body).map_err(|e| PortalError::BadRequest(e.to_string()))?;
+        let form = Params::from_form_body(self.body).map_err(|error| {
+            eprintln!("refused form on {}: {error}", self.path);
+            PortalError::BadRequest(self.strings.bad_form_encoding.to_owned())
+        })?;
         csrf::check_headers(
             self.header("origin"),
             self.header("sec-fetch-site"),
@@ -236,8 +239,19 @@ impl<'a> Ctx<'a> {
         .map_err(|rejection| PortalError::Forbidden(rejection.to_string()))?;
         let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
         csrf::check_token(self.keys()?, cookie, form.get(csrf::FIELD))
-            .map_err(|rejection| PortalError::Forbidden(rejection.to_string()))?;
+            .map_err(|rejection| self.csrf_refusal(rejection))?;
         Ok(form)
+    }
+
+    /// A refused post as a 403 page in the visitor's language; the reason is logged.
+    fn csrf_refusal(&self, rejection: csrf::CsrfRejection) -> PortalError {
+        eprintln!("refused post to {}: {rejection}", self.path);
+        let message = match rejection {
+            csrf::CsrfRejection::CrossSiteOrigin | csrf::CsrfRejection::CrossSiteFetch => self.strings.csrf_cross_site,
+            csrf::CsrfRejection::MissingToken => self.strings.csrf_token_missing,
+            csrf::CsrfRejection::BadToken => self.strings.csrf_token_invalid,
+        };
+        PortalError::Forbidden(message.to_owned())
     }
 
     /// The redirect policy for this request.

@@ -107,12 +107,17 @@ pub fn error_page(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         ),
         PortalError::Unavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
-            (strings.error_title, html! { p.lead { (error.to_string()) } })
+            (strings.error_title, html! { p.lead { (strings.busy) } })
         }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
-            (strings.error_title, html! { p.lead { (error.to_string()) } })
+            (strings.error_title, html! { p.lead { (strings.internal_error) } })
         }
+        PortalError::PayloadTooLarge => (strings.error_title, html! { p.lead { (strings.payload_too_large) } }),
+        PortalError::UnsupportedMediaType => (
+            strings.error_title,
+            html! { p.lead { (strings.unsupported_media_type) } },
+        ),
         other => (strings.error_title, html! { p.lead { (other.to_string()) } }),
     };
     let content = html! {

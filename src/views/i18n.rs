@@ -1,5 +1,6 @@
-//! User-facing text. Pages never hold literal English: they read it from a [`Strings`] table, so a
-//! translation is one more table and one more arm in [`Strings::negotiate`].
+//! User-facing text. Pages never hold literal text: they read it from a [`Strings`] table chosen by
+//! the request's `Accept-Language`. A translation is one more table in `LANGUAGES`; the compiler
+//! makes sure it has every message.
 
 /// Every message a page can show, in one language.
 #[derive(Debug)]
@@ -61,7 +62,6 @@ pub struct Strings {
     pub sign_out_title: &'static str,
     pub sign_out_lead: &'static str,
     pub sign_out_button: &'static str,
-    pub not_signed_in: &'static str,
     pub user_title: &'static str,
     pub signed_in_as: &'static str,
 
@@ -159,6 +159,14 @@ pub struct Strings {
     pub notice_invitation_declined: &'static str,
     pub notice_switched: &'static str,
     pub you_label: &'static str,
+    pub payload_too_large: &'static str,
+    pub unsupported_media_type: &'static str,
+    pub bad_form_encoding: &'static str,
+    pub csrf_cross_site: &'static str,
+    pub csrf_token_missing: &'static str,
+    pub csrf_token_invalid: &'static str,
+    pub busy: &'static str,
+    pub internal_error: &'static str,
 }
 
 pub const ENGLISH: Strings = Strings {
@@ -219,7 +227,6 @@ pub const ENGLISH: Strings = Strings {
     sign_out_title: "Sign out",
     sign_out_lead: "Sign out of this device?",
     sign_out_button: "Sign out",
-    not_signed_in: "You are not signed in.",
     user_title: "Your account",
     signed_in_as: "Signed in as",
 
@@ -317,11 +324,236 @@ pub const ENGLISH: Strings = Strings {
     notice_invitation_declined: "You declined the invitation.",
     notice_switched: "You switched organization.",
     you_label: "you",
+    payload_too_large: "The form is larger than the portal accepts.",
+    unsupported_media_type: "The form was sent in a format the portal does not accept.",
+    bad_form_encoding: "The form data is not valid (bad encoding or characters).",
+    csrf_cross_site: "This form was sent from another site, so it was refused.",
+    csrf_token_missing: "The form's security token is missing. Make sure cookies are enabled, reload the page and try again.",
+    csrf_token_invalid: "The form's security token is invalid or expired. Reload the page and try again.",
+    busy: "The portal is busy. Please try again in a moment.",
+    internal_error: "An unexpected error occurred. Please try again later.",
 };
 
+pub const FRENCH: Strings = Strings {
+    lang: "fr",
+    skip_to_content: "Aller au contenu",
+    back_to_app: "Retour à l’application",
+    optional: "(facultatif)",
+    footer: "Sécurisé par account-portal",
+    dev_notice_heading: "Avis de développement",
+    sign_in_title: "Connexion",
+    sign_in_lead: "Bon retour. Connectez-vous pour continuer.",
+    sign_in_button: "Continuer",
+    no_account: "Pas encore de compte ?",
+    sign_up_link: "Créer un compte",
+    sign_up_title: "Créez votre compte",
+    sign_up_lead: "Bienvenue. Remplissez les informations pour commencer.",
+    sign_up_button: "Créer le compte",
+    have_account: "Vous avez déjà un compte ?",
+    sign_in_link: "Se connecter",
+    identifier_label: "Adresse e-mail ou nom d’utilisateur",
+    email_label: "Adresse e-mail",
+    password_label: "Mot de passe",
+    password_hint: "Au moins 8 caractères.",
+    first_name_label: "Prénom",
+    last_name_label: "Nom",
+    username_label: "Nom d’utilisateur",
+    username_hint: "3 à 64 lettres, chiffres, « - », « _ » ou « . ».",
+    phone_label: "Numéro de téléphone",
+    phone_hint: "Format international, par exemple +33612345678.",
+    not_found_title: "Page introuvable",
+    not_found_lead: "Il n’y a pas de page à cette adresse.",
+    method_not_allowed_title: "Méthode non autorisée",
+    method_not_allowed_lead: "Cette page n’accepte pas ce type de requête.",
+    config_error_title: "Erreur de configuration",
+    config_error_lead: "Les variables Spin du portail posent problème. Corrigez-les puis rechargez :",
+    unauthorized_title: "Connexion refusée",
+    unauthorized_lead: "Cette connexion n’a pas été autorisée. Si vous pensez qu’il s’agit d’une erreur, contactez l’administrateur de l’application.",
+    go_to_sign_in: "Aller à la connexion",
+    error_title: "Une erreur s’est produite",
+    missing_credentials: "Saisissez votre adresse e-mail ou nom d’utilisateur et votre mot de passe.",
+    bad_credentials: "Adresse e-mail, nom d’utilisateur ou mot de passe incorrect.",
+    locked_out: "Trop de tentatives échouées. Réessayez dans {minutes} minutes.",
+    field_required: "Ce champ est obligatoire.",
+    field_too_long: "C’est trop long.",
+    invalid_email: "Saisissez une adresse e-mail valide, comme nom@exemple.fr.",
+    invalid_username: "Utilisez 3 à 64 lettres, chiffres, « - », « _ » ou « . », en commençant par une lettre ou un chiffre.",
+    invalid_phone: "Saisissez le numéro au format international, comme +33612345678.",
+    invalid_name: "Retirez les caractères de contrôle.",
+    username_taken: "Ce nom d’utilisateur est déjà pris.",
+    password_too_short: "Utilisez au moins 8 caractères.",
+    password_too_long: "Utilisez au plus 256 caractères.",
+    password_same_as_email: "Votre mot de passe ne peut pas être votre adresse e-mail.",
+    fix_errors: "Corrigez les champs signalés.",
+    sign_out_title: "Déconnexion",
+    sign_out_lead: "Se déconnecter de cet appareil ?",
+    sign_out_button: "Se déconnecter",
+    user_title: "Votre compte",
+    signed_in_as: "Connecté en tant que",
+    email_taken: "Cette adresse e-mail est déjà utilisée.",
+    confirmation_mismatch: "Saisissez les mots exactement comme indiqué.",
+    profile_section: "Profil",
+    profile_lead: "Votre nom et votre nom d’utilisateur, tels que les applications les voient.",
+    save_button: "Enregistrer",
+    email_section: "Adresse e-mail",
+    email_unverified: "Non vérifiée",
+    new_email_label: "Nouvelle adresse e-mail",
+    current_password_label: "Mot de passe actuel",
+    change_email_button: "Changer d’adresse e-mail",
+    phone_section: "Numéro de téléphone",
+    phone_none: "Pas encore de numéro de téléphone.",
+    save_phone_button: "Enregistrer le numéro",
+    remove_phone_button: "Supprimer le numéro",
+    password_section: "Mot de passe",
+    password_lead: "Changer de mot de passe vous déconnecte de tous vos autres appareils.",
+    new_password_label: "Nouveau mot de passe",
+    change_password_button: "Changer de mot de passe",
+    sessions_section: "Sessions actives",
+    session_created: "Connexion",
+    session_last_active: "Dernière activité",
+    session_client: "Adresse",
+    session_device: "Appareil",
+    this_device: "Cet appareil",
+    revoke_button: "Déconnecter",
+    revoke_others_button: "Déconnecter tous les autres appareils",
+    delete_section: "Supprimer le compte",
+    delete_lead: "Votre compte sera définitivement supprimé et vous serez déconnecté partout. C’est irréversible.",
+    delete_confirmation_label: "Saisissez « {phrase} » pour confirmer",
+    delete_button: "Supprimer mon compte",
+    notice_profile_updated: "Votre profil a été mis à jour.",
+    notice_email_updated: "Votre adresse e-mail a été changée.",
+    notice_phone_updated: "Votre numéro de téléphone a été enregistré.",
+    notice_phone_removed: "Votre numéro de téléphone a été supprimé.",
+    notice_password_updated: "Votre mot de passe a été changé et vos autres sessions ont été déconnectées.",
+    notice_session_revoked: "La session a été déconnectée.",
+    notice_other_sessions_revoked: "Toutes les autres sessions ont été déconnectées.",
+    unknown_device: "Appareil inconnu",
+    slug_taken: "Cet identifiant est déjà pris.",
+    already_member: "Cette personne est déjà membre.",
+    last_admin_of_organization: "Vous êtes le seul administrateur d’une organisation qui a d’autres membres. Nommez d’abord un autre administrateur, ou supprimez l’organisation.",
+    invalid_slug: "Utilisez 3 à 48 lettres minuscules, chiffres et tirets simples, sans tiret au début ni à la fin.",
+    invalid_role: "Choisissez administrateur ou membre.",
+    create_org_title: "Créer une organisation",
+    create_org_lead: "Les organisations permettent de travailler à plusieurs. Vous en serez l’administrateur.",
+    org_name_label: "Nom",
+    org_slug_label: "Identifiant",
+    org_slug_hint: "Utilisé dans les URL. Laissez vide pour le déduire du nom.",
+    create_org_button: "Créer l’organisation",
+    organizations_section: "Organisations",
+    no_organizations: "Vous n’êtes membre d’aucune organisation pour l’instant.",
+    switch_button: "Passer à",
+    active_label: "Active",
+    choose_org_title: "Choisissez une organisation",
+    general_section: "Général",
+    members_section: "Membres",
+    member_label: "Membre",
+    role_label: "Rôle",
+    joined_label: "Arrivée",
+    role_admin: "Administrateur",
+    role_member: "Membre",
+    change_role_button: "Changer le rôle",
+    remove_member_button: "Retirer",
+    invitations_section: "Invitations",
+    invite_button: "Inviter",
+    invitation_link_lead: "Envoyez ce lien à la personne invitée. Il n’est affiché qu’une fois et ne fonctionne que pour son adresse e-mail :",
+    pending_invitations: "Invitations en attente",
+    expires_label: "Expire le",
+    expired_label: "Expirée",
+    revoke_invitation_button: "Révoquer",
+    leave_section: "Quitter l’organisation",
+    leave_lead: "Vous n’aurez plus accès à cette organisation.",
+    leave_button: "Quitter l’organisation",
+    delete_org_section: "Supprimer l’organisation",
+    delete_org_lead: "L’organisation, ses adhésions et ses invitations seront définitivement supprimées.",
+    delete_org_confirmation_label: "Saisissez l’identifiant « {slug} » pour confirmer",
+    delete_org_button: "Supprimer l’organisation",
+    last_admin: "Une organisation doit garder au moins un administrateur.",
+    forbidden_org: "Seuls les administrateurs de cette organisation peuvent faire cela.",
+    invitation_title: "Invitation",
+    invitation_lead: "Vous êtes invité à rejoindre {org} en tant que {role}.",
+    accept_button: "Accepter",
+    decline_button: "Refuser",
+    invitation_unavailable: "Cette invitation n’est plus valide : elle a été utilisée, révoquée ou a expiré.",
+    invitation_wrong_email: "Cette invitation a été envoyée à une autre adresse e-mail. Connectez-vous avec cette adresse pour l’accepter.",
+    notice_org_updated: "L’organisation a été mise à jour.",
+    notice_role_changed: "Le rôle a été changé.",
+    notice_member_removed: "Le membre a été retiré.",
+    notice_invitation_revoked: "L’invitation a été révoquée.",
+    notice_invitation_accepted: "Bienvenue ! Vous avez rejoint l’organisation.",
+    notice_invitation_declined: "Vous avez refusé l’invitation.",
+    notice_switched: "Vous avez changé d’organisation.",
+    you_label: "vous",
+    payload_too_large: "Le formulaire dépasse la taille acceptée par le portail.",
+    unsupported_media_type: "Le formulaire a été envoyé dans un format que le portail n’accepte pas.",
+    bad_form_encoding: "Les données du formulaire ne sont pas valides (encodage ou caractères incorrects).",
+    csrf_cross_site: "Ce formulaire a été envoyé depuis un autre site : il a été refusé.",
+    csrf_token_missing: "Le jeton de sécurité du formulaire est absent. Vérifiez que les cookies sont activés, rechargez la page et réessayez.",
+    csrf_token_invalid: "Le jeton de sécurité du formulaire est invalide ou expiré. Rechargez la page et réessayez.",
+    busy: "Le portail est occupé. Réessayez dans un instant.",
+    internal_error: "Une erreur inattendue s’est produite. Réessayez plus tard.",
+};
+
+/// Every language the portal speaks, English first (the fallback).
+const LANGUAGES: &[&Strings] = &[&ENGLISH, &FRENCH];
+
 impl Strings {
-    /// Picks the best language from `Accept-Language`; English when nothing else matches.
-    pub fn negotiate(_accept_language: Option<&str>) -> &'static Strings {
-        &ENGLISH
+    /// Picks the best language from `Accept-Language` (RFC 9110: weights, then order); English
+    /// when nothing matches. Only the primary subtag counts (`fr-CA` is French).
+    pub fn negotiate(accept_language: Option<&str>) -> &'static Strings {
+        let mut best: Option<(&'static Strings, f32)> = None;
+        for entry in accept_language.unwrap_or_default().split(',').take(32) {
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let weight = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| {
+                    q.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))
+                })
+                .unwrap_or(0.0);
+            let primary = tag.split('-').next().unwrap_or_default();
+            let Some(strings) = LANGUAGES.iter().find(|s| s.lang.eq_ignore_ascii_case(primary)) else {
+                continue;
+            };
+            if weight > 0.0 && best.is_none_or(|(_, best_weight)| weight > best_weight) {
+                best = Some((strings, weight));
+            }
+        }
+        best.map_or(&ENGLISH, |(strings, _)| strings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_by_weight_then_order() {
+        assert_eq!(Strings::negotiate(None).lang, "en");
+        assert_eq!(Strings::negotiate(Some("fr-CA,fr;q=0.9,en;q=0.8")).lang, "fr");
+        assert_eq!(Strings::negotiate(Some("en-US,en;q=0.9,fr;q=0.8")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("de,fr;q=0.5")).lang, "fr");
+        assert_eq!(Strings::negotiate(Some("de, ja")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("fr;q=0, en;q=0.1")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("FR")).lang, "fr");
+        assert_eq!(Strings::negotiate(Some("fr;q=abc")).lang, "en");
+        assert_eq!(Strings::negotiate(Some(";;;,,,q=")).lang, "en");
+    }
+
+    #[test]
+    fn every_translation_keeps_the_placeholders() {
+        for strings in LANGUAGES {
+            assert!(strings.locked_out.contains("{minutes}"), "{}", strings.lang);
+            assert!(
+                strings.delete_confirmation_label.contains("{phrase}"),
+                "{}",
+                strings.lang
+            );
+            assert!(
+                strings.delete_org_confirmation_label.contains("{slug}"),
+                "{}",
+                strings.lang
+            );
+            assert!(strings.invitation_lead.contains("{org}") && strings.invitation_lead.contains("{role}"));
+        }
     }
 }

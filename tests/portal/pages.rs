@@ -253,3 +253,32 @@ fn development_mode_on_a_public_host_is_warned_about() {
         public.logs
     );
 }
+
+#[test]
+fn pages_speak_the_visitors_language() {
+    let portal = Portal::new();
+    let french = portal.send(
+        request("GET", "/sign-in")
+            .header("accept-language", "fr-FR,fr;q=0.9,en;q=0.5")
+            .body(Default::default())
+            .unwrap(),
+    );
+    french.assert_status(200);
+    assert!(french.body.contains("<html lang=\"fr\">"));
+    assert!(french.body.contains("Adresse e-mail ou nom d’utilisateur"));
+    let english = portal.send(
+        request("GET", "/sign-in")
+            .header("accept-language", "de-DE,de;q=0.9")
+            .body(Default::default())
+            .unwrap(),
+    );
+    assert!(english.body.contains("<html lang=\"en\">"));
+    let not_found = portal.send(
+        request("GET", "/nope")
+            .header("accept-language", "fr")
+            .body(Default::default())
+            .unwrap(),
+    );
+    not_found.assert_status(404);
+    assert!(not_found.body.contains("Page introuvable"));
+}
