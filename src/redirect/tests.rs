@@ -642,3 +642,16 @@ fn locations_of_accepted_portal_paths_never_start_with_two_slashes() {
         }
     }
 }
+
+#[test]
+fn punycode_hosts_are_compared_as_written() {
+    let p = policy();
+    assert_eq!(
+        accepted(&p, "https://xn--bcher-kva.myapp.com/"),
+        "https://xn--bcher-kva.myapp.com/"
+    );
+    assert!(matches!(
+        rejected(&p, "https://xn--myapp-xya.com/"),
+        RejectReason::OriginNotAllowed(_) | RejectReason::Unparseable
+    ));
+}
