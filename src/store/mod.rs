@@ -133,11 +133,11 @@ pub fn query_row(db: &dyn Db, statement: &str, parameters: &[Value]) -> Result<O
     Ok(db.execute(statement, parameters)?.into_iter().next())
 }
 
-/// Runs `execute` again while the database reports busy: at most five more times, waiting 10 to
-/// 160 ms, then gives up with `Busy` (a 503 page). A statement that failed with `SQLITE_BUSY` did
+/// Runs `execute` again while the database reports busy: at most seven more times, waiting 10 to
+/// 640 ms (1.3 s in all), then gives up with `Busy` (a 503 page). A statement that failed with `SQLITE_BUSY` did
 /// nothing, so repeating it is safe, `COMMIT` included.
 pub fn retry_while_busy<T>(mut execute: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
-    for attempt in 0..5 {
+    for attempt in 0..7 {
         match execute() {
             Err(DbError::Busy) => std::thread::sleep(std::time::Duration::from_millis(10 << attempt)),
             other => return other,
@@ -242,6 +242,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
     if current_version(db).ok() == Some(SCHEMA_VERSION) {
         return Ok(());
+    }
+    // Write-ahead logging lets readers go on while a request writes, which matters because
+    // every Spin request has its own connection. The mode is stored in the database file, so it
+    // is set once, here. Hosts whose database cannot switch (a remote libSQL) keep theirs.
+    if let Err(error) = db.execute("PRAGMA journal_mode = WAL", &[]) {
+        eprintln!("sqlite: keeping the current journal mode ({error})");
     }
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
@@ -360,7 +366,7 @@ pub mod testing {
             calls += 1;
             Err(DbError::Busy)
         });
-        assert_eq!((result, calls), (Err(DbError::Busy), 6));
+        assert_eq!((result, calls), (Err(DbError::Busy), 8));
     }
 
     #[test]

@@ -595,6 +595,9 @@ fn first_requests_racing_to_migrate_and_create_the_key_all_succeed() {
         assert_eq!(body, &bodies[0].1, "every request sees the same key");
     }
     assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM signing_keys"), 1);
+    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
+    let mode: String = db.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal", "readers must not wait for writers");
     assert_eq!(
         count_rows(&portal, "SELECT COUNT(*) = MAX(version) FROM schema_migrations"),
         1,
