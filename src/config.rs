@@ -132,7 +132,14 @@ impl Settings {
                 Environment::Development
             },
             instance_domain: reader.parse("instance_domain", parse_instance_domain),
-            public_origin: reader.parse("public_origin", parse_public_origin),
+            public_origin: reader.parse("public_origin", |value| {
+                let origin = parse_public_origin(value)?;
+                if production && origin.scheme() != "https" {
+                    // Secure and `__Host-` cookies are refused over plain http.
+                    return Err("must be an https origin in production".into());
+                }
+                Ok(origin)
+            }),
             home_url: reader.parse("home_url", parse_fallback_url),
             after_sign_in_url: reader.parse("after_sign_in_url", parse_fallback_url),
             after_sign_up_url: reader.parse("after_sign_up_url", parse_fallback_url),
@@ -445,6 +452,21 @@ mod tests {
         let (settings, errors) = load(&[("public_origin", "https://accounts.myapp.com/")]);
         assert!(errors.is_empty());
         assert_eq!(settings.public_origin.unwrap().as_str(), "https://accounts.myapp.com/");
+    }
+
+    #[test]
+    fn production_needs_an_https_public_origin() {
+        let (settings, errors) = load(&[
+            ("environment", "production"),
+            ("public_origin", "http://accounts.myapp.com"),
+        ]);
+        assert_eq!(error_names(&errors), ["public_origin"]);
+        assert!(settings.public_origin.is_none());
+        let (_, errors) = load(&[
+            ("environment", "development"),
+            ("public_origin", "http://localhost:3000"),
+        ]);
+        assert!(errors.is_empty());
     }
 
     #[test]
