@@ -165,10 +165,11 @@ pub fn transaction<T, E: From<DbError>>(db: &dyn Db, work: impl FnOnce() -> Resu
 }
 
 /// The schema, one migration per entry, each a list of single statements. Never edit a
-/// released migration: add a new one.
+/// released migration: add a new one. Statements are idempotent (`IF NOT EXISTS`) so that a
+/// migration interrupted on a host without transactions can simply run again.
 const MIGRATIONS: &[&[&str]] = &[
     &[
-        "CREATE TABLE users (
+        "CREATE TABLE IF NOT EXISTS users (
         id TEXT PRIMARY KEY,
         email TEXT NOT NULL UNIQUE,
         username TEXT UNIQUE,
@@ -179,7 +180,7 @@ const MIGRATIONS: &[&[&str]] = &[
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     )",
-        "CREATE TABLE portal_sessions (
+        "CREATE TABLE IF NOT EXISTS portal_sessions (
         id TEXT PRIMARY KEY,
         token_hash BLOB NOT NULL UNIQUE,
         user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -190,20 +191,20 @@ const MIGRATIONS: &[&[&str]] = &[
         user_agent TEXT,
         active_org_id TEXT
     )",
-        "CREATE INDEX portal_sessions_user ON portal_sessions(user_id)",
-        "CREATE TABLE signing_keys (
+        "CREATE INDEX IF NOT EXISTS portal_sessions_user ON portal_sessions(user_id)",
+        "CREATE TABLE IF NOT EXISTS signing_keys (
         slot INTEGER PRIMARY KEY CHECK (slot = 1),
         private_key BLOB NOT NULL,
         created_at INTEGER NOT NULL
     )",
-        "CREATE TABLE sign_in_failures (
+        "CREATE TABLE IF NOT EXISTS sign_in_failures (
         scope TEXT NOT NULL,
         failed_at INTEGER NOT NULL
     )",
-        "CREATE INDEX sign_in_failures_scope ON sign_in_failures(scope, failed_at)",
+        "CREATE INDEX IF NOT EXISTS sign_in_failures_scope ON sign_in_failures(scope, failed_at)",
     ],
     &[
-        "CREATE TABLE organizations (
+        "CREATE TABLE IF NOT EXISTS organizations (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             slug TEXT NOT NULL UNIQUE,
@@ -211,15 +212,15 @@ const MIGRATIONS: &[&[&str]] = &[
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         )",
-        "CREATE TABLE memberships (
+        "CREATE TABLE IF NOT EXISTS memberships (
             org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
             user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
             created_at INTEGER NOT NULL,
             PRIMARY KEY (org_id, user_id)
         )",
-        "CREATE INDEX memberships_user ON memberships(user_id)",
-        "CREATE TABLE invitations (
+        "CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id)",
+        "CREATE TABLE IF NOT EXISTS invitations (
             id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
             email TEXT NOT NULL,
@@ -231,7 +232,7 @@ const MIGRATIONS: &[&[&str]] = &[
             expires_at INTEGER NOT NULL,
             responded_at INTEGER
         )",
-        "CREATE INDEX invitations_org ON invitations(org_id, status)",
+        "CREATE INDEX IF NOT EXISTS invitations_org ON invitations(org_id, status)",
     ],
 ];
 
@@ -264,7 +265,7 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
                 db.execute(statement, &[])?;
             }
             db.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                 &[version.into(), now.into()],
             )?;
         }
