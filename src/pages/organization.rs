@@ -386,7 +386,7 @@ fn profile_content(
                     button type="submit" { (strings.invite_button) }
                 }
                 @if !invitations.is_empty() {
-                    h2 { (strings.pending_invitations) }
+                    h2.spaced { (strings.pending_invitations) }
                     table {
                         tbody {
                             @for invitation in &invitations {
@@ -613,7 +613,7 @@ fn invitation_created(ctx: &Ctx<'_>, token: &str) -> PageResult {
             h1 { (strings.invitations_section) }
             p.lead { (strings.invitation_link_lead) }
             p { input.mono type="text" readonly value=(link.as_str()) aria-label=(strings.invitations_section); }
-            p { a.button href="/organization" { (strings.members_section) } }
+            p { a.button href="/organization" { (strings.back_to_organization) } }
         }
     };
     Ok(ctx.render(strings.invitations_section, false, None, content))
