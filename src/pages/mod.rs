@@ -187,3 +187,24 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         _ => strings.invalid_name,
     }
 }
+
+/// Links between the signed-in pages: the account, the active organization, sign-out.
+pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> maud::Markup {
+    let strings = ctx.strings;
+    let links = [
+        ("/user", strings.user_title),
+        ("/organization", strings.organizations_section),
+        ("/sign-out", strings.sign_out_title),
+    ];
+    html! {
+        nav.tabs aria-label=(strings.account_navigation) {
+            @for (href, label) in links {
+                @if href == current {
+                    a.button.secondary href=(href) aria-current="page" { (label) }
+                } @else {
+                    a.button.secondary href=(href) { (label) }
+                }
+            }
+        }
+    }
+}

@@ -290,6 +290,7 @@ fn profile_content(
         .delete_org_confirmation_label
         .replace("{slug}", &organization.slug);
     Ok(html! {
+        (super::account_nav(ctx, "/organization"))
         h1 { (organization.name) }
         p.lead { span.mono { (organization.slug) } " · " (role_text(ctx, membership.role)) }
 

@@ -299,6 +299,7 @@ fn page_content(
     let phone = value("phone", "phone_number", user.phone_number.as_deref());
     let confirmation = value("delete", "confirmation", None);
     Ok(html! {
+        (super::account_nav(ctx, "/user"))
         h1 { (strings.user_title) }
         p.lead { (strings.signed_in_as) " " strong { (user.email) } }
 

@@ -403,3 +403,13 @@ fn csp_lets_the_delete_form_end_at_the_sign_out_fallback() {
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("form-action 'self' http://localhost:4000"), "{csp}");
 }
+
+#[test]
+fn signed_in_pages_link_to_each_other_and_to_sign_out() {
+    let portal = Portal::new();
+    let mut browser = signed_up(&portal, "ada@example.com");
+    let page = browser.get("/user");
+    assert!(page.body.contains(r#"href="/sign-out""#));
+    assert!(page.body.contains(r#"href="/user" aria-current="page""#));
+    assert!(page.body.contains(r#"href="/organization""#));
+}
