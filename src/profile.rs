@@ -112,9 +112,8 @@ pub fn change_email(
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
     }
-    if users::find_user_by_email(db, &email)?.is_some_and(|other| other.id != user.id) {
-        return Err(UpdateUserError::EmailTaken.into());
-    }
+    // The password comes first, so that only the account's owner learns whether an address is
+    // taken (a stolen session alone cannot probe for accounts); the UNIQUE constraint decides.
     accounts::verify_current_password(db, user, current_password, attempt)?;
     users::update_email(db, &user.id, &email, attempt.now)?;
     Ok(())
