@@ -655,3 +655,90 @@ fn punycode_hosts_are_compared_as_written() {
         RejectReason::OriginNotAllowed(_) | RejectReason::Unparseable
     ));
 }
+
+/// Builds many candidates from fragments that URL parsers disagree about, and checks the one
+/// property that matters: whatever the policy accepts, a browser following the `Location` lands
+/// on an allowed host, never on `evil.com`.
+#[test]
+fn no_generated_candidate_leads_a_browser_off_the_allowed_hosts() {
+    const FRAGMENTS: &[&str] = &[
+        "https:",
+        "http:",
+        "HTTPS:",
+        "javascript:",
+        "//",
+        "/",
+        "\\",
+        "@",
+        ":",
+        "evil.com",
+        "myapp.com",
+        "accounts.myapp.com",
+        "app.myapp.com",
+        ".",
+        "..",
+        "%2f",
+        "%2F",
+        "%2e",
+        "%2E",
+        "%5c",
+        "%40",
+        "%00",
+        ":443",
+        ":8443",
+        "#",
+        "?",
+        "\t",
+        " ",
+        "x",
+        "xn--",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "%252f",
+        "/./",
+        "/../",
+        "@@",
+        "\u{3002}",
+        "\u{ff0f}",
+    ];
+    let p = policy();
+    let portal = Url::parse("https://accounts.myapp.com").unwrap();
+    // A small deterministic generator (xorshift), so failures reproduce.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let mut accepted_count = 0;
+    for _ in 0..200_000 {
+        let length = 1 + next(7);
+        let candidate: String = (0..length).map(|_| FRAGMENTS[next(FRAGMENTS.len())]).collect();
+        let Ok(target) = p.check(&candidate) else { continue };
+        accepted_count += 1;
+        let location = target.location();
+        let landed = portal
+            .join(&location)
+            .unwrap_or_else(|e| panic!("{candidate:?} -> {location:?}: {e}"));
+        let host = landed.host_str().unwrap_or_default();
+        let allowed_host = host == "myapp.com"
+            || host.ends_with(".myapp.com")
+            || host == "partner.example.net"
+            || host.ends_with(".preview.dev")
+            || host == "intranet.corp";
+        assert!(
+            allowed_host && !host.contains("evil"),
+            "{candidate:?} -> {location:?} lands on {host}"
+        );
+        assert!(
+            landed.username().is_empty() && landed.password().is_none(),
+            "{candidate:?}"
+        );
+    }
+    assert!(
+        accepted_count > 1000,
+        "the generator must also produce allowed candidates ({accepted_count})"
+    );
+}
