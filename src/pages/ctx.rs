@@ -161,11 +161,6 @@ impl<'a> Ctx<'a> {
         Ok(self.signed_in.get_or_init(|| found).as_ref())
     }
 
-    /// Forgets the cached session (after signing out or revoking it in this request).
-    pub fn forget_signed_in(&mut self) {
-        self.signed_in = OnceCell::new();
-    }
-
     pub fn add_cookie(&self, set_cookie: String) {
         self.pending_cookies.borrow_mut().push(set_cookie);
     }
