@@ -68,6 +68,13 @@ pub fn redirect_to(location: &str) -> Response<Vec<u8>> {
     response
 }
 
+/// `303 See Other` to `location`: the answer to a successful form post (post/redirect/get).
+pub fn see_other(location: &str) -> Response<Vec<u8>> {
+    let mut response = redirect_to(location);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
 /// Query parameters that carry redirect intent from page to page (sign-in ↔ sign-up links).
 pub const REDIRECT_PARAMS: &[&str] = &[
     "redirect_url",
@@ -159,10 +166,19 @@ pub fn prefill<'c>(ctx: &'c Ctx<'_>, name: &str, max_chars: usize) -> Option<&'c
 
 /// Sends a visitor without a portal session to sign-in, with a way back to `path_and_query`.
 pub fn sign_in_first(path_and_query: &str) -> Response<Vec<u8>> {
+    redirect_to(&sign_in_location(path_and_query))
+}
+
+/// Like [`sign_in_first`], as the `303` answer to a post from a session that has ended.
+pub fn see_other_sign_in(back_to: &str) -> Response<Vec<u8>> {
+    see_other(&sign_in_location(back_to))
+}
+
+fn sign_in_location(back_to: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("redirect_url", path_and_query)
+        .append_pair("redirect_url", back_to)
         .finish();
-    redirect_to(&format!("/sign-in?{query}"))
+    format!("/sign-in?{query}")
 }
 
 /// The message shown next to a field for a problem with it.

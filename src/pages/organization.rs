@@ -8,7 +8,10 @@
 use http::StatusCode;
 use maud::{Markup, html};
 
-use super::{Ctx, PageResult, SignedIn, allow_form_target, field_error_text, redirect_to, sign_in_first, signed_in};
+use super::{
+    Ctx, PageResult, SignedIn, allow_form_target, field_error_text, redirect_to, see_other, see_other_sign_in,
+    sign_in_first, signed_in,
+};
 use crate::accounts::FieldError;
 use crate::domain::{Role, Slug};
 use crate::error::PortalError;
@@ -17,13 +20,6 @@ use crate::organizations::{self, OrgError};
 use crate::redirect::{Flow, RedirectTarget};
 use crate::store::organizations::{self as orgs, Membership};
 use crate::views::{self, Field, format_timestamp};
-
-/// `303 See Other`, the answer to a successful post.
-fn see_other(location: &str) -> http::Response<Vec<u8>> {
-    let mut response = redirect_to(location);
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-}
 
 /// The signed-in visitor, or a redirect to sign in that comes back to this page.
 fn visitor_or_sign_in<'c>(ctx: &'c Ctx<'_>) -> Result<Result<&'c SignedIn, http::Response<Vec<u8>>>, PortalError> {
@@ -119,12 +115,6 @@ fn find_error(ctx: &Ctx<'_>, errors: &[(&'static str, FieldError)], name: &str) 
         .iter()
         .find(|(field, _)| *field == name)
         .map(|(field, error)| field_error_text(ctx.strings, field, *error))
-}
-
-fn see_other_sign_in(back_to: &str) -> http::Response<Vec<u8>> {
-    let mut response = sign_in_first(back_to);
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
 }
 
 /// Errors that are not field problems, as pages.

@@ -8,7 +8,10 @@ use maud::{Markup, html};
 
 use super::organization;
 use super::sign_in::CredentialsFailure;
-use super::{Ctx, PageResult, SignedIn, allow_form_target, field_error_text, redirect_to, sign_in_first, signed_in};
+use super::{
+    Ctx, PageResult, SignedIn, allow_form_target, field_error_text, see_other, see_other_sign_in, sign_in_first,
+    signed_in,
+};
 use crate::accounts::{Attempt, FieldError};
 use crate::config::FieldMode;
 use crate::error::PortalError;
@@ -63,9 +66,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 fn with_post(ctx: &Ctx<'_>, action: impl FnOnce(&Params, &SignedIn, &RedirectTarget) -> PageResult) -> PageResult {
     let form = ctx.form()?;
     let Some(visitor) = ctx.signed_in()? else {
-        let mut response = sign_in_first("/user");
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        return Ok(response);
+        return Ok(see_other_sign_in("/user"));
     };
     let target = ctx.redirect_from_form(Flow::ReturnToApp, &form)?;
     action(&form, visitor, &target)
@@ -80,9 +81,7 @@ fn done(ctx: &Ctx<'_>, visitor: &SignedIn, target: &RedirectTarget, notice: &str
     if target.location() != crate::redirect::LAST_RESORT_PATH {
         query.append_pair("redirect_url", &target.location());
     }
-    let mut response = redirect_to(&format!("/user?{}", query.finish()));
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    Ok(response)
+    Ok(see_other(&format!("/user?{}", query.finish())))
 }
 
 /// Re-renders the page with a section's problem, or turns a non-field error into its page.
@@ -220,9 +219,7 @@ pub fn revoke_session(ctx: &Ctx<'_>) -> PageResult {
         if session_id == visitor.session.id {
             // Revoking this device's own session is signing out.
             signed_in::clear_session_cookies(ctx);
-            let mut response = sign_in_first("/user");
-            *response.status_mut() = StatusCode::SEE_OTHER;
-            return Ok(response);
+            return Ok(see_other_sign_in("/user"));
         }
         done(ctx, visitor, target, "session_revoked")
     })
@@ -248,9 +245,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             return failed(ctx, visitor, target, "delete", form, error);
         }
         signed_in::clear_session_cookies(ctx);
-        let mut response = redirect_to(&ctx.fallback_redirect(Flow::SignOut).location());
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        Ok(response)
+        Ok(see_other(&ctx.fallback_redirect(Flow::SignOut).location()))
     })
 }
 
