@@ -448,40 +448,18 @@ fn with_org_post(
         return Ok(see_other_sign_in("/organization"));
     };
     let org_id = form.text("org_id");
-    match action(&form, visitor, org_id) {
-        Ok(page) => page,
-        Err(OrgError::Fields(errors)) => {
-            let message = ctx.strings.fix_errors;
-            rerender(
-                ctx,
-                visitor,
-                org_id,
-                &form,
-                Problem {
-                    section,
-                    errors: &errors,
-                    message,
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(OrgError::LastAdmin) => {
-            let message = ctx.strings.last_admin;
-            rerender(
-                ctx,
-                visitor,
-                org_id,
-                &form,
-                Problem {
-                    section,
-                    errors: &[],
-                    message,
-                },
-                StatusCode::CONFLICT,
-            )
-        }
-        Err(error) => Err(org_error(ctx, error)),
-    }
+    let (errors, message, status) = match action(&form, visitor, org_id) {
+        Ok(page) => return page,
+        Err(OrgError::Fields(errors)) => (errors, ctx.strings.fix_errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(OrgError::LastAdmin) => (Vec::new(), ctx.strings.last_admin, StatusCode::CONFLICT),
+        Err(error) => return Err(org_error(ctx, error)),
+    };
+    let problem = Problem {
+        section,
+        errors: &errors,
+        message,
+    };
+    rerender(ctx, visitor, org_id, &form, problem, status)
 }
 
 fn rerender(
