@@ -19,6 +19,22 @@ fn serves_over_a_real_tcp_port() {
 }
 
 #[test]
+fn spin_headers_are_appended_after_the_clients_own() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("spin-client-addr", "6.6.6.6:1".parse().unwrap());
+    headers.insert("spin-full-url", "http://forged.example/".parse().unwrap());
+    let uri: http::Uri = "http://127.0.0.1:3000/sign-in?x=1".parse().unwrap();
+    host::add_spin_headers(&mut headers, &uri, "127.0.0.1:50000").unwrap();
+    let values = |name: &str| -> Vec<&str> { headers.get_all(name).iter().map(|v| v.to_str().unwrap()).collect() };
+    assert_eq!(values("spin-client-addr"), ["6.6.6.6:1", "127.0.0.1:50000"]);
+    assert_eq!(
+        values("spin-full-url"),
+        ["http://forged.example/", "http://127.0.0.1:3000/sign-in?x=1"]
+    );
+    assert_eq!(values("spin-path-info"), ["/sign-in"]);
+}
+
+#[test]
 fn each_test_portal_has_its_own_database_file() {
     let a = Portal::new();
     let b = Portal::new();

@@ -396,6 +396,25 @@ pub struct Answer {
     pub logs: String,
 }
 
+/// Adds the headers Spin's HTTP trigger gives every request. Spin copies the client's headers
+/// first and then *appends* its own, so a client that sends its own `spin-client-addr` or
+/// `spin-full-url` is still there, before Spin's value: the guest sees both, as under Spin.
+pub fn add_spin_headers(headers: &mut http::HeaderMap, uri: &http::Uri, client_addr: &str) -> wasmtime::Result<()> {
+    let spin_headers = [
+        ("spin-full-url", uri.to_string()),
+        ("spin-path-info", uri.path().to_owned()),
+        ("spin-matched-route", "/...".to_owned()),
+        ("spin-raw-component-route", "/...".to_owned()),
+        ("spin-component-route", String::new()),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", client_addr.to_owned()),
+    ];
+    for (name, value) in spin_headers {
+        headers.append(name, value.parse()?);
+    }
+    Ok(())
+}
+
 /// Delivers one request the way Spin's HTTP trigger does.
 pub async fn dispatch(
     app: Arc<AppConfig>,
@@ -423,18 +442,7 @@ pub async fn dispatch(
         .unwrap_or_else(|| "/".to_owned());
     parts.uri = format!("http://{authority}{path_and_query}").parse()?;
     parts.headers.remove(http::header::HOST);
-    let spin_headers = [
-        ("spin-full-url", format!("http://{authority}{path_and_query}")),
-        ("spin-path-info", parts.uri.path().to_owned()),
-        ("spin-matched-route", "/...".to_owned()),
-        ("spin-raw-component-route", "/...".to_owned()),
-        ("spin-component-route", String::new()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-client-addr", client_addr.to_owned()),
-    ];
-    for (name, value) in spin_headers {
-        parts.headers.insert(name, value.parse()?);
-    }
+    add_spin_headers(&mut parts.headers, &parts.uri, client_addr)?;
     let body =
         Full::new(body).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
     let request = http::Request::from_parts(parts, body);
