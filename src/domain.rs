@@ -11,12 +11,100 @@ pub enum FieldProblem {
     Invalid,
 }
 
+/// A problem with one form field, shown next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    Field(FieldProblem),
+    Password(crate::security::password::PasswordProblem),
+    UsernameTaken,
+    EmailTaken,
+    ConfirmationMismatch,
+    SlugTaken,
+    AlreadyMember,
+    /// Deleting the account would leave an organization with members but no admin.
+    LastAdminOfOrganization,
+}
+
+/// Every problem of one form, by field name, in the order the fields were checked.
+pub type FieldErrors = Vec<(&'static str, FieldError)>;
+
+/// Identifiers the portal generates: a readable prefix and 128 random bits in hex (`user_3f…`).
+/// An id from a request is parsed (`None` unless shaped like one the portal made), so a typo or
+/// an injection attempt never reaches a query as an id; an id read back from the store is
+/// trusted as stored.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new random id.
+            pub fn generate() -> Self {
+                Self(crate::security::random_id($prefix))
+            }
+
+            /// An id sent by a browser.
+            pub fn parse(text: &str) -> Option<Self> {
+                is_generated_id(text, $prefix).then(|| Self(text.to_owned()))
+            }
+
+            /// An id read back from the store.
+            pub(crate) fn from_stored(text: String) -> Self {
+                Self(text)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user account.
+    UserId,
+    "user"
+);
+id_type!(
+    /// A portal session (the `sid` claim).
+    SessionId,
+    "sess"
+);
+id_type!(
+    /// An organization.
+    OrgId,
+    "org"
+);
+id_type!(
+    /// An invitation to an organization.
+    InvitationId,
+    "inv"
+);
+
+fn is_generated_id(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
 /// An email address, trimmed and lower-cased (so uniqueness is case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub const MAX_LEN: usize = 254;
+
+    /// An address read back from the store, where only parsed addresses are written.
+    pub(crate) fn from_stored(text: String) -> Self {
+        Self(text)
+    }
 
     pub fn parse(text: &str) -> Result<Self, FieldProblem> {
         let normalized = text.trim().to_lowercase();
@@ -243,6 +331,32 @@ impl Role {
     }
 }
 
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Accepted, Self::Declined, Self::Revoked]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
 /// Parses an optional field: empty is `Ok(None)` unless the field is required.
 pub fn optional<T>(
     text: &str,
@@ -259,6 +373,24 @@ pub fn optional<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_from_requests_must_look_generated() {
+        let id = UserId::generate();
+        assert_eq!(UserId::parse(id.as_str()), Some(id.clone()));
+        assert!(id.as_str().starts_with("user_"));
+        for forged in [
+            "",
+            "user_",
+            "org_0123456789abcdef0123456789abcdef",
+            "user_0123456789ABCDEF0123456789abcdef",
+            "user_0123456789abcdef0123456789abcde",
+            "user_0123456789abcdef0123456789abcdef' OR '1'='1",
+        ] {
+            assert_eq!(UserId::parse(forged), None, "{forged}");
+        }
+        assert!(OrgId::parse("org_0123456789abcdef0123456789abcdef").is_some());
+    }
 
     #[test]
     fn emails_are_normalized_and_validated() {

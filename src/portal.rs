@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, Request, Response, header};
 use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::pages::{
-    self, Ctx, FormActionOrigins, PageResult, assets, organization, sign_in, sign_out, sign_up, status, user,
+    Ctx, FormActionOrigins, PageResult, assets, error_page, organization, sign_in, sign_out, sign_up, status, user,
 };
 use crate::store::Db;
 
@@ -28,7 +28,7 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     for error in &config_errors {
         eprintln!("configuration error: {error}");
     }
-    let ctx = Ctx::new(&request, env, settings, config_errors);
+    let ctx = Ctx::new(&request, env.db, env.now, settings, config_errors);
     if ctx.settings.is_development() && !is_local(&ctx.portal_origin) {
         // Development mode relaxes the redirect policy and drops `Secure` from cookies: fine on
         // a laptop, not on a public host.
@@ -40,7 +40,7 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
-        pages::error_page(&ctx, error)
+        error_page::render(&ctx, error)
     });
     for cookie in ctx.take_cookies() {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -179,3 +179,6 @@ fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! The embedded stylesheets, served under fingerprinted URLs so browsers may cache them forever.
 
-use super::{Ctx, PageResult, content_response};
+use super::Ctx;
+use super::render::{PageResult, content_response};
 use crate::error::PortalError;
 use crate::views;
 

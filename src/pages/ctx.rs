@@ -1,38 +1,26 @@
-//! [`Ctx`]: everything a page handler needs about one request, with the storage, keys and
-//! session it uses loaded lazily (a stylesheet request touches none of them).
+//! [`Ctx`]: the facts of one request and the resources its page may need, loaded lazily (a
+//! stylesheet request touches none of them): the migrated database, the keys, the visitor, the
+//! checked form, and the cookies the response will set. Redirect choice lives in
+//! [`super::redirects`], drawing in [`super::render`].
 
 use std::cell::{OnceCell, RefCell};
 
-use http::{HeaderMap, Method, Response, StatusCode};
-use maud::Markup;
+use http::{HeaderMap, Method};
+use maud::{Markup, html};
 use url::Url;
 
-use super::{FormActionOrigins, html_response};
+use super::redirects;
 use crate::config::{ConfigError, Settings};
 use crate::error::PortalError;
 use crate::form::Params;
-use crate::portal::Env;
-use crate::redirect::{self, Fallbacks, Flow, RedirectChoice, RedirectPolicy, RedirectTarget};
+use crate::redirect::{Flow, RedirectTarget};
+use crate::security::csrf;
 use crate::security::session::{self, CookieScope};
 use crate::security::token::Keys;
-use crate::security::{csrf, random_bytes};
-use crate::store::sessions::{self, PortalSession};
-use crate::store::users::{self, User};
+use crate::service::accounts::Attempt;
+use crate::service::sessions::{self as session_rules, Visitor};
 use crate::store::{self, Db, DbError, keys};
-use crate::views::{self, Chrome, Strings};
-
-/// A visitor with a live portal session.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub session: PortalSession,
-    pub user: User,
-}
-
-/// How long a sealed redirect target in a form stays usable.
-const SEALED_REDIRECT_LIFETIME: i64 = 24 * 3600;
-
-/// The hidden field that carries the validated redirect target through a form.
-pub const REDIRECT_FIELD: &str = "redirect_target";
+use crate::views::{self, Msg, Strings};
 
 pub struct Ctx<'a> {
     pub settings: Settings,
@@ -41,25 +29,28 @@ pub struct Ctx<'a> {
     pub path: &'a str,
     pub query: Params,
     raw_query: &'a str,
-    pub headers: &'a HeaderMap,
+    headers: &'a HeaderMap,
     pub body: &'a [u8],
     /// The portal's origin as the browser sees it.
     pub portal_origin: Url,
     pub strings: &'static Strings,
-    env: &'a Env<'a>,
+    db: &'a dyn Db,
+    now: i64,
     migrated: OnceCell<Result<(), DbError>>,
     keys: OnceCell<Keys>,
-    signed_in: OnceCell<Option<SignedIn>>,
+    visitor: OnceCell<Option<Visitor>>,
     /// The visitor's CSRF cookie value, existing or minted for this response.
     csrf_cookie: OnceCell<String>,
     /// `Set-Cookie` values the pipeline adds to whatever response the page returns.
-    pending_cookies: RefCell<Vec<String>>,
+    cookies: RefCell<Vec<String>>,
 }
 
 impl<'a> Ctx<'a> {
+    /// `db` is the store this request may use (migrated on first use); `now` is Unix seconds.
     pub fn new(
         request: &'a http::Request<Vec<u8>>,
-        env: &'a Env<'a>,
+        db: &'a dyn Db,
+        now: i64,
         settings: Settings,
         config_errors: Vec<ConfigError>,
     ) -> Self {
@@ -76,25 +67,18 @@ impl<'a> Ctx<'a> {
             settings,
             config_errors,
             portal_origin,
-            env,
+            db,
+            now,
             migrated: OnceCell::new(),
             keys: OnceCell::new(),
-            signed_in: OnceCell::new(),
+            visitor: OnceCell::new(),
             csrf_cookie: OnceCell::new(),
-            pending_cookies: RefCell::new(Vec::new()),
+            cookies: RefCell::new(Vec::new()),
         }
     }
 
     pub fn now(&self) -> i64 {
-        self.env.now
-    }
-
-    /// This request's path and query, to come back to after signing in.
-    pub fn path_and_query(&self) -> String {
-        match self.raw_query {
-            "" => self.path.to_owned(),
-            query => format!("{}?{query}", self.path),
-        }
+        self.now
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -110,11 +94,20 @@ impl<'a> Ctx<'a> {
         session::read_cookie(self.header("cookie"), name)
     }
 
+    /// A password check from this request, for brute-force accounting.
+    pub fn attempt(&self) -> Attempt<'_> {
+        Attempt {
+            client_addr: self.client_addr(),
+            policy: self.settings.limits.lock_policy(),
+            now: self.now,
+        }
+    }
+
     /// The database, migrated on first use in this request.
     pub fn db(&self) -> Result<&dyn Db, PortalError> {
-        let db = self.env.db;
+        let db = self.db;
         self.migrated
-            .get_or_init(|| store::migrate(db, self.now()))
+            .get_or_init(|| store::migrate(db, self.now))
             .clone()
             .map_err(PortalError::from)?;
         Ok(db)
@@ -129,7 +122,7 @@ impl<'a> Ctx<'a> {
             Some(keys) => keys.clone(),
             None => {
                 let (candidate, scalar) = Keys::generate();
-                let stored = keys::get_or_insert_generated_key(self.db()?, &scalar, self.now())?;
+                let stored = keys::get_or_insert_generated_key(self.db()?, &scalar, self.now)?;
                 if stored == scalar {
                     candidate
                 } else {
@@ -141,32 +134,98 @@ impl<'a> Ctx<'a> {
     }
 
     /// The visitor's live portal session and account, if any.
-    pub fn signed_in(&self) -> Result<Option<&SignedIn>, PortalError> {
-        if let Some(found) = self.signed_in.get() {
+    pub fn signed_in(&self) -> Result<Option<&Visitor>, PortalError> {
+        if let Some(found) = self.visitor.get() {
             return Ok(found.as_ref());
         }
         let found = match self.cookie(session::PORTAL_SESSION_COOKIE) {
-            Some(token) if !token.is_empty() => {
-                let db = self.db()?;
-                let hash = session::token_hash(token);
-                match sessions::find_live_session(db, &hash, self.now())? {
-                    Some(session) => {
-                        users::find_user_by_id(db, &session.user_id)?.map(|user| SignedIn { session, user })
-                    }
-                    None => None,
-                }
-            }
+            Some(token) if !token.is_empty() => session_rules::find_visitor(self.db()?, token, self.now)?,
             _ => None,
         };
-        Ok(self.signed_in.get_or_init(|| found).as_ref())
+        Ok(self.visitor.get_or_init(|| found).as_ref())
+    }
+
+    /// The signed-in visitor, or [`PortalError::SignInFirst`]: the one gate of every signed-in
+    /// page and post. A revoked or expired session changes nothing and is sent to sign in.
+    pub fn visitor(&self) -> Result<&Visitor, PortalError> {
+        self.signed_in()?.ok_or_else(|| PortalError::SignInFirst {
+            back_to: self.return_path(),
+        })
+    }
+
+    /// Where to come back to after signing in: this page, or for a post, the page its form is on
+    /// (the first segment of its path: `/user/email` is on `/user`).
+    fn return_path(&self) -> String {
+        if *self.method == Method::POST {
+            let page_end = self.path[1..].find('/').map_or(self.path.len(), |i| i + 1);
+            return self.path[..page_end].to_owned();
+        }
+        match self.raw_query {
+            "" => self.path.to_owned(),
+            query => format!("{}?{query}", self.path),
+        }
+    }
+
+    /// Reads a POSTed form: checks its type (415), encoding (400), origin and CSRF token (403).
+    pub fn form(&self) -> Result<Params, PortalError> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(PortalError::UnsupportedMediaType);
+        }
+        let form = Params::from_form_body(self.body).map_err(|error| {
+            eprintln!("refused form on {}: {error}", self.path);
+            PortalError::BadRequest(Msg::BadFormEncoding)
+        })?;
+        let refuse = |rejection: csrf::CsrfRejection| {
+            eprintln!("refused post to {}: {rejection}", self.path);
+            PortalError::from(rejection)
+        };
+        csrf::check_headers(
+            self.header("origin"),
+            self.header("sec-fetch-site"),
+            &self.portal_origin.origin(),
+        )
+        .map_err(refuse)?;
+        let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
+        csrf::check_token(self.keys()?, cookie, form.get(csrf::FIELD)).map_err(refuse)?;
+        Ok(form)
+    }
+
+    /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
+    pub fn csrf_field(&self) -> Result<Markup, PortalError> {
+        let cookie_value = self.csrf_cookie.get_or_init(|| {
+            let name = csrf::cookie_name(!self.settings.is_development());
+            match self.cookie(name) {
+                Some(value) if !value.is_empty() => value.to_owned(),
+                _ => {
+                    // One new value per response, however many forms the page has.
+                    let value = csrf::new_cookie_value();
+                    let lifetime = self.settings.limits.portal_session_lifetime;
+                    self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
+                    value
+                }
+            }
+        });
+        Ok(views::hidden(
+            csrf::FIELD,
+            &csrf::form_token(self.keys()?, cookie_value),
+        ))
+    }
+
+    /// The two hidden fields of a form that ends in `flow`'s redirect: CSRF and the sealed target.
+    pub fn form_fields(&self, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
+        let csrf = self.csrf_field()?;
+        let sealed = redirects::sealed_field(self, flow, target)?;
+        Ok(html! { (csrf) (sealed) })
     }
 
     pub fn add_cookie(&self, set_cookie: String) {
-        self.pending_cookies.borrow_mut().push(set_cookie);
+        self.cookies.borrow_mut().push(set_cookie);
     }
 
     pub fn take_cookies(&self) -> Vec<String> {
-        std::mem::take(&mut self.pending_cookies.borrow_mut())
+        std::mem::take(&mut self.cookies.borrow_mut())
     }
 
     /// Cookies only the portal reads: host-only.
@@ -191,195 +250,6 @@ impl<'a> Ctx<'a> {
         CookieScope {
             secure: production,
             domain,
-        }
-    }
-
-    /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
-    pub fn csrf_field(&self) -> Result<Markup, PortalError> {
-        let cookie_value = self.csrf_cookie.get_or_init(|| {
-            let name = csrf::cookie_name(!self.settings.is_development());
-            match self.cookie(name) {
-                Some(value) if !value.is_empty() => value.to_owned(),
-                _ => {
-                    // One new value per response, however many forms the page has.
-                    let value = csrf::new_cookie_value();
-                    let lifetime = self.settings.limits.portal_session_lifetime;
-                    self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
-                    value
-                }
-            }
-        });
-        Ok(views::hidden(
-            csrf::FIELD,
-            &csrf::form_token(self.keys()?, cookie_value),
-        ))
-    }
-
-    /// Reads a POSTed form: checks its type (415), encoding (400), origin and CSRF token (403).
-    pub fn form(&self) -> Result<Params, PortalError> {
-        let content_type = self.header("content-type").unwrap_or_default();
-        let media_type = content_type.split(';').next().unwrap_or_default().trim();
-        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(PortalError::UnsupportedMediaType);
-        }
-        let form = Params::from_form_body(self.body).map_err(|error| {
-            eprintln!("refused form on {}: {error}", self.path);
-            PortalError::BadRequest(self.strings.bad_form_encoding.to_owned())
-        })?;
-        csrf::check_headers(
-            self.header("origin"),
-            self.header("sec-fetch-site"),
-            &self.portal_origin.origin(),
-        )
-        .map_err(|rejection| PortalError::Forbidden(rejection.to_string()))?;
-        let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
-        csrf::check_token(self.keys()?, cookie, form.get(csrf::FIELD))
-            .map_err(|rejection| self.csrf_refusal(rejection))?;
-        Ok(form)
-    }
-
-    /// A refused post as a 403 page in the visitor's language; the reason is logged.
-    fn csrf_refusal(&self, rejection: csrf::CsrfRejection) -> PortalError {
-        eprintln!("refused post to {}: {rejection}", self.path);
-        let message = match rejection {
-            csrf::CsrfRejection::CrossSiteOrigin | csrf::CsrfRejection::CrossSiteFetch => self.strings.csrf_cross_site,
-            csrf::CsrfRejection::MissingToken => self.strings.csrf_token_missing,
-            csrf::CsrfRejection::BadToken => self.strings.csrf_token_invalid,
-        };
-        PortalError::Forbidden(message.to_owned())
-    }
-
-    /// The redirect policy for this request.
-    pub fn redirect_policy(&self) -> RedirectPolicy {
-        RedirectPolicy {
-            portal_origin: self.portal_origin.clone(),
-            instance_domain: self.settings.instance_domain.clone(),
-            allowed_origins: self.settings.allowed_redirect_origins.clone(),
-            development: self.settings.is_development(),
-            trust_requesting_origin: self.settings.trust_requesting_origin,
-            requesting_origin: redirect::requesting_origin(self.header("origin"), self.header("referer")),
-        }
-    }
-
-    /// Runs the redirect chain for `flow` on this request's query and logs every rejection.
-    pub fn choose_redirect(&self, flow: Flow) -> RedirectChoice {
-        let fallbacks = Fallbacks {
-            flow_url: self.settings.flow_fallback(flow),
-            home_url: self.settings.home_url.as_deref(),
-        };
-        let choice = redirect::choose_redirect(&self.redirect_policy(), flow, |name| self.query.get(name), fallbacks);
-        for rejection in &choice.rejected {
-            eprintln!("redirect: {} {rejection}", self.path);
-        }
-        choice
-    }
-
-    /// Where a form of `flow` that carries no redirect of its own ends: the operator's fallbacks
-    /// only (the chain a POST without redirect parameters runs). Not logged: the post logs.
-    pub fn fallback_redirect(&self, flow: Flow) -> RedirectTarget {
-        let fallbacks = Fallbacks {
-            flow_url: self.settings.flow_fallback(flow),
-            home_url: self.settings.home_url.as_deref(),
-        };
-        redirect::choose_redirect(&self.redirect_policy(), flow, |_| None, fallbacks).target
-    }
-
-    /// The hidden field carrying a validated target through a form, sealed for `flow`.
-    pub fn sealed_redirect_field(&self, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
-        let payload = format!("{}\n{}", self.now() + SEALED_REDIRECT_LIFETIME, target.url());
-        let sealed = self.keys()?.seal(&format!("redirect:{flow:?}"), &payload);
-        Ok(views::hidden(REDIRECT_FIELD, &sealed))
-    }
-
-    /// The target a form carried, if its seal holds and has not expired; otherwise the chain's
-    /// answer for this request (fallbacks only, as a POST has no redirect parameters).
-    pub fn redirect_from_form(&self, flow: Flow, form: &Params) -> Result<RedirectTarget, PortalError> {
-        let keys = self.keys()?;
-        let sealed = form
-            .get(REDIRECT_FIELD)
-            .and_then(|sealed| keys.unseal(&format!("redirect:{flow:?}"), sealed))
-            .and_then(|payload| {
-                let (expires, url) = payload.split_once('\n')?;
-                let fresh = expires.parse::<i64>().ok()? > self.now();
-                fresh.then(|| Url::parse(url).ok()).flatten()
-            });
-        Ok(match sealed {
-            Some(url) => RedirectTarget::resume(url, &self.portal_origin),
-            None => self.choose_redirect(flow).target,
-        })
-    }
-
-    /// Notices shown in development mode only.
-    pub fn dev_notices(&self, choice: Option<&RedirectChoice>) -> Vec<String> {
-        if !self.settings.is_development() {
-            return Vec::new();
-        }
-        choice
-            .map(|choice| choice.rejected.iter().map(ToString::to_string).collect())
-            .unwrap_or_default()
-    }
-
-    /// The "back to the application" link: the validated redirect target when the request
-    /// carried one, else `home_url` when it passes the policy.
-    pub fn back_to_app(&self, choice: Option<&RedirectChoice>) -> Option<String> {
-        if let Some(choice) = choice.filter(|c| matches!(c.source, redirect::CandidateSource::Query(_))) {
-            return Some(choice.target.location());
-        }
-        let home = self.settings.home_url.as_deref()?;
-        self.redirect_policy().check(home).ok().map(|target| target.location())
-    }
-
-    /// Renders a full page with the shared chrome.
-    pub fn render(
-        &self,
-        title: &str,
-        wide: bool,
-        choice: Option<&RedirectChoice>,
-        content: Markup,
-    ) -> Response<Vec<u8>> {
-        self.render_with(StatusCode::OK, title, wide, choice, None, content)
-    }
-
-    /// Renders a page with a status, a flash message, and the redirect target's origin allowed
-    /// as a form destination.
-    pub fn render_with(
-        &self,
-        status: StatusCode,
-        title: &str,
-        wide: bool,
-        choice: Option<&RedirectChoice>,
-        flash: Option<&str>,
-        content: Markup,
-    ) -> Response<Vec<u8>> {
-        let notices = self.dev_notices(choice);
-        let back = self.back_to_app(choice);
-        let chrome = Chrome {
-            branding: &self.settings.branding,
-            strings: self.strings,
-            dev_notices: &notices,
-            back_to_app: back.as_deref(),
-            flash,
-        };
-        let mut response = html_response(status, views::page(&chrome, title, wide, content));
-        if let Some(choice) = choice {
-            allow_form_target(&mut response, &choice.target);
-        }
-        response
-    }
-}
-
-/// Lets this page's forms end in a redirect to `target` (CSP `form-action` governs it).
-pub fn allow_form_target(response: &mut Response<Vec<u8>>, target: &RedirectTarget) {
-    if target.is_same_origin() {
-        return;
-    }
-    let origin = target.origin();
-    let extensions = response.extensions_mut();
-    match extensions.get_mut::<FormActionOrigins>() {
-        Some(FormActionOrigins(origins)) if !origins.contains(&origin) => origins.push(origin),
-        Some(_) => {}
-        None => {
-            extensions.insert(FormActionOrigins(vec![origin]));
         }
     }
 }
@@ -409,18 +279,4 @@ fn portal_origin(settings: &Settings, headers: &HeaderMap, uri: &http::Uri) -> U
         let _ = origin.set_scheme("https");
     }
     origin
-}
-
-impl From<DbError> for PortalError {
-    fn from(error: DbError) -> Self {
-        match error {
-            DbError::Busy => Self::Unavailable(error.to_string()),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-/// Unpredictable identifiers for JWT `jti`.
-pub fn new_jti() -> String {
-    crate::security::base64url(&random_bytes::<16>())
 }

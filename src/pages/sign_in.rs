@@ -1,137 +1,74 @@
 //! `/sign-in`: email address or username plus password.
 
-use http::{StatusCode, header};
+use http::StatusCode;
 use maud::html;
 
-use super::{Ctx, PageResult, allow_form_target, link_keeping_redirect, prefill, signed_in};
-use crate::accounts::{self, Attempt, SignInError};
-use crate::error::PortalError;
+use super::parts::{FormCard, alternate_link, prefill};
+use super::redirects;
+use super::render::{PageResult, or_show_form};
+use super::{Ctx, auth};
+use crate::domain::{EmailAddress, Username};
+use crate::error::FormProblem;
+use crate::form::Params;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
-use crate::views::{self, Field};
+use crate::security::password::MAX_PASSWORD_CHARS;
+use crate::service::accounts;
+use crate::views::{Field, Msg};
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
-    let choice = ctx.choose_redirect(Flow::SignIn);
+    let choice = redirects::choose(ctx, Flow::SignIn);
     if let Some(visitor) = ctx.signed_in()? {
-        return signed_in::resume(ctx, visitor, &choice.target);
+        return auth::resume(ctx, visitor, &choice.target);
     }
-    let identifier = prefill(ctx, "email_address", 254)
-        .or_else(|| prefill(ctx, "username", 64))
+    let identifier = prefill(ctx, "email_address", EmailAddress::MAX_LEN)
+        .or_else(|| prefill(ctx, "username", Username::MAX_LEN))
         .unwrap_or_default();
-    render(ctx, StatusCode::OK, &choice.target, Some(&choice), identifier, None)
+    render(ctx, &choice.target, Some(&choice), identifier, None)
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
-    let target = ctx.redirect_from_form(Flow::SignIn, &form)?;
+    let target = redirects::from_form(ctx, Flow::SignIn, &form)?;
     let identifier = form.text("identifier").trim();
+    or_show_form(sign_in(ctx, &form, identifier, &target), |problem| {
+        render(ctx, &target, None, identifier, Some(&problem))
+    })
+}
+
+/// Checks the credentials (one Argon2 run, lockout) and starts the session.
+fn sign_in(ctx: &Ctx<'_>, form: &Params, identifier: &str, target: &RedirectTarget) -> PageResult {
     let password = form.text("password");
-    let strings = ctx.strings;
     if identifier.is_empty() || password.is_empty() {
-        return render(
-            ctx,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &target,
-            None,
-            identifier,
-            Some(strings.missing_credentials),
-        );
+        return Err(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::MissingCredentials).into());
     }
-    let attempt = Attempt {
-        client_addr: ctx.client_addr(),
-        policy: ctx.settings.limits.lock_policy(),
-        now: ctx.now(),
-    };
-    match accounts::sign_in(ctx.db()?, identifier, password, &attempt) {
-        Ok(user) => signed_in::start_session(ctx, &user, &target),
-        Err(error) => credentials_error(ctx, error, |status, message| {
-            render(ctx, status, &target, None, identifier, Some(message))
-        }),
-    }
-}
-
-/// How a failed credential check is shown: the same status and message whether or not the
-/// account exists.
-pub struct CredentialsFailure {
-    pub status: StatusCode,
-    pub message: String,
-    pub retry_after: Option<i64>,
-}
-
-impl CredentialsFailure {
-    pub fn from_error(ctx: &Ctx<'_>, error: SignInError) -> Result<Self, PortalError> {
-        match error {
-            SignInError::BadCredentials => Ok(Self {
-                status: StatusCode::UNAUTHORIZED,
-                message: ctx.strings.bad_credentials.to_owned(),
-                retry_after: None,
-            }),
-            SignInError::Locked { until } => {
-                let seconds = (until - ctx.now()).max(1);
-                let minutes = (seconds + 59) / 60;
-                Ok(Self {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    message: ctx.strings.locked_out.replace("{minutes}", &minutes.to_string()),
-                    retry_after: Some(seconds),
-                })
-            }
-            SignInError::Db(error) => Err(error.into()),
-            SignInError::Internal(detail) => Err(PortalError::Internal(detail)),
-        }
-    }
-
-    /// Adds `Retry-After` to the page that shows this failure.
-    pub fn apply(&self, response: &mut http::Response<Vec<u8>>) {
-        if let Some(value) = self
-            .retry_after
-            .and_then(|s| http::HeaderValue::from_str(&s.to_string()).ok())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-    }
-}
-
-/// Turns a failed credential check into the page `render` draws.
-pub fn credentials_error(
-    ctx: &Ctx<'_>,
-    error: SignInError,
-    render: impl FnOnce(StatusCode, &str) -> PageResult,
-) -> PageResult {
-    let failure = CredentialsFailure::from_error(ctx, error)?;
-    let mut response = render(failure.status, &failure.message)?;
-    failure.apply(&mut response);
-    Ok(response)
+    let user = accounts::sign_in(ctx.db()?, identifier, password, &ctx.attempt())?;
+    auth::finish_sign_in(ctx, &user, target)
 }
 
 fn render(
     ctx: &Ctx<'_>,
-    status: StatusCode,
     target: &RedirectTarget,
     choice: Option<&RedirectChoice>,
     identifier: &str,
-    error: Option<&str>,
+    problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
-    let content = html! {
-        div.card {
-            h1 { (strings.sign_in_title) }
-            p.lead { (strings.sign_in_lead) }
-            (views::form_error(error))
-            form method="post" action="/sign-in" novalidate {
-                (ctx.csrf_field()?)
-                (ctx.sealed_redirect_field(Flow::SignIn, target)?)
-                (Field::new("identifier", strings.identifier_label, "text", "username")
-                    .value(identifier).required(true).max_length(254).render(strings))
-                (Field::new("password", strings.password_label, "password", "current-password")
-                    .required(true).max_length(256).render(strings))
-                button type="submit" { (strings.sign_in_button) }
-            }
-            p.alternate {
-                (strings.no_account) " "
-                a href=(link_keeping_redirect(ctx, "/sign-up")) { (strings.sign_up_link) }
-            }
-        }
+    let card = FormCard {
+        title: strings.sign_in_title,
+        lead: strings.sign_in_lead,
+        action: "/sign-in",
+        flow: Flow::SignIn,
+        target,
+        choice,
+        problem,
     };
-    let mut response = ctx.render_with(status, strings.sign_in_title, false, choice, None, content);
-    allow_form_target(&mut response, target);
-    Ok(response)
+    let fields = html! {
+        (Field::new("identifier", strings.identifier_label, "text", "username")
+            .value(identifier).required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+        (Field::new("password", strings.password_label, "password", "current-password")
+            .required(true).max_length(MAX_PASSWORD_CHARS).render(strings))
+        button type="submit" { (strings.sign_in_button) }
+    };
+    let after = alternate_link(ctx, strings.no_account, strings.sign_up_link, "/sign-up");
+    card.render(ctx, fields, after)
 }

@@ -2,37 +2,39 @@
 
 use maud::html;
 
-use super::{Ctx, PageResult, redirect_to, signed_in};
+use super::render::{Page, PageResult, found};
+use super::{Ctx, auth, redirects};
 use crate::redirect::Flow;
-use crate::store::sessions;
+use crate::service::sessions;
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
-    let choice = ctx.choose_redirect(Flow::SignOut);
-    let strings = ctx.strings;
+    let choice = redirects::choose(ctx, Flow::SignOut);
     if ctx.signed_in()?.is_none() {
-        return Ok(redirect_to(&choice.target.location()));
+        return Ok(found(&choice.target.location()));
     }
+    let strings = ctx.strings;
     let content = html! {
         div.card {
             h1 { (strings.sign_out_title) }
             p.lead { (strings.sign_out_lead) }
             form method="post" action="/sign-out" {
-                (ctx.csrf_field()?)
-                (ctx.sealed_redirect_field(Flow::SignOut, &choice.target)?)
+                (ctx.form_fields(Flow::SignOut, &choice.target)?)
                 button type="submit" { (strings.sign_out_button) }
             }
         }
     };
-    Ok(ctx.render(strings.sign_out_title, false, Some(&choice), content))
+    Ok(Page::new(ctx, strings.sign_out_title)
+        .redirect_choice(Some(&choice))
+        .render(content))
 }
 
 /// Revokes the portal session, clears both cookies and leaves by `after_sign_out_url`.
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
-    let target = ctx.redirect_from_form(Flow::SignOut, &form)?;
+    let target = redirects::from_form(ctx, Flow::SignOut, &form)?;
     if let Some(visitor) = ctx.signed_in()? {
-        sessions::delete_session(ctx.db()?, &visitor.session.id)?;
+        sessions::end_session(ctx.db()?, &visitor.session.id)?;
     }
-    signed_in::clear_session_cookies(ctx);
-    Ok(redirect_to(&target.location()))
+    auth::clear_session_cookies(ctx);
+    Ok(found(&target.location()))
 }

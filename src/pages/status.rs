@@ -1,12 +1,14 @@
-//! Small fixed pages: the root, the health check and the unauthorized sign-in page.
+//! Small fixed pages: the root, the health check, the JWKS and the unauthorized sign-in page.
 
 use maud::html;
 
-use super::{Ctx, PageResult, content_response, link_keeping_redirect, redirect_to};
+use super::Ctx;
+use super::redirects::link_keeping_redirect;
+use super::render::{Page, PageResult, content_response, found};
 
 /// `/` has no page of its own: it sends visitors to sign-in with their redirect intent intact.
 pub fn root(ctx: &Ctx<'_>) -> PageResult {
-    Ok(redirect_to(&link_keeping_redirect(ctx, "/sign-in")))
+    Ok(found(&link_keeping_redirect(ctx, "/sign-in")))
 }
 
 /// Liveness for load balancers and `spin up` checks; touches no storage.
@@ -28,7 +30,7 @@ pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
             a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.go_to_sign_in) }
         }
     };
-    Ok(ctx.render(strings.unauthorized_title, false, None, content))
+    Ok(Page::new(ctx, strings.unauthorized_title).render(content))
 }
 
 /// `/.well-known/jwks.json`: the public key apps use to verify `__session`. Cacheable for five

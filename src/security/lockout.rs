@@ -11,6 +11,8 @@
 //! message is the same whether the account exists or not, and unknown identifiers are locked
 //! exactly like real ones, so the lock reveals nothing about which accounts exist.
 
+use crate::domain::UserId;
+
 /// Limits from the `sign_in_*` variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockPolicy {
@@ -41,7 +43,7 @@ impl LockPolicy {
 }
 
 /// The scope key for an account (its id) or, when no account matches, the identifier typed.
-pub fn account_scope(user_id: Option<&str>, identifier: &str) -> String {
+pub fn account_scope(user_id: Option<&UserId>, identifier: &str) -> String {
     match user_id {
         Some(id) => format!("account:{id}"),
         None => format!("identifier:{}", identifier.trim().to_lowercase()),
@@ -95,7 +97,8 @@ mod tests {
     #[test]
     fn scopes_normalize_identifiers_and_strip_ports() {
         assert_eq!(account_scope(None, " Ada@Example.com "), "identifier:ada@example.com");
-        assert_eq!(account_scope(Some("user_1"), "ada"), "account:user_1");
+        let user = UserId::from_stored("user_1".into());
+        assert_eq!(account_scope(Some(&user), "ada"), "account:user_1");
         assert_eq!(address_scope("10.0.0.1:5000"), "address:10.0.0.1");
         assert_eq!(address_scope("[::1]:5000"), "address:::1");
         assert_eq!(address_scope("10.0.0.1"), "address:10.0.0.1");

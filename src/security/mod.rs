@@ -1,10 +1,10 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
-pub mod csrf;
-pub mod lockout;
+pub(crate) mod csrf;
+pub(crate) mod lockout;
 pub mod password;
-pub mod session;
-pub mod token;
+pub(crate) mod session;
+pub(crate) mod token;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -3,11 +3,12 @@
 //! so response times do not tell which accounts exist.
 
 use crate::config::{FieldMode, SignUpFields};
-use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
+use crate::domain::{
+    EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, UserId, Username, optional,
+};
 use crate::security::lockout::{self, LockPolicy};
-use crate::security::password::{self, PasswordProblem};
-use crate::security::random_id;
-use crate::store::users::{self, CreateUserError, NewUser, User};
+use crate::security::password;
+use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User};
 use crate::store::{Db, DbError, attempts, transaction};
 
 /// What a sign-up form carries, as typed.
@@ -21,53 +22,53 @@ pub struct SignUpInput {
     pub phone_number: String,
 }
 
-/// A problem with one field, shown next to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldError {
-    Field(FieldProblem),
-    Password(PasswordProblem),
-    UsernameTaken,
-    EmailTaken,
-    ConfirmationMismatch,
-    SlugTaken,
-    AlreadyMember,
-    /// Deleting the account would leave an organization with members but no admin.
-    LastAdminOfOrganization,
-}
-
-pub type FieldErrors = Vec<(&'static str, FieldError)>;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
     /// Unknown identifier or wrong password: one message for both.
+    #[error("unknown account or wrong password")]
     BadCredentials,
     /// Too many failures for this account or address.
-    Locked {
-        until: i64,
-    },
-    Db(DbError),
+    #[error("too many failed attempts; locked until {until}")]
+    Locked { until: i64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
     Internal(String),
 }
 
-impl From<DbError> for SignInError {
-    fn from(error: DbError) -> Self {
-        Self::Db(error)
+/// Why a sign-up, or a change a person makes to their own account, was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("the form has problems: {0:?}")]
+    Fields(FieldErrors),
+    /// A password check failed or is locked. At sign-up: the email belongs to an account and the
+    /// password did not open it, shown exactly like a failed sign-in, so sign-up reveals no more
+    /// than sign-in does.
+    #[error(transparent)]
+    Credentials(SignInError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<SignInError> for AccountError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Db(error) => Self::Db(error),
+            SignInError::Internal(detail) => Self::Internal(detail),
+            other => Self::Credentials(other),
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignUpError {
-    Fields(FieldErrors),
-    /// The email belongs to an account and the password did not open it. Shown exactly like a
-    /// failed sign-in, so sign-up reveals no more than sign-in does.
-    Credentials(SignInError),
-    Db(DbError),
-    Internal(String),
-}
-
-impl From<DbError> for SignUpError {
-    fn from(error: DbError) -> Self {
-        Self::Db(error)
+impl From<UpdateUserError> for AccountError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::EmailTaken => Self::Fields(vec![("email_address", FieldError::EmailTaken)]),
+            UpdateUserError::UsernameTaken => Self::Fields(vec![("username", FieldError::UsernameTaken)]),
+            UpdateUserError::Db(error) => Self::Db(error),
+        }
     }
 }
 
@@ -167,19 +168,19 @@ pub fn sign_up(
     input: &SignUpInput,
     fields: SignUpFields,
     attempt: &Attempt<'_>,
-) -> Result<SignedUp, SignUpError> {
-    let (email, extra) = validate(input, fields).map_err(SignUpError::Fields)?;
+) -> Result<SignedUp, AccountError> {
+    let (email, extra) = validate(input, fields).map_err(AccountError::Fields)?;
     if let Some(existing) = users::find_user_by_email(db, &email)? {
         return check_password(db, Some(existing), email.as_str(), &input.password, attempt)
             .map(SignedUp::ExistingAccount)
-            .map_err(SignUpError::Credentials);
+            .map_err(AccountError::Credentials);
     }
     if let Some(username) = &extra.username
         && users::find_user_by_username(db, username)?.is_some()
     {
-        return Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)]));
+        return Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]));
     }
-    let password_hash = password::hash_password(&input.password).map_err(SignUpError::Internal)?;
+    let password_hash = password::hash_password(&input.password).map_err(AccountError::Internal)?;
     let new = NewUser {
         email,
         username: extra.username,
@@ -188,13 +189,13 @@ pub fn sign_up(
         phone_number: extra.phone_number,
         password_hash,
     };
-    match users::create_user(db, &random_id("user"), &new, attempt.now) {
+    match users::create_user(db, &UserId::generate(), &new, attempt.now) {
         Ok(user) => Ok(SignedUp::Created(user)),
         // Lost a race with a concurrent sign-up for the same email: report it like a failed
         // sign-in without a second Argon2 run.
-        Err(CreateUserError::EmailTaken) => Err(SignUpError::Credentials(SignInError::BadCredentials)),
-        Err(CreateUserError::UsernameTaken) => Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)])),
-        Err(CreateUserError::Db(error)) => Err(SignUpError::Db(error)),
+        Err(CreateUserError::EmailTaken) => Err(AccountError::Credentials(SignInError::BadCredentials)),
+        Err(CreateUserError::UsernameTaken) => Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)])),
+        Err(CreateUserError::Db(error)) => Err(AccountError::Db(error)),
     }
 }
 
@@ -212,7 +213,7 @@ pub fn verify_current_password(
     password: &str,
     attempt: &Attempt<'_>,
 ) -> Result<(), SignInError> {
-    check_password(db, Some(user.clone()), &user.email, password, attempt).map(drop)
+    check_password(db, Some(user.clone()), user.email.as_str(), password, attempt).map(drop)
 }
 
 /// The one credential check behind sign-in and sign-up-with-a-taken-email: lock check, one
@@ -226,7 +227,7 @@ fn check_password(
 ) -> Result<User, SignInError> {
     let policy = attempt.policy;
     let scopes = [
-        lockout::account_scope(user.as_ref().map(|u| u.id.as_str()), identifier),
+        lockout::account_scope(user.as_ref().map(|u| &u.id), identifier),
         lockout::address_scope(attempt.client_addr),
     ];
     let since = attempt.now - policy.horizon();
@@ -257,25 +258,11 @@ fn check_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
-
-    const ALL_OPTIONAL: SignUpFields = SignUpFields {
-        first_name: FieldMode::Optional,
-        last_name: FieldMode::Optional,
-        username: FieldMode::Optional,
-        phone_number: FieldMode::Optional,
-    };
+    use crate::security::password::PasswordProblem;
+    use crate::testing::{ALL_OPTIONAL, MemoryDb, attempt_from};
 
     fn attempt(now: i64) -> Attempt<'static> {
-        Attempt {
-            client_addr: "10.0.0.1:4000",
-            policy: LockPolicy {
-                max_failures: 3,
-                window: 60,
-                lockout: 300,
-            },
-            now,
-        }
+        attempt_from("10.0.0.1:4000", now)
     }
 
     fn input(email: &str, password: &str) -> SignUpInput {
@@ -324,7 +311,7 @@ mod tests {
             username: "a b".into(),
             phone_number: "12345".into(),
         };
-        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)) else {
+        let Err(AccountError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)) else {
             panic!("expected field errors")
         };
         let names: Vec<&str> = errors.iter().map(|(name, _)| *name).collect();
@@ -344,7 +331,7 @@ mod tests {
         };
         let mut form = input("a@example.com", "long enough");
         form.phone_number = "garbage is ignored when the field is off".into();
-        let Err(SignUpError::Fields(errors)) = sign_up(&db, &form, fields, &attempt(0)) else {
+        let Err(AccountError::Fields(errors)) = sign_up(&db, &form, fields, &attempt(0)) else {
             panic!("expected field errors")
         };
         assert_eq!(errors, [("username", FieldError::Field(FieldProblem::Required))]);
@@ -358,7 +345,7 @@ mod tests {
     #[test]
     fn password_equal_to_email_is_refused() {
         let db = MemoryDb::new();
-        let Err(SignUpError::Fields(errors)) = sign_up(
+        let Err(AccountError::Fields(errors)) = sign_up(
             &db,
             &input("ada@example.com", "ADA@example.com"),
             ALL_OPTIONAL,
@@ -382,7 +369,7 @@ mod tests {
         form.username = "ADA".into();
         assert_eq!(
             sign_up(&db, &form, ALL_OPTIONAL, &attempt(1)),
-            Err(SignUpError::Fields(vec![("username", FieldError::UsernameTaken)]))
+            Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]))
         );
     }
 
@@ -397,7 +384,7 @@ mod tests {
                 ALL_OPTIONAL,
                 &attempt(1)
             ),
-            Err(SignUpError::Credentials(SignInError::BadCredentials))
+            Err(AccountError::Credentials(SignInError::BadCredentials))
         );
         assert!(matches!(
             sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(2)),

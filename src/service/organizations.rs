@@ -6,27 +6,35 @@
 //! `BEGIN IMMEDIATE`, so two admins demoting each other at once cannot both succeed: an
 //! organization always keeps at least one admin.
 
-use crate::accounts::{FieldError, FieldErrors};
-use crate::domain::{EmailAddress, FieldProblem, OrganizationName, Role, Slug};
-use crate::security::{base64url, random_bytes, random_id, sha256};
-use crate::store::organizations::{self as orgs, Invitation, Membership, NewInvitation, Organization};
+use crate::domain::{
+    EmailAddress, FieldError, FieldErrors, FieldProblem, InvitationId, InvitationStatus, OrgId, OrganizationName, Role,
+    Slug, UserId,
+};
+use crate::security::{base64url, random_bytes, sha256};
+use crate::store::organizations::{self as orgs, Invitation, Member, Membership, NewInvitation, Organization};
 use crate::store::users::User;
-use crate::store::{Db, DbError, transaction, users};
+use crate::store::{Db, DbError, sessions, transaction, users};
 
 /// How long an invitation link stays valid.
 pub const INVITATION_LIFETIME: i64 = 7 * 24 * 3600;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrgError {
+    #[error("the form has problems: {0:?}")]
     Fields(FieldErrors),
     /// The actor is not a member, or not an admin where one is needed.
+    #[error("not a member, or not an admin where one is needed")]
     Forbidden,
     /// The change would leave the organization without an admin.
+    #[error("the organization would be left without an admin")]
     LastAdmin,
     /// The invitation does not exist, was answered or revoked, or has expired.
+    #[error("the invitation is no longer available")]
     InvitationUnavailable,
     /// The invitation was sent to another email address than the signed-in user's.
+    #[error("the invitation is for another email address")]
     InvitationForAnotherEmail,
+    #[error(transparent)]
     Db(DbError),
 }
 
@@ -70,18 +78,36 @@ fn parse_name_and_slug(name: &str, slug: &str) -> Result<(OrganizationName, Slug
 }
 
 /// The actor's membership, or `Forbidden`.
-pub fn require_member(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Membership, OrgError> {
+pub fn require_member(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<Membership, OrgError> {
     orgs::find_membership(db, org_id, user_id)?.ok_or(OrgError::Forbidden)
 }
 
 /// The actor's membership when they are an admin, or `Forbidden`.
-pub fn require_admin(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Membership, OrgError> {
+pub fn require_admin(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<Membership, OrgError> {
     let membership = require_member(db, org_id, user_id)?;
     if membership.role == Role::Admin {
         Ok(membership)
     } else {
         Err(OrgError::Forbidden)
     }
+}
+
+/// Every organization the user belongs to, by name.
+pub fn list_memberships(db: &dyn Db, user_id: &UserId) -> Result<Vec<Membership>, DbError> {
+    orgs::list_user_memberships(db, user_id)
+}
+
+/// What the organization's page shows a member: the members, and for admins the pending
+/// invitations (expired ones included, marked as such).
+pub fn organization_roster(db: &dyn Db, membership: &Membership) -> Result<(Vec<Member>, Vec<Invitation>), DbError> {
+    let org_id = &membership.organization.id;
+    let members = orgs::list_members(db, org_id)?;
+    let invitations = if membership.role == Role::Admin {
+        orgs::list_pending_invitations(db, org_id)?
+    } else {
+        Vec::new()
+    };
+    Ok((members, invitations))
 }
 
 /// Creates an organization with `creator` as its admin.
@@ -94,7 +120,7 @@ pub fn create_organization(
 ) -> Result<Organization, OrgError> {
     let (name, slug) = parse_name_and_slug(name, slug)?;
     transaction(db, || {
-        let organization = orgs::create_organization(db, &random_id("org"), &name, &slug, &creator.id, now)?;
+        let organization = orgs::create_organization(db, &OrgId::generate(), &name, &slug, &creator.id, now)?;
         orgs::add_membership(db, &organization.id, &creator.id, Role::Admin, now)?;
         Ok(organization)
     })
@@ -104,7 +130,7 @@ pub fn create_organization(
 pub fn update_organization(
     db: &dyn Db,
     actor: &User,
-    org_id: &str,
+    org_id: &OrgId,
     name: &str,
     slug: &str,
     now: i64,
@@ -116,7 +142,7 @@ pub fn update_organization(
 }
 
 /// Fails with `LastAdmin` when removing `target`'s admin role would leave no admin.
-fn keep_an_admin(db: &dyn Db, org_id: &str, target: &Membership) -> Result<(), OrgError> {
+fn keep_an_admin(db: &dyn Db, org_id: &OrgId, target: &Membership) -> Result<(), OrgError> {
     if target.role == Role::Admin && orgs::count_admins(db, org_id)? <= 1 {
         return Err(OrgError::LastAdmin);
     }
@@ -124,7 +150,13 @@ fn keep_an_admin(db: &dyn Db, org_id: &str, target: &Membership) -> Result<(), O
 }
 
 /// Changes a member's role (admins only).
-pub fn change_role(db: &dyn Db, actor: &User, org_id: &str, target_user_id: &str, role: &str) -> Result<(), OrgError> {
+pub fn change_role(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &OrgId,
+    target_user_id: &UserId,
+    role: &str,
+) -> Result<(), OrgError> {
     let role = Role::parse(role).map_err(|problem| fields("role", problem))?;
     transaction(db, || {
         require_admin(db, org_id, &actor.id)?;
@@ -138,29 +170,41 @@ pub fn change_role(db: &dyn Db, actor: &User, org_id: &str, target_user_id: &str
 }
 
 /// Removes a member (admins only).
-pub fn remove_member(db: &dyn Db, actor: &User, org_id: &str, target_user_id: &str) -> Result<(), OrgError> {
+pub fn remove_member(db: &dyn Db, actor: &User, org_id: &OrgId, target_user_id: &UserId) -> Result<(), OrgError> {
     transaction(db, || {
         require_admin(db, org_id, &actor.id)?;
         let target = orgs::find_membership(db, org_id, target_user_id)?.ok_or(OrgError::Forbidden)?;
         keep_an_admin(db, org_id, &target)?;
-        orgs::delete_membership(db, org_id, target_user_id)?;
+        delete_membership(db, org_id, target_user_id)?;
         Ok(())
     })
 }
 
+/// Removes a membership and stops the organization being active in that user's sessions.
+fn delete_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<(), DbError> {
+    orgs::delete_membership(db, org_id, user_id)?;
+    sessions::clear_active_organization(db, org_id, Some(user_id))
+}
+
+/// Deletes an organization with everything in it and clears it as anyone's active organization.
+fn delete_organization_rows(db: &dyn Db, org_id: &OrgId) -> Result<(), DbError> {
+    orgs::delete_organization(db, org_id)?;
+    sessions::clear_active_organization(db, org_id, None)
+}
+
 /// Leaves an organization (any member but the last admin).
-pub fn leave_organization(db: &dyn Db, user: &User, org_id: &str) -> Result<(), OrgError> {
+pub fn leave_organization(db: &dyn Db, user: &User, org_id: &OrgId) -> Result<(), OrgError> {
     transaction(db, || {
         let membership = require_member(db, org_id, &user.id)?;
         keep_an_admin(db, org_id, &membership)?;
-        orgs::delete_membership(db, org_id, &user.id)?;
+        delete_membership(db, org_id, &user.id)?;
         Ok(())
     })
 }
 
 /// Deletes an organization with its memberships and invitations (admins only, confirmed by
 /// typing the slug).
-pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &str, confirmation: &str) -> Result<(), OrgError> {
+pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &OrgId, confirmation: &str) -> Result<(), OrgError> {
     transaction(db, || {
         let membership = require_admin(db, org_id, &actor.id)?;
         if confirmation.trim() != membership.organization.slug {
@@ -169,7 +213,7 @@ pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &str, confirmation
                 FieldError::ConfirmationMismatch,
             )]));
         }
-        orgs::delete_organization(db, org_id)?;
+        delete_organization_rows(db, org_id)?;
         Ok(())
     })
 }
@@ -177,7 +221,14 @@ pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &str, confirmation
 /// Invites an email address with a role (admins only). Returns the one-time token for the
 /// invitation link; only its hash is stored. An earlier pending invitation for the same email
 /// is revoked.
-pub fn invite(db: &dyn Db, actor: &User, org_id: &str, email: &str, role: &str, now: i64) -> Result<String, OrgError> {
+pub fn invite(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &OrgId,
+    email: &str,
+    role: &str,
+    now: i64,
+) -> Result<String, OrgError> {
     require_admin(db, org_id, &actor.id)?;
     let email = EmailAddress::parse(email);
     let role = Role::parse(role);
@@ -201,7 +252,7 @@ pub fn invite(db: &dyn Db, actor: &User, org_id: &str, email: &str, role: &str, 
     }
     let token = base64url(&random_bytes::<32>());
     let token_hash = sha256(token.as_bytes());
-    let id = random_id("inv");
+    let id = InvitationId::generate();
     transaction(db, || {
         orgs::create_invitation(
             db,
@@ -220,15 +271,19 @@ pub fn invite(db: &dyn Db, actor: &User, org_id: &str, email: &str, role: &str, 
     Ok(token)
 }
 
-/// Revokes a pending invitation (admins only).
+/// Revokes a pending invitation (admins only; checked first, so a member learns nothing about
+/// invitation ids). An id that did not parse names no invitation.
 pub fn revoke_invitation(
     db: &dyn Db,
     actor: &User,
-    org_id: &str,
-    invitation_id: &str,
+    org_id: &OrgId,
+    invitation_id: Option<&InvitationId>,
     now: i64,
 ) -> Result<(), OrgError> {
     require_admin(db, org_id, &actor.id)?;
+    let Some(invitation_id) = invitation_id else {
+        return Err(OrgError::InvitationUnavailable);
+    };
     if orgs::revoke_invitation(db, org_id, invitation_id, now)? {
         Ok(())
     } else {
@@ -244,7 +299,7 @@ pub fn open_invitation(
     now: i64,
 ) -> Result<(Invitation, Organization), OrgError> {
     let invitation = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
-        .filter(|invitation| invitation.status == "pending" && invitation.expires_at > now)
+        .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
         .ok_or(OrgError::InvitationUnavailable)?;
     if invitation.email != user.email {
         return Err(OrgError::InvitationForAnotherEmail);
@@ -258,7 +313,7 @@ pub fn open_invitation(
 pub fn accept_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<Organization, OrgError> {
     transaction(db, || {
         let (invitation, organization) = open_invitation(db, token, user, now)?;
-        if !orgs::close_invitation(db, &invitation.id, "accepted", now)? {
+        if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Accepted, now)? {
             return Err(OrgError::InvitationUnavailable);
         }
         if orgs::find_membership(db, &organization.id, &user.id)?.is_none() {
@@ -272,7 +327,7 @@ pub fn accept_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Res
 pub fn decline_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<(), OrgError> {
     transaction(db, || {
         let (invitation, _) = open_invitation(db, token, user, now)?;
-        if !orgs::close_invitation(db, &invitation.id, "declined", now)? {
+        if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Declined, now)? {
             return Err(OrgError::InvitationUnavailable);
         }
         Ok(())
@@ -281,7 +336,7 @@ pub fn decline_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Re
 
 /// Before an account is deleted: organizations where the user is the only admin but not the
 /// only member would be left without an admin. Returns their names.
-pub fn organizations_blocking_deletion(db: &dyn Db, user_id: &str) -> Result<Vec<String>, DbError> {
+pub fn organizations_blocking_deletion(db: &dyn Db, user_id: &UserId) -> Result<Vec<String>, DbError> {
     let mut blocking = Vec::new();
     for membership in orgs::list_user_memberships(db, user_id)? {
         let org_id = &membership.organization.id;
@@ -297,13 +352,13 @@ pub fn organizations_blocking_deletion(db: &dyn Db, user_id: &str) -> Result<Vec
 
 /// Removes a user from every organization, deleting those they were the only member of. Runs
 /// inside the caller's transaction, after `organizations_blocking_deletion` found none.
-pub fn remove_user_everywhere(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
+pub fn remove_user_everywhere(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     for membership in orgs::list_user_memberships(db, user_id)? {
         let org_id = &membership.organization.id;
         if orgs::count_members(db, org_id)? <= 1 {
-            orgs::delete_organization(db, org_id)?;
+            delete_organization_rows(db, org_id)?;
         } else {
-            orgs::delete_membership(db, org_id, user_id)?;
+            delete_membership(db, org_id, user_id)?;
         }
     }
     Ok(())
@@ -312,8 +367,8 @@ pub fn remove_user_everywhere(db: &dyn Db, user_id: &str) -> Result<(), DbError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
     use crate::store::users::{NewUser, create_user};
+    use crate::testing::MemoryDb;
 
     fn user(db: &MemoryDb, id: &str, email: &str) -> User {
         let new = NewUser {
@@ -324,7 +379,7 @@ mod tests {
             phone_number: None,
             password_hash: "h".into(),
         };
-        create_user(db, id, &new, 0).unwrap()
+        create_user(db, &UserId::from_stored(id.into()), &new, 0).unwrap()
     }
 
     #[test]
@@ -434,7 +489,7 @@ mod tests {
         );
         let pending = orgs::list_pending_invitations(&db, &org.id).unwrap();
         assert_eq!(pending.len(), 1);
-        revoke_invitation(&db, &ada, &org.id, &pending[0].id, 13).unwrap();
+        revoke_invitation(&db, &ada, &org.id, Some(&pending[0].id), 13).unwrap();
         assert_eq!(
             accept_invitation(&db, &second, &bea, 14),
             Err(OrgError::InvitationUnavailable)

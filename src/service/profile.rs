@@ -2,53 +2,22 @@
 //! Sensitive changes (email, password, deletion) re-check the current password with the
 //! sign-in lockout; a password change ends every other session of the user.
 
-use crate::accounts::{self, Attempt, FieldError, FieldErrors, SignInError, parse_attribute};
+use super::accounts::{self, AccountError, Attempt, parse_attribute};
+use super::organizations;
 use crate::config::SignUpFields;
-use crate::domain::{EmailAddress, FieldProblem, PersonName, PhoneNumber, Username, optional};
-use crate::organizations;
+use crate::domain::{
+    EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, SessionId, UserId, Username, optional,
+};
+use crate::security::lockout;
 use crate::security::password;
-use crate::store::users::{self, UpdateUserError, User};
+use crate::store::users::{self, User};
 use crate::store::{Db, DbError, attempts, sessions, transaction};
 
 /// The words a person types to confirm deleting their account.
 pub const DELETE_CONFIRMATION: &str = "delete my account";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProfileError {
-    Fields(FieldErrors),
-    Credentials(SignInError),
-    Db(DbError),
-    Internal(String),
-}
-
-impl From<DbError> for ProfileError {
-    fn from(error: DbError) -> Self {
-        Self::Db(error)
-    }
-}
-
-impl From<SignInError> for ProfileError {
-    fn from(error: SignInError) -> Self {
-        match error {
-            SignInError::Db(error) => Self::Db(error),
-            SignInError::Internal(detail) => Self::Internal(detail),
-            other => Self::Credentials(other),
-        }
-    }
-}
-
-impl From<UpdateUserError> for ProfileError {
-    fn from(error: UpdateUserError) -> Self {
-        match error {
-            UpdateUserError::EmailTaken => Self::Fields(vec![("email_address", FieldError::EmailTaken)]),
-            UpdateUserError::UsernameTaken => Self::Fields(vec![("username", FieldError::UsernameTaken)]),
-            UpdateUserError::Db(error) => Self::Db(error),
-        }
-    }
-}
-
-fn field(name: &'static str, problem: FieldProblem) -> ProfileError {
-    ProfileError::Fields(vec![(name, FieldError::Field(problem))])
+fn field(name: &'static str, problem: FieldProblem) -> AccountError {
+    AccountError::Fields(vec![(name, FieldError::Field(problem))])
 }
 
 /// A stored value back in its type (it was valid when stored).
@@ -66,7 +35,7 @@ pub fn update_profile(
     username: &str,
     fields: SignUpFields,
     now: i64,
-) -> Result<(), ProfileError> {
+) -> Result<(), AccountError> {
     let mut errors = FieldErrors::new();
     let first = parse_attribute(
         &mut errors,
@@ -78,7 +47,7 @@ pub fn update_profile(
     let last = parse_attribute(&mut errors, "last_name", fields.last_name, last_name, PersonName::parse);
     let name = parse_attribute(&mut errors, "username", fields.username, username, Username::parse);
     if !errors.is_empty() {
-        return Err(ProfileError::Fields(errors));
+        return Err(AccountError::Fields(errors));
     }
     // Fields the operator turned off keep what is stored.
     let first = if fields.first_name.is_shown() {
@@ -107,7 +76,7 @@ pub fn change_email(
     new_email: &str,
     current_password: &str,
     attempt: &Attempt<'_>,
-) -> Result<(), ProfileError> {
+) -> Result<(), AccountError> {
     let email = EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
@@ -125,7 +94,7 @@ pub fn change_phone_number(
     user: &User,
     phone: &str,
     now: i64,
-) -> Result<Option<PhoneNumber>, ProfileError> {
+) -> Result<Option<PhoneNumber>, AccountError> {
     let phone = optional(phone, false, PhoneNumber::parse).map_err(|problem| field("phone_number", problem))?;
     users::update_phone_number(db, &user.id, phone.as_ref(), now)?;
     Ok(phone)
@@ -136,18 +105,18 @@ pub fn change_phone_number(
 pub fn change_password(
     db: &dyn Db,
     user: &User,
-    keep_session: &str,
+    keep_session: &SessionId,
     current_password: &str,
     new_password: &str,
     attempt: &Attempt<'_>,
-) -> Result<(), ProfileError> {
+) -> Result<(), AccountError> {
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
     }
-    password::check_new_password(new_password, &user.email)
-        .map_err(|problem| ProfileError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
+    password::check_new_password(new_password, user.email.as_str())
+        .map_err(|problem| AccountError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
     accounts::verify_current_password(db, user, current_password, attempt)?;
-    let hash = password::hash_password(new_password).map_err(ProfileError::Internal)?;
+    let hash = password::hash_password(new_password).map_err(AccountError::Internal)?;
     transaction(db, || {
         users::update_password_hash(db, &user.id, &hash, attempt.now)?;
         sessions::delete_other_sessions(db, &user.id, keep_session)
@@ -162,9 +131,9 @@ pub fn delete_account(
     confirmation: &str,
     current_password: &str,
     attempt: &Attempt<'_>,
-) -> Result<(), ProfileError> {
+) -> Result<(), AccountError> {
     if confirmation.trim() != DELETE_CONFIRMATION {
-        return Err(ProfileError::Fields(vec![(
+        return Err(AccountError::Fields(vec![(
             "confirmation",
             FieldError::ConfirmationMismatch,
         )]));
@@ -175,7 +144,7 @@ pub fn delete_account(
     accounts::verify_current_password(db, user, current_password, attempt)?;
     transaction(db, || {
         if !organizations::organizations_blocking_deletion(db, &user.id)?.is_empty() {
-            return Err(ProfileError::Fields(vec![(
+            return Err(AccountError::Fields(vec![(
                 "confirmation",
                 FieldError::LastAdminOfOrganization,
             )]));
@@ -186,39 +155,27 @@ pub fn delete_account(
 }
 
 /// Every row that belongs to a user. Runs inside the caller's transaction.
-fn delete_user_rows(db: &dyn Db, user_id: &str) -> Result<(), DbError> {
+fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     organizations::remove_user_everywhere(db, user_id)?;
-    db.execute("DELETE FROM portal_sessions WHERE user_id = ?", &[user_id.into()])?;
-    attempts::clear_failures(db, &crate::security::lockout::account_scope(Some(user_id), ""))?;
+    sessions::delete_user_sessions(db, user_id)?;
+    attempts::clear_failures(db, &lockout::account_scope(Some(user_id), ""))?;
     users::delete_user(db, user_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{SignUpInput, SignedUp, sign_up};
     use crate::config::FieldMode;
-    use crate::security::lockout::LockPolicy;
+    use crate::service::accounts::{SignInError, SignUpInput, SignedUp, sign_up};
     use crate::store::sessions::{SessionOrigin, create_session, list_user_sessions};
-    use crate::store::testing::MemoryDb;
-
-    const FIELDS: SignUpFields = SignUpFields {
-        first_name: FieldMode::Optional,
-        last_name: FieldMode::Optional,
-        username: FieldMode::Optional,
-        phone_number: FieldMode::Optional,
-    };
+    use crate::testing::{ALL_OPTIONAL as FIELDS, MemoryDb, attempt_from};
 
     fn attempt(now: i64) -> Attempt<'static> {
-        Attempt {
-            client_addr: "10.0.0.1:1",
-            policy: LockPolicy {
-                max_failures: 5,
-                window: 60,
-                lockout: 60,
-            },
-            now,
-        }
+        attempt_from("10.0.0.1:1", now)
+    }
+
+    fn session(id: &str) -> SessionId {
+        SessionId::from_stored(id.into())
     }
 
     fn setup(email: &str) -> (MemoryDb, User) {
@@ -249,7 +206,7 @@ mod tests {
         assert_eq!(stored.username.as_deref(), Some("ada"), "kept");
         assert_eq!(stored.last_name, None, "cleared");
         assert!(
-            matches!(update_profile(&db, &stored, "A\u{0}", "", "x y", FIELDS, 3), Err(ProfileError::Fields(e)) if e.len() == 2)
+            matches!(update_profile(&db, &stored, "A\u{0}", "", "x y", FIELDS, 3), Err(AccountError::Fields(e)) if e.len() == 2)
         );
     }
 
@@ -258,10 +215,10 @@ mod tests {
         let (db, user) = setup("a@example.com");
         assert_eq!(
             change_email(&db, &user, "b@example.com", "wrong", &attempt(1)),
-            Err(ProfileError::Credentials(SignInError::BadCredentials))
+            Err(AccountError::Credentials(SignInError::BadCredentials))
         );
         change_email(&db, &user, "B@example.com", "old password", &attempt(2)).unwrap();
-        assert_eq!(users::get_user(&db, &user.id).unwrap().email, "b@example.com");
+        assert_eq!(users::get_user(&db, &user.id).unwrap().email.as_str(), "b@example.com");
     }
 
     #[test]
@@ -271,17 +228,25 @@ mod tests {
             client_addr: None,
             user_agent: None,
         };
-        create_session(&db, "sess_keep", &[1; 32], &user.id, &origin, 0, 100).unwrap();
-        create_session(&db, "sess_other", &[2; 32], &user.id, &origin, 0, 100).unwrap();
+        create_session(&db, &session("sess_keep"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
+        create_session(&db, &session("sess_other"), &[2; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
-            change_password(&db, &user, "sess_keep", "old password", "short", &attempt(1)),
-            Err(ProfileError::Fields(_))
+            change_password(&db, &user, &session("sess_keep"), "old password", "short", &attempt(1)),
+            Err(AccountError::Fields(_))
         ));
-        change_password(&db, &user, "sess_keep", "old password", "new password!", &attempt(2)).unwrap();
+        change_password(
+            &db,
+            &user,
+            &session("sess_keep"),
+            "old password",
+            "new password!",
+            &attempt(2),
+        )
+        .unwrap();
         let left: Vec<String> = list_user_sessions(&db, &user.id, 3)
             .unwrap()
             .into_iter()
-            .map(|s| s.id)
+            .map(|s| s.id.to_string())
             .collect();
         assert_eq!(left, ["sess_keep"]);
         assert!(accounts::sign_in(&db, "a@example.com", "new password!", &attempt(4)).is_ok());
@@ -294,10 +259,10 @@ mod tests {
             client_addr: None,
             user_agent: None,
         };
-        create_session(&db, "sess_1", &[1; 32], &user.id, &origin, 0, 100).unwrap();
+        create_session(&db, &session("sess_1"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
             delete_account(&db, &user, "delete it", "old password", &attempt(1)),
-            Err(ProfileError::Fields(_))
+            Err(AccountError::Fields(_))
         ));
         delete_account(&db, &user, DELETE_CONFIRMATION, "old password", &attempt(2)).unwrap();
         assert_eq!(users::find_user_by_id(&db, &user.id).unwrap(), None);

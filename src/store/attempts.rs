@@ -33,7 +33,7 @@ pub fn clear_failures(db: &dyn Db, scope: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
+    use crate::testing::MemoryDb;
 
     #[test]
     fn records_prunes_and_clears() {

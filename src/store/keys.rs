@@ -21,7 +21,7 @@ pub fn get_or_insert_generated_key(db: &dyn Db, candidate: &[u8], now: i64) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
+    use crate::testing::MemoryDb;
 
     #[test]
     fn the_first_key_wins_and_is_reused() {

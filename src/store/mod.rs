@@ -14,7 +14,7 @@ pub mod organizations;
 pub mod sessions;
 pub mod users;
 
-use std::fmt;
+use crate::domain::{EmailAddress, InvitationId, OrgId, SessionId, UserId};
 
 /// A SQLite value, as Spin's `fermyon:spin/sqlite` carries it.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +56,19 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// Typed ids and validated values are stored as their text.
+macro_rules! stored_as_text {
+    ($($type:ty),*) => {
+        $(impl From<&$type> for Value {
+            fn from(value: &$type) -> Self {
+                Self::Text(value.as_str().to_owned())
+            }
+        })*
+    };
+}
+
+stored_as_text!(UserId, SessionId, OrgId, InvitationId, EmailAddress);
+
 /// One result row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row(pub Vec<Value>);
@@ -90,23 +103,16 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DbError {
     /// The database is locked by another request.
+    #[error("the database is busy")]
     Busy,
     /// A UNIQUE constraint failed; the text names the column (`users.email`).
+    #[error("unique constraint failed: {0}")]
     Unique(String),
+    #[error("database error: {0}")]
     Other(String),
-}
-
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Busy => write!(f, "the database is busy"),
-            Self::Unique(what) => write!(f, "unique constraint failed: {what}"),
-            Self::Other(message) => write!(f, "database error: {message}"),
-        }
-    }
 }
 
 impl DbError {
@@ -136,6 +142,7 @@ pub fn query_row(db: &dyn Db, statement: &str, parameters: &[Value]) -> Result<O
 /// Runs `execute` again while the database reports busy: at most seven more times, waiting 10 to
 /// 640 ms (1.3 s in all), then gives up with `Busy` (a 503 page). A statement that failed with `SQLITE_BUSY` did
 /// nothing, so repeating it is safe, `COMMIT` included.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "used by the Spin host only"))]
 pub fn retry_while_busy<T>(mut execute: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
     for attempt in 0..7 {
         match execute() {
@@ -279,60 +286,9 @@ fn current_version(db: &dyn Db) -> Result<i64, DbError> {
 }
 
 #[cfg(test)]
-pub mod testing {
-    //! An in-memory rusqlite database behind the same trait, for storage unit tests.
-
+mod tests {
     use super::*;
-
-    pub struct MemoryDb(rusqlite::Connection);
-
-    impl Default for MemoryDb {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    impl MemoryDb {
-        /// A fresh, migrated in-memory database.
-        pub fn new() -> Self {
-            let db = Self(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"));
-            migrate(&db, 0).expect("migrate");
-            db
-        }
-    }
-
-    impl Db for MemoryDb {
-        fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
-            use rusqlite::types::{Value as SqlValue, ValueRef};
-            let map_error = |e: rusqlite::Error| DbError::from_message(&e.to_string());
-            let mut prepared = self.0.prepare(statement).map_err(map_error)?;
-            let columns = prepared.column_count();
-            let parameters = parameters.iter().map(|value| match value {
-                Value::Integer(n) => SqlValue::Integer(*n),
-                Value::Real(f) => SqlValue::Real(*f),
-                Value::Text(t) => SqlValue::Text(t.clone()),
-                Value::Blob(b) => SqlValue::Blob(b.clone()),
-                Value::Null => SqlValue::Null,
-            });
-            let mut rows = prepared
-                .query(rusqlite::params_from_iter(parameters))
-                .map_err(map_error)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(map_error)? {
-                let values = (0..columns)
-                    .map(|i| match row.get_ref(i) {
-                        Ok(ValueRef::Integer(n)) => Value::Integer(n),
-                        Ok(ValueRef::Real(f)) => Value::Real(f),
-                        Ok(ValueRef::Text(t)) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                        Ok(ValueRef::Blob(b)) => Value::Blob(b.to_vec()),
-                        Ok(ValueRef::Null) | Err(_) => Value::Null,
-                    })
-                    .collect();
-                out.push(Row(values));
-            }
-            Ok(out)
-        }
-    }
+    use crate::testing::MemoryDb;
 
     #[test]
     fn migrations_are_idempotent() {

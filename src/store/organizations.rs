@@ -3,11 +3,11 @@
 //! `crate::organizations`; this module only reads and writes rows.
 
 use super::{Db, DbError, Row, query_row};
-use crate::domain::{EmailAddress, OrganizationName, Role, Slug};
+use crate::domain::{EmailAddress, InvitationId, InvitationStatus, OrgId, OrganizationName, Role, Slug, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub slug: String,
     pub created_at: i64,
@@ -23,8 +23,8 @@ pub struct Membership {
 /// A member as the organization's pages list them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub user_id: String,
-    pub email: String,
+    pub user_id: UserId,
+    pub email: EmailAddress,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub role: Role,
@@ -33,11 +33,11 @@ pub struct Member {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: String,
-    pub org_id: String,
-    pub email: String,
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: EmailAddress,
     pub role: Role,
-    pub status: String,
+    pub status: InvitationStatus,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -46,9 +46,13 @@ fn role(text: &str) -> Result<Role, DbError> {
     Role::parse(text).map_err(|_| DbError::Other(format!("unknown role {text:?}")))
 }
 
+fn status(text: &str) -> Result<InvitationStatus, DbError> {
+    InvitationStatus::parse(text).ok_or_else(|| DbError::Other(format!("unknown invitation status {text:?}")))
+}
+
 fn organization(row: &Row, offset: usize) -> Result<Organization, DbError> {
     Ok(Organization {
-        id: row.text(offset)?,
+        id: OrgId::from_stored(row.text(offset)?),
         name: row.text(offset + 1)?,
         slug: row.text(offset + 2)?,
         created_at: row.integer(offset + 3)?,
@@ -57,11 +61,11 @@ fn organization(row: &Row, offset: usize) -> Result<Organization, DbError> {
 
 fn invitation(row: &Row) -> Result<Invitation, DbError> {
     Ok(Invitation {
-        id: row.text(0)?,
-        org_id: row.text(1)?,
-        email: row.text(2)?,
+        id: InvitationId::from_stored(row.text(0)?),
+        org_id: OrgId::from_stored(row.text(1)?),
+        email: EmailAddress::from_stored(row.text(2)?),
         role: role(&row.text(3)?)?,
-        status: row.text(4)?,
+        status: status(&row.text(4)?)?,
         created_at: row.integer(5)?,
         expires_at: row.integer(6)?,
     })
@@ -72,10 +76,10 @@ const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, created_at, e
 
 pub fn create_organization(
     db: &dyn Db,
-    id: &str,
+    id: &OrgId,
     name: &OrganizationName,
     slug: &Slug,
-    created_by: &str,
+    created_by: &UserId,
     now: i64,
 ) -> Result<Organization, DbError> {
     db.execute(
@@ -90,14 +94,14 @@ pub fn create_organization(
         ],
     )?;
     Ok(Organization {
-        id: id.to_owned(),
+        id: id.clone(),
         name: name.as_str().to_owned(),
         slug: slug.as_str().to_owned(),
         created_at: now,
     })
 }
 
-pub fn find_organization(db: &dyn Db, id: &str) -> Result<Option<Organization>, DbError> {
+pub fn find_organization(db: &dyn Db, id: &OrgId) -> Result<Option<Organization>, DbError> {
     let statement = format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = ?");
     query_row(db, &statement, &[id.into()])?
         .map(|row| organization(&row, 0))
@@ -113,7 +117,7 @@ pub fn find_organization_by_slug(db: &dyn Db, slug: &str) -> Result<Option<Organ
 
 pub fn update_organization(
     db: &dyn Db,
-    id: &str,
+    id: &OrgId,
     name: &OrganizationName,
     slug: &Slug,
     now: i64,
@@ -125,20 +129,16 @@ pub fn update_organization(
     Ok(())
 }
 
-/// Deletes an organization with its memberships and invitations, and clears it as anyone's
-/// active organization. Runs inside the caller's transaction.
-pub fn delete_organization(db: &dyn Db, id: &str) -> Result<(), DbError> {
+/// Deletes an organization with its memberships and invitations. Runs inside the caller's
+/// transaction, which also clears it as anyone's active organization.
+pub fn delete_organization(db: &dyn Db, id: &OrgId) -> Result<(), DbError> {
     db.execute("DELETE FROM invitations WHERE org_id = ?", &[id.into()])?;
     db.execute("DELETE FROM memberships WHERE org_id = ?", &[id.into()])?;
-    db.execute(
-        "UPDATE portal_sessions SET active_org_id = NULL WHERE active_org_id = ?",
-        &[id.into()],
-    )?;
     db.execute("DELETE FROM organizations WHERE id = ?", &[id.into()])?;
     Ok(())
 }
 
-pub fn add_membership(db: &dyn Db, org_id: &str, user_id: &str, role: Role, now: i64) -> Result<(), DbError> {
+pub fn add_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId, role: Role, now: i64) -> Result<(), DbError> {
     db.execute(
         "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
         &[org_id.into(), user_id.into(), role.as_str().into(), now.into()],
@@ -147,7 +147,7 @@ pub fn add_membership(db: &dyn Db, org_id: &str, user_id: &str, role: Role, now:
 }
 
 /// The user's membership in an organization, if any.
-pub fn find_membership(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Option<Membership>, DbError> {
+pub fn find_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<Option<Membership>, DbError> {
     let statement = format!(
         "SELECT {ORG_COLUMNS}, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id
          WHERE m.org_id = ? AND m.user_id = ?"
@@ -163,7 +163,7 @@ pub fn find_membership(db: &dyn Db, org_id: &str, user_id: &str) -> Result<Optio
 }
 
 /// Every organization the user belongs to, by name.
-pub fn list_user_memberships(db: &dyn Db, user_id: &str) -> Result<Vec<Membership>, DbError> {
+pub fn list_user_memberships(db: &dyn Db, user_id: &UserId) -> Result<Vec<Membership>, DbError> {
     let statement = format!(
         "SELECT {ORG_COLUMNS}, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id
          WHERE m.user_id = ? ORDER BY o.name, o.slug"
@@ -179,7 +179,7 @@ pub fn list_user_memberships(db: &dyn Db, user_id: &str) -> Result<Vec<Membershi
         .collect()
 }
 
-pub fn list_members(db: &dyn Db, org_id: &str) -> Result<Vec<Member>, DbError> {
+pub fn list_members(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Member>, DbError> {
     db.execute(
         "SELECT u.id, u.email, u.first_name, u.last_name, m.role, m.created_at
          FROM memberships m JOIN users u ON u.id = m.user_id
@@ -189,8 +189,8 @@ pub fn list_members(db: &dyn Db, org_id: &str) -> Result<Vec<Member>, DbError> {
     .iter()
     .map(|row| {
         Ok(Member {
-            user_id: row.text(0)?,
-            email: row.text(1)?,
+            user_id: UserId::from_stored(row.text(0)?),
+            email: EmailAddress::from_stored(row.text(1)?),
             first_name: row.optional_text(2)?,
             last_name: row.optional_text(3)?,
             role: role(&row.text(4)?)?,
@@ -200,7 +200,7 @@ pub fn list_members(db: &dyn Db, org_id: &str) -> Result<Vec<Member>, DbError> {
     .collect()
 }
 
-pub fn count_admins(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
+pub fn count_admins(db: &dyn Db, org_id: &OrgId) -> Result<i64, DbError> {
     query_row(
         db,
         "SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'",
@@ -209,7 +209,7 @@ pub fn count_admins(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
     .map_or(Ok(0), |row| row.integer(0))
 }
 
-pub fn count_members(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
+pub fn count_members(db: &dyn Db, org_id: &OrgId) -> Result<i64, DbError> {
     query_row(
         db,
         "SELECT COUNT(*) FROM memberships WHERE org_id = ?",
@@ -218,7 +218,7 @@ pub fn count_members(db: &dyn Db, org_id: &str) -> Result<i64, DbError> {
     .map_or(Ok(0), |row| row.integer(0))
 }
 
-pub fn update_role(db: &dyn Db, org_id: &str, user_id: &str, role: Role) -> Result<(), DbError> {
+pub fn update_role(db: &dyn Db, org_id: &OrgId, user_id: &UserId, role: Role) -> Result<(), DbError> {
     db.execute(
         "UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?",
         &[role.as_str().into(), org_id.into(), user_id.into()],
@@ -226,34 +226,23 @@ pub fn update_role(db: &dyn Db, org_id: &str, user_id: &str, role: Role) -> Resu
     Ok(())
 }
 
-/// Removes a membership and stops the organization being active in that user's sessions.
-pub fn delete_membership(db: &dyn Db, org_id: &str, user_id: &str) -> Result<(), DbError> {
+/// Removes a membership. Runs inside the caller's transaction, which also stops the
+/// organization being active in that user's sessions.
+pub fn delete_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<(), DbError> {
     db.execute(
         "DELETE FROM memberships WHERE org_id = ? AND user_id = ?",
         &[org_id.into(), user_id.into()],
-    )?;
-    db.execute(
-        "UPDATE portal_sessions SET active_org_id = NULL WHERE user_id = ? AND active_org_id = ?",
-        &[user_id.into(), org_id.into()],
-    )?;
-    Ok(())
-}
-
-pub fn set_active_organization(db: &dyn Db, session_id: &str, org_id: Option<&str>) -> Result<(), DbError> {
-    db.execute(
-        "UPDATE portal_sessions SET active_org_id = ? WHERE id = ?",
-        &[org_id.into(), session_id.into()],
     )?;
     Ok(())
 }
 
 pub struct NewInvitation<'a> {
-    pub id: &'a str,
-    pub org_id: &'a str,
+    pub id: &'a InvitationId,
+    pub org_id: &'a OrgId,
     pub email: &'a EmailAddress,
     pub role: Role,
     pub token_hash: &'a [u8],
-    pub invited_by: &'a str,
+    pub invited_by: &'a UserId,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -263,7 +252,7 @@ pub struct NewInvitation<'a> {
 pub fn create_invitation(db: &dyn Db, new: &NewInvitation<'_>) -> Result<(), DbError> {
     db.execute(
         "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE org_id = ? AND email = ? AND status = 'pending'",
-        &[new.now.into(), new.org_id.into(), new.email.as_str().into()],
+        &[new.now.into(), new.org_id.into(), new.email.into()],
     )?;
     db.execute(
         "INSERT INTO invitations (id, org_id, email, role, status, token_hash, invited_by, created_at, expires_at)
@@ -271,7 +260,7 @@ pub fn create_invitation(db: &dyn Db, new: &NewInvitation<'_>) -> Result<(), DbE
         &[
             new.id.into(),
             new.org_id.into(),
-            new.email.as_str().into(),
+            new.email.into(),
             new.role.as_str().into(),
             new.token_hash.into(),
             new.invited_by.into(),
@@ -290,7 +279,7 @@ pub fn find_invitation_by_token_hash(db: &dyn Db, token_hash: &[u8]) -> Result<O
 }
 
 /// Pending invitations of an organization, newest first (expired ones included, for display).
-pub fn list_pending_invitations(db: &dyn Db, org_id: &str) -> Result<Vec<Invitation>, DbError> {
+pub fn list_pending_invitations(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Invitation>, DbError> {
     let statement = format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = ? AND status = 'pending' ORDER BY created_at DESC, id"
     );
@@ -302,16 +291,16 @@ pub fn list_pending_invitations(db: &dyn Db, org_id: &str) -> Result<Vec<Invitat
 
 /// Marks a pending invitation answered; returns whether it was still pending (so two answers
 /// racing cannot both succeed).
-pub fn close_invitation(db: &dyn Db, id: &str, status: &str, now: i64) -> Result<bool, DbError> {
+pub fn close_invitation(db: &dyn Db, id: &InvitationId, status: InvitationStatus, now: i64) -> Result<bool, DbError> {
     let rows = db.execute(
         "UPDATE invitations SET status = ?, responded_at = ? WHERE id = ? AND status = 'pending' RETURNING id",
-        &[status.into(), now.into(), id.into()],
+        &[status.as_str().into(), now.into(), id.into()],
     )?;
     Ok(!rows.is_empty())
 }
 
 /// Revokes a pending invitation of `org_id` (never another organization's).
-pub fn revoke_invitation(db: &dyn Db, org_id: &str, id: &str, now: i64) -> Result<bool, DbError> {
+pub fn revoke_invitation(db: &dyn Db, org_id: &OrgId, id: &InvitationId, now: i64) -> Result<bool, DbError> {
     let rows = db.execute(
         "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE id = ? AND org_id = ? AND status = 'pending' RETURNING id",
         &[now.into(), id.into(), org_id.into()],

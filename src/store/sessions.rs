@@ -1,18 +1,19 @@
 //! The `portal_sessions` table. Only the SHA-256 of a session token is stored, so a database
-//! leak does not hand out live sessions.
+//! leak does not hand out live sessions. This module is the one owner of the session's
+//! `active_org_id` column; the rules about it live in `service::sessions`.
 
 use super::{Db, DbError, Row, query_row};
+use crate::domain::{OrgId, SessionId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalSession {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub created_at: i64,
     pub last_active_at: i64,
     pub expires_at: i64,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
-    pub active_org_id: Option<String>,
 }
 
 /// Where a session was created from.
@@ -21,29 +22,28 @@ pub struct SessionOrigin<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-const COLUMNS: &str = "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent, active_org_id";
+const COLUMNS: &str = "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent";
 
 /// How stale `last_active_at` may get before a request refreshes it (saves a write per request).
 const ACTIVITY_GRANULARITY: i64 = 60;
 
 fn from_row(row: &Row) -> Result<PortalSession, DbError> {
     Ok(PortalSession {
-        id: row.text(0)?,
-        user_id: row.text(1)?,
+        id: SessionId::from_stored(row.text(0)?),
+        user_id: UserId::from_stored(row.text(1)?),
         created_at: row.integer(2)?,
         last_active_at: row.integer(3)?,
         expires_at: row.integer(4)?,
         client_addr: row.optional_text(5)?,
         user_agent: row.optional_text(6)?,
-        active_org_id: row.optional_text(7)?,
     })
 }
 
 pub fn create_session(
     db: &dyn Db,
-    id: &str,
+    id: &SessionId,
     token_hash: &[u8],
-    user_id: &str,
+    user_id: &UserId,
     origin: &SessionOrigin<'_>,
     now: i64,
     lifetime: i64,
@@ -63,14 +63,13 @@ pub fn create_session(
         ],
     )?;
     Ok(PortalSession {
-        id: id.to_owned(),
-        user_id: user_id.to_owned(),
+        id: id.clone(),
+        user_id: user_id.clone(),
         created_at: now,
         last_active_at: now,
         expires_at: now + lifetime,
         client_addr: origin.client_addr.map(str::to_owned),
         user_agent: origin.user_agent.map(str::to_owned),
-        active_org_id: None,
     })
 }
 
@@ -86,14 +85,14 @@ pub fn find_live_session(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Opt
     if now - session.last_active_at >= ACTIVITY_GRANULARITY {
         db.execute(
             "UPDATE portal_sessions SET last_active_at = ? WHERE id = ?",
-            &[now.into(), session.id.as_str().into()],
+            &[now.into(), (&session.id).into()],
         )?;
     }
     Ok(Some(session))
 }
 
 /// Live sessions of a user, newest first.
-pub fn list_user_sessions(db: &dyn Db, user_id: &str, now: i64) -> Result<Vec<PortalSession>, DbError> {
+pub fn list_user_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<Vec<PortalSession>, DbError> {
     let statement = format!(
         "SELECT {COLUMNS} FROM portal_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id"
     );
@@ -104,22 +103,54 @@ pub fn list_user_sessions(db: &dyn Db, user_id: &str, now: i64) -> Result<Vec<Po
 }
 
 /// The organization currently active in a session, as stored now.
-pub fn find_active_organization(db: &dyn Db, session_id: &str) -> Result<Option<String>, DbError> {
-    query_row(
+pub fn find_active_organization(db: &dyn Db, session_id: &SessionId) -> Result<Option<OrgId>, DbError> {
+    let row = query_row(
         db,
         "SELECT active_org_id FROM portal_sessions WHERE id = ?",
         &[session_id.into()],
-    )?
-    .map_or(Ok(None), |row| row.optional_text(0))
+    )?;
+    Ok(row
+        .map_or(Ok(None), |row| row.optional_text(0))?
+        .map(OrgId::from_stored))
 }
 
-pub fn delete_session(db: &dyn Db, id: &str) -> Result<(), DbError> {
+pub fn set_active_organization(db: &dyn Db, session_id: &SessionId, org_id: Option<&OrgId>) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE portal_sessions SET active_org_id = ? WHERE id = ?",
+        &[org_id.into(), session_id.into()],
+    )?;
+    Ok(())
+}
+
+/// Stops `org_id` being active in the sessions of `user_id` (after they leave it), or in every
+/// session (after it is deleted).
+pub fn clear_active_organization(db: &dyn Db, org_id: &OrgId, user_id: Option<&UserId>) -> Result<(), DbError> {
+    match user_id {
+        Some(user_id) => db.execute(
+            "UPDATE portal_sessions SET active_org_id = NULL WHERE user_id = ? AND active_org_id = ?",
+            &[user_id.into(), org_id.into()],
+        )?,
+        None => db.execute(
+            "UPDATE portal_sessions SET active_org_id = NULL WHERE active_org_id = ?",
+            &[org_id.into()],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn delete_session(db: &dyn Db, id: &SessionId) -> Result<(), DbError> {
     db.execute("DELETE FROM portal_sessions WHERE id = ?", &[id.into()])?;
     Ok(())
 }
 
+/// Every session of a user (their account is being deleted).
+pub fn delete_user_sessions(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
+    db.execute("DELETE FROM portal_sessions WHERE user_id = ?", &[user_id.into()])?;
+    Ok(())
+}
+
 /// Revokes one session of `user_id` (never another user's); returns whether one was removed.
-pub fn delete_user_session(db: &dyn Db, user_id: &str, id: &str) -> Result<bool, DbError> {
+pub fn delete_user_session(db: &dyn Db, user_id: &UserId, id: &SessionId) -> Result<bool, DbError> {
     let rows = db.execute(
         "DELETE FROM portal_sessions WHERE id = ? AND user_id = ? RETURNING id",
         &[id.into(), user_id.into()],
@@ -128,7 +159,7 @@ pub fn delete_user_session(db: &dyn Db, user_id: &str, id: &str) -> Result<bool,
 }
 
 /// Revokes every session of a user except `keep`.
-pub fn delete_other_sessions(db: &dyn Db, user_id: &str, keep: &str) -> Result<(), DbError> {
+pub fn delete_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId) -> Result<(), DbError> {
     db.execute(
         "DELETE FROM portal_sessions WHERE user_id = ? AND id <> ?",
         &[user_id.into(), keep.into()],
@@ -139,7 +170,15 @@ pub fn delete_other_sessions(db: &dyn Db, user_id: &str, keep: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
+    use crate::testing::MemoryDb;
+
+    fn user() -> UserId {
+        UserId::from_stored("user_1".into())
+    }
+
+    fn sess(text: &str) -> SessionId {
+        SessionId::from_stored(text.into())
+    }
 
     fn setup() -> MemoryDb {
         let db = MemoryDb::new();
@@ -159,8 +198,11 @@ mod tests {
     #[test]
     fn finds_live_sessions_by_token_hash_only() {
         let db = setup();
-        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 50).unwrap();
-        assert_eq!(find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id, "sess_1");
+        create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 50).unwrap();
+        assert_eq!(
+            find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id,
+            sess("sess_1")
+        );
         assert_eq!(find_live_session(&db, &[2; 32], 120).unwrap(), None);
         assert_eq!(find_live_session(&db, &[1; 32], 150).unwrap(), None, "expired");
     }
@@ -168,26 +210,27 @@ mod tests {
     #[test]
     fn activity_is_refreshed_at_most_once_a_minute() {
         let db = setup();
-        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 1000).unwrap();
+        create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 1000).unwrap();
         find_live_session(&db, &[1; 32], 130).unwrap();
-        assert_eq!(list_user_sessions(&db, "user_1", 130).unwrap()[0].last_active_at, 100);
+        assert_eq!(list_user_sessions(&db, &user(), 130).unwrap()[0].last_active_at, 100);
         find_live_session(&db, &[1; 32], 170).unwrap();
-        assert_eq!(list_user_sessions(&db, "user_1", 170).unwrap()[0].last_active_at, 170);
+        assert_eq!(list_user_sessions(&db, &user(), 170).unwrap()[0].last_active_at, 170);
     }
 
     #[test]
     fn revocation_is_scoped_to_the_user() {
         let db = setup();
-        create_session(&db, "sess_1", &[1; 32], "user_1", &ORIGIN, 100, 1000).unwrap();
-        create_session(&db, "sess_2", &[2; 32], "user_1", &ORIGIN, 101, 1000).unwrap();
-        create_session(&db, "sess_3", &[3; 32], "user_1", &ORIGIN, 102, 1000).unwrap();
-        assert!(!delete_user_session(&db, "user_2", "sess_1").unwrap());
-        assert!(delete_user_session(&db, "user_1", "sess_1").unwrap());
-        delete_other_sessions(&db, "user_1", "sess_3").unwrap();
-        let left: Vec<String> = list_user_sessions(&db, "user_1", 110)
+        create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 1000).unwrap();
+        create_session(&db, &sess("sess_2"), &[2; 32], &user(), &ORIGIN, 101, 1000).unwrap();
+        create_session(&db, &sess("sess_3"), &[3; 32], &user(), &ORIGIN, 102, 1000).unwrap();
+        let stranger = UserId::from_stored("user_2".into());
+        assert!(!delete_user_session(&db, &stranger, &sess("sess_1")).unwrap());
+        assert!(delete_user_session(&db, &user(), &sess("sess_1")).unwrap());
+        delete_other_sessions(&db, &user(), &sess("sess_3")).unwrap();
+        let left: Vec<String> = list_user_sessions(&db, &user(), 110)
             .unwrap()
             .into_iter()
-            .map(|s| s.id)
+            .map(|s| s.id.to_string())
             .collect();
         assert_eq!(left, ["sess_3"]);
     }

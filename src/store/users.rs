@@ -1,12 +1,12 @@
 //! The `users` table.
 
 use super::{Db, DbError, Row, Value, query_row};
-use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
+use crate::domain::{EmailAddress, PersonName, PhoneNumber, UserId, Username};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: EmailAddress,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -36,10 +36,13 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateUserError {
+    #[error("an account already has this email address")]
     EmailTaken,
+    #[error("an account already has this username")]
     UsernameTaken,
+    #[error(transparent)]
     Db(DbError),
 }
 
@@ -57,8 +60,8 @@ const COLUMNS: &str = "id, email, username, first_name, last_name, phone_number,
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     Ok(User {
-        id: row.text(0)?,
-        email: row.text(1)?,
+        id: UserId::from_stored(row.text(0)?),
+        email: EmailAddress::from_stored(row.text(1)?),
         username: row.optional_text(2)?,
         first_name: row.optional_text(3)?,
         last_name: row.optional_text(4)?,
@@ -70,13 +73,13 @@ fn from_row(row: &Row) -> Result<User, DbError> {
 
 /// Inserts a user. The UNIQUE constraints decide races: of two concurrent sign-ups with one
 /// email, exactly one succeeds and the other gets `EmailTaken`.
-pub fn create_user(db: &dyn Db, id: &str, new: &NewUser, now: i64) -> Result<User, CreateUserError> {
+pub fn create_user(db: &dyn Db, id: &UserId, new: &NewUser, now: i64) -> Result<User, CreateUserError> {
     db.execute(
         "INSERT INTO users (id, email, username, first_name, last_name, phone_number, password_hash, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             id.into(),
-            new.email.as_str().into(),
+            (&new.email).into(),
             new.username.as_ref().map(Username::as_str).into(),
             new.first_name.as_ref().map(PersonName::as_str).into(),
             new.last_name.as_ref().map(PersonName::as_str).into(),
@@ -96,16 +99,16 @@ fn find_by(db: &dyn Db, column: &str, value: Value) -> Result<Option<User>, DbEr
         .transpose()
 }
 
-pub fn find_user_by_id(db: &dyn Db, id: &str) -> Result<Option<User>, DbError> {
+pub fn find_user_by_id(db: &dyn Db, id: &UserId) -> Result<Option<User>, DbError> {
     find_by(db, "id", id.into())
 }
 
-pub fn get_user(db: &dyn Db, id: &str) -> Result<User, DbError> {
+pub fn get_user(db: &dyn Db, id: &UserId) -> Result<User, DbError> {
     find_user_by_id(db, id)?.ok_or_else(|| DbError::Other(format!("user {id} does not exist")))
 }
 
 pub fn find_user_by_email(db: &dyn Db, email: &EmailAddress) -> Result<Option<User>, DbError> {
-    find_by(db, "email", email.as_str().into())
+    find_by(db, "email", email.into())
 }
 
 pub fn find_user_by_username(db: &dyn Db, username: &Username) -> Result<Option<User>, DbError> {
@@ -129,10 +132,13 @@ pub fn find_user_by_identifier(db: &dyn Db, identifier: &str) -> Result<Option<U
 }
 
 /// Why a profile update was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpdateUserError {
+    #[error("another account has this email address")]
     EmailTaken,
+    #[error("another account has this username")]
     UsernameTaken,
+    #[error(transparent)]
     Db(DbError),
 }
 
@@ -149,7 +155,7 @@ impl From<DbError> for UpdateUserError {
 /// Names and username; the UNIQUE constraint decides username races.
 pub fn update_profile(
     db: &dyn Db,
-    id: &str,
+    id: &UserId,
     first_name: Option<&PersonName>,
     last_name: Option<&PersonName>,
     username: Option<&Username>,
@@ -168,15 +174,15 @@ pub fn update_profile(
     Ok(())
 }
 
-pub fn update_email(db: &dyn Db, id: &str, email: &EmailAddress, now: i64) -> Result<(), UpdateUserError> {
+pub fn update_email(db: &dyn Db, id: &UserId, email: &EmailAddress, now: i64) -> Result<(), UpdateUserError> {
     db.execute(
         "UPDATE users SET email = ?, updated_at = ? WHERE id = ?",
-        &[email.as_str().into(), now.into(), id.into()],
+        &[email.into(), now.into(), id.into()],
     )?;
     Ok(())
 }
 
-pub fn update_phone_number(db: &dyn Db, id: &str, phone: Option<&PhoneNumber>, now: i64) -> Result<(), DbError> {
+pub fn update_phone_number(db: &dyn Db, id: &UserId, phone: Option<&PhoneNumber>, now: i64) -> Result<(), DbError> {
     db.execute(
         "UPDATE users SET phone_number = ?, updated_at = ? WHERE id = ?",
         &[phone.map(PhoneNumber::as_str).into(), now.into(), id.into()],
@@ -184,7 +190,7 @@ pub fn update_phone_number(db: &dyn Db, id: &str, phone: Option<&PhoneNumber>, n
     Ok(())
 }
 
-pub fn update_password_hash(db: &dyn Db, id: &str, password_hash: &str, now: i64) -> Result<(), DbError> {
+pub fn update_password_hash(db: &dyn Db, id: &UserId, password_hash: &str, now: i64) -> Result<(), DbError> {
     db.execute(
         "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
         &[password_hash.into(), now.into(), id.into()],
@@ -193,7 +199,7 @@ pub fn update_password_hash(db: &dyn Db, id: &str, password_hash: &str, now: i64
 }
 
 /// Deletes a user's row. Callers remove what refers to it in the same transaction.
-pub fn delete_user(db: &dyn Db, id: &str) -> Result<(), DbError> {
+pub fn delete_user(db: &dyn Db, id: &UserId) -> Result<(), DbError> {
     db.execute("DELETE FROM users WHERE id = ?", &[id.into()])?;
     Ok(())
 }
@@ -201,7 +207,11 @@ pub fn delete_user(db: &dyn Db, id: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::MemoryDb;
+    use crate::testing::MemoryDb;
+
+    fn id(text: &str) -> UserId {
+        UserId::from_stored(text.to_owned())
+    }
 
     fn new_user(email: &str, username: Option<&str>) -> NewUser {
         NewUser {
@@ -217,14 +227,14 @@ mod tests {
     #[test]
     fn creates_and_finds_users_case_insensitively() {
         let db = MemoryDb::new();
-        let user = create_user(&db, "user_1", &new_user("Ada@Example.com", Some("Ada")), 10).unwrap();
-        assert_eq!(user.email, "ada@example.com");
+        let user = create_user(&db, &id("user_1"), &new_user("Ada@Example.com", Some("Ada")), 10).unwrap();
+        assert_eq!(user.email.as_str(), "ada@example.com");
         assert_eq!(user.username.as_deref(), Some("ada"));
         assert_eq!(
             find_user_by_identifier(&db, "ADA@example.COM").unwrap().unwrap().id,
-            "user_1"
+            id("user_1")
         );
-        assert_eq!(find_user_by_identifier(&db, "ADA").unwrap().unwrap().id, "user_1");
+        assert_eq!(find_user_by_identifier(&db, "ADA").unwrap().unwrap().id, id("user_1"));
         assert_eq!(find_user_by_identifier(&db, "nobody").unwrap(), None);
         assert_eq!(find_user_by_identifier(&db, "x@").unwrap(), None);
     }
@@ -232,13 +242,13 @@ mod tests {
     #[test]
     fn duplicate_email_or_username_is_refused() {
         let db = MemoryDb::new();
-        create_user(&db, "user_1", &new_user("ada@example.com", Some("ada")), 10).unwrap();
+        create_user(&db, &id("user_1"), &new_user("ada@example.com", Some("ada")), 10).unwrap();
         assert_eq!(
-            create_user(&db, "user_2", &new_user("ADA@example.com", None), 11),
+            create_user(&db, &id("user_2"), &new_user("ADA@example.com", None), 11),
             Err(CreateUserError::EmailTaken)
         );
         assert_eq!(
-            create_user(&db, "user_3", &new_user("other@example.com", Some("ADA")), 12),
+            create_user(&db, &id("user_3"), &new_user("other@example.com", Some("ADA")), 12),
             Err(CreateUserError::UsernameTaken)
         );
     }
@@ -246,7 +256,7 @@ mod tests {
     #[test]
     fn sql_injection_in_identifier_is_just_text() {
         let db = MemoryDb::new();
-        create_user(&db, "user_1", &new_user("ada@example.com", None), 10).unwrap();
+        create_user(&db, &id("user_1"), &new_user("ada@example.com", None), 10).unwrap();
         assert_eq!(find_user_by_identifier(&db, "' OR '1'='1").unwrap(), None);
         assert_eq!(find_user_by_identifier(&db, "x@example.com' OR '1'='1").unwrap(), None);
     }
@@ -254,29 +264,29 @@ mod tests {
     #[test]
     fn updates_respect_uniqueness() {
         let db = MemoryDb::new();
-        create_user(&db, "user_1", &new_user("a@example.com", Some("ada")), 10).unwrap();
-        create_user(&db, "user_2", &new_user("b@example.com", Some("bea")), 10).unwrap();
+        create_user(&db, &id("user_1"), &new_user("a@example.com", Some("ada")), 10).unwrap();
+        create_user(&db, &id("user_2"), &new_user("b@example.com", Some("bea")), 10).unwrap();
         let ada = Username::parse("ada").unwrap();
         assert_eq!(
-            update_profile(&db, "user_2", None, None, Some(&ada), 11),
+            update_profile(&db, &id("user_2"), None, None, Some(&ada), 11),
             Err(UpdateUserError::UsernameTaken)
         );
         let taken = EmailAddress::parse("A@example.com").unwrap();
         assert_eq!(
-            update_email(&db, "user_2", &taken, 11),
+            update_email(&db, &id("user_2"), &taken, 11),
             Err(UpdateUserError::EmailTaken)
         );
         let fresh = EmailAddress::parse("c@example.com").unwrap();
-        update_email(&db, "user_2", &fresh, 12).unwrap();
-        assert_eq!(get_user(&db, "user_2").unwrap().email, "c@example.com");
-        update_profile(&db, "user_2", None, None, None, 13).unwrap();
-        assert_eq!(get_user(&db, "user_2").unwrap().username, None);
+        update_email(&db, &id("user_2"), &fresh, 12).unwrap();
+        assert_eq!(get_user(&db, &id("user_2")).unwrap().email.as_str(), "c@example.com");
+        update_profile(&db, &id("user_2"), None, None, None, 13).unwrap();
+        assert_eq!(get_user(&db, &id("user_2")).unwrap().username, None);
     }
 
     #[test]
     fn debug_hides_the_password_hash() {
         let db = MemoryDb::new();
-        let user = create_user(&db, "user_1", &new_user("ada@example.com", None), 10).unwrap();
+        let user = create_user(&db, &id("user_1"), &new_user("ada@example.com", None), 10).unwrap();
         assert!(!format!("{user:?}").contains("argon2id"));
     }
 }

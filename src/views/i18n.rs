@@ -499,6 +499,44 @@ pub const FRENCH: Strings = Strings {
     internal_error: "Une erreur inattendue s’est produite. Réessayez plus tard.",
 };
 
+/// A message that errors and form problems carry as a key; it is translated only when the page
+/// is drawn, in the visitor's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    FixErrors,
+    MissingCredentials,
+    BadCredentials,
+    /// Has a `{minutes}` placeholder.
+    LockedOut,
+    LastAdmin,
+    ForbiddenOrg,
+    InvitationUnavailable,
+    InvitationWrongEmail,
+    BadFormEncoding,
+    CsrfCrossSite,
+    CsrfTokenMissing,
+    CsrfTokenInvalid,
+}
+
+impl Strings {
+    pub fn message(&self, message: Msg) -> &'static str {
+        match message {
+            Msg::FixErrors => self.fix_errors,
+            Msg::MissingCredentials => self.missing_credentials,
+            Msg::BadCredentials => self.bad_credentials,
+            Msg::LockedOut => self.locked_out,
+            Msg::LastAdmin => self.last_admin,
+            Msg::ForbiddenOrg => self.forbidden_org,
+            Msg::InvitationUnavailable => self.invitation_unavailable,
+            Msg::InvitationWrongEmail => self.invitation_wrong_email,
+            Msg::BadFormEncoding => self.bad_form_encoding,
+            Msg::CsrfCrossSite => self.csrf_cross_site,
+            Msg::CsrfTokenMissing => self.csrf_token_missing,
+            Msg::CsrfTokenInvalid => self.csrf_token_invalid,
+        }
+    }
+}
+
 /// Every language the portal speaks, English first (the fallback).
 const LANGUAGES: &[&Strings] = &[&ENGLISH, &FRENCH];
 

@@ -7,7 +7,7 @@ pub mod i18n;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Branding;
-pub use i18n::Strings;
+pub use i18n::{Msg, Strings};
 
 /// The portal's stylesheet, embedded in the component.
 pub const PORTAL_CSS: &str = include_str!("portal.css");

@@ -3,18 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::support::{Browser, Portal, TestResponse, request};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn count_rows(portal: &Portal, sql: &str) -> i64 {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(sql, [], |row| row.get(0)).unwrap()
-}
-
-fn cookie_value(set_cookie: &str) -> &str {
-    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
-}
+use crate::support::{Browser, PASSWORD, Portal, TestResponse, cookie_value, request};
 
 /// Verifies a `__session` token with an independent JOSE implementation against the JWKS.
 fn verify_with_jsonwebtoken(portal: &Portal, token: &str, issuer: &str) -> serde_json::Value {
@@ -72,7 +61,7 @@ fn sign_up_then_sign_in_redirects_with_cookies_and_a_verifiable_jwt() {
     }
     assert!(claims["sub"].as_str().unwrap().starts_with("user_"));
     assert_eq!(
-        count_rows(&portal, "SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'"),
+        portal.count("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'"),
         1
     );
 
@@ -157,7 +146,7 @@ fn sign_out_revokes_the_session_and_clears_cookies() {
             "{name} cleared"
         );
     }
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM portal_sessions"), 0);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM portal_sessions"), 0);
     // The old cookie is dead even if someone kept a copy.
     let mut thief = Browser::new(&portal);
     thief.cookies = stolen;
@@ -184,7 +173,7 @@ fn wrong_password_and_unknown_account_look_the_same() {
         assert!(!response.body.to_lowercase().contains("exists"));
         assert!(response.set_cookie("__portal_session").is_none());
     }
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
 }
 
 #[test]
@@ -196,24 +185,13 @@ fn sign_up_with_a_taken_email_and_its_password_signs_in() {
     let response = Browser::new(&portal).sign_up("ada@example.com", PASSWORD);
     response.assert_status(302);
     assert!(response.set_cookie("__session").is_some());
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
 }
 
 #[test]
 fn duplicate_username_is_refused_and_the_form_keeps_the_input() {
     let portal = Portal::new();
-    let mut first = Browser::new(&portal);
-    first
-        .submit(
-            "/sign-up",
-            "/sign-up",
-            &[
-                ("email_address", "a@example.com"),
-                ("password", PASSWORD),
-                ("username", "ada"),
-            ],
-        )
-        .assert_status(302);
+    Browser::signed_up_with_username(&portal, "a@example.com", "ada");
     let response = Browser::new(&portal).submit(
         "/sign-up",
         "/sign-up",
@@ -258,7 +236,7 @@ fn field_errors_are_shown_next_to_their_fields() {
     assert!(response.body.contains("Use at least 8 characters."));
     assert!(response.body.contains("international format"));
     assert_eq!(response.input_value("email_address").as_deref(), Some("not-an-email"));
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
 }
 
 #[test]
@@ -383,7 +361,7 @@ fn posts_without_a_valid_csrf_token_are_refused() {
             ],
         )
         .assert_status(403);
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
 }
 
 #[test]
@@ -405,7 +383,7 @@ fn cross_site_posts_are_refused_even_with_a_token() {
         response.assert_status(403);
         assert!(response.body.contains("<html"), "a real page");
     }
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
 }
 
 #[test]
@@ -439,11 +417,7 @@ fn concurrent_sign_ups_with_one_email_create_exactly_one_account() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        count_rows(&portal, "SELECT COUNT(*) FROM users"),
-        1,
-        "statuses: {statuses:?}"
-    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1, "statuses: {statuses:?}");
     assert!(statuses.iter().all(|s| [302, 401, 503].contains(s)), "{statuses:?}");
     assert!(statuses.contains(&302), "{statuses:?}");
 }
@@ -486,7 +460,7 @@ fn oversized_wrongly_typed_and_malformed_bodies_get_clear_errors() {
         format!("csrf_token={token}&email_address=a%40example.com&password=correct+horse").into_bytes(),
     );
     ok_type.assert_status(302);
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
 }
 
 #[test]
@@ -546,7 +520,7 @@ fn generated_signing_key_is_stored_once_and_reused() {
     assert_eq!(key["use"], "sig");
     assert!(key["kid"].as_str().is_some());
     assert!(key.get("d").is_none());
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM signing_keys"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM signing_keys"), 1);
 }
 
 #[test]
@@ -565,7 +539,7 @@ fn configured_signing_key_is_used() {
         "http://127.0.0.1:3000",
     );
     assert_eq!(
-        count_rows(&portal, "SELECT COUNT(*) FROM signing_keys"),
+        portal.count("SELECT COUNT(*) FROM signing_keys"),
         0,
         "no generated key when one is configured"
     );
@@ -594,12 +568,12 @@ fn first_requests_racing_to_migrate_and_create_the_key_all_succeed() {
         assert_eq!(*status, 200, "{body}");
         assert_eq!(body, &bodies[0].1, "every request sees the same key");
     }
-    assert_eq!(count_rows(&portal, "SELECT COUNT(*) FROM signing_keys"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM signing_keys"), 1);
     let db = rusqlite::Connection::open(portal.database_path()).unwrap();
     let mode: String = db.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
     assert_eq!(mode, "wal", "readers must not wait for writers");
     assert_eq!(
-        count_rows(&portal, "SELECT COUNT(*) = MAX(version) FROM schema_migrations"),
+        portal.count("SELECT COUNT(*) = MAX(version) FROM schema_migrations"),
         1,
         "each migration applied exactly once"
     );

@@ -1,32 +1,7 @@
 //! Organizations through the real component: create, switch, claims, invitations, roles, the
 //! last-admin invariant, leaving and deleting.
 
-use crate::support::{Browser, Portal, TestResponse};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn count(portal: &Portal, sql: &str) -> i64 {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(sql, [], |row| row.get(0)).unwrap()
-}
-
-/// The claims of the browser's current `__session` (its signature is checked by an independent
-/// verifier in the accounts tests; here only its content matters).
-fn claims(browser: &Browser<'_>) -> serde_json::Value {
-    use base64::Engine as _;
-    let token = &browser.cookies["__session"];
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-fn signed_up<'p>(portal: &'p Portal, email: &str) -> Browser<'p> {
-    let mut browser = Browser::new(portal);
-    browser.sign_up(email, PASSWORD).assert_status(302);
-    browser
-}
+use crate::support::{Browser, PASSWORD, Portal, TestResponse};
 
 fn create_org(browser: &mut Browser<'_>, name: &str, slug: &str) -> TestResponse {
     browser.submit(
@@ -57,6 +32,18 @@ fn org_post(browser: &mut Browser<'_>, action: &str, org_id: &str, fields: &[(&s
     browser.post_form(action, &all)
 }
 
+/// `admin` gives the member with `email` the admin role.
+fn make_admin(portal: &Portal, admin: &mut Browser<'_>, org_id: &str, email: &str) {
+    let member = user_id(portal, email);
+    org_post(
+        admin,
+        "/organization/members/role",
+        org_id,
+        &[("user_id", &member), ("role", "admin")],
+    )
+    .assert_status(303);
+}
+
 /// Invites `email` and returns the invitation link's path and query.
 fn invite(browser: &mut Browser<'_>, org_id: &str, email: &str, role: &str) -> String {
     let response = org_post(
@@ -71,7 +58,7 @@ fn invite(browser: &mut Browser<'_>, org_id: &str, email: &str, role: &str) -> S
         .split("value=\"")
         .find(|part| part.contains("/organization/invitation?token="))
         .unwrap();
-    let link = crate::support::unescape(&link[..link.find('"').unwrap()]);
+    let link = crate::support::html::unescape(&link[..link.find('"').unwrap()]);
     let url = url::Url::parse(&link).unwrap();
     format!("{}?{}", url.path(), url.query().unwrap())
 }
@@ -82,11 +69,11 @@ fn accept(browser: &mut Browser<'_>, link: &str) -> TestResponse {
 
 /// Ada, admin of Acme (`acme`), and Bea, a member who joined by invitation.
 fn acme_with_a_member(portal: &Portal) -> (Browser<'_>, Browser<'_>, String) {
-    let mut ada = signed_up(portal, "ada@example.com");
+    let mut ada = Browser::signed_up(portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let acme = org_id(portal, "acme");
     let link = invite(&mut ada, &acme, "bea@example.com", "member");
-    let mut bea = signed_up(portal, "bea@example.com");
+    let mut bea = Browser::signed_up(portal, "bea@example.com");
     accept(&mut bea, &link).assert_status(303);
     (ada, bea, acme)
 }
@@ -101,7 +88,7 @@ fn creating_an_organization_makes_the_creator_admin_and_active() {
     let signed_out = portal.get("/create-organization");
     signed_out.assert_status(302);
     assert!(signed_out.location().starts_with("/sign-in?redirect_url="));
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     assert_eq!(
         ada.get("/organization").location(),
         "/create-organization",
@@ -110,7 +97,7 @@ fn creating_an_organization_makes_the_creator_admin_and_active() {
     let response = create_org(&mut ada, "Acme Corp", "");
     response.assert_status(302);
     assert_eq!(response.location(), "http://localhost:3000/org-home");
-    let claims = claims(&ada);
+    let claims = ada.claims();
     assert_eq!(claims["org_slug"], "acme-corp");
     assert_eq!(claims["org_role"], "admin");
     assert_eq!(claims["org_id"].as_str().unwrap(), org_id(&portal, "acme-corp"));
@@ -123,7 +110,7 @@ fn creating_an_organization_makes_the_creator_admin_and_active() {
 #[test]
 fn create_organization_honours_redirect_url() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     let response = ada.submit(
         "/create-organization?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fteams",
         "/create-organization",
@@ -136,9 +123,9 @@ fn create_organization_honours_redirect_url() {
 #[test]
 fn slug_collisions_and_bad_slugs_are_field_errors() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     let taken = create_org(&mut bea, "Acme Two", "ACME");
     taken.assert_status(422);
     assert!(taken.body.contains("That slug is taken."));
@@ -147,22 +134,19 @@ fn slug_collisions_and_bad_slugs_are_field_errors() {
     bad.assert_status(422);
     assert!(bad.body.contains("This field is required."));
     assert!(bad.body.contains("lower-case letters"));
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM organizations"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM organizations"), 1);
 }
 
 #[test]
 fn hostile_organization_names_are_escaped() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "<script>alert(1)</script>", "").assert_status(302);
     let page = ada.get("/organization");
     assert!(!page.body.contains("<script>alert(1)</script>"));
     assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_eq!(
-        count(
-            &portal,
-            "SELECT COUNT(*) FROM organizations WHERE slug = 'script-alert-1-script'"
-        ),
+        portal.count("SELECT COUNT(*) FROM organizations WHERE slug = 'script-alert-1-script'"),
         1
     );
 }
@@ -170,39 +154,38 @@ fn hostile_organization_names_are_escaped() {
 #[test]
 fn switching_changes_the_active_organization_and_its_claims() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "First", "first").assert_status(302);
     create_org(&mut ada, "Second", "second").assert_status(302);
-    assert_eq!(claims(&ada)["org_slug"], "second");
+    assert_eq!(ada.claims()["org_slug"], "second");
     let response = ada.get("/organization?switch=first");
     response.assert_status(302);
     assert_eq!(response.location(), "/organization?notice=switched");
-    assert_eq!(claims(&ada)["org_slug"], "first");
+    assert_eq!(ada.claims()["org_slug"], "first");
     let profile = ada.get("/user");
     assert!(profile.body.contains("href=\"/organization?switch=second\""));
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     bea.get("/organization?switch=first").assert_status(403);
     bea.get("/organization?switch=nope").assert_status(403);
-    assert!(claims(&bea).get("org_id").is_none());
+    assert!(bea.claims().get("org_id").is_none());
 }
 
 #[test]
 fn invite_accept_and_role_changes_with_a_second_user() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let acme = org_id(&portal, "acme");
     let link = invite(&mut ada, &acme, "Bea@Example.com", "member");
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM invitations WHERE status = 'pending'"),
+        portal.count("SELECT COUNT(*) FROM invitations WHERE status = 'pending'"),
         1
     );
     let token = token_of(&link).to_owned();
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM invitations WHERE token_hash = '{token}'")
-        ),
+        portal.count(&format!(
+            "SELECT COUNT(*) FROM invitations WHERE token_hash = '{token}'"
+        )),
         0,
         "only the hash is stored"
     );
@@ -219,21 +202,14 @@ fn invite_accept_and_role_changes_with_a_second_user() {
     assert!(page.body.contains("Acme"));
     let accepted = accept(&mut bea, &link);
     accepted.assert_status(303);
-    assert_eq!(claims(&bea)["org_role"], "member");
-    assert_eq!(claims(&bea)["org_slug"], "acme");
+    assert_eq!(bea.claims()["org_role"], "member");
+    assert_eq!(bea.claims()["org_slug"], "acme");
     let members = ada.get("/organization");
     assert!(members.body.contains("bea@example.com"));
 
-    let bea_id = user_id(&portal, "bea@example.com");
-    org_post(
-        &mut ada,
-        "/organization/members/role",
-        &acme,
-        &[("user_id", &bea_id), ("role", "admin")],
-    )
-    .assert_status(303);
+    make_admin(&portal, &mut ada, &acme, "bea@example.com");
     bea.get("/organization?switch=acme");
-    assert_eq!(claims(&bea)["org_role"], "admin");
+    assert_eq!(bea.claims()["org_role"], "admin");
     let ada_id = user_id(&portal, "ada@example.com");
     org_post(
         &mut bea,
@@ -249,11 +225,11 @@ fn invite_accept_and_role_changes_with_a_second_user() {
 #[test]
 fn invitations_are_bound_to_one_email_one_use_and_can_be_revoked() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let acme = org_id(&portal, "acme");
     let link = invite(&mut ada, &acme, "bea@example.com", "member");
-    let mut mallory = signed_up(&portal, "mallory@example.com");
+    let mut mallory = Browser::signed_up(&portal, "mallory@example.com");
     let wrong = mallory.get(&link);
     wrong.assert_status(403);
     assert!(wrong.body.contains("another email address"));
@@ -268,7 +244,7 @@ fn invitations_are_bound_to_one_email_one_use_and_can_be_revoked() {
         response.location().starts_with("/sign-in"),
         "signed-out posts go to sign in"
     );
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     accept(&mut bea, &link).assert_status(303);
     bea.get(&link).assert_status(410);
 
@@ -286,7 +262,7 @@ fn invitations_are_bound_to_one_email_one_use_and_can_be_revoked() {
         &[("invitation_id", &invitation)],
     )
     .assert_status(303);
-    let mut cid = signed_up(&portal, "cid@example.com");
+    let mut cid = Browser::signed_up(&portal, "cid@example.com");
     cid.get(&second).assert_status(410);
     let existing = org_post(
         &mut ada,
@@ -301,16 +277,16 @@ fn invitations_are_bound_to_one_email_one_use_and_can_be_revoked() {
 #[test]
 fn declining_an_invitation_joins_nothing() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     let declined = bea.submit(&link, "/organization/invitation/decline", &[("token", token_of(&link))]);
     declined.assert_status(303);
     assert_eq!(declined.location(), "/user?notice=invitation_declined");
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM memberships"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM memberships"), 1);
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM invitations WHERE status = 'declined'"),
+        portal.count("SELECT COUNT(*) FROM invitations WHERE status = 'declined'"),
         1
     );
 }
@@ -338,7 +314,7 @@ fn members_get_403_for_every_admin_action() {
         let response = org_post(&mut bea, action, &acme, &fields);
         response.assert_status(403);
     }
-    let mut outsider = signed_up(&portal, "eve@example.com");
+    let mut outsider = Browser::signed_up(&portal, "eve@example.com");
     org_post(&mut outsider, "/organization/leave", &acme, &[]).assert_status(403);
     org_post(
         &mut outsider,
@@ -348,22 +324,16 @@ fn members_get_403_for_every_admin_action() {
     )
     .assert_status(403);
     assert_eq!(
-        count(
-            &portal,
-            "SELECT COUNT(*) FROM organizations WHERE name = 'Acme' AND slug = 'acme'"
-        ),
+        portal.count("SELECT COUNT(*) FROM organizations WHERE name = 'Acme' AND slug = 'acme'"),
         1
     );
-    assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM memberships WHERE role = 'admin'"),
-        1
-    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM memberships WHERE role = 'admin'"), 1);
 }
 
 #[test]
 fn the_last_admin_cannot_leave_be_demoted_or_removed() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let acme = org_id(&portal, "acme");
     let ada_id = user_id(&portal, "ada@example.com");
@@ -378,10 +348,7 @@ fn the_last_admin_cannot_leave_be_demoted_or_removed() {
     )
     .assert_status(409);
     org_post(&mut ada, "/organization/members/remove", &acme, &[("user_id", &ada_id)]).assert_status(409);
-    assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM memberships WHERE role = 'admin'"),
-        1
-    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM memberships WHERE role = 'admin'"), 1);
 }
 
 #[test]
@@ -397,8 +364,8 @@ fn a_member_leaves_and_goes_to_after_leave_organization_url() {
     );
     response.assert_status(303);
     assert_eq!(response.location(), "http://localhost:3000/left");
-    assert!(claims(&bea).get("org_id").is_none());
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM memberships"), 1);
+    assert!(bea.claims().get("org_id").is_none());
+    assert_eq!(portal.count("SELECT COUNT(*) FROM memberships"), 1);
     assert_eq!(bea.get("/organization").location(), "/create-organization");
 }
 
@@ -409,57 +376,47 @@ fn removed_members_lose_the_claims() {
     let bea_id = user_id(&portal, "bea@example.com");
     org_post(&mut ada, "/organization/members/remove", &acme, &[("user_id", &bea_id)]).assert_status(303);
     bea.get("/sign-in").assert_status(302);
-    assert!(claims(&bea).get("org_id").is_none());
+    assert!(bea.claims().get("org_id").is_none());
 }
 
 #[test]
 fn deleting_an_organization_removes_everything_in_it() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     create_org(&mut ada, "Other", "other").assert_status(302);
     let acme = org_id(&portal, "acme");
     ada.get("/organization?switch=acme");
     let link = invite(&mut ada, &acme, "bea@example.com", "member");
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     accept(&mut bea, &link).assert_status(303);
     invite(&mut ada, &acme, "cid@example.com", "member");
     org_post(&mut ada, "/organization/delete", &acme, &[("confirmation", "wrong")]).assert_status(422);
     org_post(&mut ada, "/organization/delete", &acme, &[("confirmation", "acme")]).assert_status(303);
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM organizations WHERE id = '{acme}'")
-        ),
+        portal.count(&format!("SELECT COUNT(*) FROM organizations WHERE id = '{acme}'")),
         0
     );
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM memberships WHERE org_id = '{acme}'")
-        ),
+        portal.count(&format!("SELECT COUNT(*) FROM memberships WHERE org_id = '{acme}'")),
         0
     );
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM invitations WHERE org_id = '{acme}'")
-        ),
+        portal.count(&format!("SELECT COUNT(*) FROM invitations WHERE org_id = '{acme}'")),
         0
     );
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM portal_sessions WHERE active_org_id = '{acme}'")
-        ),
+        portal.count(&format!(
+            "SELECT COUNT(*) FROM portal_sessions WHERE active_org_id = '{acme}'"
+        )),
         0
     );
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM organizations"),
+        portal.count("SELECT COUNT(*) FROM organizations"),
         1,
         "the other organization stays"
     );
-    assert!(claims(&ada).get("org_id").is_none());
+    assert!(ada.claims().get("org_id").is_none());
     let chooser = ada.get("/organization");
     chooser.assert_status(200);
     assert!(chooser.body.contains("Choose an organization"));
@@ -476,28 +433,21 @@ fn account_deletion_respects_the_last_admin_invariant() {
     );
     blocked.assert_status(422);
     assert!(blocked.body.contains("only admin of an organization"));
-    let bea_id = user_id(&portal, "bea@example.com");
-    org_post(
-        &mut ada,
-        "/organization/members/role",
-        &acme,
-        &[("user_id", &bea_id), ("role", "admin")],
-    )
-    .assert_status(303);
+    make_admin(&portal, &mut ada, &acme, "bea@example.com");
     ada.submit(
         "/user",
         "/user/delete",
         &[("confirmation", "delete my account"), ("current_password", PASSWORD)],
     )
     .assert_status(303);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM memberships"), 1);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM organizations"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM memberships"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM organizations"), 1);
 }
 
 #[test]
 fn csp_lets_leave_and_delete_end_at_the_leave_fallback() {
     let portal = Portal::with_vars(&[("after_leave_organization_url", "http://localhost:3000/left")]);
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let page = ada.get("/organization");
     let csp = page.header("content-security-policy").unwrap();
@@ -507,12 +457,12 @@ fn csp_lets_leave_and_delete_end_at_the_leave_fallback() {
 #[test]
 fn a_fresh_browser_can_accept_from_the_invitation_page() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
     // Bea signs up in one browser, then opens the link where the portal has set no CSRF cookie
     // yet: the page's two forms must share one.
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     bea.cookies.retain(|name, _| name.starts_with("__portal_session"));
     let page = bea.get(&link);
     page.assert_status(200);

@@ -1,13 +1,6 @@
 //! `/user`: every section changes what is stored, through the real component.
 
-use crate::support::{Browser, Portal};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn count(portal: &Portal, sql: &str) -> i64 {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(sql, [], |row| row.get(0)).unwrap()
-}
+use crate::support::{Browser, PASSWORD, Portal};
 
 fn stored(portal: &Portal, column: &str) -> Option<String> {
     let db = rusqlite::Connection::open(portal.database_path()).unwrap();
@@ -15,16 +8,10 @@ fn stored(portal: &Portal, column: &str) -> Option<String> {
         .unwrap()
 }
 
-fn signed_up<'p>(portal: &'p Portal, email: &str) -> Browser<'p> {
-    let mut browser = Browser::new(portal);
-    browser.sign_up(email, PASSWORD).assert_status(302);
-    browser
-}
-
 #[test]
 fn the_page_lists_every_section_and_is_never_cached() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let page = browser.get("/user");
     page.assert_status(200);
     assert_eq!(page.header("cache-control"), Some("no-store"));
@@ -46,7 +33,7 @@ fn the_page_lists_every_section_and_is_never_cached() {
 #[test]
 fn profile_changes_are_stored_and_the_app_gets_a_fresh_token() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let old_token = browser.cookies["__session"].clone();
     let response = browser.submit(
         "/user",
@@ -72,31 +59,20 @@ fn profile_changes_are_stored_and_the_app_gets_a_fresh_token() {
 #[test]
 fn taken_username_is_refused_and_the_input_kept() {
     let portal = Portal::new();
-    let mut first = Browser::new(&portal);
-    first
-        .submit(
-            "/sign-up",
-            "/sign-up",
-            &[
-                ("email_address", "a@example.com"),
-                ("password", PASSWORD),
-                ("username", "ada"),
-            ],
-        )
-        .assert_status(302);
-    let mut second = signed_up(&portal, "b@example.com");
+    Browser::signed_up_with_username(&portal, "a@example.com", "ada");
+    let mut second = Browser::signed_up(&portal, "b@example.com");
     let response = second.submit("/user", "/user/profile", &[("first_name", "Bea"), ("username", "ADA")]);
     response.assert_status(422);
     assert!(response.body.contains("That username is taken."));
     assert_eq!(response.input_value("first_name").as_deref(), Some("Bea"));
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM users WHERE username = 'ada'"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users WHERE username = 'ada'"), 1);
 }
 
 #[test]
 fn email_change_needs_the_current_password_and_a_free_address() {
     let portal = Portal::new();
-    signed_up(&portal, "taken@example.com");
-    let mut browser = signed_up(&portal, "ada@example.com");
+    Browser::signed_up(&portal, "taken@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let wrong = browser.submit(
         "/user",
         "/user/email",
@@ -118,7 +94,7 @@ fn email_change_needs_the_current_password_and_a_free_address() {
     );
     ok.assert_status(303);
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM users WHERE email = 'new@example.com'"),
+        portal.count("SELECT COUNT(*) FROM users WHERE email = 'new@example.com'"),
         1
     );
     Browser::new(&portal)
@@ -129,7 +105,7 @@ fn email_change_needs_the_current_password_and_a_free_address() {
 #[test]
 fn phone_number_can_be_added_changed_and_removed() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let bad = browser.submit("/user", "/user/phone", &[("phone_number", "555-0123")]);
     bad.assert_status(422);
     assert!(bad.body.contains("international format"));
@@ -154,10 +130,10 @@ fn phone_number_can_be_added_changed_and_removed() {
 #[test]
 fn password_change_kills_other_sessions() {
     let portal = Portal::new();
-    let mut laptop = signed_up(&portal, "ada@example.com");
+    let mut laptop = Browser::signed_up(&portal, "ada@example.com");
     let mut phone = Browser::new(&portal);
     phone.sign_in("ada@example.com", PASSWORD).assert_status(302);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM portal_sessions"), 2);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM portal_sessions"), 2);
     let wrong = laptop.submit(
         "/user",
         "/user/password",
@@ -180,7 +156,7 @@ fn password_change_kills_other_sessions() {
         &[("current_password", PASSWORD), ("new_password", "brand new password")],
     );
     ok.assert_status(303);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM portal_sessions"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM portal_sessions"), 1);
     laptop.get("/user").assert_status(200);
     assert_eq!(phone.get("/user").status, 302, "the other device is signed out");
     Browser::new(&portal)
@@ -194,7 +170,7 @@ fn password_change_kills_other_sessions() {
 #[test]
 fn sessions_can_be_listed_and_revoked() {
     let portal = Portal::new();
-    let mut laptop = signed_up(&portal, "ada@example.com");
+    let mut laptop = Browser::signed_up(&portal, "ada@example.com");
     let mut phone = Browser::new(&portal);
     phone.client_addr = "192.0.2.55:3333".into();
     phone.sign_in("ada@example.com", PASSWORD).assert_status(302);
@@ -221,14 +197,14 @@ fn sessions_can_be_listed_and_revoked() {
         .submit("/user", "/user/sessions/revoke-others", &[])
         .assert_status(303);
     assert_eq!(tablet.get("/user").status, 302);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM portal_sessions"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM portal_sessions"), 1);
 }
 
 #[test]
 fn a_user_cannot_revoke_someone_elses_session() {
     let portal = Portal::new();
-    let mut ada = signed_up(&portal, "ada@example.com");
-    let mut bea = signed_up(&portal, "bea@example.com");
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
     let db = rusqlite::Connection::open(portal.database_path()).unwrap();
     let bea_session: String = db
         .query_row(
@@ -245,7 +221,7 @@ fn a_user_cannot_revoke_someone_elses_session() {
 #[test]
 fn a_revoked_session_can_change_nothing() {
     let portal = Portal::new();
-    let mut laptop = signed_up(&portal, "ada@example.com");
+    let mut laptop = Browser::signed_up(&portal, "ada@example.com");
     let mut stolen = Browser::new(&portal);
     stolen.sign_in("ada@example.com", PASSWORD).assert_status(302);
     // The thief loads the page (and its CSRF token) while the session is still live.
@@ -289,8 +265,8 @@ fn a_revoked_session_can_change_nothing() {
 #[test]
 fn delete_account_leaves_no_rows_and_signs_out() {
     let portal = Portal::with_vars(&[("after_sign_out_url", "http://localhost:4000/goodbye")]);
-    signed_up(&portal, "other@example.com");
-    let mut browser = signed_up(&portal, "ada@example.com");
+    Browser::signed_up(&portal, "other@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let mut other_device = Browser::new(&portal);
     other_device.sign_in("ada@example.com", PASSWORD).assert_status(302);
     let _ = Browser::new(&portal).sign_in("ada@example.com", "wrong password");
@@ -307,7 +283,7 @@ fn delete_account_leaves_no_rows_and_signs_out() {
         &[("confirmation", "delete my account"), ("current_password", "nope nope")],
     );
     wrong_password.assert_status(401);
-    assert_eq!(count(&portal, "SELECT COUNT(*) FROM users"), 2);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 2);
     let user_id: String = rusqlite::Connection::open(portal.database_path())
         .unwrap()
         .query_row("SELECT id FROM users WHERE email = 'ada@example.com'", [], |r| r.get(0))
@@ -323,25 +299,23 @@ fn delete_account_leaves_no_rows_and_signs_out() {
         assert!(response.set_cookie(name).unwrap().contains("Max-Age=0"));
     }
     assert_eq!(
-        count(&portal, &format!("SELECT COUNT(*) FROM users WHERE id = '{user_id}'")),
+        portal.count(&format!("SELECT COUNT(*) FROM users WHERE id = '{user_id}'")),
         0
     );
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM portal_sessions WHERE user_id = '{user_id}'")
-        ),
+        portal.count(&format!(
+            "SELECT COUNT(*) FROM portal_sessions WHERE user_id = '{user_id}'"
+        )),
         0
     );
     assert_eq!(
-        count(
-            &portal,
-            &format!("SELECT COUNT(*) FROM sign_in_failures WHERE scope = 'account:{user_id}'")
-        ),
+        portal.count(&format!(
+            "SELECT COUNT(*) FROM sign_in_failures WHERE scope = 'account:{user_id}'"
+        )),
         0
     );
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM users"),
+        portal.count("SELECT COUNT(*) FROM users"),
         1,
         "other accounts are untouched"
     );
@@ -351,7 +325,7 @@ fn delete_account_leaves_no_rows_and_signs_out() {
 #[test]
 fn the_back_link_and_the_redirect_survive_a_change() {
     let portal = Portal::with_vars(&[("home_url", "http://localhost:8080/home")]);
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let page = browser.get("/user");
     assert!(
         page.body.contains("href=\"http://localhost:8080/home\""),
@@ -376,7 +350,7 @@ fn the_back_link_and_the_redirect_survive_a_change() {
 #[test]
 fn unknown_notice_keys_show_nothing() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let page = browser.get("/user?notice=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     page.assert_status(200);
     assert!(!page.body.contains("alert(1)"));
@@ -385,7 +359,7 @@ fn unknown_notice_keys_show_nothing() {
 #[test]
 fn profile_posts_need_csrf_and_get_is_not_allowed() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     browser
         .post_form("/user/profile", &[("first_name", "Mallory")])
         .assert_status(403);
@@ -398,7 +372,7 @@ fn profile_posts_need_csrf_and_get_is_not_allowed() {
 #[test]
 fn csp_lets_the_delete_form_end_at_the_sign_out_fallback() {
     let portal = Portal::with_vars(&[("after_sign_out_url", "http://localhost:4000/goodbye")]);
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let page = browser.get("/user");
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("form-action 'self' http://localhost:4000"), "{csp}");
@@ -407,7 +381,7 @@ fn csp_lets_the_delete_form_end_at_the_sign_out_fallback() {
 #[test]
 fn signed_in_pages_link_to_each_other_and_to_sign_out() {
     let portal = Portal::new();
-    let mut browser = signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
     let page = browser.get("/user");
     assert!(page.body.contains(r#"href="/sign-out""#));
     assert!(page.body.contains(r#"href="/user" aria-current="page""#));

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod host;
+#[path = "../../src/testing/html.rs"]
+pub mod html;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,6 +16,14 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use host::{AppConfig, dispatch, runtime};
+
+/// The password test accounts are created with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The value part of a `Set-Cookie` header.
+pub fn cookie_value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
+}
 
 /// One portal application with its own database file, removed when dropped.
 pub struct Portal {
@@ -44,6 +54,12 @@ impl Portal {
     /// Path of this application's SQLite file, for tests that inspect what was stored.
     pub fn database_path(&self) -> PathBuf {
         self.app.database.clone()
+    }
+
+    /// The single integer `sql` selects from this portal's database (`SELECT COUNT(*) …`).
+    pub fn count(&self, sql: &str) -> i64 {
+        let db = rusqlite::Connection::open(self.database_path()).unwrap();
+        db.query_row(sql, [], |row| row.get(0)).unwrap()
     }
 
     /// Sends one request from client address `127.0.0.1`.
@@ -164,14 +180,7 @@ impl TestResponse {
 
     /// The value of `<input name=… value=…>` in the body (values are HTML-escaped by the portal).
     pub fn input_value(&self, name: &str) -> Option<String> {
-        let marker = format!("name=\"{name}\"");
-        let start = self.body.find(&marker)?;
-        let tag_start = self.body[..start].rfind('<')?;
-        let tag_end = start + self.body[start..].find('>')?;
-        let tag = &self.body[tag_start..tag_end];
-        let value_start = tag.find(" value=\"")? + " value=\"".len();
-        let value_end = value_start + tag[value_start..].find('"')?;
-        Some(unescape(&tag[value_start..value_end]))
+        html::input_value(&self.body, name)
     }
 
     pub fn assert_status(&self, status: u16) -> &Self {
@@ -182,14 +191,6 @@ impl TestResponse {
         );
         self
     }
-}
-
-pub fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// A browser: keeps cookies between requests and sends the headers a same-origin form post has.
@@ -209,6 +210,38 @@ impl<'p> Browser<'p> {
             client_addr: "127.0.0.1:50000".to_owned(),
             origin: "http://127.0.0.1:3000".to_owned(),
         }
+    }
+
+    /// A browser that has just signed up with `email` and [`PASSWORD`].
+    pub fn signed_up(portal: &'p Portal, email: &str) -> Self {
+        let mut browser = Self::new(portal);
+        browser.sign_up(email, PASSWORD).assert_status(302);
+        browser
+    }
+
+    /// A browser that has just signed up with `email`, [`PASSWORD`] and `username`.
+    pub fn signed_up_with_username(portal: &'p Portal, email: &str, username: &str) -> Self {
+        let mut browser = Self::new(portal);
+        browser
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email_address", email), ("password", PASSWORD), ("username", username)],
+            )
+            .assert_status(302);
+        browser
+    }
+
+    /// The claims of this browser's current `__session` (its signature is checked by an
+    /// independent verifier in the accounts tests; here only its content matters).
+    pub fn claims(&self) -> serde_json::Value {
+        use base64::Engine as _;
+        let token = &self.cookies["__session"];
+        let payload = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
     }
 
     /// A browser on a portal served at `origin` (for production settings with `public_origin`).

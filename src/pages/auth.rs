@@ -1,0 +1,66 @@
+//! The web end of authentication: the cookies that carry a portal session and its `__session`
+//! token. What a session is and what its token says are decided in `service::sessions`.
+
+use super::Ctx;
+use super::render::{PageResult, found};
+use crate::error::PortalError;
+use crate::redirect::RedirectTarget;
+use crate::security::session::{self, PORTAL_SESSION_COOKIE, SESSION_TOKEN_COOKIE};
+use crate::service::sessions::{self as session_rules, SignInContext, TokenTerms, Visitor};
+use crate::store::sessions::PortalSession;
+use crate::store::users::User;
+
+/// Starts a portal session for `user` (ending the visitor's old one), sets both cookies and
+/// sends the visitor to `target`.
+pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> PageResult {
+    let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
+    let lifetime = ctx.settings.limits.portal_session_lifetime;
+    let context = SignInContext {
+        client_addr: ctx.client_addr(),
+        user_agent: ctx.header("user-agent"),
+        now: ctx.now(),
+        lifetime,
+    };
+    let started = session_rules::start_session(ctx.db()?, &user.id, previous.as_ref(), &context)?;
+    ctx.add_cookie(session::set_cookie(
+        PORTAL_SESSION_COOKIE,
+        &started.token,
+        lifetime,
+        &ctx.portal_cookie_scope(),
+    ));
+    refresh_token(ctx, &started.session)?;
+    Ok(found(&target.location()))
+}
+
+/// A visitor who is already signed in goes straight back with a fresh `__session`.
+pub fn resume(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget) -> PageResult {
+    refresh_token(ctx, &visitor.session)?;
+    Ok(found(&target.location()))
+}
+
+/// Sets a fresh `__session` for `session`, saying what is stored now (after a change, the app
+/// sees it at once).
+pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), PortalError> {
+    let lifetime = ctx.settings.limits.session_token_lifetime;
+    let issuer = ctx.portal_origin.origin().ascii_serialization();
+    let terms = TokenTerms {
+        issuer: &issuer,
+        now: ctx.now(),
+        lifetime,
+    };
+    let claims = session_rules::session_claims(ctx.db()?, session, &terms)?;
+    let token = ctx.keys()?.sign(&claims);
+    ctx.add_cookie(session::set_cookie(
+        SESSION_TOKEN_COOKIE,
+        &token,
+        lifetime,
+        &ctx.session_cookie_scope(),
+    ));
+    Ok(())
+}
+
+/// Removes both session cookies from the browser.
+pub fn clear_session_cookies(ctx: &Ctx<'_>) {
+    ctx.add_cookie(session::clear_cookie(PORTAL_SESSION_COOKIE, &ctx.portal_cookie_scope()));
+    ctx.add_cookie(session::clear_cookie(SESSION_TOKEN_COOKIE, &ctx.session_cookie_scope()));
+}

@@ -1,0 +1,77 @@
+//! The one place an error becomes a response: its status and a page in the visitor's language,
+//! or for "sign in first", the way to sign-in and back. Details that help an attacker
+//! (configuration, internal messages) are shown only in development mode; they are always logged.
+
+use http::{HeaderValue, Method, Response, header};
+use maud::html;
+
+use super::Ctx;
+use super::parts::problem_message;
+use super::redirects::sign_in_location;
+use super::render::{Page, found, see_other};
+use crate::error::PortalError;
+
+pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
+    let strings = ctx.strings;
+    let (title, lead) = match &error {
+        PortalError::SignInFirst { back_to } => {
+            let location = sign_in_location(back_to);
+            // A page redirects; a post from a session that has ended answers 303.
+            return if *ctx.method == Method::POST {
+                see_other(&location)
+            } else {
+                found(&location)
+            };
+        }
+        PortalError::NotFound => (strings.not_found_title, strings.not_found_lead.to_owned()),
+        PortalError::MethodNotAllowed { .. } => (
+            strings.method_not_allowed_title,
+            strings.method_not_allowed_lead.to_owned(),
+        ),
+        PortalError::Config(_) => (strings.config_error_title, strings.config_error_lead.to_owned()),
+        PortalError::Unavailable(detail) => {
+            eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
+            (strings.error_title, strings.busy.to_owned())
+        }
+        PortalError::Internal(detail) => {
+            eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
+            (strings.error_title, strings.internal_error.to_owned())
+        }
+        PortalError::PayloadTooLarge => (strings.error_title, strings.payload_too_large.to_owned()),
+        PortalError::UnsupportedMediaType => (strings.error_title, strings.unsupported_media_type.to_owned()),
+        PortalError::BadRequest(message) | PortalError::Forbidden(message) | PortalError::Gone(message) => {
+            (strings.error_title, strings.message(*message).to_owned())
+        }
+        PortalError::Invalid(problem) => (strings.error_title, problem_message(ctx, problem)),
+    };
+    let content = html! {
+        div.card {
+            h1 { (title) }
+            p.lead { (lead) }
+            @if let PortalError::Config(errors) = &error {
+                ul { @for error in errors { li.mono { (error.to_string()) } } }
+            }
+            p { a href="/sign-in" { (strings.go_to_sign_in) } }
+        }
+    };
+    let problem = match &error {
+        PortalError::Invalid(problem) => Some(problem),
+        _ => None,
+    };
+    let mut response = Page::new(ctx, title)
+        .status(error.status())
+        .problem(problem)
+        .without_back_link()
+        .render(content);
+    let headers = response.headers_mut();
+    match error {
+        PortalError::Unavailable(_) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        PortalError::MethodNotAllowed { allow } => {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        _ => {}
+    }
+    response
+}

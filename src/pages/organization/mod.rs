@@ -1,0 +1,215 @@
+//! `/create-organization`, `/organization` and its forms, and `/organization/invitation`.
+//! Like Clerk's `<CreateOrganization/>` and `<OrganizationProfile/>`.
+//!
+//! Every post names the organization it acts on in a hidden `org_id`; the rules in
+//! `crate::service::organizations` re-read the visitor's membership and role from the database,
+//! so a crafted post gets 403, never a change.
+
+mod view;
+
+use super::parts::{Notice, Sections};
+use super::redirects;
+use super::render::{PageResult, found, or_show_form, see_other};
+use super::{Ctx, auth};
+use crate::domain::{InvitationId, OrgId, UserId};
+use crate::error::PortalError;
+use crate::form::Params;
+use crate::redirect::{Flow, RedirectTarget};
+use crate::service::organizations;
+use crate::service::sessions::{self, Visitor};
+use crate::views::Msg;
+
+// ---------------------------------------------------------------------------------------------
+// /create-organization
+
+pub fn show_create(ctx: &Ctx<'_>) -> PageResult {
+    ctx.visitor()?;
+    let choice = redirects::choose(ctx, Flow::CreateOrganization);
+    view::create_page(ctx, &choice.target, Some(&choice), &Params::default(), None)
+}
+
+pub fn create(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    let target = redirects::from_form(ctx, Flow::CreateOrganization, &form)?;
+    or_show_form(create_organization(ctx, visitor, &form, &target), |problem| {
+        view::create_page(ctx, &target, None, &form, Some(&problem))
+    })
+}
+
+/// Creates the organization, makes it the session's active one and goes back by the chain.
+fn create_organization(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, target: &RedirectTarget) -> PageResult {
+    let db = ctx.db()?;
+    let organization =
+        organizations::create_organization(db, &visitor.user, form.text("name"), form.text("slug"), ctx.now())?;
+    sessions::activate_organization(db, &visitor.session, &organization.id)?;
+    auth::refresh_token(ctx, &visitor.session)?;
+    Ok(found(&target.location()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// /organization
+
+pub fn show(ctx: &Ctx<'_>) -> PageResult {
+    let visitor = ctx.visitor()?;
+    let db = ctx.db()?;
+    if let Some(slug) = ctx.query.get("switch") {
+        sessions::switch_organization(db, &visitor.session, slug)?;
+        auth::refresh_token(ctx, &visitor.session)?;
+        return Ok(found("/organization?notice=switched"));
+    }
+    let Some(membership) = sessions::active_membership(db, &visitor.session)? else {
+        let memberships = organizations::list_memberships(db, &visitor.user.id)?;
+        if memberships.is_empty() {
+            return Ok(found("/create-organization"));
+        }
+        return Ok(view::chooser(ctx, &memberships));
+    };
+    let leave_target = redirects::choose(ctx, Flow::LeaveOrganization).target;
+    let choice = redirects::choose(ctx, Flow::ReturnToApp);
+    view::profile_page(
+        ctx,
+        visitor,
+        &membership,
+        &leave_target,
+        Some(&choice),
+        Notice::from_query(ctx),
+        &Sections::clean(ctx),
+    )
+}
+
+/// Every `/organization/*` post: a checked form from a live session and the organization it
+/// names, then `change`; a form problem shows the page again with the problem in `section`.
+fn org_post(
+    ctx: &Ctx<'_>,
+    section: &'static str,
+    change: impl FnOnce(&Params, &Visitor, &OrgId) -> PageResult,
+) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    let org_id = OrgId::parse(form.text("org_id")).ok_or(PortalError::Forbidden(Msg::ForbiddenOrg))?;
+    or_show_form(change(&form, visitor, &org_id), |problem| {
+        let membership = organizations::require_member(ctx.db()?, &org_id, &visitor.user.id)?;
+        let leave_target = redirects::from_form(ctx, Flow::LeaveOrganization, &form)?;
+        view::profile_page(
+            ctx,
+            visitor,
+            &membership,
+            &leave_target,
+            None,
+            None,
+            &Sections::failed(ctx, section, &problem, &form),
+        )
+    })
+}
+
+/// The member a post acts on; an id that does not parse is nobody the actor may touch.
+fn target_member(form: &Params) -> Result<UserId, PortalError> {
+    UserId::parse(form.text("user_id")).ok_or(PortalError::Forbidden(Msg::ForbiddenOrg))
+}
+
+/// After an organization change: a fresh `__session` (role or slug may have changed) and back.
+fn changed(ctx: &Ctx<'_>, visitor: &Visitor, notice: Notice) -> PageResult {
+    auth::refresh_token(ctx, &visitor.session)?;
+    Ok(see_other(&format!("/organization?notice={}", notice.key())))
+}
+
+/// Leaving or deleting: a fresh `__session` without the organization, then
+/// `after_leave_organization_url` (by the redirect chain carried in the form).
+fn after_leaving(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params) -> PageResult {
+    auth::refresh_token(ctx, &visitor.session)?;
+    let target = redirects::from_form(ctx, Flow::LeaveOrganization, form)?;
+    Ok(see_other(&target.location()))
+}
+
+pub fn update_general(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "general", |form, visitor, org_id| {
+        organizations::update_organization(
+            ctx.db()?,
+            &visitor.user,
+            org_id,
+            form.text("name"),
+            form.text("slug"),
+            ctx.now(),
+        )?;
+        changed(ctx, visitor, Notice::OrgUpdated)
+    })
+}
+
+pub fn change_role(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "members", |form, visitor, org_id| {
+        let member = target_member(form)?;
+        organizations::change_role(ctx.db()?, &visitor.user, org_id, &member, form.text("role"))?;
+        changed(ctx, visitor, Notice::RoleChanged)
+    })
+}
+
+pub fn remove_member(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "members", |form, visitor, org_id| {
+        let member = target_member(form)?;
+        organizations::remove_member(ctx.db()?, &visitor.user, org_id, &member)?;
+        changed(ctx, visitor, Notice::MemberRemoved)
+    })
+}
+
+pub fn invite(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "invitations", |form, visitor, org_id| {
+        let token = organizations::invite(
+            ctx.db()?,
+            &visitor.user,
+            org_id,
+            form.text("email_address"),
+            form.text("role"),
+            ctx.now(),
+        )?;
+        view::invitation_created(ctx, &token)
+    })
+}
+
+pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "invitations", |form, visitor, org_id| {
+        let invitation = InvitationId::parse(form.text("invitation_id"));
+        organizations::revoke_invitation(ctx.db()?, &visitor.user, org_id, invitation.as_ref(), ctx.now())?;
+        changed(ctx, visitor, Notice::InvitationRevoked)
+    })
+}
+
+pub fn leave(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "leave", |form, visitor, org_id| {
+        organizations::leave_organization(ctx.db()?, &visitor.user, org_id)?;
+        after_leaving(ctx, visitor, form)
+    })
+}
+
+pub fn delete(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "delete", |form, visitor, org_id| {
+        organizations::delete_organization(ctx.db()?, &visitor.user, org_id, form.text("confirmation"))?;
+        after_leaving(ctx, visitor, form)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// /organization/invitation
+
+pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let visitor = ctx.visitor()?;
+    let token = ctx.query.text("token");
+    let (invitation, organization) = organizations::open_invitation(ctx.db()?, token, &visitor.user, ctx.now())?;
+    view::invitation_page(ctx, token, &invitation, &organization)
+}
+
+pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    let db = ctx.db()?;
+    let organization = organizations::accept_invitation(db, form.text("token"), &visitor.user, ctx.now())?;
+    sessions::activate_organization(db, &visitor.session, &organization.id)?;
+    changed(ctx, visitor, Notice::InvitationAccepted)
+}
+
+pub fn decline_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    organizations::decline_invitation(ctx.db()?, form.text("token"), &visitor.user, ctx.now())?;
+    Ok(see_other(&format!("/user?notice={}", Notice::InvitationDeclined.key())))
+}

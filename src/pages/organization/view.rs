@@ -1,0 +1,340 @@
+//! The organization pages: the create form, the chooser, the organization's page (one function
+//! per section), the new invitation's link, and the invitation an invitee answers.
+
+use maud::{Markup, html};
+
+use super::super::parts::{
+    FormCard, Notice, Sections, account_nav, field_error, membership_list, role_text, section_card,
+};
+use super::super::redirects;
+use super::super::render::{Page, PageResult};
+use super::Ctx;
+use crate::domain::{EmailAddress, OrganizationName, Role, Slug};
+use crate::error::FormProblem;
+use crate::form::Params;
+use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
+use crate::service::organizations;
+use crate::service::sessions::Visitor;
+use crate::store::organizations::{Invitation, Member, Membership, Organization};
+use crate::views::{Field, format_timestamp};
+
+pub fn create_page(
+    ctx: &Ctx<'_>,
+    target: &RedirectTarget,
+    choice: Option<&RedirectChoice>,
+    form: &Params,
+    problem: Option<&FormProblem>,
+) -> PageResult {
+    let strings = ctx.strings;
+    let card = FormCard {
+        title: strings.create_org_title,
+        lead: strings.create_org_lead,
+        action: "/create-organization",
+        flow: Flow::CreateOrganization,
+        target,
+        choice,
+        problem,
+    };
+    let fields = html! {
+        (Field::new("name", strings.org_name_label, "text", "organization")
+            .value(form.text("name")).error(field_error(ctx, problem, "name")).required(true)
+            .max_length(OrganizationName::MAX_LEN).render(strings))
+        (Field::new("slug", strings.org_slug_label, "text", "off")
+            .value(form.text("slug")).error(field_error(ctx, problem, "slug")).required(false)
+            .max_length(Slug::MAX_LEN).hint(strings.org_slug_hint).render(strings))
+        button type="submit" { (strings.create_org_button) }
+    };
+    card.render(ctx, fields, html! {})
+}
+
+/// For a visitor with organizations but none active.
+pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> http::Response<Vec<u8>> {
+    let strings = ctx.strings;
+    let content = html! {
+        div.card {
+            h1 { (strings.choose_org_title) }
+            (membership_list(ctx, memberships, None))
+            p { a href="/create-organization" { (strings.create_org_title) } }
+        }
+    };
+    Page::new(ctx, strings.choose_org_title).render(content)
+}
+
+/// What every section of the organization's page needs.
+struct Shown<'v> {
+    visitor: &'v Visitor,
+    membership: &'v Membership,
+    is_admin: bool,
+    /// The CSRF field and the organization the form acts on.
+    hidden: Markup,
+    /// `hidden` plus the sealed way out, for the forms that end outside the organization.
+    leaving: Markup,
+}
+
+/// The organization's page. Leaving and deleting end at `leave_target`, which CSP
+/// `form-action` must allow.
+pub fn profile_page(
+    ctx: &Ctx<'_>,
+    visitor: &Visitor,
+    membership: &Membership,
+    leave_target: &RedirectTarget,
+    choice: Option<&RedirectChoice>,
+    notice: Option<Notice>,
+    sections: &Sections<'_, '_>,
+) -> PageResult {
+    let strings = ctx.strings;
+    let organization = &membership.organization;
+    let (members, invitations) = organizations::organization_roster(ctx.db()?, membership)?;
+    let hidden = html! {
+        (ctx.csrf_field()?)
+        input type="hidden" name="org_id" value=(organization.id);
+    };
+    let shown = Shown {
+        visitor,
+        membership,
+        is_admin: membership.role == Role::Admin,
+        leaving: html! {
+            (hidden)
+            (redirects::sealed_field(ctx, Flow::LeaveOrganization, leave_target)?)
+        },
+        hidden,
+    };
+    let content = html! {
+        (account_nav(ctx, "/organization"))
+        h1 { (organization.name) }
+        p.lead { span.mono { (organization.slug) } " · " (role_text(strings, membership.role)) }
+        (general_section(ctx, &shown, sections))
+        (members_section(ctx, &shown, &members, sections))
+        @if shown.is_admin {
+            (invitations_section(ctx, &shown, &invitations, sections))
+        }
+        (leave_section(ctx, &shown, sections))
+        @if shown.is_admin {
+            (delete_section(ctx, &shown, sections))
+        }
+    };
+    Ok(Page::new(ctx, &organization.name)
+        .wide()
+        .redirect_choice(choice)
+        .notice(notice)
+        .problem(sections.problem())
+        .form_target(leave_target)
+        .render(content))
+}
+
+fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let organization = &shown.membership.organization;
+    let name = sections.value("general", "name", Some(&organization.name));
+    let slug = sections.value("general", "slug", Some(&organization.slug));
+    html! {
+        (section_card("general", strings.general_section, html! {}, sections.message("general").as_deref(), html! {
+            @if shown.is_admin {
+                form method="post" action="/organization/general" novalidate {
+                    (shown.hidden)
+                    (Field::new("name", strings.org_name_label, "text", "organization")
+                        .value(&name).error(sections.error("general", "name")).required(true).max_length(OrganizationName::MAX_LEN)
+                        .render(strings))
+                    (Field::new("slug", strings.org_slug_label, "text", "off")
+                        .value(&slug).error(sections.error("general", "slug")).required(true)
+                        .max_length(Slug::MAX_LEN).render(strings))
+                    button type="submit" { (strings.save_button) }
+                }
+            } @else {
+                p { strong { (strings.org_name_label) ": " } (organization.name) }
+                p { strong { (strings.org_slug_label) ": " } span.mono { (organization.slug) } }
+            }
+        }))
+    }
+}
+
+fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    html! {
+        (section_card("members", strings.members_section, html! {}, sections.message("members").as_deref(), html! {
+            table {
+                thead { tr {
+                    th scope="col" { (strings.member_label) }
+                    th scope="col" { (strings.role_label) }
+                    th scope="col" { (strings.joined_label) }
+                } }
+                tbody {
+                    @for member in members {
+                        tr {
+                            td {
+                                @let full_name = [member.first_name.as_deref(), member.last_name.as_deref()]
+                                    .into_iter().flatten().collect::<Vec<_>>().join(" ");
+                                @if !full_name.is_empty() { (full_name) br; }
+                                span.mono { (member.email) }
+                                @if member.user_id == shown.visitor.user.id { " " strong { "(" (strings.you_label) ")" } }
+                            }
+                            td {
+                                @if shown.is_admin {
+                                    form.inline method="post" action="/organization/members/role" {
+                                        (shown.hidden)
+                                        input type="hidden" name="user_id" value=(member.user_id);
+                                        label.skip-link for=(format!("role-{}", member.user_id)) { (strings.role_label) }
+                                        select id=(format!("role-{}", member.user_id)) name="role" {
+                                            option value="admin" selected[member.role == Role::Admin] { (strings.role_admin) }
+                                            option value="member" selected[member.role == Role::Member] { (strings.role_member) }
+                                        }
+                                        " "
+                                        button.secondary type="submit" { (strings.change_role_button) }
+                                    }
+                                } @else {
+                                    (role_text(strings, member.role))
+                                }
+                            }
+                            td {
+                                (format_timestamp(member.joined_at))
+                                @if shown.is_admin && member.user_id != shown.visitor.user.id {
+                                    form.inline method="post" action="/organization/members/remove" {
+                                        (shown.hidden)
+                                        input type="hidden" name="user_id" value=(member.user_id);
+                                        " "
+                                        button.secondary type="submit" { (strings.remove_member_button) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+fn invitations_section(
+    ctx: &Ctx<'_>,
+    shown: &Shown<'_>,
+    invitations: &[Invitation],
+    sections: &Sections<'_, '_>,
+) -> Markup {
+    let strings = ctx.strings;
+    let invite_email = sections.value("invitations", "email_address", None);
+    html! {
+        (section_card("invitations", strings.invitations_section, html! {},
+            sections.message("invitations").as_deref(), html! {
+            form method="post" action="/organization/invitations" novalidate {
+                (shown.hidden)
+                div.row {
+                    (Field::new("email_address", strings.email_label, "email", "off")
+                        .value(&invite_email).error(sections.error("invitations", "email_address")).required(true)
+                        .max_length(EmailAddress::MAX_LEN).render(strings))
+                    div.field {
+                        label for="invite-role" { (strings.role_label) }
+                        select id="invite-role" name="role" {
+                            option value="member" { (strings.role_member) }
+                            option value="admin" { (strings.role_admin) }
+                        }
+                    }
+                }
+                button type="submit" { (strings.invite_button) }
+            }
+            @if !invitations.is_empty() {
+                h2.spaced { (strings.pending_invitations) }
+                table {
+                    tbody {
+                        @for invitation in invitations {
+                            tr {
+                                td.mono { (invitation.email) }
+                                td { (role_text(strings, invitation.role)) }
+                                td {
+                                    @if invitation.expires_at <= ctx.now() {
+                                        (strings.expired_label)
+                                    } @else {
+                                        (strings.expires_label) " " (format_timestamp(invitation.expires_at))
+                                    }
+                                }
+                                td {
+                                    form.inline method="post" action="/organization/invitations/revoke" {
+                                        (shown.hidden)
+                                        input type="hidden" name="invitation_id" value=(invitation.id);
+                                        button.secondary type="submit" { (strings.revoke_invitation_button) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    html! {
+        (section_card("leave", strings.leave_section, html! { p.lead { (strings.leave_lead) } },
+            sections.message("leave").as_deref(), html! {
+            form method="post" action="/organization/leave" {
+                (shown.leaving)
+                button.secondary type="submit" { (strings.leave_button) }
+            }
+        }))
+    }
+}
+
+fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let slug = &shown.membership.organization.slug;
+    let confirmation_label = strings.delete_org_confirmation_label.replace("{slug}", slug);
+    let confirmation = sections.value("delete", "confirmation", None);
+    html! {
+        (section_card("delete", strings.delete_org_section, html! { p.lead { (strings.delete_org_lead) } },
+            sections.message("delete").as_deref(), html! {
+            form method="post" action="/organization/delete" novalidate {
+                (shown.leaving)
+                (Field::new("confirmation", &confirmation_label, "text", "off")
+                    .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
+                    .max_length(64).render(strings))
+                button.danger type="submit" { (strings.delete_org_button) }
+            }
+        }))
+    }
+}
+
+/// Shows the new invitation's link once: only its hash is stored.
+pub fn invitation_created(ctx: &Ctx<'_>, token: &str) -> PageResult {
+    let strings = ctx.strings;
+    let mut link = ctx.portal_origin.clone();
+    link.set_path("/organization/invitation");
+    link.query_pairs_mut().clear().append_pair("token", token);
+    let content = html! {
+        div.card {
+            h1 { (strings.invitations_section) }
+            p.lead { (strings.invitation_link_lead) }
+            p { input.mono type="text" readonly value=(link.as_str()) aria-label=(strings.invitations_section); }
+            p { a.button href="/organization" { (strings.back_to_organization) } }
+        }
+    };
+    Ok(Page::new(ctx, strings.invitations_section).render(content))
+}
+
+/// The invitation as its invitee sees it, with accept and decline.
+pub fn invitation_page(ctx: &Ctx<'_>, token: &str, invitation: &Invitation, organization: &Organization) -> PageResult {
+    let strings = ctx.strings;
+    let lead = strings
+        .invitation_lead
+        .replace("{org}", &organization.name)
+        .replace("{role}", role_text(strings, invitation.role));
+    let content = html! {
+        div.card {
+            h1 { (strings.invitation_title) }
+            p.lead { (lead) }
+            div.actions {
+                form.inline method="post" action="/organization/invitation/accept" {
+                    (ctx.csrf_field()?)
+                    input type="hidden" name="token" value=(token);
+                    button type="submit" { (strings.accept_button) }
+                }
+                form.inline method="post" action="/organization/invitation/decline" {
+                    (ctx.csrf_field()?)
+                    input type="hidden" name="token" value=(token);
+                    button.secondary type="submit" { (strings.decline_button) }
+                }
+            }
+        }
+    };
+    Ok(Page::new(ctx, strings.invitation_title).render(content))
+}

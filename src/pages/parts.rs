@@ -1,0 +1,341 @@
+//! Fragments and texts several pages share: success notices, field and form problems, the
+//! helper that puts a failed post back into its section, the account navigation, the list of
+//! the visitor's organizations, and prefill values from the query.
+
+use maud::{Markup, html};
+
+use super::Ctx;
+use super::render::{Page, PageResult};
+use crate::domain::{FieldError, FieldProblem, OrgId, Role};
+use crate::error::FormProblem;
+use crate::form::Params;
+use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
+use crate::security::password::PasswordProblem;
+use crate::store::organizations::Membership;
+use crate::views::{self, Msg, Strings};
+
+/// A page that is one card with one form (sign-in, sign-up, create an organization): its title
+/// and lead, the form's problem above it, and the form ending in `flow`'s redirect to `target`.
+pub struct FormCard<'p> {
+    pub title: &'p str,
+    pub lead: &'p str,
+    pub action: &'p str,
+    pub flow: Flow,
+    pub target: &'p RedirectTarget,
+    /// The chain this request ran, when the page is shown rather than re-shown after a post.
+    pub choice: Option<&'p RedirectChoice>,
+    pub problem: Option<&'p FormProblem>,
+}
+
+impl FormCard<'_> {
+    /// `fields` go into the form after its hidden fields (the submit button too); `after` below.
+    pub fn render(self, ctx: &Ctx<'_>, fields: Markup, after: Markup) -> PageResult {
+        let message = self.problem.map(|problem| problem_message(ctx, problem));
+        let content = html! {
+            div.card {
+                h1 { (self.title) }
+                p.lead { (self.lead) }
+                (views::form_error(message.as_deref()))
+                form method="post" action=(self.action) novalidate {
+                    (ctx.form_fields(self.flow, self.target)?)
+                    (fields)
+                }
+                (after)
+            }
+        };
+        Ok(Page::new(ctx, self.title)
+            .redirect_choice(self.choice)
+            .form_target(self.target)
+            .problem(self.problem)
+            .render(content))
+    }
+}
+
+/// A success notice, carried as `?notice=<key>` after a post/redirect/get (never free text from
+/// the query: an unknown key shows nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    ProfileUpdated,
+    EmailUpdated,
+    PhoneUpdated,
+    PhoneRemoved,
+    PasswordUpdated,
+    SessionRevoked,
+    OtherSessionsRevoked,
+    InvitationDeclined,
+    OrgUpdated,
+    RoleChanged,
+    MemberRemoved,
+    InvitationRevoked,
+    InvitationAccepted,
+    Switched,
+}
+
+impl Notice {
+    const ALL: [Self; 14] = [
+        Self::ProfileUpdated,
+        Self::EmailUpdated,
+        Self::PhoneUpdated,
+        Self::PhoneRemoved,
+        Self::PasswordUpdated,
+        Self::SessionRevoked,
+        Self::OtherSessionsRevoked,
+        Self::InvitationDeclined,
+        Self::OrgUpdated,
+        Self::RoleChanged,
+        Self::MemberRemoved,
+        Self::InvitationRevoked,
+        Self::InvitationAccepted,
+        Self::Switched,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::ProfileUpdated => "profile_updated",
+            Self::EmailUpdated => "email_updated",
+            Self::PhoneUpdated => "phone_updated",
+            Self::PhoneRemoved => "phone_removed",
+            Self::PasswordUpdated => "password_updated",
+            Self::SessionRevoked => "session_revoked",
+            Self::OtherSessionsRevoked => "other_sessions_revoked",
+            Self::InvitationDeclined => "invitation_declined",
+            Self::OrgUpdated => "org_updated",
+            Self::RoleChanged => "role_changed",
+            Self::MemberRemoved => "member_removed",
+            Self::InvitationRevoked => "invitation_revoked",
+            Self::InvitationAccepted => "invitation_accepted",
+            Self::Switched => "switched",
+        }
+    }
+
+    pub fn text(self, strings: &Strings) -> &'static str {
+        match self {
+            Self::ProfileUpdated => strings.notice_profile_updated,
+            Self::EmailUpdated => strings.notice_email_updated,
+            Self::PhoneUpdated => strings.notice_phone_updated,
+            Self::PhoneRemoved => strings.notice_phone_removed,
+            Self::PasswordUpdated => strings.notice_password_updated,
+            Self::SessionRevoked => strings.notice_session_revoked,
+            Self::OtherSessionsRevoked => strings.notice_other_sessions_revoked,
+            Self::InvitationDeclined => strings.notice_invitation_declined,
+            Self::OrgUpdated => strings.notice_org_updated,
+            Self::RoleChanged => strings.notice_role_changed,
+            Self::MemberRemoved => strings.notice_member_removed,
+            Self::InvitationRevoked => strings.notice_invitation_revoked,
+            Self::InvitationAccepted => strings.notice_invitation_accepted,
+            Self::Switched => strings.notice_switched,
+        }
+    }
+
+    /// Whether the page at `path` shows this notice.
+    fn is_shown_on(self, path: &str) -> bool {
+        match self {
+            Self::InvitationDeclined => true,
+            Self::ProfileUpdated
+            | Self::EmailUpdated
+            | Self::PhoneUpdated
+            | Self::PhoneRemoved
+            | Self::PasswordUpdated
+            | Self::SessionRevoked
+            | Self::OtherSessionsRevoked => path == "/user",
+            Self::OrgUpdated
+            | Self::RoleChanged
+            | Self::MemberRemoved
+            | Self::InvitationRevoked
+            | Self::InvitationAccepted
+            | Self::Switched => path == "/organization",
+        }
+    }
+
+    /// The notice this page's `?notice=` names, if it is one this page shows.
+    pub fn from_query(ctx: &Ctx<'_>) -> Option<Self> {
+        let key = ctx.query.get("notice")?;
+        Self::ALL
+            .into_iter()
+            .find(|notice| notice.key() == key && notice.is_shown_on(ctx.path))
+    }
+}
+
+/// The message shown next to a field for a problem with it.
+pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'static str {
+    match (field, error) {
+        (_, FieldError::UsernameTaken) => strings.username_taken,
+        (_, FieldError::EmailTaken) => strings.email_taken,
+        (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
+        (_, FieldError::SlugTaken) => strings.slug_taken,
+        (_, FieldError::AlreadyMember) => strings.already_member,
+        (_, FieldError::LastAdminOfOrganization) => strings.last_admin_of_organization,
+        (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
+        (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
+        (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
+        (_, FieldError::Field(FieldProblem::Required)) => strings.field_required,
+        (_, FieldError::Field(FieldProblem::TooLong)) => strings.field_too_long,
+        ("email_address", _) => strings.invalid_email,
+        ("username", _) => strings.invalid_username,
+        ("phone_number", _) => strings.invalid_phone,
+        ("slug", _) => strings.invalid_slug,
+        ("role", _) => strings.invalid_role,
+        _ => strings.invalid_name,
+    }
+}
+
+/// The message above a failed form, in the visitor's language (a lock says for how long).
+pub fn problem_message(ctx: &Ctx<'_>, problem: &FormProblem) -> String {
+    let text = ctx.strings.message(problem.message);
+    match (problem.message, problem.locked_until) {
+        (Msg::LockedOut, Some(until)) => {
+            let minutes = ((until - ctx.now()).max(1) + 59) / 60;
+            text.replace("{minutes}", &minutes.to_string())
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// The message next to field `name` of a failed form.
+pub fn field_error(ctx: &Ctx<'_>, problem: Option<&FormProblem>, name: &str) -> Option<&'static str> {
+    let error = problem?.field(name)?;
+    Some(field_error_text(ctx.strings, name, error))
+}
+
+/// A page of several forms (`/user`, `/organization`) after one of them failed: that section
+/// shows the problem and what was typed; every other section shows what is stored.
+pub struct Sections<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    failed: Option<(&'static str, &'c FormProblem, &'c Params)>,
+}
+
+impl<'c, 'a> Sections<'c, 'a> {
+    /// A page with no failed post.
+    pub fn clean(ctx: &'c Ctx<'a>) -> Self {
+        Self { ctx, failed: None }
+    }
+
+    /// A page whose form in `section` failed with `problem`, having sent `form`.
+    pub fn failed(ctx: &'c Ctx<'a>, section: &'static str, problem: &'c FormProblem, form: &'c Params) -> Self {
+        Self {
+            ctx,
+            failed: Some((section, problem, form)),
+        }
+    }
+
+    /// The failed post's problem, if any: its status and `Retry-After` are the page's.
+    pub fn problem(&self) -> Option<&'c FormProblem> {
+        self.failed.map(|(_, problem, _)| problem)
+    }
+
+    fn problem_in(&self, section: &str) -> Option<&'c FormProblem> {
+        self.failed
+            .filter(|(failed, _, _)| *failed == section)
+            .map(|(_, problem, _)| problem)
+    }
+
+    /// The message above `section`'s form.
+    pub fn message(&self, section: &str) -> Option<String> {
+        self.problem_in(section)
+            .map(|problem| problem_message(self.ctx, problem))
+    }
+
+    /// The message next to `field` in `section`.
+    pub fn error(&self, section: &str, field: &str) -> Option<&'static str> {
+        field_error(self.ctx, self.problem_in(section), field)
+    }
+
+    /// What the person typed in `section` when its post failed, else `stored`.
+    pub fn value(&self, section: &str, field: &str, stored: Option<&str>) -> String {
+        match self.failed {
+            Some((failed, _, form)) if failed == section => form.text(field).to_owned(),
+            _ => stored.unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// A prefill value from the query (`email_address`, `username`, …). Values longer than
+/// `max_chars` or holding control characters are dropped rather than cut, so a field never shows
+/// something the app did not send.
+pub fn prefill<'c>(ctx: &'c Ctx<'_>, name: &str, max_chars: usize) -> Option<&'c str> {
+    let value = ctx.query.get(name)?.trim();
+    let acceptable = !value.is_empty() && value.chars().count() <= max_chars && !value.chars().any(char::is_control);
+    acceptable.then_some(value)
+}
+
+/// One section of a page of several forms: a card named by its heading, an introduction, the
+/// message of its failed post, then its forms.
+pub fn section_card(id: &str, heading: &str, intro: Markup, message: Option<&str>, body: Markup) -> Markup {
+    let heading_id = format!("{id}-heading");
+    html! {
+        section.card id=(id) aria-labelledby=(heading_id) {
+            h2 id=(heading_id) { (heading) }
+            (intro)
+            (views::form_error(message))
+            (body)
+        }
+    }
+}
+
+/// "No account yet? Sign up" under a form, keeping the redirect parameters.
+pub fn alternate_link(ctx: &Ctx<'_>, question: &str, label: &str, path: &str) -> Markup {
+    html! {
+        p.alternate {
+            (question) " "
+            a href=(super::redirects::link_keeping_redirect(ctx, path)) { (label) }
+        }
+    }
+}
+
+/// Links between the signed-in pages: the account, the active organization, sign-out.
+pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> Markup {
+    let strings = ctx.strings;
+    let links = [
+        ("/user", strings.user_title),
+        ("/organization", strings.organizations_section),
+        ("/sign-out", strings.sign_out_title),
+    ];
+    html! {
+        nav.tabs aria-label=(strings.account_navigation) {
+            @for (href, label) in links {
+                @if href == current {
+                    a.button.secondary href=(href) aria-current="page" { (label) }
+                } @else {
+                    a.button.secondary href=(href) { (label) }
+                }
+            }
+        }
+    }
+}
+
+pub fn role_text(strings: &Strings, role: Role) -> &'static str {
+    match role {
+        Role::Admin => strings.role_admin,
+        Role::Member => strings.role_member,
+    }
+}
+
+/// The visitor's organizations with switch links (on `/user` and the organization chooser).
+pub fn membership_list(ctx: &Ctx<'_>, memberships: &[Membership], active: Option<&OrgId>) -> Markup {
+    let strings = ctx.strings;
+    html! {
+        @if memberships.is_empty() {
+            p.hint { (strings.no_organizations) }
+        } @else {
+            table {
+                tbody {
+                    @for membership in memberships {
+                        @let organization = &membership.organization;
+                        tr {
+                            td { strong { (organization.name) } br; span.mono { (organization.slug) } }
+                            td { (role_text(strings, membership.role)) }
+                            td {
+                                @if active == Some(&organization.id) {
+                                    strong { (strings.active_label) }
+                                } @else {
+                                    @let href = format!("/organization?switch={}", organization.slug);
+                                    a.button.secondary href=(href) { (strings.switch_button) " " (organization.name) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Where a page sends the visitor: the redirect chain on this request (`crate::redirect` holds the
+//! policy itself), the validated target sealed into forms and read back from them, and the links
+//! that keep redirect intent from page to page.
+
+use maud::Markup;
+use url::Url;
+
+use super::Ctx;
+use crate::error::PortalError;
+use crate::form::Params;
+use crate::redirect::{self, CandidateSource, Fallbacks, Flow, RedirectChoice, RedirectPolicy, RedirectTarget};
+use crate::views;
+
+/// How long a sealed redirect target in a form stays usable.
+const SEALED_REDIRECT_LIFETIME: i64 = 24 * 3600;
+
+/// The hidden field that carries the validated redirect target through a form.
+pub const REDIRECT_FIELD: &str = "redirect_target";
+
+/// Query parameters that carry redirect intent from page to page (sign-in ↔ sign-up links).
+const REDIRECT_PARAMS: &[&str] = &[
+    "redirect_url",
+    "sign_in_force_redirect_url",
+    "sign_in_fallback_redirect_url",
+    "sign_up_force_redirect_url",
+    "sign_up_fallback_redirect_url",
+];
+
+/// The redirect policy for this request.
+pub fn policy(ctx: &Ctx<'_>) -> RedirectPolicy {
+    RedirectPolicy {
+        portal_origin: ctx.portal_origin.clone(),
+        instance_domain: ctx.settings.instance_domain.clone(),
+        allowed_origins: ctx.settings.allowed_redirect_origins.clone(),
+        development: ctx.settings.is_development(),
+        trust_requesting_origin: ctx.settings.trust_requesting_origin,
+        requesting_origin: redirect::requesting_origin(ctx.header("origin"), ctx.header("referer")),
+    }
+}
+
+fn fallbacks<'c>(ctx: &'c Ctx<'_>, flow: Flow) -> Fallbacks<'c> {
+    Fallbacks {
+        flow_url: ctx.settings.flow_fallback(flow),
+        home_url: ctx.settings.home_url.as_deref(),
+    }
+}
+
+/// Runs the redirect chain for `flow` on this request's query and logs every rejection.
+pub fn choose(ctx: &Ctx<'_>, flow: Flow) -> RedirectChoice {
+    let choice = redirect::choose_redirect(&policy(ctx), flow, |name| ctx.query.get(name), fallbacks(ctx, flow));
+    for rejection in &choice.rejected {
+        eprintln!("redirect: {} {rejection}", ctx.path);
+    }
+    choice
+}
+
+/// Where a form of `flow` that carries no redirect of its own ends: the operator's fallbacks
+/// only (the chain a POST without redirect parameters runs). Not logged: the post logs.
+pub fn fallback(ctx: &Ctx<'_>, flow: Flow) -> RedirectTarget {
+    redirect::choose_redirect(&policy(ctx), flow, |_| None, fallbacks(ctx, flow)).target
+}
+
+/// The hidden field carrying a validated target through a form, sealed for `flow`.
+pub fn sealed_field(ctx: &Ctx<'_>, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
+    let payload = format!("{}\n{}", ctx.now() + SEALED_REDIRECT_LIFETIME, target.url());
+    let sealed = ctx.keys()?.seal(&format!("redirect:{flow:?}"), &payload);
+    Ok(views::hidden(REDIRECT_FIELD, &sealed))
+}
+
+/// The target a form carried, if its seal holds and has not expired; otherwise the chain's
+/// answer for this request (fallbacks only, as a POST has no redirect parameters).
+pub fn from_form(ctx: &Ctx<'_>, flow: Flow, form: &Params) -> Result<RedirectTarget, PortalError> {
+    let keys = ctx.keys()?;
+    let sealed = form
+        .get(REDIRECT_FIELD)
+        .and_then(|sealed| keys.unseal(&format!("redirect:{flow:?}"), sealed))
+        .and_then(|payload| {
+            let (expires, url) = payload.split_once('\n')?;
+            let fresh = expires.parse::<i64>().ok()? > ctx.now();
+            fresh.then(|| Url::parse(url).ok()).flatten()
+        });
+    Ok(match sealed {
+        Some(url) => RedirectTarget::resume(url, &ctx.portal_origin),
+        None => choose(ctx, flow).target,
+    })
+}
+
+/// Notices shown in development mode only: why each redirect candidate was ignored.
+pub fn dev_notices(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Vec<String> {
+    if !ctx.settings.is_development() {
+        return Vec::new();
+    }
+    choice
+        .map(|choice| choice.rejected.iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The "back to the application" link: the validated redirect target when the request carried
+/// one, else `home_url` when it passes the policy.
+pub fn back_to_app(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Option<String> {
+    if let Some(choice) = choice.filter(|c| matches!(c.source, CandidateSource::Query(_))) {
+        return Some(choice.target.location());
+    }
+    let home = ctx.settings.home_url.as_deref()?;
+    policy(ctx).check(home).ok().map(|target| target.location())
+}
+
+/// `path` with this request's redirect parameters, so links between pages keep them.
+pub fn link_keeping_redirect(ctx: &Ctx<'_>, path: &str) -> String {
+    let query = ctx.query.encode_subset(REDIRECT_PARAMS);
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// `/sign-in?redirect_url=<back_to>`: where a visitor without a session goes.
+pub fn sign_in_location(back_to: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("redirect_url", back_to)
+        .finish();
+    format!("/sign-in?{query}")
+}

@@ -1,0 +1,157 @@
+//! `/user`: the signed-in person's account, like Clerk's `<UserProfile/>`. One page with a
+//! section per concern; each form posts to `/user/<section>`, which re-checks the live portal
+//! session, changes what is stored, issues a fresh `__session`, and redirects back with a notice
+//! (post/redirect/get, so a refresh never resubmits). A failed post shows the page again with
+//! the problem in its section.
+
+mod view;
+
+use super::parts::{Notice, Sections};
+use super::redirects::{self, sign_in_location};
+use super::render::{PageResult, or_show_form, see_other};
+use super::{Ctx, auth};
+use crate::domain::SessionId;
+use crate::form::Params;
+use crate::redirect::{Flow, LAST_RESORT_PATH, RedirectTarget};
+use crate::service::profile;
+use crate::service::sessions::{self, Visitor};
+
+pub fn show(ctx: &Ctx<'_>) -> PageResult {
+    let visitor = ctx.visitor()?;
+    let choice = redirects::choose(ctx, Flow::ReturnToApp);
+    view::render(
+        ctx,
+        visitor,
+        &choice.target,
+        Some(&choice),
+        Notice::from_query(ctx),
+        &Sections::clean(ctx),
+    )
+}
+
+/// Every `/user/*` post: a checked form from a live session, then `change`; a form problem shows
+/// the page again with the problem in `section`.
+fn post(
+    ctx: &Ctx<'_>,
+    section: &'static str,
+    change: impl FnOnce(&Params, &Visitor, &RedirectTarget) -> PageResult,
+) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    let target = redirects::from_form(ctx, Flow::ReturnToApp, &form)?;
+    or_show_form(change(&form, visitor, &target), |problem| {
+        view::render(
+            ctx,
+            visitor,
+            &target,
+            None,
+            None,
+            &Sections::failed(ctx, section, &problem, &form),
+        )
+    })
+}
+
+/// After a change: a fresh `__session` with what is now stored, then back to `/user` with a
+/// notice, keeping the way back to the app.
+fn done(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget, notice: Notice) -> PageResult {
+    auth::refresh_token(ctx, &visitor.session)?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("notice", notice.key());
+    if target.location() != LAST_RESORT_PATH {
+        query.append_pair("redirect_url", &target.location());
+    }
+    Ok(see_other(&format!("/user?{}", query.finish())))
+}
+
+pub fn update_profile(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "profile", |form, visitor, target| {
+        profile::update_profile(
+            ctx.db()?,
+            &visitor.user,
+            form.text("first_name"),
+            form.text("last_name"),
+            form.text("username"),
+            ctx.settings.sign_up_fields,
+            ctx.now(),
+        )?;
+        done(ctx, visitor, target, Notice::ProfileUpdated)
+    })
+}
+
+pub fn update_email(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "email", |form, visitor, target| {
+        profile::change_email(
+            ctx.db()?,
+            &visitor.user,
+            form.text("email_address"),
+            form.text("current_password"),
+            &ctx.attempt(),
+        )?;
+        done(ctx, visitor, target, Notice::EmailUpdated)
+    })
+}
+
+pub fn update_phone(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "phone", |form, visitor, target| {
+        let phone = if form.get("remove").is_some() {
+            ""
+        } else {
+            form.text("phone_number")
+        };
+        let notice = match profile::change_phone_number(ctx.db()?, &visitor.user, phone, ctx.now())? {
+            Some(_) => Notice::PhoneUpdated,
+            None => Notice::PhoneRemoved,
+        };
+        done(ctx, visitor, target, notice)
+    })
+}
+
+pub fn update_password(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "password", |form, visitor, target| {
+        profile::change_password(
+            ctx.db()?,
+            &visitor.user,
+            &visitor.session.id,
+            form.text("current_password"),
+            form.text("new_password"),
+            &ctx.attempt(),
+        )?;
+        done(ctx, visitor, target, Notice::PasswordUpdated)
+    })
+}
+
+pub fn revoke_session(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "sessions", |form, visitor, target| {
+        let Some(session_id) = SessionId::parse(form.text("session_id")) else {
+            return done(ctx, visitor, target, Notice::SessionRevoked);
+        };
+        sessions::revoke_session(ctx.db()?, &visitor.user.id, &session_id)?;
+        if session_id == visitor.session.id {
+            // Revoking this device's own session is signing out.
+            auth::clear_session_cookies(ctx);
+            return Ok(see_other(&sign_in_location("/user")));
+        }
+        done(ctx, visitor, target, Notice::SessionRevoked)
+    })
+}
+
+pub fn revoke_other_sessions(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "sessions", |_, visitor, target| {
+        sessions::revoke_other_sessions(ctx.db()?, &visitor.user.id, &visitor.session.id)?;
+        done(ctx, visitor, target, Notice::OtherSessionsRevoked)
+    })
+}
+
+pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
+    post(ctx, "delete", |form, visitor, _| {
+        profile::delete_account(
+            ctx.db()?,
+            &visitor.user,
+            form.text("confirmation"),
+            form.text("current_password"),
+            &ctx.attempt(),
+        )?;
+        auth::clear_session_cookies(ctx);
+        Ok(see_other(&redirects::fallback(ctx, Flow::SignOut).location()))
+    })
+}

@@ -1,0 +1,250 @@
+//! The `/user` page: the chrome around it and one function per section.
+
+use maud::{Markup, html};
+
+use super::super::parts::{Notice, Sections, account_nav, membership_list, section_card};
+use super::super::redirects;
+use super::super::render::{Page, PageResult};
+use super::Ctx;
+use crate::config::FieldMode;
+use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
+use crate::error::PortalError;
+use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
+use crate::security::password::MAX_PASSWORD_CHARS;
+use crate::service::organizations;
+use crate::service::profile::DELETE_CONFIRMATION;
+use crate::service::sessions::{self, Visitor};
+use crate::views::{Field, format_timestamp};
+
+/// The whole page. Deleting the account ends in a redirect to the sign-out fallback, which CSP
+/// `form-action` must allow.
+pub fn render(
+    ctx: &Ctx<'_>,
+    visitor: &Visitor,
+    target: &RedirectTarget,
+    choice: Option<&RedirectChoice>,
+    notice: Option<Notice>,
+    sections: &Sections<'_, '_>,
+) -> PageResult {
+    let strings = ctx.strings;
+    let hidden = ctx.form_fields(Flow::ReturnToApp, target)?;
+    let content = html! {
+        (account_nav(ctx, "/user"))
+        h1 { (strings.user_title) }
+        p.lead { (strings.signed_in_as) " " strong { (visitor.user.email) } }
+        (organizations_section(ctx, visitor)?)
+        (profile_section(ctx, visitor, &hidden, sections))
+        (email_section(ctx, visitor, &hidden, sections))
+        (phone_section(ctx, visitor, &hidden, sections))
+        (password_section(ctx, &hidden, sections))
+        (sessions_section(ctx, visitor, &hidden)?)
+        (delete_section(ctx, &hidden, sections))
+    };
+    let after_deletion = redirects::fallback(ctx, Flow::SignOut);
+    Ok(Page::new(ctx, strings.user_title)
+        .wide()
+        .redirect_choice(choice)
+        .notice(notice)
+        .problem(sections.problem())
+        .form_target(&after_deletion)
+        .render(content))
+}
+
+/// The current password a sensitive change asks for again.
+fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &str) -> Markup {
+    let strings = ctx.strings;
+    Field::new(
+        "current_password",
+        strings.current_password_label,
+        "password",
+        "current-password",
+    )
+    .error(sections.error(section, "current_password"))
+    .required(true)
+    .max_length(MAX_PASSWORD_CHARS)
+    .render(strings)
+}
+
+fn is_required(mode: FieldMode) -> bool {
+    mode == FieldMode::Required
+}
+
+fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, PortalError> {
+    let db = ctx.db()?;
+    let memberships = organizations::list_memberships(db, &visitor.user.id)?;
+    let active = sessions::active_membership(db, &visitor.session)?.map(|membership| membership.organization.id);
+    let strings = ctx.strings;
+    Ok(html! {
+        (section_card("organizations", strings.organizations_section, html! {}, None, html! {
+            (membership_list(ctx, &memberships, active.as_ref()))
+            p { a href="/create-organization" { (strings.create_org_title) } }
+        }))
+    })
+}
+
+fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let fields = ctx.settings.sign_up_fields;
+    let user = &visitor.user;
+    let first_name = sections.value("profile", "first_name", user.first_name.as_deref());
+    let last_name = sections.value("profile", "last_name", user.last_name.as_deref());
+    let username = sections.value("profile", "username", user.username.as_deref());
+    html! {
+        @if fields.first_name.is_shown() || fields.last_name.is_shown() || fields.username.is_shown() {
+            (section_card("profile", strings.profile_section, html! { p.lead { (strings.profile_lead) } },
+                sections.message("profile").as_deref(), html! {
+                form method="post" action="/user/profile" novalidate {
+                    (hidden)
+                    @if fields.first_name.is_shown() || fields.last_name.is_shown() {
+                        div.row {
+                            @if fields.first_name.is_shown() {
+                                (Field::new("first_name", strings.first_name_label, "text", "given-name")
+                                    .value(&first_name).error(sections.error("profile", "first_name"))
+                                    .required(is_required(fields.first_name)).max_length(PersonName::MAX_LEN).render(strings))
+                            }
+                            @if fields.last_name.is_shown() {
+                                (Field::new("last_name", strings.last_name_label, "text", "family-name")
+                                    .value(&last_name).error(sections.error("profile", "last_name"))
+                                    .required(is_required(fields.last_name)).max_length(PersonName::MAX_LEN).render(strings))
+                            }
+                        }
+                    }
+                    @if fields.username.is_shown() {
+                        (Field::new("username", strings.username_label, "text", "username")
+                            .value(&username).error(sections.error("profile", "username"))
+                            .required(is_required(fields.username)).max_length(Username::MAX_LEN)
+                            .hint(strings.username_hint).render(strings))
+                    }
+                    button type="submit" { (strings.save_button) }
+                }
+            }))
+        }
+    }
+}
+
+fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let new_email = sections.value("email", "email_address", None);
+    html! {
+        (section_card("email", strings.email_section,
+            html! { p { span.mono { (visitor.user.email) } " " span.optional { "(" (strings.email_unverified) ")" } } },
+            sections.message("email").as_deref(), html! {
+            form method="post" action="/user/email" novalidate {
+                (hidden)
+                (Field::new("email_address", strings.new_email_label, "email", "email")
+                    .value(&new_email).error(sections.error("email", "email_address")).required(true)
+                    .max_length(EmailAddress::MAX_LEN).render(strings))
+                (current_password_field(ctx, sections, "email"))
+                button type="submit" { (strings.change_email_button) }
+            }
+        }))
+    }
+}
+
+fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let stored = visitor.user.phone_number.as_deref();
+    let phone = sections.value("phone", "phone_number", stored);
+    html! {
+        @if ctx.settings.sign_up_fields.phone_number.is_shown() {
+            (section_card("phone", strings.phone_section,
+                html! { @if stored.is_none() { p.hint { (strings.phone_none) } } },
+                sections.message("phone").as_deref(), html! {
+                form method="post" action="/user/phone" novalidate {
+                    (hidden)
+                    (Field::new("phone_number", strings.phone_label, "tel", "tel")
+                        .value(&phone).error(sections.error("phone", "phone_number")).required(false)
+                        .max_length(PhoneNumber::MAX_LEN).hint(strings.phone_hint).render(strings))
+                    div.actions {
+                        button type="submit" { (strings.save_phone_button) }
+                        @if stored.is_some() {
+                            button.secondary type="submit" name="remove" value="1" { (strings.remove_phone_button) }
+                        }
+                    }
+                }
+            }))
+        }
+    }
+}
+
+fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    html! {
+        (section_card("password", strings.password_section, html! { p.lead { (strings.password_lead) } },
+            sections.message("password").as_deref(), html! {
+            form method="post" action="/user/password" novalidate {
+                (hidden)
+                (current_password_field(ctx, sections, "password"))
+                (Field::new("new_password", strings.new_password_label, "password", "new-password")
+                    .error(sections.error("password", "new_password")).required(true).max_length(MAX_PASSWORD_CHARS)
+                    .hint(strings.password_hint).render(strings))
+                button type="submit" { (strings.change_password_button) }
+            }
+        }))
+    }
+}
+
+fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result<Markup, PortalError> {
+    let strings = ctx.strings;
+    let sessions = sessions::list_sessions(ctx.db()?, &visitor.user.id, ctx.now())?;
+    Ok(html! {
+        (section_card("sessions", strings.sessions_section, html! {}, None, html! {
+            table {
+                thead { tr {
+                    th scope="col" { (strings.session_device) }
+                    th scope="col" { (strings.session_created) }
+                    th scope="col" { (strings.session_last_active) }
+                    th scope="col" { (strings.session_client) }
+                    th scope="col" { span.skip-link { (strings.revoke_button) } }
+                } }
+                tbody {
+                    @for session in &sessions {
+                        tr {
+                            td {
+                                (session.user_agent.as_deref().unwrap_or(strings.unknown_device))
+                                @if session.id == visitor.session.id { br; strong { (strings.this_device) } }
+                            }
+                            td { (format_timestamp(session.created_at)) }
+                            td { (format_timestamp(session.last_active_at)) }
+                            td.mono { (session.client_addr.as_deref().unwrap_or("")) }
+                            td {
+                                form.inline method="post" action="/user/sessions/revoke" {
+                                    (hidden)
+                                    input type="hidden" name="session_id" value=(session.id);
+                                    button.secondary type="submit" { (strings.revoke_button) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if sessions.len() > 1 {
+                form method="post" action="/user/sessions/revoke-others" {
+                    (hidden)
+                    button.secondary type="submit" { (strings.revoke_others_button) }
+                }
+            }
+        }))
+    })
+}
+
+fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+    let strings = ctx.strings;
+    let phrase_label = strings
+        .delete_confirmation_label
+        .replace("{phrase}", DELETE_CONFIRMATION);
+    let confirmation = sections.value("delete", "confirmation", None);
+    html! {
+        (section_card("delete", strings.delete_section, html! { p.lead { (strings.delete_lead) } },
+            sections.message("delete").as_deref(), html! {
+            form method="post" action="/user/delete" novalidate {
+                (hidden)
+                (Field::new("confirmation", &phrase_label, "text", "off")
+                    .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
+                    .max_length(64).render(strings))
+                (current_password_field(ctx, sections, "delete"))
+                button.danger type="submit" { (strings.delete_button) }
+            }
+        }))
+    }
+}

@@ -1,0 +1,248 @@
+//! Portal sessions and what a session token says: finding the visitor behind a session cookie,
+//! starting a session at sign-in, the session's active organization, and the claims of a fresh
+//! `__session`. The web layer only moves the resulting values into cookies.
+//!
+//! The active organization is read from the database every time claims are made, never from an
+//! older token, so a member who was removed loses the organization claims at once.
+
+use crate::domain::{OrgId, SessionId, UserId};
+use crate::security::session::token_hash;
+use crate::security::token::Claims;
+use crate::security::{base64url, random_bytes, session};
+use crate::store::organizations::{self as orgs, Membership};
+use crate::store::sessions::{self, PortalSession, SessionOrigin};
+use crate::store::users::{self, User};
+use crate::store::{Db, DbError, transaction};
+
+use super::organizations::OrgError;
+
+/// Longest user agent kept with a session.
+const USER_AGENT_LIMIT: usize = 300;
+
+/// A visitor with a live portal session.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub session: PortalSession,
+    pub user: User,
+}
+
+/// The visitor behind a portal session token, if the session is live and its user exists.
+pub fn find_visitor(db: &dyn Db, token: &str, now: i64) -> Result<Option<Visitor>, DbError> {
+    let Some(session) = sessions::find_live_session(db, &token_hash(token), now)? else {
+        return Ok(None);
+    };
+    Ok(users::find_user_by_id(db, &session.user_id)?.map(|user| Visitor { session, user }))
+}
+
+/// A new portal session and the secret for its cookie (the database keeps only its hash).
+pub struct StartedSession {
+    pub token: String,
+    pub session: PortalSession,
+}
+
+impl std::fmt::Debug for StartedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartedSession")
+            .field("token", &"***")
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+/// Where a sign-in comes from, kept with the session for the sessions list.
+pub struct SignInContext<'a> {
+    pub client_addr: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub now: i64,
+    /// Seconds the portal session lasts.
+    pub lifetime: i64,
+}
+
+/// Starts a portal session for `user_id`. The visitor's previous session (`replacing`) ends in
+/// the same transaction, so a session token is never carried across sign-ins (no fixation).
+pub fn start_session(
+    db: &dyn Db,
+    user_id: &UserId,
+    replacing: Option<&SessionId>,
+    context: &SignInContext<'_>,
+) -> Result<StartedSession, DbError> {
+    let (token, hash) = session::new_session_token();
+    let user_agent: Option<String> = context
+        .user_agent
+        .map(|agent| agent.chars().take(USER_AGENT_LIMIT).collect());
+    let origin = SessionOrigin {
+        client_addr: Some(context.client_addr),
+        user_agent: user_agent.as_deref(),
+    };
+    let session = transaction(db, || {
+        if let Some(previous) = replacing {
+            sessions::delete_session(db, previous)?;
+        }
+        sessions::create_session(
+            db,
+            &SessionId::generate(),
+            &hash,
+            user_id,
+            &origin,
+            context.now,
+            context.lifetime,
+        )
+    })?;
+    Ok(StartedSession { token, session })
+}
+
+/// Ends a portal session (sign-out): its token stops working everywhere at once.
+pub fn end_session(db: &dyn Db, session_id: &SessionId) -> Result<(), DbError> {
+    sessions::delete_session(db, session_id)
+}
+
+/// The user's live sessions, newest first, for the sessions list.
+pub fn list_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<Vec<PortalSession>, DbError> {
+    sessions::list_user_sessions(db, user_id, now)
+}
+
+/// Signs out one of the user's sessions (never another user's).
+pub fn revoke_session(db: &dyn Db, user_id: &UserId, session_id: &SessionId) -> Result<(), DbError> {
+    sessions::delete_user_session(db, user_id, session_id).map(drop)
+}
+
+/// Signs out every session of the user but `keep`.
+pub fn revoke_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId) -> Result<(), DbError> {
+    sessions::delete_other_sessions(db, user_id, keep)
+}
+
+/// The session's active organization with the user's role there, if they still belong to it.
+/// An organization they no longer belong to stops being active.
+pub fn active_membership(db: &dyn Db, session: &PortalSession) -> Result<Option<Membership>, DbError> {
+    let Some(org_id) = sessions::find_active_organization(db, &session.id)? else {
+        return Ok(None);
+    };
+    let membership = orgs::find_membership(db, &org_id, &session.user_id)?;
+    if membership.is_none() {
+        sessions::set_active_organization(db, &session.id, None)?;
+    }
+    Ok(membership)
+}
+
+/// Makes one of the user's organizations the session's active one.
+pub fn activate_organization(db: &dyn Db, session: &PortalSession, org_id: &OrgId) -> Result<(), DbError> {
+    sessions::set_active_organization(db, &session.id, Some(org_id))
+}
+
+/// `/organization?switch=<slug>`: makes the organization with this slug active, if the user
+/// belongs to it.
+pub fn switch_organization(db: &dyn Db, session: &PortalSession, slug: &str) -> Result<Membership, OrgError> {
+    let membership = match orgs::find_organization_by_slug(db, slug)? {
+        Some(organization) => orgs::find_membership(db, &organization.id, &session.user_id)?,
+        None => None,
+    };
+    let membership = membership.ok_or(OrgError::Forbidden)?;
+    activate_organization(db, session, &membership.organization.id)?;
+    Ok(membership)
+}
+
+/// What a fresh `__session` token says about this session.
+pub struct TokenTerms<'a> {
+    /// The portal's origin (`iss`).
+    pub issuer: &'a str,
+    pub now: i64,
+    /// Seconds the token lasts.
+    pub lifetime: i64,
+}
+
+/// The claims of a fresh `__session` for this session, with the active organization as stored
+/// now.
+pub fn session_claims(db: &dyn Db, session: &PortalSession, terms: &TokenTerms<'_>) -> Result<Claims, DbError> {
+    let membership = active_membership(db, session)?;
+    Ok(Claims {
+        iss: terms.issuer.to_owned(),
+        sub: session.user_id.to_string(),
+        sid: session.id.to_string(),
+        iat: terms.now,
+        nbf: terms.now,
+        exp: terms.now + terms.lifetime,
+        jti: base64url(&random_bytes::<16>()),
+        org_id: membership.as_ref().map(|m| m.organization.id.to_string()),
+        org_slug: membership.as_ref().map(|m| m.organization.slug.clone()),
+        org_role: membership.as_ref().map(|m| m.role.as_str().to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::accounts::{SignUpInput, SignedUp, sign_up};
+    use crate::service::organizations::create_organization;
+    use crate::testing::{ALL_OPTIONAL, MemoryDb, attempt_from};
+
+    fn context(now: i64) -> SignInContext<'static> {
+        SignInContext {
+            client_addr: "10.0.0.1:1",
+            user_agent: Some("test"),
+            now,
+            lifetime: 100,
+        }
+    }
+
+    fn user(db: &MemoryDb, email: &str) -> User {
+        let input = SignUpInput {
+            email_address: email.into(),
+            password: "long enough".into(),
+            ..Default::default()
+        };
+        match sign_up(db, &input, ALL_OPTIONAL, &attempt_from("10.0.0.1:1", 0)) {
+            Ok(SignedUp::Created(user)) => user,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_session_replaces_the_visitors_old_one_against_fixation() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "a@example.com");
+        let first = start_session(&db, &ada.id, None, &context(1)).unwrap();
+        let second = start_session(&db, &ada.id, Some(&first.session.id), &context(2)).unwrap();
+        assert_ne!(first.token, second.token);
+        assert!(
+            find_visitor(&db, &first.token, 3).unwrap().is_none(),
+            "old token is dead"
+        );
+        let visitor = find_visitor(&db, &second.token, 3).unwrap().unwrap();
+        assert_eq!(visitor.user.id, ada.id);
+        assert!(find_visitor(&db, &second.token, 102).unwrap().is_none(), "expired");
+        assert!(!format!("{second:?}").contains(&second.token), "the token never prints");
+    }
+
+    #[test]
+    fn claims_carry_the_active_organization_only_while_the_user_belongs_to_it() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "a@example.com");
+        let started = start_session(&db, &ada.id, None, &context(1)).unwrap();
+        let terms = TokenTerms {
+            issuer: "https://accounts.example.com",
+            now: 10,
+            lifetime: 60,
+        };
+        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        assert_eq!((claims.org_id, claims.exp), (None, 70));
+        let org = create_organization(&db, &ada, "Acme", "acme", 2).unwrap();
+        switch_organization(&db, &started.session, "acme").unwrap();
+        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        assert_eq!(claims.org_slug.as_deref(), Some("acme"));
+        assert_eq!(claims.org_role.as_deref(), Some("admin"));
+        assert_eq!(
+            switch_organization(&db, &started.session, "nope").unwrap_err(),
+            OrgError::Forbidden
+        );
+        orgs::delete_membership(&db, &org.id, &ada.id).unwrap();
+        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        assert_eq!(
+            claims.org_id, None,
+            "an organization the user left is no longer claimed"
+        );
+        assert_eq!(
+            sessions::find_active_organization(&db, &started.session.id).unwrap(),
+            None
+        );
+    }
+}
