@@ -9,7 +9,8 @@ use url::Url;
 
 use crate::redirect::{self, Flow, OriginPattern};
 use crate::security::lockout::LockPolicy;
-use crate::security::token::Keys;
+use crate::security::secret::{self, Secret};
+use crate::security::token::Scalar;
 
 /// Where variable values come from: Spin's variables interface in the component, a map in tests.
 pub trait Variables {
@@ -62,6 +63,9 @@ pub struct Limits {
     pub sign_in_max_failures: i64,
     pub sign_in_failure_window: i64,
     pub sign_in_lockout: i64,
+    /// Password checks (sign-in, sign-up, current-password forms) one client address may ask
+    /// for in a minute, before any Argon2 work.
+    pub password_checks_per_minute: i64,
 }
 
 impl Limits {
@@ -90,8 +94,16 @@ pub struct Settings {
     pub branding: Branding,
     pub sign_up_fields: SignUpFields,
     pub limits: Limits,
-    /// From `session_signing_key` (PKCS#8 P-256); `None` to use the stored generated key.
-    pub session_signing_key: Option<Keys>,
+    /// From `session_signing_key` (PKCS#8 P-256): signs tokens instead of the derived key.
+    pub session_signing_key: Option<Scalar>,
+    /// `secret_key`: every production key derives from it. Required in production.
+    pub secret_key: Option<Secret>,
+    /// `previous_secret_keys`: still verify (JWKS, seals, CSRF tokens) during a rotation.
+    pub previous_secret_keys: Vec<Secret>,
+    /// `client_ip_header`: a header the operator's proxy sets to the visitor's address.
+    pub client_ip_header: Option<String>,
+    /// `development_hosts`: hosts besides loopback that development mode serves.
+    pub development_hosts: Vec<String>,
 }
 
 /// One malformed variable.
@@ -99,6 +111,17 @@ pub struct Settings {
 pub struct ConfigError {
     pub variable: &'static str,
     pub message: String,
+}
+
+impl ConfigError {
+    /// Errors that stop a production portal from serving anything: without its keys it would
+    /// either refuse every form or fall back to keys a database copy reveals.
+    pub fn is_fatal_in_production(&self) -> bool {
+        matches!(
+            self.variable,
+            "secret_key" | "previous_secret_keys" | "session_signing_key"
+        )
+    }
 }
 
 impl std::fmt::Display for ConfigError {
@@ -169,9 +192,22 @@ impl Settings {
                 sign_in_max_failures: reader.seconds("sign_in_max_failures", 5, 1, 1_000),
                 sign_in_failure_window: reader.seconds("sign_in_failure_window", 900, 10, 86_400),
                 sign_in_lockout: reader.seconds("sign_in_lockout", 900, 10, 86_400),
+                password_checks_per_minute: reader.seconds("password_checks_per_minute", 10, 1, 1_000),
             },
-            session_signing_key: reader.secret_key("session_signing_key"),
+            session_signing_key: reader.secret("session_signing_key", Scalar::from_pkcs8),
+            secret_key: reader.secret("secret_key", Secret::parse),
+            previous_secret_keys: reader
+                .secret("previous_secret_keys", secret::parse_list)
+                .unwrap_or_default(),
+            client_ip_header: reader.parse("client_ip_header", parse_header_name),
+            development_hosts: reader.parse("development_hosts", parse_host_list).unwrap_or_default(),
         };
+        if production && settings.secret_key.is_none() && !reader.errors.iter().any(|e| e.variable == "secret_key") {
+            reader.errors.push(ConfigError {
+                variable: "secret_key",
+                message: "is required in production: set the secret variable to at least 32 random bytes (`openssl rand -base64 32`)".into(),
+            });
+        }
         (settings, reader.errors)
     }
 
@@ -229,10 +265,10 @@ impl Reader<'_> {
     }
 
     /// Like `parse`, but the error never repeats the value: it is a secret.
-    fn secret_key(&mut self, name: &'static str) -> Option<Keys> {
+    fn secret<T>(&mut self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         let value = self.raw(name)?;
-        match Keys::from_secret(&value) {
-            Ok(keys) => Some(keys),
+        match parse(&value) {
+            Ok(parsed) => Some(parsed),
             Err(problem) => {
                 self.errors.push(ConfigError {
                     variable: name,
@@ -276,6 +312,38 @@ impl Reader<'_> {
 
 fn shorten(value: &str) -> String {
     value.chars().take(120).collect()
+}
+
+/// A header name as Spin hands headers to the component: lower-case token characters.
+fn parse_header_name(value: &str) -> Result<String, String> {
+    let name = value.to_ascii_lowercase();
+    let token = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !token || name.starts_with("spin-") {
+        return Err("must be the name of a header your proxy sets, such as \"x-forwarded-for\" or \"cf-connecting-ip\" (not a spin-* header)".into());
+    }
+    Ok(name)
+}
+
+/// Host names (no scheme or port), comma separated.
+fn parse_host_list(value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(',')
+        .map(|host| host.trim().to_ascii_lowercase())
+        .filter(|host| !host.is_empty())
+        .map(|host| {
+            let ip = host.parse::<std::net::IpAddr>().is_ok();
+            if ip || redirect::is_canonical_domain(&host) {
+                Ok(host)
+            } else {
+                Err(format!(
+                    "{:?} is not a host name: list names such as \"my-laptop.local\" or addresses, without scheme or port",
+                    shorten(&host)
+                ))
+            }
+        })
+        .collect()
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -365,8 +433,13 @@ mod tests {
         }
     }
 
+    const SECRET: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
+
+    /// Settings from `pairs`, with a valid `secret_key` unless the test sets one.
     fn load(pairs: &[(&'static str, &'static str)]) -> (Settings, Vec<ConfigError>) {
-        Settings::load(&Map(pairs.iter().copied().collect()))
+        let mut map: HashMap<_, _> = pairs.iter().copied().collect();
+        map.entry("secret_key").or_insert(SECRET);
+        Settings::load(&Map(map))
     }
 
     fn error_names(errors: &[ConfigError]) -> Vec<&'static str> {
@@ -395,7 +468,7 @@ mod tests {
     #[test]
     fn unset_environment_means_production() {
         let (settings, errors) = load(&[]);
-        assert!(errors.is_empty());
+        assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(settings.environment, Environment::Production);
     }
 
@@ -526,14 +599,69 @@ mod tests {
     }
 
     #[test]
+    fn production_without_a_strong_secret_key_is_a_fatal_error() {
+        for (secret, problem) in [
+            ("", "is required"),
+            ("changeme", "random bytes"),
+            ("YWFhYQ==", "at least 32"),
+        ] {
+            let (settings, errors) = load(&[("environment", "production"), ("secret_key", secret)]);
+            assert_eq!(error_names(&errors), ["secret_key"], "{secret:?}");
+            assert!(errors[0].to_string().contains(problem), "{}", errors[0]);
+            assert!(errors[0].is_fatal_in_production());
+            assert!(settings.secret_key.is_none());
+        }
+        let (_, errors) = load(&[("environment", "development"), ("secret_key", "")]);
+        assert!(errors.is_empty(), "development keeps the zero-config generated key");
+    }
+
+    #[test]
+    fn rotation_secrets_and_a_malformed_signing_key_are_fatal_too() {
+        let (settings, errors) = load(&[("previous_secret_keys", "short"), ("session_signing_key", "nope")]);
+        assert_eq!(error_names(&errors), ["session_signing_key", "previous_secret_keys"]);
+        assert!(errors.iter().all(ConfigError::is_fatal_in_production));
+        assert!(settings.previous_secret_keys.is_empty() && settings.session_signing_key.is_none());
+        let (settings, errors) = load(&[("previous_secret_keys", &*format!("{SECRET}, {SECRET}").leak())]);
+        assert!(errors.is_empty());
+        assert_eq!(settings.previous_secret_keys.len(), 2);
+    }
+
+    #[test]
+    fn proxy_header_development_hosts_and_the_check_rate_are_validated() {
+        let (settings, errors) = load(&[
+            ("client_ip_header", "X-Forwarded-For"),
+            ("development_hosts", "my-laptop.local, 192.168.1.20"),
+            ("password_checks_per_minute", "30"),
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(settings.client_ip_header.as_deref(), Some("x-forwarded-for"));
+        assert_eq!(settings.development_hosts, ["my-laptop.local", "192.168.1.20"]);
+        assert_eq!(settings.limits.password_checks_per_minute, 30);
+        let (settings, errors) = load(&[
+            ("client_ip_header", "spin-client-addr"),
+            ("development_hosts", "https://x.io"),
+            ("password_checks_per_minute", "0"),
+        ]);
+        assert_eq!(
+            error_names(&errors),
+            ["password_checks_per_minute", "client_ip_header", "development_hosts"]
+        );
+        assert_eq!(
+            settings.client_ip_header, None,
+            "a spin-* header would be the client's own"
+        );
+        assert_eq!(settings.limits.password_checks_per_minute, 10);
+    }
+
+    #[test]
     fn a_failing_variable_provider_is_reported() {
         struct Failing;
         impl Variables for Failing {
             fn get(&self, name: &str) -> Result<Option<String>, String> {
-                if name == "home_url" {
-                    Err("provider unavailable".into())
-                } else {
-                    Ok(None)
+                match name {
+                    "home_url" => Err("provider unavailable".into()),
+                    "environment" => Ok(Some("development".into())),
+                    _ => Ok(None),
                 }
             }
         }

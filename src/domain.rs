@@ -94,6 +94,13 @@ fn is_generated_id(text: &str, prefix: &str) -> bool {
         .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
+/// How every identifier a person types (email address, username) is normalized, for lookup and
+/// for lockout scopes alike: trimmed and lower-cased with Unicode's full case mapping, so the
+/// Kelvin sign `K` is `k` in both and can never open a separate lockout scope.
+pub fn normalize_identifier(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
 /// An email address, trimmed and lower-cased (so uniqueness is case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailAddress(String);
@@ -107,7 +114,7 @@ impl EmailAddress {
     }
 
     pub fn parse(text: &str) -> Result<Self, FieldProblem> {
-        let normalized = text.trim().to_lowercase();
+        let normalized = normalize_identifier(text);
         if normalized.is_empty() {
             return Err(FieldProblem::Required);
         }
@@ -157,7 +164,7 @@ impl Username {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(text: &str) -> Result<Self, FieldProblem> {
-        let normalized = text.trim().to_ascii_lowercase();
+        let normalized = normalize_identifier(text);
         if normalized.is_empty() {
             return Err(FieldProblem::Required);
         }
@@ -213,7 +220,21 @@ impl PhoneNumber {
     }
 }
 
-/// A first or last name: trimmed, at most 100 characters, no control characters.
+/// Characters that change how text around them displays without showing themselves: bidi
+/// embeddings and overrides (`U+202E` turns `moc.evil` into `live.com`), zero-width spaces and
+/// joiners, soft hyphens, invisible fillers and tags (Unicode format characters and other
+/// default-ignorables). A name shown to other members must show what it is.
+pub fn is_invisible_or_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+            | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
+    )
+}
+
+/// A first or last name: trimmed, at most 100 characters, no control, format or invisible
+/// characters (see [`is_invisible_or_format`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -228,7 +249,7 @@ impl PersonName {
         if trimmed.chars().count() > Self::MAX_LEN {
             return Err(FieldProblem::TooLong);
         }
-        if trimmed.chars().any(char::is_control) {
+        if trimmed.chars().any(|c| c.is_control() || is_invisible_or_format(c)) {
             return Err(FieldProblem::Invalid);
         }
         Ok(Self(trimmed.to_owned()))
@@ -451,11 +472,33 @@ mod tests {
     fn names_refuse_control_characters_and_overlong_input() {
         assert_eq!(PersonName::parse("  Ada ").unwrap().as_str(), "Ada");
         assert_eq!(PersonName::parse("A\u{0}da"), Err(FieldProblem::Invalid));
+        assert_eq!(
+            PersonName::parse("\u{3164}"),
+            Err(FieldProblem::Invalid),
+            "a blank-looking filler"
+        );
         assert_eq!(PersonName::parse(&"é".repeat(101)), Err(FieldProblem::TooLong));
         assert_eq!(
             PersonName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()),
             Ok(100)
         );
+    }
+
+    #[test]
+    fn names_refuse_bidi_overrides_and_zero_width_characters_against_display_spoofing() {
+        for spoof in [
+            "Ada\u{202E}nimda",
+            "Ad\u{200B}a",
+            "Ada\u{200D}",
+            "\u{2066}Ada\u{2069}",
+            "A\u{00AD}da",
+            "Ada\u{E0041}",
+        ] {
+            assert_eq!(PersonName::parse(spoof), Err(FieldProblem::Invalid), "{spoof:?}");
+            assert_eq!(OrganizationName::parse(spoof), Err(FieldProblem::Invalid), "{spoof:?}");
+        }
+        assert!(OrganizationName::parse("Ünïcödé Ltd 株式会社").is_ok());
+        assert_eq!(Username::parse("ad\u{200B}a"), Err(FieldProblem::Invalid));
     }
 
     #[test]

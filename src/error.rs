@@ -37,6 +37,10 @@ pub enum PortalError {
     Invalid(FormProblem),
     #[error("the portal's configuration has errors")]
     Config(Vec<ConfigError>),
+    /// Development mode on a host that is not this machine: a deployment that forgot
+    /// `environment=production`.
+    #[error("development mode refuses to serve host {0:?}")]
+    DevelopmentHost(String),
     #[error("the portal is busy, please try again in a moment: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -57,7 +61,7 @@ impl PortalError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Invalid(problem) => problem.status,
             Self::Config(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DevelopmentHost(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -123,6 +127,11 @@ impl From<SignInError> for PortalError {
             SignInError::Locked { until } => FormProblem {
                 locked_until: Some(until),
                 ..FormProblem::new(StatusCode::TOO_MANY_REQUESTS, Msg::LockedOut)
+            }
+            .into(),
+            SignInError::RateLimited { until } => FormProblem {
+                locked_until: Some(until),
+                ..FormProblem::new(StatusCode::TOO_MANY_REQUESTS, Msg::TooManyPasswordChecks)
             }
             .into(),
             SignInError::Db(error) => error.into(),

@@ -29,14 +29,6 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
         eprintln!("configuration error: {error}");
     }
     let ctx = Ctx::new(&request, env.db, env.now, settings, config_errors);
-    if ctx.settings.is_development() && !is_local(&ctx.portal_origin) {
-        // Development mode relaxes the redirect policy and drops `Secure` from cookies: fine on
-        // a laptop, not on a public host.
-        eprintln!(
-            "warning: development mode on {}; set the variable environment=production when deploying",
-            ctx.portal_origin.origin().ascii_serialization()
-        );
-    }
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -54,13 +46,22 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     response
 }
 
-fn is_local(origin: &url::Url) -> bool {
-    match origin.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost" || domain.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+/// Development mode relaxes the redirect policy, drops `Secure` from cookies and keeps its key
+/// in the database: fine on a laptop, dangerous on a public host. So it serves only this machine
+/// (`localhost`, `*.localhost`, loopback addresses) and the hosts the operator lists in
+/// `development_hosts` (a tunnel, a phone on the LAN); a deployment that forgot
+/// `environment=production` gets a 503 page saying so, and nothing else.
+fn is_served_in_development(host: &str, development_hosts: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    };
+    loopback
+        || development_hosts
+            .iter()
+            .any(|allowed| allowed.trim_start_matches('[').trim_end_matches(']') == bare)
 }
 
 type Handler = fn(&Ctx<'_>) -> PageResult;
@@ -82,6 +83,7 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/user/sessions/revoke-others", None, Some(user::revoke_other_sessions)),
     ("/user/delete", None, Some(user::delete_account)),
     ("/organization", Some(organization::show), None),
+    ("/organization/switch", None, Some(organization::switch)),
     ("/organization/general", None, Some(organization::update_general)),
     ("/organization/members/role", None, Some(organization::change_role)),
     ("/organization/members/remove", None, Some(organization::remove_member)),
@@ -114,6 +116,21 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
 
 fn route(ctx: &Ctx<'_>) -> PageResult {
     let is_asset = ctx.path.starts_with("/assets/");
+    let development = ctx.settings.is_development();
+    // The stylesheets hold nothing private; they keep the refusal page readable.
+    if development && !is_asset && !is_served_in_development(&ctx.request_host, &ctx.settings.development_hosts) {
+        return Err(PortalError::DevelopmentHost(ctx.request_host.clone()));
+    }
+    // Without its keys a production portal serves nothing, not even the health check.
+    let fatal: Vec<_> = ctx
+        .config_errors
+        .iter()
+        .filter(|e| e.is_fatal_in_production())
+        .cloned()
+        .collect();
+    if !development && !fatal.is_empty() {
+        return Err(PortalError::Config(fatal));
+    }
     let (get, post) = if is_asset {
         (Some(assets::serve as Handler), None)
     } else {
@@ -137,7 +154,7 @@ fn route(ctx: &Ctx<'_>) -> PageResult {
         return Err(PortalError::MethodNotAllowed { allow });
     };
     let is_health = ctx.path == "/healthz";
-    if ctx.settings.is_development() && !ctx.config_errors.is_empty() && !is_asset && !is_health {
+    if development && !ctx.config_errors.is_empty() && !is_asset && !is_health {
         return Err(PortalError::Config(ctx.config_errors.clone()));
     }
     if ctx.body.len() > MAX_BODY_BYTES {

@@ -195,13 +195,6 @@ pub struct RedirectTarget {
 }
 
 impl RedirectTarget {
-    /// Rebuilds a target this portal already validated and sealed into a form (see
-    /// `Keys::seal`). Never call it on a URL that did not come out of [`RedirectPolicy::check`].
-    pub fn resume(url: Url, portal_origin: &Url) -> Self {
-        let same_origin = url.origin() == portal_origin.origin();
-        Self { url, same_origin }
-    }
-
     pub fn url(&self) -> &Url {
         &self.url
     }
@@ -567,8 +560,9 @@ fn default_port(scheme: &str) -> u16 {
 }
 
 /// A lower-case domain name of LDH labels: no empty label, no trailing dot, no leading or
-/// trailing hyphen, labels of 1 to 63 characters, and not all-numeric at the end (which the URL
-/// parser would read as an IPv4 address).
+/// trailing hyphen, labels of 1 to 63 characters, `xn--` labels that are valid punycode (see
+/// `punycode`), and not all-numeric at the end (which the URL parser would read as an IPv4
+/// address).
 pub fn is_canonical_domain(host: &str) -> bool {
     if host.is_empty() || host.len() > 253 {
         return false;
@@ -581,6 +575,7 @@ pub fn is_canonical_domain(host: &str) -> bool {
             && label
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && punycode::is_valid_ace_label(label)
     });
     let last_label = host.rsplit('.').next().unwrap_or_default();
     labels_ok && !last_label.bytes().all(|b| b.is_ascii_digit())
@@ -607,6 +602,8 @@ fn is_loopback_host(url: &Url) -> bool {
         None => false,
     }
 }
+
+mod punycode;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use super::Ctx;
 use super::render::{PageResult, found};
 use crate::error::PortalError;
 use crate::redirect::RedirectTarget;
-use crate::security::session::{self, PORTAL_SESSION_COOKIE, SESSION_TOKEN_COOKIE};
+use crate::security::session::{self, SESSION_TOKEN_COOKIE};
 use crate::service::sessions::{self as session_rules, SignInContext, TokenTerms, Visitor};
 use crate::store::sessions::PortalSession;
 use crate::store::users::User;
@@ -23,7 +23,7 @@ pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pa
     };
     let started = session_rules::start_session(ctx.db()?, &user.id, previous.as_ref(), &context)?;
     ctx.add_cookie(session::set_cookie(
-        PORTAL_SESSION_COOKIE,
+        ctx.portal_session_cookie(),
         &started.token,
         lifetime,
         &ctx.portal_cookie_scope(),
@@ -49,7 +49,7 @@ pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), Porta
         lifetime,
     };
     let claims = session_rules::session_claims(ctx.db()?, session, &terms)?;
-    let token = ctx.keys()?.sign(&claims);
+    let token = ctx.signing_keys()?.sign(&claims);
     ctx.add_cookie(session::set_cookie(
         SESSION_TOKEN_COOKIE,
         &token,
@@ -61,6 +61,9 @@ pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), Porta
 
 /// Removes both session cookies from the browser.
 pub fn clear_session_cookies(ctx: &Ctx<'_>) {
-    ctx.add_cookie(session::clear_cookie(PORTAL_SESSION_COOKIE, &ctx.portal_cookie_scope()));
+    ctx.add_cookie(session::clear_cookie(
+        ctx.portal_session_cookie(),
+        &ctx.portal_cookie_scope(),
+    ));
     ctx.add_cookie(session::clear_cookie(SESSION_TOKEN_COOKIE, &ctx.session_cookie_scope()));
 }

@@ -14,9 +14,11 @@ use crate::config::{ConfigError, Settings};
 use crate::error::PortalError;
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectTarget};
+use crate::security::client_addr::{client_address, last_value};
 use crate::security::csrf;
+use crate::security::lockout::RatePolicy;
 use crate::security::session::{self, CookieScope};
-use crate::security::token::Keys;
+use crate::security::token::{MacKeys, Scalar, SigningKeys};
 use crate::service::accounts::Attempt;
 use crate::service::sessions::{self as session_rules, Visitor};
 use crate::store::{self, Db, DbError, keys};
@@ -33,11 +35,16 @@ pub struct Ctx<'a> {
     pub body: &'a [u8],
     /// The portal's origin as the browser sees it.
     pub portal_origin: Url,
+    /// The host this request was addressed to (Spin's `spin-full-url`, else the URI authority).
+    pub request_host: String,
     pub strings: &'static Strings,
     db: &'a dyn Db,
     now: i64,
     migrated: OnceCell<Result<(), DbError>>,
-    keys: OnceCell<Keys>,
+    client_addr: OnceCell<String>,
+    stored_scalar: OnceCell<Scalar>,
+    mac_keys: OnceCell<MacKeys>,
+    signing_keys: OnceCell<SigningKeys>,
     visitor: OnceCell<Option<Visitor>>,
     /// The visitor's CSRF cookie value, existing or minted for this response.
     csrf_cookie: OnceCell<String>,
@@ -55,7 +62,9 @@ impl<'a> Ctx<'a> {
         config_errors: Vec<ConfigError>,
     ) -> Self {
         let headers = request.headers();
-        let portal_origin = portal_origin(&settings, headers, request.uri());
+        let request_origin = request_origin(headers, request.uri());
+        let request_host = request_origin.host_str().unwrap_or_default().to_owned();
+        let portal_origin = portal_origin(&settings, request_origin);
         Self {
             query: Params::from_query(request.uri().query().unwrap_or_default()),
             raw_query: request.uri().query().unwrap_or_default(),
@@ -67,10 +76,14 @@ impl<'a> Ctx<'a> {
             settings,
             config_errors,
             portal_origin,
+            request_host,
             db,
             now,
             migrated: OnceCell::new(),
-            keys: OnceCell::new(),
+            client_addr: OnceCell::new(),
+            stored_scalar: OnceCell::new(),
+            mac_keys: OnceCell::new(),
+            signing_keys: OnceCell::new(),
             visitor: OnceCell::new(),
             csrf_cookie: OnceCell::new(),
             cookies: RefCell::new(Vec::new()),
@@ -85,13 +98,33 @@ impl<'a> Ctx<'a> {
         header_text(self.headers, name)
     }
 
-    /// The client's address as Spin reports it.
+    /// The visitor's address: from the operator's `client_ip_header` behind a proxy, else the
+    /// `spin-client-addr` Spin itself appended (never one the client sent; see
+    /// `security::client_addr`).
     pub fn client_addr(&self) -> &str {
-        self.header("spin-client-addr").unwrap_or("unknown")
+        self.client_addr.get_or_init(|| {
+            let proxy = self
+                .settings
+                .client_ip_header
+                .as_deref()
+                .and_then(|name| last_value(self.headers, name));
+            client_address(last_value(self.headers, "spin-client-addr"), proxy).unwrap_or_else(|| "unknown".to_owned())
+        })
     }
 
+    /// A cookie's value, from every `Cookie` header field.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        session::read_cookie(self.header("cookie"), name)
+        let fields = self
+            .headers
+            .get_all(http::header::COOKIE)
+            .into_iter()
+            .filter_map(|value| value.to_str().ok());
+        session::read_cookie(fields, name)
+    }
+
+    /// The name of the portal session cookie (`__Host-` prefixed in production).
+    pub fn portal_session_cookie(&self) -> &'static str {
+        session::portal_session_cookie(!self.settings.is_development())
     }
 
     /// A password check from this request, for brute-force accounting.
@@ -99,6 +132,9 @@ impl<'a> Ctx<'a> {
         Attempt {
             client_addr: self.client_addr(),
             policy: self.settings.limits.lock_policy(),
+            rate: RatePolicy {
+                per_minute: self.settings.limits.password_checks_per_minute,
+            },
             now: self.now,
         }
     }
@@ -113,24 +149,58 @@ impl<'a> Ctx<'a> {
         Ok(db)
     }
 
-    /// The signing keys: the `session_signing_key` variable, else the generated stored key.
-    pub fn keys(&self) -> Result<&Keys, PortalError> {
-        if let Some(keys) = self.keys.get() {
+    /// The HMAC keys for CSRF tokens and sealed values: derived from `secret_key` (and the
+    /// previous secrets) with no database read and no elliptic-curve work; in development
+    /// without a secret, from the signing key.
+    pub fn mac_keys(&self) -> Result<&MacKeys, PortalError> {
+        if let Some(keys) = self.mac_keys.get() {
             return Ok(keys);
         }
-        let keys = match &self.settings.session_signing_key {
-            Some(keys) => keys.clone(),
-            None => {
-                let (candidate, scalar) = Keys::generate();
-                let stored = keys::get_or_insert_generated_key(self.db()?, &scalar, self.now)?;
-                if stored == scalar {
-                    candidate
-                } else {
-                    Keys::from_scalar(&stored).map_err(PortalError::Internal)?
-                }
-            }
+        let settings = &self.settings;
+        let keys = match (&settings.secret_key, &settings.session_signing_key) {
+            (Some(secret), _) => MacKeys::from_secrets(secret, &settings.previous_secret_keys),
+            (None, Some(scalar)) => MacKeys::from_signing_scalar(&scalar.to_bytes()),
+            (None, None) => MacKeys::from_signing_scalar(&self.stored_scalar()?.to_bytes()),
         };
-        Ok(self.keys.get_or_init(|| keys))
+        Ok(self.mac_keys.get_or_init(|| keys))
+    }
+
+    /// The keys that sign `__session` and fill the JWKS: `session_signing_key` when set, else
+    /// derived from `secret_key`; the previous secrets' keys stay published. Costs a scalar
+    /// multiplication per key, so only pages that sign or publish ask for it.
+    pub fn signing_keys(&self) -> Result<&SigningKeys, PortalError> {
+        if let Some(keys) = self.signing_keys.get() {
+            return Ok(keys);
+        }
+        let settings = &self.settings;
+        let current = match (&settings.session_signing_key, &settings.secret_key) {
+            (Some(scalar), _) => scalar.clone(),
+            (None, Some(secret)) => Scalar::derive(secret),
+            (None, None) => self.stored_scalar()?.clone(),
+        };
+        let previous: Vec<Scalar> = settings.previous_secret_keys.iter().map(Scalar::derive).collect();
+        let keys = SigningKeys::new(&current, &previous);
+        Ok(self.signing_keys.get_or_init(|| keys))
+    }
+
+    /// The generated key of a development portal without `secret_key`, generated and stored
+    /// only when none exists. Production never reads a key from the database.
+    fn stored_scalar(&self) -> Result<&Scalar, PortalError> {
+        if let Some(scalar) = self.stored_scalar.get() {
+            return Ok(scalar);
+        }
+        if !self.settings.is_development() {
+            return Err(PortalError::Internal(
+                "production has no secret_key to derive keys from".into(),
+            ));
+        }
+        let db = self.db()?;
+        let stored = match keys::find_generated_key(db)? {
+            Some(stored) => stored,
+            None => keys::insert_generated_key(db, &Scalar::generate().to_bytes(), self.now)?,
+        };
+        let scalar = Scalar::from_bytes(&stored).map_err(PortalError::Internal)?;
+        Ok(self.stored_scalar.get_or_init(|| scalar))
     }
 
     /// The visitor's live portal session and account, if any.
@@ -138,7 +208,7 @@ impl<'a> Ctx<'a> {
         if let Some(found) = self.visitor.get() {
             return Ok(found.as_ref());
         }
-        let found = match self.cookie(session::PORTAL_SESSION_COOKIE) {
+        let found = match self.cookie(self.portal_session_cookie()) {
             Some(token) if !token.is_empty() => session_rules::find_visitor(self.db()?, token, self.now)?,
             _ => None,
         };
@@ -188,13 +258,14 @@ impl<'a> Ctx<'a> {
         )
         .map_err(refuse)?;
         let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
-        csrf::check_token(self.keys()?, cookie, form.get(csrf::FIELD)).map_err(refuse)?;
+        csrf::check_token(self.mac_keys()?, cookie, form.get(csrf::FIELD)).map_err(refuse)?;
         Ok(form)
     }
 
-    /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
-    pub fn csrf_field(&self) -> Result<Markup, PortalError> {
-        let cookie_value = self.csrf_cookie.get_or_init(|| {
+    /// The visitor's CSRF cookie value, minted (and set on the response) if they have none. It
+    /// also binds sealed values to this visitor.
+    pub fn csrf_cookie_value(&self) -> &str {
+        self.csrf_cookie.get_or_init(|| {
             let name = csrf::cookie_name(!self.settings.is_development());
             match self.cookie(name) {
                 Some(value) if !value.is_empty() => value.to_owned(),
@@ -206,11 +277,13 @@ impl<'a> Ctx<'a> {
                     value
                 }
             }
-        });
-        Ok(views::hidden(
-            csrf::FIELD,
-            &csrf::form_token(self.keys()?, cookie_value),
-        ))
+        })
+    }
+
+    /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
+    pub fn csrf_field(&self) -> Result<Markup, PortalError> {
+        let token = csrf::form_token(self.mac_keys()?, self.csrf_cookie_value());
+        Ok(views::hidden(csrf::FIELD, &token))
     }
 
     /// The two hidden fields of a form that ends in `flow`'s redirect: CSRF and the sealed target.
@@ -258,19 +331,24 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-/// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
-/// own URL (`spin-full-url`, else the URI authority). Spin always reports `http`, so production
-/// without `public_origin` assumes `https`.
-fn portal_origin(settings: &Settings, headers: &HeaderMap, uri: &http::Uri) -> Url {
-    if let Some(origin) = &settings.public_origin {
-        return origin.clone();
-    }
-    let from_request = header_text(headers, "spin-full-url")
+/// The origin this request was addressed to: Spin's `spin-full-url` (the last one; Spin appends
+/// its own after any the client sent), else the URI authority.
+fn request_origin(headers: &HeaderMap, uri: &http::Uri) -> Url {
+    let from_request = last_value(headers, "spin-full-url")
         .and_then(|full| Url::parse(full).ok())
         .or_else(|| Url::parse(&format!("http://{}/", uri.authority()?)).ok())
         .filter(|url| url.host_str().is_some())
         .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"));
-    let mut origin = Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request);
+    Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request)
+}
+
+/// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
+/// own. Spin always reports `http`, so production without `public_origin` assumes `https`.
+fn portal_origin(settings: &Settings, request_origin: Url) -> Url {
+    if let Some(origin) = &settings.public_origin {
+        return origin.clone();
+    }
+    let mut origin = request_origin;
     if !settings.is_development() && origin.scheme() == "http" {
         // `set_scheme` between special schemes keeps the port; drop the http default first.
         if origin.port().is_none() || origin.port() == Some(80) {

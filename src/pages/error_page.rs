@@ -29,6 +29,12 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             strings.method_not_allowed_lead.to_owned(),
         ),
         PortalError::Config(_) => (strings.config_error_title, strings.config_error_lead.to_owned()),
+        PortalError::DevelopmentHost(host) => {
+            eprintln!(
+                "refused: development mode serves only loopback hosts and development_hosts, not {host:?}; set environment=production to deploy"
+            );
+            (strings.development_host_title, strings.development_host_lead.to_owned())
+        }
         PortalError::Unavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
             (strings.error_title, strings.busy.to_owned())
@@ -51,7 +57,9 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             @if let PortalError::Config(errors) = &error {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
             }
-            p { a href="/sign-in" { (strings.go_to_sign_in) } }
+            @if !matches!(error, PortalError::DevelopmentHost(_)) {
+                p { a href="/sign-in" { (strings.go_to_sign_in) } }
+            }
         }
     };
     let problem = match &error {

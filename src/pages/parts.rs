@@ -310,10 +310,15 @@ pub fn role_text(strings: &Strings, role: Role) -> &'static str {
     }
 }
 
-/// The visitor's organizations with switch links (on `/user` and the organization chooser).
-pub fn membership_list(ctx: &Ctx<'_>, memberships: &[Membership], active: Option<&OrgId>) -> Markup {
+/// The visitor's organizations, each with a button that makes it the active one (a POST with
+/// CSRF: a cross-site link must not change which organization the app sees).
+pub fn membership_list(
+    ctx: &Ctx<'_>,
+    memberships: &[Membership],
+    active: Option<&OrgId>,
+) -> Result<Markup, crate::error::PortalError> {
     let strings = ctx.strings;
-    html! {
+    Ok(html! {
         @if memberships.is_empty() {
             p.hint { (strings.no_organizations) }
         } @else {
@@ -328,8 +333,7 @@ pub fn membership_list(ctx: &Ctx<'_>, memberships: &[Membership], active: Option
                                 @if active == Some(&organization.id) {
                                     strong { (strings.active_label) }
                                 } @else {
-                                    @let href = format!("/organization?switch={}", organization.slug);
-                                    a.button.secondary href=(href) { (strings.switch_button) " " (organization.name) }
+                                    (switch_form(ctx, &organization.slug, &organization.name)?)
                                 }
                             }
                         }
@@ -337,5 +341,16 @@ pub fn membership_list(ctx: &Ctx<'_>, memberships: &[Membership], active: Option
                 }
             }
         }
-    }
+    })
+}
+
+/// "Switch to <name>": makes the organization with `slug` the active one.
+pub fn switch_form(ctx: &Ctx<'_>, slug: &str, name: &str) -> Result<Markup, crate::error::PortalError> {
+    Ok(html! {
+        form.inline method="post" action="/organization/switch" {
+            (ctx.csrf_field()?)
+            input type="hidden" name="slug" value=(slug);
+            button.secondary type="submit" { (ctx.strings.switch_button) " " (name) }
+        }
+    })
 }

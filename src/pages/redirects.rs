@@ -60,27 +60,53 @@ pub fn fallback(ctx: &Ctx<'_>, flow: Flow) -> RedirectTarget {
     redirect::choose_redirect(&policy(ctx), flow, |_| None, fallbacks(ctx, flow)).target
 }
 
-/// The hidden field carrying a validated target through a form, sealed for `flow`.
+/// What a sealed target is sealed for: its flow and this visitor (their CSRF cookie), so a
+/// sealed field copied out of one visitor's page opens in no one else's form.
+fn seal_purpose(ctx: &Ctx<'_>, flow: Flow) -> String {
+    format!("redirect:{flow:?}:{}", ctx.csrf_cookie_value())
+}
+
+/// The hidden field carrying a validated target through a form, sealed for `flow` and this
+/// visitor.
 pub fn sealed_field(ctx: &Ctx<'_>, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
     let payload = format!("{}\n{}", ctx.now() + SEALED_REDIRECT_LIFETIME, target.url());
-    let sealed = ctx.keys()?.seal(&format!("redirect:{flow:?}"), &payload);
+    let sealed = ctx.mac_keys()?.seal(&seal_purpose(ctx, flow), &payload);
     Ok(views::hidden(REDIRECT_FIELD, &sealed))
 }
 
-/// The target a form carried, if its seal holds and has not expired; otherwise the chain's
+/// The target a form carried, if its seal holds for this visitor, has not expired, and the
+/// policy still allows it (the operator may have removed an origin since); otherwise the chain's
 /// answer for this request (fallbacks only, as a POST has no redirect parameters).
 pub fn from_form(ctx: &Ctx<'_>, flow: Flow, form: &Params) -> Result<RedirectTarget, PortalError> {
-    let keys = ctx.keys()?;
+    let keys = ctx.mac_keys()?;
     let sealed = form
         .get(REDIRECT_FIELD)
-        .and_then(|sealed| keys.unseal(&format!("redirect:{flow:?}"), sealed))
+        .and_then(|sealed| keys.unseal(&seal_purpose(ctx, flow), sealed))
         .and_then(|payload| {
             let (expires, url) = payload.split_once('\n')?;
             let fresh = expires.parse::<i64>().ok()? > ctx.now();
             fresh.then(|| Url::parse(url).ok()).flatten()
         });
-    Ok(match sealed {
-        Some(url) => RedirectTarget::resume(url, &ctx.portal_origin),
+    let still_allowed = sealed.and_then(|url| {
+        // The page that carried the target was on its origin; the post comes from the portal.
+        let as_sealed = RedirectPolicy {
+            requesting_origin: Some(url.origin()),
+            ..policy(ctx)
+        };
+        match as_sealed.check(url.as_str()) {
+            Ok(target) => Some(target),
+            Err(reason) => {
+                eprintln!(
+                    "redirect: {} sealed target {:?} is no longer allowed: {reason}",
+                    ctx.path,
+                    url.as_str()
+                );
+                None
+            }
+        }
+    });
+    Ok(match still_allowed {
+        Some(target) => target,
         None => choose(ctx, flow).target,
     })
 }

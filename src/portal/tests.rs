@@ -92,6 +92,7 @@ fn production_adds_hsts_and_stylesheets_are_cached_forever() {
     let portal = NativePortal::new(&[
         ("environment", "production"),
         ("public_origin", "https://accounts.example.com"),
+        ("secret_key", crate::testing::SECRET_KEY),
     ]);
     let page = portal.get("/sign-in");
     assert_eq!(page.status, 200);

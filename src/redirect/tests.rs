@@ -742,3 +742,24 @@ fn no_generated_candidate_leads_a_browser_off_the_allowed_hosts() {
         "the generator must also produce allowed candidates ({accepted_count})"
     );
 }
+
+#[test]
+fn rejects_xn_labels_that_are_not_valid_punycode_as_browsers_do() {
+    // The URL parser's ASCII-only IDNA back end already refuses labels that do not decode; these
+    // decode, to text a browser's UTS #46 processing refuses, and were accepted before.
+    let p = policy();
+    for raw in [
+        "https://xn--abc.myapp.com/",         // C1 control characters
+        "https://xn--paypal-df0c.myapp.com/", // a zero-width space
+        "https://xn--lapyap-9l0c.myapp.com/", // a right-to-left override
+        "https://xn--ab-r13a.myapp.com/",     // an ideographic full stop
+        "https://xn--ab-5da.myapp.com/",      // a soft hyphen
+        "https://xn--ab-7tb.myapp.com/",      // a leading combining mark
+    ] {
+        assert_eq!(rejected(&p, raw), RejectReason::NonCanonicalHost, "{raw}");
+    }
+    assert_eq!(
+        accepted(&p, "https://xn--bcher-kva.myapp.com/"),
+        "https://xn--bcher-kva.myapp.com/"
+    );
+}

@@ -1,17 +1,29 @@
-//! Brute-force protection for sign-in.
+//! Brute-force protection for every password check (sign-in, sign-up with a taken address, the
+//! current-password forms).
 //!
 //! # Threat
-//! Online password guessing against one account, or password spraying from one address against
-//! many accounts.
+//! Online password guessing against one account, password spraying from one address against
+//! many accounts, and exhausting the host: each check runs Argon2 with 19 MiB, so a burst of
+//! parallel posts costs gigabytes. A lock checked before the hash but recorded after it lets a
+//! burst of parallel guesses all pass the check (150 parallel guesses got 116 checks against a
+//! limit of 5).
 //!
 //! # Defence
-//! Failures are recorded per account and per client address. When `max_failures` of them fall
-//! within `window` seconds, that scope is locked for `lockout` seconds after the last of them.
-//! Attempts made while locked are refused before any password check and are not recorded. The
-//! message is the same whether the account exists or not, and unknown identifiers are locked
-//! exactly like real ones, so the lock reveals nothing about which accounts exist.
+//! Every check is recorded *before* Argon2 runs, per account and per client address, inside the
+//! transaction that decides whether it may run at all; a check in flight counts as a failure
+//! until it succeeds. When `max_failures` of them fall within `window` seconds, that scope is
+//! locked for `lockout` seconds after the last of them, so no more than `max_failures` hashes
+//! are ever checked per window, whatever the concurrency. Independently, one address may ask
+//! for at most `per_minute` checks a minute ([`RatePolicy`]), refused with 429 before any hash.
+//!
+//! The message is the same whether the account exists or not, and unknown identifiers are
+//! locked exactly like real ones, so the lock reveals nothing about which accounts exist. An
+//! unknown identifier is recorded as the hash of its normalized form: the record is bounded in
+//! size whatever was typed, and `K`, `k` and the Kelvin sign `K` share one scope, as they share
+//! one account.
 
-use crate::domain::UserId;
+use super::{base64url, sha256};
+use crate::domain::{UserId, normalize_identifier};
 
 /// Limits from the `sign_in_*` variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,15 +54,46 @@ impl LockPolicy {
     }
 }
 
-/// The scope key for an account (its id) or, when no account matches, the identifier typed.
-pub fn account_scope(user_id: Option<&UserId>, identifier: &str) -> String {
-    match user_id {
-        Some(id) => format!("account:{id}"),
-        None => format!("identifier:{}", identifier.trim().to_lowercase()),
+/// At most `per_minute` password checks a minute from one client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatePolicy {
+    pub per_minute: i64,
+}
+
+impl RatePolicy {
+    pub const WINDOW: i64 = 60;
+
+    /// Until when another check is refused, given the times of the address's checks in the last
+    /// minute (ascending).
+    pub fn limited_until(&self, recent: &[i64]) -> Option<i64> {
+        let allowed = usize::try_from(self.per_minute).unwrap_or(0);
+        if recent.len() < allowed {
+            return None;
+        }
+        // The oldest check that must age out before one more fits.
+        let index = recent.len() - allowed;
+        recent.get(index).map(|oldest| oldest + Self::WINDOW)
     }
 }
 
-/// The scope key for a client address (`spin-client-addr` without the port).
+/// The scope key for an account (its id) or, when no account matches, the identifier typed:
+/// normalized as lookups normalize it, and hashed so the record is bounded whatever was typed.
+pub fn account_scope(user_id: Option<&UserId>, identifier: &str) -> String {
+    match user_id {
+        Some(id) => format!("account:{id}"),
+        None => {
+            let normalized = normalize_identifier(identifier);
+            format!("identifier:{}", base64url(&sha256(normalized.as_bytes())))
+        }
+    }
+}
+
+/// The rate-limit scope of a client address.
+pub fn rate_scope(client_addr: &str) -> String {
+    format!("rate:{}", address_scope(client_addr).trim_start_matches("address:"))
+}
+
+/// The scope key for a client address (without its port).
 pub fn address_scope(client_addr: &str) -> String {
     let host = if let Some(bracketed) = client_addr.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or_default()
@@ -95,8 +138,30 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_limit_counts_the_last_minute() {
+        let rate = RatePolicy { per_minute: 3 };
+        assert_eq!(rate.limited_until(&[10, 20]), None);
+        assert_eq!(rate.limited_until(&[10, 20, 30]), Some(70));
+        assert_eq!(rate.limited_until(&[5, 10, 20, 30]), Some(70));
+    }
+
+    #[test]
+    fn unknown_identifiers_are_bounded_and_normalized_one_way() {
+        let plain = account_scope(None, " Kate@Example.com ");
+        assert_eq!(plain, account_scope(None, "\u{212A}ate@example.com"), "Kelvin sign");
+        assert_eq!(plain, account_scope(None, "KATE@EXAMPLE.COM"));
+        assert_ne!(plain, account_scope(None, "kate@example.org"));
+        let huge = account_scope(None, &"x".repeat(114 * 1024));
+        assert!(
+            huge.len() < 64,
+            "a 114 KiB identifier is stored as {} bytes",
+            huge.len()
+        );
+        assert_eq!(rate_scope("10.0.0.1:5000"), "rate:10.0.0.1");
+    }
+
+    #[test]
     fn scopes_normalize_identifiers_and_strip_ports() {
-        assert_eq!(account_scope(None, " Ada@Example.com "), "identifier:ada@example.com");
         let user = UserId::from_stored("user_1".into());
         assert_eq!(account_scope(Some(&user), "ada"), "account:user_1");
         assert_eq!(address_scope("10.0.0.1:5000"), "address:10.0.0.1");

@@ -1,8 +1,10 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
+pub(crate) mod client_addr;
 pub(crate) mod csrf;
 pub(crate) mod lockout;
 pub mod password;
+pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod token;
 

@@ -12,8 +12,18 @@
 
 use super::{base64url, random_bytes, sha256};
 
-pub const PORTAL_SESSION_COOKIE: &str = "__portal_session";
 pub const SESSION_TOKEN_COOKIE: &str = "__session";
+
+/// The portal session cookie. In production it carries the `__Host-` prefix, which browsers
+/// accept only host-only, `Secure` and on `Path=/`: an app subdomain (say, one with an XSS hole)
+/// cannot plant a session of its choosing on the portal (session fixation).
+pub fn portal_session_cookie(production: bool) -> &'static str {
+    if production {
+        "__Host-portal_session"
+    } else {
+        "__portal_session"
+    }
+}
 
 /// A new portal session token and the hash to store.
 pub fn new_session_token() -> (String, [u8; 32]) {
@@ -61,10 +71,12 @@ pub fn session_cookie_domain<'a>(instance_domain: Option<&'a str>, portal_host: 
     inside.then_some(domain)
 }
 
-/// The value of cookie `name` from a `Cookie` header (the first one when repeated).
-pub fn read_cookie<'h>(cookie_header: Option<&'h str>, name: &str) -> Option<&'h str> {
-    cookie_header?
-        .split(';')
+/// The value of cookie `name` from every `Cookie` header field of a request (HTTP/2 clients send
+/// one field per cookie); the first when repeated.
+pub fn read_cookie<'h>(cookie_headers: impl IntoIterator<Item = &'h str>, name: &str) -> Option<&'h str> {
+    cookie_headers
+        .into_iter()
+        .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim_matches('"'))
@@ -115,11 +127,18 @@ mod tests {
 
     #[test]
     fn reads_cookies_from_the_header() {
-        let header = Some("a=1; __portal_session=tok; b=\"2\"; __portal_session=second");
+        let header = ["a=1; __portal_session=tok; b=\"2\"; __portal_session=second"];
         assert_eq!(read_cookie(header, "__portal_session"), Some("tok"));
         assert_eq!(read_cookie(header, "b"), Some("2"));
         assert_eq!(read_cookie(header, "c"), None);
-        assert_eq!(read_cookie(None, "a"), None);
-        assert_eq!(read_cookie(Some("garbage;;=;x"), "x"), None);
+        assert_eq!(read_cookie([], "a"), None);
+        assert_eq!(read_cookie(["garbage;;=;x"], "x"), None);
+    }
+
+    #[test]
+    fn reads_cookies_from_every_header_field_as_http2_clients_send_them() {
+        let fields = ["a=1", "__Host-portal_session=tok", "b=2; c=3"];
+        assert_eq!(read_cookie(fields, "__Host-portal_session"), Some("tok"));
+        assert_eq!(read_cookie(fields, "c"), Some("3"));
     }
 }

@@ -8,20 +8,22 @@
 //! fail before any claim is read.
 //!
 //! Form values that must survive a round trip through the browser unchanged (the validated
-//! redirect target, CSRF tokens) are sealed with HMAC-SHA256 under a key derived from the
-//! signing key, with a purpose label so a value sealed for one use cannot be replayed in another.
+//! redirect target, CSRF tokens) are sealed with HMAC-SHA256 ([`MacKeys`]), with a purpose label
+//! so a value sealed for one use cannot be replayed in another. HMAC keys and signing keys are
+//! separate, so the pages that only carry forms need no elliptic-curve work.
 //!
-//! The private key never prints: [`Keys`] implements `Debug` as `***`.
+//! Private keys never print: [`SigningKeys`], [`Scalar`] and [`MacKeys`] show `***`.
 
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::Signer;
 #[cfg(test)]
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::DecodePrivateKey;
+use p256::pkcs8::DecodePrivateKey as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::secret::Secret;
 use super::{base64url, from_base64url, random_bytes, sha256};
 
 /// The claims of a `__session` token.
@@ -63,41 +65,125 @@ struct Header {
     kid: Option<String>,
 }
 
-/// The portal's signing key and everything derived from it.
+/// HMAC keys for values the browser must hand back unchanged (CSRF tokens, sealed redirect
+/// targets). Making them costs no elliptic-curve work, so a page with a form needs no signing
+/// key. Values sealed under a previous secret keep opening during a rotation.
 #[derive(Clone)]
-pub struct Keys {
-    signing: SigningKey,
-    verifying: VerifyingKey,
-    kid: String,
-    seal_key: [u8; 32],
+pub struct MacKeys {
+    current: [u8; 32],
+    previous: Vec<[u8; 32]>,
 }
 
-impl std::fmt::Debug for Keys {
+impl std::fmt::Debug for MacKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Keys {{ kid: {}, private: *** }}", self.kid)
+        write!(f, "MacKeys {{ *** and {} previous }}", self.previous.len())
     }
 }
 
-impl Keys {
-    /// A new random P-256 key; returns the keys and the 32-byte scalar to store.
-    pub fn generate() -> (Self, Vec<u8>) {
+impl MacKeys {
+    pub fn new(current: [u8; 32], previous: Vec<[u8; 32]>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The keys of `secret_key` and of each previous secret still accepted.
+    pub fn from_secrets(current: &Secret, previous: &[Secret]) -> Self {
+        Self::new(
+            current.derive(MAC_PURPOSE),
+            previous.iter().map(|secret| secret.derive(MAC_PURPOSE)).collect(),
+        )
+    }
+
+    /// The key the portal has always derived from a stored or configured signing scalar, so that
+    /// tokens and seals made before a secret was configured keep working in development.
+    pub fn from_signing_scalar(scalar: &[u8]) -> Self {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(scalar).expect("any key length");
+        mac.update(b"account-portal seal key v1");
+        Self::new(mac.finalize().into_bytes().into(), Vec::new())
+    }
+
+    /// Seals `payload` for `purpose`: `base64url(payload).tag`.
+    pub fn seal(&self, purpose: &str, payload: &str) -> String {
+        let encoded = base64url(payload.as_bytes());
+        let tag = self.tag(purpose, &encoded);
+        format!("{encoded}.{tag}")
+    }
+
+    /// Opens a value sealed for `purpose`; `None` when altered, truncated or sealed for another use.
+    pub fn unseal(&self, purpose: &str, sealed: &str) -> Option<String> {
+        let (encoded, tag) = sealed.split_once('.')?;
+        self.check_tag(purpose, encoded, tag)
+            .then(|| from_base64url(encoded))
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+
+    /// An HMAC-SHA256 tag over `data` for `purpose`, base64url, under the current key.
+    pub fn tag(&self, purpose: &str, data: &str) -> String {
+        let mut mac = keyed_mac(&self.current, purpose);
+        mac.update(data.as_bytes());
+        base64url(&mac.finalize().into_bytes())
+    }
+
+    /// Checks a tag from [`MacKeys::tag`] in constant time, under the current or a previous key.
+    pub fn check_tag(&self, purpose: &str, data: &str, tag: &str) -> bool {
+        let Some(tag) = from_base64url(tag) else {
+            return false;
+        };
+        std::iter::once(&self.current).chain(&self.previous).any(|key| {
+            let mut mac = keyed_mac(key, purpose);
+            mac.update(data.as_bytes());
+            mac.verify_slice(&tag).is_ok()
+        })
+    }
+}
+
+/// HMAC keyed for one purpose; the NUL separates the label from the data.
+fn keyed_mac(key: &[u8; 32], purpose: &str) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac
+}
+
+/// A P-256 private scalar, checked to be one (non-zero, below the group order) without computing
+/// its public key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scalar([u8; 32]);
+
+impl std::fmt::Debug for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scalar(***)")
+    }
+}
+
+impl Scalar {
+    /// A new random scalar.
+    pub fn generate() -> Self {
         loop {
-            let scalar: [u8; 32] = random_bytes();
-            if let Ok(keys) = Self::from_scalar(&scalar) {
-                return (keys, scalar.to_vec());
+            if let Ok(scalar) = Self::from_bytes(&random_bytes::<32>()) {
+                return scalar;
             }
         }
     }
 
-    /// From a stored 32-byte private scalar.
-    pub fn from_scalar(scalar: &[u8]) -> Result<Self, String> {
-        let signing = SigningKey::from_slice(scalar).map_err(|_| "not a valid P-256 private key".to_owned())?;
-        Ok(Self::from_signing_key(signing))
+    /// A stored scalar.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let key = p256::SecretKey::from_slice(bytes).map_err(|_| "not a valid P-256 private key".to_owned())?;
+        Ok(Self(key.to_bytes().into()))
+    }
+
+    /// The token signing scalar of a secret (`secret_key`).
+    pub fn derive(secret: &Secret) -> Self {
+        // A 32-byte HKDF output is a valid scalar except with probability about 2^-32; try the
+        // next counter then.
+        (0..=u8::MAX)
+            .find_map(|index| Self::from_bytes(&secret.derive_indexed(SIGNING_PURPOSE, index)).ok())
+            .expect("one of 256 derivations is a valid scalar")
     }
 
     /// From the `session_signing_key` variable: a PKCS#8 P-256 private key, as PEM (line breaks
     /// may be written `\n`) or as the base64 of its DER on one line.
-    pub fn from_secret(text: &str) -> Result<Self, String> {
+    pub fn from_pkcs8(text: &str) -> Result<Self, String> {
         let body: String = text
             .replace("\\n", "\n")
             .lines()
@@ -107,25 +193,58 @@ impl Keys {
             .collect();
         let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &body)
             .map_err(|_| "is not PEM or base64 (expected a PKCS#8 P-256 private key)".to_owned())?;
-        let signing = SigningKey::from_pkcs8_der(&der)
+        let key = p256::SecretKey::from_pkcs8_der(&der)
             .map_err(|_| "is not a PKCS#8 P-256 private key (generate one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)".to_owned())?;
-        Ok(Self::from_signing_key(signing))
+        Ok(Self(key.to_bytes().into()))
     }
 
-    fn from_signing_key(signing: SigningKey) -> Self {
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+}
+
+/// The HKDF purpose of the HMAC key (CSRF tokens, sealed values).
+const MAC_PURPOSE: &str = "hmac key (csrf tokens, sealed values)";
+
+/// The HKDF purpose of the token signing key.
+const SIGNING_PURPOSE: &str = "token signing key (ES256)";
+
+/// The key that signs `__session` tokens, and every key the JWKS publishes: the current one
+/// first, then those of previous secrets, so tokens signed before a rotation keep verifying.
+#[derive(Clone)]
+pub struct SigningKeys {
+    signing: SigningKey,
+    kid: String,
+    published: Vec<(String, VerifyingKey)>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKeys {{ kid: {}, private: *** }}", self.kid)
+    }
+}
+
+impl SigningKeys {
+    /// Signs with `current`; publishes it and every key in `previous` (each costs one
+    /// scalar multiplication, so build this only to sign or to serve the JWKS).
+    pub fn new(current: &Scalar, previous: &[Scalar]) -> Self {
+        let signing = SigningKey::from_slice(&current.0).expect("a Scalar is a valid P-256 key");
         let verifying = *signing.verifying_key();
-        let (x, y) = coordinates(&verifying);
-        // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
-        let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let kid = base64url(&sha256(thumbprint_input.as_bytes()));
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&signing.to_bytes()).expect("any key length");
-        mac.update(b"account-portal seal key v1");
-        let seal_key = mac.finalize().into_bytes().into();
+        let kid = thumbprint(&verifying);
+        let mut published = vec![(kid.clone(), verifying)];
+        for scalar in previous {
+            let key = *SigningKey::from_slice(&scalar.0)
+                .expect("a Scalar is a valid P-256 key")
+                .verifying_key();
+            let key_id = thumbprint(&key);
+            if !published.iter().any(|(known, _)| *known == key_id) {
+                published.push((key_id, key));
+            }
+        }
         Self {
             signing,
-            verifying,
             kid,
-            seal_key,
+            published,
         }
     }
 
@@ -134,23 +253,10 @@ impl Keys {
         &self.kid
     }
 
-    /// The public key as an RFC 7517 JWK.
-    pub fn jwk(&self) -> serde_json::Value {
-        let (x, y) = coordinates(&self.verifying);
-        serde_json::json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": x,
-            "y": y,
-            "kid": self.kid,
-            "alg": "ES256",
-            "use": "sig",
-        })
-    }
-
-    /// The `/.well-known/jwks.json` document.
+    /// The `/.well-known/jwks.json` document (RFC 7517).
     pub fn jwks(&self) -> String {
-        serde_json::json!({ "keys": [self.jwk()] }).to_string()
+        let keys: Vec<serde_json::Value> = self.published.iter().map(|(kid, key)| jwk(kid, key)).collect();
+        serde_json::json!({ "keys": keys }).to_string()
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -186,7 +292,8 @@ impl Keys {
             .and_then(|bytes| Signature::from_slice(&bytes).ok())
             .ok_or(TokenError::BadSignature)?;
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        self.verifying
+        self.published[0]
+            .1
             .verify(signing_input.as_bytes(), &signature)
             .map_err(|_| TokenError::BadSignature)?;
         let claims: Claims = from_base64url(payload_b64)
@@ -203,47 +310,27 @@ impl Keys {
         }
         Ok(claims)
     }
+}
 
-    /// Seals `payload` for `purpose`: `base64url(payload).tag`.
-    pub fn seal(&self, purpose: &str, payload: &str) -> String {
-        let encoded = base64url(payload.as_bytes());
-        let tag = self.tag(purpose, &encoded);
-        format!("{encoded}.{tag}")
-    }
+/// RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
+fn thumbprint(key: &VerifyingKey) -> String {
+    let (x, y) = coordinates(key);
+    let input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    base64url(&sha256(input.as_bytes()))
+}
 
-    /// Opens a value sealed for `purpose`; `None` when altered, truncated or sealed for another use.
-    pub fn unseal(&self, purpose: &str, sealed: &str) -> Option<String> {
-        let (encoded, tag) = sealed.split_once('.')?;
-        self.check_tag(purpose, encoded, tag)
-            .then(|| from_base64url(encoded))
-            .flatten()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-    }
-
-    /// An HMAC-SHA256 tag over `data` for `purpose`, base64url.
-    pub fn tag(&self, purpose: &str, data: &str) -> String {
-        let mut mac = self.seal_mac(purpose);
-        mac.update(data.as_bytes());
-        base64url(&mac.finalize().into_bytes())
-    }
-
-    /// Checks a tag from [`Keys::tag`] in constant time.
-    pub fn check_tag(&self, purpose: &str, data: &str, tag: &str) -> bool {
-        let Some(tag) = from_base64url(tag) else {
-            return false;
-        };
-        let mut mac = self.seal_mac(purpose);
-        mac.update(data.as_bytes());
-        mac.verify_slice(&tag).is_ok()
-    }
-
-    /// HMAC keyed for one purpose; the NUL separates the label from the sealed text.
-    fn seal_mac(&self, purpose: &str) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.seal_key).expect("any key length");
-        mac.update(purpose.as_bytes());
-        mac.update(b"\0");
-        mac
-    }
+/// A public key as an RFC 7517 JWK.
+fn jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {
+    let (x, y) = coordinates(key);
+    serde_json::json!({
+        "kty": "EC",
+        "crv": "P-256",
+        "x": x,
+        "y": y,
+        "kid": kid,
+        "alg": "ES256",
+        "use": "sig",
+    })
 }
 
 fn coordinates(key: &VerifyingKey) -> (String, String) {

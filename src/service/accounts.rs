@@ -6,8 +6,9 @@ use crate::config::{FieldMode, SignUpFields};
 use crate::domain::{
     EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, UserId, Username, optional,
 };
-use crate::security::lockout::{self, LockPolicy};
+use crate::security::lockout::{self, LockPolicy, RatePolicy};
 use crate::security::password;
+use crate::security::random_id;
 use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User};
 use crate::store::{Db, DbError, attempts, transaction};
 
@@ -30,6 +31,9 @@ pub enum SignInError {
     /// Too many failures for this account or address.
     #[error("too many failed attempts; locked until {until}")]
     Locked { until: i64 },
+    /// Too many password checks from this address in the last minute.
+    #[error("too many password checks from this address; refused until {until}")]
+    RateLimited { until: i64 },
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{0}")]
@@ -84,6 +88,7 @@ pub enum SignedUp {
 pub struct Attempt<'a> {
     pub client_addr: &'a str,
     pub policy: LockPolicy,
+    pub rate: RatePolicy,
     pub now: i64,
 }
 
@@ -180,6 +185,8 @@ pub fn sign_up(
     {
         return Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]));
     }
+    // A new account costs one Argon2 hash: it counts against the address's checks like any other.
+    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
     let password_hash = password::hash_password(&input.password).map_err(AccountError::Internal)?;
     let new = NewUser {
         email,
@@ -216,8 +223,9 @@ pub fn verify_current_password(
     check_password(db, Some(user.clone()), user.email.as_str(), password, attempt).map(drop)
 }
 
-/// The one credential check behind sign-in and sign-up-with-a-taken-email: lock check, one
-/// Argon2 run (also for missing accounts), failure accounting.
+/// The one credential check behind sign-in, sign-up-with-a-taken-email and the
+/// current-password forms: the check is admitted and recorded first (rate limit, lock), then one
+/// Argon2 run (also for missing accounts), then a success clears the account's failures.
 fn check_password(
     db: &dyn Db,
     user: Option<User>,
@@ -225,34 +233,51 @@ fn check_password(
     password: &str,
     attempt: &Attempt<'_>,
 ) -> Result<User, SignInError> {
-    let policy = attempt.policy;
-    let scopes = [
-        lockout::account_scope(user.as_ref().map(|u| &u.id), identifier),
-        lockout::address_scope(attempt.client_addr),
-    ];
-    let since = attempt.now - policy.horizon();
-    let mut locked_until = None;
-    for scope in &scopes {
-        let failures = attempts::recent_failures(db, scope, since)?;
-        if policy.is_locked(&failures, attempt.now) {
-            locked_until = locked_until.max(policy.locked_until(&failures));
-        }
+    let account = lockout::account_scope(user.as_ref().map(|u| &u.id), identifier);
+    let address = lockout::address_scope(attempt.client_addr);
+    let check = admit_password_check(db, &[&account, &address], attempt)?;
+    if !password::verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
+        // The check's rows stay: they are the failure records.
+        return Err(SignInError::BadCredentials);
     }
-    if let Some(until) = locked_until {
-        return Err(SignInError::Locked { until });
-    }
-    if password::verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
-        let user = user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
-        attempts::clear_failures(db, &scopes[0])?;
-        return Ok(user);
-    }
+    let user = user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
     transaction(db, || {
-        for scope in &scopes {
-            attempts::record_failure(db, scope, attempt.now, policy.horizon())?;
-        }
-        Ok::<_, DbError>(())
+        attempts::clear_scope(db, &account)?;
+        attempts::delete_check(db, &check, &address)
     })?;
-    Err(SignInError::BadCredentials)
+    Ok(user)
+}
+
+/// Admits one password check before any Argon2 work, atomically: refused while the address has
+/// used its checks for the minute, or while any of `lock_scopes` is locked; otherwise recorded in
+/// the rate scope and, as a failure until it succeeds, in every lock scope. Returns the check's
+/// id. Inside `BEGIN IMMEDIATE`, concurrent checks are admitted one at a time, so no burst can
+/// run more hashes than the policies allow.
+fn admit_password_check(db: &dyn Db, lock_scopes: &[&str], attempt: &Attempt<'_>) -> Result<String, SignInError> {
+    let (now, policy) = (attempt.now, attempt.policy);
+    let rate_scope = lockout::rate_scope(attempt.client_addr);
+    let check = random_id("check");
+    transaction(db, || {
+        attempts::prune(db, now - policy.horizon().max(RatePolicy::WINDOW))?;
+        let recent = attempts::check_times(db, &rate_scope, now - RatePolicy::WINDOW)?;
+        if let Some(until) = attempt.rate.limited_until(&recent) {
+            return Err(SignInError::RateLimited { until });
+        }
+        let mut locked_until = None;
+        for scope in lock_scopes {
+            let failures = attempts::check_times(db, scope, now - policy.horizon())?;
+            if policy.is_locked(&failures, now) {
+                locked_until = locked_until.max(policy.locked_until(&failures));
+            }
+        }
+        if let Some(until) = locked_until {
+            return Err(SignInError::Locked { until });
+        }
+        for scope in lock_scopes.iter().copied().chain([rate_scope.as_str()]) {
+            attempts::insert_check(db, &check, scope, now)?;
+        }
+        Ok(check.clone())
+    })
 }
 
 #[cfg(test)]

@@ -92,6 +92,16 @@ pub fn require_admin(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<Me
     }
 }
 
+/// The user's membership in the organization with this slug, or `Forbidden` (whether it
+/// exists or not).
+pub fn membership_by_slug(db: &dyn Db, user_id: &UserId, slug: &str) -> Result<Membership, OrgError> {
+    let membership = match orgs::find_organization_by_slug(db, slug)? {
+        Some(organization) => orgs::find_membership(db, &organization.id, user_id)?,
+        None => None,
+    };
+    membership.ok_or(OrgError::Forbidden)
+}
+
 /// Every organization the user belongs to, by name.
 pub fn list_memberships(db: &dyn Db, user_id: &UserId) -> Result<Vec<Membership>, DbError> {
     orgs::list_user_memberships(db, user_id)
@@ -301,6 +311,17 @@ pub fn open_invitation(
     let invitation = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
         .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
         .ok_or(OrgError::InvitationUnavailable)?;
+    // An invitation speaks for the admin who sent it: once they are no longer an admin there
+    // (demoted, removed, account deleted), their pending invitations die with that role, so an
+    // old link cannot bring a removed admin back in.
+    let inviter_is_admin = match &invitation.invited_by {
+        Some(inviter) => orgs::find_membership(db, &invitation.org_id, inviter)?
+            .is_some_and(|membership| membership.role == Role::Admin),
+        None => false,
+    };
+    if !inviter_is_admin {
+        return Err(OrgError::InvitationUnavailable);
+    }
     if invitation.email != user.email {
         return Err(OrgError::InvitationForAnotherEmail);
     }
@@ -473,6 +494,26 @@ mod tests {
             invite(&db, &ada, &org.id, "b@example.com", "admin", 14),
             Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]))
         );
+    }
+
+    #[test]
+    fn an_invitation_dies_when_its_inviter_is_no_longer_an_admin() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let bea = user(&db, "user_b", "b@example.com");
+        let eve = user(&db, "user_e", "e@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        orgs::add_membership(&db, &org.id, &bea.id, Role::Admin, 2).unwrap();
+        // Bea, an admin, invites her own second address; then Ada removes her.
+        let link = invite(&db, &bea, &org.id, "e@example.com", "admin", 3).unwrap();
+        remove_member(&db, &ada, &org.id, &bea.id).unwrap();
+        assert_eq!(
+            accept_invitation(&db, &link, &eve, 4),
+            Err(OrgError::InvitationUnavailable),
+            "a removed admin cannot regain admin through an old link"
+        );
+        let fresh = invite(&db, &ada, &org.id, "e@example.com", "member", 5).unwrap();
+        accept_invitation(&db, &fresh, &eve, 6).unwrap();
     }
 
     #[test]

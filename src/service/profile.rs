@@ -158,7 +158,7 @@ pub fn delete_account(
 fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     organizations::remove_user_everywhere(db, user_id)?;
     sessions::delete_user_sessions(db, user_id)?;
-    attempts::clear_failures(db, &lockout::account_scope(Some(user_id), ""))?;
+    attempts::clear_scope(db, &lockout::account_scope(Some(user_id), ""))?;
     users::delete_user(db, user_id)
 }
 

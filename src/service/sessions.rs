@@ -14,7 +14,11 @@ use crate::store::sessions::{self, PortalSession, SessionOrigin};
 use crate::store::users::{self, User};
 use crate::store::{Db, DbError, transaction};
 
-use super::organizations::OrgError;
+use super::organizations::{self, OrgError};
+
+/// Seconds `nbf` lies before `iat`: an app whose clock runs a little behind the portal's still
+/// accepts a token issued a moment ago.
+pub const NOT_BEFORE_LEEWAY: i64 = 30;
 
 /// Longest user agent kept with a session.
 const USER_AGENT_LIMIT: usize = 300;
@@ -129,14 +133,9 @@ pub fn activate_organization(db: &dyn Db, session: &PortalSession, org_id: &OrgI
     sessions::set_active_organization(db, &session.id, Some(org_id))
 }
 
-/// `/organization?switch=<slug>`: makes the organization with this slug active, if the user
-/// belongs to it.
+/// Makes the organization with this slug active, if the user belongs to it.
 pub fn switch_organization(db: &dyn Db, session: &PortalSession, slug: &str) -> Result<Membership, OrgError> {
-    let membership = match orgs::find_organization_by_slug(db, slug)? {
-        Some(organization) => orgs::find_membership(db, &organization.id, &session.user_id)?,
-        None => None,
-    };
-    let membership = membership.ok_or(OrgError::Forbidden)?;
+    let membership = organizations::membership_by_slug(db, &session.user_id, slug)?;
     activate_organization(db, session, &membership.organization.id)?;
     Ok(membership)
 }
@@ -159,7 +158,7 @@ pub fn session_claims(db: &dyn Db, session: &PortalSession, terms: &TokenTerms<'
         sub: session.user_id.to_string(),
         sid: session.id.to_string(),
         iat: terms.now,
-        nbf: terms.now,
+        nbf: terms.now - NOT_BEFORE_LEEWAY,
         exp: terms.now + terms.lifetime,
         jti: base64url(&random_bytes::<16>()),
         org_id: membership.as_ref().map(|m| m.organization.id.to_string()),
@@ -225,6 +224,11 @@ mod tests {
         };
         let claims = session_claims(&db, &started.session, &terms).unwrap();
         assert_eq!((claims.org_id, claims.exp), (None, 70));
+        assert_eq!(
+            (claims.iat, claims.nbf),
+            (10, 10 - NOT_BEFORE_LEEWAY),
+            "a slow app clock still accepts it"
+        );
         let org = create_organization(&db, &ada, "Acme", "acme", 2).unwrap();
         switch_organization(&db, &started.session, "acme").unwrap();
         let claims = session_claims(&db, &started.session, &terms).unwrap();

@@ -1,23 +1,14 @@
-//! The `sign_in_failures` table behind the lockout policy (`security::lockout`).
+//! The `password_checks` table behind the lockout and the password-check rate limit
+//! (`security::lockout`). One row per password check and scope, written *before* the check runs,
+//! so a check in flight already counts; a successful check removes its rows from the lockout
+//! scopes. Rows older than any policy looks at are pruned.
 
 use super::{Db, DbError};
 
-pub fn record_failure(db: &dyn Db, scope: &str, now: i64, horizon: i64) -> Result<(), DbError> {
+/// Times of a scope's checks after `since`, ascending.
+pub fn check_times(db: &dyn Db, scope: &str, since: i64) -> Result<Vec<i64>, DbError> {
     db.execute(
-        "DELETE FROM sign_in_failures WHERE scope = ? AND failed_at <= ?",
-        &[scope.into(), (now - horizon).into()],
-    )?;
-    db.execute(
-        "INSERT INTO sign_in_failures (scope, failed_at) VALUES (?, ?)",
-        &[scope.into(), now.into()],
-    )?;
-    Ok(())
-}
-
-/// Failure times of a scope since `since`, ascending.
-pub fn recent_failures(db: &dyn Db, scope: &str, since: i64) -> Result<Vec<i64>, DbError> {
-    db.execute(
-        "SELECT failed_at FROM sign_in_failures WHERE scope = ? AND failed_at > ? ORDER BY failed_at",
+        "SELECT checked_at FROM password_checks WHERE scope = ? AND checked_at > ? ORDER BY checked_at",
         &[scope.into(), since.into()],
     )?
     .iter()
@@ -25,8 +16,32 @@ pub fn recent_failures(db: &dyn Db, scope: &str, since: i64) -> Result<Vec<i64>,
     .collect()
 }
 
-pub fn clear_failures(db: &dyn Db, scope: &str) -> Result<(), DbError> {
-    db.execute("DELETE FROM sign_in_failures WHERE scope = ?", &[scope.into()])?;
+pub fn insert_check(db: &dyn Db, id: &str, scope: &str, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO password_checks (id, scope, checked_at) VALUES (?, ?, ?)",
+        &[id.into(), scope.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+/// Removes one check's row from one scope.
+pub fn delete_check(db: &dyn Db, id: &str, scope: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM password_checks WHERE id = ? AND scope = ?",
+        &[id.into(), scope.into()],
+    )?;
+    Ok(())
+}
+
+/// Forgets every check of a scope (an account's failures after its owner signs in).
+pub fn clear_scope(db: &dyn Db, scope: &str) -> Result<(), DbError> {
+    db.execute("DELETE FROM password_checks WHERE scope = ?", &[scope.into()])?;
+    Ok(())
+}
+
+/// Forgets every check at or before `before`, in every scope.
+pub fn prune(db: &dyn Db, before: i64) -> Result<(), DbError> {
+    db.execute("DELETE FROM password_checks WHERE checked_at <= ?", &[before.into()])?;
     Ok(())
 }
 
@@ -38,18 +53,17 @@ mod tests {
     #[test]
     fn records_prunes_and_clears() {
         let db = MemoryDb::new();
-        record_failure(&db, "a", 10, 100).unwrap();
-        record_failure(&db, "a", 20, 100).unwrap();
-        record_failure(&db, "b", 20, 100).unwrap();
-        assert_eq!(recent_failures(&db, "a", 0).unwrap(), [10, 20]);
-        record_failure(&db, "a", 115, 100).unwrap();
-        assert_eq!(
-            recent_failures(&db, "a", 0).unwrap(),
-            [20, 115],
-            "10 fell out of the horizon"
-        );
-        clear_failures(&db, "a").unwrap();
-        assert!(recent_failures(&db, "a", 0).unwrap().is_empty());
-        assert_eq!(recent_failures(&db, "b", 0).unwrap(), [20]);
+        insert_check(&db, "c1", "a", 10).unwrap();
+        insert_check(&db, "c2", "a", 20).unwrap();
+        insert_check(&db, "c2", "b", 20).unwrap();
+        assert_eq!(check_times(&db, "a", 0).unwrap(), [10, 20]);
+        assert_eq!(check_times(&db, "a", 10).unwrap(), [20]);
+        delete_check(&db, "c2", "a").unwrap();
+        assert_eq!(check_times(&db, "a", 0).unwrap(), [10]);
+        assert_eq!(check_times(&db, "b", 0).unwrap(), [20], "one check, two scopes");
+        prune(&db, 10).unwrap();
+        assert!(check_times(&db, "a", 0).unwrap().is_empty());
+        clear_scope(&db, "b").unwrap();
+        assert_eq!(db.count("SELECT COUNT(*) FROM password_checks"), 0);
     }
 }

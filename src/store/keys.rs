@@ -1,21 +1,24 @@
-//! The generated signing key, used when the `session_signing_key` variable is not set. One row
-//! (slot 1): the first request to need a key inserts one, every later request reads the same.
+//! The generated signing key of a development portal with no `secret_key`, so that `spin up`
+//! needs no configuration. One row (slot 1): the first request to need a key inserts one, every
+//! later request reads the same. Production never reads it: its keys derive from `secret_key`.
 
 use super::{Db, DbError, query_row};
 
-/// The stored private scalar, inserting `candidate` first if no key exists yet. When requests
-/// race, `INSERT OR IGNORE` keeps the first key and every request returns that one.
-pub fn get_or_insert_generated_key(db: &dyn Db, candidate: &[u8], now: i64) -> Result<Vec<u8>, DbError> {
-    if let Some(row) = query_row(db, "SELECT private_key FROM signing_keys WHERE slot = 1", &[])? {
-        return row.blob(0);
-    }
+/// The stored private scalar, if one was generated.
+pub fn find_generated_key(db: &dyn Db) -> Result<Option<Vec<u8>>, DbError> {
+    query_row(db, "SELECT private_key FROM signing_keys WHERE slot = 1", &[])?
+        .map(|row| row.blob(0))
+        .transpose()
+}
+
+/// Stores `candidate` unless a key exists, and returns the stored key. When requests race,
+/// `INSERT OR IGNORE` keeps the first key and every request returns that one.
+pub fn insert_generated_key(db: &dyn Db, candidate: &[u8], now: i64) -> Result<Vec<u8>, DbError> {
     db.execute(
         "INSERT OR IGNORE INTO signing_keys (slot, private_key, created_at) VALUES (1, ?, ?)",
         &[candidate.into(), now.into()],
     )?;
-    query_row(db, "SELECT private_key FROM signing_keys WHERE slot = 1", &[])?
-        .ok_or_else(|| DbError::Other("the signing key vanished".into()))?
-        .blob(0)
+    find_generated_key(db)?.ok_or_else(|| DbError::Other("the signing key vanished".into()))
 }
 
 #[cfg(test)]
@@ -26,7 +29,9 @@ mod tests {
     #[test]
     fn the_first_key_wins_and_is_reused() {
         let db = MemoryDb::new();
-        assert_eq!(get_or_insert_generated_key(&db, &[1; 32], 0).unwrap(), vec![1; 32]);
-        assert_eq!(get_or_insert_generated_key(&db, &[2; 32], 1).unwrap(), vec![1; 32]);
+        assert_eq!(find_generated_key(&db).unwrap(), None);
+        assert_eq!(insert_generated_key(&db, &[1; 32], 0).unwrap(), vec![1; 32]);
+        assert_eq!(insert_generated_key(&db, &[2; 32], 1).unwrap(), vec![1; 32]);
+        assert_eq!(find_generated_key(&db).unwrap(), Some(vec![1; 32]));
     }
 }

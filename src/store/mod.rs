@@ -241,6 +241,19 @@ const MIGRATIONS: &[&[&str]] = &[
         )",
         "CREATE INDEX IF NOT EXISTS invitations_org ON invitations(org_id, status)",
     ],
+    &[
+        // Password checks are recorded before Argon2 runs (lockout and rate limit); the old
+        // failure log only recorded them after, and kept the raw identifier typed.
+        "CREATE TABLE IF NOT EXISTS password_checks (
+            id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            checked_at INTEGER NOT NULL,
+            PRIMARY KEY (id, scope)
+        )",
+        "CREATE INDEX IF NOT EXISTS password_checks_scope ON password_checks(scope, checked_at)",
+        "CREATE INDEX IF NOT EXISTS password_checks_time ON password_checks(checked_at)",
+        "DROP TABLE IF EXISTS sign_in_failures",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -302,11 +315,14 @@ mod tests {
     fn failed_transactions_leave_nothing_behind() {
         let db = MemoryDb::new();
         let result: Result<(), DbError> = transaction(&db, || {
-            db.execute("INSERT INTO sign_in_failures (scope, failed_at) VALUES ('x', 1)", &[])?;
+            db.execute(
+                "INSERT INTO password_checks (id, scope, checked_at) VALUES ('c', 'x', 1)",
+                &[],
+            )?;
             Err(DbError::Other("boom".into()))
         });
         assert!(result.is_err());
-        let rows = db.execute("SELECT COUNT(*) FROM sign_in_failures", &[]).unwrap();
+        let rows = db.execute("SELECT COUNT(*) FROM password_checks", &[]).unwrap();
         assert_eq!(rows[0].integer(0).unwrap(), 0);
     }
 

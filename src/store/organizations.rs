@@ -38,6 +38,8 @@ pub struct Invitation {
     pub email: EmailAddress,
     pub role: Role,
     pub status: InvitationStatus,
+    /// The admin who sent it; `None` for rows from before this was recorded.
+    pub invited_by: Option<UserId>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -66,13 +68,14 @@ fn invitation(row: &Row) -> Result<Invitation, DbError> {
         email: EmailAddress::from_stored(row.text(2)?),
         role: role(&row.text(3)?)?,
         status: status(&row.text(4)?)?,
-        created_at: row.integer(5)?,
-        expires_at: row.integer(6)?,
+        invited_by: row.optional_text(5)?.map(UserId::from_stored),
+        created_at: row.integer(6)?,
+        expires_at: row.integer(7)?,
     })
 }
 
 const ORG_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at";
-const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, created_at, expires_at";
+const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at";
 
 pub fn create_organization(
     db: &dyn Db,

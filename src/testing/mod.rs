@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::config::{FieldMode, SignUpFields, Variables};
 use crate::portal::{self, Env};
-use crate::security::lockout::LockPolicy;
+use crate::security::lockout::{LockPolicy, RatePolicy};
 use crate::service::accounts::Attempt;
 use crate::store::{Db, DbError, Row, Value, migrate};
 
@@ -70,6 +70,9 @@ impl Db for MemoryDb {
     }
 }
 
+/// A valid `secret_key` for production settings in tests (never use it anywhere else).
+pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
+
 /// Every optional sign-up field offered and optional: the default configuration.
 pub const ALL_OPTIONAL: SignUpFields = SignUpFields {
     first_name: FieldMode::Optional,
@@ -88,6 +91,7 @@ pub fn attempt_from(client_addr: &'static str, now: i64) -> Attempt<'static> {
             window: 60,
             lockout: 300,
         },
+        rate: RatePolicy { per_minute: 100 },
         now,
     }
 }

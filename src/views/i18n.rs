@@ -40,6 +40,9 @@ pub struct Strings {
     pub method_not_allowed_lead: &'static str,
     pub config_error_title: &'static str,
     pub config_error_lead: &'static str,
+    pub development_host_title: &'static str,
+    pub development_host_lead: &'static str,
+    pub too_many_password_checks: &'static str,
     pub unauthorized_title: &'static str,
     pub unauthorized_lead: &'static str,
     pub go_to_sign_in: &'static str,
@@ -207,6 +210,9 @@ pub const ENGLISH: Strings = Strings {
     method_not_allowed_lead: "This page does not accept that kind of request.",
     config_error_title: "Configuration error",
     config_error_lead: "The portal's Spin variables have problems. Fix them and reload:",
+    development_host_title: "Development mode",
+    development_host_lead: "This portal runs in development mode, which serves only this machine (localhost). To deploy it, set the Spin variable environment to production, with secret_key and public_origin. To reach a development portal from another device or a tunnel, list its host in the variable development_hosts.",
+    too_many_password_checks: "Too many attempts from your network. Wait a minute and try again.",
     unauthorized_title: "Sign-in not allowed",
     unauthorized_lead: "This sign-in was not authorized. If you think this is a mistake, contact the application's administrator.",
     go_to_sign_in: "Go to sign in",
@@ -371,6 +377,9 @@ pub const FRENCH: Strings = Strings {
     method_not_allowed_lead: "Cette page n’accepte pas ce type de requête.",
     config_error_title: "Erreur de configuration",
     config_error_lead: "Les variables Spin du portail posent problème. Corrigez-les puis rechargez :",
+    development_host_title: "Mode développement",
+    development_host_lead: "Ce portail fonctionne en mode développement, qui ne sert que cette machine (localhost). Pour le déployer, donnez à la variable Spin environment la valeur production, avec secret_key et public_origin. Pour joindre un portail de développement depuis un autre appareil ou un tunnel, ajoutez son hôte à la variable development_hosts.",
+    too_many_password_checks: "Trop de tentatives depuis votre réseau. Attendez une minute puis réessayez.",
     unauthorized_title: "Connexion refusée",
     unauthorized_lead: "Cette connexion n’a pas été autorisée. Si vous pensez qu’il s’agit d’une erreur, contactez l’administrateur de l’application.",
     go_to_sign_in: "Aller à la connexion",
@@ -516,6 +525,7 @@ pub enum Msg {
     CsrfCrossSite,
     CsrfTokenMissing,
     CsrfTokenInvalid,
+    TooManyPasswordChecks,
 }
 
 impl Strings {
@@ -533,6 +543,7 @@ impl Strings {
             Msg::CsrfCrossSite => self.csrf_cross_site,
             Msg::CsrfTokenMissing => self.csrf_token_missing,
             Msg::CsrfTokenInvalid => self.csrf_token_invalid,
+            Msg::TooManyPasswordChecks => self.too_many_password_checks,
         }
     }
 }

@@ -3,28 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::support::{Browser, PASSWORD, Portal, TestResponse, cookie_value, request};
-
-/// Verifies a `__session` token with an independent JOSE implementation against the JWKS.
-fn verify_with_jsonwebtoken(portal: &Portal, token: &str, issuer: &str) -> serde_json::Value {
-    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
-    let jwks = portal.get("/.well-known/jwks.json");
-    jwks.assert_status(200);
-    assert_eq!(jwks.header("content-type"), Some("application/json"));
-    let set: JwkSet = serde_json::from_str(&jwks.body).expect("JWKS parses as RFC 7517");
-    let header = decode_header(token).expect("JWT header");
-    assert_eq!(header.alg, Algorithm::ES256);
-    let kid = header.kid.expect("kid in header");
-    let jwk = set.find(&kid).expect("the token's kid is published");
-    let key = DecodingKey::from_jwk(jwk).expect("EC key");
-    let mut validation = Validation::new(Algorithm::ES256);
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
-    validation.validate_nbf = true;
-    decode::<serde_json::Value>(token, &key, &validation)
-        .expect("an independent verifier accepts the token")
-        .claims
-}
+use crate::support::{Browser, PASSWORD, Portal, SECRET_KEY, TestResponse, cookie_value, request, verify_token};
 
 #[test]
 fn sign_up_then_sign_in_redirects_with_cookies_and_a_verifiable_jwt() {
@@ -55,7 +34,7 @@ fn sign_up_then_sign_in_redirects_with_cookies_and_a_verifiable_jwt() {
         !session_cookie.contains("Domain="),
         "host-only in development: {session_cookie}"
     );
-    let claims = verify_with_jsonwebtoken(&portal, cookie_value(&session_cookie), "http://127.0.0.1:3000");
+    let claims = verify_token(&portal, cookie_value(&session_cookie), "http://127.0.0.1:3000");
     for claim in ["iss", "sub", "sid", "iat", "nbf", "exp", "jti"] {
         assert!(claims.get(claim).is_some(), "missing {claim}: {claims}");
     }
@@ -74,7 +53,7 @@ fn sign_up_then_sign_in_redirects_with_cookies_and_a_verifiable_jwt() {
     );
     response.assert_status(302);
     assert_eq!(response.location(), "/user");
-    let claims2 = verify_with_jsonwebtoken(
+    let claims2 = verify_token(
         &portal,
         cookie_value(&response.set_cookie("__session").unwrap()),
         "http://127.0.0.1:3000",
@@ -467,6 +446,7 @@ fn oversized_wrongly_typed_and_malformed_bodies_get_clear_errors() {
 fn production_cookies_are_secure_and_session_is_domain_scoped() {
     let portal = Portal::with_vars(&[
         ("environment", "production"),
+        ("secret_key", SECRET_KEY),
         ("public_origin", "https://accounts.myapp.com"),
         ("instance_domain", "myapp.com"),
         ("home_url", "https://myapp.com/"),
@@ -492,17 +472,20 @@ fn production_cookies_are_secure_and_session_is_domain_scoped() {
     );
     response.assert_status(302);
     assert_eq!(response.location(), "https://app.myapp.com/welcome");
-    let portal_cookie = response.set_cookie("__portal_session").unwrap();
+    // `__Host-`: only host-only, Secure, Path=/ cookies may carry it, so no app subdomain can
+    // plant a portal session (fixation).
+    let portal_cookie = response.set_cookie("__Host-portal_session").unwrap();
     assert!(
-        portal_cookie.contains("Secure") && !portal_cookie.contains("Domain="),
+        portal_cookie.contains("Secure") && !portal_cookie.contains("Domain=") && portal_cookie.contains("Path=/;"),
         "{portal_cookie}"
     );
+    assert!(response.set_cookie("__portal_session").is_none());
     let session_cookie = response.set_cookie("__session").unwrap();
     assert!(
         session_cookie.contains("Domain=myapp.com") && session_cookie.contains("Secure"),
         "{session_cookie}"
     );
-    let claims = verify_with_jsonwebtoken(&portal, cookie_value(&session_cookie), "https://accounts.myapp.com");
+    let claims = verify_token(&portal, cookie_value(&session_cookie), "https://accounts.myapp.com");
     assert_eq!(claims["iss"], "https://accounts.myapp.com");
 }
 
@@ -533,7 +516,7 @@ fn configured_signing_key_is_used() {
     assert_eq!(x.len(), 43);
     let mut browser = Browser::new(&portal);
     let response = browser.sign_up("ada@example.com", PASSWORD);
-    verify_with_jsonwebtoken(
+    verify_token(
         &portal,
         cookie_value(&response.set_cookie("__session").unwrap()),
         "http://127.0.0.1:3000",

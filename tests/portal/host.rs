@@ -10,7 +10,7 @@ fn serves_over_a_real_tcp_port() {
     let addr = portal.serve();
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: accounts.test\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost:3000\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();

@@ -1,71 +1,8 @@
 //! Organizations through the real component: create, switch, claims, invitations, roles, the
 //! last-admin invariant, leaving and deleting.
 
-use crate::support::{Browser, PASSWORD, Portal, TestResponse};
-
-fn create_org(browser: &mut Browser<'_>, name: &str, slug: &str) -> TestResponse {
-    browser.submit(
-        "/create-organization",
-        "/create-organization",
-        &[("name", name), ("slug", slug)],
-    )
-}
-
-fn org_id(portal: &Portal, slug: &str) -> String {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row("SELECT id FROM organizations WHERE slug = ?", [slug], |r| r.get(0))
-        .unwrap()
-}
-
-fn user_id(portal: &Portal, email: &str) -> String {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row("SELECT id FROM users WHERE email = ?", [email], |r| r.get(0))
-        .unwrap()
-}
-
-/// Posts one of `/organization`'s forms, as the page would.
-fn org_post(browser: &mut Browser<'_>, action: &str, org_id: &str, fields: &[(&str, &str)]) -> TestResponse {
-    let page = browser.get("/user");
-    let csrf = page.input_value("csrf_token").unwrap();
-    let mut all = vec![("csrf_token", csrf.as_str()), ("org_id", org_id)];
-    all.extend_from_slice(fields);
-    browser.post_form(action, &all)
-}
-
-/// `admin` gives the member with `email` the admin role.
-fn make_admin(portal: &Portal, admin: &mut Browser<'_>, org_id: &str, email: &str) {
-    let member = user_id(portal, email);
-    org_post(
-        admin,
-        "/organization/members/role",
-        org_id,
-        &[("user_id", &member), ("role", "admin")],
-    )
-    .assert_status(303);
-}
-
-/// Invites `email` and returns the invitation link's path and query.
-fn invite(browser: &mut Browser<'_>, org_id: &str, email: &str, role: &str) -> String {
-    let response = org_post(
-        browser,
-        "/organization/invitations",
-        org_id,
-        &[("email_address", email), ("role", role)],
-    );
-    response.assert_status(200);
-    let link = response
-        .body
-        .split("value=\"")
-        .find(|part| part.contains("/organization/invitation?token="))
-        .unwrap();
-    let link = crate::support::html::unescape(&link[..link.find('"').unwrap()]);
-    let url = url::Url::parse(&link).unwrap();
-    format!("{}?{}", url.path(), url.query().unwrap())
-}
-
-fn accept(browser: &mut Browser<'_>, link: &str) -> TestResponse {
-    browser.submit(link, "/organization/invitation/accept", &[("token", token_of(link))])
-}
+use crate::support::orgs::{accept, create_org, invite, make_admin, org_id, org_post, switch_to, token_of, user_id};
+use crate::support::{Browser, PASSWORD, Portal};
 
 /// Ada, admin of Acme (`acme`), and Bea, a member who joined by invitation.
 fn acme_with_a_member(portal: &Portal) -> (Browser<'_>, Browser<'_>, String) {
@@ -76,10 +13,6 @@ fn acme_with_a_member(portal: &Portal) -> (Browser<'_>, Browser<'_>, String) {
     let mut bea = Browser::signed_up(portal, "bea@example.com");
     accept(&mut bea, &link).assert_status(303);
     (ada, bea, acme)
-}
-
-fn token_of(link: &str) -> &str {
-    link.split("token=").nth(1).unwrap()
 }
 
 #[test]
@@ -158,15 +91,18 @@ fn switching_changes_the_active_organization_and_its_claims() {
     create_org(&mut ada, "First", "first").assert_status(302);
     create_org(&mut ada, "Second", "second").assert_status(302);
     assert_eq!(ada.claims()["org_slug"], "second");
-    let response = ada.get("/organization?switch=first");
-    response.assert_status(302);
+    let response = switch_to(&mut ada, "first");
+    response.assert_status(303);
     assert_eq!(response.location(), "/organization?notice=switched");
     assert_eq!(ada.claims()["org_slug"], "first");
     let profile = ada.get("/user");
-    assert!(profile.body.contains("href=\"/organization?switch=second\""));
+    assert!(profile.body.contains("name=\"slug\" value=\"second\""));
     let mut bea = Browser::signed_up(&portal, "bea@example.com");
     bea.get("/organization?switch=first").assert_status(403);
     bea.get("/organization?switch=nope").assert_status(403);
+    let token = bea.get("/user").input_value("csrf_token").unwrap();
+    bea.post_form("/organization/switch", &[("csrf_token", &token), ("slug", "first")])
+        .assert_status(403);
     assert!(bea.claims().get("org_id").is_none());
 }
 
@@ -208,7 +144,7 @@ fn invite_accept_and_role_changes_with_a_second_user() {
     assert!(members.body.contains("bea@example.com"));
 
     make_admin(&portal, &mut ada, &acme, "bea@example.com");
-    bea.get("/organization?switch=acme");
+    switch_to(&mut bea, "acme");
     assert_eq!(bea.claims()["org_role"], "admin");
     let ada_id = user_id(&portal, "ada@example.com");
     org_post(
@@ -386,7 +322,7 @@ fn deleting_an_organization_removes_everything_in_it() {
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     create_org(&mut ada, "Other", "other").assert_status(302);
     let acme = org_id(&portal, "acme");
-    ada.get("/organization?switch=acme");
+    switch_to(&mut ada, "acme");
     let link = invite(&mut ada, &acme, "bea@example.com", "member");
     let mut bea = Browser::signed_up(&portal, "bea@example.com");
     accept(&mut bea, &link).assert_status(303);

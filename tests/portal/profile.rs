@@ -310,7 +310,7 @@ fn delete_account_leaves_no_rows_and_signs_out() {
     );
     assert_eq!(
         portal.count(&format!(
-            "SELECT COUNT(*) FROM sign_in_failures WHERE scope = 'account:{user_id}'"
+            "SELECT COUNT(*) FROM password_checks WHERE scope = 'account:{user_id}'"
         )),
         0
     );

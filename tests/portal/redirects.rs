@@ -1,6 +1,6 @@
 //! The redirect policy as seen from outside: notices, logs, and links.
 
-use crate::support::Portal;
+use crate::support::{Portal, SECRET_KEY};
 
 #[test]
 fn rejected_redirect_shows_a_notice_in_development_and_is_logged() {
@@ -17,6 +17,7 @@ fn rejected_redirect_shows_a_notice_in_development_and_is_logged() {
 fn rejected_redirect_is_only_logged_in_production() {
     let portal = Portal::with_vars(&[
         ("environment", "production"),
+        ("secret_key", SECRET_KEY),
         ("public_origin", "https://accounts.myapp.com"),
     ]);
     let response = portal.get("/sign-in?redirect_url=https%3A%2F%2Fevil.com%2F");
@@ -57,6 +58,7 @@ fn links_between_sign_in_and_sign_up_keep_the_redirect() {
 fn production_rejects_loopback_redirects() {
     let portal = Portal::with_vars(&[
         ("environment", "production"),
+        ("secret_key", SECRET_KEY),
         ("public_origin", "https://accounts.myapp.com"),
         ("instance_domain", "myapp.com"),
         ("home_url", "https://myapp.com/"),

@@ -5,6 +5,7 @@
 pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
+pub mod orgs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,12 +18,36 @@ use http::HeaderMap;
 
 use host::{AppConfig, dispatch, runtime};
 
+/// A production `secret_key` for tests (32 random bytes; never use it anywhere else).
+pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
+
 /// The password test accounts are created with.
 pub const PASSWORD: &str = "correct horse battery";
 
 /// The value part of a `Set-Cookie` header.
 pub fn cookie_value(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
+}
+
+/// Verifies a `__session` token with an independent JOSE implementation against the JWKS.
+pub fn verify_token(portal: &Portal, token: &str, issuer: &str) -> serde_json::Value {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
+    let jwks = portal.get("/.well-known/jwks.json");
+    jwks.assert_status(200);
+    assert_eq!(jwks.header("content-type"), Some("application/json"));
+    let set: JwkSet = serde_json::from_str(&jwks.body).expect("JWKS parses as RFC 7517");
+    let header = decode_header(token).expect("JWT header");
+    assert_eq!(header.alg, Algorithm::ES256);
+    let kid = header.kid.expect("kid in header");
+    let jwk = set.find(&kid).expect("the token's kid is published");
+    let key = DecodingKey::from_jwk(jwk).expect("EC key");
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+    validation.validate_nbf = true;
+    decode::<serde_json::Value>(token, &key, &validation)
+        .expect("an independent verifier accepts the token")
+        .claims
 }
 
 /// One portal application with its own database file, removed when dropped.
@@ -82,6 +107,16 @@ impl Portal {
 
     pub fn get(&self, path_and_query: &str) -> TestResponse {
         self.send(request("GET", path_and_query).body(Bytes::new()).unwrap())
+    }
+
+    /// A GET addressed to `host` (the `Host` a browser sends), from loopback.
+    pub fn get_at_host(&self, host: &str, path_and_query: &str) -> TestResponse {
+        let request = http::Request::builder()
+            .uri(path_and_query)
+            .header("host", host)
+            .body(Bytes::new())
+            .unwrap();
+        self.send(request)
     }
 
     /// Serves this application on a real TCP port on 127.0.0.1 (for browser tests). The server
@@ -287,13 +322,21 @@ impl<'p> Browser<'p> {
 
     /// A same-origin form post, as a browser submits it.
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.post_form_with(path, fields, &[])
+    }
+
+    /// A same-origin form post with extra request headers (what a hostile client adds).
+    pub fn post_form_with(&mut self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> TestResponse {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let builder = request("POST", path)
+        let mut builder = request("POST", path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("origin", self.origin.as_str())
             .header("sec-fetch-site", "same-origin");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         self.send(builder, Bytes::from(body))
     }
 

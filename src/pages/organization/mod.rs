@@ -54,16 +54,15 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let visitor = ctx.visitor()?;
     let db = ctx.db()?;
     if let Some(slug) = ctx.query.get("switch") {
-        sessions::switch_organization(db, &visitor.session, slug)?;
-        auth::refresh_token(ctx, &visitor.session)?;
-        return Ok(found("/organization?notice=switched"));
+        let membership = organizations::membership_by_slug(db, &visitor.user.id, slug)?;
+        return view::switch_page(ctx, &membership);
     }
     let Some(membership) = sessions::active_membership(db, &visitor.session)? else {
         let memberships = organizations::list_memberships(db, &visitor.user.id)?;
         if memberships.is_empty() {
             return Ok(found("/create-organization"));
         }
-        return Ok(view::chooser(ctx, &memberships));
+        return view::chooser(ctx, &memberships);
     };
     let leave_target = redirects::choose(ctx, Flow::LeaveOrganization).target;
     let choice = redirects::choose(ctx, Flow::ReturnToApp);
@@ -76,6 +75,14 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         Notice::from_query(ctx),
         &Sections::clean(ctx),
     )
+}
+
+/// `POST /organization/switch`: makes one of the visitor's organizations the active one.
+pub fn switch(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = ctx.visitor()?;
+    sessions::switch_organization(ctx.db()?, &visitor.session, form.text("slug"))?;
+    changed(ctx, visitor, Notice::Switched)
 }
 
 /// Every `/organization/*` post: a checked form from a live session and the organization it

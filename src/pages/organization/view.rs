@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::super::parts::{
-    FormCard, Notice, Sections, account_nav, field_error, membership_list, role_text, section_card,
+    FormCard, Notice, Sections, account_nav, field_error, membership_list, role_text, section_card, switch_form,
 };
 use super::super::redirects;
 use super::super::render::{Page, PageResult};
@@ -48,16 +48,31 @@ pub fn create_page(
 }
 
 /// For a visitor with organizations but none active.
-pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> http::Response<Vec<u8>> {
+pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> PageResult {
     let strings = ctx.strings;
     let content = html! {
         div.card {
             h1 { (strings.choose_org_title) }
-            (membership_list(ctx, memberships, None))
+            (membership_list(ctx, memberships, None)?)
             p { a href="/create-organization" { (strings.create_org_title) } }
         }
     };
-    Page::new(ctx, strings.choose_org_title).render(content)
+    Ok(Page::new(ctx, strings.choose_org_title).render(content))
+}
+
+/// `/organization?switch=<slug>` (an old-style link): asks before switching, since a link any
+/// site can place must not change which organization the app sees.
+pub fn switch_page(ctx: &Ctx<'_>, membership: &Membership) -> PageResult {
+    let strings = ctx.strings;
+    let organization = &membership.organization;
+    let content = html! {
+        div.card {
+            h1 { (strings.choose_org_title) }
+            p.lead { strong { (organization.name) } " " span.mono { (organization.slug) } }
+            (switch_form(ctx, &organization.slug, &organization.name)?)
+        }
+    };
+    Ok(Page::new(ctx, strings.choose_org_title).render(content))
 }
 
 /// What every section of the organization's page needs.

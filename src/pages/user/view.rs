@@ -76,7 +76,7 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
     let strings = ctx.strings;
     Ok(html! {
         (section_card("organizations", strings.organizations_section, html! {}, None, html! {
-            (membership_list(ctx, &memberships, active.as_ref()))
+            (membership_list(ctx, &memberships, active.as_ref())?)
             p { a href="/create-organization" { (strings.create_org_title) } }
         }))
     })

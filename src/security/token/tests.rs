@@ -17,6 +17,14 @@ fn claims(now: i64) -> Claims {
     }
 }
 
+fn signing_keys() -> SigningKeys {
+    SigningKeys::new(&Scalar::generate(), &[])
+}
+
+fn mac_keys() -> MacKeys {
+    MacKeys::new(random_bytes(), Vec::new())
+}
+
 fn tamper_part(token: &str, index: usize, replacement: &str) -> String {
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     parts[index] = replacement.to_owned();
@@ -25,7 +33,7 @@ fn tamper_part(token: &str, index: usize, replacement: &str) -> String {
 
 #[test]
 fn signs_and_verifies_with_kid_and_claims() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let token = keys.sign(&claims(1000));
     let verified = keys.verify(&token, ISSUER, 1001).unwrap();
     assert_eq!(verified, claims(1000));
@@ -37,7 +45,7 @@ fn signs_and_verifies_with_kid_and_claims() {
 
 #[test]
 fn org_claims_are_present_only_when_set() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let plain = keys.sign(&claims(1000));
     let payload = String::from_utf8(from_base64url(plain.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert!(!payload.contains("org_id"));
@@ -51,7 +59,7 @@ fn org_claims_are_present_only_when_set() {
 
 #[test]
 fn rejects_tampered_payload() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let token = keys.sign(&claims(1000));
     let mut evil = claims(1000);
     evil.sub = "user_admin".into();
@@ -62,7 +70,7 @@ fn rejects_tampered_payload() {
 
 #[test]
 fn rejects_expired_and_not_yet_valid() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let token = keys.sign(&claims(1000));
     assert_eq!(keys.verify(&token, ISSUER, 1600), Err(TokenError::Expired));
     assert_eq!(keys.verify(&token, ISSUER, 999), Err(TokenError::NotYetValid));
@@ -70,8 +78,8 @@ fn rejects_expired_and_not_yet_valid() {
 
 #[test]
 fn rejects_a_token_signed_by_another_key() {
-    let (keys, _) = Keys::generate();
-    let (other, _) = Keys::generate();
+    let keys = signing_keys();
+    let other = signing_keys();
     let token = other.sign(&claims(1000));
     assert_eq!(keys.verify(&token, ISSUER, 1000), Err(TokenError::UnknownKey));
     // Same kid, other key: the signature check catches it.
@@ -85,7 +93,7 @@ fn rejects_a_token_signed_by_another_key() {
 
 #[test]
 fn rejects_alg_none_and_hmac_confusion() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let token = keys.sign(&claims(1000));
     let payload = token.split('.').nth(1).unwrap();
     for alg in ["none", "None", "HS256", "ES384", "RS256", "es256"] {
@@ -105,7 +113,7 @@ fn rejects_alg_none_and_hmac_confusion() {
 
 #[test]
 fn rejects_wrong_issuer_and_malformed_tokens() {
-    let (keys, _) = Keys::generate();
+    let keys = signing_keys();
     let token = keys.sign(&claims(1000));
     assert_eq!(
         keys.verify(&token, "https://evil.com", 1000),
@@ -118,8 +126,9 @@ fn rejects_wrong_issuer_and_malformed_tokens() {
 
 #[test]
 fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
-    let (keys, _) = Keys::generate();
-    let jwk = keys.jwk();
+    let keys = signing_keys();
+    let jwks: serde_json::Value = serde_json::from_str(&keys.jwks()).unwrap();
+    let jwk = &jwks["keys"][0];
     assert_eq!(jwk["kty"], "EC");
     assert_eq!(jwk["crv"], "P-256");
     assert_eq!(jwk["alg"], "ES256");
@@ -132,37 +141,40 @@ fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
 
 #[test]
 fn keys_round_trip_through_their_stored_scalar() {
-    let (keys, scalar) = Keys::generate();
-    let again = Keys::from_scalar(&scalar).unwrap();
+    let scalar = Scalar::generate();
+    let keys = SigningKeys::new(&scalar, &[]);
+    let again = SigningKeys::new(&Scalar::from_bytes(&scalar.to_bytes()).unwrap(), &[]);
     assert_eq!(keys.kid(), again.kid());
     let token = keys.sign(&claims(1000));
     assert!(again.verify(&token, ISSUER, 1000).is_ok());
+    assert!(Scalar::from_bytes(&[0; 32]).is_err(), "zero is no private key");
+    assert!(Scalar::from_bytes(&[0xff; 32]).is_err(), "above the group order");
 }
 
 #[test]
 fn secret_key_is_read_from_pkcs8_pem_or_base64() {
     // A PKCS#8 P-256 key generated with openssl for this test only.
     let pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6KrTxEWm//6dJpOY\nn6QpfogooY4+kCUbRILILxjAvKKhRANCAAQtSehFsg89zo5nW9WlAh5MgiEFLEQX\nYYKg57XxN/BAzN4QG4UC73AEtlPIoiYBRfKZJijVHLnsrKBsym0cZ3+6\n-----END PRIVATE KEY-----\n";
-    let from_pem = Keys::from_secret(pem).unwrap();
+    let from_pem = Scalar::from_pkcs8(pem).unwrap();
     let escaped = pem.replace('\n', "\\n");
-    assert_eq!(Keys::from_secret(&escaped).unwrap().kid(), from_pem.kid());
+    assert_eq!(Scalar::from_pkcs8(&escaped).unwrap(), from_pem);
     let one_line: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    assert_eq!(Keys::from_secret(&one_line).unwrap().kid(), from_pem.kid());
-    assert!(Keys::from_secret("not a key").is_err());
-    assert!(Keys::from_secret("aGVsbG8=").is_err());
+    assert_eq!(Scalar::from_pkcs8(&one_line).unwrap(), from_pem);
+    assert!(Scalar::from_pkcs8("not a key").is_err());
+    assert!(Scalar::from_pkcs8("aGVsbG8=").is_err());
 }
 
 #[test]
-fn debug_never_prints_the_private_key() {
-    let (keys, scalar) = Keys::generate();
-    let printed = format!("{keys:?}");
+fn debug_never_prints_a_private_key() {
+    let scalar = Scalar::generate();
+    let printed = format!("{:?} {scalar:?} {:?}", SigningKeys::new(&scalar, &[]), mac_keys());
     assert!(printed.contains("***"));
-    assert!(!printed.contains(&base64url(&scalar)));
+    assert!(!printed.contains(&base64url(&scalar.to_bytes())));
 }
 
 #[test]
 fn sealed_values_open_only_for_their_purpose_and_unaltered() {
-    let (keys, _) = Keys::generate();
+    let keys = mac_keys();
     let sealed = keys.seal("redirect", "https://myapp.com/x");
     assert_eq!(keys.unseal("redirect", &sealed).as_deref(), Some("https://myapp.com/x"));
     assert_eq!(keys.unseal("csrf", &sealed), None);
@@ -170,6 +182,40 @@ fn sealed_values_open_only_for_their_purpose_and_unaltered() {
     let other_payload = base64url(b"https://evil.com");
     assert_eq!(keys.unseal("redirect", &format!("{other_payload}.{tag}")), None);
     assert_eq!(keys.unseal("redirect", payload), None);
-    let (other_keys, _) = Keys::generate();
-    assert_eq!(other_keys.unseal("redirect", &sealed), None);
+    assert_eq!(mac_keys().unseal("redirect", &sealed), None);
+}
+
+#[test]
+fn a_rotation_keeps_old_tokens_and_seals_verifying() {
+    let old = Scalar::generate();
+    let before = SigningKeys::new(&old, &[]);
+    let token = before.sign(&claims(1000));
+    let after = SigningKeys::new(&Scalar::generate(), std::slice::from_ref(&old));
+    let jwks: serde_json::Value = serde_json::from_str(&after.jwks()).unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kids,
+        [after.kid(), before.kid()],
+        "the new key signs, the old one stays published"
+    );
+    assert!(after.verify(&after.sign(&claims(1000)), ISSUER, 1000).is_ok());
+    assert_ne!(token.split('.').next(), after.sign(&claims(1000)).split('.').next());
+
+    let old_mac: [u8; 32] = random_bytes();
+    let sealed = MacKeys::new(old_mac, Vec::new()).seal("redirect", "/x");
+    let rotated = MacKeys::new(random_bytes(), vec![old_mac]);
+    assert_eq!(rotated.unseal("redirect", &sealed).as_deref(), Some("/x"));
+    assert!(rotated.seal("redirect", "/x") != sealed, "new seals use the new key");
+}
+
+#[test]
+fn a_secret_always_derives_the_same_signing_key() {
+    let secret = Secret::parse("q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=").unwrap();
+    assert_eq!(Scalar::derive(&secret), Scalar::derive(&secret));
+    assert_ne!(Scalar::derive(&secret).to_bytes(), secret.derive("hmac"));
 }
