@@ -5,6 +5,8 @@
 //! carries on with the safe reading of that one setting (the stricter environment, no fallback
 //! URL, no extra allowed origin, the default branding).
 
+use std::cell::{OnceCell, RefCell};
+
 use url::Url;
 
 use crate::redirect::{self, Flow, OriginPattern};
@@ -55,56 +57,81 @@ pub struct SignUpFields {
     pub phone_number: FieldMode,
 }
 
-/// Lifetimes and limits, in seconds or counts.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub portal_session_lifetime: i64,
-    pub session_token_lifetime: i64,
-    pub sign_in_max_failures: i64,
-    pub sign_in_failure_window: i64,
-    pub sign_in_lockout: i64,
-    /// Password checks (sign-in, sign-up, current-password forms) one client address may ask
-    /// for in a minute, before any Argon2 work.
-    pub password_checks_per_minute: i64,
+/// The portal's settings for one request, read from Spin variables.
+///
+/// Every lookup of a variable costs the host a trip through its variable providers (on Spin 4.0.2
+/// more than a whole small request once there are two or more), so in production each setting
+/// is read the first time a page asks for it, once per request: a page resolves only what it
+/// uses, and the health check and stylesheets resolve nothing. Development mode reads and
+/// validates every variable up front, so the configuration error page can list them all.
+pub struct Settings<'v> {
+    variables: &'v dyn Variables,
+    environment: OnceCell<Environment>,
+    errors: RefCell<Vec<ConfigError>>,
+    instance_domain: OnceCell<Option<String>>,
+    public_origin: OnceCell<Option<Url>>,
+    home_url: OnceCell<Option<String>>,
+    flow_fallbacks: [OnceCell<Option<String>>; FLOW_FALLBACKS.len()],
+    allowed_redirect_origins: OnceCell<Vec<OriginPattern>>,
+    trust_requesting_origin: OnceCell<bool>,
+    branding: OnceCell<Branding>,
+    sign_up_fields: OnceCell<SignUpFields>,
+    portal_session_lifetime: OnceCell<i64>,
+    session_token_lifetime: OnceCell<i64>,
+    lock_policy: OnceCell<LockPolicy>,
+    password_checks_per_minute: OnceCell<i64>,
+    session_signing_key: OnceCell<Option<Scalar>>,
+    secret_key: OnceCell<Option<Secret>>,
+    previous_secret_keys: OnceCell<Vec<Secret>>,
+    client_ip_header: OnceCell<Option<String>>,
+    development_hosts: OnceCell<Vec<String>>,
 }
 
-impl Limits {
-    pub fn lock_policy(&self) -> LockPolicy {
-        LockPolicy {
-            max_failures: self.sign_in_max_failures,
-            window: self.sign_in_failure_window,
-            lockout: self.sign_in_lockout,
-        }
+/// Shows what this request has read; secrets print as `***`.
+impl std::fmt::Debug for Settings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment.get())
+            .field("public_origin", &self.public_origin.get())
+            .field("secret_key", &self.secret_key.get())
+            .field("previous_secret_keys", &self.previous_secret_keys.get())
+            .field("session_signing_key", &self.session_signing_key.get())
+            .finish_non_exhaustive()
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub environment: Environment,
-    pub instance_domain: Option<String>,
-    pub public_origin: Option<Url>,
-    pub home_url: Option<String>,
-    pub after_sign_in_url: Option<String>,
-    pub after_sign_up_url: Option<String>,
-    pub after_sign_out_url: Option<String>,
-    pub after_create_organization_url: Option<String>,
-    pub after_leave_organization_url: Option<String>,
-    pub allowed_redirect_origins: Vec<OriginPattern>,
-    pub trust_requesting_origin: bool,
-    pub branding: Branding,
-    pub sign_up_fields: SignUpFields,
-    pub limits: Limits,
-    /// From `session_signing_key` (PKCS#8 P-256): signs tokens instead of the derived key.
-    pub session_signing_key: Option<Scalar>,
-    /// `secret_key`: every production key derives from it. Required in production.
-    pub secret_key: Option<Secret>,
-    /// `previous_secret_keys`: still verify (JWKS, seals, CSRF tokens) during a rotation.
-    pub previous_secret_keys: Vec<Secret>,
-    /// `client_ip_header`: a header the operator's proxy sets to the visitor's address.
-    pub client_ip_header: Option<String>,
-    /// `development_hosts`: hosts besides loopback that development mode serves.
-    pub development_hosts: Vec<String>,
+impl redirect::OriginRules for Settings<'_> {
+    fn instance_domain(&self) -> Option<&str> {
+        Settings::instance_domain(self)
+    }
+
+    fn allowed_origins(&self) -> &[OriginPattern] {
+        self.allowed_redirect_origins()
+    }
+
+    fn trust_requesting_origin(&self) -> bool {
+        Settings::trust_requesting_origin(self)
+    }
 }
+
+impl redirect::FallbackSource for Settings<'_> {
+    fn flow_url(&self, flow: Flow) -> Option<&str> {
+        self.flow_fallback(flow)
+    }
+
+    fn home_url(&self) -> Option<&str> {
+        Settings::home_url(self)
+    }
+}
+
+/// The flows with a fallback variable, in the order of `Settings::flow_fallbacks`.
+const FLOW_FALLBACKS: [(Flow, &str); 5] = [
+    (Flow::SignIn, "after_sign_in_url"),
+    (Flow::SignUp, "after_sign_up_url"),
+    (Flow::SignOut, "after_sign_out_url"),
+    (Flow::CreateOrganization, "after_create_organization_url"),
+    (Flow::LeaveOrganization, "after_leave_organization_url"),
+];
 
 /// One malformed variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,99 +160,266 @@ impl std::fmt::Display for ConfigError {
 pub const DEFAULT_APPLICATION_NAME: &str = "Account Portal";
 pub const DEFAULT_PRIMARY_COLOR: &str = "#4f46e5";
 
-impl Settings {
-    /// Reads and validates every variable. Always returns usable settings: a malformed value is
-    /// replaced by its safe reading and reported in the error list.
-    pub fn load(variables: &dyn Variables) -> (Settings, Vec<ConfigError>) {
-        let mut reader = Reader {
+impl<'v> Settings<'v> {
+    /// Settings that read nothing until asked.
+    pub fn new(variables: &'v dyn Variables) -> Self {
+        Self {
             variables,
-            errors: Vec::new(),
-        };
-        let environment = reader.parse("environment", |value| match value {
-            "development" => Ok(Environment::Development),
-            "production" => Ok(Environment::Production),
-            _ => Err("must be \"development\" or \"production\"".into()),
-        });
-        let production = environment != Some(Environment::Development);
-        let settings = Settings {
-            // Unset or malformed means production: the stricter reading is the safe one.
-            environment: if production {
-                Environment::Production
-            } else {
-                Environment::Development
-            },
-            instance_domain: reader.parse("instance_domain", parse_instance_domain),
-            public_origin: reader.parse("public_origin", |value| {
+            environment: OnceCell::new(),
+            errors: RefCell::new(Vec::new()),
+            instance_domain: OnceCell::new(),
+            public_origin: OnceCell::new(),
+            home_url: OnceCell::new(),
+            flow_fallbacks: Default::default(),
+            allowed_redirect_origins: OnceCell::new(),
+            trust_requesting_origin: OnceCell::new(),
+            branding: OnceCell::new(),
+            sign_up_fields: OnceCell::new(),
+            portal_session_lifetime: OnceCell::new(),
+            session_token_lifetime: OnceCell::new(),
+            lock_policy: OnceCell::new(),
+            password_checks_per_minute: OnceCell::new(),
+            session_signing_key: OnceCell::new(),
+            secret_key: OnceCell::new(),
+            previous_secret_keys: OnceCell::new(),
+            client_ip_header: OnceCell::new(),
+            development_hosts: OnceCell::new(),
+        }
+    }
+
+    /// Reads `environment`, and in development every other variable too (validated for the
+    /// configuration error page). Returns every error found, to log once.
+    pub fn prepare(&self) -> Vec<ConfigError> {
+        if self.is_development() {
+            self.read_everything();
+        }
+        self.errors()
+    }
+
+    fn read_everything(&self) {
+        self.instance_domain();
+        self.public_origin();
+        self.home_url();
+        for (flow, _) in FLOW_FALLBACKS {
+            self.flow_fallback(flow);
+        }
+        self.allowed_redirect_origins();
+        self.trust_requesting_origin();
+        self.branding();
+        self.sign_up_fields();
+        self.portal_session_lifetime();
+        self.session_token_lifetime();
+        self.lock_policy();
+        self.password_checks_per_minute();
+        self.session_signing_key();
+        self.secret_key();
+        self.previous_secret_keys();
+        self.client_ip_header();
+        self.development_hosts();
+    }
+
+    /// Every malformed variable found so far (in development: all of them).
+    pub fn errors(&self) -> Vec<ConfigError> {
+        self.errors.borrow().clone()
+    }
+
+    /// Reads one setting once: `read` runs on first use, and what it finds wrong is recorded
+    /// (and logged at once in production, where no error page lists it; development logs what
+    /// `prepare` returns).
+    fn read<'s, T>(&self, cell: &'s OnceCell<T>, read: impl FnOnce(&mut Reader<'_>) -> T) -> &'s T {
+        cell.get_or_init(|| {
+            let mut reader = Reader::new(self.variables);
+            let value = read(&mut reader);
+            if self.environment.get() == Some(&Environment::Production) {
+                for error in &reader.errors {
+                    eprintln!("configuration error: {error}");
+                }
+            }
+            self.errors.borrow_mut().extend(reader.errors);
+            value
+        })
+    }
+
+    /// `environment`: unset or malformed means production, the stricter reading.
+    pub fn environment(&self) -> Environment {
+        *self.environment.get_or_init(|| {
+            let mut reader = Reader::new(self.variables);
+            let environment = match reader.parse("environment", |value| match value {
+                "development" => Ok(Environment::Development),
+                "production" => Ok(Environment::Production),
+                _ => Err("must be \"development\" or \"production\"".into()),
+            }) {
+                Some(Environment::Development) => Environment::Development,
+                _ => Environment::Production,
+            };
+            self.errors.borrow_mut().extend(reader.errors);
+            environment
+        })
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.environment() == Environment::Development
+    }
+
+    /// Production, if this request has already read `environment` (a response that read no
+    /// settings does not read it just to decide a header).
+    pub fn is_known_production(&self) -> bool {
+        self.environment.get() == Some(&Environment::Production)
+    }
+
+    pub fn instance_domain(&self) -> Option<&str> {
+        self.read(&self.instance_domain, |r| {
+            r.parse("instance_domain", parse_instance_domain)
+        })
+        .as_deref()
+    }
+
+    pub fn public_origin(&self) -> Option<&Url> {
+        let production = !self.is_development();
+        self.read(&self.public_origin, |r| {
+            r.parse("public_origin", |value| {
                 let origin = parse_public_origin(value)?;
                 if production && origin.scheme() != "https" {
                     // Secure and `__Host-` cookies are refused over plain http.
                     return Err("must be an https origin in production".into());
                 }
                 Ok(origin)
-            }),
-            home_url: reader.parse("home_url", parse_fallback_url),
-            after_sign_in_url: reader.parse("after_sign_in_url", parse_fallback_url),
-            after_sign_up_url: reader.parse("after_sign_up_url", parse_fallback_url),
-            after_sign_out_url: reader.parse("after_sign_out_url", parse_fallback_url),
-            after_create_organization_url: reader.parse("after_create_organization_url", parse_fallback_url),
-            after_leave_organization_url: reader.parse("after_leave_organization_url", parse_fallback_url),
-            allowed_redirect_origins: reader.allowed_origins(),
-            trust_requesting_origin: reader.parse("trust_requesting_origin", parse_bool).unwrap_or(false),
-            branding: Branding {
-                application_name: reader
-                    .parse("application_name", parse_application_name)
-                    .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned()),
-                logo_url: reader.parse("logo_url", parse_logo_url),
-                primary_color: reader
-                    .parse("primary_color", parse_color)
-                    .unwrap_or_else(|| DEFAULT_PRIMARY_COLOR.to_owned()),
-            },
-            sign_up_fields: SignUpFields {
-                first_name: reader.field_mode("first_name_field"),
-                last_name: reader.field_mode("last_name_field"),
-                username: reader.field_mode("username_field"),
-                phone_number: reader.field_mode("phone_number_field"),
-            },
-            limits: Limits {
-                portal_session_lifetime: reader.seconds("portal_session_lifetime", 604_800, 300, 31_536_000),
-                session_token_lifetime: reader.seconds("session_token_lifetime", 600, 30, 86_400),
-                sign_in_max_failures: reader.seconds("sign_in_max_failures", 5, 1, 1_000),
-                sign_in_failure_window: reader.seconds("sign_in_failure_window", 900, 10, 86_400),
-                sign_in_lockout: reader.seconds("sign_in_lockout", 900, 10, 86_400),
-                password_checks_per_minute: reader.seconds("password_checks_per_minute", 10, 1, 1_000),
-            },
-            session_signing_key: reader.secret("session_signing_key", Scalar::from_pkcs8),
-            secret_key: reader.secret("secret_key", Secret::parse),
-            previous_secret_keys: reader
-                .secret("previous_secret_keys", secret::parse_list)
-                .unwrap_or_default(),
-            client_ip_header: reader.parse("client_ip_header", parse_header_name),
-            development_hosts: reader.parse("development_hosts", parse_host_list).unwrap_or_default(),
-        };
-        if production && settings.secret_key.is_none() && !reader.errors.iter().any(|e| e.variable == "secret_key") {
-            reader.errors.push(ConfigError {
-                variable: "secret_key",
-                message: "is required in production: set the secret variable to at least 32 random bytes (`openssl rand -base64 32`)".into(),
-            });
-        }
-        (settings, reader.errors)
+            })
+        })
+        .as_ref()
     }
 
-    pub fn is_development(&self) -> bool {
-        self.environment == Environment::Development
+    pub fn home_url(&self) -> Option<&str> {
+        self.read(&self.home_url, |r| r.parse("home_url", parse_fallback_url))
+            .as_deref()
     }
 
     /// The operator's fallback for one flow (`after_sign_in_url`, …).
     pub fn flow_fallback(&self, flow: Flow) -> Option<&str> {
-        let value = match flow {
-            Flow::SignIn => &self.after_sign_in_url,
-            Flow::SignUp => &self.after_sign_up_url,
-            Flow::SignOut => &self.after_sign_out_url,
-            Flow::CreateOrganization => &self.after_create_organization_url,
-            Flow::LeaveOrganization => &self.after_leave_organization_url,
-            Flow::ReturnToApp => &None,
-        };
-        value.as_deref()
+        let index = FLOW_FALLBACKS.iter().position(|(known, _)| *known == flow)?;
+        let name = FLOW_FALLBACKS[index].1;
+        self.read(&self.flow_fallbacks[index], |r| r.parse(name, parse_fallback_url))
+            .as_deref()
+    }
+
+    pub fn allowed_redirect_origins(&self) -> &[OriginPattern] {
+        self.read(&self.allowed_redirect_origins, |r| r.allowed_origins())
+            .as_slice()
+    }
+
+    pub fn trust_requesting_origin(&self) -> bool {
+        *self.read(&self.trust_requesting_origin, |r| {
+            r.parse("trust_requesting_origin", parse_bool).unwrap_or(false)
+        })
+    }
+
+    pub fn branding(&self) -> &Branding {
+        self.read(&self.branding, |r| Branding {
+            application_name: r
+                .parse("application_name", parse_application_name)
+                .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned()),
+            logo_url: r.parse("logo_url", parse_logo_url),
+            primary_color: r
+                .parse("primary_color", parse_color)
+                .unwrap_or_else(|| DEFAULT_PRIMARY_COLOR.to_owned()),
+        })
+    }
+
+    pub fn sign_up_fields(&self) -> SignUpFields {
+        *self.read(&self.sign_up_fields, |r| SignUpFields {
+            first_name: r.field_mode("first_name_field"),
+            last_name: r.field_mode("last_name_field"),
+            username: r.field_mode("username_field"),
+            phone_number: r.field_mode("phone_number_field"),
+        })
+    }
+
+    /// Seconds a portal session lasts.
+    pub fn portal_session_lifetime(&self) -> i64 {
+        *self.read(&self.portal_session_lifetime, |r| {
+            r.seconds("portal_session_lifetime", 604_800, 300, 31_536_000)
+        })
+    }
+
+    /// Seconds a `__session` token lasts.
+    pub fn session_token_lifetime(&self) -> i64 {
+        *self.read(&self.session_token_lifetime, |r| {
+            r.seconds("session_token_lifetime", 600, 30, 86_400)
+        })
+    }
+
+    pub fn lock_policy(&self) -> LockPolicy {
+        *self.read(&self.lock_policy, |r| LockPolicy {
+            max_failures: r.seconds("sign_in_max_failures", 5, 1, 1_000),
+            window: r.seconds("sign_in_failure_window", 900, 10, 86_400),
+            lockout: r.seconds("sign_in_lockout", 900, 10, 86_400),
+        })
+    }
+
+    /// Password checks (sign-in, sign-up, current-password forms) one client address may ask
+    /// for in a minute, before any Argon2 work.
+    pub fn password_checks_per_minute(&self) -> i64 {
+        *self.read(&self.password_checks_per_minute, |r| {
+            r.seconds("password_checks_per_minute", 10, 1, 1_000)
+        })
+    }
+
+    /// From `session_signing_key` (PKCS#8 P-256): signs tokens instead of the derived key.
+    pub fn session_signing_key(&self) -> Option<&Scalar> {
+        self.read(&self.session_signing_key, |r| {
+            r.secret("session_signing_key", Scalar::from_pkcs8)
+        })
+        .as_ref()
+    }
+
+    /// `secret_key`: every production key derives from it; required in production.
+    pub fn secret_key(&self) -> Option<&Secret> {
+        let production = !self.is_development();
+        self.read(&self.secret_key, |r| {
+            let secret = r.secret("secret_key", Secret::parse);
+            if production && secret.is_none() && !r.errors.iter().any(|e| e.variable == "secret_key") {
+                r.errors.push(ConfigError {
+                    variable: "secret_key",
+                    message: "is required in production: set the secret variable to at least 32 random bytes (`openssl rand -base64 32`)".into(),
+                });
+            }
+            secret
+        })
+        .as_ref()
+    }
+
+    /// `previous_secret_keys`: still verify (JWKS, seals, CSRF tokens) during a rotation.
+    pub fn previous_secret_keys(&self) -> &[Secret] {
+        self.read(&self.previous_secret_keys, |r| {
+            r.secret("previous_secret_keys", secret::parse_list).unwrap_or_default()
+        })
+        .as_slice()
+    }
+
+    /// `client_ip_header`: a header the operator's proxy sets to the visitor's address.
+    pub fn client_ip_header(&self) -> Option<&str> {
+        self.read(&self.client_ip_header, |r| {
+            r.parse("client_ip_header", parse_header_name)
+        })
+        .as_deref()
+    }
+
+    /// `development_hosts`: hosts besides loopback that development mode serves.
+    pub fn development_hosts(&self) -> &[String] {
+        self.read(&self.development_hosts, |r| {
+            r.parse("development_hosts", parse_host_list).unwrap_or_default()
+        })
+        .as_slice()
+    }
+
+    /// The key variables' errors found so far: in production they stop the portal serving.
+    pub fn fatal_errors(&self) -> Vec<ConfigError> {
+        self.errors
+            .borrow()
+            .iter()
+            .filter(|error| error.is_fatal_in_production())
+            .cloned()
+            .collect()
     }
 }
 
@@ -234,7 +428,14 @@ struct Reader<'a> {
     errors: Vec<ConfigError>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(variables: &'a dyn Variables) -> Self {
+        Self {
+            variables,
+            errors: Vec::new(),
+        }
+    }
+
     /// The trimmed value, `None` when unset or empty.
     fn raw(&mut self, name: &'static str) -> Option<String> {
         match self.variables.get(name) {
@@ -435,11 +636,16 @@ mod tests {
 
     const SECRET: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
 
-    /// Settings from `pairs`, with a valid `secret_key` unless the test sets one.
-    fn load(pairs: &[(&'static str, &'static str)]) -> (Settings, Vec<ConfigError>) {
+    /// Settings from `pairs`, with a valid `secret_key` unless the test sets one, every
+    /// variable read (as development does up front and production on demand).
+    fn load(pairs: &[(&'static str, &'static str)]) -> (Settings<'static>, Vec<ConfigError>) {
         let mut map: HashMap<_, _> = pairs.iter().copied().collect();
         map.entry("secret_key").or_insert(SECRET);
-        Settings::load(&Map(map))
+        let settings = Settings::new(Box::leak(Box::new(Map(map))));
+        settings.environment();
+        settings.read_everything();
+        let errors = settings.errors();
+        (settings, errors)
     }
 
     fn error_names(errors: &[ConfigError]) -> Vec<&'static str> {
@@ -451,17 +657,17 @@ mod tests {
         let (settings, errors) = load(&[("environment", "development")]);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(settings.is_development());
-        assert_eq!(settings.branding.application_name, DEFAULT_APPLICATION_NAME);
-        assert_eq!(settings.branding.primary_color, DEFAULT_PRIMARY_COLOR);
-        assert!(settings.allowed_redirect_origins.is_empty());
-        assert_eq!(settings.limits.portal_session_lifetime, 604_800);
+        assert_eq!(settings.branding().application_name, DEFAULT_APPLICATION_NAME);
+        assert_eq!(settings.branding().primary_color, DEFAULT_PRIMARY_COLOR);
+        assert!(settings.allowed_redirect_origins().is_empty());
+        assert_eq!(settings.portal_session_lifetime(), 604_800);
     }
 
     #[test]
     fn unknown_environment_is_an_error_and_means_production() {
         let (settings, errors) = load(&[("environment", "prod")]);
         assert_eq!(error_names(&errors), ["environment"]);
-        assert_eq!(settings.environment, Environment::Production);
+        assert_eq!(settings.environment(), Environment::Production);
         assert!(errors[0].to_string().contains("\"prod\""));
     }
 
@@ -469,7 +675,7 @@ mod tests {
     fn unset_environment_means_production() {
         let (settings, errors) = load(&[]);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(settings.environment, Environment::Production);
+        assert_eq!(settings.environment(), Environment::Production);
     }
 
     #[test]
@@ -486,9 +692,9 @@ mod tests {
             error_names(&errors),
             ["home_url", "after_sign_in_url", "after_create_organization_url"]
         );
-        assert_eq!(settings.after_sign_in_url, None);
-        assert_eq!(settings.home_url, None);
-        assert_eq!(settings.after_sign_up_url.as_deref(), Some("https://myapp.com/welcome"));
+        assert_eq!(settings.flow_fallback(Flow::SignIn), None);
+        assert_eq!(settings.home_url(), None);
+        assert_eq!(settings.flow_fallback(Flow::SignUp), Some("https://myapp.com/welcome"));
         assert_eq!(settings.flow_fallback(Flow::SignOut), Some("/signed-out"));
     }
 
@@ -504,11 +710,11 @@ mod tests {
         ] {
             let (settings, errors) = load(&[("instance_domain", bad)]);
             assert_eq!(error_names(&errors), ["instance_domain"], "{bad}");
-            assert_eq!(settings.instance_domain, None);
+            assert_eq!(settings.instance_domain(), None);
         }
         let (settings, errors) = load(&[("instance_domain", " MyApp.com ")]);
         assert!(errors.is_empty());
-        assert_eq!(settings.instance_domain.as_deref(), Some("myapp.com"));
+        assert_eq!(settings.instance_domain(), Some("myapp.com"));
     }
 
     #[test]
@@ -524,7 +730,10 @@ mod tests {
         }
         let (settings, errors) = load(&[("public_origin", "https://accounts.myapp.com/")]);
         assert!(errors.is_empty());
-        assert_eq!(settings.public_origin.unwrap().as_str(), "https://accounts.myapp.com/");
+        assert_eq!(
+            settings.public_origin().unwrap().as_str(),
+            "https://accounts.myapp.com/"
+        );
     }
 
     #[test]
@@ -534,7 +743,7 @@ mod tests {
             ("public_origin", "http://accounts.myapp.com"),
         ]);
         assert_eq!(error_names(&errors), ["public_origin"]);
-        assert!(settings.public_origin.is_none());
+        assert!(settings.public_origin().is_none());
         let (_, errors) = load(&[
             ("environment", "development"),
             ("public_origin", "http://localhost:3000"),
@@ -547,10 +756,10 @@ mod tests {
         for bad in ["red", "#12345", "#1234567", "#fff;}body{display:none", "url(x)"] {
             let (settings, errors) = load(&[("primary_color", bad)]);
             assert_eq!(error_names(&errors), ["primary_color"], "{bad}");
-            assert_eq!(settings.branding.primary_color, DEFAULT_PRIMARY_COLOR);
+            assert_eq!(settings.branding().primary_color, DEFAULT_PRIMARY_COLOR);
         }
         let (settings, _) = load(&[("primary_color", "#ABC")]);
-        assert_eq!(settings.branding.primary_color, "#abc");
+        assert_eq!(settings.branding().primary_color, "#abc");
     }
 
     #[test]
@@ -566,17 +775,17 @@ mod tests {
             error_names(&errors),
             ["trust_requesting_origin", "username_field", "session_token_lifetime"]
         );
-        assert!(!settings.trust_requesting_origin);
-        assert_eq!(settings.sign_up_fields.username, FieldMode::Optional);
-        assert_eq!(settings.sign_up_fields.phone_number, FieldMode::Off);
-        assert_eq!(settings.limits.session_token_lifetime, 600);
-        assert_eq!(settings.limits.sign_in_max_failures, 3);
+        assert!(!settings.trust_requesting_origin());
+        assert_eq!(settings.sign_up_fields().username, FieldMode::Optional);
+        assert_eq!(settings.sign_up_fields().phone_number, FieldMode::Off);
+        assert_eq!(settings.session_token_lifetime(), 600);
+        assert_eq!(settings.lock_policy().max_failures, 3);
     }
 
     #[test]
     fn allowed_origins_keep_good_entries_and_report_bad_ones() {
         let (settings, errors) = load(&[("allowed_redirect_origins", "https://a.io,https://b.io/path")]);
-        assert_eq!(settings.allowed_redirect_origins.len(), 1);
+        assert_eq!(settings.allowed_redirect_origins().len(), 1);
         assert_eq!(error_names(&errors), ["allowed_redirect_origins"]);
     }
 
@@ -585,7 +794,7 @@ mod tests {
         let (settings, errors) = load(&[("session_signing_key", "super-secret")]);
         assert_eq!(error_names(&errors), ["session_signing_key"]);
         assert!(!errors[0].to_string().contains("super-secret"));
-        assert!(settings.session_signing_key.is_none());
+        assert!(settings.session_signing_key().is_none());
     }
 
     #[test]
@@ -609,7 +818,7 @@ mod tests {
             assert_eq!(error_names(&errors), ["secret_key"], "{secret:?}");
             assert!(errors[0].to_string().contains(problem), "{}", errors[0]);
             assert!(errors[0].is_fatal_in_production());
-            assert!(settings.secret_key.is_none());
+            assert!(settings.secret_key().is_none());
         }
         let (_, errors) = load(&[("environment", "development"), ("secret_key", "")]);
         assert!(errors.is_empty(), "development keeps the zero-config generated key");
@@ -620,10 +829,10 @@ mod tests {
         let (settings, errors) = load(&[("previous_secret_keys", "short"), ("session_signing_key", "nope")]);
         assert_eq!(error_names(&errors), ["session_signing_key", "previous_secret_keys"]);
         assert!(errors.iter().all(ConfigError::is_fatal_in_production));
-        assert!(settings.previous_secret_keys.is_empty() && settings.session_signing_key.is_none());
+        assert!(settings.previous_secret_keys().is_empty() && settings.session_signing_key().is_none());
         let (settings, errors) = load(&[("previous_secret_keys", &*format!("{SECRET}, {SECRET}").leak())]);
         assert!(errors.is_empty());
-        assert_eq!(settings.previous_secret_keys.len(), 2);
+        assert_eq!(settings.previous_secret_keys().len(), 2);
     }
 
     #[test]
@@ -634,9 +843,9 @@ mod tests {
             ("password_checks_per_minute", "30"),
         ]);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(settings.client_ip_header.as_deref(), Some("x-forwarded-for"));
-        assert_eq!(settings.development_hosts, ["my-laptop.local", "192.168.1.20"]);
-        assert_eq!(settings.limits.password_checks_per_minute, 30);
+        assert_eq!(settings.client_ip_header(), Some("x-forwarded-for"));
+        assert_eq!(settings.development_hosts(), ["my-laptop.local", "192.168.1.20"]);
+        assert_eq!(settings.password_checks_per_minute(), 30);
         let (settings, errors) = load(&[
             ("client_ip_header", "spin-client-addr"),
             ("development_hosts", "https://x.io"),
@@ -647,10 +856,11 @@ mod tests {
             ["password_checks_per_minute", "client_ip_header", "development_hosts"]
         );
         assert_eq!(
-            settings.client_ip_header, None,
+            settings.client_ip_header(),
+            None,
             "a spin-* header would be the client's own"
         );
-        assert_eq!(settings.limits.password_checks_per_minute, 10);
+        assert_eq!(settings.password_checks_per_minute(), 10);
     }
 
     #[test]
@@ -665,7 +875,7 @@ mod tests {
                 }
             }
         }
-        let (_, errors) = Settings::load(&Failing);
+        let errors = Settings::new(&Failing).prepare();
         assert_eq!(error_names(&errors), ["home_url"]);
     }
 }

@@ -24,11 +24,7 @@ pub struct Env<'a> {
 
 /// Handles one request. Never panics on input: every failure becomes a page.
 pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
-    let (settings, config_errors) = Settings::load(env.variables);
-    for error in &config_errors {
-        eprintln!("configuration error: {error}");
-    }
-    let ctx = Ctx::new(&request, env.db, env.now, settings, config_errors);
+    let ctx = Ctx::new(&request, env.db, env.now, Settings::new(env.variables));
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -116,20 +112,8 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
 
 fn route(ctx: &Ctx<'_>) -> PageResult {
     let is_asset = ctx.path.starts_with("/assets/");
-    let development = ctx.settings.is_development();
-    // The stylesheets hold nothing private; they keep the refusal page readable.
-    if development && !is_asset && !is_served_in_development(&ctx.request_host, &ctx.settings.development_hosts) {
-        return Err(PortalError::DevelopmentHost(ctx.request_host.clone()));
-    }
-    // Without its keys a production portal serves nothing, not even the health check.
-    let fatal: Vec<_> = ctx
-        .config_errors
-        .iter()
-        .filter(|e| e.is_fatal_in_production())
-        .cloned()
-        .collect();
-    if !development && !fatal.is_empty() {
-        return Err(PortalError::Config(fatal));
+    if !is_asset && ctx.path != "/healthz" {
+        check_configuration(ctx)?;
     }
     let (get, post) = if is_asset {
         (Some(assets::serve as Handler), None)
@@ -153,14 +137,42 @@ fn route(ctx: &Ctx<'_>) -> PageResult {
         };
         return Err(PortalError::MethodNotAllowed { allow });
     };
-    let is_health = ctx.path == "/healthz";
-    if development && !ctx.config_errors.is_empty() && !is_asset && !is_health {
-        return Err(PortalError::Config(ctx.config_errors.clone()));
-    }
     if ctx.body.len() > MAX_BODY_BYTES {
         return Err(PortalError::PayloadTooLarge);
     }
     handler(ctx)
+}
+
+/// Before any page (the health check and the stylesheets read no variable and skip this):
+/// development mode serves only this machine and shows every malformed variable; production
+/// serves nothing without its secret.
+fn check_configuration(ctx: &Ctx<'_>) -> Result<(), PortalError> {
+    let settings = &ctx.settings;
+    for error in settings.prepare() {
+        eprintln!("configuration error: {error}");
+    }
+    if settings.is_development() {
+        if !is_served_in_development(&ctx.request_host, settings.development_hosts()) {
+            return Err(PortalError::DevelopmentHost(ctx.request_host.clone()));
+        }
+        let errors = settings.errors();
+        if !errors.is_empty() {
+            return Err(PortalError::Config(errors));
+        }
+    } else {
+        settings.secret_key();
+        if *ctx.method == Method::POST {
+            // A post may change what is stored: every key it could need must be sound first,
+            // so it never stops half-way (pages read only the keys they use).
+            settings.session_signing_key();
+            settings.previous_secret_keys();
+        }
+        let fatal = settings.fatal_errors();
+        if !fatal.is_empty() {
+            return Err(PortalError::Config(fatal));
+        }
+    }
+    Ok(())
 }
 
 /// Headers every response carries. HTML is never cached (it can hold personal data and CSRF
@@ -192,7 +204,8 @@ fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
         "same-origin",
     );
     set(header::CACHE_CONTROL, "no-store");
-    if !ctx.settings.is_development() && ctx.portal_origin.scheme() == "https" {
+    // Pages say it; the health check and stylesheets read no settings to know.
+    if ctx.settings.is_known_production() && ctx.portal_origin().scheme() == "https" {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
 }

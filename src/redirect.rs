@@ -173,18 +173,48 @@ pub fn parse_origin_patterns(list: &str) -> (Vec<OriginPattern>, Vec<String>) {
     (patterns, errors)
 }
 
-/// Where the portal may send a browser, for one request.
-#[derive(Debug, Clone)]
-pub struct RedirectPolicy {
-    /// The portal's origin as the browser sees it (`public_origin`, or derived from the request).
-    pub portal_origin: Url,
+/// The operator's origin rules. Consulted only for absolute URLs (a path on the portal needs
+/// none), so the portal reads the variables behind them only when a candidate needs them.
+pub trait OriginRules: fmt::Debug {
     /// Lower-case instance domain (`myapp.com`); `None` when not configured.
+    fn instance_domain(&self) -> Option<&str>;
+    fn allowed_origins(&self) -> &[OriginPattern];
+    fn trust_requesting_origin(&self) -> bool;
+}
+
+/// Origin rules given directly.
+#[cfg(test)]
+#[derive(Debug, Clone, Default)]
+pub struct FixedRules {
     pub instance_domain: Option<String>,
     pub allowed_origins: Vec<OriginPattern>,
-    pub development: bool,
     pub trust_requesting_origin: bool,
+}
+
+#[cfg(test)]
+impl OriginRules for FixedRules {
+    fn instance_domain(&self) -> Option<&str> {
+        self.instance_domain.as_deref()
+    }
+
+    fn allowed_origins(&self) -> &[OriginPattern] {
+        &self.allowed_origins
+    }
+
+    fn trust_requesting_origin(&self) -> bool {
+        self.trust_requesting_origin
+    }
+}
+
+/// Where the portal may send a browser, for one request.
+#[derive(Debug, Clone)]
+pub struct RedirectPolicy<'r> {
+    /// The portal's origin as the browser sees it (`public_origin`, or derived from the request).
+    pub portal_origin: Url,
+    pub development: bool,
     /// Origin of the page that carried the redirect (`Origin`, else `Referer`).
     pub requesting_origin: Option<url::Origin>,
+    pub rules: &'r dyn OriginRules,
 }
 
 /// A validated destination.
@@ -228,7 +258,7 @@ impl RedirectTarget {
     }
 }
 
-impl RedirectPolicy {
+impl RedirectPolicy<'_> {
     /// Checks one candidate against every clause of the policy.
     pub fn check(&self, raw: &str) -> Result<RedirectTarget, RejectReason> {
         if raw.is_empty() {
@@ -325,7 +355,7 @@ impl RedirectPolicy {
             })
         };
         let host = url.host_str().unwrap_or_default();
-        if let (Some(domain), Some(Host::Domain(_))) = (&self.instance_domain, url.host())
+        if let (Some(domain), Some(Host::Domain(_))) = (self.rules.instance_domain(), url.host())
             && (host == domain || is_strict_subdomain(host, domain))
         {
             if url.scheme() == "https" || self.development {
@@ -333,13 +363,15 @@ impl RedirectPolicy {
             }
             return Err(RejectReason::InsecureScheme);
         }
-        if self.allowed_origins.iter().any(|pattern| pattern.matches(&url)) {
+        if self.rules.allowed_origins().iter().any(|pattern| pattern.matches(&url)) {
             return allowed(url);
         }
         if self.development && is_loopback_host(&url) {
             return allowed(url);
         }
-        if (self.development || self.trust_requesting_origin) && self.requesting_origin.as_ref() == Some(&origin) {
+        if (self.development || self.rules.trust_requesting_origin())
+            && self.requesting_origin.as_ref() == Some(&origin)
+        {
             return allowed(url);
         }
         Err(RejectReason::OriginNotAllowed(origin.ascii_serialization()))
@@ -438,7 +470,8 @@ pub struct RedirectChoice {
     pub rejected: Vec<RejectedCandidate>,
 }
 
-/// Fallback values from the operator's Spin variables.
+/// Fallback values given directly (the portal reads them from `Settings`, lazily).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fallbacks<'a> {
     /// The flow's own variable (`after_sign_in_url`, …), if set.
@@ -449,49 +482,63 @@ pub struct Fallbacks<'a> {
 /// The portal's own page used when nothing else is allowed.
 pub const LAST_RESORT_PATH: &str = "/user";
 
+/// Where the chain's fallbacks come from: the operator's variables, read only when the chain
+/// reaches them (an allowed `redirect_url` needs none of them).
+pub trait FallbackSource {
+    /// The flow's own fallback variable (`after_sign_in_url`, …), if set.
+    fn flow_url(&self, flow: Flow) -> Option<&str>;
+    fn home_url(&self) -> Option<&str>;
+}
+
+#[cfg(test)]
+impl FallbackSource for Fallbacks<'_> {
+    fn flow_url(&self, _flow: Flow) -> Option<&str> {
+        self.flow_url
+    }
+
+    fn home_url(&self) -> Option<&str> {
+        self.home_url
+    }
+}
+
 /// Runs the chain: force param → `redirect_url` → fallback param → the flow's variable →
 /// `home_url` → the portal's `/user` page. `query` returns the first value of a parameter.
 pub fn choose_redirect<'q>(
     policy: &RedirectPolicy,
     flow: Flow,
     query: impl Fn(&str) -> Option<&'q str>,
-    fallbacks: Fallbacks<'_>,
+    fallbacks: &dyn FallbackSource,
 ) -> RedirectChoice {
-    let mut candidates: Vec<(CandidateSource, &str)> = Vec::new();
-    for name in flow.query_params() {
-        if let Some(value) = query(name) {
-            candidates.push((CandidateSource::Query(name), value));
-        }
-    }
-    if let (Some(variable), Some(value)) = (flow.fallback_variable(), fallbacks.flow_url) {
-        candidates.push((CandidateSource::Variable(variable), value));
-    }
-    if let Some(home) = fallbacks.home_url {
-        candidates.push((CandidateSource::Variable("home_url"), home));
-    }
     let mut rejected = Vec::new();
-    for (source, value) in candidates {
-        match policy.check(value) {
-            Ok(target) => {
-                return RedirectChoice {
-                    target,
-                    source,
-                    rejected,
-                };
-            }
-            Err(reason) => rejected.push(RejectedCandidate {
+    let mut try_candidate = |source: CandidateSource, value: &str| match policy.check(value) {
+        Ok(target) => Some((target, source)),
+        Err(reason) => {
+            rejected.push(RejectedCandidate {
                 source,
                 value: shorten(value),
                 reason,
-            }),
+            });
+            None
         }
-    }
-    let target = policy
-        .check(LAST_RESORT_PATH)
-        .expect("the portal's own path-absolute page is always allowed");
+    };
+    let chosen = flow
+        .query_params()
+        .into_iter()
+        .find_map(|name| try_candidate(CandidateSource::Query(name), query(name)?))
+        .or_else(|| {
+            let variable = flow.fallback_variable()?;
+            try_candidate(CandidateSource::Variable(variable), fallbacks.flow_url(flow)?)
+        })
+        .or_else(|| try_candidate(CandidateSource::Variable("home_url"), fallbacks.home_url()?));
+    let (target, source) = chosen.unwrap_or_else(|| {
+        let target = policy
+            .check(LAST_RESORT_PATH)
+            .expect("the portal's own path-absolute page is always allowed");
+        (target, CandidateSource::PortalDefault)
+    });
     RedirectChoice {
         target,
-        source: CandidateSource::PortalDefault,
+        source,
         rejected,
     }
 }

@@ -5,13 +5,12 @@ use super::render::{PageResult, content_response};
 use crate::error::PortalError;
 use crate::views;
 
+/// Reads no setting and touches no storage: both stylesheets follow from the path alone.
 pub fn serve(ctx: &Ctx<'_>) -> PageResult {
     let css = if ctx.path == views::portal_css_path() {
         views::PORTAL_CSS.to_owned()
-    } else if ctx.path == views::theme_css_path(&ctx.settings.branding) {
-        views::theme_css(&ctx.settings.branding)
     } else {
-        return Err(PortalError::NotFound);
+        views::theme_css_for_path(ctx.path).ok_or(PortalError::NotFound)?
     };
     Ok(content_response(
         "text/css; charset=utf-8",

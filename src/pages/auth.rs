@@ -6,6 +6,7 @@ use super::render::{PageResult, found};
 use crate::error::PortalError;
 use crate::redirect::RedirectTarget;
 use crate::security::session::{self, SESSION_TOKEN_COOKIE};
+use crate::security::token::Claims;
 use crate::service::sessions::{self as session_rules, SignInContext, TokenTerms, Visitor};
 use crate::store::sessions::PortalSession;
 use crate::store::users::User;
@@ -14,7 +15,7 @@ use crate::store::users::User;
 /// sends the visitor to `target`.
 pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> PageResult {
     let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
-    let lifetime = ctx.settings.limits.portal_session_lifetime;
+    let lifetime = ctx.settings.portal_session_lifetime();
     let context = SignInContext {
         client_addr: ctx.client_addr(),
         user_agent: ctx.header("user-agent"),
@@ -32,28 +33,53 @@ pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pa
     Ok(found(&target.location()))
 }
 
-/// A visitor who is already signed in goes straight back with a fresh `__session`.
+/// A visitor who is already signed in goes straight back with a fresh `__session`: the claims
+/// come from the session lookup this request already made, so the bounce costs that one lookup
+/// and one signature.
 pub fn resume(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget) -> PageResult {
-    refresh_token(ctx, &visitor.session)?;
+    let claims = session_rules::visitor_claims(visitor, &token_terms(ctx).as_terms());
+    set_token_cookie(ctx, &claims)?;
     Ok(found(&target.location()))
 }
 
 /// Sets a fresh `__session` for `session`, saying what is stored now (after a change, the app
 /// sees it at once).
 pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), PortalError> {
-    let lifetime = ctx.settings.limits.session_token_lifetime;
-    let issuer = ctx.portal_origin.origin().ascii_serialization();
-    let terms = TokenTerms {
-        issuer: &issuer,
+    let claims = session_rules::session_claims(ctx.db()?, session, &token_terms(ctx).as_terms())?;
+    set_token_cookie(ctx, &claims)
+}
+
+/// What a token says about its issuer and time, owned for the duration of one token.
+struct OwnedTerms {
+    issuer: String,
+    now: i64,
+    lifetime: i64,
+}
+
+impl OwnedTerms {
+    fn as_terms(&self) -> TokenTerms<'_> {
+        TokenTerms {
+            issuer: &self.issuer,
+            now: self.now,
+            lifetime: self.lifetime,
+        }
+    }
+}
+
+fn token_terms(ctx: &Ctx<'_>) -> OwnedTerms {
+    OwnedTerms {
+        issuer: ctx.portal_origin().origin().ascii_serialization(),
         now: ctx.now(),
-        lifetime,
-    };
-    let claims = session_rules::session_claims(ctx.db()?, session, &terms)?;
-    let token = ctx.signing_keys()?.sign(&claims);
+        lifetime: ctx.settings.session_token_lifetime(),
+    }
+}
+
+fn set_token_cookie(ctx: &Ctx<'_>, claims: &Claims) -> Result<(), PortalError> {
+    let token = ctx.signing_keys()?.sign(claims);
     ctx.add_cookie(session::set_cookie(
         SESSION_TOKEN_COOKIE,
         &token,
-        lifetime,
+        ctx.settings.session_token_lifetime(),
         &ctx.session_cookie_scope(),
     ));
     Ok(())

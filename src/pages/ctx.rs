@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use url::Url;
 
 use super::redirects;
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
 use crate::error::PortalError;
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectTarget};
@@ -25,16 +25,16 @@ use crate::store::{self, Db, DbError, keys};
 use crate::views::{self, Msg, Strings};
 
 pub struct Ctx<'a> {
-    pub settings: Settings,
-    pub config_errors: Vec<ConfigError>,
+    pub settings: Settings<'a>,
     pub method: &'a Method,
     pub path: &'a str,
     pub query: Params,
     raw_query: &'a str,
     headers: &'a HeaderMap,
     pub body: &'a [u8],
-    /// The portal's origin as the browser sees it.
-    pub portal_origin: Url,
+    /// The portal's origin as the browser sees it (read on first use: it may need settings).
+    portal_origin: OnceCell<Url>,
+    request_origin: Url,
     /// The host this request was addressed to (Spin's `spin-full-url`, else the URI authority).
     pub request_host: String,
     pub strings: &'static Strings,
@@ -44,6 +44,7 @@ pub struct Ctx<'a> {
     client_addr: OnceCell<String>,
     stored_scalar: OnceCell<Scalar>,
     mac_keys: OnceCell<MacKeys>,
+    signing_mac: OnceCell<MacKeys>,
     signing_keys: OnceCell<SigningKeys>,
     visitor: OnceCell<Option<Visitor>>,
     /// The visitor's CSRF cookie value, existing or minted for this response.
@@ -54,17 +55,10 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// `db` is the store this request may use (migrated on first use); `now` is Unix seconds.
-    pub fn new(
-        request: &'a http::Request<Vec<u8>>,
-        db: &'a dyn Db,
-        now: i64,
-        settings: Settings,
-        config_errors: Vec<ConfigError>,
-    ) -> Self {
+    pub fn new(request: &'a http::Request<Vec<u8>>, db: &'a dyn Db, now: i64, settings: Settings<'a>) -> Self {
         let headers = request.headers();
         let request_origin = request_origin(headers, request.uri());
         let request_host = request_origin.host_str().unwrap_or_default().to_owned();
-        let portal_origin = portal_origin(&settings, request_origin);
         Self {
             query: Params::from_query(request.uri().query().unwrap_or_default()),
             raw_query: request.uri().query().unwrap_or_default(),
@@ -74,8 +68,8 @@ impl<'a> Ctx<'a> {
             body: request.body(),
             strings: Strings::negotiate(header_text(headers, "accept-language")),
             settings,
-            config_errors,
-            portal_origin,
+            portal_origin: OnceCell::new(),
+            request_origin,
             request_host,
             db,
             now,
@@ -83,6 +77,7 @@ impl<'a> Ctx<'a> {
             client_addr: OnceCell::new(),
             stored_scalar: OnceCell::new(),
             mac_keys: OnceCell::new(),
+            signing_mac: OnceCell::new(),
             signing_keys: OnceCell::new(),
             visitor: OnceCell::new(),
             csrf_cookie: OnceCell::new(),
@@ -92,6 +87,25 @@ impl<'a> Ctx<'a> {
 
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
+    /// own. Spin always reports `http`, so production without `public_origin` assumes `https`.
+    pub fn portal_origin(&self) -> &Url {
+        self.portal_origin.get_or_init(|| {
+            if let Some(origin) = self.settings.public_origin() {
+                return origin.clone();
+            }
+            let mut origin = self.request_origin.clone();
+            if !self.settings.is_development() && origin.scheme() == "http" {
+                // `set_scheme` between special schemes keeps the port; drop the http default first.
+                if origin.port().is_none() || origin.port() == Some(80) {
+                    let _ = origin.set_port(None);
+                }
+                let _ = origin.set_scheme("https");
+            }
+            origin
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -105,8 +119,7 @@ impl<'a> Ctx<'a> {
         self.client_addr.get_or_init(|| {
             let proxy = self
                 .settings
-                .client_ip_header
-                .as_deref()
+                .client_ip_header()
                 .and_then(|name| last_value(self.headers, name));
             client_address(last_value(self.headers, "spin-client-addr"), proxy).unwrap_or_else(|| "unknown".to_owned())
         })
@@ -131,9 +144,9 @@ impl<'a> Ctx<'a> {
     pub fn attempt(&self) -> Attempt<'_> {
         Attempt {
             client_addr: self.client_addr(),
-            policy: self.settings.limits.lock_policy(),
+            policy: self.settings.lock_policy(),
             rate: RatePolicy {
-                per_minute: self.settings.limits.password_checks_per_minute,
+                per_minute: self.settings.password_checks_per_minute(),
             },
             now: self.now,
         }
@@ -149,38 +162,93 @@ impl<'a> Ctx<'a> {
         Ok(db)
     }
 
-    /// The HMAC keys for CSRF tokens and sealed values: derived from `secret_key` (and the
-    /// previous secrets) with no database read and no elliptic-curve work; in development
-    /// without a secret, from the signing key.
+    /// The HMAC keys that check CSRF tokens and open sealed values: the current key and those
+    /// of the previous secrets, so forms served before a rotation still work. Derived from
+    /// `secret_key` with no database read and no elliptic-curve work; in development without a
+    /// secret, from the signing key.
     pub fn mac_keys(&self) -> Result<&MacKeys, PortalError> {
         if let Some(keys) = self.mac_keys.get() {
             return Ok(keys);
         }
-        let settings = &self.settings;
-        let keys = match (&settings.secret_key, &settings.session_signing_key) {
-            (Some(secret), _) => MacKeys::from_secrets(secret, &settings.previous_secret_keys),
-            (None, Some(scalar)) => MacKeys::from_signing_scalar(&scalar.to_bytes()),
-            (None, None) => MacKeys::from_signing_scalar(&self.stored_scalar()?.to_bytes()),
-        };
+        let keys = self.build_mac_keys(true)?;
         Ok(self.mac_keys.get_or_init(|| keys))
     }
 
-    /// The keys that sign `__session` and fill the JWKS: `session_signing_key` when set, else
-    /// derived from `secret_key`; the previous secrets' keys stay published. Costs a scalar
-    /// multiplication per key, so only pages that sign or publish ask for it.
+    /// The current HMAC key alone, which makes new CSRF tokens and seals: a page with a form
+    /// does not read the previous secrets.
+    pub fn signing_mac(&self) -> Result<&MacKeys, PortalError> {
+        if let Some(keys) = self.mac_keys.get().or(self.signing_mac.get()) {
+            return Ok(keys);
+        }
+        let keys = self.build_mac_keys(false)?;
+        Ok(self.signing_mac.get_or_init(|| keys))
+    }
+
+    fn build_mac_keys(&self, with_previous: bool) -> Result<MacKeys, PortalError> {
+        let settings = &self.settings;
+        if let Some(secret) = settings.secret_key() {
+            let previous = if with_previous {
+                settings.previous_secret_keys()
+            } else {
+                &[]
+            };
+            self.refuse_bad_keys()?;
+            return Ok(MacKeys::from_secrets(secret, previous));
+        }
+        let configured = settings.session_signing_key();
+        self.refuse_bad_keys()?;
+        let scalar = match configured {
+            Some(scalar) => scalar,
+            None => self.stored_scalar()?,
+        };
+        Ok(MacKeys::from_signing_scalar(&scalar.to_bytes()))
+    }
+
+    /// The key that signs `__session`: `session_signing_key` when set, else derived from
+    /// `secret_key`. Costs a scalar multiplication, so only pages that sign ask for it.
     pub fn signing_keys(&self) -> Result<&SigningKeys, PortalError> {
         if let Some(keys) = self.signing_keys.get() {
             return Ok(keys);
         }
-        let settings = &self.settings;
-        let current = match (&settings.session_signing_key, &settings.secret_key) {
-            (Some(scalar), _) => scalar.clone(),
-            (None, Some(secret)) => Scalar::derive(secret),
-            (None, None) => self.stored_scalar()?.clone(),
-        };
-        let previous: Vec<Scalar> = settings.previous_secret_keys.iter().map(Scalar::derive).collect();
-        let keys = SigningKeys::new(&current, &previous);
+        let keys = SigningKeys::new(&self.current_signing_scalar()?, &[]);
         Ok(self.signing_keys.get_or_init(|| keys))
+    }
+
+    /// Every key the JWKS publishes: the current one and those of the previous secrets, so
+    /// tokens signed before a rotation keep verifying.
+    pub fn published_keys(&self) -> Result<SigningKeys, PortalError> {
+        let previous: Vec<Scalar> = self
+            .settings
+            .previous_secret_keys()
+            .iter()
+            .map(Scalar::derive)
+            .collect();
+        Ok(SigningKeys::new(&self.current_signing_scalar()?, &previous))
+    }
+
+    fn current_signing_scalar(&self) -> Result<Scalar, PortalError> {
+        let settings = &self.settings;
+        let configured = settings.session_signing_key().cloned();
+        // A malformed override is an error, never a fallback to another key.
+        self.refuse_bad_keys()?;
+        if let Some(scalar) = configured {
+            return Ok(scalar);
+        }
+        Ok(match settings.secret_key() {
+            Some(secret) => Scalar::derive(secret),
+            None => self.stored_scalar()?.clone(),
+        })
+    }
+
+    /// The configuration error page when a key variable read so far is missing, weak or
+    /// malformed: keys are never made from what is left.
+    fn refuse_bad_keys(&self) -> Result<(), PortalError> {
+        let fatal = self.settings.fatal_errors();
+        if fatal.is_empty() {
+            Ok(())
+        } else {
+            Err(PortalError::Config(fatal))
+        }
     }
 
     /// The generated key of a development portal without `secret_key`, generated and stored
@@ -254,7 +322,7 @@ impl<'a> Ctx<'a> {
         csrf::check_headers(
             self.header("origin"),
             self.header("sec-fetch-site"),
-            &self.portal_origin.origin(),
+            &self.portal_origin().origin(),
         )
         .map_err(refuse)?;
         let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
@@ -272,8 +340,8 @@ impl<'a> Ctx<'a> {
                 _ => {
                     // One new value per response, however many forms the page has.
                     let value = csrf::new_cookie_value();
-                    let lifetime = self.settings.limits.portal_session_lifetime;
-                    self.add_cookie(session::set_cookie(name, &value, lifetime, &self.portal_cookie_scope()));
+                    let scope = self.portal_cookie_scope();
+                    self.add_cookie(session::set_cookie(name, &value, csrf::COOKIE_LIFETIME, &scope));
                     value
                 }
             }
@@ -282,7 +350,7 @@ impl<'a> Ctx<'a> {
 
     /// The hidden CSRF field for a form, setting the visitor's CSRF cookie if they have none.
     pub fn csrf_field(&self) -> Result<Markup, PortalError> {
-        let token = csrf::form_token(self.mac_keys()?, self.csrf_cookie_value());
+        let token = csrf::form_token(self.signing_mac()?, self.csrf_cookie_value());
         Ok(views::hidden(csrf::FIELD, &token))
     }
 
@@ -315,8 +383,8 @@ impl<'a> Ctx<'a> {
         let domain = production
             .then(|| {
                 session::session_cookie_domain(
-                    self.settings.instance_domain.as_deref(),
-                    self.portal_origin.host_str().unwrap_or_default(),
+                    self.settings.instance_domain(),
+                    self.portal_origin().host_str().unwrap_or_default(),
                 )
             })
             .flatten();
@@ -340,21 +408,4 @@ fn request_origin(headers: &HeaderMap, uri: &http::Uri) -> Url {
         .filter(|url| url.host_str().is_some())
         .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"));
     Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request)
-}
-
-/// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
-/// own. Spin always reports `http`, so production without `public_origin` assumes `https`.
-fn portal_origin(settings: &Settings, request_origin: Url) -> Url {
-    if let Some(origin) = &settings.public_origin {
-        return origin.clone();
-    }
-    let mut origin = request_origin;
-    if !settings.is_development() && origin.scheme() == "http" {
-        // `set_scheme` between special schemes keeps the port; drop the http default first.
-        if origin.port().is_none() || origin.port() == Some(80) {
-            let _ = origin.set_port(None);
-        }
-        let _ = origin.set_scheme("https");
-    }
-    origin
 }

@@ -8,7 +8,7 @@ use url::Url;
 use super::Ctx;
 use crate::error::PortalError;
 use crate::form::Params;
-use crate::redirect::{self, CandidateSource, Fallbacks, Flow, RedirectChoice, RedirectPolicy, RedirectTarget};
+use crate::redirect::{self, CandidateSource, Flow, RedirectChoice, RedirectPolicy, RedirectTarget};
 use crate::views;
 
 /// How long a sealed redirect target in a form stays usable.
@@ -26,28 +26,20 @@ const REDIRECT_PARAMS: &[&str] = &[
     "sign_up_fallback_redirect_url",
 ];
 
-/// The redirect policy for this request.
-pub fn policy(ctx: &Ctx<'_>) -> RedirectPolicy {
+/// The redirect policy for this request. The operator's origin rules are read only if a
+/// candidate is an absolute URL.
+pub fn policy<'c>(ctx: &'c Ctx<'_>) -> RedirectPolicy<'c> {
     RedirectPolicy {
-        portal_origin: ctx.portal_origin.clone(),
-        instance_domain: ctx.settings.instance_domain.clone(),
-        allowed_origins: ctx.settings.allowed_redirect_origins.clone(),
+        portal_origin: ctx.portal_origin().clone(),
         development: ctx.settings.is_development(),
-        trust_requesting_origin: ctx.settings.trust_requesting_origin,
         requesting_origin: redirect::requesting_origin(ctx.header("origin"), ctx.header("referer")),
-    }
-}
-
-fn fallbacks<'c>(ctx: &'c Ctx<'_>, flow: Flow) -> Fallbacks<'c> {
-    Fallbacks {
-        flow_url: ctx.settings.flow_fallback(flow),
-        home_url: ctx.settings.home_url.as_deref(),
+        rules: &ctx.settings,
     }
 }
 
 /// Runs the redirect chain for `flow` on this request's query and logs every rejection.
 pub fn choose(ctx: &Ctx<'_>, flow: Flow) -> RedirectChoice {
-    let choice = redirect::choose_redirect(&policy(ctx), flow, |name| ctx.query.get(name), fallbacks(ctx, flow));
+    let choice = redirect::choose_redirect(&policy(ctx), flow, |name| ctx.query.get(name), &ctx.settings);
     for rejection in &choice.rejected {
         eprintln!("redirect: {} {rejection}", ctx.path);
     }
@@ -57,7 +49,7 @@ pub fn choose(ctx: &Ctx<'_>, flow: Flow) -> RedirectChoice {
 /// Where a form of `flow` that carries no redirect of its own ends: the operator's fallbacks
 /// only (the chain a POST without redirect parameters runs). Not logged: the post logs.
 pub fn fallback(ctx: &Ctx<'_>, flow: Flow) -> RedirectTarget {
-    redirect::choose_redirect(&policy(ctx), flow, |_| None, fallbacks(ctx, flow)).target
+    redirect::choose_redirect(&policy(ctx), flow, |_| None, &ctx.settings).target
 }
 
 /// What a sealed target is sealed for: its flow and this visitor (their CSRF cookie), so a
@@ -70,7 +62,7 @@ fn seal_purpose(ctx: &Ctx<'_>, flow: Flow) -> String {
 /// visitor.
 pub fn sealed_field(ctx: &Ctx<'_>, flow: Flow, target: &RedirectTarget) -> Result<Markup, PortalError> {
     let payload = format!("{}\n{}", ctx.now() + SEALED_REDIRECT_LIFETIME, target.url());
-    let sealed = ctx.mac_keys()?.seal(&seal_purpose(ctx, flow), &payload);
+    let sealed = ctx.signing_mac()?.seal(&seal_purpose(ctx, flow), &payload);
     Ok(views::hidden(REDIRECT_FIELD, &sealed))
 }
 
@@ -127,7 +119,7 @@ pub fn back_to_app(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Option<Str
     if let Some(choice) = choice.filter(|c| matches!(c.source, CandidateSource::Query(_))) {
         return Some(choice.target.location());
     }
-    let home = ctx.settings.home_url.as_deref()?;
+    let home = ctx.settings.home_url()?;
     policy(ctx).check(home).ok().map(|target| target.location())
 }
 

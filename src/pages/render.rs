@@ -101,7 +101,7 @@ impl<'c, 'a> Page<'c, 'a> {
             .then(|| redirects::back_to_app(ctx, self.choice))
             .flatten();
         let chrome = Chrome {
-            branding: &ctx.settings.branding,
+            branding: ctx.settings.branding(),
             strings: ctx.strings,
             dev_notices: &notices,
             back_to_app: back.as_deref(),

@@ -50,7 +50,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
 /// Creates the account (or signs into the existing one with that email and password) and
 /// starts the session.
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
-    match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields, &ctx.attempt())? {
+    match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
         SignedUp::Created(user) | SignedUp::ExistingAccount(user) => auth::finish_sign_in(ctx, &user, target),
     }
 }
@@ -63,7 +63,7 @@ fn render(
     problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
-    let fields = ctx.settings.sign_up_fields;
+    let fields = ctx.settings.sign_up_fields();
     let error = |name: &str| field_error(ctx, problem, name);
     let is_required = |mode: FieldMode| mode == FieldMode::Required;
     let card = FormCard {

@@ -39,7 +39,7 @@ pub fn jwks(ctx: &Ctx<'_>) -> PageResult {
     let mut response = content_response(
         "application/json",
         "public, max-age=300",
-        ctx.signing_keys()?.jwks().into_bytes(),
+        ctx.published_keys()?.jwks().into_bytes(),
     );
     response.headers_mut().insert(
         http::header::ACCESS_CONTROL_ALLOW_ORIGIN,

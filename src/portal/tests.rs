@@ -251,3 +251,49 @@ fn a_failed_section_post_shows_its_problem_in_its_section() {
             .contains("role=\"alert\"")
     );
 }
+
+#[test]
+fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once() {
+    use crate::security::cost;
+    let portal = NativePortal::new(&[
+        ("environment", "production"),
+        ("public_origin", "https://accounts.example.com"),
+        ("secret_key", crate::testing::SECRET_KEY),
+    ]);
+    cost::take();
+    for path in ["/sign-in", "/sign-up", "/sign-in?redirect_url=%2Fdashboard", "/healthz"] {
+        assert_eq!(portal.get(path).status, 200, "{path}");
+    }
+    assert!(cost::take().is_empty(), "CSRF tokens and seals need only HMAC keys");
+
+    let origin = "https://accounts.example.com";
+    let signed_up = NativeBrowser::at(&portal, origin).submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(signed_up.status, 302);
+    let browser = NativeBrowser::at(&portal, origin);
+    let page = browser.get("/sign-in");
+    cost::take();
+    let token = page.input_value("csrf_token").unwrap();
+    let sealed = page.input_value("redirect_target").unwrap();
+    let signed_in = browser.post(
+        "/sign-in",
+        &[
+            ("csrf_token", &token),
+            ("redirect_target", &sealed),
+            ("identifier", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(signed_in.status, 302);
+    let spent = cost::take();
+    assert_eq!(spent.get("argon2"), Some(&1), "one verify: {spent:?}");
+    assert_eq!(spent.get("key generation"), None, "{spent:?}");
+    assert_eq!(
+        spent.get("scalar multiplication"),
+        Some(&2),
+        "the public key (kid) and one signature"
+    );
+}

@@ -1,20 +1,31 @@
 use super::*;
 
-fn policy() -> RedirectPolicy {
-    RedirectPolicy {
-        portal_origin: Url::parse("https://accounts.myapp.com").unwrap(),
+fn rules() -> FixedRules {
+    FixedRules {
         instance_domain: Some("myapp.com".into()),
         allowed_origins: parse_origin_patterns(
             "https://partner.example.net, https://*.preview.dev:*, http://intranet.corp:8080",
         )
         .0,
-        development: false,
         trust_requesting_origin: false,
-        requesting_origin: None,
     }
 }
 
-fn dev_policy() -> RedirectPolicy {
+/// Origin rules that live as long as the test (policies borrow them).
+fn leak(rules: FixedRules) -> &'static FixedRules {
+    Box::leak(Box::new(rules))
+}
+
+fn policy() -> RedirectPolicy<'static> {
+    RedirectPolicy {
+        portal_origin: Url::parse("https://accounts.myapp.com").unwrap(),
+        development: false,
+        requesting_origin: None,
+        rules: leak(rules()),
+    }
+}
+
+fn dev_policy() -> RedirectPolicy<'static> {
     RedirectPolicy {
         development: true,
         ..policy()
@@ -437,7 +448,10 @@ fn requesting_origin_in_production_needs_trust_requesting_origin() {
         rejected(&prod, "https://staging.other.io/"),
         RejectReason::OriginNotAllowed(_)
     ));
-    prod.trust_requesting_origin = true;
+    prod.rules = leak(FixedRules {
+        trust_requesting_origin: true,
+        ..rules()
+    });
     accepted(&prod, "https://staging.other.io/");
 }
 
@@ -484,19 +498,19 @@ fn chain_prefers_force_param_then_redirect_url_then_fallback_param() {
         ("redirect_url", "https://myapp.com/redirect"),
         ("sign_in_force_redirect_url", "https://myapp.com/force"),
     ];
-    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs), Fallbacks::default());
+    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs), &Fallbacks::default());
     assert_eq!(choice.target.location(), "https://myapp.com/force");
     assert_eq!(choice.source, CandidateSource::Query("sign_in_force_redirect_url"));
-    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..2]), Fallbacks::default());
+    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..2]), &Fallbacks::default());
     assert_eq!(choice.target.location(), "https://myapp.com/redirect");
-    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..1]), Fallbacks::default());
+    let choice = choose_redirect(&p, Flow::SignIn, query(&pairs[..1]), &Fallbacks::default());
     assert_eq!(choice.target.location(), "https://myapp.com/fallback");
 }
 
 #[test]
 fn chain_ignores_other_flows_params() {
     let pairs = [("sign_up_force_redirect_url", "https://myapp.com/up")];
-    let choice = choose_redirect(&policy(), Flow::SignIn, query(&pairs), Fallbacks::default());
+    let choice = choose_redirect(&policy(), Flow::SignIn, query(&pairs), &Fallbacks::default());
     assert_eq!(choice.source, CandidateSource::PortalDefault);
     assert!(choice.rejected.is_empty());
 }
@@ -511,7 +525,7 @@ fn chain_moves_on_past_rejected_candidates_and_records_why() {
         flow_url: Some("https://myapp.com/welcome"),
         home_url: Some("https://myapp.com/"),
     };
-    let choice = choose_redirect(&policy(), Flow::SignUp, query(&pairs), fallbacks);
+    let choice = choose_redirect(&policy(), Flow::SignUp, query(&pairs), &fallbacks);
     assert_eq!(choice.target.location(), "https://myapp.com/welcome");
     assert_eq!(choice.source, CandidateSource::Variable("after_sign_up_url"));
     assert_eq!(choice.rejected.len(), 2);
@@ -526,7 +540,7 @@ fn chain_falls_back_to_home_url_then_the_portal_user_page() {
         &p,
         Flow::SignOut,
         query(&[]),
-        Fallbacks {
+        &Fallbacks {
             flow_url: None,
             home_url: Some("https://myapp.com/home"),
         },
@@ -537,7 +551,7 @@ fn chain_falls_back_to_home_url_then_the_portal_user_page() {
         &p,
         Flow::SignOut,
         query(&[]),
-        Fallbacks {
+        &Fallbacks {
             flow_url: Some("https://evil.com"),
             home_url: Some("//evil.com"),
         },
@@ -553,7 +567,7 @@ fn chain_rejects_a_present_but_empty_redirect_url() {
         &policy(),
         Flow::SignIn,
         query(&[("redirect_url", "")]),
-        Fallbacks::default(),
+        &Fallbacks::default(),
     );
     assert_eq!(choice.rejected[0].reason, RejectReason::Empty);
 }
@@ -565,7 +579,7 @@ fn rejected_values_are_shortened_and_log_safely() {
         &policy(),
         Flow::SignIn,
         query(&[("redirect_url", &long)]),
-        Fallbacks::default(),
+        &Fallbacks::default(),
     );
     let rejection = &choice.rejected[0];
     assert!(rejection.value.chars().count() <= ECHO_LIMIT + 1);
@@ -583,11 +597,9 @@ fn form_action_origin_is_the_targets_origin() {
 fn portal_on_plain_http_in_development_accepts_its_own_origin() {
     let p = RedirectPolicy {
         portal_origin: Url::parse("http://127.0.0.1:3000").unwrap(),
-        instance_domain: None,
-        allowed_origins: Vec::new(),
         development: true,
-        trust_requesting_origin: false,
         requesting_origin: None,
+        rules: leak(FixedRules::default()),
     };
     assert_eq!(accepted(&p, "http://127.0.0.1:3000/user"), "/user");
     assert!(matches!(

@@ -18,6 +18,10 @@ use super::{base64url, random_bytes, token::MacKeys};
 
 const PURPOSE: &str = "csrf";
 
+/// Seconds the CSRF cookie lasts: longer than any form stays open, and a constant, so a page
+/// with a form reads no setting for it.
+pub const COOKIE_LIFETIME: i64 = 30 * 24 * 3600;
+
 /// The form field that carries the token.
 pub const FIELD: &str = "csrf_token";
 

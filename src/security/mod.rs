@@ -42,3 +42,24 @@ pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
+
+/// Counts of the costly operations this thread ran (Argon2 runs, scalar multiplications, key
+/// generations), so native tests can pin that a page does none, or exactly one.
+#[cfg(test)]
+pub mod cost {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    thread_local! {
+        static COUNTS: RefCell<BTreeMap<&'static str, usize>> = const { RefCell::new(BTreeMap::new()) };
+    }
+
+    pub fn count(operation: &'static str, times: usize) {
+        COUNTS.with(|counts| *counts.borrow_mut().entry(operation).or_default() += times);
+    }
+
+    /// What this thread ran since the last call.
+    pub fn take() -> BTreeMap<&'static str, usize> {
+        COUNTS.with(|counts| std::mem::take(&mut *counts.borrow_mut()))
+    }
+}

@@ -159,6 +159,8 @@ impl std::fmt::Debug for Scalar {
 impl Scalar {
     /// A new random scalar.
     pub fn generate() -> Self {
+        #[cfg(test)]
+        super::cost::count("key generation", 1);
         loop {
             if let Ok(scalar) = Self::from_bytes(&random_bytes::<32>()) {
                 return scalar;
@@ -228,6 +230,8 @@ impl SigningKeys {
     /// Signs with `current`; publishes it and every key in `previous` (each costs one
     /// scalar multiplication, so build this only to sign or to serve the JWKS).
     pub fn new(current: &Scalar, previous: &[Scalar]) -> Self {
+        #[cfg(test)]
+        super::cost::count("scalar multiplication", 1 + previous.len());
         let signing = SigningKey::from_slice(&current.0).expect("a Scalar is a valid P-256 key");
         let verifying = *signing.verifying_key();
         let kid = thumbprint(&verifying);
@@ -260,6 +264,8 @@ impl SigningKeys {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
+        #[cfg(test)]
+        super::cost::count("scalar multiplication", 1);
         let header = serde_json::json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
         let signing_input = format!(
             "{}.{}",

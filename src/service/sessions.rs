@@ -11,7 +11,7 @@ use crate::security::token::Claims;
 use crate::security::{base64url, random_bytes, session};
 use crate::store::organizations::{self as orgs, Membership};
 use crate::store::sessions::{self, PortalSession, SessionOrigin};
-use crate::store::users::{self, User};
+use crate::store::users::User;
 use crate::store::{Db, DbError, transaction};
 
 use super::organizations::{self, OrgError};
@@ -28,14 +28,24 @@ const USER_AGENT_LIMIT: usize = 300;
 pub struct Visitor {
     pub session: PortalSession,
     pub user: User,
+    /// The session's active organization as this request found it.
+    pub active_membership: Option<Membership>,
 }
 
-/// The visitor behind a portal session token, if the session is live and its user exists.
+/// The visitor behind a portal session token, if the session is live and its user exists: one
+/// statement, with the active organization (an organization the user left stops being active).
 pub fn find_visitor(db: &dyn Db, token: &str, now: i64) -> Result<Option<Visitor>, DbError> {
-    let Some(session) = sessions::find_live_session(db, &token_hash(token), now)? else {
+    let Some(live) = sessions::find_live_session_with_user(db, &token_hash(token), now)? else {
         return Ok(None);
     };
-    Ok(users::find_user_by_id(db, &session.user_id)?.map(|user| Visitor { session, user }))
+    if live.active_org_id.is_some() && live.active_membership.is_none() {
+        sessions::set_active_organization(db, &live.session.id, None)?;
+    }
+    Ok(Some(Visitor {
+        session: live.session,
+        user: live.user,
+        active_membership: live.active_membership,
+    }))
 }
 
 /// A new portal session and the secret for its cookie (the database keeps only its hash).
@@ -150,10 +160,20 @@ pub struct TokenTerms<'a> {
 }
 
 /// The claims of a fresh `__session` for this session, with the active organization as stored
-/// now.
+/// now (after a change in this request).
 pub fn session_claims(db: &dyn Db, session: &PortalSession, terms: &TokenTerms<'_>) -> Result<Claims, DbError> {
     let membership = active_membership(db, session)?;
-    Ok(Claims {
+    Ok(claims(session, membership.as_ref(), terms))
+}
+
+/// The claims of a fresh `__session` for a visitor whose session this request has just read,
+/// active organization included: no further statement.
+pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
+    claims(&visitor.session, visitor.active_membership.as_ref(), terms)
+}
+
+fn claims(session: &PortalSession, membership: Option<&Membership>, terms: &TokenTerms<'_>) -> Claims {
+    Claims {
         iss: terms.issuer.to_owned(),
         sub: session.user_id.to_string(),
         sid: session.id.to_string(),
@@ -161,10 +181,10 @@ pub fn session_claims(db: &dyn Db, session: &PortalSession, terms: &TokenTerms<'
         nbf: terms.now - NOT_BEFORE_LEEWAY,
         exp: terms.now + terms.lifetime,
         jti: base64url(&random_bytes::<16>()),
-        org_id: membership.as_ref().map(|m| m.organization.id.to_string()),
-        org_slug: membership.as_ref().map(|m| m.organization.slug.clone()),
-        org_role: membership.as_ref().map(|m| m.role.as_str().to_owned()),
-    })
+        org_id: membership.map(|m| m.organization.id.to_string()),
+        org_slug: membership.map(|m| m.organization.slug.clone()),
+        org_role: membership.map(|m| m.role.as_str().to_owned()),
+    }
 }
 
 #[cfg(test)]

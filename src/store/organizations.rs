@@ -44,7 +44,7 @@ pub struct Invitation {
     pub expires_at: i64,
 }
 
-fn role(text: &str) -> Result<Role, DbError> {
+pub(super) fn role(text: &str) -> Result<Role, DbError> {
     Role::parse(text).map_err(|_| DbError::Other(format!("unknown role {text:?}")))
 }
 
@@ -52,7 +52,7 @@ fn status(text: &str) -> Result<InvitationStatus, DbError> {
     InvitationStatus::parse(text).ok_or_else(|| DbError::Other(format!("unknown invitation status {text:?}")))
 }
 
-fn organization(row: &Row, offset: usize) -> Result<Organization, DbError> {
+pub(super) fn organization(row: &Row, offset: usize) -> Result<Organization, DbError> {
     Ok(Organization {
         id: OrgId::from_stored(row.text(offset)?),
         name: row.text(offset + 1)?,

@@ -2,6 +2,8 @@
 //! leak does not hand out live sessions. This module is the one owner of the session's
 //! `active_org_id` column; the rules about it live in `service::sessions`.
 
+use super::organizations::{self, Membership};
+use super::users::{self, User};
 use super::{Db, DbError, Row, query_row};
 use crate::domain::{OrgId, SessionId, UserId};
 
@@ -73,22 +75,58 @@ pub fn create_session(
     })
 }
 
-/// The live (not expired, not revoked) session with this token hash; refreshes its activity time.
-pub fn find_live_session(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<PortalSession>, DbError> {
-    let statement = format!("SELECT {COLUMNS} FROM portal_sessions WHERE token_hash = ? AND expires_at > ?");
-    let Some(session) = query_row(db, &statement, &[token_hash.into(), now.into()])?
-        .map(|row| from_row(&row))
-        .transpose()?
-    else {
-        return Ok(None);
-    };
+fn refresh_activity(db: &dyn Db, session: &PortalSession, now: i64) -> Result<(), DbError> {
     if now - session.last_active_at >= ACTIVITY_GRANULARITY {
         db.execute(
             "UPDATE portal_sessions SET last_active_at = ? WHERE id = ?",
             &[now.into(), (&session.id).into()],
         )?;
     }
-    Ok(Some(session))
+    Ok(())
+}
+
+/// A live session with everything a request needs about its visitor, read in one statement.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: PortalSession,
+    pub user: User,
+    /// The organization the session names as active, as stored.
+    pub active_org_id: Option<OrgId>,
+    /// The user's membership there, if they still belong to it.
+    pub active_membership: Option<Membership>,
+}
+
+/// The live session with this token hash, its user and its active organization's membership, in
+/// one statement (the signed-in bounce back to an app needs nothing more); refreshes the
+/// session's activity time when it is stale.
+pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<LiveSession>, DbError> {
+    let statement = "SELECT s.id, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.client_addr, s.user_agent,
+                u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
+                s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
+         FROM portal_sessions s
+         JOIN users u ON u.id = s.user_id
+         LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
+         LEFT JOIN organizations o ON o.id = m.org_id
+         WHERE s.token_hash = ? AND s.expires_at > ?";
+    let Some(row) = query_row(db, statement, &[token_hash.into(), now.into()])? else {
+        return Ok(None);
+    };
+    let session = from_row(&row)?;
+    let active_membership = match row.optional_text(20)? {
+        Some(role) => Some(Membership {
+            organization: organizations::organization(&row, 16)?,
+            role: organizations::role(&role)?,
+        }),
+        None => None,
+    };
+    let live = LiveSession {
+        user: users::from_row_at(&row, 7)?,
+        active_org_id: row.optional_text(15)?.map(OrgId::from_stored),
+        active_membership,
+        session,
+    };
+    refresh_activity(db, &live.session, now)?;
+    Ok(Some(live))
 }
 
 /// Live sessions of a user, newest first.
@@ -200,20 +238,27 @@ mod tests {
         let db = setup();
         create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 50).unwrap();
         assert_eq!(
-            find_live_session(&db, &[1; 32], 120).unwrap().unwrap().id,
+            find_live_session_with_user(&db, &[1; 32], 120)
+                .unwrap()
+                .unwrap()
+                .session
+                .id,
             sess("sess_1")
         );
-        assert_eq!(find_live_session(&db, &[2; 32], 120).unwrap(), None);
-        assert_eq!(find_live_session(&db, &[1; 32], 150).unwrap(), None, "expired");
+        assert!(find_live_session_with_user(&db, &[2; 32], 120).unwrap().is_none());
+        assert!(
+            find_live_session_with_user(&db, &[1; 32], 150).unwrap().is_none(),
+            "expired"
+        );
     }
 
     #[test]
     fn activity_is_refreshed_at_most_once_a_minute() {
         let db = setup();
         create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 1000).unwrap();
-        find_live_session(&db, &[1; 32], 130).unwrap();
+        find_live_session_with_user(&db, &[1; 32], 130).unwrap();
         assert_eq!(list_user_sessions(&db, &user(), 130).unwrap()[0].last_active_at, 100);
-        find_live_session(&db, &[1; 32], 170).unwrap();
+        find_live_session_with_user(&db, &[1; 32], 170).unwrap();
         assert_eq!(list_user_sessions(&db, &user(), 170).unwrap()[0].last_active_at, 170);
     }
 

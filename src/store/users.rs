@@ -59,15 +59,20 @@ impl From<DbError> for CreateUserError {
 const COLUMNS: &str = "id, email, username, first_name, last_name, phone_number, password_hash, created_at";
 
 fn from_row(row: &Row) -> Result<User, DbError> {
+    from_row_at(row, 0)
+}
+
+/// A user from `COLUMNS` starting at column `offset` (for joins).
+pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
     Ok(User {
-        id: UserId::from_stored(row.text(0)?),
-        email: EmailAddress::from_stored(row.text(1)?),
-        username: row.optional_text(2)?,
-        first_name: row.optional_text(3)?,
-        last_name: row.optional_text(4)?,
-        phone_number: row.optional_text(5)?,
-        password_hash: row.text(6)?,
-        created_at: row.integer(7)?,
+        id: UserId::from_stored(row.text(offset)?),
+        email: EmailAddress::from_stored(row.text(offset + 1)?),
+        username: row.optional_text(offset + 2)?,
+        first_name: row.optional_text(offset + 3)?,
+        last_name: row.optional_text(offset + 4)?,
+        phone_number: row.optional_text(offset + 5)?,
+        password_hash: row.text(offset + 6)?,
+        created_at: row.integer(offset + 7)?,
     })
 }
 

@@ -218,13 +218,21 @@ impl NativePortal {
 pub struct NativeBrowser<'p> {
     pub portal: &'p NativePortal,
     pub cookies: RefCell<BTreeMap<String, String>>,
+    /// The origin the browser reports on form posts: the portal's, as a page on it would.
+    pub origin: String,
 }
 
 impl<'p> NativeBrowser<'p> {
     pub fn new(portal: &'p NativePortal) -> Self {
+        Self::at(portal, "http://127.0.0.1:3000")
+    }
+
+    /// A browser on a portal whose origin is `origin` (production's `public_origin`).
+    pub fn at(portal: &'p NativePortal, origin: &str) -> Self {
         Self {
             portal,
             cookies: RefCell::new(BTreeMap::new()),
+            origin: origin.to_owned(),
         }
     }
 
@@ -280,7 +288,7 @@ impl<'p> NativeBrowser<'p> {
             action,
             &[
                 ("content-type", "application/x-www-form-urlencoded"),
-                ("origin", "http://127.0.0.1:3000"),
+                ("origin", &self.origin),
                 ("sec-fetch-site", "same-origin"),
             ],
             body.as_bytes(),

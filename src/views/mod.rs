@@ -30,14 +30,19 @@ pub fn portal_css_path() -> String {
     format!("/assets/portal-{PORTAL_CSS_FINGERPRINT:016x}.css")
 }
 
-/// The theme stylesheet carries the configured primary colour; its URL changes with the colour.
+/// The theme stylesheet's URL carries the configured primary colour itself (`#4f46e5` is
+/// `/assets/theme-4f46e5.css`), so serving it reads no setting and the URL changes with the
+/// colour, which lets browsers cache it forever.
 pub fn theme_css_path(branding: &Branding) -> String {
-    format!("/assets/theme-{:016x}.css", fingerprint(theme_css(branding).as_bytes()))
+    format!("/assets/theme-{}.css", branding.primary_color.trim_start_matches('#'))
 }
 
-/// `primary_color` is validated as a hex colour by `config`, so it is safe inside CSS.
-pub fn theme_css(branding: &Branding) -> String {
-    format!(":root{{--primary:{}}}\n", branding.primary_color)
+/// The theme stylesheet for a path from [`theme_css_path`]; `None` unless the path names a hex
+/// colour (`#rgb` or `#rrggbb`), so nothing but a colour ever reaches the CSS.
+pub fn theme_css_for_path(path: &str) -> Option<String> {
+    let hex = path.strip_prefix("/assets/theme-")?.strip_suffix(".css")?;
+    let valid = matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    valid.then(|| format!(":root{{--primary:#{hex}}}\n"))
 }
 
 /// What every page shows around its content.
@@ -230,6 +235,27 @@ pub fn format_timestamp(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_theme_stylesheet_comes_from_its_path_and_holds_only_a_colour() {
+        let branding = Branding {
+            application_name: "x".into(),
+            logo_url: None,
+            primary_color: "#4f46e5".into(),
+        };
+        let path = theme_css_path(&branding);
+        assert_eq!(path, "/assets/theme-4f46e5.css");
+        assert_eq!(theme_css_for_path(&path).as_deref(), Some(":root{--primary:#4f46e5}\n"));
+        for injected in [
+            "/assets/theme-4f46e5;}body{display:none.css",
+            "/assets/theme-ABC.css",
+            "/assets/theme-12345.css",
+            "/assets/theme-.css",
+            "/assets/portal-4f46e5.css",
+        ] {
+            assert_eq!(theme_css_for_path(injected), None, "{injected}");
+        }
+    }
 
     #[test]
     fn formats_timestamps_in_utc() {

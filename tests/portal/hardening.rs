@@ -234,8 +234,9 @@ fn development_mode_serves_only_this_machine_so_a_forgotten_environment_cannot_l
     for host in ["localhost:3000", "127.0.0.1:3000", "[::1]:3000", "app.localhost:3000"] {
         portal.get_at_host(host, "/sign-in").assert_status(200);
     }
+    // Every page (the health check reads no setting and serves no page: it still says "ok").
     for host in ["accounts.example.com", "10.0.0.5:3000", "localhost.evil.com"] {
-        for path in ["/sign-in", "/healthz", "/.well-known/jwks.json", "/user", "/nope"] {
+        for path in ["/sign-in", "/sign-up", "/.well-known/jwks.json", "/user", "/nope"] {
             let response = portal.get_at_host(host, path);
             response.assert_status(503);
             assert!(response.body.contains("environment"), "{host}{path}");
@@ -257,7 +258,7 @@ fn development_mode_serves_only_this_machine_so_a_forgotten_environment_cannot_l
 fn production_without_a_strong_secret_key_serves_nothing() {
     for secret in ["", "changeme", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] {
         let portal = production(&[("secret_key", secret)]);
-        for path in ["/sign-in", "/healthz", "/.well-known/jwks.json"] {
+        for path in ["/sign-in", "/sign-up", "/user", "/.well-known/jwks.json", "/nope"] {
             let response = portal.get(path);
             response.assert_status(500);
             assert!(response.body.contains("secret_key"), "{path}");
@@ -301,10 +302,20 @@ fn a_rotated_secret_keeps_earlier_tokens_verifying() {
 #[test]
 fn a_malformed_session_signing_key_is_an_error_never_a_silent_fallback() {
     let portal = production(&[("session_signing_key", "not-a-key")]);
-    let response = portal.get("/sign-in");
-    response.assert_status(500);
-    assert!(response.body.contains("session_signing_key"));
-    assert!(!response.body.contains("not-a-key") && !response.logs.contains("not-a-key"));
+    // Pages that sign or publish keys refuse; none signs with the derived key instead.
+    let jwks = portal.get("/.well-known/jwks.json");
+    jwks.assert_status(500);
+    assert!(jwks.body.contains("session_signing_key"));
+    assert!(!jwks.body.contains("not-a-key") && !jwks.logs.contains("not-a-key"));
+    let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
+    let sign_up = browser.sign_up("ada@example.com", PASSWORD);
+    sign_up.assert_status(500);
+    assert!(sign_up.set_cookie("__session").is_none(), "no token from another key");
+    assert!(sign_up.logs.contains("session_signing_key"));
+    assert!(
+        sign_up.calls.statements.is_empty(),
+        "the post stopped before touching the database"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod budgets;
 mod hardening;
 mod host;
 mod organizations;

@@ -143,6 +143,19 @@ fn manifest() -> &'static Manifest {
 
 pub struct SqliteConnection(rusqlite::Connection);
 
+/// What one request asked of the host, in order: the budgets of the hot pages are counts of these
+/// (the host cannot price them: on a real Spin a variable lookup or a statement is a trip through
+/// providers or SQLite).
+#[derive(Debug, Clone, Default)]
+pub struct HostCalls {
+    /// Names passed to `fermyon:spin/variables.get`.
+    pub variables: Vec<String>,
+    /// Statements passed to `fermyon:spin/sqlite.execute`.
+    pub statements: Vec<String>,
+    /// URIs of outgoing HTTP requests.
+    pub outbound: Vec<String>,
+}
+
 /// Per-request store data.
 pub struct HostState {
     wasi: WasiCtx,
@@ -150,6 +163,7 @@ pub struct HostState {
     table: ResourceTable,
     hooks: NoOutboundHosts,
     app: Arc<AppConfig>,
+    calls: HostCalls,
 }
 
 impl WasiView for HostState {
@@ -172,12 +186,15 @@ impl WasiHttpView for HostState {
 }
 
 /// The portal's manifest allows no outbound hosts, so Spin denies every outgoing request.
-struct NoOutboundHosts;
+#[derive(Default)]
+struct NoOutboundHosts {
+    attempted: Vec<String>,
+}
 
 impl WasiHttpHooks for NoOutboundHosts {
     fn send_request(
         &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
         _options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
@@ -191,12 +208,14 @@ impl WasiHttpHooks for NoOutboundHosts {
                 >,
             > + Send,
     > {
+        self.attempted.push(request.uri().to_string());
         Box::new(async { Err(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::HttpRequestDenied.into()) })
     }
 }
 
 impl variables::Host for HostState {
     fn get(&mut self, name: String) -> Result<String, variables::Error> {
+        self.calls.variables.push(name.clone());
         self.app.resolve(&name)
     }
 }
@@ -221,6 +240,7 @@ impl sqlite::HostConnection for HostState {
         statement: String,
         parameters: Vec<sqlite::Value>,
     ) -> Result<sqlite::QueryResult, sqlite::Error> {
+        self.calls.statements.push(statement.clone());
         let connection = self
             .table
             .get(&connection)
@@ -389,11 +409,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// What the component answered, with everything it wrote to stdout/stderr.
+/// What the component answered, with everything it wrote to stdout/stderr and asked of the host.
 pub struct Answer {
     pub parts: http::response::Parts,
     pub body: Bytes,
     pub logs: String,
+    pub calls: HostCalls,
 }
 
 /// Adds the headers Spin's HTTP trigger gives every request. Spin copies the client's headers
@@ -455,8 +476,9 @@ pub async fn dispatch(
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: NoOutboundHosts,
+            hooks: NoOutboundHosts::default(),
             app,
+            calls: HostCalls::default(),
         },
     );
     let incoming = store
@@ -487,9 +509,13 @@ pub async fn dispatch(
     }
     let (parts, body) = response?;
     let body = body.map_err(|e| wasmtime::format_err!("reading the response body failed: {e:?}"))?;
+    let state = store.data_mut();
+    let mut calls = std::mem::take(&mut state.calls);
+    calls.outbound = std::mem::take(&mut state.hooks.attempted);
     Ok(Answer {
         parts,
         body,
         logs: log_text,
+        calls,
     })
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use http::HeaderMap;
 
-use host::{AppConfig, dispatch, runtime};
+use host::{AppConfig, HostCalls, dispatch, runtime};
 
 /// A production `secret_key` for tests (32 random bytes; never use it anywhere else).
 pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
@@ -81,6 +81,13 @@ impl Portal {
         self.app.database.clone()
     }
 
+    /// Every variable the component may read (`spin.toml`'s component variables), sorted.
+    pub fn declared_variables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.app.component_variables.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The single integer `sql` selects from this portal's database (`SELECT COUNT(*) …`).
     pub fn count(&self, sql: &str) -> i64 {
         let db = rusqlite::Connection::open(self.database_path()).unwrap();
@@ -102,6 +109,7 @@ impl Portal {
             headers: answer.parts.headers,
             body: String::from_utf8(answer.body.to_vec()).unwrap_or_else(|_| "<binary>".into()),
             logs: answer.logs,
+            calls: answer.calls,
         }
     }
 
@@ -185,6 +193,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     pub body: String,
     pub logs: String,
+    /// What the request asked of the host (variables, statements, outbound requests).
+    pub calls: HostCalls,
 }
 
 impl TestResponse {

@@ -312,7 +312,7 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
 /// Shows the new invitation's link once: only its hash is stored.
 pub fn invitation_created(ctx: &Ctx<'_>, token: &str) -> PageResult {
     let strings = ctx.strings;
-    let mut link = ctx.portal_origin.clone();
+    let mut link = ctx.portal_origin().clone();
     link.set_path("/organization/invitation");
     link.query_pairs_mut().clear().append_pair("token", token);
     let content = html! {

@@ -71,7 +71,7 @@ pub fn update_profile(ctx: &Ctx<'_>) -> PageResult {
             form.text("first_name"),
             form.text("last_name"),
             form.text("username"),
-            ctx.settings.sign_up_fields,
+            ctx.settings.sign_up_fields(),
             ctx.now(),
         )?;
         done(ctx, visitor, target, Notice::ProfileUpdated)

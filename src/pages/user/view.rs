@@ -70,13 +70,15 @@ fn is_required(mode: FieldMode) -> bool {
 }
 
 fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, PortalError> {
-    let db = ctx.db()?;
-    let memberships = organizations::list_memberships(db, &visitor.user.id)?;
-    let active = sessions::active_membership(db, &visitor.session)?.map(|membership| membership.organization.id);
+    let memberships = organizations::list_memberships(ctx.db()?, &visitor.user.id)?;
+    let active = visitor
+        .active_membership
+        .as_ref()
+        .map(|membership| &membership.organization.id);
     let strings = ctx.strings;
     Ok(html! {
         (section_card("organizations", strings.organizations_section, html! {}, None, html! {
-            (membership_list(ctx, &memberships, active.as_ref())?)
+            (membership_list(ctx, &memberships, active)?)
             p { a href="/create-organization" { (strings.create_org_title) } }
         }))
     })
@@ -84,7 +86,7 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
 
 fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings;
-    let fields = ctx.settings.sign_up_fields;
+    let fields = ctx.settings.sign_up_fields();
     let user = &visitor.user;
     let first_name = sections.value("profile", "first_name", user.first_name.as_deref());
     let last_name = sections.value("profile", "last_name", user.last_name.as_deref());
@@ -146,7 +148,7 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     let stored = visitor.user.phone_number.as_deref();
     let phone = sections.value("phone", "phone_number", stored);
     html! {
-        @if ctx.settings.sign_up_fields.phone_number.is_shown() {
+        @if ctx.settings.sign_up_fields().phone_number.is_shown() {
             (section_card("phone", strings.phone_section,
                 html! { @if stored.is_none() { p.hint { (strings.phone_none) } } },
                 sections.message("phone").as_deref(), html! {

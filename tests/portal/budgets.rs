@@ -1,0 +1,146 @@
+//! Host-call budgets of the hot pages, as counts: what one request may ask of the host. On a real
+//! Spin 4.0.2 a variable lookup past the first costs about as much as a whole small request, and
+//! a statement is a trip to SQLite; the test host counts them but cannot price them.
+
+use crate::support::{Browser, PASSWORD, Portal, SECRET_KEY, TestResponse};
+
+fn production() -> Portal {
+    Portal::with_vars(&[
+        ("environment", "production"),
+        ("public_origin", "https://accounts.myapp.com"),
+        ("instance_domain", "myapp.com"),
+        ("secret_key", SECRET_KEY),
+    ])
+}
+
+/// The variables a request read, sorted; each must be read at most once.
+fn variables_read(response: &TestResponse) -> Vec<&str> {
+    let mut names: Vec<&str> = response.calls.variables.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        before,
+        "a variable was read twice: {:?}",
+        response.calls.variables
+    );
+    names
+}
+
+const BRANDING: [&str; 3] = ["application_name", "logo_url", "primary_color"];
+
+#[test]
+fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show() {
+    let portal = production();
+    let common = ["environment", "public_origin", "secret_key"];
+    for (path, specific) in [
+        ("/sign-in", &["after_sign_in_url", "home_url"][..]),
+        ("/sign-in?redirect_url=%2Fdashboard", &[]),
+        (
+            "/sign-up",
+            &[
+                "after_sign_up_url",
+                "first_name_field",
+                "home_url",
+                "last_name_field",
+                "phone_number_field",
+                "username_field",
+            ],
+        ),
+    ] {
+        let response = portal.get(path);
+        response.assert_status(200);
+        assert_eq!(response.calls.statements, Vec::<String>::new(), "{path}");
+        assert!(response.calls.outbound.is_empty());
+        let mut expected: Vec<&str> = common.iter().chain(&BRANDING).chain(specific).copied().collect();
+        expected.sort_unstable();
+        assert_eq!(variables_read(&response), expected, "{path}");
+    }
+}
+
+#[test]
+fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
+    for portal in [production(), Portal::new()] {
+        let page = portal.get("/sign-in");
+        let stylesheets: Vec<String> = page
+            .body
+            .match_indices("href=\"/assets/")
+            .map(|(i, _)| {
+                let start = i + "href=\"".len();
+                page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
+            })
+            .collect();
+        assert_eq!(stylesheets.len(), 2);
+        for path in stylesheets.iter().map(String::as_str).chain(["/healthz"]) {
+            let response = portal.get(path);
+            response.assert_status(200);
+            assert!(
+                response.calls.variables.is_empty(),
+                "{path}: {:?}",
+                response.calls.variables
+            );
+            assert!(
+                response.calls.statements.is_empty(),
+                "{path}: {:?}",
+                response.calls.statements
+            );
+        }
+    }
+}
+
+#[test]
+fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
+    let portal = production();
+    let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
+    browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    let bounce = browser.get("/sign-in?redirect_url=https%3A%2F%2Fapp.myapp.com%2F");
+    bounce.assert_status(302);
+    assert_eq!(bounce.location(), "https://app.myapp.com/");
+    assert!(bounce.set_cookie("__session").is_some(), "one fresh token");
+    let statements: Vec<String> = bounce
+        .calls
+        .statements
+        .iter()
+        .map(|statement| statement.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            "SELECT COALESCE(MAX(version), 0) FROM", // is the schema current?
+            "SELECT s.id, s.user_id, s.created_at,", // session, user and active organization
+        ]
+    );
+    assert_eq!(
+        variables_read(&bounce),
+        [
+            "environment",
+            "instance_domain",
+            "public_origin",
+            "secret_key",
+            "session_signing_key",
+            "session_token_lifetime"
+        ]
+    );
+}
+
+#[test]
+fn development_validates_every_declared_variable_on_every_request() {
+    let portal = Portal::new();
+    portal.get("/sign-in").assert_status(200);
+    let second = portal.get("/sign-in");
+    let declared = portal.declared_variables();
+    assert_eq!(
+        variables_read(&second),
+        declared.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    // Without a secret, development keeps its generated key in the database: read, never
+    // generated again.
+    assert_eq!(
+        second.calls.statements,
+        [
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            "SELECT private_key FROM signing_keys WHERE slot = 1"
+        ]
+    );
+}
