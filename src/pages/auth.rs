@@ -75,7 +75,7 @@ fn token_terms(ctx: &Ctx<'_>) -> OwnedTerms {
 }
 
 fn set_token_cookie(ctx: &Ctx<'_>, claims: &Claims) -> Result<(), PortalError> {
-    let token = ctx.signing_keys()?.sign(claims);
+    let token = ctx.signer()?.sign(claims);
     ctx.add_cookie(session::set_cookie(
         SESSION_TOKEN_COOKIE,
         &token,

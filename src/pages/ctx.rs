@@ -18,7 +18,7 @@ use crate::security::client_addr::{client_address, last_value};
 use crate::security::csrf;
 use crate::security::lockout::RatePolicy;
 use crate::security::session::{self, CookieScope};
-use crate::security::token::{MacKeys, Scalar, SigningKeys};
+use crate::security::token::{MacKeys, Scalar, Signer, SigningKeys};
 use crate::service::accounts::Attempt;
 use crate::service::sessions::{self as session_rules, Visitor};
 use crate::store::{self, Db, DbError, keys};
@@ -45,7 +45,7 @@ pub struct Ctx<'a> {
     stored_scalar: OnceCell<Scalar>,
     mac_keys: OnceCell<MacKeys>,
     signing_mac: OnceCell<MacKeys>,
-    signing_keys: OnceCell<SigningKeys>,
+    signer: OnceCell<Signer>,
     visitor: OnceCell<Option<Visitor>>,
     /// The visitor's CSRF cookie value, existing or minted for this response.
     csrf_cookie: OnceCell<String>,
@@ -78,7 +78,7 @@ impl<'a> Ctx<'a> {
             stored_scalar: OnceCell::new(),
             mac_keys: OnceCell::new(),
             signing_mac: OnceCell::new(),
-            signing_keys: OnceCell::new(),
+            signer: OnceCell::new(),
             visitor: OnceCell::new(),
             csrf_cookie: OnceCell::new(),
             cookies: RefCell::new(Vec::new()),
@@ -205,17 +205,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// The key that signs `__session`: `session_signing_key` when set, else derived from
-    /// `secret_key`. Costs a scalar multiplication, so only pages that sign ask for it.
-    pub fn signing_keys(&self) -> Result<&SigningKeys, PortalError> {
-        if let Some(keys) = self.signing_keys.get() {
-            return Ok(keys);
+    /// `secret_key`. Making it costs no elliptic-curve work; each signature costs one.
+    pub fn signer(&self) -> Result<&Signer, PortalError> {
+        if let Some(signer) = self.signer.get() {
+            return Ok(signer);
         }
-        let keys = SigningKeys::new(&self.current_signing_scalar()?, &[]);
-        Ok(self.signing_keys.get_or_init(|| keys))
+        let signer = Signer::new(&self.current_signing_scalar()?);
+        Ok(self.signer.get_or_init(|| signer))
     }
 
     /// Every key the JWKS publishes: the current one and those of the previous secrets, so
-    /// tokens signed before a rotation keep verifying.
+    /// tokens signed before a rotation keep verifying (a scalar multiplication each).
     pub fn published_keys(&self) -> Result<SigningKeys, PortalError> {
         let previous: Vec<Scalar> = self
             .settings

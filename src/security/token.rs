@@ -14,11 +14,13 @@
 //!
 //! Private keys never print: [`SigningKeys`], [`Scalar`] and [`MacKeys`] show `***`.
 
+use ecdsa::hazmat::SignPrimitive;
 use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::Signer;
 #[cfg(test)]
 use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+#[cfg(test)]
+use p256::ecdsa::Signature;
+use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::DecodePrivateKey as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -211,56 +213,28 @@ const MAC_PURPOSE: &str = "hmac key (csrf tokens, sealed values)";
 /// The HKDF purpose of the token signing key.
 const SIGNING_PURPOSE: &str = "token signing key (ES256)";
 
-/// The key that signs `__session` tokens, and every key the JWKS publishes: the current one
-/// first, then those of previous secrets, so tokens signed before a rotation keep verifying.
+/// The key that signs `__session` tokens. Making it costs no elliptic-curve work: a signature is
+/// one scalar multiplication (RFC 6979 deterministic ECDSA, as `p256`'s `SigningKey` does), and
+/// the public key, another one, is computed only for the JWKS.
 #[derive(Clone)]
-pub struct SigningKeys {
-    signing: SigningKey,
+pub struct Signer {
+    scalar: p256::NonZeroScalar,
     kid: String,
-    published: Vec<(String, VerifyingKey)>,
 }
 
-impl std::fmt::Debug for SigningKeys {
+impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKeys {{ kid: {}, private: *** }}", self.kid)
+        write!(f, "Signer {{ kid: {}, private: *** }}", self.kid)
     }
 }
 
-impl SigningKeys {
-    /// Signs with `current`; publishes it and every key in `previous` (each costs one
-    /// scalar multiplication, so build this only to sign or to serve the JWKS).
-    pub fn new(current: &Scalar, previous: &[Scalar]) -> Self {
-        #[cfg(test)]
-        super::cost::count("scalar multiplication", 1 + previous.len());
-        let signing = SigningKey::from_slice(&current.0).expect("a Scalar is a valid P-256 key");
-        let verifying = *signing.verifying_key();
-        let kid = thumbprint(&verifying);
-        let mut published = vec![(kid.clone(), verifying)];
-        for scalar in previous {
-            let key = *SigningKey::from_slice(&scalar.0)
-                .expect("a Scalar is a valid P-256 key")
-                .verifying_key();
-            let key_id = thumbprint(&key);
-            if !published.iter().any(|(known, _)| *known == key_id) {
-                published.push((key_id, key));
-            }
-        }
+impl Signer {
+    pub fn new(scalar: &Scalar) -> Self {
+        let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
         Self {
-            signing,
-            kid,
-            published,
+            kid: key_id(&scalar.0),
+            scalar: secret.expect("a Scalar is a valid P-256 key"),
         }
-    }
-
-    #[cfg(test)]
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The `/.well-known/jwks.json` document (RFC 7517).
-    pub fn jwks(&self) -> String {
-        let keys: Vec<serde_json::Value> = self.published.iter().map(|(kid, key)| jwk(kid, key)).collect();
-        serde_json::json!({ "keys": keys }).to_string()
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -270,11 +244,76 @@ impl SigningKeys {
         let signing_input = format!(
             "{}.{}",
             base64url(header.to_string().as_bytes()),
-            base64url(&serde_json::to_vec(claims).expect("claims serialize"))
+            base64url(&serde_json::to_vec(claims).expect("claims serialize")),
         );
-        let signature: Signature = self.signing.sign(signing_input.as_bytes());
+        let digest = sha256(signing_input.as_bytes());
+        let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).expect("a SHA-256 digest fits the field");
+        let secret: p256::Scalar = *self.scalar;
+        let (signature, _) = SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&secret, &z, &[])
+            .expect("RFC 6979 signing with a valid key succeeds");
         format!("{signing_input}.{}", base64url(&signature.to_bytes()))
     }
+}
+
+/// The `kid` of a key: an HMAC of the private scalar under a fixed label, so it names the key
+/// without computing its public key, and reveals nothing about it.
+fn key_id(scalar: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(scalar).expect("any key length");
+    mac.update(b"account-portal key id v1");
+    base64url(&mac.finalize().into_bytes()[..16])
+}
+
+/// Every key the JWKS publishes: the current one first, then those of previous secrets, so
+/// tokens signed before a rotation keep verifying. Each costs a scalar multiplication.
+#[derive(Clone)]
+pub struct SigningKeys {
+    signer: Signer,
+    published: Vec<(String, VerifyingKey)>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKeys {{ kid: {}, private: *** }}", self.signer.kid)
+    }
+}
+
+impl SigningKeys {
+    /// Signs with `current`; publishes it and every key in `previous`.
+    pub fn new(current: &Scalar, previous: &[Scalar]) -> Self {
+        #[cfg(test)]
+        super::cost::count("scalar multiplication", 1 + previous.len());
+        let mut published: Vec<(String, VerifyingKey)> = Vec::new();
+        for scalar in std::iter::once(current).chain(previous) {
+            let key = *SigningKey::from_slice(&scalar.0)
+                .expect("a Scalar is a valid P-256 key")
+                .verifying_key();
+            let kid = key_id(&scalar.0);
+            if !published.iter().any(|(known, _)| *known == kid) {
+                published.push((kid, key));
+            }
+        }
+        Self {
+            signer: Signer::new(current),
+            published,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.signer.sign(claims)
+    }
+
+    #[cfg(test)]
+    pub fn kid(&self) -> &str {
+        &self.signer.kid
+    }
+
+    /// The `/.well-known/jwks.json` document (RFC 7517).
+    pub fn jwks(&self) -> String {
+        let keys: Vec<serde_json::Value> = self.published.iter().map(|(kid, key)| jwk(kid, key)).collect();
+        serde_json::json!({ "keys": keys }).to_string()
+    }
+
 
     /// Verifies a token this portal issued, at time `now`, for issuer `issuer`.
     #[cfg(test)]
@@ -291,7 +330,7 @@ impl SigningKeys {
         if header.alg != "ES256" {
             return Err(TokenError::UnsupportedAlgorithm);
         }
-        if header.kid.as_deref() != Some(self.kid.as_str()) {
+        if header.kid.as_deref() != Some(self.signer.kid.as_str()) {
             return Err(TokenError::UnknownKey);
         }
         let signature = from_base64url(signature_b64)
@@ -318,12 +357,6 @@ impl SigningKeys {
     }
 }
 
-/// RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
-fn thumbprint(key: &VerifyingKey) -> String {
-    let (x, y) = coordinates(key);
-    let input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    base64url(&sha256(input.as_bytes()))
-}
 
 /// A public key as an RFC 7517 JWK.
 fn jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {

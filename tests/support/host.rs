@@ -289,56 +289,79 @@ fn execute(
     Ok(sqlite::QueryResult { columns, rows: results })
 }
 
-/// The engine and the pre-linked component, built once per test run.
+/// A compiled, pre-linked component, built once per test run.
 pub struct Runtime {
-    engine: Engine,
     /// Names of every interface the component imports.
     pub imports: Vec<String>,
     pre: ProxyPre<HostState>,
-    pub tokio: tokio::runtime::Runtime,
 }
 
-pub fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let engine = Engine::new(&Config::new()).expect("engine");
-        let component = load_component(&engine);
-        let imports = component
-            .component_type()
-            .imports(&engine)
-            .map(|(name, _)| name.to_owned())
-            .collect();
-        let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link wasi");
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("link wasi:http");
-        TestHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
-            .expect("link fermyon:spin");
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .expect("component imports are all provided");
-        let pre = ProxyPre::new(instance_pre).expect("component exports wasi:http/incoming-handler");
-        let tokio = tokio::runtime::Builder::new_multi_thread()
+/// The engine every component runs on, as Spin has one for its application.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(&Config::new()).expect("engine"))
+}
+
+/// The async runtime the host serves requests on.
+pub fn tokio() -> &'static tokio::runtime::Runtime {
+    static TOKIO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    TOKIO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .expect("tokio runtime");
-        Runtime {
-            engine,
-            imports,
-            pre,
-            tokio,
-        }
+            .expect("tokio runtime")
     })
 }
 
-/// Builds the release `.wasm` exactly as `spin build` does (the command in `spin.toml`),
-/// componentizes it with the preview 1 reactor adapter, and compiles it, reusing the compiled
-/// artifact from an earlier run when the component bytes are unchanged.
-fn load_component(engine: &Engine) -> Component {
+/// The portal, built from this crate exactly as `spin build` builds it.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let wasm = build_wasm(Path::new(env!("CARGO_MANIFEST_DIR")), &target_tmp.join("portal-wasm"), "account_portal");
+        link(&compile("portal", &wasm))
+    })
+}
+
+/// Spin's hello-world component (`benches/hello`), built with the same spin-sdk: the ceiling the
+/// page benchmark measures the portal against.
+pub fn hello_world_runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/hello");
+        let wasm = build_wasm(&source, &target_tmp.join("hello-wasm"), "hello_component");
+        link(&compile("hello", &wasm))
+    })
+}
+
+fn link(component: &Component) -> Runtime {
+    let engine = engine();
+    let imports = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let mut linker = Linker::<HostState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link wasi");
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("link wasi:http");
+    TestHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state).expect("link fermyon:spin");
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .expect("component imports are all provided");
+    let pre = ProxyPre::new(instance_pre).expect("component exports wasi:http/incoming-handler");
+    Runtime { imports, pre }
+}
+
+/// Turns a `wasm32-wasip1` module into a component with the preview 1 reactor adapter, as Spin
+/// does at load time, and compiles it, reusing the compiled artifact from an earlier run when
+/// the component bytes are unchanged.
+fn compile(name: &str, wasm: &[u8]) -> Component {
+    let engine = engine();
     let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let wasm = build_wasm(&target_tmp.join("portal-wasm"));
     let component = wit_component::ComponentEncoder::default()
-        .module(&wasm)
+        .module(wasm)
         .expect("read core module")
         .adapter(
             wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
@@ -348,7 +371,7 @@ fn load_component(engine: &Engine) -> Component {
         .validate(true)
         .encode()
         .expect("componentize");
-    let cache = target_tmp.join(format!("portal-{:016x}.cwasm", fnv1a(&component)));
+    let cache = target_tmp.join(format!("{name}-{:016x}.cwasm", fnv1a(&component)));
     if cache.exists() {
         // SAFETY: the file was written by `Engine::precompile_component` of this same wasmtime
         // version and configuration in an earlier run; its name is the hash of the component.
@@ -387,11 +410,12 @@ fn ensure_wasm_target() {
     );
 }
 
-fn build_wasm(target_dir: &Path) -> Vec<u8> {
+/// Builds the release `.wasm` of the crate in `source` with the command `spin build` runs.
+fn build_wasm(source: &Path, target_dir: &Path, artifact: &str) -> Vec<u8> {
     ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(source)
         .args(["build", "--target", "wasm32-wasip1", "--release", "--quiet"])
         .env("CARGO_TARGET_DIR", target_dir)
         .env_remove("RUSTFLAGS")
@@ -399,7 +423,7 @@ fn build_wasm(target_dir: &Path) -> Vec<u8> {
         .status()
         .expect("run cargo build for the component");
     assert!(status.success(), "cargo build --target wasm32-wasip1 --release failed");
-    let path = target_dir.join("wasm32-wasip1/release/account_portal.wasm");
+    let path = target_dir.join(format!("wasm32-wasip1/release/{artifact}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
@@ -436,13 +460,18 @@ pub fn add_spin_headers(headers: &mut http::HeaderMap, uri: &http::Uri, client_a
     Ok(())
 }
 
-/// Delivers one request the way Spin's HTTP trigger does.
-pub async fn dispatch(
+/// Delivers one request to the portal the way Spin's HTTP trigger does.
+pub async fn dispatch(app: Arc<AppConfig>, request: http::Request<Bytes>, client_addr: &str) -> wasmtime::Result<Answer> {
+    dispatch_to(runtime(), app, request, client_addr).await
+}
+
+/// Delivers one request to `runtime`'s component the way Spin's HTTP trigger does.
+pub async fn dispatch_to(
+    runtime: &Runtime,
     app: Arc<AppConfig>,
     request: http::Request<Bytes>,
     client_addr: &str,
 ) -> wasmtime::Result<Answer> {
-    let runtime = runtime();
     let (mut parts, body) = request.into_parts();
     let authority = parts
         .uri
@@ -471,7 +500,7 @@ pub async fn dispatch(
     let logs = MemoryOutputPipe::new(1 << 20);
     let wasi = WasiCtx::builder().stdout(logs.clone()).stderr(logs.clone()).build();
     let mut store = Store::new(
-        &runtime.engine,
+        engine(),
         HostState {
             wasi,
             http: WasiHttpCtx::new(),

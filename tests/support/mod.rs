@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use http::HeaderMap;
 
-use host::{AppConfig, HostCalls, dispatch, runtime};
+use host::{AppConfig, HostCalls, Runtime, dispatch_to};
 
 /// A production `secret_key` for tests (32 random bytes; never use it anywhere else).
 pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
@@ -54,6 +54,7 @@ pub fn verify_token(portal: &Portal, token: &str, issuer: &str) -> serde_json::V
 pub struct Portal {
     app: Arc<AppConfig>,
     dir: PathBuf,
+    runtime: &'static Runtime,
 }
 
 impl Portal {
@@ -73,7 +74,18 @@ impl Portal {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create test directory");
         let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), overrides));
-        Self { app, dir }
+        Self {
+            app,
+            dir,
+            runtime: host::runtime(),
+        }
+    }
+
+    /// Spin's hello-world component on the same host (for the page benchmark's ceiling).
+    pub fn hello_world() -> Self {
+        let mut portal = Self::new();
+        portal.runtime = host::hello_world_runtime();
+        portal
     }
 
     /// Path of this application's SQLite file, for tests that inspect what was stored.
@@ -100,9 +112,8 @@ impl Portal {
     }
 
     pub fn send_from(&self, request: http::Request<Bytes>, client_addr: &str) -> TestResponse {
-        let answer = runtime()
-            .tokio
-            .block_on(dispatch(self.app.clone(), request, client_addr))
+        let answer = host::tokio()
+            .block_on(dispatch_to(self.runtime, self.app.clone(), request, client_addr))
             .unwrap_or_else(|e| panic!("request failed: {e:?}"));
         TestResponse {
             status: answer.parts.status.as_u16(),
@@ -131,20 +142,20 @@ impl Portal {
     /// runs on the shared runtime until the test process ends.
     pub fn serve(&self) -> SocketAddr {
         let app = self.app.clone();
-        let rt = runtime();
-        let listener = rt
-            .tokio
+        let runtime = self.runtime;
+        let listener = host::tokio()
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
-        rt.tokio.spawn(async move {
+        host::tokio().spawn(async move {
             loop {
                 let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
                 let app = app.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| serve_one(app.clone(), request, peer));
+                    let service =
+                        hyper::service::service_fn(move |request| serve_one(runtime, app.clone(), request, peer));
                     let io = hyper_util::rt::TokioIo::new(stream);
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(io, service)
@@ -157,6 +168,7 @@ impl Portal {
 }
 
 async fn serve_one(
+    runtime: &'static Runtime,
     app: Arc<AppConfig>,
     request: http::Request<hyper::body::Incoming>,
     peer: SocketAddr,
@@ -164,7 +176,7 @@ async fn serve_one(
     use http_body_util::BodyExt;
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    let answer = dispatch(app, http::Request::from_parts(parts, body), &peer.to_string())
+    let answer = dispatch_to(runtime, app, http::Request::from_parts(parts, body), &peer.to_string())
         .await
         .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     Ok(http::Response::from_parts(

@@ -125,7 +125,7 @@ fn rejects_wrong_issuer_and_malformed_tokens() {
 }
 
 #[test]
-fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
+fn jwk_is_an_rfc7517_ec_key_with_the_kid_tokens_carry() {
     let keys = signing_keys();
     let jwks: serde_json::Value = serde_json::from_str(&keys.jwks()).unwrap();
     let jwk = &jwks["keys"][0];
@@ -137,6 +137,20 @@ fn jwk_is_an_rfc7517_ec_key_with_thumbprint_kid() {
     assert_eq!(from_base64url(jwk["y"].as_str().unwrap()).unwrap().len(), 32);
     assert_eq!(jwk["kid"], keys.kid());
     assert!(jwk.get("d").is_none(), "the private key must not be published");
+    let token = keys.sign(&claims(1000));
+    let header: serde_json::Value =
+        serde_json::from_slice(&from_base64url(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], jwk["kid"]);
+}
+
+#[test]
+fn a_signer_signs_like_the_published_key_without_computing_it() {
+    let scalar = Scalar::generate();
+    let token = Signer::new(&scalar).sign(&claims(1000));
+    let published = SigningKeys::new(&scalar, &[]);
+    assert_eq!(published.verify(&token, ISSUER, 1000).unwrap(), claims(1000));
+    let again = Signer::new(&scalar).sign(&claims(1000));
+    assert_eq!(token, again, "RFC 6979: the same key and claims give the same signature");
 }
 
 #[test]
