@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use support::{Browser, PASSWORD, Portal, SECRET_KEY, request};
+use support::{Browser, PASSWORD, Portal, request};
 
 fn iterations() -> usize {
     std::env::var("BENCH_ITERATIONS")
@@ -38,15 +38,8 @@ fn median(runs: usize, mut once: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
-fn production() -> Portal {
-    Portal::with_vars(&[
-        ("environment", "production"),
-        ("public_origin", "https://accounts.myapp.com"),
-        ("instance_domain", "myapp.com"),
-        ("secret_key", SECRET_KEY),
-        ("password_checks_per_minute", "1000"),
-    ])
-}
+/// A request to time, with the name it is reported under.
+type NamedRequest<'a> = (&'static str, Box<dyn Fn() + 'a>);
 
 fn main() {
     let runs = iterations();
@@ -55,7 +48,7 @@ fn main() {
         hello.get("/").assert_status(200);
     });
 
-    let portal = production();
+    let portal = Portal::production(&[("password_checks_per_minute", "1000")]);
     let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
     browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
     let cookies = browser
@@ -70,16 +63,19 @@ fn main() {
             .body(Bytes::new())
             .unwrap()
     };
-    let pages: [(&str, Box<dyn Fn()>); 5] = [
+    let pages: [NamedRequest<'_>; 5] = [
         (
             "GET /sign-in?redirect_url=%2Fdashboard (anonymous)",
             Box::new(|| {
                 portal.get("/sign-in?redirect_url=%2Fdashboard").assert_status(200);
             }),
         ),
-        ("GET /sign-up (anonymous)", Box::new(|| {
+        (
+            "GET /sign-up (anonymous)",
+            Box::new(|| {
                 portal.get("/sign-up").assert_status(200);
-            })),
+            }),
+        ),
         (
             "GET /.well-known/jwks.json",
             Box::new(|| {
@@ -93,9 +89,12 @@ fn main() {
                 portal.send(signed_in(path)).assert_status(302);
             }),
         ),
-        ("GET /user", Box::new(|| {
-            portal.send(signed_in("/user")).assert_status(200);
-        })),
+        (
+            "GET /user",
+            Box::new(|| {
+                portal.send(signed_in("/user")).assert_status(200);
+            }),
+        ),
     ];
     println!("\npage benchmark: median of {runs} requests each, through the test host");
     println!("{:<52} {:>10} {:>10} {:>12}", "request", "µs", "req/s", "of hello");
@@ -117,7 +116,10 @@ fn main() {
     let stored = account_portal::security::password::hash_password(PASSWORD).expect("hash");
     let verify_runs = 10;
     let native = median(verify_runs, || {
-        assert!(account_portal::security::password::verify_password(PASSWORD, Some(&stored)));
+        assert!(account_portal::security::password::verify_password(
+            PASSWORD,
+            Some(&stored)
+        ));
     });
     let mut signing_in = Browser::at(&portal, "https://accounts.myapp.com");
     let form = signing_in.get("/sign-in");
@@ -126,13 +128,23 @@ fn main() {
         signing_in
             .post_form(
                 "/sign-in",
-                &[("csrf_token", &token), ("identifier", "ada@example.com"), ("password", PASSWORD)],
+                &[
+                    ("csrf_token", &token),
+                    ("identifier", "ada@example.com"),
+                    ("password", PASSWORD),
+                ],
             )
             .assert_status(302);
     });
     println!("\nArgon2id (m=19456 KiB, t=2, p=1): median of {verify_runs}");
-    println!("native verify                                  {:>8.1} ms", native.as_secs_f64() * 1e3);
-    println!("POST /sign-in in wasm (verify + session + token) {:>6.1} ms", in_wasm.as_secs_f64() * 1e3);
+    println!(
+        "native verify                                  {:>8.1} ms",
+        native.as_secs_f64() * 1e3
+    );
+    println!(
+        "POST /sign-in in wasm (verify + session + token) {:>6.1} ms",
+        in_wasm.as_secs_f64() * 1e3
+    );
     println!(
         "ratio                                          {:>8.2}×",
         in_wasm.as_secs_f64() / native.as_secs_f64()

@@ -291,5 +291,9 @@ fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once
     let spent = cost::take();
     assert_eq!(spent.get("argon2"), Some(&1), "one verify: {spent:?}");
     assert_eq!(spent.get("key generation"), None, "{spent:?}");
-    assert_eq!(spent.get("scalar multiplication"), Some(&1), "one signature, no public key");
+    assert_eq!(
+        spent.get("scalar multiplication"),
+        Some(&1),
+        "one signature, no public key"
+    );
 }

@@ -17,9 +17,9 @@
 use ecdsa::hazmat::SignPrimitive;
 use hmac::{Hmac, Mac};
 #[cfg(test)]
-use p256::ecdsa::signature::Verifier;
-#[cfg(test)]
 use p256::ecdsa::Signature;
+#[cfg(test)]
+use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::DecodePrivateKey as _;
 use serde::{Deserialize, Serialize};
@@ -314,7 +314,6 @@ impl SigningKeys {
         serde_json::json!({ "keys": keys }).to_string()
     }
 
-
     /// Verifies a token this portal issued, at time `now`, for issuer `issuer`.
     #[cfg(test)]
     pub fn verify(&self, token: &str, issuer: &str, now: i64) -> Result<Claims, TokenError> {
@@ -356,7 +355,6 @@ impl SigningKeys {
         Ok(claims)
     }
 }
-
 
 /// A public key as an RFC 7517 JWK.
 fn jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {

@@ -2,16 +2,7 @@
 //! Spin 4.0.2 a variable lookup past the first costs about as much as a whole small request, and
 //! a statement is a trip to SQLite; the test host counts them but cannot price them.
 
-use crate::support::{Browser, PASSWORD, Portal, SECRET_KEY, TestResponse};
-
-fn production() -> Portal {
-    Portal::with_vars(&[
-        ("environment", "production"),
-        ("public_origin", "https://accounts.myapp.com"),
-        ("instance_domain", "myapp.com"),
-        ("secret_key", SECRET_KEY),
-    ])
-}
+use crate::support::{Browser, PASSWORD, Portal, TestResponse};
 
 /// The variables a request read, sorted; each must be read at most once.
 fn variables_read(response: &TestResponse) -> Vec<&str> {
@@ -32,7 +23,7 @@ const BRANDING: [&str; 3] = ["application_name", "logo_url", "primary_color"];
 
 #[test]
 fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show() {
-    let portal = production();
+    let portal = Portal::production(&[]);
     let common = ["environment", "public_origin", "secret_key"];
     for (path, specific) in [
         ("/sign-in", &["after_sign_in_url", "home_url"][..]),
@@ -61,7 +52,7 @@ fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show()
 
 #[test]
 fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
-    for portal in [production(), Portal::new()] {
+    for portal in [Portal::production(&[]), Portal::new()] {
         let page = portal.get("/sign-in");
         let stylesheets: Vec<String> = page
             .body
@@ -91,7 +82,7 @@ fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
 
 #[test]
 fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
-    let portal = production();
+    let portal = Portal::production(&[]);
     let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
     browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
     let bounce = browser.get("/sign-in?redirect_url=https%3A%2F%2Fapp.myapp.com%2F");

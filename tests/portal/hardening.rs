@@ -8,18 +8,6 @@ use crate::support::{Browser, PASSWORD, Portal, SECRET_KEY, cookie_value, reques
 
 const OTHER_SECRET: &str = "3f9c1a7be2d4086f5a1c9e3b7d20f4e6a8c1b5d9e7f30a2c4e6b8d0f1a3c5e79";
 
-fn production(extra: &[(&'static str, &'static str)]) -> Portal {
-    let mut vars = vec![
-        ("environment", "production"),
-        ("public_origin", "https://accounts.myapp.com"),
-        ("instance_domain", "myapp.com"),
-        ("secret_key", SECRET_KEY),
-    ];
-    vars.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
-    vars.extend_from_slice(extra);
-    Portal::with_vars(&vars)
-}
-
 /// A failed sign-in posted by `browser` with extra request headers.
 fn wrong_password(browser: &mut Browser<'_>, identifier: &str, headers: &[(&str, &str)]) -> u16 {
     let token = browser.get("/sign-in").input_value("csrf_token").unwrap();
@@ -257,7 +245,7 @@ fn development_mode_serves_only_this_machine_so_a_forgotten_environment_cannot_l
 #[test]
 fn production_without_a_strong_secret_key_serves_nothing() {
     for secret in ["", "changeme", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] {
-        let portal = production(&[("secret_key", secret)]);
+        let portal = Portal::production(&[("secret_key", secret)]);
         for path in ["/sign-in", "/sign-up", "/user", "/.well-known/jwks.json", "/nope"] {
             let response = portal.get(path);
             response.assert_status(500);
@@ -273,14 +261,14 @@ fn production_without_a_strong_secret_key_serves_nothing() {
 
 #[test]
 fn a_copy_of_the_database_mints_nothing_in_production() {
-    let portal = production(&[]);
+    let portal = Portal::production(&[]);
     let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
     browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
     assert_eq!(portal.count("SELECT COUNT(*) FROM signing_keys"), 0, "no key is stored");
     // The keys come from the secret: another database with the same secret publishes the same
     // key, one with another secret does not.
-    let same_secret = production(&[]);
-    let other_secret = production(&[("secret_key", OTHER_SECRET)]);
+    let same_secret = Portal::production(&[]);
+    let other_secret = Portal::production(&[("secret_key", OTHER_SECRET)]);
     let jwks = portal.get("/.well-known/jwks.json").body;
     assert_eq!(same_secret.get("/.well-known/jwks.json").body, jwks);
     assert_ne!(other_secret.get("/.well-known/jwks.json").body, jwks);
@@ -288,11 +276,11 @@ fn a_copy_of_the_database_mints_nothing_in_production() {
 
 #[test]
 fn a_rotated_secret_keeps_earlier_tokens_verifying() {
-    let before = production(&[]);
+    let before = Portal::production(&[]);
     let mut browser = Browser::at(&before, "https://accounts.myapp.com");
     let response = browser.sign_up("ada@example.com", PASSWORD);
     let old_token = cookie_value(&response.set_cookie("__session").unwrap()).to_owned();
-    let after = production(&[("secret_key", OTHER_SECRET), ("previous_secret_keys", SECRET_KEY)]);
+    let after = Portal::production(&[("secret_key", OTHER_SECRET), ("previous_secret_keys", SECRET_KEY)]);
     let jwks: serde_json::Value = serde_json::from_str(&after.get("/.well-known/jwks.json").body).unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     let claims = verify_token(&after, &old_token, "https://accounts.myapp.com");
@@ -301,7 +289,7 @@ fn a_rotated_secret_keeps_earlier_tokens_verifying() {
 
 #[test]
 fn a_malformed_session_signing_key_is_an_error_never_a_silent_fallback() {
-    let portal = production(&[("session_signing_key", "not-a-key")]);
+    let portal = Portal::production(&[("session_signing_key", "not-a-key")]);
     // Pages that sign or publish keys refuse; none signs with the derived key instead.
     let jwks = portal.get("/.well-known/jwks.json");
     jwks.assert_status(500);
@@ -323,7 +311,7 @@ fn a_malformed_session_signing_key_is_an_error_never_a_silent_fallback() {
 
 #[test]
 fn an_app_subdomain_cannot_plant_a_portal_session_in_production() {
-    let portal = production(&[]);
+    let portal = Portal::production(&[]);
     let mut attacker = Browser::at(&portal, "https://accounts.myapp.com");
     let response = attacker.sign_up("attacker@example.com", PASSWORD);
     let token = cookie_value(&response.set_cookie("__Host-portal_session").unwrap()).to_owned();
@@ -460,7 +448,7 @@ fn a_sealed_redirect_copied_from_another_visitors_page_is_ignored() {
 
 #[test]
 fn a_sealed_target_the_policy_no_longer_allows_is_not_followed() {
-    let allowing = production(&[("allowed_redirect_origins", "https://partner.example.net")]);
+    let allowing = Portal::production(&[("allowed_redirect_origins", "https://partner.example.net")]);
     let mut browser = Browser::at(&allowing, "https://accounts.myapp.com");
     let page = browser.get("/sign-up?redirect_url=https%3A%2F%2Fpartner.example.net%2Fwelcome");
     let (token, sealed) = (
@@ -468,7 +456,7 @@ fn a_sealed_target_the_policy_no_longer_allows_is_not_followed() {
         page.input_value("redirect_target").unwrap(),
     );
     // The operator removes the partner; a form sealed before that must not reach it.
-    let strict = production(&[]);
+    let strict = Portal::production(&[]);
     browser.portal = &strict;
     let response = browser.post_form(
         "/sign-up",

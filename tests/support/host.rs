@@ -319,7 +319,11 @@ pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let wasm = build_wasm(Path::new(env!("CARGO_MANIFEST_DIR")), &target_tmp.join("portal-wasm"), "account_portal");
+        let wasm = build_wasm(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &target_tmp.join("portal-wasm"),
+            "account_portal",
+        );
         link(&compile("portal", &wasm))
     })
 }
@@ -461,7 +465,11 @@ pub fn add_spin_headers(headers: &mut http::HeaderMap, uri: &http::Uri, client_a
 }
 
 /// Delivers one request to the portal the way Spin's HTTP trigger does.
-pub async fn dispatch(app: Arc<AppConfig>, request: http::Request<Bytes>, client_addr: &str) -> wasmtime::Result<Answer> {
+pub async fn dispatch(
+    app: Arc<AppConfig>,
+    request: http::Request<Bytes>,
+    client_addr: &str,
+) -> wasmtime::Result<Answer> {
     dispatch_to(runtime(), app, request, client_addr).await
 }
 

@@ -81,6 +81,20 @@ impl Portal {
         }
     }
 
+    /// A production portal on `https://accounts.myapp.com` for apps on `myapp.com`, with a secret,
+    /// and `extra` variables set or replacing those.
+    pub fn production(extra: &[(&str, &str)]) -> Self {
+        let mut vars = vec![
+            ("environment", "production"),
+            ("public_origin", "https://accounts.myapp.com"),
+            ("instance_domain", "myapp.com"),
+            ("secret_key", SECRET_KEY),
+        ];
+        vars.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
+        vars.extend_from_slice(extra);
+        Self::with_vars(&vars)
+    }
+
     /// Spin's hello-world component on the same host (for the page benchmark's ceiling).
     pub fn hello_world() -> Self {
         let mut portal = Self::new();

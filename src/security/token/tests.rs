@@ -150,7 +150,10 @@ fn a_signer_signs_like_the_published_key_without_computing_it() {
     let published = SigningKeys::new(&scalar, &[]);
     assert_eq!(published.verify(&token, ISSUER, 1000).unwrap(), claims(1000));
     let again = Signer::new(&scalar).sign(&claims(1000));
-    assert_eq!(token, again, "RFC 6979: the same key and claims give the same signature");
+    assert_eq!(
+        token, again,
+        "RFC 6979: the same key and claims give the same signature"
+    );
 }
 
 #[test]
