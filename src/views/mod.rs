@@ -3,6 +3,7 @@
 //! configuration.
 
 pub mod i18n;
+pub mod theme;
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -42,7 +43,10 @@ pub fn theme_css_path(branding: &Branding) -> String {
 pub fn theme_css_for_path(path: &str) -> Option<String> {
     let hex = path.strip_prefix("/assets/theme-")?.strip_suffix(".css")?;
     let valid = matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    valid.then(|| format!(":root{{--primary:#{hex}}}\n"))
+    if !valid {
+        return None;
+    }
+    theme::Rgb::parse(hex).map(|primary| theme::Palette::from_primary(primary).css())
 }
 
 /// What every page shows around its content.
@@ -107,6 +111,8 @@ pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> St
 /// One labelled input with its error tied to it by `aria-describedby`.
 pub struct Field<'a> {
     pub name: &'a str,
+    /// The input's id when the page has another field of the same name (`field-<name>` else).
+    pub id: Option<String>,
     pub label: &'a str,
     pub kind: &'a str,
     pub autocomplete: &'a str,
@@ -121,6 +127,7 @@ impl<'a> Field<'a> {
     pub fn new(name: &'a str, label: &'a str, kind: &'a str, autocomplete: &'a str) -> Self {
         Self {
             name,
+            id: None,
             label,
             kind,
             autocomplete,
@@ -130,6 +137,12 @@ impl<'a> Field<'a> {
             max_length: 256,
             hint: None,
         }
+    }
+
+    /// For a page with several fields of this name: each form's own id.
+    pub fn id(mut self, id: String) -> Self {
+        self.id = Some(id);
+        self
     }
 
     pub fn value(mut self, value: &'a str) -> Self {
@@ -158,7 +171,7 @@ impl<'a> Field<'a> {
     }
 
     pub fn render(&self, strings: &Strings) -> Markup {
-        let id = format!("field-{}", self.name);
+        let id = self.id.clone().unwrap_or_else(|| format!("field-{}", self.name));
         let error_id = format!("{id}-error");
         let hint_id = format!("{id}-hint");
         let mut described_by = Vec::new();
@@ -245,7 +258,8 @@ mod tests {
         };
         let path = theme_css_path(&branding);
         assert_eq!(path, "/assets/theme-4f46e5.css");
-        assert_eq!(theme_css_for_path(&path).as_deref(), Some(":root{--primary:#4f46e5}\n"));
+        let css = theme_css_for_path(&path).unwrap();
+        assert!(css.starts_with(":root{--primary:#4f46e5;--on-primary:#ffffff;"), "{css}");
         for injected in [
             "/assets/theme-4f46e5;}body{display:none.css",
             "/assets/theme-ABC.css",

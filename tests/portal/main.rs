@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod browser;
 mod budgets;
 mod hardening;
 mod host;

@@ -6,6 +6,7 @@ pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
 pub mod orgs;
+pub mod webdriver;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

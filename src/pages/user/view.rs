@@ -59,6 +59,7 @@ fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &
         "password",
         "current-password",
     )
+    .id(format!("field-{section}-current_password"))
     .error(sections.error(section, "current_password"))
     .required(true)
     .max_length(MAX_PASSWORD_CHARS)

