@@ -30,12 +30,11 @@ pub struct FormCard<'p> {
 impl FormCard<'_> {
     /// `fields` go into the form after its hidden fields (the submit button too); `after` below.
     pub fn render(self, ctx: &Ctx<'_>, fields: Markup, after: Markup) -> PageResult {
-        let message = self.problem.map(|problem| problem_message(ctx, problem));
         let content = html! {
             div.card {
                 h1 { (self.title) }
                 p.lead { (self.lead) }
-                (views::form_error(message.as_deref()))
+                (error_summary(ctx, self.problem, field_id))
                 form method="post" action=(self.action) novalidate {
                     (ctx.form_fields(self.flow, self.target)?)
                     (fields)
@@ -191,6 +190,51 @@ pub fn problem_message(ctx: &Ctx<'_>, problem: &FormProblem) -> String {
     }
 }
 
+/// The label of a form field, for the links of an error summary.
+fn field_label(strings: &Strings, name: &str) -> &'static str {
+    match name {
+        "identifier" => strings.identifier_label,
+        "email_address" => strings.email_label,
+        "password" => strings.password_label,
+        "new_password" => strings.new_password_label,
+        "current_password" => strings.current_password_label,
+        "first_name" => strings.first_name_label,
+        "last_name" => strings.last_name_label,
+        "username" => strings.username_label,
+        "phone_number" => strings.phone_label,
+        "name" => strings.org_name_label,
+        "slug" => strings.org_slug_label,
+        "role" => strings.role_label,
+        _ => strings.confirmation_label,
+    }
+}
+
+/// The summary above a failed form: its message and a link to each field with a problem;
+/// `id_of` gives a field's id (`field-<name>` unless the page has several fields of that name).
+pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl Fn(&str) -> String) -> Markup {
+    let Some(problem) = problem else {
+        return html! {};
+    };
+    let links: Vec<(String, String)> = problem
+        .fields
+        .iter()
+        .map(|(name, error)| {
+            let text = format!(
+                "{}: {}",
+                field_label(ctx.strings, name),
+                field_error_text(ctx.strings, name, *error)
+            );
+            (id_of(name), text)
+        })
+        .collect();
+    views::error_summary(&problem_message(ctx, problem), &links)
+}
+
+/// The id of a field on a page with one form of it.
+pub fn field_id(name: &str) -> String {
+    format!("field-{name}")
+}
+
 /// The message next to field `name` of a failed form.
 pub fn field_error(ctx: &Ctx<'_>, problem: Option<&FormProblem>, name: &str) -> Option<&'static str> {
     let error = problem?.field(name)?;
@@ -229,10 +273,13 @@ impl<'c, 'a> Sections<'c, 'a> {
             .map(|(_, problem, _)| problem)
     }
 
-    /// The message above `section`'s form.
-    pub fn message(&self, section: &str) -> Option<String> {
-        self.problem_in(section)
-            .map(|problem| problem_message(self.ctx, problem))
+    /// The summary above `section`'s form (its fields' ids carry the section only where the
+    /// page has several fields of one name: the current password).
+    pub fn summary(&self, section: &str) -> Markup {
+        error_summary(self.ctx, self.problem_in(section), |name| match name {
+            "current_password" => format!("field-{section}-current_password"),
+            other => field_id(other),
+        })
     }
 
     /// The message next to `field` in `section`.
@@ -259,14 +306,14 @@ pub fn prefill<'c>(ctx: &'c Ctx<'_>, name: &str, max_chars: usize) -> Option<&'c
 }
 
 /// One section of a page of several forms: a card named by its heading, an introduction, the
-/// message of its failed post, then its forms.
-pub fn section_card(id: &str, heading: &str, intro: Markup, message: Option<&str>, body: Markup) -> Markup {
+/// summary of its failed post, then its forms.
+pub fn section_card(id: &str, heading: &str, intro: Markup, summary: Markup, body: Markup) -> Markup {
     let heading_id = format!("{id}-heading");
     html! {
         section.card id=(id) aria-labelledby=(heading_id) {
             h2 id=(heading_id) { (heading) }
             (intro)
-            (views::form_error(message))
+            (summary)
             (body)
         }
     }
@@ -322,7 +369,7 @@ pub fn membership_list(
         @if memberships.is_empty() {
             p.hint { (strings.no_organizations) }
         } @else {
-            table {
+            table.stack {
                 tbody {
                     @for membership in memberships {
                         @let organization = &membership.organization;

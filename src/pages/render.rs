@@ -28,6 +28,7 @@ pub struct Page<'c, 'a> {
     form_targets: Vec<&'c RedirectTarget>,
     retry_after: Option<i64>,
     back_link: bool,
+    failed: bool,
 }
 
 impl<'c, 'a> Page<'c, 'a> {
@@ -42,6 +43,7 @@ impl<'c, 'a> Page<'c, 'a> {
             form_targets: Vec::new(),
             retry_after: None,
             back_link: true,
+            failed: false,
         }
     }
 
@@ -81,6 +83,7 @@ impl<'c, 'a> Page<'c, 'a> {
     /// The form on this page failed: its status, and `Retry-After` for a lock.
     pub fn problem(mut self, problem: Option<&FormProblem>) -> Self {
         if let Some(problem) = problem {
+            self.failed = true;
             self.status = problem.status;
             self.retry_after = problem.locked_until.map(|until| (until - self.ctx.now()).max(1));
         }
@@ -95,7 +98,15 @@ impl<'c, 'a> Page<'c, 'a> {
 
     pub fn render(self, content: Markup) -> Response<Vec<u8>> {
         let ctx = self.ctx;
-        let notices = redirects::dev_notices(ctx, self.choice);
+        let mut notices = redirects::dev_notices(ctx, self.choice);
+        if ctx.settings.is_development() {
+            let primary = views::theme::Rgb::parse(&ctx.settings.branding().primary_color);
+            notices.extend(
+                primary
+                    .map(|rgb| views::theme::Palette::from_primary(rgb).adjustments())
+                    .unwrap_or_default(),
+            );
+        }
         let back = self
             .back_link
             .then(|| redirects::back_to_app(ctx, self.choice))
@@ -107,7 +118,13 @@ impl<'c, 'a> Page<'c, 'a> {
             back_to_app: back.as_deref(),
             flash: self.notice.map(|notice| notice.text(ctx.strings)),
         };
-        let mut response = html_response(self.status, views::page(&chrome, self.title, self.wide, content));
+        // A failed form says so in the title, the first thing a screen reader reads.
+        let title = if self.failed {
+            format!("{} {}", ctx.strings.title_error_prefix, self.title)
+        } else {
+            self.title.to_owned()
+        };
+        let mut response = html_response(self.status, views::page(&chrome, &title, self.wide, content));
         let origins: Vec<String> = self
             .form_targets
             .iter()

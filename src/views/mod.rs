@@ -206,18 +206,59 @@ impl<'a> Field<'a> {
     }
 }
 
+/// An email address: kept whole, broken only when it is longer than its line.
+pub fn email(address: &str) -> Markup {
+    html! { span.mono.email { (address) } }
+}
+
+/// Text only assistive technology reads: what a repeated button acts on ("Revoke" … "the
+/// session on Firefox").
+pub fn hidden_context(text: &str) -> Markup {
+    html! { span.visually-hidden { " " (text) } }
+}
+
 /// A hidden input.
 pub fn hidden(name: &str, value: &str) -> Markup {
     html! { input type="hidden" name=(name) value=(value); }
 }
 
-/// A form-level error shown above the fields.
-pub fn form_error(message: Option<&str>) -> Markup {
+/// What a failed form says above its fields: the message, then a link to each field with a
+/// problem. It takes the focus when the page loads (no script needed), so a keyboard or screen
+/// reader user lands on it.
+pub fn error_summary(message: &str, links: &[(String, String)]) -> Markup {
     html! {
-        @if let Some(message) = message {
-            p.alert.error role="alert" { (message) }
+        div.alert.error role="alert" tabindex="-1" autofocus {
+            p { (message) }
+            @if !links.is_empty() {
+                ul {
+                    @for (id, text) in links {
+                        li { a href=(format!("#{id}")) { (text) } }
+                    }
+                }
+            }
         }
     }
+}
+
+/// How long ago `then` was, in words ("5 min ago"), inside a `<time>` that carries the exact
+/// moment (its `title` shows it on hover).
+pub fn relative_time(strings: &Strings, now: i64, then: i64) -> Markup {
+    let elapsed = (now - then).max(0);
+    let text = match elapsed {
+        0..60 => strings.time_just_now.to_owned(),
+        60..3_600 => strings.time_minutes_ago.replace("{n}", &(elapsed / 60).to_string()),
+        3_600..86_400 => strings.time_hours_ago.replace("{n}", &(elapsed / 3_600).to_string()),
+        _ => strings.time_days_ago.replace("{n}", &(elapsed / 86_400).to_string()),
+    };
+    let exact = format_timestamp(then);
+    html! { time datetime=(iso_timestamp(then)) title=(exact) { (text) } }
+}
+
+/// A Unix time as an ISO 8601 UTC timestamp for `<time datetime>`.
+fn iso_timestamp(seconds: i64) -> String {
+    let text = format_timestamp(seconds);
+    // `2026-11-23 17:27 UTC` → `2026-11-23T17:27Z`
+    text.trim_end_matches(" UTC").replacen(' ', "T", 1) + "Z"
 }
 
 /// A Unix time as `2026-11-23 17:27 UTC` (proleptic Gregorian calendar).
@@ -259,7 +300,10 @@ mod tests {
         let path = theme_css_path(&branding);
         assert_eq!(path, "/assets/theme-4f46e5.css");
         let css = theme_css_for_path(&path).unwrap();
-        assert!(css.starts_with(":root{--primary:#4f46e5;--on-primary:#ffffff;"), "{css}");
+        assert!(
+            css.starts_with(":root{--primary:#4f46e5;--on-primary:#ffffff;"),
+            "{css}"
+        );
         for injected in [
             "/assets/theme-4f46e5;}body{display:none.css",
             "/assets/theme-ABC.css",
@@ -276,5 +320,77 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(format_timestamp(1_795_451_220), "2026-11-23 16:27 UTC");
+    }
+}
+
+/// "Chrome on macOS": the browser and system a user agent names, for the sessions list. Unknown
+/// agents read as `None` (the page says "unknown device").
+pub fn device(user_agent: &str) -> Option<String> {
+    // Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android says "Linux".
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("CriOS/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => Some(format!("{browser} on {system}")),
+        (Some(name), None) | (None, Some(name)) => Some(name.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// An address without its port (`203.0.113.7:51000` is `203.0.113.7`, `[::1]:5` is `::1`).
+pub fn address_without_port(addr: &str) -> &str {
+    if let Some(bracketed) = addr.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or(bracketed);
+    }
+    match addr.split_once(':') {
+        Some((host, port)) if !port.contains(':') => host,
+        _ => addr,
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::*;
+
+    #[test]
+    fn user_agents_read_as_browser_on_system() {
+        let mac_chrome = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device(mac_chrome).as_deref(), Some("Chrome on macOS"));
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        assert_eq!(device(edge).as_deref(), Some("Edge on Windows"));
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(iphone).as_deref(), Some("Safari on iOS"));
+        let android =
+            "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+        assert_eq!(device(android).as_deref(), Some("Chrome on Android"));
+        assert_eq!(device("curl/8.5.0"), None);
+    }
+
+    #[test]
+    fn addresses_lose_their_port() {
+        assert_eq!(address_without_port("203.0.113.7:51000"), "203.0.113.7");
+        assert_eq!(address_without_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(address_without_port("2001:db8::1"), "2001:db8::1");
+        assert_eq!(address_without_port("10.0.0.1"), "10.0.0.1");
     }
 }

@@ -11,7 +11,10 @@ impl Rgb {
     pub fn parse(hex: &str) -> Option<Self> {
         let hex = hex.strip_prefix('#').unwrap_or(hex);
         let digits: Vec<u8> = match hex.len() {
-            3 => hex.chars().map(|c| c.to_digit(16).map(|d| (d * 17) as u8)).collect::<Option<_>>()?,
+            3 => hex
+                .chars()
+                .map(|c| c.to_digit(16).map(|d| (d * 17) as u8))
+                .collect::<Option<_>>()?,
             6 => (0..6)
                 .step_by(2)
                 .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
@@ -29,7 +32,11 @@ impl Rgb {
     fn luminance(self) -> f64 {
         let channel = |value: u8| {
             let c = f64::from(value) / 255.0;
-            if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
         };
         0.2126 * channel(self.0[0]) + 0.7152 * channel(self.0[1]) + 0.0722 * channel(self.0[2])
     }
@@ -101,14 +108,15 @@ impl Palette {
                 self.primary.hex()
             ));
         }
-        for (shade, mode) in [(self.link, "light"), (self.link_on_dark, "dark")] {
-            if shade != self.primary {
-                notes.push(format!(
-                    "primary_color {} is not readable as link text in {mode} mode; links use {} there",
-                    self.primary.hex(),
-                    shade.hex()
-                ));
-            }
+        // Brand colours are chosen for light backgrounds: lightening links for dark mode is
+        // expected, darkening them for light mode means the colour itself is too pale for text.
+        if self.link != self.primary {
+            notes.push(format!(
+                "primary_color {} is too pale for text ({:.1}:1 on white, WCAG AA needs 4.5:1); links and focus rings use {} instead",
+                self.primary.hex(),
+                self.primary.contrast(WHITE),
+                self.link.hex()
+            ));
         }
         notes
     }
@@ -144,7 +152,9 @@ mod tests {
 
     #[test]
     fn every_brand_colour_gets_readable_buttons_and_links_in_both_modes() {
-        for hex in ["#4f46e5", "#facc15", "#ffffff", "#000000", "#777777", "#0f172a", "#22c55e", "#f0f"] {
+        for hex in [
+            "#4f46e5", "#facc15", "#ffffff", "#000000", "#777777", "#0f172a", "#22c55e", "#f0f",
+        ] {
             let p = palette(hex);
             assert!(p.primary.contrast(p.on_primary) >= 4.5, "{hex} button text");
             for background in LIGHT_BACKGROUNDS {
@@ -163,7 +173,12 @@ mod tests {
         assert_ne!(p.link, p.primary);
         assert!(!p.adjustments().is_empty(), "development mode says so");
         let default = palette("#4f46e5");
-        assert_eq!((default.on_primary, default.link), (WHITE, default.primary), "the default stays as it is");
+        assert_eq!(
+            (default.on_primary, default.link),
+            (WHITE, default.primary),
+            "the default stays as it is"
+        );
+        assert!(default.adjustments().is_empty(), "no notice for a colour that works");
     }
 
     #[test]

@@ -11,7 +11,10 @@ use crate::support::{Browser, PASSWORD, Portal};
 /// axe-core, installed from the lockfile in `tests/browser` (`npm ci --prefix tests/browser`,
 /// which .ci/run does).
 fn axe_source() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/node_modules/axe-core/axe.min.js"
+    );
     std::fs::read_to_string(path).unwrap_or_else(|_| {
         panic!("{path} is missing: install the browser tests' npm packages with `npm ci --prefix tests/browser` (.ci/run does)")
     })
@@ -40,7 +43,10 @@ fn audit(session: &Session<'_>, axe: &str, state: &str) -> Vec<String> {
                 json!([]),
             );
             for violation in result.as_array().cloned().unwrap_or_default() {
-                problems.push(format!("{state} [{size}, {scheme}] {}: {}", violation["id"], violation["nodes"]));
+                problems.push(format!(
+                    "{state} [{size}, {scheme}] {}: {}",
+                    violation["id"], violation["nodes"]
+                ));
             }
             let duplicates = session.script(
                 "const seen = {}; const twice = [];
@@ -61,9 +67,9 @@ fn audit(session: &Session<'_>, axe: &str, state: &str) -> Vec<String> {
 /// Submits the form `action` on the current page with `fields`, as a person would.
 fn submit(session: &Session<'_>, action: &str, fields: &[(&str, &str)]) {
     for (name, value) in fields {
-        session.fill(&format!("form[action='{action}'] [name='{name}']"), value);
+        session.fill(&format!("form[action^='{action}'] [name='{name}']"), value);
     }
-    session.click(&format!("form[action='{action}'] button[type='submit']:not([name])"));
+    session.navigating(|| session.click(&format!("form[action^='{action}'] button[type='submit']:not([name])")));
 }
 
 #[test]
@@ -88,19 +94,39 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     check(Some("/unauthorized-sign-in"), "unauthorized sign-in");
     check(Some("/nope"), "404");
     session.goto(&format!("{base}/sign-in"));
-    submit(&session, "/sign-in", &[("identifier", "ada@example.com"), ("password", "wrong")]);
+    submit(
+        &session,
+        "/sign-in",
+        &[("identifier", "ada@example.com"), ("password", "wrong")],
+    );
     check(None, "sign-in, wrong password");
     session.goto(&format!("{base}/sign-up"));
-    submit(&session, "/sign-up", &[("email_address", "not an email"), ("password", "short")]);
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "not an email"), ("password", "short")],
+    );
     check(None, "sign-up, field errors");
-    submit(&session, "/sign-up", &[("email_address", "ada@example.com"), ("password", PASSWORD)]);
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
     check(Some("/user"), "user");
-    submit(&session, "/user/password", &[("current_password", "wrong"), ("new_password", "x")]);
+    submit(
+        &session,
+        "/user/password",
+        &[("current_password", "wrong"), ("new_password", "x")],
+    );
     check(None, "user, failed password change");
     check(Some("/create-organization"), "create organization");
     submit(&session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
     check(Some("/organization"), "organization");
-    submit(&session, "/organization/invitations", &[("email_address", "bea@example.com")]);
+    submit(
+        &session,
+        "/organization/invitations",
+        &[("email_address", "bea@example.com")],
+    );
     let link: Value = session.script("return document.querySelector('input[readonly]').value", json!([]));
     check(None, "invitation created");
     let link = link.as_str().unwrap().to_owned();
@@ -112,5 +138,10 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     check(Some("/organization?switch=acme"), "switch organization");
     check(Some(path), "invitation for another email");
     check(Some("/sign-out"), "sign-out");
-    assert!(problems.is_empty(), "{} accessibility problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} accessibility problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

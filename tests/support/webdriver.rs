@@ -171,16 +171,26 @@ impl Session<'_> {
     }
 
     pub fn url(&self) -> String {
-        self.command("GET", "/url", None).as_str().unwrap_or_default().to_owned()
+        self.command("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub fn title(&self) -> String {
-        self.command("GET", "/title", None).as_str().unwrap_or_default().to_owned()
+        self.command("GET", "/title", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The window's size in CSS pixels (1280×800 desktop, 390×844 phone).
     pub fn resize(&self, width: u32, height: u32) {
-        self.command("POST", "/window/rect", Some(json!({ "width": width, "height": height })));
+        self.command(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
     }
 
     /// `prefers-color-scheme: dark` (or light) for this window, through the DevTools protocol.
@@ -200,7 +210,11 @@ impl Session<'_> {
 
     /// Runs a script whose last argument is the callback that returns its value.
     pub fn async_script(&self, script: &str, args: Value) -> Value {
-        self.command("POST", "/execute/async", Some(json!({ "script": script, "args": args })))
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
     }
 
     fn element(&self, css: &str) -> String {
@@ -221,12 +235,39 @@ impl Session<'_> {
     pub fn fill(&self, css: &str, text: &str) {
         let element = self.element(css);
         self.command("POST", &format!("/element/{element}/clear"), Some(json!({})));
-        self.command("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+        self.command(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
     }
 
     pub fn click(&self, css: &str) {
         let element = self.element(css);
         self.command("POST", &format!("/element/{element}/click"), Some(json!({})));
+    }
+
+    /// Runs `act` (a click, a key press) that submits a form, and waits until the response's
+    /// document has replaced this one and finished loading.
+    pub fn navigating(&self, act: impl FnOnce()) {
+        self.script("window.__portal_old_document = true;", json!([]));
+        act();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let loaded = self.driver.request(
+                "POST",
+                &format!("/session/{}/execute/sync", self.id),
+                Some(&json!({
+                    "script": "return !window.__portal_old_document && document.readyState === 'complete';",
+                    "args": [],
+                })),
+            );
+            if loaded == Ok(json!(true)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the form post did not load a new page");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Presses keys as a person at the keyboard: text, `\u{E004}` for Tab, `\u{E007}` for Enter.
@@ -235,7 +276,10 @@ impl Session<'_> {
             .chars()
             .flat_map(|key| {
                 let key = key.to_string();
-                [json!({ "type": "keyDown", "value": key }), json!({ "type": "keyUp", "value": key })]
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
             })
             .collect();
         self.command(
@@ -257,7 +301,10 @@ impl Session<'_> {
     }
 
     pub fn source(&self) -> String {
-        self.command("GET", "/source", None).as_str().unwrap_or_default().to_owned()
+        self.command("GET", "/source", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 

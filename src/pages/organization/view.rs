@@ -16,7 +16,7 @@ use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::service::organizations;
 use crate::service::sessions::Visitor;
 use crate::store::organizations::{Invitation, Member, Membership, Organization};
-use crate::views::{Field, format_timestamp};
+use crate::views::{self, Field, format_timestamp};
 
 pub fn create_page(
     ctx: &Ctx<'_>,
@@ -143,9 +143,9 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
     let name = sections.value("general", "name", Some(&organization.name));
     let slug = sections.value("general", "slug", Some(&organization.slug));
     html! {
-        (section_card("general", strings.general_section, html! {}, sections.message("general").as_deref(), html! {
+        (section_card("general", strings.general_section, html! {}, sections.summary("general"), html! {
             @if shown.is_admin {
-                form method="post" action="/organization/general" novalidate {
+                form method="post" action="/organization/general#general" novalidate {
                     (shown.hidden)
                     (Field::new("name", strings.org_name_label, "text", "organization")
                         .value(&name).error(sections.error("general", "name")).required(true).max_length(OrganizationName::MAX_LEN)
@@ -166,8 +166,8 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
 fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings;
     html! {
-        (section_card("members", strings.members_section, html! {}, sections.message("members").as_deref(), html! {
-            table {
+        (section_card("members", strings.members_section, html! {}, sections.summary("members"), html! {
+            table.stack {
                 thead { tr {
                     th scope="col" { (strings.member_label) }
                     th scope="col" { (strings.role_label) }
@@ -175,39 +175,46 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                 } }
                 tbody {
                     @for member in members {
+                        @let email = member.email.as_str();
                         tr {
-                            td {
+                            td data-label=(strings.member_label) {
                                 @let full_name = [member.first_name.as_deref(), member.last_name.as_deref()]
                                     .into_iter().flatten().collect::<Vec<_>>().join(" ");
                                 @if !full_name.is_empty() { (full_name) br; }
-                                span.mono { (member.email) }
+                                (views::email(email))
                                 @if member.user_id == shown.visitor.user.id { " " strong { "(" (strings.you_label) ")" } }
                             }
-                            td {
+                            td data-label=(strings.role_label) {
                                 @if shown.is_admin {
-                                    form.inline method="post" action="/organization/members/role" {
+                                    form.inline method="post" action="/organization/members/role#members" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
-                                        label.skip-link for=(format!("role-{}", member.user_id)) { (strings.role_label) }
+                                        label.visually-hidden for=(format!("role-{}", member.user_id)) {
+                                            (strings.role_label) " " (email)
+                                        }
                                         select id=(format!("role-{}", member.user_id)) name="role" {
                                             option value="admin" selected[member.role == Role::Admin] { (strings.role_admin) }
                                             option value="member" selected[member.role == Role::Member] { (strings.role_member) }
                                         }
                                         " "
-                                        button.secondary type="submit" { (strings.change_role_button) }
+                                        button.secondary type="submit" {
+                                            (strings.change_role_button) (views::hidden_context(email))
+                                        }
                                     }
                                 } @else {
                                     (role_text(strings, member.role))
                                 }
                             }
-                            td {
-                                (format_timestamp(member.joined_at))
+                            td data-label=(strings.joined_label) {
+                                (views::relative_time(strings, ctx.now(), member.joined_at))
                                 @if shown.is_admin && member.user_id != shown.visitor.user.id {
-                                    form.inline method="post" action="/organization/members/remove" {
+                                    form.inline method="post" action="/organization/members/remove#members" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
                                         " "
-                                        button.secondary type="submit" { (strings.remove_member_button) }
+                                        button.secondary type="submit" {
+                                            (strings.remove_member_button) (views::hidden_context(email))
+                                        }
                                     }
                                 }
                             }
@@ -229,8 +236,8 @@ fn invitations_section(
     let invite_email = sections.value("invitations", "email_address", None);
     html! {
         (section_card("invitations", strings.invitations_section, html! {},
-            sections.message("invitations").as_deref(), html! {
-            form method="post" action="/organization/invitations" novalidate {
+            sections.summary("invitations"), html! {
+            form method="post" action="/organization/invitations#invitations" novalidate {
                 (shown.hidden)
                 div.row {
                     (Field::new("email_address", strings.email_label, "email", "off")
@@ -248,11 +255,11 @@ fn invitations_section(
             }
             @if !invitations.is_empty() {
                 h2.spaced { (strings.pending_invitations) }
-                table {
+                table.stack {
                     tbody {
                         @for invitation in invitations {
                             tr {
-                                td.mono { (invitation.email) }
+                                td { (views::email(invitation.email.as_str())) }
                                 td { (role_text(strings, invitation.role)) }
                                 td {
                                     @if invitation.expires_at <= ctx.now() {
@@ -262,7 +269,7 @@ fn invitations_section(
                                     }
                                 }
                                 td {
-                                    form.inline method="post" action="/organization/invitations/revoke" {
+                                    form.inline method="post" action="/organization/invitations/revoke#invitations" {
                                         (shown.hidden)
                                         input type="hidden" name="invitation_id" value=(invitation.id);
                                         button.secondary type="submit" { (strings.revoke_invitation_button) }
@@ -281,8 +288,8 @@ fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) 
     let strings = ctx.strings;
     html! {
         (section_card("leave", strings.leave_section, html! { p.lead { (strings.leave_lead) } },
-            sections.message("leave").as_deref(), html! {
-            form method="post" action="/organization/leave" {
+            sections.summary("leave"), html! {
+            form method="post" action="/organization/leave#leave" {
                 (shown.leaving)
                 button.secondary type="submit" { (strings.leave_button) }
             }
@@ -297,8 +304,8 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
     let confirmation = sections.value("delete", "confirmation", None);
     html! {
         (section_card("delete", strings.delete_org_section, html! { p.lead { (strings.delete_org_lead) } },
-            sections.message("delete").as_deref(), html! {
-            form method="post" action="/organization/delete" novalidate {
+            sections.summary("delete"), html! {
+            form method="post" action="/organization/delete#delete" novalidate {
                 (shown.leaving)
                 (Field::new("confirmation", &confirmation_label, "text", "off")
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)

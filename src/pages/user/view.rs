@@ -14,7 +14,7 @@ use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::organizations;
 use crate::service::profile::DELETE_CONFIRMATION;
 use crate::service::sessions::{self, Visitor};
-use crate::views::{Field, format_timestamp};
+use crate::views::{self, Field};
 
 /// The whole page. Deleting the account ends in a redirect to the sign-out fallback, which CSP
 /// `form-action` must allow.
@@ -31,7 +31,7 @@ pub fn render(
     let content = html! {
         (account_nav(ctx, "/user"))
         h1 { (strings.user_title) }
-        p.lead { (strings.signed_in_as) " " strong { (visitor.user.email) } }
+        p.lead { (strings.signed_in_as) " " strong { (views::email(visitor.user.email.as_str())) } }
         (organizations_section(ctx, visitor)?)
         (profile_section(ctx, visitor, &hidden, sections))
         (email_section(ctx, visitor, &hidden, sections))
@@ -78,7 +78,7 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
         .map(|membership| &membership.organization.id);
     let strings = ctx.strings;
     Ok(html! {
-        (section_card("organizations", strings.organizations_section, html! {}, None, html! {
+        (section_card("organizations", strings.organizations_section, html! {}, html! {}, html! {
             (membership_list(ctx, &memberships, active)?)
             p { a href="/create-organization" { (strings.create_org_title) } }
         }))
@@ -95,8 +95,8 @@ fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: 
     html! {
         @if fields.first_name.is_shown() || fields.last_name.is_shown() || fields.username.is_shown() {
             (section_card("profile", strings.profile_section, html! { p.lead { (strings.profile_lead) } },
-                sections.message("profile").as_deref(), html! {
-                form method="post" action="/user/profile" novalidate {
+                sections.summary("profile"), html! {
+                form method="post" action="/user/profile#profile" novalidate {
                     (hidden)
                     @if fields.first_name.is_shown() || fields.last_name.is_shown() {
                         div.row {
@@ -130,9 +130,9 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     let new_email = sections.value("email", "email_address", None);
     html! {
         (section_card("email", strings.email_section,
-            html! { p { span.mono { (visitor.user.email) } " " span.optional { "(" (strings.email_unverified) ")" } } },
-            sections.message("email").as_deref(), html! {
-            form method="post" action="/user/email" novalidate {
+            html! { p { (views::email(visitor.user.email.as_str())) " " span.optional { "(" (strings.email_unverified) ")" } } },
+            sections.summary("email"), html! {
+            form method="post" action="/user/email#email" novalidate {
                 (hidden)
                 (Field::new("email_address", strings.new_email_label, "email", "email")
                     .value(&new_email).error(sections.error("email", "email_address")).required(true)
@@ -152,8 +152,8 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
         @if ctx.settings.sign_up_fields().phone_number.is_shown() {
             (section_card("phone", strings.phone_section,
                 html! { @if stored.is_none() { p.hint { (strings.phone_none) } } },
-                sections.message("phone").as_deref(), html! {
-                form method="post" action="/user/phone" novalidate {
+                sections.summary("phone"), html! {
+                form method="post" action="/user/phone#phone" novalidate {
                     (hidden)
                     (Field::new("phone_number", strings.phone_label, "tel", "tel")
                         .value(&phone).error(sections.error("phone", "phone_number")).required(false)
@@ -174,8 +174,8 @@ fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>)
     let strings = ctx.strings;
     html! {
         (section_card("password", strings.password_section, html! { p.lead { (strings.password_lead) } },
-            sections.message("password").as_deref(), html! {
-            form method="post" action="/user/password" novalidate {
+            sections.summary("password"), html! {
+            form method="post" action="/user/password#password" novalidate {
                 (hidden)
                 (current_password_field(ctx, sections, "password"))
                 (Field::new("new_password", strings.new_password_label, "password", "new-password")
@@ -191,30 +191,40 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
     let strings = ctx.strings;
     let sessions = sessions::list_sessions(ctx.db()?, &visitor.user.id, ctx.now())?;
     Ok(html! {
-        (section_card("sessions", strings.sessions_section, html! {}, None, html! {
-            table {
+        (section_card("sessions", strings.sessions_section, html! {}, html! {}, html! {
+            table.stack {
                 thead { tr {
                     th scope="col" { (strings.session_device) }
                     th scope="col" { (strings.session_created) }
                     th scope="col" { (strings.session_last_active) }
                     th scope="col" { (strings.session_client) }
-                    th scope="col" { span.skip-link { (strings.revoke_button) } }
+                    th scope="col" { span.visually-hidden { (strings.revoke_button) } }
                 } }
                 tbody {
                     @for session in &sessions {
+                        @let device = session.user_agent.as_deref().and_then(views::device)
+                            .unwrap_or_else(|| strings.unknown_device.to_owned());
                         tr {
-                            td {
-                                (session.user_agent.as_deref().unwrap_or(strings.unknown_device))
-                                @if session.id == visitor.session.id { br; strong { (strings.this_device) } }
+                            td data-label=(strings.session_device) {
+                                (device)
+                                @if session.id == visitor.session.id { " " strong { "(" (strings.this_device) ")" } }
                             }
-                            td { (format_timestamp(session.created_at)) }
-                            td { (format_timestamp(session.last_active_at)) }
-                            td.mono { (session.client_addr.as_deref().unwrap_or("")) }
+                            td data-label=(strings.session_created) { (views::relative_time(strings, ctx.now(), session.created_at)) }
+                            td data-label=(strings.session_last_active) { (views::relative_time(strings, ctx.now(), session.last_active_at)) }
+                            td.mono data-label=(strings.session_client) {
+                                (session.client_addr.as_deref().map(views::address_without_port).unwrap_or(""))
+                            }
                             td {
-                                form.inline method="post" action="/user/sessions/revoke" {
+                                form.inline method="post" action="/user/sessions/revoke#sessions" {
                                     (hidden)
                                     input type="hidden" name="session_id" value=(session.id);
-                                    button.secondary type="submit" { (strings.revoke_button) }
+                                    button.secondary type="submit" {
+                                        (strings.revoke_button)
+                                        (views::hidden_context(&strings.revoke_session_context.replace(
+                                            "{what}",
+                                            &format!("{device}, {}", views::format_timestamp(session.created_at)),
+                                        )))
+                                    }
                                 }
                             }
                         }
@@ -222,7 +232,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                 }
             }
             @if sessions.len() > 1 {
-                form method="post" action="/user/sessions/revoke-others" {
+                form method="post" action="/user/sessions/revoke-others#sessions" {
                     (hidden)
                     button.secondary type="submit" { (strings.revoke_others_button) }
                 }
@@ -239,8 +249,8 @@ fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -
     let confirmation = sections.value("delete", "confirmation", None);
     html! {
         (section_card("delete", strings.delete_section, html! { p.lead { (strings.delete_lead) } },
-            sections.message("delete").as_deref(), html! {
-            form method="post" action="/user/delete" novalidate {
+            sections.summary("delete"), html! {
+            form method="post" action="/user/delete#delete" novalidate {
                 (hidden)
                 (Field::new("confirmation", &phrase_label, "text", "off")
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
