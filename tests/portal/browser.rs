@@ -145,3 +145,98 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
         problems.join("\n")
     );
 }
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Presses Tab until the element with `id` has the focus (at most 30 times), as a keyboard
+/// user moves through a page.
+fn tab_to(session: &Session<'_>, id: &str) {
+    for _ in 0..30 {
+        if session.focused() == id {
+            return;
+        }
+        session.keys(TAB);
+    }
+    panic!("Tab never reached #{id}; focus is on {:?}", session.focused());
+}
+
+#[test]
+fn sign_up_and_sign_in_work_by_keyboard_alone() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    session.goto(&format!("{base}/sign-up"));
+    tab_to(&session, "field-email_address");
+    session.keys("ada@example.com");
+    tab_to(&session, "field-password");
+    session.keys(PASSWORD);
+    session.navigating(|| session.keys(ENTER));
+    assert!(session.url().ends_with("/user"), "{}", session.url());
+    assert!(session.source().contains("ada@example.com"));
+
+    let session = driver.session(true);
+    session.goto(&format!("{base}/sign-in"));
+    tab_to(&session, "field-identifier");
+    session.keys("ada@example.com");
+    tab_to(&session, "field-password");
+    session.keys("wrong password");
+    session.navigating(|| session.keys(ENTER));
+    assert!(session.title().starts_with("Error:"), "{}", session.title());
+    assert_eq!(session.focused(), "DIV", "the error summary takes the focus");
+    tab_to(&session, "field-password");
+    session.keys(PASSWORD);
+    session.navigating(|| session.keys(ENTER));
+    assert!(session.url().ends_with("/user"), "{}", session.url());
+}
+
+#[test]
+fn the_main_journeys_work_with_javascript_off() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(false);
+    let page = |path: &str| session.goto(&format!("{base}{path}"));
+    page("/sign-up?redirect_url=%2Fuser");
+    submit(
+        &session,
+        "/sign-up",
+        &[
+            ("email_address", "ada@example.com"),
+            ("password", PASSWORD),
+            ("first_name", "Ada"),
+        ],
+    );
+    assert!(session.url().ends_with("/user"), "{}", session.url());
+    submit(
+        &session,
+        "/user/profile",
+        &[("first_name", "Ada"), ("last_name", "Lovelace")],
+    );
+    assert!(session.source().contains("Lovelace"));
+    submit(
+        &session,
+        "/user/password",
+        &[("current_password", "wrong"), ("new_password", "another long one")],
+    );
+    assert!(
+        session.url().ends_with("/user/password#password"),
+        "the failed section: {}",
+        session.url()
+    );
+    page("/create-organization");
+    submit(&session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
+    page("/organization");
+    assert!(session.source().contains("Acme"));
+    page("/sign-out");
+    submit(&session, "/sign-out", &[]);
+    page("/user");
+    assert!(session.url().contains("/sign-in"), "signed out: {}", session.url());
+    submit(
+        &session,
+        "/sign-in",
+        &[("identifier", "ada@example.com"), ("password", PASSWORD)],
+    );
+    assert!(session.url().ends_with("/user"), "{}", session.url());
+}
