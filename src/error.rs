@@ -157,6 +157,7 @@ impl From<OrgError> for PortalError {
             OrgError::Fields(fields) => FormProblem::fields(fields).into(),
             OrgError::LastAdmin => FormProblem::new(StatusCode::CONFLICT, Msg::LastAdmin).into(),
             OrgError::Forbidden => Self::Forbidden(Msg::ForbiddenOrg),
+            OrgError::NotAMember => Self::Forbidden(Msg::NotAMember),
             OrgError::InvitationUnavailable => Self::Gone(Msg::InvitationUnavailable),
             OrgError::InvitationForAnotherEmail => Self::Forbidden(Msg::InvitationWrongEmail),
             OrgError::Db(error) => error.into(),

@@ -37,17 +37,17 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         }
         PortalError::Unavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
-            (strings.error_title, strings.busy.to_owned())
+            (strings.busy_title, strings.busy.to_owned())
         }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
             (strings.error_title, strings.internal_error.to_owned())
         }
-        PortalError::PayloadTooLarge => (strings.error_title, strings.payload_too_large.to_owned()),
-        PortalError::UnsupportedMediaType => (strings.error_title, strings.unsupported_media_type.to_owned()),
-        PortalError::BadRequest(message) | PortalError::Forbidden(message) | PortalError::Gone(message) => {
-            (strings.error_title, strings.message(*message).to_owned())
-        }
+        PortalError::PayloadTooLarge => (strings.bad_request_title, strings.payload_too_large.to_owned()),
+        PortalError::UnsupportedMediaType => (strings.bad_request_title, strings.unsupported_media_type.to_owned()),
+        PortalError::BadRequest(message) => (strings.bad_request_title, strings.message(*message).to_owned()),
+        PortalError::Forbidden(message) => (strings.forbidden_title, strings.message(*message).to_owned()),
+        PortalError::Gone(message) => (strings.gone_title, strings.message(*message).to_owned()),
         PortalError::Invalid(problem) => (strings.error_title, problem_message(ctx, problem)),
     };
     let content = html! {
@@ -57,8 +57,15 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             @if let PortalError::Config(errors) = &error {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
             }
-            @if !matches!(error, PortalError::DevelopmentHost(_)) {
-                p { a href="/sign-in" { (strings.go_to_sign_in) } }
+            @match &error {
+                // Nothing else is served there; and the configuration page would only reload.
+                PortalError::DevelopmentHost(_) | PortalError::Config(_) => {}
+                // Whoever holds a session cookie is most likely signed in (checking would need
+                // the database this page may be about).
+                _ if ctx.cookie(ctx.portal_session_cookie()).is_some() => {
+                    p { a href="/user" { (strings.go_to_account) } }
+                }
+                _ => { p { a href="/sign-in" { (strings.go_to_sign_in) } } }
             }
         }
     };

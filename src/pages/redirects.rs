@@ -114,13 +114,17 @@ pub fn dev_notices(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Vec<String
 }
 
 /// The "back to the application" link: the validated redirect target when the request carried
-/// one, else `home_url` when it passes the policy.
+/// one, else `home_url` when it passes the policy. Only a target outside the portal: a portal
+/// page (`/user`) would send a visitor on the sign-in page back to sign-in.
 pub fn back_to_app(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Option<String> {
-    if let Some(choice) = choice.filter(|c| matches!(c.source, CandidateSource::Query(_))) {
-        return Some(choice.target.location());
-    }
-    let home = ctx.settings.home_url()?;
-    policy(ctx).check(home).ok().map(|target| target.location())
+    let from_query = choice
+        .filter(|c| matches!(c.source, CandidateSource::Query(_)))
+        .map(|c| c.target.clone());
+    let target = match from_query {
+        Some(target) => target,
+        None => policy(ctx).check(ctx.settings.home_url()?).ok()?,
+    };
+    (!target.is_same_origin()).then(|| target.location())
 }
 
 /// `path` with this request's redirect parameters, so links between pages keep them.

@@ -25,6 +25,9 @@ pub enum OrgError {
     /// The actor is not a member, or not an admin where one is needed.
     #[error("not a member, or not an admin where one is needed")]
     Forbidden,
+    /// The user belongs to no organization with this slug (whether one exists or not).
+    #[error("not a member of an organization with this slug")]
+    NotAMember,
     /// The change would leave the organization without an admin.
     #[error("the organization would be left without an admin")]
     LastAdmin,
@@ -92,14 +95,14 @@ pub fn require_admin(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<Me
     }
 }
 
-/// The user's membership in the organization with this slug, or `Forbidden` (whether it
+/// The user's membership in the organization with this slug, or `NotAMember` (whether it
 /// exists or not).
 pub fn membership_by_slug(db: &dyn Db, user_id: &UserId, slug: &str) -> Result<Membership, OrgError> {
     let membership = match orgs::find_organization_by_slug(db, slug)? {
         Some(organization) => orgs::find_membership(db, &organization.id, user_id)?,
         None => None,
     };
-    membership.ok_or(OrgError::Forbidden)
+    membership.ok_or(OrgError::NotAMember)
 }
 
 /// Every organization the user belongs to, by name.

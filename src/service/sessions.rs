@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(claims.org_role.as_deref(), Some("admin"));
         assert_eq!(
             switch_organization(&db, &started.session, "nope").unwrap_err(),
-            OrgError::Forbidden
+            OrgError::NotAMember
         );
         orgs::delete_membership(&db, &org.id, &ada.id).unwrap();
         let claims = session_claims(&db, &started.session, &terms).unwrap();

@@ -46,6 +46,12 @@ pub struct Strings {
     pub unauthorized_title: &'static str,
     pub unauthorized_lead: &'static str,
     pub go_to_sign_in: &'static str,
+    pub go_to_account: &'static str,
+    pub forbidden_title: &'static str,
+    pub gone_title: &'static str,
+    pub bad_request_title: &'static str,
+    pub busy_title: &'static str,
+    pub not_a_member: &'static str,
     pub error_title: &'static str,
     pub title_error_prefix: &'static str,
     pub confirmation_label: &'static str,
@@ -225,6 +231,12 @@ pub const ENGLISH: Strings = Strings {
     unauthorized_title: "Sign-in not allowed",
     unauthorized_lead: "This sign-in was not authorized. If you think this is a mistake, contact the application's administrator.",
     go_to_sign_in: "Go to sign in",
+    go_to_account: "Go to your account",
+    forbidden_title: "Not allowed",
+    gone_title: "No longer available",
+    bad_request_title: "This request cannot be handled",
+    busy_title: "Busy",
+    not_a_member: "You are not a member of an organization with this address.",
     error_title: "Something went wrong",
     title_error_prefix: "Error:",
     confirmation_label: "Confirmation",
@@ -399,6 +411,12 @@ pub const FRENCH: Strings = Strings {
     unauthorized_title: "Connexion refusée",
     unauthorized_lead: "Cette connexion n’a pas été autorisée. Si vous pensez qu’il s’agit d’une erreur, contactez l’administrateur de l’application.",
     go_to_sign_in: "Aller à la connexion",
+    go_to_account: "Aller à votre compte",
+    forbidden_title: "Action non autorisée",
+    gone_title: "Plus disponible",
+    bad_request_title: "Cette requête ne peut pas être traitée",
+    busy_title: "Service occupé",
+    not_a_member: "Vous n’êtes membre d’aucune organisation à cette adresse.",
     error_title: "Une erreur s’est produite",
     title_error_prefix: "Erreur :",
     confirmation_label: "Confirmation",
@@ -549,6 +567,7 @@ pub enum Msg {
     CsrfTokenMissing,
     CsrfTokenInvalid,
     TooManyPasswordChecks,
+    NotAMember,
 }
 
 impl Strings {
@@ -567,6 +586,7 @@ impl Strings {
             Msg::CsrfTokenMissing => self.csrf_token_missing,
             Msg::CsrfTokenInvalid => self.csrf_token_invalid,
             Msg::TooManyPasswordChecks => self.too_many_password_checks,
+            Msg::NotAMember => self.not_a_member,
         }
     }
 }

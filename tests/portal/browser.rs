@@ -57,6 +57,13 @@ fn audit(session: &Session<'_>, axe: &str, state: &str) -> Vec<String> {
             if duplicates.as_array().is_some_and(|ids| !ids.is_empty()) {
                 problems.push(format!("{state} [{size}, {scheme}] duplicate ids: {duplicates}"));
             }
+            let overflow = session.script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                json!([]),
+            );
+            if overflow.as_i64().is_some_and(|pixels| pixels > 0) {
+                problems.push(format!("{state} [{size}, {scheme}] scrolls sideways by {overflow}px"));
+            }
         }
     }
     session.resize(1280, 800);

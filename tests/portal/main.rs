@@ -11,5 +11,6 @@ mod hardening;
 mod host;
 mod organizations;
 mod pages;
+mod polish;
 mod profile;
 mod redirects;

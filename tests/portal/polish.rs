@@ -1,0 +1,71 @@
+//! The defects found in the accessibility and polish audit, each pinned through the real
+//! component (the browser tier in `browser.rs` pins what needs a browser).
+
+use crate::support::orgs::create_org;
+use crate::support::{Browser, Portal};
+
+#[test]
+fn back_to_the_application_never_points_at_a_portal_page_that_loops_to_sign_in() {
+    let portal = Portal::new();
+    let looping = portal.get("/sign-in?redirect_url=%2Fuser");
+    assert!(
+        !looping.body.contains("class=\"back\""),
+        "a link to /user would come back here"
+    );
+    let away = portal.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp");
+    assert!(away.body.contains("href=\"http://localhost:5173/app\""));
+}
+
+#[test]
+fn error_pages_say_what_happened_and_offer_the_way_that_fits_the_visitor() {
+    let portal = Portal::new();
+    let anonymous = portal.get("/nope");
+    assert!(anonymous.body.contains("href=\"/sign-in\""));
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
+    let signed_in = browser.get("/nope");
+    assert!(
+        signed_in.body.contains("href=\"/user\""),
+        "not 'Go to sign in' for a signed-in visitor"
+    );
+    let gone = browser.get("/organization/invitation?token=unknown");
+    gone.assert_status(410);
+    assert!(gone.body.contains("No longer available") && !gone.body.contains("Something went wrong"));
+}
+
+#[test]
+fn switching_to_an_unknown_organization_says_so_not_that_admins_only_may() {
+    let portal = Portal::new();
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut browser, "Acme", "acme").assert_status(302);
+    let unknown = browser.get("/organization?switch=nope");
+    unknown.assert_status(403);
+    assert!(unknown.body.contains("not a member of an organization"));
+    assert!(!unknown.body.contains("Only admins"));
+}
+
+#[test]
+fn repeated_buttons_say_what_they_act_on() {
+    let portal = Portal::new();
+    let mut laptop = Browser::signed_up(&portal, "ada@example.com");
+    let mut phone = Browser::new(&portal);
+    phone
+        .sign_in("ada@example.com", crate::support::PASSWORD)
+        .assert_status(302);
+    let page = laptop.get("/user");
+    let contexts = page.body.matches("class=\"visually-hidden\"> the session on").count();
+    assert_eq!(contexts, 2, "each 'Sign out' button names its session");
+}
+
+#[test]
+fn a_pale_brand_colour_gets_readable_button_text_and_links_and_development_says_so() {
+    let portal = Portal::with_vars(&[("primary_color", "#facc15")]);
+    let page = portal.get("/sign-in");
+    assert!(page.body.contains("primary_color #facc15 is too pale for text"));
+    let theme = portal.get("/assets/theme-facc15.css");
+    assert!(
+        theme.body.contains("--on-primary:#111827"),
+        "dark text, not white at 1.5:1: {}",
+        theme.body
+    );
+    assert!(!theme.body.contains("--link:#facc15"), "{}", theme.body);
+}
