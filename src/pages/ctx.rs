@@ -5,13 +5,13 @@
 
 use std::cell::{OnceCell, RefCell};
 
-use http::{HeaderMap, Method};
+use http::{HeaderMap, Method, StatusCode};
 use maud::{Markup, html};
 use url::Url;
 
 use super::redirects;
 use crate::config::Settings;
-use crate::error::PortalError;
+use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectTarget};
 use crate::security::client_addr::{client_address, last_value};
@@ -304,17 +304,33 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Reads a POSTed form: checks its type (415), encoding (400), origin and CSRF token (403).
+    /// Reads a POSTed form and checks it came from this visitor's page: see [`Ctx::parse_form`]
+    /// and [`Ctx::check_form`].
     pub fn form(&self) -> Result<Params, PortalError> {
+        let form = self.parse_form()?;
+        self.check_form(&form)?;
+        Ok(form)
+    }
+
+    /// Reads a POSTed form: its type (415) and encoding (400). Nothing may act on it before
+    /// [`Ctx::check_form`] passes.
+    pub fn parse_form(&self) -> Result<Params, PortalError> {
         let content_type = self.header("content-type").unwrap_or_default();
         let media_type = content_type.split(';').next().unwrap_or_default().trim();
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(PortalError::UnsupportedMediaType);
         }
-        let form = Params::from_form_body(self.body).map_err(|error| {
+        Params::from_form_body(self.body).map_err(|error| {
             eprintln!("refused form on {}: {error}", self.path);
             PortalError::BadRequest(Msg::BadFormEncoding)
-        })?;
+        })
+    }
+
+    /// Checks a form came from this visitor's page (`security::csrf`). A cross-site post is an
+    /// error page (403). A missing or stale token on a post the browser itself says came from the
+    /// portal (an expired cookie, a form left open) is a [`FormProblem`]: the page shows the
+    /// form again with what was typed and a fresh token, acting on nothing.
+    pub fn check_form(&self, form: &Params) -> Result<(), PortalError> {
         let refuse = |rejection: csrf::CsrfRejection| {
             eprintln!("refused post to {}: {rejection}", self.path);
             PortalError::from(rejection)
@@ -326,8 +342,16 @@ impl<'a> Ctx<'a> {
         )
         .map_err(refuse)?;
         let cookie = self.cookie(csrf::cookie_name(!self.settings.is_development()));
-        csrf::check_token(self.mac_keys()?, cookie, form.get(csrf::FIELD)).map_err(refuse)?;
-        Ok(form)
+        let Err(rejection) = csrf::check_token(self.mac_keys()?, cookie, form.get(csrf::FIELD)) else {
+            return Ok(());
+        };
+        let portal = self.portal_origin().origin().ascii_serialization();
+        let vouched = self.header("sec-fetch-site") == Some("same-origin") || self.header("origin") == Some(&portal);
+        if !vouched {
+            return Err(refuse(rejection));
+        }
+        eprintln!("form on {} shown again: {rejection}", self.path);
+        Err(FormProblem::new(StatusCode::FORBIDDEN, Msg::FormExpired).into())
     }
 
     /// The visitor's CSRF cookie value, minted (and set on the response) if they have none. It

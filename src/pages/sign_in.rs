@@ -4,7 +4,7 @@ use http::StatusCode;
 use maud::html;
 
 use super::parts::{FormCard, alternate_link, prefill};
-use super::redirects;
+use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth};
 use crate::domain::{EmailAddress, Username};
@@ -27,10 +27,13 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
-    let form = ctx.form()?;
+    let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignIn, &form)?;
     let identifier = form.text("identifier").trim();
-    or_show_form(sign_in(ctx, &form, identifier, &target), |problem| {
+    let signed_in = ctx
+        .check_form(&form)
+        .and_then(|()| sign_in(ctx, &form, identifier, &target));
+    or_show_form(signed_in, |problem| {
         render(ctx, &target, None, identifier, Some(&problem))
     })
 }
@@ -56,7 +59,7 @@ fn render(
     let card = FormCard {
         title: strings.sign_in_title,
         lead: strings.sign_in_lead,
-        action: "/sign-in",
+        action: &link_keeping_redirect(ctx, "/sign-in"),
         flow: Flow::SignIn,
         target,
         choice,

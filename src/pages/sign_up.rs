@@ -3,7 +3,7 @@
 use maud::html;
 
 use super::parts::{FormCard, alternate_link, field_error, prefill};
-use super::redirects;
+use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth};
 use crate::config::FieldMode;
@@ -32,7 +32,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
-    let form = ctx.form()?;
+    let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignUp, &form)?;
     let input = SignUpInput {
         email_address: form.text("email_address").to_owned(),
@@ -42,9 +42,8 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
         username: form.text("username").to_owned(),
         phone_number: form.text("phone_number").to_owned(),
     };
-    or_show_form(sign_up(ctx, &input, &target), |problem| {
-        render(ctx, &target, None, &input, Some(&problem))
-    })
+    let signed_up = ctx.check_form(&form).and_then(|()| sign_up(ctx, &input, &target));
+    or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
 }
 
 /// Creates the account (or signs into the existing one with that email and password) and
@@ -69,7 +68,7 @@ fn render(
     let card = FormCard {
         title: strings.sign_up_title,
         lead: strings.sign_up_lead,
-        action: "/sign-up",
+        action: &link_keeping_redirect(ctx, "/sign-up"),
         flow: Flow::SignUp,
         target,
         choice,

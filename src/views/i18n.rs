@@ -47,6 +47,7 @@ pub struct Strings {
     pub unauthorized_lead: &'static str,
     pub go_to_sign_in: &'static str,
     pub go_to_account: &'static str,
+    pub form_expired: &'static str,
     pub forbidden_title: &'static str,
     pub gone_title: &'static str,
     pub bad_request_title: &'static str,
@@ -232,6 +233,7 @@ pub const ENGLISH: Strings = Strings {
     unauthorized_lead: "This sign-in was not authorized. If you think this is a mistake, contact the application's administrator.",
     go_to_sign_in: "Go to sign in",
     go_to_account: "Go to your account",
+    form_expired: "The form's security token had expired or was missing. What you typed is kept (except passwords): please submit it again. If this happens again, make sure cookies are enabled.",
     forbidden_title: "Not allowed",
     gone_title: "No longer available",
     bad_request_title: "This request cannot be handled",
@@ -412,6 +414,7 @@ pub const FRENCH: Strings = Strings {
     unauthorized_lead: "Cette connexion n’a pas été autorisée. Si vous pensez qu’il s’agit d’une erreur, contactez l’administrateur de l’application.",
     go_to_sign_in: "Aller à la connexion",
     go_to_account: "Aller à votre compte",
+    form_expired: "Le jeton de sécurité du formulaire avait expiré ou manquait. Votre saisie est conservée (sauf les mots de passe) : envoyez-le à nouveau. Si cela se reproduit, vérifiez que les cookies sont activés.",
     forbidden_title: "Action non autorisée",
     gone_title: "Plus disponible",
     bad_request_title: "Cette requête ne peut pas être traitée",
@@ -568,6 +571,7 @@ pub enum Msg {
     CsrfTokenInvalid,
     TooManyPasswordChecks,
     NotAMember,
+    FormExpired,
 }
 
 impl Strings {
@@ -587,6 +591,7 @@ impl Strings {
             Msg::CsrfTokenInvalid => self.csrf_token_invalid,
             Msg::TooManyPasswordChecks => self.too_many_password_checks,
             Msg::NotAMember => self.not_a_member,
+            Msg::FormExpired => self.form_expired,
         }
     }
 }

@@ -69,3 +69,46 @@ fn a_pale_brand_colour_gets_readable_button_text_and_links_and_development_says_
     );
     assert!(!theme.body.contains("--link:#facc15"), "{}", theme.body);
 }
+
+#[test]
+fn a_stale_csrf_cookie_shows_the_form_again_with_the_input_and_the_redirect() {
+    let portal = Portal::new();
+    let mut browser = Browser::new(&portal);
+    let page = browser.get("/sign-up?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp");
+    let action = "/sign-up?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp";
+    assert!(
+        page.body
+            .contains("action=\"/sign-up?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp\"")
+    );
+    let (token, sealed) = (
+        page.input_value("csrf_token").unwrap(),
+        page.input_value("redirect_target").unwrap(),
+    );
+    // The cookie expires while the form is open.
+    browser.cookies.remove("__portal_csrf");
+    let fields = |token: &str, sealed: &str| {
+        vec![
+            ("csrf_token".to_owned(), token.to_owned()),
+            ("redirect_target".to_owned(), sealed.to_owned()),
+            ("email_address".to_owned(), "ada@example.com".to_owned()),
+            ("first_name".to_owned(), "Ada".to_owned()),
+            ("password".to_owned(), crate::support::PASSWORD.to_owned()),
+        ]
+    };
+    let stale = fields(&token, &sealed);
+    let stale: Vec<(&str, &str)> = stale.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let again = browser.post_form(action, &stale);
+    again.assert_status(403);
+    assert!(again.body.contains("submit it again"), "{}", again.body);
+    assert_eq!(again.input_value("email_address").as_deref(), Some("ada@example.com"));
+    assert_eq!(again.input_value("first_name").as_deref(), Some("Ada"));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0, "nothing was done");
+    let fresh = fields(
+        &again.input_value("csrf_token").unwrap(),
+        &again.input_value("redirect_target").unwrap(),
+    );
+    let fresh: Vec<(&str, &str)> = fresh.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let done = browser.post_form(action, &fresh);
+    done.assert_status(302);
+    assert_eq!(done.location(), "http://localhost:5173/app", "the redirect survived");
+}

@@ -29,10 +29,13 @@ pub fn show_create(ctx: &Ctx<'_>) -> PageResult {
 }
 
 pub fn create(ctx: &Ctx<'_>) -> PageResult {
-    let form = ctx.form()?;
+    let form = ctx.parse_form()?;
     let visitor = ctx.visitor()?;
     let target = redirects::from_form(ctx, Flow::CreateOrganization, &form)?;
-    or_show_form(create_organization(ctx, visitor, &form, &target), |problem| {
+    let created = ctx
+        .check_form(&form)
+        .and_then(|()| create_organization(ctx, visitor, &form, &target));
+    or_show_form(created, |problem| {
         view::create_page(ctx, &target, None, &form, Some(&problem))
     })
 }
@@ -92,10 +95,11 @@ fn org_post(
     section: &'static str,
     change: impl FnOnce(&Params, &Visitor, &OrgId) -> PageResult,
 ) -> PageResult {
-    let form = ctx.form()?;
+    let form = ctx.parse_form()?;
     let visitor = ctx.visitor()?;
     let org_id = OrgId::parse(form.text("org_id")).ok_or(PortalError::Forbidden(Msg::ForbiddenOrg))?;
-    or_show_form(change(&form, visitor, &org_id), |problem| {
+    let changed = ctx.check_form(&form).and_then(|()| change(&form, visitor, &org_id));
+    or_show_form(changed, |problem| {
         let membership = organizations::require_member(ctx.db()?, &org_id, &visitor.user.id)?;
         let leave_target = redirects::from_form(ctx, Flow::LeaveOrganization, &form)?;
         view::profile_page(

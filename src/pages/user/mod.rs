@@ -36,10 +36,11 @@ fn post(
     section: &'static str,
     change: impl FnOnce(&Params, &Visitor, &RedirectTarget) -> PageResult,
 ) -> PageResult {
-    let form = ctx.form()?;
+    let form = ctx.parse_form()?;
     let visitor = ctx.visitor()?;
     let target = redirects::from_form(ctx, Flow::ReturnToApp, &form)?;
-    or_show_form(change(&form, visitor, &target), |problem| {
+    let changed = ctx.check_form(&form).and_then(|()| change(&form, visitor, &target));
+    or_show_form(changed, |problem| {
         view::render(
             ctx,
             visitor,
