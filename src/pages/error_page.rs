@@ -56,6 +56,7 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             p.lead { (lead) }
             @if let PortalError::Config(errors) = &error {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
+                p { (strings.config_error_how) }
             }
             @match &error {
                 // Nothing else is served there; and the configuration page would only reload.

@@ -8,7 +8,7 @@ use url::Url;
 use super::Ctx;
 use crate::error::PortalError;
 use crate::form::Params;
-use crate::redirect::{self, CandidateSource, Flow, RedirectChoice, RedirectPolicy, RedirectTarget};
+use crate::redirect::{self, CandidateSource, Flow, RedirectChoice, RedirectPolicy, RedirectTarget, RejectReason};
 use crate::views;
 
 /// How long a sealed redirect target in a form stays usable.
@@ -104,13 +104,38 @@ pub fn from_form(ctx: &Ctx<'_>, flow: Flow, form: &Params) -> Result<RedirectTar
 }
 
 /// Notices shown in development mode only: why each redirect candidate was ignored.
+/// Each says what was used instead and, for an origin that is not allowed, which variable would
+/// allow it; and a target on another host than the portal gets a warning, since the host-only
+/// `__session` cookie of development mode will not reach it (a silent sign-in loop otherwise).
 pub fn dev_notices(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Vec<String> {
-    if !ctx.settings.is_development() {
+    let Some(choice) = choice.filter(|_| ctx.settings.is_development()) else {
         return Vec::new();
+    };
+    let used = choice.target.location();
+    let mut notices: Vec<String> = choice
+        .rejected
+        .iter()
+        .map(|rejected| {
+            let hint = match &rejected.reason {
+                RejectReason::OriginNotAllowed(origin) => format!(
+                    " To allow it, add {origin} to the variable allowed_redirect_origins (or set instance_domain to its domain)."
+                ),
+                _ => String::new(),
+            };
+            format!("{rejected}. The portal sends visitors to {used} instead.{hint}")
+        })
+        .collect();
+    let target_host = choice.target.url().host_str().unwrap_or_default();
+    let portal_host = ctx.portal_origin().host_str().unwrap_or_default();
+    if !choice.target.is_same_origin() && target_host != portal_host {
+        notices.push(format!(
+            "The app at {} is on another host than the portal ({portal_host}): the __session cookie will not reach it, \
+             so the app will keep sending visitors back to sign in. Open the portal and the app on the same host name \
+             (both localhost, or both 127.0.0.1).",
+            choice.target.origin()
+        ));
     }
-    choice
-        .map(|choice| choice.rejected.iter().map(ToString::to_string).collect())
-        .unwrap_or_default()
+    notices
 }
 
 /// The "back to the application" link: the validated redirect target when the request carried

@@ -207,6 +207,19 @@ fn configuration_errors_show_a_clear_page_in_development() {
     assert!(response.body.contains("after_sign_in_url"));
     assert!(response.body.contains("primary_color"));
     assert!(response.logs.contains("after_sign_in_url"));
+    assert!(
+        response.body.contains("--variable name=value"),
+        "says how to set variables"
+    );
+    assert!(
+        !response.body.contains("href=\"/sign-in\""),
+        "no link that only reloads the error"
+    );
+    assert_eq!(
+        response.logs.matches("configuration error: primary_color").count(),
+        1,
+        "logged once"
+    );
     portal.get("/healthz").assert_status(200);
 }
 

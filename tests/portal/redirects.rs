@@ -38,9 +38,31 @@ fn hostile_redirect_values_are_escaped_in_the_notice() {
 #[test]
 fn accepted_redirect_produces_no_notice_and_a_back_link() {
     let portal = Portal::new();
-    let response = portal.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fdashboard");
+    let response = portal.get("/sign-in?redirect_url=http%3A%2F%2F127.0.0.1%3A5173%2Fdashboard");
     assert!(!response.body.contains("Development notice"));
-    assert!(response.body.contains("href=\"http://localhost:5173/dashboard\""));
+    assert!(response.body.contains("href=\"http://127.0.0.1:5173/dashboard\""));
+}
+
+#[test]
+fn an_app_on_another_host_than_the_portal_is_warned_about_in_development() {
+    // The portal on 127.0.0.1 and the app on localhost: the redirect works, the host-only
+    // __session cookie never reaches the app, and it sends the visitor back in a loop.
+    let portal = Portal::new();
+    let response = portal.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fdashboard");
+    assert!(response.body.contains("Development notice"));
+    assert!(response.body.contains("on another host than the portal (127.0.0.1)"));
+}
+
+#[test]
+fn a_rejected_redirect_notice_says_what_was_used_and_how_to_allow_it() {
+    let portal = Portal::new();
+    let response = portal.get("/sign-in?redirect_url=https%3A%2F%2Fapp.example.net%2F");
+    assert!(response.body.contains("The portal sends visitors to /user instead."));
+    assert!(
+        response
+            .body
+            .contains("add https://app.example.net to the variable allowed_redirect_origins")
+    );
 }
 
 #[test]
