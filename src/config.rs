@@ -85,6 +85,14 @@ pub struct Settings<'v> {
     previous_secret_keys: OnceCell<Vec<Secret>>,
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
+    legal_links: OnceCell<LegalLinks>,
+}
+
+/// `terms_url` and `privacy_url`: what sign-up links to, when set.
+#[derive(Debug, Clone, Default)]
+pub struct LegalLinks {
+    pub terms: Option<String>,
+    pub privacy: Option<String>,
 }
 
 /// Shows what this request has read; secrets print as `***`.
@@ -184,6 +192,7 @@ impl<'v> Settings<'v> {
             previous_secret_keys: OnceCell::new(),
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
+            legal_links: OnceCell::new(),
         }
     }
 
@@ -216,6 +225,7 @@ impl<'v> Settings<'v> {
         self.previous_secret_keys();
         self.client_ip_header();
         self.development_hosts();
+        self.legal_links();
     }
 
     /// Every malformed variable found so far (in development: all of them).
@@ -410,6 +420,14 @@ impl<'v> Settings<'v> {
             r.parse("development_hosts", parse_host_list).unwrap_or_default()
         })
         .as_slice()
+    }
+
+    /// `terms_url` and `privacy_url` (an https URL or a path on the portal, like `logo_url`).
+    pub fn legal_links(&self) -> &LegalLinks {
+        self.read(&self.legal_links, |r| LegalLinks {
+            terms: r.parse("terms_url", parse_logo_url),
+            privacy: r.parse("privacy_url", parse_logo_url),
+        })
     }
 
     /// The key variables' errors found so far: in production they stop the portal serving.

@@ -186,7 +186,7 @@ fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
         }
     }
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let headers = response.headers_mut();

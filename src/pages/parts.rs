@@ -7,10 +7,11 @@ use maud::{Markup, html};
 use super::Ctx;
 use super::render::{Page, PageResult};
 use crate::domain::{FieldError, FieldProblem, OrgId, Role};
-use crate::error::FormProblem;
+use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::PasswordProblem;
+use crate::service::organizations;
 use crate::store::organizations::Membership;
 use crate::views::{self, Msg, Strings};
 
@@ -43,6 +44,7 @@ impl FormCard<'_> {
             }
         };
         Ok(Page::new(ctx, self.title)
+            .notice(Notice::from_query(ctx))
             .redirect_choice(self.choice)
             .form_target(self.target)
             .problem(self.problem)
@@ -68,10 +70,15 @@ pub enum Notice {
     InvitationRevoked,
     InvitationAccepted,
     Switched,
+    SignedOut,
+    AccountDeleted,
+    LeftOrganization,
+    OrganizationDeleted,
+    OrganizationCreated,
 }
 
 impl Notice {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 19] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -86,6 +93,11 @@ impl Notice {
         Self::InvitationRevoked,
         Self::InvitationAccepted,
         Self::Switched,
+        Self::SignedOut,
+        Self::AccountDeleted,
+        Self::LeftOrganization,
+        Self::OrganizationDeleted,
+        Self::OrganizationCreated,
     ];
 
     pub fn key(self) -> &'static str {
@@ -104,6 +116,11 @@ impl Notice {
             Self::InvitationRevoked => "invitation_revoked",
             Self::InvitationAccepted => "invitation_accepted",
             Self::Switched => "switched",
+            Self::SignedOut => "signed_out",
+            Self::AccountDeleted => "account_deleted",
+            Self::LeftOrganization => "left_organization",
+            Self::OrganizationDeleted => "organization_deleted",
+            Self::OrganizationCreated => "organization_created",
         }
     }
 
@@ -123,6 +140,11 @@ impl Notice {
             Self::InvitationRevoked => strings.notice_invitation_revoked,
             Self::InvitationAccepted => strings.notice_invitation_accepted,
             Self::Switched => strings.notice_switched,
+            Self::SignedOut => strings.notice_signed_out,
+            Self::AccountDeleted => strings.notice_account_deleted,
+            Self::LeftOrganization => strings.notice_left_organization,
+            Self::OrganizationDeleted => strings.notice_organization_deleted,
+            Self::OrganizationCreated => strings.notice_organization_created,
         }
     }
 
@@ -136,13 +158,27 @@ impl Notice {
             | Self::PhoneRemoved
             | Self::PasswordUpdated
             | Self::SessionRevoked
-            | Self::OtherSessionsRevoked => path == "/user",
+            | Self::OtherSessionsRevoked
+            | Self::LeftOrganization
+            | Self::OrganizationDeleted => path == "/user",
+            Self::SignedOut | Self::AccountDeleted => path == "/sign-in",
             Self::OrgUpdated
             | Self::RoleChanged
             | Self::MemberRemoved
             | Self::InvitationRevoked
             | Self::InvitationAccepted
-            | Self::Switched => path == "/organization",
+            | Self::Switched
+            | Self::OrganizationCreated => path == "/organization",
+        }
+    }
+
+    /// Where a flow that ends at `target` goes: there, unless it is the portal's own default
+    /// page, where the visitor would see no sign of what happened: then `page` with this notice.
+    pub fn after(self, target: &crate::redirect::RedirectTarget, page: &str) -> String {
+        if target.location() == crate::redirect::LAST_RESORT_PATH {
+            format!("{page}?notice={}", self.key())
+        } else {
+            target.location()
         }
     }
 
@@ -296,6 +332,21 @@ impl<'c, 'a> Sections<'c, 'a> {
     }
 }
 
+/// The address an invitation was sent to, when this page's `redirect_url` is the invitation's
+/// link: the invitee lands on sign-in or sign-up with it filled in.
+pub fn invited_email(ctx: &Ctx<'_>) -> Result<Option<String>, PortalError> {
+    let token = ctx
+        .query
+        .get("redirect_url")
+        .and_then(|target| target.strip_prefix("/organization/invitation?"))
+        .and_then(|query| Params::from_query(query).get("token").map(str::to_owned));
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let email = organizations::invited_email(ctx.db()?, &token, ctx.now())?;
+    Ok(email.map(|email| email.as_str().to_owned()))
+}
+
 /// A prefill value from the query (`email_address`, `username`, …). Values longer than
 /// `max_chars` or holding control characters are dropped rather than cut, so a field never shows
 /// something the app did not send.
@@ -363,7 +414,7 @@ pub fn membership_list(
     ctx: &Ctx<'_>,
     memberships: &[Membership],
     active: Option<&OrgId>,
-) -> Result<Markup, crate::error::PortalError> {
+) -> Result<Markup, PortalError> {
     let strings = ctx.strings;
     Ok(html! {
         @if memberships.is_empty() {
@@ -392,7 +443,7 @@ pub fn membership_list(
 }
 
 /// "Switch to <name>": makes the organization with `slug` the active one.
-pub fn switch_form(ctx: &Ctx<'_>, slug: &str, name: &str) -> Result<Markup, crate::error::PortalError> {
+pub fn switch_form(ctx: &Ctx<'_>, slug: &str, name: &str) -> Result<Markup, PortalError> {
     Ok(html! {
         form.inline method="post" action="/organization/switch" {
             (ctx.csrf_field()?)

@@ -152,6 +152,14 @@ pub fn back_to_app(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Option<Str
     (!target.is_same_origin()).then(|| target.location())
 }
 
+/// Where the logo leads: `home_url`, when the policy allows it.
+pub fn home_link(ctx: &Ctx<'_>) -> Option<String> {
+    policy(ctx)
+        .check(ctx.settings.home_url()?)
+        .ok()
+        .map(|target| target.location())
+}
+
 /// `path` with this request's redirect parameters, so links between pages keep them.
 pub fn link_keeping_redirect(ctx: &Ctx<'_>, path: &str) -> String {
     let query = ctx.query.encode_subset(REDIRECT_PARAMS);

@@ -111,11 +111,13 @@ impl<'c, 'a> Page<'c, 'a> {
             .back_link
             .then(|| redirects::back_to_app(ctx, self.choice))
             .flatten();
+        let home = redirects::home_link(ctx);
         let chrome = Chrome {
             branding: ctx.settings.branding(),
             strings: ctx.strings,
             dev_notices: &notices,
             back_to_app: back.as_deref(),
+            home: home.as_deref(),
             flash: self.notice.map(|notice| notice.text(ctx.strings)),
         };
         // A failed form says so in the title, the first thing a screen reader reads.

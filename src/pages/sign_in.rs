@@ -3,7 +3,7 @@
 use http::StatusCode;
 use maud::html;
 
-use super::parts::{FormCard, alternate_link, prefill};
+use super::parts::{FormCard, alternate_link, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth};
@@ -20,8 +20,10 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
     }
+    let invited = invited_email(ctx)?;
     let identifier = prefill(ctx, "email_address", EmailAddress::MAX_LEN)
         .or_else(|| prefill(ctx, "username", Username::MAX_LEN))
+        .or(invited.as_deref())
         .unwrap_or_default();
     render(ctx, &choice.target, Some(&choice), identifier, None)
 }

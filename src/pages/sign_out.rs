@@ -2,6 +2,7 @@
 
 use maud::html;
 
+use super::parts::Notice;
 use super::render::{Page, PageResult, found};
 use super::{Ctx, auth, redirects};
 use crate::redirect::Flow;
@@ -36,5 +37,5 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
         sessions::end_session(ctx.db()?, &visitor.session.id)?;
     }
     auth::clear_session_cookies(ctx);
-    Ok(found(&target.location()))
+    Ok(found(&Notice::SignedOut.after(&target, "/sign-in")))
 }

@@ -2,7 +2,7 @@
 
 use maud::html;
 
-use super::parts::{FormCard, alternate_link, field_error, prefill};
+use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth};
@@ -20,8 +20,12 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         return auth::resume(ctx, visitor, &choice.target);
     }
     let value = |name: &str, max: usize| prefill(ctx, name, max).unwrap_or_default().to_owned();
+    let invited = invited_email(ctx)?;
     let input = SignUpInput {
-        email_address: value("email_address", EmailAddress::MAX_LEN),
+        email_address: prefill(ctx, "email_address", EmailAddress::MAX_LEN)
+            .map(str::to_owned)
+            .or(invited)
+            .unwrap_or_default(),
         phone_number: value("phone_number", PhoneNumber::MAX_LEN),
         username: value("username", Username::MAX_LEN),
         first_name: value("first_name", PersonName::MAX_LEN),
@@ -109,6 +113,17 @@ fn render(
                     .hint(strings.password_hint).render(strings))
                 button type="submit" { (strings.sign_up_button) }
     };
-    let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");
+    let legal = ctx.settings.legal_links();
+    let after = html! {
+        @if legal.terms.is_some() || legal.privacy.is_some() {
+            p.hint.legal {
+                (strings.legal_lead) " "
+                @if let Some(terms) = &legal.terms { a href=(terms) { (strings.terms_link) } }
+                @if legal.terms.is_some() && legal.privacy.is_some() { " · " }
+                @if let Some(privacy) = &legal.privacy { a href=(privacy) { (strings.privacy_link) } }
+            }
+        }
+        (alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in"))
+    };
     card.render(ctx, form_fields, after)
 }

@@ -77,7 +77,11 @@ fn every_response_carries_the_security_headers() {
         ] {
             assert!(csp.contains(directive), "{path}: {csp}");
         }
-        assert!(!csp.contains("script-src"), "no script may run: {csp}");
+        assert!(
+            csp.contains("script-src 'self';"),
+            "only the portal's own script: {csp}"
+        );
+        assert!(!csp.contains("unsafe"), "{csp}");
         assert_eq!(response.header("x-content-type-options"), Some("nosniff"), "{path}");
         assert_eq!(response.header("x-frame-options"), Some("DENY"), "{path}");
         assert_eq!(response.header("referrer-policy"), Some("same-origin"), "{path}");

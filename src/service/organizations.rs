@@ -304,6 +304,14 @@ pub fn revoke_invitation(
     }
 }
 
+/// The address a pending, unexpired invitation was sent to, so the sign-in and sign-up pages the
+/// invitee lands on can fill it in. The token is the proof: whoever has the link has the address.
+pub fn invited_email(db: &dyn Db, token: &str, now: i64) -> Result<Option<EmailAddress>, DbError> {
+    Ok(orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
+        .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
+        .map(|invitation| invitation.email))
+}
+
 /// The pending, unexpired invitation behind `token`, addressed to `user`, with its organization.
 pub fn open_invitation(
     db: &dyn Db,

@@ -27,6 +27,25 @@ pub const fn fingerprint(bytes: &[u8]) -> u64 {
 
 const PORTAL_CSS_FINGERPRINT: u64 = fingerprint(PORTAL_CSS.as_bytes());
 
+/// The portal's one script, progressive enhancement only (show password, no double submit,
+/// copy buttons).
+pub const PORTAL_JS: &str = include_str!("portal.js");
+
+const PORTAL_JS_FINGERPRINT: u64 = fingerprint(PORTAL_JS.as_bytes());
+
+pub fn portal_js_path() -> String {
+    format!("/assets/portal-{PORTAL_JS_FINGERPRINT:016x}.js")
+}
+
+/// The favicon: a key on the brand colour's neutral ground, the same for every deployment.
+pub const FAVICON_SVG: &str = include_str!("favicon.svg");
+
+const FAVICON_FINGERPRINT: u64 = fingerprint(FAVICON_SVG.as_bytes());
+
+pub fn favicon_path() -> String {
+    format!("/assets/favicon-{FAVICON_FINGERPRINT:016x}.svg")
+}
+
 pub fn portal_css_path() -> String {
     format!("/assets/portal-{PORTAL_CSS_FINGERPRINT:016x}.css")
 }
@@ -57,6 +76,8 @@ pub struct Chrome<'a> {
     pub dev_notices: &'a [String],
     /// "Back to the app" link: the validated redirect target, else `home_url`.
     pub back_to_app: Option<&'a str>,
+    /// Where the logo and name lead: the validated `home_url`.
+    pub home: Option<&'a str>,
     /// A success message after a post/redirect/get.
     pub flash: Option<&'a str>,
 }
@@ -75,14 +96,21 @@ pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> St
                 title { (title) " · " (branding.application_name) }
                 link rel="stylesheet" href=(portal_css_path());
                 link rel="stylesheet" href=(theme_css_path(branding));
+                link rel="icon" href=(favicon_path()) type="image/svg+xml";
+                script src=(portal_js_path()) defer {}
             }
             body {
                 a.skip-link href="#content" { (strings.skip_to_content) }
                 header.brand {
-                    @if let Some(logo) = &branding.logo_url {
-                        img src=(logo) alt="";
+                    @if let Some(home) = chrome.home {
+                        a.home href=(home) {
+                            @if let Some(logo) = &branding.logo_url { img src=(logo) alt=""; }
+                            span.name { (branding.application_name) }
+                        }
+                    } @else {
+                        @if let Some(logo) = &branding.logo_url { img src=(logo) alt=""; }
+                        span.name { (branding.application_name) }
                     }
-                    span.name { (branding.application_name) }
                 }
                 main id="content" class=[wide.then_some("wide")] {
                     @if let Some(href) = chrome.back_to_app {
@@ -183,6 +211,9 @@ impl<'a> Field<'a> {
         }
         let described_by = (!described_by.is_empty()).then(|| described_by.join(" "));
         let is_password = self.kind == "password";
+        // Identifiers are typed exactly: no capital letter or spelling fix from the keyboard.
+        let is_identifier =
+            self.kind == "email" || matches!(self.autocomplete, "username" | "email") || self.name == "slug";
         html! {
             div.field {
                 label for=(id) {
@@ -194,7 +225,11 @@ impl<'a> Field<'a> {
                     maxlength=(self.max_length)
                     required[self.required]
                     aria-invalid=[self.error.map(|_| "true")]
-                    aria-describedby=[described_by];
+                    aria-describedby=[described_by]
+                    autocapitalize=[is_identifier.then_some("none")]
+                    spellcheck=[is_identifier.then_some("false")]
+                    data-show=[is_password.then_some(strings.show_password)]
+                    data-hide=[is_password.then_some(strings.hide_password)];
                 @if let Some(hint) = self.hint {
                     p.hint id=(hint_id) { (hint) }
                 }

@@ -247,3 +247,33 @@ fn the_main_journeys_work_with_javascript_off() {
     );
     assert!(session.url().ends_with("/user"), "{}", session.url());
 }
+
+#[test]
+fn the_script_enhances_forms_and_sign_up_fits_a_phone_screen() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    session.emulate_phone(390, 844);
+    session.goto(&format!("{base}/sign-up"));
+    let bottom = session.script(
+        "return document.querySelector(\"form[action^='/sign-up'] button[type=submit]\").getBoundingClientRect().bottom;",
+        json!([]),
+    );
+    let height = session.script("return window.innerHeight;", json!([]));
+    assert!(
+        bottom.as_f64().unwrap() <= height.as_f64().unwrap(),
+        "the sign-up button is below the fold on a phone: {bottom} > {height}"
+    );
+    session.fill("#field-password", "secret words");
+    session.click("button.reveal");
+    assert_eq!(
+        session.script("return document.getElementById('field-password').type", json!([])),
+        "text"
+    );
+    session.click("button.reveal");
+    assert_eq!(
+        session.script("return document.getElementById('field-password').type", json!([])),
+        "password"
+    );
+}

@@ -24,18 +24,20 @@ const BRANDING: [&str; 3] = ["application_name", "logo_url", "primary_color"];
 #[test]
 fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show() {
     let portal = Portal::production(&[]);
-    let common = ["environment", "public_origin", "secret_key"];
+    // home_url: the logo links to it on every page.
+    let common = ["environment", "home_url", "public_origin", "secret_key"];
     for (path, specific) in [
-        ("/sign-in", &["after_sign_in_url", "home_url"][..]),
+        ("/sign-in", &["after_sign_in_url"][..]),
         ("/sign-in?redirect_url=%2Fdashboard", &[]),
         (
             "/sign-up",
             &[
                 "after_sign_up_url",
                 "first_name_field",
-                "home_url",
                 "last_name_field",
                 "phone_number_field",
+                "privacy_url",
+                "terms_url",
                 "username_field",
             ],
         ),
@@ -56,13 +58,17 @@ fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
         let page = portal.get("/sign-in");
         let stylesheets: Vec<String> = page
             .body
-            .match_indices("href=\"/assets/")
+            .match_indices("=\"/assets/")
             .map(|(i, _)| {
-                let start = i + "href=\"".len();
+                let start = i + "=\"".len();
                 page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
             })
             .collect();
-        assert_eq!(stylesheets.len(), 2);
+        assert_eq!(
+            stylesheets.len(),
+            4,
+            "two stylesheets, the favicon and the script: {stylesheets:?}"
+        );
         for path in stylesheets.iter().map(String::as_str).chain(["/healthz"]) {
             let response = portal.get(path);
             response.assert_status(200);

@@ -49,6 +49,7 @@ fn stylesheets_are_fingerprinted_and_cacheable() {
             let end = start + page.body[start..].find('"').unwrap();
             &page.body[start..end]
         })
+        .filter(|link| link.ends_with(".css"))
         .collect();
     assert_eq!(links.len(), 2, "{links:?}");
     for link in &links {

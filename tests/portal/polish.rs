@@ -112,3 +112,96 @@ fn a_stale_csrf_cookie_shows_the_form_again_with_the_input_and_the_redirect() {
     done.assert_status(302);
     assert_eq!(done.location(), "http://localhost:5173/app", "the redirect survived");
 }
+
+#[test]
+fn flows_that_end_on_a_portal_page_say_what_happened() {
+    let portal = Portal::new();
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
+    let created = browser.submit(
+        "/create-organization",
+        "/create-organization",
+        &[("name", "Acme"), ("slug", "acme")],
+    );
+    assert_eq!(created.location(), "/organization?notice=organization_created");
+    assert!(
+        browser
+            .get(created.location())
+            .body
+            .contains("Your organization was created.")
+    );
+    let signed_out = browser.submit("/sign-out", "/sign-out", &[]);
+    assert_eq!(signed_out.location(), "/sign-in?notice=signed_out");
+    assert!(browser.get(signed_out.location()).body.contains("You are signed out."));
+    // An operator's own fallback is left as it is.
+    let portal = Portal::with_vars(&[("after_sign_out_url", "http://localhost:5173/bye")]);
+    let mut browser = Browser::signed_up(&portal, "ada@example.com");
+    assert_eq!(
+        browser.submit("/sign-out", "/sign-out", &[]).location(),
+        "http://localhost:5173/bye"
+    );
+}
+
+#[test]
+fn the_invitee_finds_their_address_filled_in_and_the_admin_sees_who_the_link_is_for() {
+    use crate::support::orgs::{create_org, org_id, org_post};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let acme = org_id(&portal, "acme");
+    let created = org_post(
+        &mut ada,
+        "/organization/invitations",
+        &acme,
+        &[("email_address", "Bea@Example.com"), ("role", "admin")],
+    );
+    assert!(
+        created.body.contains("An invitation for bea@example.com, as Admin"),
+        "{}",
+        created.body
+    );
+    assert!(created.body.contains("data-copy=\"invitation-link\""));
+    let link = created.input_value("invitation-link").unwrap_or_else(|| {
+        let start = created
+            .body
+            .find("http://127.0.0.1:3000/organization/invitation?token=")
+            .unwrap();
+        created.body[start..start + created.body[start..].find('"').unwrap()].to_owned()
+    });
+    let path = &link[link.find("/organization").unwrap()..];
+    let mut bea = Browser::new(&portal);
+    let sign_in = bea.get(path).location().to_owned();
+    assert_eq!(
+        bea.get(&sign_in).input_value("identifier").as_deref(),
+        Some("bea@example.com")
+    );
+    let sign_up = sign_in.replacen("/sign-in", "/sign-up", 1);
+    assert_eq!(
+        bea.get(&sign_up).input_value("email_address").as_deref(),
+        Some("bea@example.com")
+    );
+}
+
+#[test]
+fn identifiers_are_typed_exactly_and_sign_up_links_the_operators_terms() {
+    let portal = Portal::with_vars(&[("terms_url", "https://myapp.com/terms"), ("privacy_url", "/privacy")]);
+    let page = portal.get("/sign-up");
+    for name in ["email_address", "username"] {
+        let tag_start = page.body.find(&format!("name=\"{name}\"")).unwrap();
+        let tag = &page.body[tag_start..tag_start + page.body[tag_start..].find('>').unwrap()];
+        assert!(
+            tag.contains("autocapitalize=\"none\"") && tag.contains("spellcheck=\"false\""),
+            "{tag}"
+        );
+    }
+    assert!(page.body.contains("href=\"https://myapp.com/terms\"") && page.body.contains("href=\"/privacy\""));
+    assert!(
+        !Portal::new().get("/sign-up").body.contains("Terms of service"),
+        "nothing when unset"
+    );
+    assert!(page.body.contains("data-show=\"Show password\""));
+    let favicon = page.body.split("rel=\"icon\" href=\"").nth(1).unwrap();
+    let favicon = &favicon[..favicon.find('"').unwrap()];
+    let served = portal.get(favicon);
+    served.assert_status(200);
+    assert_eq!(served.header("content-type"), Some("image/svg+xml"));
+}

@@ -47,7 +47,7 @@ fn create_organization(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, target: 
         organizations::create_organization(db, &visitor.user, form.text("name"), form.text("slug"), ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
     auth::refresh_token(ctx, &visitor.session)?;
-    Ok(found(&target.location()))
+    Ok(found(&Notice::OrganizationCreated.after(target, "/organization")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,10 +127,10 @@ fn changed(ctx: &Ctx<'_>, visitor: &Visitor, notice: Notice) -> PageResult {
 
 /// Leaving or deleting: a fresh `__session` without the organization, then
 /// `after_leave_organization_url` (by the redirect chain carried in the form).
-fn after_leaving(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params) -> PageResult {
+fn after_leaving(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, notice: Notice) -> PageResult {
     auth::refresh_token(ctx, &visitor.session)?;
     let target = redirects::from_form(ctx, Flow::LeaveOrganization, form)?;
-    Ok(see_other(&target.location()))
+    Ok(see_other(&notice.after(&target, "/user")))
 }
 
 pub fn update_general(ctx: &Ctx<'_>) -> PageResult {
@@ -173,7 +173,7 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
             form.text("role"),
             ctx.now(),
         )?;
-        view::invitation_created(ctx, &token)
+        view::invitation_created(ctx, &token, form.text("email_address"), form.text("role"))
     })
 }
 
@@ -188,14 +188,14 @@ pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
 pub fn leave(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "leave", |form, visitor, org_id| {
         organizations::leave_organization(ctx.db()?, &visitor.user, org_id)?;
-        after_leaving(ctx, visitor, form)
+        after_leaving(ctx, visitor, form, Notice::LeftOrganization)
     })
 }
 
 pub fn delete(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "delete", |form, visitor, org_id| {
         organizations::delete_organization(ctx.db()?, &visitor.user, org_id, form.text("confirmation"))?;
-        after_leaving(ctx, visitor, form)
+        after_leaving(ctx, visitor, form, Notice::OrganizationDeleted)
     })
 }
 

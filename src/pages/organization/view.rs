@@ -316,17 +316,35 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
     }
 }
 
-/// Shows the new invitation's link once: only its hash is stored.
-pub fn invitation_created(ctx: &Ctx<'_>, token: &str) -> PageResult {
+/// Shows the new invitation's link once (only its hash is stored), with who it is for and the
+/// role, and a copy button where scripts run. `email` and `role` passed the invitation's checks.
+pub fn invitation_created(ctx: &Ctx<'_>, token: &str, email: &str, role: &str) -> PageResult {
     let strings = ctx.strings;
     let mut link = ctx.portal_origin().clone();
     link.set_path("/organization/invitation");
     link.query_pairs_mut().clear().append_pair("token", token);
+    let email = EmailAddress::parse(email)
+        .map(|email| email.as_str().to_owned())
+        .unwrap_or_default();
+    let role = Role::parse(role)
+        .map(|role| role_text(strings, role))
+        .unwrap_or_default();
+    let lead = strings
+        .invitation_for
+        .replace("{email}", &email)
+        .replace("{role}", role);
     let content = html! {
         div.card {
             h1 { (strings.invitations_section) }
-            p.lead { (strings.invitation_link_lead) }
-            p { input.mono type="text" readonly value=(link.as_str()) aria-label=(strings.invitations_section); }
+            p.lead { (lead) }
+            p.hint { (strings.invitation_link_lead) }
+            div.field {
+                label for="invitation-link" { (strings.invitations_section) }
+                input.mono id="invitation-link" type="text" readonly value=(link.as_str());
+                button.secondary type="button" hidden data-copy="invitation-link" data-copied=(strings.copied) {
+                    (strings.copy_link)
+                }
+            }
             p { a.button href="/organization" { (strings.back_to_organization) } }
         }
     };

@@ -153,6 +153,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             &ctx.attempt(),
         )?;
         auth::clear_session_cookies(ctx);
-        Ok(see_other(&redirects::fallback(ctx, Flow::SignOut).location()))
+        let target = redirects::fallback(ctx, Flow::SignOut);
+        Ok(see_other(&Notice::AccountDeleted.after(&target, "/sign-in")))
     })
 }
