@@ -30,6 +30,7 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
         ctx.take_cookies();
         error_page::render(&ctx, error)
     });
+    ctx.remember_language();
     for cookie in ctx.take_cookies() {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);

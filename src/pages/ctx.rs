@@ -37,7 +37,11 @@ pub struct Ctx<'a> {
     request_origin: Url,
     /// The host this request was addressed to (Spin's `spin-full-url`, else the URI authority).
     pub request_host: String,
+    /// The visitor's language: `ui_locales` in the query, else the language cookie a previous
+    /// `ui_locales` set, else `Accept-Language`.
     pub strings: &'static Strings,
+    /// Whether this request's `ui_locales` chose the language (the response remembers it).
+    chosen_language: bool,
     db: &'a dyn Db,
     now: i64,
     migrated: OnceCell<Result<(), DbError>>,
@@ -59,14 +63,26 @@ impl<'a> Ctx<'a> {
         let headers = request.headers();
         let request_origin = request_origin(headers, request.uri());
         let request_host = request_origin.host_str().unwrap_or_default().to_owned();
+        let query = Params::from_query(request.uri().query().unwrap_or_default());
+        let chosen_language = query.get("ui_locales").and_then(Strings::from_ui_locales);
+        let strings = chosen_language
+            .or_else(|| {
+                let fields = headers
+                    .get_all(http::header::COOKIE)
+                    .into_iter()
+                    .filter_map(|value| value.to_str().ok());
+                session::read_cookie(fields, LANGUAGE_COOKIE).and_then(Strings::by_code)
+            })
+            .unwrap_or_else(|| Strings::negotiate(header_text(headers, "accept-language")));
         Self {
-            query: Params::from_query(request.uri().query().unwrap_or_default()),
+            query,
             raw_query: request.uri().query().unwrap_or_default(),
             method: request.method(),
             path: request.uri().path(),
             headers,
             body: request.body(),
-            strings: Strings::negotiate(header_text(headers, "accept-language")),
+            strings,
+            chosen_language: chosen_language.is_some(),
             settings,
             portal_origin: OnceCell::new(),
             request_origin,
@@ -385,6 +401,19 @@ impl<'a> Ctx<'a> {
         Ok(html! { (csrf) (sealed) })
     }
 
+    /// Remembers a language `ui_locales` chose, so the pages after this one (a redirect to
+    /// `/user` after sign-in, links without the parameter) keep speaking it. Not a secret and
+    /// not a prefixed cookie: a sibling subdomain setting it can only change the language.
+    pub fn remember_language(&self) {
+        if self.chosen_language {
+            let secure = if self.settings.is_development() { "" } else { "; Secure" };
+            self.add_cookie(format!(
+                "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
+                self.strings.lang
+            ));
+        }
+    }
+
     pub fn add_cookie(&self, set_cookie: String) {
         self.cookies.borrow_mut().push(set_cookie);
     }
@@ -418,6 +447,9 @@ impl<'a> Ctx<'a> {
         }
     }
 }
+
+/// The cookie that remembers a language chosen with `ui_locales`.
+pub const LANGUAGE_COOKIE: &str = "portal_locale";
 
 fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|value| value.to_str().ok())

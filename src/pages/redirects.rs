@@ -17,8 +17,10 @@ const SEALED_REDIRECT_LIFETIME: i64 = 24 * 3600;
 /// The hidden field that carries the validated redirect target through a form.
 pub const REDIRECT_FIELD: &str = "redirect_target";
 
-/// Query parameters that carry redirect intent from page to page (sign-in ↔ sign-up links).
-const REDIRECT_PARAMS: &[&str] = &[
+/// Query parameters that carry the visitor's intent from page to page (sign-in ↔ sign-up links,
+/// form actions): where to go afterwards, and the language asked for.
+const KEPT_PARAMS: &[&str] = &[
+    "ui_locales",
     "redirect_url",
     "sign_in_force_redirect_url",
     "sign_in_fallback_redirect_url",
@@ -162,7 +164,7 @@ pub fn home_link(ctx: &Ctx<'_>) -> Option<String> {
 
 /// `path` with this request's redirect parameters, so links between pages keep them.
 pub fn link_keeping_redirect(ctx: &Ctx<'_>, path: &str) -> String {
-    let query = ctx.query.encode_subset(REDIRECT_PARAMS);
+    let query = ctx.query.encode_subset(KEPT_PARAMS);
     if query.is_empty() {
         path.to_owned()
     } else {

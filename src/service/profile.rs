@@ -13,8 +13,17 @@ use crate::security::password;
 use crate::store::users::{self, User};
 use crate::store::{Db, DbError, attempts, sessions, transaction};
 
-/// The words a person types to confirm deleting their account.
+/// The English words that confirm deleting an account. They are accepted beside the phrase in
+/// the visitor's language, so a post whose language changed since the page was drawn (another
+/// `Accept-Language`) still goes through.
 pub const DELETE_CONFIRMATION: &str = "delete my account";
+
+/// Whether `typed` is the phrase the visitor was shown, or the English one (spaces around and
+/// letter case do not matter: this guards against accidents, not attackers).
+fn confirms_deletion(typed: &str, shown_phrase: &str) -> bool {
+    let typed = typed.trim().to_lowercase();
+    typed == shown_phrase.to_lowercase() || typed == DELETE_CONFIRMATION
+}
 
 fn field(name: &'static str, problem: FieldProblem) -> AccountError {
     AccountError::Fields(vec![(name, FieldError::Field(problem))])
@@ -129,10 +138,11 @@ pub fn delete_account(
     db: &dyn Db,
     user: &User,
     confirmation: &str,
+    shown_phrase: &str,
     current_password: &str,
     attempt: &Attempt<'_>,
 ) -> Result<(), AccountError> {
-    if confirmation.trim() != DELETE_CONFIRMATION {
+    if !confirms_deletion(confirmation, shown_phrase) {
         return Err(AccountError::Fields(vec![(
             "confirmation",
             FieldError::ConfirmationMismatch,
@@ -261,11 +271,28 @@ mod tests {
         };
         create_session(&db, &session("sess_1"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
-            delete_account(&db, &user, "delete it", "old password", &attempt(1)),
+            delete_account(&db, &user, "delete it", "konto löschen", "old password", &attempt(1)),
             Err(AccountError::Fields(_))
         ));
-        delete_account(&db, &user, DELETE_CONFIRMATION, "old password", &attempt(2)).unwrap();
+        delete_account(
+            &db,
+            &user,
+            " Mein Konto LÖSCHEN ",
+            "mein Konto löschen",
+            "old password",
+            &attempt(2),
+        )
+        .unwrap();
         assert_eq!(users::find_user_by_id(&db, &user.id).unwrap(), None);
         assert!(list_user_sessions(&db, &user.id, 3).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deletion_is_confirmed_by_the_shown_phrase_or_the_english_one_only() {
+        assert!(confirms_deletion("アカウントを削除", "アカウントを削除"));
+        assert!(confirms_deletion("Delete my account", "eliminar mi cuenta"));
+        assert!(!confirms_deletion("", "eliminar mi cuenta"));
+        assert!(!confirms_deletion("eliminar", "eliminar mi cuenta"));
+        assert!(!confirms_deletion("supprimer mon compte", "eliminar mi cuenta"));
     }
 }

@@ -283,21 +283,24 @@ pub fn relative_time(strings: &Strings, now: i64, then: i64) -> Markup {
         0..60 => strings.time_just_now.to_owned(),
         60..3_600 => strings.time_minutes_ago.replace("{n}", &(elapsed / 60).to_string()),
         3_600..86_400 => strings.time_hours_ago.replace("{n}", &(elapsed / 3_600).to_string()),
+        86_400..172_800 => strings.time_yesterday.to_owned(),
         _ => strings.time_days_ago.replace("{n}", &(elapsed / 86_400).to_string()),
     };
-    let exact = format_timestamp(then);
+    let exact = strings.format_date(then);
     html! { time datetime=(iso_timestamp(then)) title=(exact) { (text) } }
 }
 
-/// A Unix time as an ISO 8601 UTC timestamp for `<time datetime>`.
-fn iso_timestamp(seconds: i64) -> String {
-    let text = format_timestamp(seconds);
-    // `2026-11-23 17:27 UTC` → `2026-11-23T17:27Z`
-    text.trim_end_matches(" UTC").replacen(' ', "T", 1) + "Z"
+/// A Unix time split into its UTC calendar date and time of day.
+pub struct CivilTime {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
 }
 
-/// A Unix time as `2026-11-23 17:27 UTC` (proleptic Gregorian calendar).
-pub fn format_timestamp(seconds: i64) -> String {
+/// Splits a Unix time into its UTC date and time (proleptic Gregorian calendar).
+pub fn civil_time(seconds: i64) -> CivilTime {
     let days = seconds.div_euclid(86_400);
     let minutes_of_day = seconds.rem_euclid(86_400) / 60;
     // Howard Hinnant's days-to-civil algorithm.
@@ -313,11 +316,21 @@ pub fn format_timestamp(seconds: i64) -> String {
     } else {
         month_index - 9
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    CivilTime {
+        year: year_of_era + era * 400 + i64::from(month <= 2),
+        month,
+        day,
+        hour: minutes_of_day / 60,
+        minute: minutes_of_day % 60,
+    }
+}
+
+/// A Unix time as ISO 8601 UTC to the minute, `2026-11-23T17:27Z`, for `<time datetime>`.
+fn iso_timestamp(seconds: i64) -> String {
+    let t = civil_time(seconds);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes_of_day / 60,
-        minutes_of_day % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute
     )
 }
 
@@ -352,9 +365,10 @@ mod tests {
 
     #[test]
     fn formats_timestamps_in_utc() {
-        assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(format_timestamp(1_795_451_220), "2026-11-23 16:27 UTC");
+        assert_eq!(iso_timestamp(0), "1970-01-01T00:00Z");
+        assert_eq!(iso_timestamp(951_782_400), "2000-02-29T00:00Z");
+        assert_eq!(iso_timestamp(1_795_451_220), "2026-11-23T16:27Z");
+        assert_eq!(iso_timestamp(-60), "1969-12-31T23:59Z");
     }
 }
 

@@ -98,6 +98,8 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
 
     check(Some("/sign-in"), "sign-in");
     check(Some("/sign-up"), "sign-up");
+    check(Some("/sign-up?ui_locales=pt-BR"), "sign-up in Brazilian Portuguese");
+    check(Some("/sign-in?ui_locales=en"), "sign-in");
     check(Some("/unauthorized-sign-in"), "unauthorized sign-in");
     check(Some("/nope"), "404");
     session.goto(&format!("{base}/sign-in"));
@@ -144,7 +146,9 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     check(None, "organization, field errors");
     check(Some("/organization?switch=acme"), "switch organization");
     check(Some(path), "invitation for another email");
-    check(Some("/sign-out"), "sign-out");
+    check(Some("/user?ui_locales=ja"), "user in Japanese");
+    check(Some("/organization?ui_locales=de"), "organization in German");
+    check(Some("/sign-out?ui_locales=en"), "sign-out");
     assert!(
         problems.is_empty(),
         "{} accessibility problems:\n{}",

@@ -9,6 +9,7 @@ mod browser;
 mod budgets;
 mod hardening;
 mod host;
+mod languages;
 mod organizations;
 mod pages;
 mod polish;

@@ -262,7 +262,7 @@ fn pages_speak_the_visitors_language() {
     assert!(french.body.contains("Adresse e-mail ou nom d’utilisateur"));
     let english = portal.send(
         request("GET", "/sign-in")
-            .header("accept-language", "de-DE,de;q=0.9")
+            .header("accept-language", "nl-NL,nl;q=0.9")
             .body(Default::default())
             .unwrap(),
     );

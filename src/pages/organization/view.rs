@@ -16,7 +16,7 @@ use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::service::organizations;
 use crate::service::sessions::Visitor;
 use crate::store::organizations::{Invitation, Member, Membership, Organization};
-use crate::views::{self, Field, format_timestamp};
+use crate::views::{self, Field};
 
 pub fn create_page(
     ctx: &Ctx<'_>,
@@ -265,7 +265,7 @@ fn invitations_section(
                                     @if invitation.expires_at <= ctx.now() {
                                         (strings.expired_label)
                                     } @else {
-                                        (strings.expires_label) " " (format_timestamp(invitation.expires_at))
+                                        (strings.expires_label) " " (strings.format_date(invitation.expires_at))
                                     }
                                 }
                                 td {

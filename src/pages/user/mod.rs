@@ -149,6 +149,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             ctx.db()?,
             &visitor.user,
             form.text("confirmation"),
+            ctx.strings.delete_phrase,
             form.text("current_password"),
             &ctx.attempt(),
         )?;

@@ -12,7 +12,6 @@ use crate::error::PortalError;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::organizations;
-use crate::service::profile::DELETE_CONFIRMATION;
 use crate::service::sessions::{self, Visitor};
 use crate::views::{self, Field};
 
@@ -222,7 +221,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                                         (strings.revoke_button)
                                         (views::hidden_context(&strings.revoke_session_context.replace(
                                             "{what}",
-                                            &format!("{device}, {}", views::format_timestamp(session.created_at)),
+                                            &format!("{device}, {}", strings.format_date(session.created_at)),
                                         )))
                                     }
                                 }
@@ -245,7 +244,7 @@ fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -
     let strings = ctx.strings;
     let phrase_label = strings
         .delete_confirmation_label
-        .replace("{phrase}", DELETE_CONFIRMATION);
+        .replace("{phrase}", strings.delete_phrase);
     let confirmation = sections.value("delete", "confirmation", None);
     html! {
         (section_card("delete", strings.delete_section, html! { p.lead { (strings.delete_lead) } },

@@ -1,0 +1,454 @@
+//! User-facing text. Pages never hold literal text: they read it from a [`Strings`] table chosen by
+//! the request's `Accept-Language`. A translation is one more table in `LANGUAGES`; the compiler
+//! makes sure it has every message.
+
+mod de;
+mod en;
+mod es;
+mod fr;
+mod ja;
+mod pt_br;
+
+pub use en::ENGLISH;
+
+/// Every message a page can show, in one language.
+#[derive(Debug)]
+pub struct Strings {
+    pub lang: &'static str,
+    pub skip_to_content: &'static str,
+    pub back_to_app: &'static str,
+    pub optional: &'static str,
+    pub footer: &'static str,
+    pub dev_notice_heading: &'static str,
+
+    pub sign_in_title: &'static str,
+    pub sign_in_lead: &'static str,
+    pub sign_in_button: &'static str,
+    pub no_account: &'static str,
+    pub sign_up_link: &'static str,
+    pub sign_up_title: &'static str,
+    pub sign_up_lead: &'static str,
+    pub sign_up_button: &'static str,
+    pub have_account: &'static str,
+    pub sign_in_link: &'static str,
+
+    pub identifier_label: &'static str,
+    pub email_label: &'static str,
+    pub password_label: &'static str,
+    pub password_hint: &'static str,
+    pub first_name_label: &'static str,
+    pub last_name_label: &'static str,
+    pub username_label: &'static str,
+    pub username_hint: &'static str,
+    pub phone_label: &'static str,
+    pub phone_hint: &'static str,
+
+    pub not_found_title: &'static str,
+    pub not_found_lead: &'static str,
+    pub method_not_allowed_title: &'static str,
+    pub method_not_allowed_lead: &'static str,
+    pub config_error_title: &'static str,
+    pub config_error_lead: &'static str,
+    pub config_error_how: &'static str,
+    pub development_host_title: &'static str,
+    pub development_host_lead: &'static str,
+    pub too_many_password_checks: &'static str,
+    pub unauthorized_title: &'static str,
+    pub unauthorized_lead: &'static str,
+    pub go_to_sign_in: &'static str,
+    pub go_to_account: &'static str,
+    pub notice_signed_out: &'static str,
+    pub notice_account_deleted: &'static str,
+    pub notice_left_organization: &'static str,
+    pub notice_organization_deleted: &'static str,
+    pub notice_organization_created: &'static str,
+    /// `{email}`, `{role}`.
+    pub invitation_for: &'static str,
+    pub copy_link: &'static str,
+    pub copied: &'static str,
+    pub legal_lead: &'static str,
+    pub terms_link: &'static str,
+    pub privacy_link: &'static str,
+    pub show_password: &'static str,
+    pub hide_password: &'static str,
+    pub form_expired: &'static str,
+    pub forbidden_title: &'static str,
+    pub gone_title: &'static str,
+    pub bad_request_title: &'static str,
+    pub busy_title: &'static str,
+    pub not_a_member: &'static str,
+    pub error_title: &'static str,
+    pub title_error_prefix: &'static str,
+    pub confirmation_label: &'static str,
+
+    pub missing_credentials: &'static str,
+    pub bad_credentials: &'static str,
+    pub locked_out: &'static str,
+    pub field_required: &'static str,
+    pub field_too_long: &'static str,
+    pub invalid_email: &'static str,
+    pub invalid_username: &'static str,
+    pub invalid_phone: &'static str,
+    pub invalid_name: &'static str,
+    pub username_taken: &'static str,
+    pub password_too_short: &'static str,
+    pub password_too_long: &'static str,
+    pub password_same_as_email: &'static str,
+    pub fix_errors: &'static str,
+    pub sign_out_title: &'static str,
+    pub sign_out_lead: &'static str,
+    pub sign_out_button: &'static str,
+    pub user_title: &'static str,
+    pub signed_in_as: &'static str,
+
+    pub email_taken: &'static str,
+    pub confirmation_mismatch: &'static str,
+    pub profile_section: &'static str,
+    pub profile_lead: &'static str,
+    pub save_button: &'static str,
+    pub email_section: &'static str,
+    pub email_unverified: &'static str,
+    pub new_email_label: &'static str,
+    pub current_password_label: &'static str,
+    pub change_email_button: &'static str,
+    pub phone_section: &'static str,
+    pub phone_none: &'static str,
+    pub save_phone_button: &'static str,
+    pub remove_phone_button: &'static str,
+    pub password_section: &'static str,
+    pub password_lead: &'static str,
+    pub new_password_label: &'static str,
+    pub change_password_button: &'static str,
+    pub sessions_section: &'static str,
+    pub session_created: &'static str,
+    pub session_last_active: &'static str,
+    pub session_client: &'static str,
+    pub session_device: &'static str,
+    pub this_device: &'static str,
+    pub revoke_button: &'static str,
+    pub revoke_others_button: &'static str,
+    pub delete_section: &'static str,
+    pub delete_lead: &'static str,
+    pub delete_confirmation_label: &'static str,
+    pub delete_button: &'static str,
+    pub notice_profile_updated: &'static str,
+    pub notice_email_updated: &'static str,
+    pub notice_phone_updated: &'static str,
+    pub notice_phone_removed: &'static str,
+    pub notice_password_updated: &'static str,
+    pub notice_session_revoked: &'static str,
+    pub notice_other_sessions_revoked: &'static str,
+    pub unknown_device: &'static str,
+    pub time_just_now: &'static str,
+    /// `{n}`: a number of minutes.
+    pub time_minutes_ago: &'static str,
+    pub time_hours_ago: &'static str,
+    pub time_days_ago: &'static str,
+    /// `{what}`: the session's device and when it signed in.
+    pub revoke_session_context: &'static str,
+
+    pub slug_taken: &'static str,
+    pub already_member: &'static str,
+    pub last_admin_of_organization: &'static str,
+    pub invalid_slug: &'static str,
+    pub invalid_role: &'static str,
+    pub create_org_title: &'static str,
+    pub create_org_lead: &'static str,
+    pub org_name_label: &'static str,
+    pub org_slug_label: &'static str,
+    pub org_slug_hint: &'static str,
+    pub create_org_button: &'static str,
+    pub organizations_section: &'static str,
+    pub no_organizations: &'static str,
+    pub switch_button: &'static str,
+    pub active_label: &'static str,
+    pub choose_org_title: &'static str,
+    pub general_section: &'static str,
+    pub members_section: &'static str,
+    pub member_label: &'static str,
+    pub role_label: &'static str,
+    pub joined_label: &'static str,
+    pub role_admin: &'static str,
+    pub role_member: &'static str,
+    pub change_role_button: &'static str,
+    pub remove_member_button: &'static str,
+    pub invitations_section: &'static str,
+    pub invite_button: &'static str,
+    pub invitation_link_lead: &'static str,
+    pub pending_invitations: &'static str,
+    pub expires_label: &'static str,
+    pub expired_label: &'static str,
+    pub revoke_invitation_button: &'static str,
+    pub leave_section: &'static str,
+    pub leave_lead: &'static str,
+    pub leave_button: &'static str,
+    pub delete_org_section: &'static str,
+    pub delete_org_lead: &'static str,
+    pub delete_org_confirmation_label: &'static str,
+    pub delete_org_button: &'static str,
+    pub last_admin: &'static str,
+    pub forbidden_org: &'static str,
+    pub invitation_title: &'static str,
+    pub invitation_lead: &'static str,
+    pub accept_button: &'static str,
+    pub decline_button: &'static str,
+    pub invitation_unavailable: &'static str,
+    pub invitation_wrong_email: &'static str,
+    pub notice_org_updated: &'static str,
+    pub notice_role_changed: &'static str,
+    pub notice_member_removed: &'static str,
+    pub notice_invitation_revoked: &'static str,
+    pub notice_invitation_accepted: &'static str,
+    pub notice_invitation_declined: &'static str,
+    pub notice_switched: &'static str,
+    pub you_label: &'static str,
+    pub back_to_organization: &'static str,
+    pub account_navigation: &'static str,
+    pub payload_too_large: &'static str,
+    pub unsupported_media_type: &'static str,
+    pub bad_form_encoding: &'static str,
+    pub csrf_cross_site: &'static str,
+    pub csrf_token_missing: &'static str,
+    pub csrf_token_invalid: &'static str,
+    pub busy: &'static str,
+    pub internal_error: &'static str,
+    pub time_yesterday: &'static str,
+    /// The words a visitor types to delete their account.
+    pub delete_phrase: &'static str,
+    /// Abbreviated month names, January first, for [`Strings::format_date`].
+    pub months: [&'static str; 12],
+    /// How a date reads: `{year}`, `{month}` (a number), `{mon}` (from `months`), `{day}` and
+    /// `{time}` (24-hour `HH:MM`).
+    pub date_pattern: &'static str,
+}
+
+/// A message that errors and form problems carry as a key; it is translated only when the page
+/// is drawn, in the visitor's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    FixErrors,
+    MissingCredentials,
+    BadCredentials,
+    /// Has a `{minutes}` placeholder.
+    LockedOut,
+    LastAdmin,
+    ForbiddenOrg,
+    InvitationUnavailable,
+    InvitationWrongEmail,
+    BadFormEncoding,
+    CsrfCrossSite,
+    CsrfTokenMissing,
+    CsrfTokenInvalid,
+    TooManyPasswordChecks,
+    NotAMember,
+    FormExpired,
+}
+
+impl Strings {
+    pub fn message(&self, message: Msg) -> &'static str {
+        match message {
+            Msg::FixErrors => self.fix_errors,
+            Msg::MissingCredentials => self.missing_credentials,
+            Msg::BadCredentials => self.bad_credentials,
+            Msg::LockedOut => self.locked_out,
+            Msg::LastAdmin => self.last_admin,
+            Msg::ForbiddenOrg => self.forbidden_org,
+            Msg::InvitationUnavailable => self.invitation_unavailable,
+            Msg::InvitationWrongEmail => self.invitation_wrong_email,
+            Msg::BadFormEncoding => self.bad_form_encoding,
+            Msg::CsrfCrossSite => self.csrf_cross_site,
+            Msg::CsrfTokenMissing => self.csrf_token_missing,
+            Msg::CsrfTokenInvalid => self.csrf_token_invalid,
+            Msg::TooManyPasswordChecks => self.too_many_password_checks,
+            Msg::NotAMember => self.not_a_member,
+            Msg::FormExpired => self.form_expired,
+        }
+    }
+}
+
+/// Every language the portal speaks, English first (the fallback).
+const LANGUAGES: &[&Strings] = &[
+    &ENGLISH,
+    &fr::FRENCH,
+    &de::GERMAN,
+    &es::SPANISH,
+    &pt_br::PORTUGUESE_BRAZIL,
+    &ja::JAPANESE,
+];
+
+/// The supported language for a BCP 47 tag: by the whole tag (`pt-BR`), else by its primary
+/// subtag (`fr-CA` is French, `pt-PT` the Portuguese we have).
+fn language_for_tag(tag: &str) -> Option<&'static Strings> {
+    let tag = tag.trim();
+    if tag.is_empty() {
+        return None;
+    }
+    let primary = tag.split(['-', '_']).next().unwrap_or_default();
+    LANGUAGES
+        .iter()
+        .find(|s| s.lang.eq_ignore_ascii_case(tag))
+        .or_else(|| {
+            LANGUAGES.iter().find(|s| {
+                s.lang
+                    .split('-')
+                    .next()
+                    .unwrap_or_default()
+                    .eq_ignore_ascii_case(primary)
+            })
+        })
+        .copied()
+}
+
+impl Strings {
+    /// Picks the best language from `Accept-Language` (RFC 9110: weights, then order); English
+    /// when nothing matches. Only the primary subtag counts (`fr-CA` is French).
+    pub fn negotiate(accept_language: Option<&str>) -> &'static Strings {
+        let mut best: Option<(&'static Strings, f32)> = None;
+        for entry in accept_language.unwrap_or_default().split(',').take(32) {
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let weight = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| {
+                    q.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))
+                })
+                .unwrap_or(0.0);
+            let Some(strings) = language_for_tag(tag) else {
+                continue;
+            };
+            if weight > 0.0 && best.is_none_or(|(_, best_weight)| weight > best_weight) {
+                best = Some((strings, weight));
+            }
+        }
+        best.map_or(&ENGLISH, |(strings, _)| strings)
+    }
+
+    /// The first supported language in an OIDC `ui_locales` value (space-separated tags, most
+    /// preferred first); `None` when none is supported. Bounded like `Accept-Language`.
+    pub fn from_ui_locales(ui_locales: &str) -> Option<&'static Strings> {
+        ui_locales.split([' ', '+', ',']).take(32).find_map(language_for_tag)
+    }
+
+    /// The language whose code is exactly `code` (as stored in the language cookie).
+    pub fn by_code(code: &str) -> Option<&'static Strings> {
+        LANGUAGES.iter().find(|s| s.lang == code).copied()
+    }
+
+    /// A Unix time as this language writes a date and time (always UTC, said so).
+    pub fn format_date(&self, seconds: i64) -> String {
+        let civil = super::civil_time(seconds);
+        self.date_pattern
+            .replace("{year}", &civil.year.to_string())
+            .replace("{month}", &civil.month.to_string())
+            .replace(
+                "{mon}",
+                self.months[usize::try_from(civil.month - 1).unwrap_or_default()],
+            )
+            .replace("{day}", &civil.day.to_string())
+            .replace("{time}", &format!("{:02}:{:02}", civil.hour, civil.minute))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_by_weight_then_order() {
+        assert_eq!(Strings::negotiate(None).lang, "en");
+        assert_eq!(Strings::negotiate(Some("fr-CA,fr;q=0.9,en;q=0.8")).lang, "fr");
+        assert_eq!(Strings::negotiate(Some("en-US,en;q=0.9,fr;q=0.8")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("de,fr;q=0.5")).lang, "de");
+        assert_eq!(Strings::negotiate(Some("nl, ja")).lang, "ja");
+        assert_eq!(Strings::negotiate(Some("pt-PT, es;q=0.9")).lang, "pt-BR");
+        assert_eq!(Strings::negotiate(Some("pt-br")).lang, "pt-BR");
+        assert_eq!(Strings::negotiate(Some("es-419")).lang, "es");
+        assert_eq!(Strings::negotiate(Some("nl, zh")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("fr;q=0, en;q=0.1")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("FR")).lang, "fr");
+        assert_eq!(Strings::negotiate(Some("fr;q=abc")).lang, "en");
+        assert_eq!(Strings::negotiate(Some(";;;,,,q=")).lang, "en");
+    }
+
+    #[test]
+    fn ui_locales_takes_the_first_supported_tag() {
+        assert_eq!(Strings::from_ui_locales("ja").map(|s| s.lang), Some("ja"));
+        assert_eq!(Strings::from_ui_locales("nl pt-BR de").map(|s| s.lang), Some("pt-BR"));
+        assert_eq!(Strings::from_ui_locales("de-AT").map(|s| s.lang), Some("de"));
+        assert!(Strings::from_ui_locales("nl zh").is_none());
+        assert!(Strings::from_ui_locales("").is_none());
+        assert!(Strings::from_ui_locales("   ").is_none());
+    }
+
+    #[test]
+    fn a_language_cookie_must_name_a_language_exactly() {
+        assert_eq!(Strings::by_code("pt-BR").map(|s| s.lang), Some("pt-BR"));
+        assert!(Strings::by_code("pt").is_none());
+        assert!(Strings::by_code("<script>").is_none());
+    }
+
+    #[test]
+    fn dates_are_written_the_way_each_language_writes_them() {
+        let moment = 1_795_451_220; // 2026-11-23 16:27 UTC
+        let written: Vec<_> = LANGUAGES.iter().map(|s| (s.lang, s.format_date(moment))).collect();
+        assert_eq!(
+            written,
+            [
+                ("en", "Nov 23, 2026, 16:27 UTC".to_owned()),
+                ("fr", "23 nov. 2026, 16:27 UTC".to_owned()),
+                ("de", "23. Nov. 2026, 16:27 UTC".to_owned()),
+                ("es", "23 nov 2026, 16:27 UTC".to_owned()),
+                ("pt-BR", "23 de nov. de 2026, 16:27 UTC".to_owned()),
+                ("ja", "2026年11月23日 16:27 UTC".to_owned()),
+            ]
+        );
+        assert_eq!(de::GERMAN.format_date(951_782_400), "29. Feb. 2000, 00:00 UTC");
+    }
+
+    #[test]
+    fn each_language_has_its_own_delete_phrase_and_translates_its_pages() {
+        for (i, strings) in LANGUAGES.iter().enumerate() {
+            for other in &LANGUAGES[i + 1..] {
+                assert_ne!(
+                    strings.delete_phrase, other.delete_phrase,
+                    "{} {}",
+                    strings.lang, other.lang
+                );
+                assert_ne!(
+                    strings.sign_in_lead, other.sign_in_lead,
+                    "{} {}",
+                    strings.lang, other.lang
+                );
+                assert_ne!(
+                    strings.delete_lead, other.delete_lead,
+                    "{} {}",
+                    strings.lang, other.lang
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_translation_keeps_the_placeholders() {
+        for strings in LANGUAGES {
+            assert!(strings.locked_out.contains("{minutes}"), "{}", strings.lang);
+            assert!(
+                strings.delete_confirmation_label.contains("{phrase}"),
+                "{}",
+                strings.lang
+            );
+            assert!(
+                strings.delete_org_confirmation_label.contains("{slug}"),
+                "{}",
+                strings.lang
+            );
+            assert!(strings.invitation_lead.contains("{org}") && strings.invitation_lead.contains("{role}"));
+            assert!(strings.invitation_for.contains("{email}") && strings.invitation_for.contains("{role}"));
+            for with_count in [strings.time_minutes_ago, strings.time_hours_ago, strings.time_days_ago] {
+                assert!(with_count.contains("{n}"), "{}", strings.lang);
+            }
+            assert!(strings.revoke_session_context.contains("{what}"), "{}", strings.lang);
+            assert!(strings.date_pattern.contains("{year}") && strings.date_pattern.contains("{time}"));
+        }
+    }
+}
