@@ -66,13 +66,7 @@ impl<'a> Ctx<'a> {
         let query = Params::from_query(request.uri().query().unwrap_or_default());
         let chosen_language = query.get("ui_locales").and_then(Strings::from_ui_locales);
         let strings = chosen_language
-            .or_else(|| {
-                let fields = headers
-                    .get_all(http::header::COOKIE)
-                    .into_iter()
-                    .filter_map(|value| value.to_str().ok());
-                session::read_cookie(fields, LANGUAGE_COOKIE).and_then(Strings::by_code)
-            })
+            .or_else(|| cookie_in(headers, LANGUAGE_COOKIE).and_then(Strings::by_code))
             .unwrap_or_else(|| Strings::negotiate(header_text(headers, "accept-language")));
         Self {
             query,
@@ -143,12 +137,7 @@ impl<'a> Ctx<'a> {
 
     /// A cookie's value, from every `Cookie` header field.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        let fields = self
-            .headers
-            .get_all(http::header::COOKIE)
-            .into_iter()
-            .filter_map(|value| value.to_str().ok());
-        session::read_cookie(fields, name)
+        cookie_in(self.headers, name)
     }
 
     /// The name of the portal session cookie (`__Host-` prefixed in production).
@@ -406,10 +395,12 @@ impl<'a> Ctx<'a> {
     /// not a prefixed cookie: a sibling subdomain setting it can only change the language.
     pub fn remember_language(&self) {
         if self.chosen_language {
-            let secure = if self.settings.is_development() { "" } else { "; Secure" };
-            self.add_cookie(format!(
-                "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-                self.strings.lang
+            let scope = self.portal_cookie_scope();
+            self.add_cookie(session::set_cookie(
+                LANGUAGE_COOKIE,
+                self.strings.lang,
+                LANGUAGE_COOKIE_LIFETIME,
+                &scope,
             ));
         }
     }
@@ -449,7 +440,19 @@ impl<'a> Ctx<'a> {
 }
 
 /// The cookie that remembers a language chosen with `ui_locales`.
-pub const LANGUAGE_COOKIE: &str = "portal_locale";
+const LANGUAGE_COOKIE: &str = "portal_locale";
+
+/// A year: a language choice lasts until the visitor makes another.
+const LANGUAGE_COOKIE_LIFETIME: i64 = 365 * 24 * 3600;
+
+/// A cookie's value, from every `Cookie` header field.
+fn cookie_in<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let fields = headers
+        .get_all(http::header::COOKIE)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok());
+    session::read_cookie(fields, name)
+}
 
 fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|value| value.to_str().ok())

@@ -9,7 +9,7 @@ use super::render::{Page, PageResult};
 use crate::domain::{FieldError, FieldProblem, OrgId, Role};
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
-use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
+use crate::redirect::{self, Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::PasswordProblem;
 use crate::service::organizations;
 use crate::store::organizations::Membership;
@@ -174,8 +174,8 @@ impl Notice {
 
     /// Where a flow that ends at `target` goes: there, unless it is the portal's own default
     /// page, where the visitor would see no sign of what happened: then `page` with this notice.
-    pub fn after(self, target: &crate::redirect::RedirectTarget, page: &str) -> String {
-        if target.location() == crate::redirect::LAST_RESORT_PATH {
+    pub fn after(self, target: &RedirectTarget, page: &str) -> String {
+        if target.location() == redirect::LAST_RESORT_PATH {
             format!("{page}?notice={}", self.key())
         } else {
             target.location()
@@ -391,11 +391,7 @@ pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> Markup {
     html! {
         nav.tabs aria-label=(strings.account_navigation) {
             @for (href, label) in links {
-                @if href == current {
-                    a.button.secondary href=(href) aria-current="page" { (label) }
-                } @else {
-                    a.button.secondary href=(href) { (label) }
-                }
+                a.button.secondary href=(href) aria-current=[(href == current).then_some("page")] { (label) }
             }
         }
     }

@@ -140,26 +140,21 @@ pub fn dev_notices(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Vec<String
     notices
 }
 
-/// The "back to the application" link: the validated redirect target when the request carried
-/// one, else `home_url` when it passes the policy. Only a target outside the portal: a portal
-/// page (`/user`) would send a visitor on the sign-in page back to sign-in.
-pub fn back_to_app(ctx: &Ctx<'_>, choice: Option<&RedirectChoice>) -> Option<String> {
-    let from_query = choice
-        .filter(|c| matches!(c.source, CandidateSource::Query(_)))
-        .map(|c| c.target.clone());
-    let target = match from_query {
-        Some(target) => target,
-        None => policy(ctx).check(ctx.settings.home_url()?).ok()?,
-    };
-    (!target.is_same_origin()).then(|| target.location())
+/// `home_url` when it passes the policy: where the logo leads, and the last "back to the
+/// application" link.
+pub fn home(ctx: &Ctx<'_>) -> Option<RedirectTarget> {
+    policy(ctx).check(ctx.settings.home_url()?).ok()
 }
 
-/// Where the logo leads: `home_url`, when the policy allows it.
-pub fn home_link(ctx: &Ctx<'_>) -> Option<String> {
-    policy(ctx)
-        .check(ctx.settings.home_url()?)
-        .ok()
-        .map(|target| target.location())
+/// The "back to the application" link: the validated redirect target when the request carried
+/// one, else `home` (from [`home`]). Only a target outside the portal: a portal page (`/user`)
+/// would send a visitor on the sign-in page back to sign-in.
+pub fn back_to_app(choice: Option<&RedirectChoice>, home: Option<&RedirectTarget>) -> Option<String> {
+    let from_query = choice
+        .filter(|c| matches!(c.source, CandidateSource::Query(_)))
+        .map(|c| &c.target);
+    let target = from_query.or(home)?;
+    (!target.is_same_origin()).then(|| target.location())
 }
 
 /// `path` with this request's redirect parameters, so links between pages keep them.

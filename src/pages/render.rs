@@ -107,11 +107,12 @@ impl<'c, 'a> Page<'c, 'a> {
                     .unwrap_or_default(),
             );
         }
+        let home_target = redirects::home(ctx);
         let back = self
             .back_link
-            .then(|| redirects::back_to_app(ctx, self.choice))
+            .then(|| redirects::back_to_app(self.choice, home_target.as_ref()))
             .flatten();
-        let home = redirects::home_link(ctx);
+        let home = home_target.map(|target| target.location());
         let chrome = Chrome {
             branding: ctx.settings.branding(),
             strings: ctx.strings,

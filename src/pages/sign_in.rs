@@ -20,12 +20,14 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
     }
-    let invited = invited_email(ctx)?;
-    let identifier = prefill(ctx, "email_address", EmailAddress::MAX_LEN)
+    // The invitation is looked up only when the app prefilled nothing: it costs statements.
+    let identifier = match prefill(ctx, "email_address", EmailAddress::MAX_LEN)
         .or_else(|| prefill(ctx, "username", Username::MAX_LEN))
-        .or(invited.as_deref())
-        .unwrap_or_default();
-    render(ctx, &choice.target, Some(&choice), identifier, None)
+    {
+        Some(prefilled) => prefilled.to_owned(),
+        None => invited_email(ctx)?.unwrap_or_default(),
+    };
+    render(ctx, &choice.target, Some(&choice), &identifier, None)
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {

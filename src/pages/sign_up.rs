@@ -20,12 +20,13 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         return auth::resume(ctx, visitor, &choice.target);
     }
     let value = |name: &str, max: usize| prefill(ctx, name, max).unwrap_or_default().to_owned();
-    let invited = invited_email(ctx)?;
+    // The invitation is looked up only when the app prefilled nothing: it costs statements.
+    let email_address = match prefill(ctx, "email_address", EmailAddress::MAX_LEN) {
+        Some(prefilled) => prefilled.to_owned(),
+        None => invited_email(ctx)?.unwrap_or_default(),
+    };
     let input = SignUpInput {
-        email_address: prefill(ctx, "email_address", EmailAddress::MAX_LEN)
-            .map(str::to_owned)
-            .or(invited)
-            .unwrap_or_default(),
+        email_address,
         phone_number: value("phone_number", PhoneNumber::MAX_LEN),
         username: value("username", Username::MAX_LEN),
         first_name: value("first_name", PersonName::MAX_LEN),

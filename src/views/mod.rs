@@ -86,6 +86,10 @@ pub struct Chrome<'a> {
 pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> String {
     let branding = chrome.branding;
     let strings = chrome.strings;
+    let brand = html! {
+        @if let Some(logo) = &branding.logo_url { img src=(logo) alt=""; }
+        span.name { (branding.application_name) }
+    };
     html! {
         (DOCTYPE)
         html lang=(strings.lang) {
@@ -103,13 +107,9 @@ pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> St
                 a.skip-link href="#content" { (strings.skip_to_content) }
                 header.brand {
                     @if let Some(home) = chrome.home {
-                        a.home href=(home) {
-                            @if let Some(logo) = &branding.logo_url { img src=(logo) alt=""; }
-                            span.name { (branding.application_name) }
-                        }
+                        a.home href=(home) { (brand) }
                     } @else {
-                        @if let Some(logo) = &branding.logo_url { img src=(logo) alt=""; }
-                        span.name { (branding.application_name) }
+                        (brand)
                     }
                 }
                 main id="content" class=[wide.then_some("wide")] {
