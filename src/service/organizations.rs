@@ -64,17 +64,21 @@ fn parse_name_and_slug(name: &str, slug: &str) -> Result<(OrganizationName, Slug
     } else {
         slug.to_owned()
     };
-    let slug = Slug::parse(&slug_text);
-    match (name, slug) {
-        (Ok(name), Ok(slug)) => Ok((name, slug)),
-        (name, slug) => {
-            let mut errors = FieldErrors::new();
-            if let Err(problem) = name {
-                errors.push(("name", FieldError::Field(problem)));
-            }
-            if let Err(problem) = slug {
-                errors.push(("slug", FieldError::Field(problem)));
-            }
+    both_fields(("name", name), ("slug", Slug::parse(&slug_text)))
+}
+
+/// Two parsed fields, or the problems of both at once, each under its field's name.
+fn both_fields<A, B>(
+    (first_name, first): (&'static str, Result<A, FieldProblem>),
+    (second_name, second): (&'static str, Result<B, FieldProblem>),
+) -> Result<(A, B), OrgError> {
+    match (first, second) {
+        (Ok(first), Ok(second)) => Ok((first, second)),
+        (first, second) => {
+            let errors: FieldErrors = [(first_name, first.err()), (second_name, second.err())]
+                .into_iter()
+                .filter_map(|(name, problem)| Some((name, FieldError::Field(problem?))))
+                .collect();
             Err(OrgError::Fields(errors))
         }
     }
@@ -243,21 +247,10 @@ pub fn invite(
     now: i64,
 ) -> Result<String, OrgError> {
     require_admin(db, org_id, &actor.id)?;
-    let email = EmailAddress::parse(email);
-    let role = Role::parse(role);
-    let (email, role) = match (email, role) {
-        (Ok(email), Ok(role)) => (email, role),
-        (email, role) => {
-            let mut errors = FieldErrors::new();
-            if let Err(problem) = email {
-                errors.push(("email_address", FieldError::Field(problem)));
-            }
-            if let Err(problem) = role {
-                errors.push(("role", FieldError::Field(problem)));
-            }
-            return Err(OrgError::Fields(errors));
-        }
-    };
+    let (email, role) = both_fields(
+        ("email_address", EmailAddress::parse(email)),
+        ("role", Role::parse(role)),
+    )?;
     if let Some(existing) = users::find_user_by_email(db, &email)?
         && orgs::find_membership(db, org_id, &existing.id)?.is_some()
     {
@@ -304,35 +297,38 @@ pub fn revoke_invitation(
     }
 }
 
-/// The address a pending, unexpired invitation was sent to, so the sign-in and sign-up pages the
-/// invitee lands on can fill it in. The token is the proof: whoever has the link has the address.
+/// The address a live invitation was sent to, so the sign-in and sign-up pages the invitee
+/// lands on can fill it in. The token is the proof: whoever has the link has the address.
 pub fn invited_email(db: &dyn Db, token: &str, now: i64) -> Result<Option<EmailAddress>, DbError> {
-    Ok(orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
-        .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
-        .map(|invitation| invitation.email))
+    Ok(live_invitation(db, token, now)?.map(|invitation| invitation.email))
 }
 
-/// The pending, unexpired invitation behind `token`, addressed to `user`, with its organization.
+/// The invitation behind `token` if it can still be accepted: pending, unexpired, and its
+/// inviter still an admin there. An invitation speaks for the admin who sent it: once they are
+/// no longer an admin (demoted, removed, account deleted), their pending invitations die with
+/// that role, so an old link cannot bring a removed admin back in.
+fn live_invitation(db: &dyn Db, token: &str, now: i64) -> Result<Option<Invitation>, DbError> {
+    let Some(invitation) = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
+        .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
+    else {
+        return Ok(None);
+    };
+    let inviter_is_admin = match &invitation.invited_by {
+        Some(inviter) => orgs::find_membership(db, &invitation.org_id, inviter)?
+            .is_some_and(|membership| membership.role == Role::Admin),
+        None => false,
+    };
+    Ok(inviter_is_admin.then_some(invitation))
+}
+
+/// The live invitation behind `token`, addressed to `user`, with its organization.
 pub fn open_invitation(
     db: &dyn Db,
     token: &str,
     user: &User,
     now: i64,
 ) -> Result<(Invitation, Organization), OrgError> {
-    let invitation = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
-        .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
-        .ok_or(OrgError::InvitationUnavailable)?;
-    // An invitation speaks for the admin who sent it: once they are no longer an admin there
-    // (demoted, removed, account deleted), their pending invitations die with that role, so an
-    // old link cannot bring a removed admin back in.
-    let inviter_is_admin = match &invitation.invited_by {
-        Some(inviter) => orgs::find_membership(db, &invitation.org_id, inviter)?
-            .is_some_and(|membership| membership.role == Role::Admin),
-        None => false,
-    };
-    if !inviter_is_admin {
-        return Err(OrgError::InvitationUnavailable);
-    }
+    let invitation = live_invitation(db, token, now)?.ok_or(OrgError::InvitationUnavailable)?;
     if invitation.email != user.email {
         return Err(OrgError::InvitationForAnotherEmail);
     }
@@ -517,7 +513,18 @@ mod tests {
         orgs::add_membership(&db, &org.id, &bea.id, Role::Admin, 2).unwrap();
         // Bea, an admin, invites her own second address; then Ada removes her.
         let link = invite(&db, &bea, &org.id, "e@example.com", "admin", 3).unwrap();
+        assert_eq!(
+            invited_email(&db, &link, 4)
+                .unwrap()
+                .map(|email| email.as_str().to_owned()),
+            Some("e@example.com".to_owned())
+        );
         remove_member(&db, &ada, &org.id, &bea.id).unwrap();
+        assert_eq!(
+            invited_email(&db, &link, 4).unwrap(),
+            None,
+            "a dead link prefills nothing"
+        );
         assert_eq!(
             accept_invitation(&db, &link, &eve, 4),
             Err(OrgError::InvitationUnavailable),
