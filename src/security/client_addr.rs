@@ -28,7 +28,7 @@ pub fn client_address(spin_client_addr: Option<&str>, proxy_header: Option<&str>
 
 /// An IP address, with or without a port (`203.0.113.7`, `203.0.113.7:4711`, `[2001:db8::1]:443`,
 /// `2001:db8::1`), in its canonical text.
-fn parse_address(text: &str) -> Option<String> {
+pub fn parse_address(text: &str) -> Option<String> {
     let text = text.trim();
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip.to_string());

@@ -406,15 +406,10 @@ pub fn device(user_agent: &str) -> Option<String> {
     }
 }
 
-/// An address without its port (`203.0.113.7:51000` is `203.0.113.7`, `[::1]:5` is `::1`).
-pub fn address_without_port(addr: &str) -> &str {
-    if let Some(bracketed) = addr.strip_prefix('[') {
-        return bracketed.split(']').next().unwrap_or(bracketed);
-    }
-    match addr.split_once(':') {
-        Some((host, port)) if !port.contains(':') => host,
-        _ => addr,
-    }
+/// A stored client address as people read it: without its port (`203.0.113.7:51000` is
+/// `203.0.113.7`, `[::1]:5` is `::1`); anything that is not an IP address is shown as stored.
+pub fn address_without_port(addr: &str) -> String {
+    crate::security::client_addr::parse_address(addr).unwrap_or_else(|| addr.to_owned())
 }
 
 #[cfg(test)]
@@ -441,5 +436,6 @@ mod device_tests {
         assert_eq!(address_without_port("[2001:db8::1]:443"), "2001:db8::1");
         assert_eq!(address_without_port("2001:db8::1"), "2001:db8::1");
         assert_eq!(address_without_port("10.0.0.1"), "10.0.0.1");
+        assert_eq!(address_without_port("unknown"), "unknown");
     }
 }

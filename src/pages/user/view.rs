@@ -211,7 +211,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                             td data-label=(strings.session_created) { (views::relative_time(strings, ctx.now(), session.created_at)) }
                             td data-label=(strings.session_last_active) { (views::relative_time(strings, ctx.now(), session.last_active_at)) }
                             td.mono data-label=(strings.session_client) {
-                                (session.client_addr.as_deref().map(views::address_without_port).unwrap_or(""))
+                                (session.client_addr.as_deref().map(views::address_without_port).unwrap_or_default())
                             }
                             td {
                                 form.inline method="post" action="/user/sessions/revoke#sessions" {
