@@ -196,21 +196,26 @@ impl Session<'_> {
     /// A phone's viewport exactly (the window rect includes browser chrome, so `resize`
     /// leaves a shorter page than the phone has).
     pub fn emulate_phone(&self, width: u32, height: u32) {
-        let params = json!({ "width": width, "height": height, "deviceScaleFactor": 3, "mobile": true });
-        self.command(
-            "POST",
-            "/goog/cdp/execute",
-            Some(json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": params })),
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 3, "mobile": true }),
         );
     }
 
-    /// `prefers-color-scheme: dark` (or light) for this window, through the DevTools protocol.
+    /// `prefers-color-scheme: dark` (or light) for this window.
     pub fn color_scheme(&self, scheme: &str) {
-        let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        );
+    }
+
+    /// One DevTools protocol command, through ChromeDriver's `goog/cdp/execute` extension.
+    fn devtools(&self, cmd: &str, params: Value) {
         self.command(
             "POST",
             "/goog/cdp/execute",
-            Some(json!({ "cmd": "Emulation.setEmulatedMedia", "params": params })),
+            Some(json!({ "cmd": cmd, "params": params })),
         );
     }
 
