@@ -9,6 +9,8 @@ use std::cell::{OnceCell, RefCell};
 
 use url::Url;
 
+use crate::outbound::email::{ApiKey, Provider, ProviderConfig};
+
 use crate::redirect::{self, Flow, OriginPattern};
 use crate::security::lockout::LockPolicy;
 use crate::security::secret::{self, Secret};
@@ -86,7 +88,47 @@ pub struct Settings<'v> {
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
+    email: OnceCell<EmailSettings>,
+    sign_in_with_email_code: OnceCell<bool>,
 }
+
+/// How the portal sends email, and which email features are on.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub delivery: Delivery,
+    /// `email_from`: the sender every email carries.
+    pub from: String,
+    /// `email_verification = required` (the default): a sign-up becomes an account only once a
+    /// code sent to its address is entered.
+    pub verification_required: bool,
+    /// `new_device_notice`: email the account when a browser it never used signs in. Unset means
+    /// on whenever email can be delivered.
+    pub new_device_notice: bool,
+}
+
+/// Where emails go.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Through the configured provider's API.
+    Provider(ProviderConfig),
+    /// Development without a provider: stored for `/dev/outbox` and printed to the log.
+    DevOutbox,
+    /// Production without a provider: nothing can be sent (email features are a configuration
+    /// error).
+    Unavailable,
+}
+
+impl EmailSettings {
+    pub fn can_send(&self) -> bool {
+        !matches!(self.delivery, Delivery::Unavailable)
+    }
+}
+
+/// The value of `email_api_origin` that means "the provider's public API". Spin (up to 4.0.2)
+/// refuses an `allowed_outbound_hosts` template that resolves to an empty string, so the variable
+/// needs a real origin as its default: `.invalid` is reserved (RFC 2606) and never resolves, so
+/// granting it grants nothing.
+pub const DEFAULT_EMAIL_API_ORIGIN: &str = "https://default.invalid";
 
 /// `terms_url` and `privacy_url`: what sign-up links to, when set.
 #[derive(Debug, Clone, Default)]
@@ -193,6 +235,8 @@ impl<'v> Settings<'v> {
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
+            email: OnceCell::new(),
+            sign_in_with_email_code: OnceCell::new(),
         }
     }
 
@@ -226,6 +270,8 @@ impl<'v> Settings<'v> {
         self.client_ip_header();
         self.development_hosts();
         self.legal_links();
+        self.email();
+        self.sign_in_with_email_code();
     }
 
     /// Every malformed variable found so far (in development: all of them).
@@ -430,6 +476,110 @@ impl<'v> Settings<'v> {
         })
     }
 
+    /// The email settings: provider, sender and features. A provider with missing or malformed
+    /// settings is reported (see [`Settings::email_errors`]) and sends nothing.
+    pub fn email(&self) -> &EmailSettings {
+        let development = self.is_development();
+        let application_name = self.branding().application_name.clone();
+        let host = self
+            .public_origin()
+            .and_then(|origin| origin.host_str().map(str::to_owned));
+        self.read(&self.email, |r| {
+            let provider = r.parse("email_provider", Provider::parse);
+            let verification_required = r
+                .parse("email_verification", |value| match value {
+                    "required" => Ok(true),
+                    "off" => Ok(false),
+                    _ => Err("must be \"required\" or \"off\"".into()),
+                })
+                .unwrap_or(true);
+            let notice = r.parse("new_device_notice", parse_bool);
+            let delivery = match provider {
+                Some(provider) => {
+                    let config = ProviderConfig {
+                        provider,
+                        api_key: ApiKey(
+                            r.secret("email_api_key", |v| Ok::<_, String>(v.to_owned()))
+                                .unwrap_or_default(),
+                        ),
+                        region: r.parse("email_region", |v| Ok::<_, String>(v.to_owned())),
+                        domain: r.parse("email_domain", |v| Ok::<_, String>(v.to_owned())),
+                        api_origin: r.parse("email_api_origin", parse_api_origin).flatten(),
+                    };
+                    let problems = config.problems();
+                    for problem in &problems {
+                        r.errors.push(ConfigError {
+                            variable: "email_provider",
+                            message: problem.clone(),
+                        });
+                    }
+                    if problems.is_empty() {
+                        Delivery::Provider(config)
+                    } else {
+                        Delivery::Unavailable
+                    }
+                }
+                None if development => Delivery::DevOutbox,
+                None => Delivery::Unavailable,
+            };
+            let from = r.parse("email_from", parse_email_from);
+            if matches!(delivery, Delivery::Provider(_))
+                && from.is_none()
+                && !r.errors.iter().any(|e| e.variable == "email_from")
+            {
+                r.errors.push(ConfigError {
+                    variable: "email_from",
+                    message:
+                        "is required with an email provider: the sender address, e.g. \"My App <no-reply@myapp.com>\""
+                            .into(),
+                });
+            }
+            let from = from.unwrap_or_else(|| {
+                format!(
+                    "{application_name} <no-reply@{}>",
+                    host.as_deref().unwrap_or("localhost")
+                )
+            });
+            let can_send = !matches!(delivery, Delivery::Unavailable);
+            EmailSettings {
+                delivery,
+                from,
+                verification_required,
+                new_device_notice: notice.unwrap_or(can_send),
+            }
+        })
+    }
+
+    /// `sign_in_with_email_code`: sign-in offers "Email me a code".
+    pub fn sign_in_with_email_code(&self) -> bool {
+        *self.read(&self.sign_in_with_email_code, |r| {
+            r.parse("sign_in_with_email_code", parse_bool).unwrap_or(false)
+        })
+    }
+
+    /// The email variables' errors found so far, and in production a missing provider: a page
+    /// that must send an email shows these instead of pretending it sent one.
+    pub fn email_errors(&self) -> Vec<ConfigError> {
+        let email = self.email();
+        let mut errors: Vec<ConfigError> = self
+            .errors
+            .borrow()
+            .iter()
+            .filter(|error| error.variable.starts_with("email_") || error.variable == "new_device_notice")
+            .cloned()
+            .collect();
+        if errors.is_empty() && !email.can_send() {
+            errors.push(ConfigError {
+                variable: "email_provider",
+                message: "is not set: production sends email (codes, password resets) through a provider; \
+                          set email_provider and its variables (see the README), or email_verification=off \
+                          to run without email"
+                    .into(),
+            });
+        }
+        errors
+    }
+
     /// The key variables' errors found so far: in production they stop the portal serving.
     pub fn fatal_errors(&self) -> Vec<ConfigError> {
         self.errors
@@ -571,6 +721,31 @@ fn parse_bool(value: &str) -> Result<bool, String> {
         "false" => Ok(false),
         _ => Err("must be \"true\" or \"false\"".into()),
     }
+}
+
+/// `email_api_origin`: an http(s) origin, no path; the default placeholder means "none".
+fn parse_api_origin(value: &str) -> Result<Option<Url>, String> {
+    if value == DEFAULT_EMAIL_API_ORIGIN {
+        return Ok(None);
+    }
+    let url = Url::parse(value).map_err(|_| "must be an origin such as https://email.example.com".to_owned())?;
+    let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare || !url.username().is_empty() {
+        return Err("must be an http or https origin with no path (Spin's allowed_outbound_hosts takes none)".into());
+    }
+    Ok(Some(url))
+}
+
+/// `email_from`: `address` or `Name <address>`, on one line.
+fn parse_email_from(value: &str) -> Result<String, String> {
+    let address = match (value.rfind('<'), value.ends_with('>')) {
+        (Some(open), true) => &value[open + 1..value.len() - 1],
+        _ => value,
+    };
+    if value.chars().any(char::is_control) || crate::domain::EmailAddress::parse(address).is_err() {
+        return Err("must be an address or \"Name <address>\"".into());
+    }
+    Ok(value.to_owned())
 }
 
 fn parse_instance_domain(value: &str) -> Result<String, String> {

@@ -43,6 +43,12 @@ pub enum PortalError {
     DevelopmentHost(String),
     #[error("the portal is busy, please try again in a moment: {0}")]
     Unavailable(String),
+    /// The email provider refused or did not answer; nothing was changed (the reason is logged).
+    #[error("the email could not be sent")]
+    EmailNotSent,
+    /// Too many emails to this address or from this client.
+    #[error("too many emails; try again after {until}")]
+    TooManyEmails { until: i64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,7 +67,8 @@ impl PortalError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Invalid(problem) => problem.status,
             Self::Config(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) | Self::DevelopmentHost(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DevelopmentHost(_) | Self::EmailNotSent => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyEmails { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

@@ -22,6 +22,7 @@ mod config;
 mod domain;
 mod error;
 mod form;
+mod outbound;
 mod pages;
 mod portal;
 mod redirect;

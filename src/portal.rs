@@ -5,8 +5,10 @@ use http::{HeaderValue, Method, Request, Response, header};
 
 use crate::config::{Settings, Variables};
 use crate::error::PortalError;
+use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, error_page, organization, sign_in, sign_out, sign_up, status, user,
+    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, organization, recovery, sign_in, sign_out, sign_up,
+    status, user,
 };
 use crate::store::Db;
 
@@ -18,13 +20,15 @@ pub struct Env<'a> {
     pub variables: &'a dyn Variables,
     /// Spin's SQLite database `default`.
     pub db: &'a dyn Db,
+    /// Outbound HTTP (the email provider), limited by Spin to `allowed_outbound_hosts`.
+    pub http: &'a dyn Http,
     /// Unix time, seconds.
     pub now: i64,
 }
 
 /// Handles one request. Never panics on input: every failure becomes a page.
 pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
-    let ctx = Ctx::new(&request, env.db, env.now, Settings::new(env.variables));
+    let ctx = Ctx::new(&request, env.db, env.http, env.now, Settings::new(env.variables));
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -68,12 +72,18 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/", Some(status::root), None),
     ("/healthz", Some(status::healthz), None),
     ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
+    ("/sign-in/code", None, Some(sign_in::submit_code)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
+    ("/verify", Some(codes::show), Some(codes::submit)),
+    ("/verify/resend", None, Some(codes::resend)),
+    ("/forgot-password", Some(recovery::show), Some(recovery::submit)),
+    ("/dev/outbox", Some(status::dev_outbox), None),
     ("/sign-out", Some(sign_out::show), Some(sign_out::submit)),
     ("/.well-known/jwks.json", Some(status::jwks), None),
     ("/user", Some(user::show), None),
     ("/user/profile", None, Some(user::update_profile)),
     ("/user/email", None, Some(user::update_email)),
+    ("/user/email/verify", None, Some(user::verify_email)),
     ("/user/phone", None, Some(user::update_phone)),
     ("/user/password", None, Some(user::update_password)),
     ("/user/sessions/revoke", None, Some(user::revoke_session)),

@@ -10,6 +10,7 @@ use std::cell::OnceCell;
 use spin_sdk::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
 
 use crate::config::Variables;
+use crate::outbound::{Http, HttpError};
 use crate::portal::{self, Env, MAX_BODY_BYTES};
 use crate::store::{Db, DbError, Row, Value, retry_while_busy};
 
@@ -79,6 +80,99 @@ fn db_error(error: SqliteError) -> DbError {
     }
 }
 
+/// `wasi:http/outgoing-handler@0.2.0` (what every Spin 3.x and 4.x host provides), driven
+/// synchronously: the portal sends at most a couple of small requests per page. Spin checks each
+/// destination against `allowed_outbound_hosts`; a refused one comes back as `HttpRequestDenied`.
+struct SpinHttp;
+
+/// How long an email provider may take: a page waits for it, so a dead provider must not hang it.
+const CONNECT_TIMEOUT_NS: u64 = 5_000_000_000;
+const RESPONSE_TIMEOUT_NS: u64 = 10_000_000_000;
+/// Largest provider answer kept (its reason is logged; the rest is of no use).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+impl Http for SpinHttp {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+        use spin_sdk::wit::wasi::http0_2_0::types::{
+            ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+        };
+        let failed = |what: &str| HttpError::Failed(format!("{what} ({})", request.uri()));
+        let headers: Vec<(String, Vec<u8>)> = request
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+            .collect();
+        let fields = Fields::from_list(&headers).map_err(|error| failed(&format!("bad header: {error:?}")))?;
+        let outgoing = OutgoingRequest::new(fields);
+        let method = match *request.method() {
+            http::Method::GET => Method::Get,
+            http::Method::POST => Method::Post,
+            ref other => Method::Other(other.as_str().to_owned()),
+        };
+        let uri = request.uri();
+        let scheme = match uri.scheme_str() {
+            Some("https") => Scheme::Https,
+            Some("http") => Scheme::Http,
+            _ => return Err(failed("only http and https URLs")),
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        outgoing
+            .set_method(&method)
+            .and_then(|()| outgoing.set_scheme(Some(&scheme)))
+            .and_then(|()| outgoing.set_authority(uri.authority().map(|a| a.as_str())))
+            .and_then(|()| outgoing.set_path_with_query(Some(path)))
+            .map_err(|()| failed("the request could not be built"))?;
+        let body = outgoing.body().map_err(|()| failed("no request body"))?;
+        let options = RequestOptions::new();
+        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
+        let _ = options.set_first_byte_timeout(Some(RESPONSE_TIMEOUT_NS));
+        let _ = options.set_between_bytes_timeout(Some(RESPONSE_TIMEOUT_NS));
+        let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|code| http_error(code, uri))?;
+        {
+            let stream = body.write().map_err(|()| failed("no request body stream"))?;
+            for chunk in request.body().chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|error| failed(&format!("writing the body: {error:?}")))?;
+            }
+        }
+        OutgoingBody::finish(body, None).map_err(|code| http_error(code, uri))?;
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(http_error(code, uri)),
+            _ => return Err(failed("no response")),
+        };
+        let mut builder = http::Response::builder().status(response.status());
+        for (name, value) in response.headers().entries() {
+            builder = builder.header(name, value);
+        }
+        let mut bytes = Vec::new();
+        if let Ok(incoming) = response.consume() {
+            if let Ok(stream) = incoming.stream() {
+                while bytes.len() < MAX_RESPONSE_BYTES {
+                    match stream.blocking_read(16 * 1024) {
+                        Ok(chunk) => bytes.extend_from_slice(&chunk),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        return builder.body(bytes).map_err(|error| failed(&error.to_string()));
+
+        fn http_error(code: ErrorCode, uri: &http::Uri) -> HttpError {
+            match code {
+                ErrorCode::HttpRequestDenied => HttpError::Denied(uri.to_string()),
+                ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+                    HttpError::Timeout(format!("{uri}: {code:?}"))
+                }
+                other => HttpError::Failed(format!("{uri}: {other:?}")),
+            }
+        }
+    }
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -96,6 +190,7 @@ pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
             let env = Env {
                 variables: &SpinVariables,
                 db: &db,
+                http: &SpinHttp,
                 now: unix_now(),
             };
             portal::handle(request, &env)

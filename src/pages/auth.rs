@@ -1,15 +1,17 @@
 //! The web end of authentication: the cookies that carry a portal session and its `__session`
 //! token. What a session is and what its token says are decided in `service::sessions`.
 
-use super::Ctx;
 use super::render::{PageResult, found};
+use super::{Ctx, mail};
 use crate::error::PortalError;
 use crate::redirect::RedirectTarget;
 use crate::security::session::{self, SESSION_TOKEN_COOKIE};
 use crate::security::token::Claims;
+use crate::service::email as email_rules;
 use crate::service::sessions::{self as session_rules, SignInContext, TokenTerms, Visitor};
 use crate::store::sessions::PortalSession;
 use crate::store::users::User;
+use crate::views;
 
 /// Starts a portal session for `user` (ending the visitor's old one), sets both cookies and
 /// sends the visitor to `target`.
@@ -30,7 +32,69 @@ pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pa
         &ctx.portal_cookie_scope(),
     ));
     refresh_token(ctx, &started.session)?;
+    notice_new_device(ctx, user, &started.session);
     Ok(found(&target.location()))
+}
+
+/// The long-lived cookie that tells one browser from another for new-device notices. It only
+/// says "this browser was here before": it grants nothing.
+const DEVICE_COOKIE_LIFETIME: i64 = 2 * 365 * 24 * 3600;
+
+/// Records this browser for `user` and, when it is new to an account that has signed in
+/// elsewhere, emails "this wasn't me" (a failure to send is logged; the sign-in stands).
+fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
+    let production = !ctx.settings.is_development();
+    let name = if production {
+        "__Host-portal_device"
+    } else {
+        "portal_device"
+    };
+    let token = match ctx.cookie(name) {
+        Some(token) if token.len() >= 32 && token.len() <= 64 => token.to_owned(),
+        _ => {
+            let (token, _) = crate::security::codes::new_token();
+            ctx.add_cookie(session::set_cookie(
+                name,
+                &token,
+                DEVICE_COOKIE_LIFETIME,
+                &ctx.portal_cookie_scope(),
+            ));
+            token
+        }
+    };
+    let result = (|| -> Result<(), PortalError> {
+        let db = ctx.db()?;
+        if !email_rules::is_new_device(db, &user.id, &token, ctx.now())? {
+            return Ok(());
+        }
+        let email = ctx.settings.email();
+        if !email.new_device_notice || !email.can_send() {
+            return Ok(());
+        }
+        let link = email_rules::new_sign_in_notice(db, &session.id, &user.id, ctx.now())?;
+        let time = views::civil_time(ctx.now());
+        let when = format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            time.year, time.month, time.day, time.hour, time.minute
+        );
+        let device = ctx
+            .header("user-agent")
+            .and_then(views::device)
+            .unwrap_or_else(|| "?".to_owned());
+        mail::send(
+            ctx,
+            user.email.as_str(),
+            mail::Email::NewDevice {
+                device,
+                address: views::address_without_port(ctx.client_addr()),
+                when,
+                token: link,
+            },
+        )
+    })();
+    if let Err(error) = result {
+        eprintln!("email: the new-device notice was not sent: {error}");
+    }
 }
 
 /// A visitor who is already signed in goes straight back with a fresh `__session`: the claims

@@ -13,6 +13,7 @@ use super::redirects;
 use crate::config::Settings;
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
+use crate::outbound::Http;
 use crate::redirect::{Flow, RedirectTarget};
 use crate::security::client_addr::{client_address, last_value};
 use crate::security::csrf;
@@ -43,6 +44,7 @@ pub struct Ctx<'a> {
     /// Whether this request's `ui_locales` chose the language (the response remembers it).
     chosen_language: bool,
     db: &'a dyn Db,
+    pub http: &'a dyn Http,
     now: i64,
     migrated: OnceCell<Result<(), DbError>>,
     client_addr: OnceCell<String>,
@@ -59,7 +61,13 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// `db` is the store this request may use (migrated on first use); `now` is Unix seconds.
-    pub fn new(request: &'a http::Request<Vec<u8>>, db: &'a dyn Db, now: i64, settings: Settings<'a>) -> Self {
+    pub fn new(
+        request: &'a http::Request<Vec<u8>>,
+        db: &'a dyn Db,
+        http: &'a dyn Http,
+        now: i64,
+        settings: Settings<'a>,
+    ) -> Self {
         let headers = request.headers();
         let request_origin = request_origin(headers, request.uri());
         let request_host = request_origin.host_str().unwrap_or_default().to_owned();
@@ -82,6 +90,7 @@ impl<'a> Ctx<'a> {
             request_origin,
             request_host,
             db,
+            http,
             now,
             migrated: OnceCell::new(),
             client_addr: OnceCell::new(),

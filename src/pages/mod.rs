@@ -9,12 +9,15 @@
 mod auth;
 mod ctx;
 pub mod error_page;
+mod mail;
 mod parts;
 mod redirects;
 pub mod render;
 
 pub mod assets;
+pub mod codes;
 pub mod organization;
+pub mod recovery;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;

@@ -75,10 +75,14 @@ pub enum Notice {
     LeftOrganization,
     OrganizationDeleted,
     OrganizationCreated,
+    PasswordReset,
+    EmailChanged,
+    EmailVerified,
+    InvitationSent,
 }
 
 impl Notice {
-    const ALL: [Self; 19] = [
+    const ALL: [Self; 23] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -98,6 +102,10 @@ impl Notice {
         Self::LeftOrganization,
         Self::OrganizationDeleted,
         Self::OrganizationCreated,
+        Self::PasswordReset,
+        Self::EmailChanged,
+        Self::EmailVerified,
+        Self::InvitationSent,
     ];
 
     pub fn key(self) -> &'static str {
@@ -121,6 +129,10 @@ impl Notice {
             Self::LeftOrganization => "left_organization",
             Self::OrganizationDeleted => "organization_deleted",
             Self::OrganizationCreated => "organization_created",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChanged => "email_changed",
+            Self::EmailVerified => "email_verified",
+            Self::InvitationSent => "invitation_sent",
         }
     }
 
@@ -145,6 +157,10 @@ impl Notice {
             Self::LeftOrganization => strings.notice_left_organization,
             Self::OrganizationDeleted => strings.notice_organization_deleted,
             Self::OrganizationCreated => strings.notice_organization_created,
+            Self::PasswordReset => strings.mail().notice_password_reset,
+            Self::EmailChanged => strings.mail().notice_email_changed,
+            Self::EmailVerified => strings.mail().notice_email_verified,
+            Self::InvitationSent => strings.mail().notice_invitation_sent,
         }
     }
 
@@ -160,7 +176,10 @@ impl Notice {
             | Self::SessionRevoked
             | Self::OtherSessionsRevoked
             | Self::LeftOrganization
-            | Self::OrganizationDeleted => path == "/user",
+            | Self::OrganizationDeleted
+            | Self::PasswordReset
+            | Self::EmailChanged
+            | Self::EmailVerified => path == "/user",
             Self::SignedOut | Self::AccountDeleted => path == "/sign-in",
             Self::OrgUpdated
             | Self::RoleChanged
@@ -168,7 +187,8 @@ impl Notice {
             | Self::InvitationRevoked
             | Self::InvitationAccepted
             | Self::Switched
-            | Self::OrganizationCreated => path == "/organization",
+            | Self::OrganizationCreated
+            | Self::InvitationSent => path == "/organization",
         }
     }
 

@@ -81,28 +81,33 @@ pub fn from_form(ctx: &Ctx<'_>, flow: Flow, form: &Params) -> Result<RedirectTar
             let fresh = expires.parse::<i64>().ok()? > ctx.now();
             fresh.then(|| Url::parse(url).ok()).flatten()
         });
-    let still_allowed = sealed.and_then(|url| {
-        // The page that carried the target was on its origin; the post comes from the portal.
-        let as_sealed = RedirectPolicy {
-            requesting_origin: Some(url.origin()),
-            ..policy(ctx)
-        };
-        match as_sealed.check(url.as_str()) {
-            Ok(target) => Some(target),
-            Err(reason) => {
-                eprintln!(
-                    "redirect: {} sealed target {:?} is no longer allowed: {reason}",
-                    ctx.path,
-                    url.as_str()
-                );
-                None
-            }
-        }
-    });
+    let still_allowed = sealed.and_then(|url| recheck(ctx, Some(url.as_str())));
     Ok(match still_allowed {
         Some(target) => target,
         None => choose(ctx, flow).target,
     })
+}
+
+/// A target validated earlier (sealed in a form, stored with a code flow), if today's policy
+/// still allows it: the operator may have removed an origin since. The page that carried it was
+/// on its origin, so that origin counts as the requesting one.
+pub fn recheck(ctx: &Ctx<'_>, stored: Option<&str>) -> Option<RedirectTarget> {
+    let url = Url::parse(stored?).ok()?;
+    let as_stored = RedirectPolicy {
+        requesting_origin: Some(url.origin()),
+        ..policy(ctx)
+    };
+    match as_stored.check(url.as_str()) {
+        Ok(target) => Some(target),
+        Err(reason) => {
+            eprintln!(
+                "redirect: {} stored target {:?} is no longer allowed: {reason}",
+                ctx.path,
+                url.as_str()
+            );
+            None
+        }
+    }
 }
 
 /// Notices shown in development mode only: why each redirect candidate was ignored.

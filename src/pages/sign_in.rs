@@ -6,13 +6,14 @@ use maud::html;
 use super::parts::{FormCard, alternate_link, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
-use super::{Ctx, auth};
+use super::{Ctx, auth, mail};
 use crate::domain::{EmailAddress, Username};
 use crate::error::FormProblem;
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::accounts;
+use crate::service::email::Purpose;
 use crate::views::{Field, Msg};
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
@@ -38,6 +39,23 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
         .check_form(&form)
         .and_then(|()| sign_in(ctx, &form, identifier, &target));
     or_show_form(signed_in, |problem| {
+        render(ctx, &target, None, identifier, Some(&problem))
+    })
+}
+
+/// `/sign-in/code`: "Email me a sign-in code" (when `sign_in_with_email_code` is on). The same
+/// answer whether or not the address has an account; lockout and the flood limits apply.
+pub fn submit_code(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let target = redirects::from_form(ctx, Flow::SignIn, &form)?;
+    let identifier = form.text("identifier").trim();
+    let started = ctx.check_form(&form).and_then(|()| {
+        if !ctx.settings.sign_in_with_email_code() {
+            return Err(crate::error::PortalError::NotFound);
+        }
+        mail::start_for_address(ctx, identifier, &target, Purpose::SignIn)
+    });
+    or_show_form(started, |problem| {
         render(ctx, &target, None, identifier, Some(&problem))
     })
 }
@@ -75,7 +93,15 @@ fn render(
         (Field::new("password", strings.password_label, "password", "current-password")
             .required(true).max_length(MAX_PASSWORD_CHARS).render(strings))
         button type="submit" { (strings.sign_in_button) }
+        @if ctx.settings.sign_in_with_email_code() {
+            button.secondary type="submit" formaction=(link_keeping_redirect(ctx, "/sign-in/code")) formnovalidate {
+                (strings.mail().email_code_button)
+            }
+        }
     };
-    let after = alternate_link(ctx, strings.no_account, strings.sign_up_link, "/sign-up");
+    let after = html! {
+        p.alternate { a href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.mail().forgot_link) } }
+        (alternate_link(ctx, strings.no_account, strings.sign_up_link, "/sign-up"))
+    };
     card.render(ctx, fields, after)
 }

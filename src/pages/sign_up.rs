@@ -2,6 +2,7 @@
 
 use maud::html;
 
+use super::mail::{self, CodeFlowStart, Email};
 use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
@@ -9,9 +10,11 @@ use super::{Ctx, auth};
 use crate::config::FieldMode;
 use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::FormProblem;
+use crate::error::PortalError;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
-use crate::service::accounts::{self, SignUpInput, SignedUp};
+use crate::service::accounts::{self, SignUpInput, SignUpRequest, SignedUp};
+use crate::service::email::Purpose;
 use crate::views::Field;
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
@@ -51,12 +54,38 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
 }
 
-/// Creates the account (or signs into the existing one with that email and password) and
-/// starts the session.
+/// With `email_verification = required` (the default): sends a code and shows the code page;
+/// the account exists once the code is entered. An address that already has an account gets
+/// the same page (its owner gets an email saying someone tried), so sign-up reveals nothing.
+/// With `off`: creates the account (or signs into the existing one with that email and password)
+/// and starts the session.
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
-    match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
-        SignedUp::Created(user) | SignedUp::ExistingAccount(user) => auth::finish_sign_in(ctx, &user, target),
+    if !ctx.settings.email().verification_required {
+        return match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
+            SignedUp::Created(user) | SignedUp::ExistingAccount(user) => auth::finish_sign_in(ctx, &user, target),
+        };
     }
+    mail::require_email(ctx)?;
+    let request = accounts::request_sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())?;
+    let (email, payload, decoy) = match &request {
+        SignUpRequest::New(pending) => (
+            pending.email.clone(),
+            Some(serde_json::to_string(pending).map_err(|error| PortalError::Internal(error.to_string()))?),
+            None,
+        ),
+        SignUpRequest::Existing(user) => (user.email.as_str().to_owned(), None, Some(Some(Email::SignUpAttempt))),
+    };
+    mail::start_code_flow(
+        ctx,
+        CodeFlowStart {
+            purpose: Purpose::SignUp,
+            email: &email,
+            user_id: None,
+            payload,
+            target: Some(target),
+            decoy,
+        },
+    )
 }
 
 fn render(

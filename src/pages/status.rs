@@ -5,6 +5,10 @@ use maud::html;
 use super::Ctx;
 use super::redirects::link_keeping_redirect;
 use super::render::{Page, PageResult, content_response, found};
+use crate::error::PortalError;
+use crate::service::email as email_rules;
+use crate::service::sessions as session_rules;
+use crate::views;
 
 /// `/` has no page of its own: it sends visitors to sign-in with their redirect intent intact.
 pub fn root(ctx: &Ctx<'_>) -> PageResult {
@@ -20,17 +24,74 @@ pub fn healthz(_ctx: &Ctx<'_>) -> PageResult {
     ))
 }
 
-/// Where apps send people whose sign-in they refused (Clerk's `/unauthorized-sign-in`).
+/// Where apps send people whose sign-in they refused (Clerk's `/unauthorized-sign-in`), and
+/// where a new-device email's "this wasn't me" leads (`?token=`): that session is signed out at
+/// once (a single-use token naming one session: following it can only end that session, so a
+/// mail scanner's prefetch errs on the safe side), and the page offers a password reset.
 pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings;
+    let revoked = match ctx
+        .query
+        .get("token")
+        .filter(|token| !token.is_empty() && token.len() <= 128)
+    {
+        Some(token) => {
+            let db = ctx.db()?;
+            let taken = email_rules::take_sign_in_notice(db, token, ctx.now())?;
+            if let Some((session_id, user_id)) = &taken {
+                session_rules::revoke_session(db, user_id, session_id)?;
+                eprintln!("unauthorized sign-in reported: session {session_id} of {user_id} revoked");
+            }
+            Some(taken.is_some())
+        }
+        None => None,
+    };
     let content = html! {
         div.card {
             h1 { (strings.unauthorized_title) }
-            p.lead { (strings.unauthorized_lead) }
-            a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.go_to_sign_in) }
+            @match revoked {
+                Some(true) => { p.lead { (strings.mail().unauthorized_revoked) } }
+                Some(false) => { p.lead { (strings.mail().unauthorized_link_dead) } }
+                None => { p.lead { (strings.unauthorized_lead) } }
+            }
+            @if revoked.is_some() {
+                p { a.button href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.mail().reset_password_button) } }
+            } @else {
+                a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.go_to_sign_in) }
+            }
         }
     };
     Ok(Page::new(ctx, strings.unauthorized_title).render(content))
+}
+
+/// `/dev/outbox`: what development mode would have emailed, newest first, so `spin up` with no
+/// configuration shows the codes. Development only and this machine only (not even the
+/// `development_hosts`, which other people may reach); production answers 404.
+pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
+    let host = ctx.request_host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !ctx.settings.is_development() || !loopback {
+        return Err(PortalError::NotFound);
+    }
+    let strings = ctx.strings.mail();
+    let emails = crate::store::email::list_outbox(ctx.db()?, 50)?;
+    let content = html! {
+        div.card {
+            h1 { (strings.outbox_title) }
+            p.lead { (strings.outbox_lead) }
+            @if emails.is_empty() { p { (strings.outbox_empty) } }
+            @for email in &emails {
+                article.outbox-email {
+                    h2 { (email.subject) }
+                    p.hint { (email.recipient) " · " (views::relative_time(ctx.strings, ctx.now(), email.created_at)) }
+                    pre.mono { (email.text) }
+                }
+            }
+        }
+    };
+    Ok(Page::new(ctx, strings.outbox_title).wide().render(content))
 }
 
 /// `/.well-known/jwks.json`: the public key apps use to verify `__session`. Cacheable for five

@@ -190,11 +190,17 @@ fn signed_out_visitors_are_sent_to_sign_in_and_back() {
 fn sign_up_sign_in_profile_and_sign_out_in_one_flow() {
     let portal = NativePortal::new(&[]);
     let browser = NativeBrowser::new(&portal);
-    let signed_up = browser.submit(
+    let asked = browser.submit(
         "/sign-up?redirect_url=%2Fuser",
         "/sign-up",
         &[("email_address", "Ada@Example.com"), ("password", PASSWORD)],
     );
+    assert_eq!(asked.status, 303, "verified sign-up shows the code page first");
+    assert!(
+        !browser.cookies.borrow().contains_key("__session"),
+        "no account before the code"
+    );
+    let signed_up = browser.enter_emailed_code(asked);
     assert_eq!(signed_up.status, 302, "{}", signed_up.body);
     assert_eq!(signed_up.header("location"), Some("/user"));
     assert!(browser.cookies.borrow().contains_key("__session"));
@@ -232,11 +238,12 @@ fn sign_up_sign_in_profile_and_sign_out_in_one_flow() {
 fn a_failed_section_post_shows_its_problem_in_its_section() {
     let portal = NativePortal::new(&[]);
     let browser = NativeBrowser::new(&portal);
-    browser.submit(
+    let asked = browser.submit(
         "/sign-up",
         "/sign-up",
         &[("email_address", "ada@example.com"), ("password", PASSWORD)],
     );
+    browser.enter_emailed_code(asked);
     let failed = browser.submit(
         "/user",
         "/user/password",
@@ -263,6 +270,7 @@ fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once
         ("environment", "production"),
         ("public_origin", "https://accounts.example.com"),
         ("secret_key", crate::testing::SECRET_KEY),
+        ("email_verification", "off"),
     ]);
     cost::take();
     for path in ["/sign-in", "/sign-up", "/sign-in?redirect_url=%2Fdashboard", "/healthz"] {

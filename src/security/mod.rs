@@ -1,6 +1,7 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
 pub(crate) mod client_addr;
+pub(crate) mod codes;
 pub(crate) mod csrf;
 pub(crate) mod lockout;
 pub mod password;

@@ -195,6 +195,7 @@ pub fn sign_up(
         last_name: extra.last_name,
         phone_number: extra.phone_number,
         password_hash,
+        email_verified_at: None,
     };
     match users::create_user(db, &UserId::generate(), &new, attempt.now) {
         Ok(user) => Ok(SignedUp::Created(user)),
@@ -204,6 +205,112 @@ pub fn sign_up(
         Err(CreateUserError::UsernameTaken) => Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)])),
         Err(CreateUserError::Db(error)) => Err(AccountError::Db(error)),
     }
+}
+
+/// A sign-up waiting for its code: everything the account will hold, the password already
+/// hashed (the one Argon2 run of the sign-up request). Stored in the code flow, never shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignUp {
+    pub email: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub password_hash: String,
+}
+
+/// What a verified sign-up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUpRequest {
+    /// A new address: the account to create once the code is entered.
+    New(PendingSignUp),
+    /// The address has an account: its owner is told, the requester learns nothing.
+    Existing(User),
+}
+
+/// Validates a sign-up that must prove its address first, and hashes its password (one Argon2
+/// run whether or not the address has an account, so the response time says nothing).
+pub fn request_sign_up(
+    db: &dyn Db,
+    input: &SignUpInput,
+    fields: SignUpFields,
+    attempt: &Attempt<'_>,
+) -> Result<SignUpRequest, AccountError> {
+    let (email, extra) = validate(input, fields).map_err(AccountError::Fields)?;
+    if let Some(username) = &extra.username
+        && users::find_user_by_username(db, username)?.is_some()
+    {
+        return Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]));
+    }
+    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
+    let password_hash = password::hash_password(&input.password).map_err(AccountError::Internal)?;
+    if let Some(existing) = users::find_user_by_email(db, &email)? {
+        return Ok(SignUpRequest::Existing(existing));
+    }
+    Ok(SignUpRequest::New(PendingSignUp {
+        email: email.as_str().to_owned(),
+        username: extra.username.map(|u| u.as_str().to_owned()),
+        first_name: extra.first_name.map(|n| n.as_str().to_owned()),
+        last_name: extra.last_name.map(|n| n.as_str().to_owned()),
+        phone_number: extra.phone_number.map(|p| p.as_str().to_owned()),
+        password_hash,
+    }))
+}
+
+/// Creates the account of a sign-up whose code was entered: its address is verified. The
+/// UNIQUE constraints still decide races (another sign-up for the address finished first).
+pub fn create_verified_account(db: &dyn Db, pending: &PendingSignUp, now: i64) -> Result<User, AccountError> {
+    let parse_error = |what: &str| AccountError::Internal(format!("stored sign-up has a bad {what}"));
+    let new = NewUser {
+        email: EmailAddress::parse(&pending.email).map_err(|_| parse_error("email"))?,
+        username: pending
+            .username
+            .as_deref()
+            .map(Username::parse)
+            .transpose()
+            .map_err(|_| parse_error("username"))?,
+        first_name: pending
+            .first_name
+            .as_deref()
+            .map(PersonName::parse)
+            .transpose()
+            .map_err(|_| parse_error("name"))?,
+        last_name: pending
+            .last_name
+            .as_deref()
+            .map(PersonName::parse)
+            .transpose()
+            .map_err(|_| parse_error("name"))?,
+        phone_number: pending
+            .phone_number
+            .as_deref()
+            .map(PhoneNumber::parse)
+            .transpose()
+            .map_err(|_| parse_error("phone number"))?,
+        password_hash: pending.password_hash.clone(),
+        email_verified_at: Some(now),
+    };
+    match users::create_user(db, &UserId::generate(), &new, now) {
+        Ok(user) => Ok(user),
+        Err(CreateUserError::EmailTaken) => Err(AccountError::Fields(vec![("email_address", FieldError::EmailTaken)])),
+        Err(CreateUserError::UsernameTaken) => Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)])),
+        Err(CreateUserError::Db(error)) => Err(AccountError::Db(error)),
+    }
+}
+
+/// Sets a new password after a reset code (the caller checked the code in this transaction):
+/// every session of the user ends, failures are forgotten and the address counts as verified.
+pub fn reset_password(
+    db: &dyn Db,
+    user_id: &UserId,
+    email: &EmailAddress,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    users::update_password_hash(db, user_id, password_hash, now)?;
+    users::mark_email_verified(db, user_id, email, now)?;
+    crate::store::sessions::delete_user_sessions(db, user_id)?;
+    attempts::clear_scope(db, &lockout::account_scope(Some(user_id), email.as_str()))
 }
 
 /// Checks an email address or username and a password.

@@ -406,6 +406,7 @@ mod tests {
             last_name: None,
             phone_number: None,
             password_hash: "h".into(),
+            email_verified_at: None,
         };
         create_user(db, &UserId::from_stored(id.into()), &new, 0).unwrap()
     }

@@ -78,14 +78,26 @@ pub fn update_profile(
     Ok(())
 }
 
-/// A new email address, after the current password.
+/// What an email change came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailChange {
+    /// Stored at once (no email can be sent to prove the new address): unverified.
+    Changed,
+    /// A code must reach the new address first. `taken`: another account has it, so the flow is
+    /// a decoy (the requester is not told; no code works).
+    Confirm { email: EmailAddress, taken: bool },
+}
+
+/// A new email address, after the current password. With `confirm_by_code`, nothing changes
+/// until a code sent to the new address is entered.
 pub fn change_email(
     db: &dyn Db,
     user: &User,
     new_email: &str,
     current_password: &str,
     attempt: &Attempt<'_>,
-) -> Result<(), AccountError> {
+    confirm_by_code: bool,
+) -> Result<EmailChange, AccountError> {
     let email = EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
     if current_password.is_empty() {
         return Err(field("current_password", FieldProblem::Required));
@@ -93,8 +105,12 @@ pub fn change_email(
     // The password comes first, so that only the account's owner learns whether an address is
     // taken (a stolen session alone cannot probe for accounts); the UNIQUE constraint decides.
     accounts::verify_current_password(db, user, current_password, attempt)?;
-    users::update_email(db, &user.id, &email, attempt.now)?;
-    Ok(())
+    if confirm_by_code {
+        let taken = users::find_user_by_email(db, &email)?.is_some_and(|other| other.id != user.id);
+        return Ok(EmailChange::Confirm { email, taken });
+    }
+    users::update_email(db, &user.id, &email, None, attempt.now)?;
+    Ok(EmailChange::Changed)
 }
 
 /// Adds or changes the phone number; an empty value removes it. Returns the stored number.
@@ -224,10 +240,10 @@ mod tests {
     fn email_change_needs_the_current_password_and_a_free_address() {
         let (db, user) = setup("a@example.com");
         assert_eq!(
-            change_email(&db, &user, "b@example.com", "wrong", &attempt(1)),
+            change_email(&db, &user, "b@example.com", "wrong", &attempt(1), false),
             Err(AccountError::Credentials(SignInError::BadCredentials))
         );
-        change_email(&db, &user, "B@example.com", "old password", &attempt(2)).unwrap();
+        change_email(&db, &user, "B@example.com", "old password", &attempt(2), false).unwrap();
         assert_eq!(users::get_user(&db, &user.id).unwrap().email.as_str(), "b@example.com");
     }
 

@@ -9,6 +9,7 @@
 //! - a busy database is retried briefly, then reported as [`DbError::Busy`] (a 503 page).
 
 pub mod attempts;
+pub mod email;
 pub mod keys;
 pub mod organizations;
 pub mod sessions;
@@ -172,7 +173,8 @@ pub fn transaction<T, E: From<DbError>>(db: &dyn Db, work: impl FnOnce() -> Resu
 }
 
 /// The schema, one migration per entry, each a list of single statements. Never edit a
-/// released migration: add a new one. Statements are idempotent (`IF NOT EXISTS`) so that a
+/// released migration: add a new one. Statements are idempotent (`IF NOT EXISTS`; a duplicate
+/// `ADD COLUMN` is skipped) so that a
 /// migration interrupted on a host without transactions can simply run again.
 const MIGRATIONS: &[&[&str]] = &[
     &[
@@ -254,6 +256,51 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX IF NOT EXISTS password_checks_time ON password_checks(checked_at)",
         "DROP TABLE IF EXISTS sign_in_failures",
     ],
+    &[
+        // Email: verified addresses, one-time codes, send limits, the development outbox, the
+        // browsers each account has used, and the "this wasn't me" links of new-device notices.
+        "ALTER TABLE users ADD COLUMN email_verified_at INTEGER",
+        "CREATE TABLE IF NOT EXISTS email_codes (
+            id TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('sign_up', 'reset', 'sign_in', 'email_change', 'verify_email')),
+            email TEXT NOT NULL,
+            user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL,
+            payload TEXT,
+            target TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        )",
+        "CREATE INDEX IF NOT EXISTS email_codes_expiry ON email_codes(expires_at)",
+        "CREATE TABLE IF NOT EXISTS email_sends (
+            scope TEXT NOT NULL,
+            sent_at INTEGER NOT NULL
+        )",
+        "CREATE INDEX IF NOT EXISTS email_sends_scope ON email_sends(scope, sent_at)",
+        "CREATE TABLE IF NOT EXISTS dev_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            text_body TEXT NOT NULL,
+            html_body TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        )",
+        "CREATE TABLE IF NOT EXISTS known_devices (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            device_hash BLOB NOT NULL,
+            first_seen_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, device_hash)
+        )",
+        "CREATE TABLE IF NOT EXISTS sign_in_notices (
+            token_hash BLOB PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL
+        )",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -282,7 +329,14 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
                 continue;
             }
             for statement in statements.iter() {
-                db.execute(statement, &[])?;
+                match db.execute(statement, &[]) {
+                    // `ADD COLUMN` has no `IF NOT EXISTS`: a column already there is the state wanted.
+                    Err(DbError::Other(message))
+                        if statement.contains("ADD COLUMN") && message.contains("duplicate column name") => {}
+                    other => {
+                        other?;
+                    }
+                }
             }
             db.execute(
                 "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",

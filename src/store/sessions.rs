@@ -102,7 +102,7 @@ pub struct LiveSession {
 pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<LiveSession>, DbError> {
     let statement = "SELECT s.id, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.client_addr, s.user_agent,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
-                s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
+                u.email_verified_at, s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
@@ -112,16 +112,16 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
         return Ok(None);
     };
     let session = from_row(&row)?;
-    let active_membership = match row.optional_text(20)? {
+    let active_membership = match row.optional_text(21)? {
         Some(role) => Some(Membership {
-            organization: organizations::organization(&row, 16)?,
+            organization: organizations::organization(&row, 17)?,
             role: organizations::role(&role)?,
         }),
         None => None,
     };
     let live = LiveSession {
         user: users::from_row_at(&row, 7)?,
-        active_org_id: row.optional_text(15)?.map(OrgId::from_stored),
+        active_org_id: row.optional_text(16)?.map(OrgId::from_stored),
         active_membership,
         session,
     };

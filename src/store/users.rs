@@ -13,6 +13,8 @@ pub struct User {
     pub phone_number: Option<String>,
     pub password_hash: String,
     pub created_at: i64,
+    /// When the address was proven by a code sent to it; `None` while unverified.
+    pub email_verified_at: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -34,6 +36,8 @@ pub struct NewUser {
     pub last_name: Option<PersonName>,
     pub phone_number: Option<PhoneNumber>,
     pub password_hash: String,
+    /// Set when the address was proven before the account existed (a sign-up code).
+    pub email_verified_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +60,8 @@ impl From<DbError> for CreateUserError {
     }
 }
 
-const COLUMNS: &str = "id, email, username, first_name, last_name, phone_number, password_hash, created_at";
+const COLUMNS: &str =
+    "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at";
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     from_row_at(row, 0)
@@ -73,15 +78,30 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         phone_number: row.optional_text(offset + 5)?,
         password_hash: row.text(offset + 6)?,
         created_at: row.integer(offset + 7)?,
+        email_verified_at: match row.0.get(offset + 8) {
+            Some(Value::Integer(at)) => Some(*at),
+            _ => None,
+        },
     })
+}
+
+/// Marks the user's current address as verified (only if it is still `email`: a code sent to an
+/// old address proves nothing about a new one).
+pub fn mark_email_verified(db: &dyn Db, id: &UserId, email: &EmailAddress, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email = ?",
+        &[now.into(), now.into(), id.into(), email.into()],
+    )?;
+    Ok(())
 }
 
 /// Inserts a user. The UNIQUE constraints decide races: of two concurrent sign-ups with one
 /// email, exactly one succeeds and the other gets `EmailTaken`.
 pub fn create_user(db: &dyn Db, id: &UserId, new: &NewUser, now: i64) -> Result<User, CreateUserError> {
     db.execute(
-        "INSERT INTO users (id, email, username, first_name, last_name, phone_number, password_hash, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (id, email, username, first_name, last_name, phone_number, password_hash, created_at, updated_at,
+            email_verified_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             id.into(),
             (&new.email).into(),
@@ -92,6 +112,7 @@ pub fn create_user(db: &dyn Db, id: &UserId, new: &NewUser, now: i64) -> Result<
             new.password_hash.as_str().into(),
             now.into(),
             now.into(),
+            new.email_verified_at.into(),
         ],
     )?;
     get_user(db, id).map_err(CreateUserError::Db)
@@ -179,10 +200,17 @@ pub fn update_profile(
     Ok(())
 }
 
-pub fn update_email(db: &dyn Db, id: &UserId, email: &EmailAddress, now: i64) -> Result<(), UpdateUserError> {
+/// Changes the address; `verified_at` says whether the new one was proven (a code sent to it).
+pub fn update_email(
+    db: &dyn Db,
+    id: &UserId,
+    email: &EmailAddress,
+    verified_at: Option<i64>,
+    now: i64,
+) -> Result<(), UpdateUserError> {
     db.execute(
-        "UPDATE users SET email = ?, updated_at = ? WHERE id = ?",
-        &[email.into(), now.into(), id.into()],
+        "UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?",
+        &[email.into(), verified_at.into(), now.into(), id.into()],
     )?;
     Ok(())
 }
@@ -226,6 +254,7 @@ mod tests {
             last_name: None,
             phone_number: None,
             password_hash: "$argon2id$fake".into(),
+            email_verified_at: None,
         }
     }
 
@@ -278,11 +307,11 @@ mod tests {
         );
         let taken = EmailAddress::parse("A@example.com").unwrap();
         assert_eq!(
-            update_email(&db, &id("user_2"), &taken, 11),
+            update_email(&db, &id("user_2"), &taken, None, 11),
             Err(UpdateUserError::EmailTaken)
         );
         let fresh = EmailAddress::parse("c@example.com").unwrap();
-        update_email(&db, &id("user_2"), &fresh, 12).unwrap();
+        update_email(&db, &id("user_2"), &fresh, None, 12).unwrap();
         assert_eq!(get_user(&db, &id("user_2")).unwrap().email.as_str(), "c@example.com");
         update_profile(&db, &id("user_2"), None, None, None, 13).unwrap();
         assert_eq!(get_user(&db, &id("user_2")).unwrap().username, None);

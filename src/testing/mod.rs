@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::{FieldMode, SignUpFields, Variables};
+use crate::outbound::{Http, HttpError};
 use crate::portal::{self, Env};
 use crate::security::lockout::{LockPolicy, RatePolicy};
 use crate::service::accounts::Attempt;
@@ -144,7 +145,34 @@ impl Variables for MapVariables {
 pub struct NativePortal {
     pub db: MemoryDb,
     pub variables: MapVariables,
+    pub http: RecordingHttp,
     pub now: Cell<i64>,
+}
+
+/// Outbound HTTP for the native tier: records every request and answers with `status` (a
+/// provider that accepts, or one that refuses). The integration tier sends to a real server.
+pub struct RecordingHttp {
+    pub sent: RefCell<Vec<http::Request<Vec<u8>>>>,
+    pub status: Cell<u16>,
+}
+
+impl Default for RecordingHttp {
+    fn default() -> Self {
+        Self {
+            sent: RefCell::new(Vec::new()),
+            status: Cell::new(200),
+        }
+    }
+}
+
+impl Http for RecordingHttp {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        self.sent.borrow_mut().push(request);
+        http::Response::builder()
+            .status(self.status.get())
+            .body(br#"{"message":"recorded"}"#.to_vec())
+            .map_err(|error| HttpError::Failed(error.to_string()))
+    }
 }
 
 /// What the portal answered, with helpers for the assertions tests make.
@@ -179,6 +207,7 @@ impl NativePortal {
         Self {
             db: MemoryDb::new(),
             variables: MapVariables::from_manifest(overrides),
+            http: RecordingHttp::default(),
             now: Cell::new(1_800_000_000),
         }
     }
@@ -199,6 +228,7 @@ impl NativePortal {
         let env = Env {
             variables: &self.variables,
             db: &self.db,
+            http: &self.http,
             now: self.now.get(),
         };
         let response = portal::handle(request, &env);
@@ -212,6 +242,17 @@ impl NativePortal {
     pub fn get(&self, path_and_query: &str) -> NativeResponse {
         self.send("GET", path_and_query, &[], b"")
     }
+}
+
+/// The code in the newest email of the development outbox.
+pub fn newest_emailed_code(db: &MemoryDb) -> Option<String> {
+    let rows = db
+        .execute("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1", &[])
+        .ok()?;
+    let text = rows.first()?.text(0).ok()?;
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .map(str::to_owned)
 }
 
 /// A browser on the native portal: keeps cookies and posts forms the way a same-origin page does.
@@ -276,6 +317,24 @@ impl<'p> NativeBrowser<'p> {
         let mut all: Vec<(&str, &str)> = hidden.iter().map(|(name, value)| (*name, value.as_str())).collect();
         all.extend_from_slice(fields);
         self.post(action, &all)
+    }
+
+    /// When `response` sends the browser to a code page, enters the newest code the development
+    /// outbox holds there (what a person reading the email does) and returns that answer.
+    pub fn enter_emailed_code(&self, response: NativeResponse) -> NativeResponse {
+        let Some(location) = response
+            .header("location")
+            .filter(|l| l.starts_with("/verify?"))
+            .map(str::to_owned)
+        else {
+            return response;
+        };
+        let flow = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .find(|(name, _)| name == "flow")
+            .map(|(_, value)| value.into_owned())
+            .expect("flow in the code page's address");
+        let code = newest_emailed_code(&self.portal.db).expect("an emailed code");
+        self.submit(&location, "/verify", &[("flow", &flow), ("code", &code)])
     }
 
     /// A same-origin form post.

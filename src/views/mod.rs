@@ -2,6 +2,7 @@
 //! interpolated value, so markup cannot be injected through user input, query parameters or
 //! configuration.
 
+pub mod email;
 pub mod i18n;
 pub mod theme;
 

@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 use crate::support::webdriver::{Driver, Session};
 use crate::support::{Browser, PASSWORD, Portal};
 
-/// axe-core, installed from the lockfile in `tests/browser` (`npm ci --prefix tests/browser`,
+/// axe-core, installed from the lockfile in `tests/node` (`npm ci --prefix tests/node`,
 /// which .ci/run does).
 fn axe_source() -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/browser/node_modules/axe-core/axe.min.js"
+        "/tests/node/node_modules/axe-core/axe.min.js"
     );
     std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!("{path} is missing: install the browser tests' npm packages with `npm ci --prefix tests/browser` (.ci/run does)")
+        panic!("{path} is missing: install the browser tests' npm packages with `npm ci --prefix tests/node` (.ci/run does)")
     })
 }
 

@@ -10,7 +10,7 @@ mod view;
 use super::parts::{Notice, Sections};
 use super::redirects;
 use super::render::{PageResult, found, or_show_form, see_other};
-use super::{Ctx, auth};
+use super::{Ctx, auth, mail};
 use crate::domain::{InvitationId, OrgId, UserId};
 use crate::error::PortalError;
 use crate::form::Params;
@@ -173,8 +173,53 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
             form.text("role"),
             ctx.now(),
         )?;
+        if ctx.settings.email().can_send() {
+            send_invitation(
+                ctx,
+                visitor,
+                org_id,
+                &token,
+                form.text("email_address"),
+                form.text("role"),
+            );
+        }
         view::invitation_created(ctx, &token, form.text("email_address"), form.text("role"))
     })
+}
+
+/// Emails an invitation's link in the inviter's language. The invitation stands if the email
+/// fails (the admin sees the link to copy either way); the failure is logged.
+fn send_invitation(ctx: &Ctx<'_>, visitor: &Visitor, org_id: &OrgId, token: &str, email: &str, role: &str) {
+    let result = (|| -> Result<(), PortalError> {
+        let organization = crate::store::organizations::find_organization(ctx.db()?, org_id)?
+            .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
+        let mut link = ctx.portal_origin().clone();
+        link.set_path("/organization/invitation");
+        link.query_pairs_mut()
+            .clear()
+            .append_pair("token", token)
+            .append_pair("ui_locales", ctx.strings.lang);
+        let user = &visitor.user;
+        let inviter = match (&user.first_name, &user.last_name) {
+            (Some(first), Some(last)) => format!("{first} {last}"),
+            (Some(first), None) => first.clone(),
+            _ => user.email.as_str().to_owned(),
+        };
+        mail::admit(ctx, email)?;
+        mail::send(
+            ctx,
+            email,
+            mail::Email::Invitation {
+                inviter: &inviter,
+                organization: &organization.name,
+                role,
+                link: link.to_string(),
+            },
+        )
+    })();
+    if let Err(error) = result {
+        eprintln!("email: the invitation was not emailed: {error}");
+    }
 }
 
 pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
@@ -213,6 +258,11 @@ pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let visitor = ctx.visitor()?;
     let db = ctx.db()?;
+    // Where email works, only a proven address may take an invitation made out to it (an
+    // unverified sign-up with someone else's address must not).
+    if ctx.settings.email().can_send() && visitor.user.email_verified_at.is_none() {
+        return Err(PortalError::Forbidden(Msg::InvitationNeedsVerified));
+    }
     let organization = organizations::accept_invitation(db, form.text("token"), &visitor.user, ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
     changed(ctx, visitor, Notice::InvitationAccepted)

@@ -6,6 +6,7 @@
 
 mod view;
 
+use super::mail::{self, CodeFlowStart};
 use super::parts::{Notice, Sections};
 use super::redirects::{self, sign_in_location};
 use super::render::{PageResult, or_show_form, see_other};
@@ -13,7 +14,9 @@ use super::{Ctx, auth};
 use crate::domain::SessionId;
 use crate::form::Params;
 use crate::redirect::{Flow, LAST_RESORT_PATH, RedirectTarget};
+use crate::service::email::Purpose;
 use crate::service::profile;
+use crate::service::profile::EmailChange;
 use crate::service::sessions::{self, Visitor};
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
@@ -81,15 +84,47 @@ pub fn update_profile(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn update_email(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "email", |form, visitor, target| {
-        profile::change_email(
+        let confirm_by_code = ctx.settings.email().can_send();
+        let change = profile::change_email(
             ctx.db()?,
             &visitor.user,
             form.text("email_address"),
             form.text("current_password"),
             &ctx.attempt(),
+            confirm_by_code,
         )?;
-        done(ctx, visitor, target, Notice::EmailUpdated)
+        match change {
+            EmailChange::Changed => done(ctx, visitor, target, Notice::EmailUpdated),
+            EmailChange::Confirm { email, taken } => mail::start_code_flow(
+                ctx,
+                CodeFlowStart {
+                    purpose: Purpose::EmailChange,
+                    email: email.as_str(),
+                    user_id: Some(&visitor.user.id),
+                    payload: None,
+                    target: None,
+                    decoy: taken.then_some(None),
+                },
+            ),
+        }
     })
+}
+
+/// `/user/email/verify`: a code to the account's current address, to verify it.
+pub fn verify_email(ctx: &Ctx<'_>) -> PageResult {
+    ctx.form()?;
+    let visitor = ctx.visitor()?;
+    mail::start_code_flow(
+        ctx,
+        CodeFlowStart {
+            purpose: Purpose::VerifyEmail,
+            email: visitor.user.email.as_str(),
+            user_id: Some(&visitor.user.id),
+            payload: None,
+            target: None,
+            decoy: None,
+        },
+    )
 }
 
 pub fn update_phone(ctx: &Ctx<'_>) -> PageResult {

@@ -129,7 +129,23 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     let new_email = sections.value("email", "email_address", None);
     html! {
         (section_card("email", strings.email_section,
-            html! { p { (views::email(visitor.user.email.as_str())) " " span.optional { "(" (strings.email_unverified) ")" } } },
+            html! {
+                p {
+                    (views::email(visitor.user.email.as_str())) " "
+                    @if visitor.user.email_verified_at.is_some() {
+                        span.badge { (strings.mail().verified_badge) }
+                    } @else {
+                        span.optional { "(" (strings.email_unverified) ")" }
+                    }
+                }
+                @if visitor.user.email_verified_at.is_none() && ctx.settings.email().can_send() {
+                    form method="post" action="/user/email/verify" {
+                        (hidden)
+                        button.secondary type="submit" { (strings.mail().verify_email_button) }
+                    }
+                }
+                @if ctx.settings.email().can_send() { p.hint { (strings.mail().email_change_lead) } }
+            },
             sections.summary("email"), html! {
             form method="post" action="/user/email#email" novalidate {
                 (hidden)

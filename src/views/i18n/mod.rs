@@ -7,6 +7,7 @@ mod en;
 mod es;
 mod fr;
 mod ja;
+pub mod mail;
 mod pt_br;
 
 pub use en::ENGLISH;
@@ -242,9 +243,16 @@ pub enum Msg {
     TooManyPasswordChecks,
     NotAMember,
     FormExpired,
+    CodeWrong,
+    InvitationNeedsVerified,
 }
 
 impl Strings {
+    /// The email pages' and emails' text in this language.
+    pub fn mail(&self) -> &'static mail::MailStrings {
+        mail::for_lang(self.lang)
+    }
+
     pub fn message(&self, message: Msg) -> &'static str {
         match message {
             Msg::FixErrors => self.fix_errors,
@@ -262,6 +270,8 @@ impl Strings {
             Msg::TooManyPasswordChecks => self.too_many_password_checks,
             Msg::NotAMember => self.not_a_member,
             Msg::FormExpired => self.form_expired,
+            Msg::CodeWrong => self.mail().code_wrong,
+            Msg::InvitationNeedsVerified => self.mail().invitation_needs_verified,
         }
     }
 }

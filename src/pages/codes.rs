@@ -1,0 +1,301 @@
+//! `/verify`: the page where a code from an email is entered, for every code flow (verified
+//! sign-up, password reset, email-code sign-in, email change, verifying an address), and
+//! `/verify/resend`. A GET only shows the form (a link from the email fills the code in): mail
+//! scanners that prefetch links consume nothing. The page is the same for a decoy flow (an
+//! address that must not learn whether it has an account).
+
+use http::StatusCode;
+use maud::html;
+
+use super::mail::{self, Email};
+use super::parts::{Notice, field_error};
+use super::redirects;
+use super::render::{Page, PageResult, or_show_form, see_other};
+use super::{Ctx, auth};
+use crate::domain::{EmailAddress, FieldError};
+use crate::error::{FormProblem, PortalError};
+use crate::form::Params;
+use crate::redirect::{Flow, RedirectTarget};
+use crate::security::codes::RESEND_COOLDOWN;
+use crate::security::lockout;
+use crate::security::password::{self, MAX_PASSWORD_CHARS};
+use crate::service::accounts::{self, AccountError, PendingSignUp};
+use crate::service::email::{self as email_rules, CodeCheck, CodeLock, Purpose, Resend};
+use crate::store::email::CodeFlow;
+use crate::store::users;
+use crate::views::{self, Field, Msg};
+
+pub fn show(ctx: &Ctx<'_>) -> PageResult {
+    let flow_id = ctx.query.get("flow").unwrap_or_default();
+    let Some(flow) = email_rules::live_flow(ctx.db()?, flow_id, ctx.now())? else {
+        return dead(ctx);
+    };
+    let typed = ctx
+        .query
+        .get("code")
+        .filter(|code| code.len() <= 12 && code.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_default();
+    let notice = if ctx.query.get("sent") == Some("1") {
+        Some(ctx.strings.mail().code_resent.to_owned())
+    } else {
+        ctx.query
+            .get("wait")
+            .and_then(|wait| wait.parse::<i64>().ok())
+            .filter(|wait| (1..=RESEND_COOLDOWN).contains(wait))
+            .map(|wait| ctx.strings.mail().resend_wait.replace("{seconds}", &wait.to_string()))
+    };
+    render(ctx, &flow, typed, notice.as_deref(), None)
+}
+
+pub fn submit(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let flow_id = form.text("flow").to_owned();
+    let typed = form.text("code").trim().to_owned();
+    let result = ctx
+        .check_form(&form)
+        .and_then(|()| complete(ctx, &flow_id, &typed, &form));
+    or_show_form(result, |problem| {
+        match email_rules::live_flow(ctx.db()?, &flow_id, ctx.now())? {
+            Some(flow) => render(ctx, &flow, &typed, None, Some(&problem)),
+            None => dead(ctx),
+        }
+    })
+}
+
+/// `/verify/resend`: a new code (the old one dies), within the cooldown and the flood limits.
+pub fn resend(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let flow_id = form.text("flow");
+    let db = ctx.db()?;
+    let Some(flow) = crate::store::email::find_code_flow(db, flow_id)?.filter(|flow| flow.used_at.is_none()) else {
+        return dead(ctx);
+    };
+    let page = mail::code_page(ctx, &flow.id);
+    if flow.sent_at + RESEND_COOLDOWN > ctx.now() {
+        return Ok(see_other(&format!(
+            "{page}&wait={}",
+            flow.sent_at + RESEND_COOLDOWN - ctx.now()
+        )));
+    }
+    mail::admit(ctx, &flow.email)?;
+    let purpose = Purpose::parse(&flow.purpose).ok_or_else(|| PortalError::Internal("unknown code purpose".into()))?;
+    match email_rules::resend(db, ctx.signing_mac()?, &flow, ctx.now())? {
+        Resend::TooSoon { until } => return Ok(see_other(&format!("{page}&wait={}", until - ctx.now()))),
+        Resend::Sent(Some(code)) => mail::send(
+            ctx,
+            &flow.email,
+            Email::Code {
+                purpose,
+                code: &code,
+                flow_id: &flow.id,
+            },
+        )?,
+        Resend::Sent(None) if purpose == Purpose::SignUp => mail::send(ctx, &flow.email, Email::SignUpAttempt)?,
+        Resend::Sent(None) => {}
+    }
+    Ok(see_other(&format!("{page}&sent=1")))
+}
+
+/// Checks the code and does what the flow was for, in one transaction with the code's use.
+fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageResult {
+    let db = ctx.db()?;
+    let now = ctx.now();
+    let Some(flow) = email_rules::live_flow(db, flow_id, now)? else {
+        return dead(ctx);
+    };
+    let purpose = Purpose::parse(&flow.purpose).ok_or_else(|| PortalError::Internal("unknown code purpose".into()))?;
+    // Rules that need no code are checked first, so a wrong password never costs a try and a
+    // right code is never spent on a form that fails.
+    let new_password_hash = if purpose == Purpose::Reset {
+        let new_password = form.text("password");
+        password::check_new_password(new_password, &flow.email)
+            .map_err(|problem| FormProblem::fields(vec![("password", FieldError::Password(problem))]))?;
+        Some(password::hash_password(new_password).map_err(PortalError::Internal)?)
+    } else {
+        None
+    };
+    if matches!(purpose, Purpose::EmailChange | Purpose::VerifyEmail) {
+        let visitor = ctx.visitor()?;
+        if Some(&visitor.user.id) != flow.user_id.as_ref() {
+            return Err(PortalError::Forbidden(Msg::CsrfTokenInvalid));
+        }
+    }
+    let account_scope = flow
+        .user_id
+        .as_ref()
+        .map(|id| lockout::account_scope(Some(id), &flow.email));
+    let lock = match (purpose, &account_scope) {
+        (Purpose::SignIn, Some(scope)) => Some(CodeLock {
+            scope,
+            policy: ctx.settings.lock_policy(),
+        }),
+        _ => None,
+    };
+    let checked = email_rules::check_code(db, ctx.mac_keys()?, flow_id, typed, lock.as_ref(), now, |flow| {
+        act(db, flow, purpose, new_password_hash.as_deref(), now)
+    })?;
+    let (flow, user) = match checked {
+        CodeCheck::Accepted(flow, user) => (flow, user),
+        CodeCheck::Wrong { tries_left: 0 } | CodeCheck::Dead => return dead(ctx),
+        CodeCheck::Wrong { .. } => {
+            return Err(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::CodeWrong).into());
+        }
+        CodeCheck::Locked { until } => return Err(crate::service::accounts::SignInError::Locked { until }.into()),
+    };
+    let target = stored_target(ctx, &flow, purpose);
+    match purpose {
+        Purpose::SignUp | Purpose::SignIn => auth::finish_sign_in(ctx, &user, &target),
+        Purpose::Reset => {
+            email_rules::close_flows(db, &user.id, Purpose::Reset, now)?;
+            auth::finish_sign_in(ctx, &user, &target).map(|mut response| {
+                let location = Notice::PasswordReset.after(&target, "/user");
+                if let Ok(value) = http::HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(http::header::LOCATION, value);
+                }
+                response
+            })
+        }
+        Purpose::EmailChange => {
+            let visitor = ctx.visitor()?;
+            // The old address hears of it; a failure to tell it is logged, the change stands.
+            let old = visitor.user.email.as_str().to_owned();
+            if let Err(error) = mail::send(
+                ctx,
+                &old,
+                Email::EmailChanged {
+                    new_address: &flow.email,
+                },
+            ) {
+                eprintln!("email: the notice of an address change was not sent: {error}");
+            }
+            auth::refresh_token(ctx, &visitor.session)?;
+            Ok(see_other(&format!("/user?notice={}", Notice::EmailChanged.key())))
+        }
+        Purpose::VerifyEmail => Ok(see_other(&format!("/user?notice={}", Notice::EmailVerified.key()))),
+    }
+}
+
+/// What a right code does, inside the transaction that spends it.
+fn act(
+    db: &dyn crate::store::Db,
+    flow: &CodeFlow,
+    purpose: Purpose,
+    new_password_hash: Option<&str>,
+    now: i64,
+) -> Result<users::User, PortalError> {
+    let email = EmailAddress::parse(&flow.email).map_err(|_| PortalError::Internal("stored address".into()))?;
+    let user = || -> Result<users::User, PortalError> {
+        let id = flow
+            .user_id
+            .as_ref()
+            .ok_or_else(|| PortalError::Internal("flow without user".into()))?;
+        Ok(users::get_user(db, id)?)
+    };
+    match purpose {
+        Purpose::SignUp => {
+            let pending: PendingSignUp = flow
+                .payload
+                .as_deref()
+                .and_then(|payload| serde_json::from_str(payload).ok())
+                .ok_or_else(|| PortalError::Internal("sign-up flow without its account".into()))?;
+            accounts::create_verified_account(db, &pending, now).map_err(PortalError::from)
+        }
+        Purpose::Reset => {
+            let user = user()?;
+            let hash = new_password_hash.ok_or_else(|| PortalError::Internal("reset without password".into()))?;
+            accounts::reset_password(db, &user.id, &email, hash, now)?;
+            Ok(users::get_user(db, &user.id)?)
+        }
+        Purpose::SignIn => {
+            let user = user()?;
+            users::mark_email_verified(db, &user.id, &email, now)?;
+            Ok(users::get_user(db, &user.id)?)
+        }
+        Purpose::EmailChange => {
+            let user = user()?;
+            users::update_email(db, &user.id, &email, Some(now), now)
+                .map_err(|error| PortalError::from(AccountError::from(error)))?;
+            Ok(users::get_user(db, &user.id)?)
+        }
+        Purpose::VerifyEmail => {
+            let user = user()?;
+            users::mark_email_verified(db, &user.id, &email, now)?;
+            Ok(users::get_user(db, &user.id)?)
+        }
+    }
+}
+
+/// The redirect the flow was started with, re-checked against today's policy; else the flow's
+/// fallbacks.
+fn stored_target(ctx: &Ctx<'_>, flow: &CodeFlow, purpose: Purpose) -> RedirectTarget {
+    let redirect_flow = if purpose == Purpose::SignUp {
+        Flow::SignUp
+    } else {
+        Flow::SignIn
+    };
+    redirects::recheck(ctx, flow.target.as_deref()).unwrap_or_else(|| redirects::fallback(ctx, redirect_flow))
+}
+
+fn render(
+    ctx: &Ctx<'_>,
+    flow: &CodeFlow,
+    typed: &str,
+    notice: Option<&str>,
+    problem: Option<&FormProblem>,
+) -> PageResult {
+    let strings = ctx.strings;
+    let mail_strings = strings.mail();
+    let purpose = Purpose::parse(&flow.purpose);
+    let code_error = problem
+        .filter(|problem| problem.message == Msg::CodeWrong)
+        .map(|_| mail_strings.code_wrong);
+    let action = redirects::link_keeping_redirect(ctx, "/verify");
+    let resend_action = redirects::link_keeping_redirect(ctx, "/verify/resend");
+    let title = if purpose == Some(Purpose::Reset) {
+        strings.mail().forgot_title
+    } else {
+        mail_strings.code_title
+    };
+    let content = html! {
+        div.card {
+            h1 { (title) }
+            p.lead { (mail_strings.code_lead.replace("{address}", &flow.email)) }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+            (super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
+            form method="post" action=(action) novalidate {
+                (ctx.csrf_field()?)
+                (views::hidden("flow", &flow.id))
+                (Field::new("code", mail_strings.code_label, "text", "one-time-code")
+                    .value(typed).error(code_error).required(true).max_length(12)
+                    .hint(mail_strings.code_hint).render(strings))
+                @if purpose == Some(Purpose::Reset) {
+                    (Field::new("password", mail_strings.new_password_label, "password", "new-password")
+                        .error(field_error(ctx, problem, "password")).required(true)
+                        .max_length(MAX_PASSWORD_CHARS).hint(strings.password_hint).render(strings))
+                }
+                button type="submit" { (mail_strings.verify_button) }
+            }
+            form method="post" action=(resend_action) {
+                (ctx.csrf_field()?)
+                (views::hidden("flow", &flow.id))
+                button.secondary type="submit" { (mail_strings.resend_button) }
+            }
+        }
+    };
+    Ok(Page::new(ctx, title).problem(problem).render(content))
+}
+
+/// A flow that is gone (used, expired, out of tries, or never existed).
+fn dead(ctx: &Ctx<'_>) -> PageResult {
+    let strings = ctx.strings.mail();
+    let content = html! {
+        div.card {
+            h1 { (strings.code_dead) }
+            p.lead { (strings.code_dead_lead) }
+            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (strings.start_again) } }
+        }
+    };
+    Ok(Page::new(ctx, strings.code_dead)
+        .status(StatusCode::GONE)
+        .render(content))
+}

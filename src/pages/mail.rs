@@ -1,0 +1,264 @@
+//! The emails the portal sends, composed in the visitor's language with the application's
+//! branding, and sent through `service::email`. A send that fails becomes a retryable page
+//! (`PortalError::EmailNotSent`) after the caller has undone what the email was for.
+
+use super::Ctx;
+use crate::error::PortalError;
+use crate::outbound::email::Message;
+use crate::service::email::{self as email_rules, Purpose, SendError};
+use crate::views::email::{EmailContent, render};
+use crate::views::i18n::mail::MailStrings;
+
+/// One email to compose.
+pub enum Email<'a> {
+    /// A code, with a link to the code page that has it filled in (a GET never consumes it).
+    Code {
+        purpose: Purpose,
+        code: &'a str,
+        flow_id: &'a str,
+    },
+    /// To an address that already has an account, instead of a sign-up code.
+    SignUpAttempt,
+    /// To the old address after an email change.
+    EmailChanged { new_address: &'a str },
+    Invitation {
+        inviter: &'a str,
+        organization: &'a str,
+        role: &'a str,
+        link: String,
+    },
+    /// A browser the account never used signed in.
+    NewDevice {
+        device: String,
+        address: String,
+        when: String,
+        token: String,
+    },
+}
+
+/// Whether emails can be sent at all; otherwise the configuration error to show.
+pub fn require_email(ctx: &Ctx<'_>) -> Result<(), PortalError> {
+    let errors = ctx.settings.email_errors();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(PortalError::Config(errors))
+    }
+}
+
+/// Admits one email to `to` from this visitor (the flood limits), before anything is stored.
+pub fn admit(ctx: &Ctx<'_>, to: &str) -> Result<(), PortalError> {
+    email_rules::admit_send(ctx.db()?, to, ctx.client_addr(), ctx.now()).map_err(send_error)
+}
+
+/// Composes and sends `email` to `to`.
+pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError> {
+    require_email(ctx)?;
+    let settings = &ctx.settings;
+    let branding = settings.branding();
+    let strings = ctx.strings.mail();
+    let app = branding.application_name.as_str();
+    let origin = ctx.portal_origin().origin().ascii_serialization();
+    let fill = |text: &str| text.replace("{app}", app);
+    let why = fill(strings.mail_why);
+    let language = format!("ui_locales={}", ctx.strings.lang);
+    let content = match &email {
+        Email::Code { purpose, code, flow_id } => {
+            let (subject, lead) = code_texts(strings, *purpose);
+            EmailContent {
+                subject: fill(subject).replace("{code}", code),
+                lead: fill(lead),
+                code: Some(code),
+                buttons: vec![(
+                    strings.mail_open_button,
+                    format!("{origin}/verify?flow={flow_id}&code={code}&{language}"),
+                )],
+                footer: vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned(), why],
+                code_heading: strings.mail_code_heading,
+            }
+        }
+        Email::SignUpAttempt => EmailContent {
+            subject: fill(strings.subject_sign_up_attempt),
+            lead: fill(strings.lead_sign_up_attempt),
+            code: None,
+            buttons: vec![
+                (ctx.strings.sign_in_link, format!("{origin}/sign-in?{language}")),
+                (
+                    strings.reset_password_button,
+                    format!("{origin}/forgot-password?{language}"),
+                ),
+            ],
+            footer: vec![why],
+            code_heading: strings.mail_code_heading,
+        },
+        Email::EmailChanged { new_address } => EmailContent {
+            subject: fill(strings.subject_email_changed),
+            lead: fill(strings.lead_email_changed).replace("{address}", new_address),
+            code: None,
+            buttons: vec![(
+                strings.reset_password_button,
+                format!("{origin}/forgot-password?{language}"),
+            )],
+            footer: vec![why],
+            code_heading: strings.mail_code_heading,
+        },
+        Email::Invitation {
+            inviter,
+            organization,
+            role,
+            link,
+        } => EmailContent {
+            subject: fill(strings.subject_invitation).replace("{org}", organization),
+            lead: fill(strings.lead_invitation)
+                .replace("{inviter}", inviter)
+                .replace("{org}", organization)
+                .replace("{role}", role),
+            code: None,
+            buttons: vec![(strings.accept_button, link.clone())],
+            footer: vec![strings.mail_ignore.to_owned(), why],
+            code_heading: strings.mail_code_heading,
+        },
+        Email::NewDevice {
+            device,
+            address,
+            when,
+            token,
+        } => EmailContent {
+            subject: fill(strings.subject_new_device),
+            lead: fill(strings.lead_new_device)
+                .replace("{device}", device)
+                .replace("{address}", address)
+                .replace("{when}", when),
+            code: None,
+            buttons: vec![(
+                strings.not_me_button,
+                format!("{origin}/unauthorized-sign-in?token={token}&{language}"),
+            )],
+            footer: vec![why],
+            code_heading: strings.mail_code_heading,
+        },
+    };
+    // A logo on the portal itself (`/logo.png`) needs the portal's origin in an email.
+    let logo = branding.logo_url.as_deref().map(|logo| {
+        if logo.starts_with('/') {
+            format!("{origin}{logo}")
+        } else {
+            logo.to_owned()
+        }
+    });
+    let (text, html) = render(branding, logo.as_deref(), &content);
+    let message = Message {
+        to: to.to_owned(),
+        from: settings.email().from.clone(),
+        subject: content.subject,
+        text,
+        html,
+    };
+    email_rules::deliver(ctx.db()?, ctx.http, settings.email(), &message, ctx.now()).map_err(send_error)
+}
+
+fn code_texts(strings: &MailStrings, purpose: Purpose) -> (&'static str, &'static str) {
+    match purpose {
+        Purpose::SignUp => (strings.subject_sign_up, strings.lead_sign_up),
+        Purpose::Reset => (strings.subject_reset, strings.lead_reset),
+        Purpose::SignIn => (strings.subject_sign_in, strings.lead_sign_in),
+        Purpose::EmailChange => (strings.subject_email_change, strings.lead_email_change),
+        Purpose::VerifyEmail => (strings.subject_verify, strings.lead_verify),
+    }
+}
+
+fn send_error(error: SendError) -> PortalError {
+    match error {
+        SendError::NotConfigured => PortalError::Config(Vec::new()),
+        SendError::Failed(_) => PortalError::EmailNotSent,
+        SendError::RateLimited { until } => PortalError::TooManyEmails { until },
+        SendError::Db(error) => error.into(),
+    }
+}
+
+/// A code flow to start from a page.
+pub struct CodeFlowStart<'a> {
+    pub purpose: Purpose,
+    pub email: &'a str,
+    pub user_id: Option<&'a crate::domain::UserId>,
+    pub payload: Option<String>,
+    pub target: Option<&'a crate::redirect::RedirectTarget>,
+    /// The address must not learn anything: no code works, and this email (if any) goes instead.
+    pub decoy: Option<Option<Email<'a>>>,
+}
+
+/// Starts a code flow: flood limits, the flow stored, the email sent (the flow is forgotten if
+/// it could not be), then 303 to the code page. A decoy looks the same from the browser.
+pub fn start_code_flow(ctx: &Ctx<'_>, start: CodeFlowStart<'_>) -> super::PageResult {
+    require_email(ctx)?;
+    admit(ctx, start.email)?;
+    let db = ctx.db()?;
+    let decoy = start.decoy.is_some();
+    let (flow_id, code) = email_rules::start_flow(
+        db,
+        ctx.signing_mac()?,
+        &email_rules::NewFlow {
+            purpose: start.purpose,
+            email: start.email,
+            user_id: start.user_id,
+            payload: start.payload,
+            target: start.target.map(|target| target.url().as_str().to_owned()),
+            decoy,
+        },
+        ctx.now(),
+    )?;
+    let sent = match (code, start.decoy) {
+        (Some(code), _) => send(
+            ctx,
+            start.email,
+            Email::Code {
+                purpose: start.purpose,
+                code: &code,
+                flow_id: &flow_id,
+            },
+        ),
+        (None, Some(Some(email))) => send(ctx, start.email, email),
+        (None, _) => Ok(()),
+    };
+    if let Err(error) = sent {
+        email_rules::abandon_flow(db, &flow_id)?;
+        return Err(error);
+    }
+    Ok(super::render::see_other(&code_page(ctx, &flow_id)))
+}
+
+/// The code page of a flow, in the visitor's language.
+pub fn code_page(ctx: &Ctx<'_>, flow_id: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("flow", flow_id);
+    if let Some(locales) = ctx.query.get("ui_locales") {
+        query.append_pair("ui_locales", locales);
+    }
+    format!("/verify?{}", query.finish())
+}
+
+/// Starts a code flow for the account with `typed` as its address (reset or email-code
+/// sign-in); for an unknown address, a decoy flow whose page looks the same and sends nothing.
+pub fn start_for_address(
+    ctx: &Ctx<'_>,
+    typed: &str,
+    target: &crate::redirect::RedirectTarget,
+    purpose: Purpose,
+) -> super::PageResult {
+    let email = crate::domain::EmailAddress::parse(typed).map_err(|problem| {
+        crate::error::FormProblem::fields(vec![("email_address", crate::domain::FieldError::Field(problem))])
+    })?;
+    require_email(ctx)?;
+    let user = crate::store::users::find_user_by_email(ctx.db()?, &email)?;
+    start_code_flow(
+        ctx,
+        CodeFlowStart {
+            purpose,
+            email: email.as_str(),
+            user_id: user.as_ref().map(|user| &user.id),
+            payload: None,
+            target: Some(target),
+            decoy: user.is_none().then_some(None),
+        },
+    )
+}

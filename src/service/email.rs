@@ -1,0 +1,309 @@
+//! Email rules: delivering a message (provider or development outbox), the flood limits on
+//! sending, one-time code flows (start, resend, check-and-act), known browsers and the
+//! "this wasn't me" links. Messages are rendered by the web layer; nothing here knows HTML.
+
+use crate::config::{Delivery, EmailSettings};
+use crate::domain::{SessionId, UserId};
+use crate::outbound::email::{self as providers, Message};
+use crate::outbound::{Http, HttpError};
+use crate::security::codes::{self, CODE_LIFETIME, MAX_WRONG_TRIES, RESEND_COOLDOWN};
+use crate::security::lockout::{self, LockPolicy};
+use crate::security::random_id;
+use crate::security::token::MacKeys;
+use crate::store::email::{self as store, CodeFlow};
+use crate::store::{Db, DbError, attempts, transaction};
+
+/// Emails one address may be sent in [`SEND_WINDOW`], and one client may cause.
+pub const SENDS_PER_ADDRESS: usize = 5;
+pub const SENDS_PER_CLIENT: usize = 20;
+pub const SEND_WINDOW: i64 = 3600;
+
+/// Seconds a "this wasn't me" link works.
+pub const NOTICE_LIFETIME: i64 = 7 * 24 * 3600;
+
+/// What a code flow is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignUp,
+    Reset,
+    SignIn,
+    EmailChange,
+    VerifyEmail,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignUp => "sign_up",
+            Self::Reset => "reset",
+            Self::SignIn => "sign_in",
+            Self::EmailChange => "email_change",
+            Self::VerifyEmail => "verify_email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::SignUp,
+            Self::Reset,
+            Self::SignIn,
+            Self::EmailChange,
+            Self::VerifyEmail,
+        ]
+        .into_iter()
+        .find(|purpose| purpose.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Production without a provider.
+    #[error("no email provider is configured")]
+    NotConfigured,
+    /// The provider refused or could not be reached; the reason is for the log.
+    #[error("the email could not be sent: {0}")]
+    Failed(String),
+    /// Too many emails for this address or from this client.
+    #[error("too many emails; try again after {until}")]
+    RateLimited { until: i64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Sends one message the configured way. Provider failures and timeouts are logged with the
+/// provider's reason (never the message, which may hold a code). In development without a
+/// provider the message is stored for `/dev/outbox` and printed to the log, codes included.
+pub fn deliver(
+    db: &dyn Db,
+    http: &dyn Http,
+    email: &EmailSettings,
+    message: &Message,
+    now: i64,
+) -> Result<(), SendError> {
+    match &email.delivery {
+        Delivery::Provider(config) => {
+            let request = providers::request(config, message, now).map_err(SendError::Failed)?;
+            let outcome = match http.send(request) {
+                Ok(response) => providers::check_response(config.provider, &response),
+                Err(HttpError::Denied(url)) => Err(format!(
+                    "{url} is not in allowed_outbound_hosts (spin.toml grants the providers' APIs and email_api_origin)"
+                )),
+                Err(other) => Err(format!("{} could not be reached: {other}", config.provider.name())),
+            };
+            outcome.map_err(|reason| {
+                eprintln!("email: not sent: {reason}");
+                SendError::Failed(reason)
+            })
+        }
+        Delivery::DevOutbox => {
+            store::insert_outbox(db, &message.to, &message.subject, &message.text, &message.html, now)?;
+            eprintln!(
+                "email (development outbox, see /dev/outbox) to {}: {}\n{}",
+                message.to, message.subject, message.text
+            );
+            Ok(())
+        }
+        Delivery::Unavailable => Err(SendError::NotConfigured),
+    }
+}
+
+/// Admits one email to `address` caused by `client_addr`, recording it: refused when either has
+/// used its allowance for the window, so the portal cannot be used to flood an inbox.
+pub fn admit_send(db: &dyn Db, address: &str, client_addr: &str, now: i64) -> Result<(), SendError> {
+    let address_scope = format!("to:{}", address.to_lowercase());
+    let client_scope = format!("from:{}", lockout::rate_scope(client_addr));
+    transaction(db, || {
+        store::prune(db, now - CODE_LIFETIME, now - SEND_WINDOW)?;
+        for (scope, limit) in [(&address_scope, SENDS_PER_ADDRESS), (&client_scope, SENDS_PER_CLIENT)] {
+            let times = store::send_times(db, scope, now - SEND_WINDOW)?;
+            if times.len() >= limit {
+                let oldest = times[times.len() - limit];
+                return Err(SendError::RateLimited {
+                    until: oldest + SEND_WINDOW,
+                });
+            }
+        }
+        store::record_send(db, &address_scope, now)?;
+        store::record_send(db, &client_scope, now)?;
+        Ok(())
+    })
+}
+
+/// A flow to start.
+pub struct NewFlow<'a> {
+    pub purpose: Purpose,
+    pub email: &'a str,
+    pub user_id: Option<&'a UserId>,
+    pub payload: Option<String>,
+    pub target: Option<String>,
+    /// A flow whose code must never work (the address must not learn whether it has an account):
+    /// no code is made and none matches.
+    pub decoy: bool,
+}
+
+/// Stores a new flow; returns its id and, unless it is a decoy, its code (to email, never to
+/// store or log).
+pub fn start_flow(
+    db: &dyn Db,
+    keys: &MacKeys,
+    new: &NewFlow<'_>,
+    now: i64,
+) -> Result<(String, Option<String>), DbError> {
+    let id = random_id("flow");
+    let code = (!new.decoy).then(codes::new_code);
+    let code_hash = match &code {
+        Some(code) => codes::code_hash(keys, &id, code),
+        None => codes::unmatchable_hash(),
+    };
+    store::insert_code_flow(
+        db,
+        &CodeFlow {
+            id: id.clone(),
+            purpose: new.purpose.as_str().to_owned(),
+            email: new.email.to_owned(),
+            user_id: new.user_id.cloned(),
+            code_hash,
+            payload: new.payload.clone(),
+            target: new.target.clone(),
+            failures: 0,
+            sent_at: now,
+            expires_at: now + CODE_LIFETIME,
+            used_at: None,
+        },
+        now,
+    )?;
+    Ok((id, code))
+}
+
+/// Forgets a flow whose email could not be sent: nothing is left half-done.
+pub fn abandon_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
+    store::delete_code_flow(db, id)
+}
+
+/// A live flow (unused, unexpired, tries left), if `id` names one.
+pub fn live_flow(db: &dyn Db, id: &str, now: i64) -> Result<Option<CodeFlow>, DbError> {
+    Ok(store::find_code_flow(db, id)?.filter(|flow| is_live(flow, now)))
+}
+
+fn is_live(flow: &CodeFlow, now: i64) -> bool {
+    flow.used_at.is_none() && flow.expires_at > now && flow.failures < MAX_WRONG_TRIES
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resend {
+    /// A new code (none for a decoy) replaced the old one.
+    Sent(Option<String>),
+    /// Asked again too soon: wait until then.
+    TooSoon { until: i64 },
+}
+
+/// A new code for an unused flow (an expired or exhausted one gets a new lease): the old code
+/// dies and the tries start again. At most one per [`RESEND_COOLDOWN`].
+pub fn resend(db: &dyn Db, keys: &MacKeys, flow: &CodeFlow, now: i64) -> Result<Resend, DbError> {
+    if flow.sent_at + RESEND_COOLDOWN > now {
+        return Ok(Resend::TooSoon {
+            until: flow.sent_at + RESEND_COOLDOWN,
+        });
+    }
+    let decoy = flow.code_hash.starts_with("none.");
+    let code = (!decoy).then(codes::new_code);
+    let code_hash = match &code {
+        Some(code) => codes::code_hash(keys, &flow.id, code),
+        None => codes::unmatchable_hash(),
+    };
+    store::replace_code(db, &flow.id, &code_hash, now, now + CODE_LIFETIME)?;
+    Ok(Resend::Sent(code))
+}
+
+/// What checking a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck<T> {
+    /// Right code: the flow is used up and `complete` ran in the same transaction.
+    Accepted(CodeFlow, T),
+    /// Wrong code; this many tries remain (0: the code is dead now).
+    Wrong { tries_left: i64 },
+    /// Unknown, used, expired or out of tries.
+    Dead,
+    /// The account's sign-in is locked (email-code sign-in counts as sign-in).
+    Locked { until: i64 },
+}
+
+/// Account lockout for code sign-in: the same failures and policy as password sign-in.
+pub struct CodeLock<'a> {
+    pub scope: &'a str,
+    pub policy: LockPolicy,
+}
+
+/// Checks `typed` against flow `id` and, when right, marks the flow used and runs `complete`
+/// in one transaction: if `complete` fails, the code stays unused and nothing is stored. A wrong
+/// code counts (and is committed) even though nothing else happens; `lock` adds it to the
+/// account's sign-in failures.
+pub fn check_code<T, E: From<DbError>>(
+    db: &dyn Db,
+    keys: &MacKeys,
+    id: &str,
+    typed: &str,
+    lock: Option<&CodeLock<'_>>,
+    now: i64,
+    complete: impl FnOnce(&CodeFlow) -> Result<T, E>,
+) -> Result<CodeCheck<T>, E> {
+    transaction(db, || {
+        let Some(flow) = store::find_code_flow(db, id)?.filter(|flow| is_live(flow, now)) else {
+            return Ok(CodeCheck::Dead);
+        };
+        if let Some(lock) = lock {
+            let failures = attempts::check_times(db, lock.scope, now - lock.policy.horizon())?;
+            if lock.policy.is_locked(&failures, now) {
+                let until = lock.policy.locked_until(&failures).unwrap_or(now);
+                return Ok(CodeCheck::Locked { until });
+            }
+        }
+        let right =
+            codes::normalize(typed).is_some_and(|code| codes::code_matches(keys, &flow.id, &code, &flow.code_hash));
+        if !right {
+            store::add_code_failure(db, &flow.id)?;
+            if let Some(lock) = lock {
+                attempts::insert_check(db, &random_id("code"), lock.scope, now)?;
+            }
+            return Ok(CodeCheck::Wrong {
+                tries_left: (MAX_WRONG_TRIES - flow.failures - 1).max(0),
+            });
+        }
+        if !store::mark_code_used(db, &flow.id, now)? {
+            return Ok(CodeCheck::Dead);
+        }
+        if let Some(lock) = lock {
+            attempts::clear_scope(db, lock.scope)?;
+        }
+        let value = complete(&flow)?;
+        Ok(CodeCheck::Accepted(flow, value))
+    })
+}
+
+/// Ends a user's other open flows of `purpose` (a finished reset voids older reset codes).
+pub fn close_flows(db: &dyn Db, user_id: &UserId, purpose: Purpose, now: i64) -> Result<(), DbError> {
+    store::close_user_flows(db, user_id, purpose.as_str(), now)
+}
+
+/// Records the browser (its device cookie) for `user_id`. `true` when the account should hear
+/// of it: the browser is new to an account that has signed in elsewhere before (the first
+/// browser of an account, the one it signed up in, is simply recorded).
+pub fn is_new_device(db: &dyn Db, user_id: &UserId, device_token: &str, now: i64) -> Result<bool, DbError> {
+    let inserted = store::remember_device(db, user_id, &codes::token_hash(device_token), now)?;
+    Ok(inserted && store::count_devices(db, user_id)? > 1)
+}
+
+/// A "this wasn't me" link token for a session just started.
+pub fn new_sign_in_notice(db: &dyn Db, session_id: &SessionId, user_id: &UserId, now: i64) -> Result<String, DbError> {
+    let (token, hash) = codes::new_token();
+    store::insert_sign_in_notice(db, &hash, session_id, user_id, now + NOTICE_LIFETIME)?;
+    Ok(token)
+}
+
+/// Takes a notice token (single use): the session it names and its user.
+pub fn take_sign_in_notice(db: &dyn Db, token: &str, now: i64) -> Result<Option<(SessionId, UserId)>, DbError> {
+    store::take_sign_in_notice(db, &codes::token_hash(token), now)
+}
+
+#[cfg(test)]
+mod tests;
