@@ -494,17 +494,26 @@ impl<'v> Settings<'v> {
                 })
                 .unwrap_or(true);
             let notice = r.parse("new_device_notice", parse_bool);
-            let delivery = match provider {
-                Some(provider) => {
+            // Development reads (and so validates) them all; production only with a provider.
+            let provider_settings = (provider.is_some() || development).then(|| {
+                (
+                    ApiKey(
+                        r.secret("email_api_key", |v| Ok::<_, String>(v.to_owned()))
+                            .unwrap_or_default(),
+                    ),
+                    r.parse("email_region", |v| Ok::<_, String>(v.to_owned())),
+                    r.parse("email_domain", |v| Ok::<_, String>(v.to_owned())),
+                    r.parse("email_api_origin", parse_api_origin).flatten(),
+                )
+            });
+            let delivery = match (provider, provider_settings) {
+                (Some(provider), Some((api_key, region, domain, api_origin))) => {
                     let config = ProviderConfig {
                         provider,
-                        api_key: ApiKey(
-                            r.secret("email_api_key", |v| Ok::<_, String>(v.to_owned()))
-                                .unwrap_or_default(),
-                        ),
-                        region: r.parse("email_region", |v| Ok::<_, String>(v.to_owned())),
-                        domain: r.parse("email_domain", |v| Ok::<_, String>(v.to_owned())),
-                        api_origin: r.parse("email_api_origin", parse_api_origin).flatten(),
+                        api_key,
+                        region,
+                        domain,
+                        api_origin,
                     };
                     let problems = config.problems();
                     for problem in &problems {
@@ -519,8 +528,8 @@ impl<'v> Settings<'v> {
                         Delivery::Unavailable
                     }
                 }
-                None if development => Delivery::DevOutbox,
-                None => Delivery::Unavailable,
+                _ if development => Delivery::DevOutbox,
+                _ => Delivery::Unavailable,
             };
             let from = r.parse("email_from", parse_email_from);
             if matches!(delivery, Delivery::Provider(_))

@@ -149,13 +149,13 @@ impl Http for SpinHttp {
             builder = builder.header(name, value);
         }
         let mut bytes = Vec::new();
-        if let Ok(incoming) = response.consume() {
-            if let Ok(stream) = incoming.stream() {
-                while bytes.len() < MAX_RESPONSE_BYTES {
-                    match stream.blocking_read(16 * 1024) {
-                        Ok(chunk) => bytes.extend_from_slice(&chunk),
-                        Err(_) => break,
-                    }
+        if let Ok(incoming) = response.consume()
+            && let Ok(stream) = incoming.stream()
+        {
+            while bytes.len() < MAX_RESPONSE_BYTES {
+                match stream.blocking_read(16 * 1024) {
+                    Ok(chunk) => bytes.extend_from_slice(&chunk),
+                    Err(_) => break,
                 }
             }
         }

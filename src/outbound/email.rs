@@ -115,10 +115,8 @@ impl ProviderConfig {
                     problems.push("email_region must be \"us\" or \"eu\" for mailgun".into());
                 }
             }
-            Provider::Webhook => {
-                if self.api_origin.is_none() {
-                    problems.push("email_api_origin (where the webhook listens) is required by webhook".into());
-                }
+            Provider::Webhook if self.api_origin.is_none() => {
+                problems.push("email_api_origin (where the webhook listens) is required by webhook".into());
             }
             _ => {}
         }

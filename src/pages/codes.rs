@@ -162,7 +162,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
             if let Err(error) = mail::send(
                 ctx,
                 &old,
-                Email::EmailChanged {
+                Email::AddressChanged {
                     new_address: &flow.email,
                 },
             ) {

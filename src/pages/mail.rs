@@ -20,7 +20,7 @@ pub enum Email<'a> {
     /// To an address that already has an account, instead of a sign-up code.
     SignUpAttempt,
     /// To the old address after an email change.
-    EmailChanged { new_address: &'a str },
+    AddressChanged { new_address: &'a str },
     Invitation {
         inviter: &'a str,
         organization: &'a str,
@@ -91,7 +91,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
             footer: vec![why],
             code_heading: strings.mail_code_heading,
         },
-        Email::EmailChanged { new_address } => EmailContent {
+        Email::AddressChanged { new_address } => EmailContent {
             subject: fill(strings.subject_email_changed),
             lead: fill(strings.lead_email_changed).replace("{address}", new_address),
             code: None,

@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod browser;
 mod budgets;
+mod email;
 mod hardening;
 mod host;
 mod languages;

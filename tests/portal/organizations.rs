@@ -133,6 +133,7 @@ fn invite_accept_and_role_changes_with_a_second_user() {
         "sign in first, then come back"
     );
     bea.sign_up("bea@example.com", PASSWORD).assert_status(302);
+    bea.verify_email();
     let page = bea.get(&link);
     page.assert_status(200);
     assert!(page.body.contains("Acme"));

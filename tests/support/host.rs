@@ -1,6 +1,7 @@
 //! A small Spin stand-in for tests: it runs the release `.wasm` that `spin build` produces, turned
 //! into a component the way Spin does at load time, inside wasmtime with the interfaces Spin gives
-//! an HTTP component: `wasi:http` (incoming handler, no outbound hosts), WASI preview 1 through
+//! an HTTP component: `wasi:http` (incoming handler; outgoing requests only to the hosts
+//! `allowed_outbound_hosts` grants), WASI preview 1 through
 //! the reactor adapter, `fermyon:spin/variables@2.0.0` resolved from `spin.toml` like Spin does,
 //! and `fermyon:spin/sqlite@2.0.0` on rusqlite.
 //!
@@ -40,6 +41,8 @@ use fermyon::spin::{sqlite, variables};
 pub struct AppConfig {
     pub variables: HashMap<String, String>,
     pub component_variables: HashMap<String, String>,
+    /// `allowed_outbound_hosts`, templates resolved against the application variables.
+    pub allowed_outbound_hosts: Vec<AllowedHost>,
     pub database: PathBuf,
 }
 
@@ -67,15 +70,28 @@ impl AppConfig {
                 "spin.toml requires variable {name:?}"
             );
         }
-        let component_variables = manifest
+        let component = manifest
             .component
             .get("account-portal")
-            .expect("spin.toml has component account-portal")
-            .variables
-            .clone();
+            .expect("spin.toml has component account-portal");
+        let allowed_outbound_hosts = component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| {
+                let resolved = expand_template(entry, &variables)
+                    .unwrap_or_else(|missing| panic!("allowed_outbound_hosts names unknown variable {missing:?}"));
+                assert!(
+                    !resolved.trim().is_empty(),
+                    "Spin refuses the allowed_outbound_hosts entry {entry:?}: it resolves to an empty string"
+                );
+                AllowedHost::parse(&resolved)
+                    .unwrap_or_else(|error| panic!("Spin refuses allowed_outbound_hosts: {error}"))
+            })
+            .collect();
         Self {
             variables,
-            component_variables,
+            component_variables: component.variables.clone(),
+            allowed_outbound_hosts,
             database,
         }
     }
@@ -130,6 +146,91 @@ struct VariableDeclaration {
 struct ComponentDeclaration {
     #[serde(default)]
     variables: HashMap<String, String>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+}
+
+/// One `allowed_outbound_hosts` entry after its templates are resolved, matched as Spin 4.0.2's
+/// `outbound-networking-config` does: scheme (or `*`), host (literal, `*.suffix` or `*`) and
+/// port (the scheme's default when none is written, or `*`). Spin refuses an entry that does not
+/// parse, and one whose template resolves to an empty string: so does this host.
+#[derive(Debug, Clone)]
+pub struct AllowedHost {
+    scheme: Option<String>,
+    host: HostRule,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+enum HostRule {
+    Any,
+    Subdomains(String),
+    Literal(String),
+}
+
+fn well_known_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        "postgres" => Some(5432),
+        _ => None,
+    }
+}
+
+impl AllowedHost {
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        let entry = entry.trim();
+        let (scheme, rest) = entry
+            .split_once("://")
+            .ok_or_else(|| format!("{entry:?} does not contain a scheme"))?;
+        if scheme != "*" && (scheme.is_empty() || !scheme.chars().all(char::is_alphabetic)) {
+            return Err(format!("invalid scheme in {entry:?}"));
+        }
+        let (host, port) = rest.rsplit_once(':').unwrap_or((rest, ""));
+        let port = match port.split_once('/') {
+            Some((_, path)) if !path.is_empty() => return Err(format!("{entry:?} has a path")),
+            Some((port, _)) => port,
+            None => port,
+        };
+        let host = host.trim_end_matches('/');
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("invalid host in {entry:?}"));
+        }
+        let port = match port {
+            "*" => None,
+            "" => Some(well_known_port(scheme).ok_or_else(|| format!("no port for scheme {scheme:?}"))?),
+            digits => Some(digits.parse().map_err(|_| format!("port {digits:?} is not a number"))?),
+        };
+        let host = if host == "*" {
+            HostRule::Any
+        } else if let Some(suffix) = host.strip_prefix("*.") {
+            HostRule::Subdomains(format!(".{}", suffix.to_ascii_lowercase()))
+        } else if host.contains('*') {
+            return Err(format!("wildcards are allowed only as subdomains: {entry:?}"));
+        } else {
+            HostRule::Literal(host.to_ascii_lowercase())
+        };
+        Ok(Self {
+            scheme: (scheme != "*").then(|| scheme.to_owned()),
+            host,
+            port,
+        })
+    }
+
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        let Some(scheme) = uri.scheme_str() else { return false };
+        let Some(host) = uri.host().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let port = uri.port_u16().or_else(|| well_known_port(scheme));
+        self.scheme.as_deref().is_none_or(|allowed| allowed == scheme)
+            && match &self.host {
+                HostRule::Any => true,
+                HostRule::Subdomains(suffix) => host.ends_with(suffix.as_str()),
+                HostRule::Literal(literal) => host == *literal,
+            }
+            && self.port.is_none_or(|allowed| Some(allowed) == port)
+    }
 }
 
 fn manifest() -> &'static Manifest {
@@ -161,7 +262,7 @@ pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    hooks: NoOutboundHosts,
+    hooks: OutboundHosts,
     app: Arc<AppConfig>,
     calls: HostCalls,
 }
@@ -185,17 +286,19 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// The portal's manifest allows no outbound hosts, so Spin denies every outgoing request.
-#[derive(Default)]
-struct NoOutboundHosts {
+/// Outgoing HTTP as Spin gives it: a destination `allowed_outbound_hosts` does not grant is
+/// refused with `HttpRequestDenied` before any connection; a granted one is sent for real (plain
+/// `http` only: the tests' servers run on loopback).
+struct OutboundHosts {
+    allowed: Vec<AllowedHost>,
     attempted: Vec<String>,
 }
 
-impl WasiHttpHooks for NoOutboundHosts {
+impl WasiHttpHooks for OutboundHosts {
     fn send_request(
         &mut self,
         request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
         dyn Future<
@@ -208,9 +311,80 @@ impl WasiHttpHooks for NoOutboundHosts {
                 >,
             > + Send,
     > {
+        use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
         self.attempted.push(request.uri().to_string());
-        Box::new(async { Err(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::HttpRequestDenied.into()) })
+        if !self.allowed.iter().any(|allowed| allowed.allows(request.uri())) {
+            return Box::new(async { Err(ErrorCode::HttpRequestDenied.into()) });
+        }
+        Box::new(async move {
+            let timeout = options
+                .and_then(|options| options.first_byte_timeout)
+                .unwrap_or(std::time::Duration::from_secs(30));
+            let sent = tokio::time::timeout(timeout, forward(request)).await;
+            let response = match sent {
+                Ok(Ok(response)) => response,
+                Ok(Err(code)) => return Err(code.into()),
+                Err(_) => return Err(ErrorCode::ConnectionReadTimeout.into()),
+            };
+            let done: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
+        })
     }
+}
+
+/// Sends a guest's request over plain HTTP/1.1 and reads the whole answer.
+async fn forward(
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Result<http::Response<wasmtime_wasi_http::WasiBody>, wasmtime_wasi_http::p2::bindings::http::types::ErrorCode> {
+    use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+    let (mut parts, body) = request.into_parts();
+    if parts.uri.scheme_str() != Some("http") {
+        return Err(ErrorCode::InternalError(Some(
+            "the test host sends plain http only".into(),
+        )));
+    }
+    let authority = parts.uri.authority().ok_or(ErrorCode::HttpRequestUriInvalid)?.clone();
+    let address = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
+    let body = body
+        .collect()
+        .await
+        .map_err(|_| ErrorCode::HttpRequestBodySize(None))?
+        .to_bytes();
+    parts.headers.insert(
+        http::header::HOST,
+        authority
+            .as_str()
+            .parse()
+            .map_err(|_| ErrorCode::HttpRequestUriInvalid)?,
+    );
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse()
+        .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .map_err(|_| ErrorCode::ConnectionRefused)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|_| ErrorCode::ConnectionTerminated)?;
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(http::Request::from_parts(parts, Full::new(body)))
+        .await
+        .map_err(|_| ErrorCode::ConnectionTerminated)?;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|_| ErrorCode::ConnectionTerminated)?
+        .to_bytes();
+    let body = Full::new(bytes)
+        .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} })
+        .boxed_unsync();
+    Ok(http::Response::from_parts(parts, body))
 }
 
 impl variables::Host for HostState {
@@ -513,7 +687,10 @@ pub async fn dispatch_to(
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: NoOutboundHosts::default(),
+            hooks: OutboundHosts {
+                allowed: app.allowed_outbound_hosts.clone(),
+                attempted: Vec::new(),
+            },
             app,
             calls: HostCalls::default(),
         },

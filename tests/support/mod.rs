@@ -6,6 +6,7 @@ pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
 pub mod orgs;
+pub mod ses;
 pub mod webdriver;
 
 use std::collections::BTreeMap;
@@ -74,7 +75,13 @@ impl Portal {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create test directory");
-        let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), overrides));
+        // Most suites test what happens after an account exists; the email suite (and any test
+        // that says so) runs the default, verified sign-up.
+        let mut overrides = overrides.to_vec();
+        if !overrides.iter().any(|(name, _)| *name == "email_verification") {
+            overrides.push(("email_verification", "off"));
+        }
+        let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), &overrides));
         Self {
             app,
             dir,
@@ -90,6 +97,8 @@ impl Portal {
             ("public_origin", "https://accounts.myapp.com"),
             ("instance_domain", "myapp.com"),
             ("secret_key", SECRET_KEY),
+            // Production sends email only through a provider; suites that test email set one.
+            ("email_verification", "off"),
         ];
         vars.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
         vars.extend_from_slice(extra);
@@ -113,6 +122,19 @@ impl Portal {
         let mut names: Vec<String> = self.app.component_variables.keys().cloned().collect();
         names.sort_unstable();
         names
+    }
+
+    /// The code in the newest email of the development outbox.
+    pub fn newest_outbox_code(&self) -> Option<String> {
+        let db = rusqlite::Connection::open(self.database_path()).ok()?;
+        let text: String = db
+            .query_row("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1", [], |row| {
+                row.get(0)
+            })
+            .ok()?;
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|word| word.len() == 6)
+            .map(str::to_owned)
     }
 
     /// The single integer `sql` selects from this portal's database (`SELECT COUNT(*) …`).
@@ -288,19 +310,29 @@ impl<'p> Browser<'p> {
     pub fn signed_up(portal: &'p Portal, email: &str) -> Self {
         let mut browser = Self::new(portal);
         browser.sign_up(email, PASSWORD).assert_status(302);
+        browser.verify_email();
         browser
+    }
+
+    /// Verifies the signed-in account's address through `/user` and the emailed code, where the
+    /// portal can send email (development outbox); invitations need a verified address.
+    pub fn verify_email(&mut self) {
+        let asked = self.submit("/user", "/user/email/verify", &[]);
+        if asked.status == 303 && asked.location().starts_with("/verify?") {
+            self.enter_emailed_code(asked).assert_status(303);
+        }
     }
 
     /// A browser that has just signed up with `email`, [`PASSWORD`] and `username`.
     pub fn signed_up_with_username(portal: &'p Portal, email: &str, username: &str) -> Self {
         let mut browser = Self::new(portal);
-        browser
-            .submit(
-                "/sign-up",
-                "/sign-up",
-                &[("email_address", email), ("password", PASSWORD), ("username", username)],
-            )
-            .assert_status(302);
+        let asked = browser.submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", email), ("password", PASSWORD), ("username", username)],
+        );
+        browser.enter_emailed_code(asked).assert_status(302);
+        browser.verify_email();
         browser
     }
 
@@ -391,13 +423,37 @@ impl<'p> Browser<'p> {
         self.post_form(action, &all)
     }
 
-    /// Signs up through the real pages; returns the final response (a 302 on success).
+    /// Signs up through the real pages, entering the emailed code when the portal asks for one
+    /// (development outbox); returns the final response (a 302 on success).
     pub fn sign_up(&mut self, email: &str, password: &str) -> TestResponse {
-        self.submit(
+        let asked = self.submit(
             "/sign-up",
             "/sign-up",
             &[("email_address", email), ("password", password)],
-        )
+        );
+        self.enter_emailed_code(asked)
+    }
+
+    /// When `response` sends the browser to a code page, enters there the newest code of the
+    /// development outbox (what a person reading the email does); else returns `response`.
+    pub fn enter_emailed_code(&mut self, response: TestResponse) -> TestResponse {
+        if response.status != 303 || !response.location().starts_with("/verify?") {
+            return response;
+        }
+        let location = response.location().to_owned();
+        let code = self
+            .portal
+            .newest_outbox_code()
+            .expect("an emailed code in the development outbox");
+        self.enter_code(&location, &code)
+    }
+
+    /// Opens a code page and submits `code` there.
+    pub fn enter_code(&mut self, code_page: &str, code: &str) -> TestResponse {
+        let page = self.get(code_page);
+        page.assert_status(200);
+        let flow = page.input_value("flow").expect("the code page's flow field");
+        self.submit(code_page, "/verify", &[("flow", &flow), ("code", code)])
     }
 
     pub fn sign_in(&mut self, identifier: &str, password: &str) -> TestResponse {
