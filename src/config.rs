@@ -89,6 +89,7 @@ pub struct Settings<'v> {
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
     email: OnceCell<EmailSettings>,
+    email_verification: OnceCell<bool>,
     sign_in_with_email_code: OnceCell<bool>,
 }
 
@@ -98,9 +99,6 @@ pub struct EmailSettings {
     pub delivery: Delivery,
     /// `email_from`: the sender every email carries.
     pub from: String,
-    /// `email_verification = required` (the default): a sign-up becomes an account only once a
-    /// code sent to its address is entered.
-    pub verification_required: bool,
     /// `new_device_notice`: email the account when a browser it never used signs in. Unset means
     /// on whenever email can be delivered.
     pub new_device_notice: bool,
@@ -236,6 +234,7 @@ impl<'v> Settings<'v> {
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
             email: OnceCell::new(),
+            email_verification: OnceCell::new(),
             sign_in_with_email_code: OnceCell::new(),
         }
     }
@@ -271,6 +270,7 @@ impl<'v> Settings<'v> {
         self.development_hosts();
         self.legal_links();
         self.email();
+        self.verification_required();
         self.sign_in_with_email_code();
     }
 
@@ -486,13 +486,7 @@ impl<'v> Settings<'v> {
             .and_then(|origin| origin.host_str().map(str::to_owned));
         self.read(&self.email, |r| {
             let provider = r.parse("email_provider", Provider::parse);
-            let verification_required = r
-                .parse("email_verification", |value| match value {
-                    "required" => Ok(true),
-                    "off" => Ok(false),
-                    _ => Err("must be \"required\" or \"off\"".into()),
-                })
-                .unwrap_or(true);
+
             let notice = r.parse("new_device_notice", parse_bool);
             // Development reads (and so validates) them all; production only with a provider.
             let provider_settings = (provider.is_some() || development).then(|| {
@@ -553,9 +547,20 @@ impl<'v> Settings<'v> {
             EmailSettings {
                 delivery,
                 from,
-                verification_required,
                 new_device_notice: notice.unwrap_or(can_send),
             }
+        })
+    }
+
+    /// `email_verification`: `required` (the default) or `off`.
+    pub fn verification_required(&self) -> bool {
+        *self.read(&self.email_verification, |r| {
+            r.parse("email_verification", |value| match value {
+                "required" => Ok(true),
+                "off" => Ok(false),
+                _ => Err("must be \"required\" or \"off\"".into()),
+            })
+            .unwrap_or(true)
         })
     }
 

@@ -120,17 +120,13 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
             return Err(PortalError::Forbidden(Msg::CsrfTokenInvalid));
         }
     }
-    let account_scope = flow
-        .user_id
-        .as_ref()
-        .map(|id| lockout::account_scope(Some(id), &flow.email));
-    let lock = match (purpose, &account_scope) {
-        (Purpose::SignIn, Some(scope)) => Some(CodeLock {
-            scope,
-            policy: ctx.settings.lock_policy(),
-        }),
-        _ => None,
-    };
+    // Code sign-in counts toward the same lock as password sign-in: the account's, or for an
+    // address without one the identifier's, so a lock says nothing about who has an account.
+    let account_scope = lockout::account_scope(flow.user_id.as_ref(), &flow.email);
+    let lock = (purpose == Purpose::SignIn).then(|| CodeLock {
+        scope: &account_scope,
+        policy: ctx.settings.lock_policy(),
+    });
     let checked = email_rules::check_code(db, ctx.mac_keys()?, flow_id, typed, lock.as_ref(), now, |flow| {
         act(db, flow, purpose, new_password_hash.as_deref(), now)
     })?;

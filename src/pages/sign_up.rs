@@ -22,6 +22,11 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
     }
+    // A form that could never be sent is not shown: production with verified sign-up and no
+    // provider says so at once.
+    if !ctx.settings.is_development() && ctx.settings.verification_required() {
+        mail::require_email(ctx)?;
+    }
     let value = |name: &str, max: usize| prefill(ctx, name, max).unwrap_or_default().to_owned();
     // The invitation is looked up only when the app prefilled nothing: it costs statements.
     let email_address = match prefill(ctx, "email_address", EmailAddress::MAX_LEN) {
@@ -60,7 +65,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
 /// With `off`: creates the account (or signs into the existing one with that email and password)
 /// and starts the session.
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
-    if !ctx.settings.email().verification_required {
+    if !ctx.settings.verification_required() {
         return match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
             SignedUp::Created(user) | SignedUp::ExistingAccount(user) => auth::finish_sign_in(ctx, &user, target),
         };

@@ -297,6 +297,12 @@ pub fn revoke_invitation(
     }
 }
 
+/// Takes back an invitation whose email could not be sent, so a failed send leaves nothing
+/// behind (the admin tries again and gets a fresh link).
+pub fn withdraw_unsent_invitation(db: &dyn Db, token: &str) -> Result<(), DbError> {
+    orgs::delete_invitation_by_token_hash(db, &sha256(token.as_bytes()))
+}
+
 /// The address a live invitation was sent to, so the sign-in and sign-up pages the invitee
 /// lands on can fill it in. The token is the proof: whoever has the link has the address.
 pub fn invited_email(db: &dyn Db, token: &str, now: i64) -> Result<Option<EmailAddress>, DbError> {

@@ -310,3 +310,9 @@ pub fn revoke_invitation(db: &dyn Db, org_id: &OrgId, id: &InvitationId, now: i6
     )?;
     Ok(!rows.is_empty())
 }
+
+/// Removes an invitation that never reached anyone (its email could not be sent).
+pub fn delete_invitation_by_token_hash(db: &dyn Db, token_hash: &[u8]) -> Result<(), DbError> {
+    db.execute("DELETE FROM invitations WHERE token_hash = ?", &[token_hash.into()])?;
+    Ok(())
+}

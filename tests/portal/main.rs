@@ -8,6 +8,7 @@ mod accounts;
 mod browser;
 mod budgets;
 mod email;
+mod email_flows;
 mod hardening;
 mod host;
 mod languages;

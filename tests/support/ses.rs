@@ -3,6 +3,7 @@
 //! loopback port. Sent mail is read back from its `GET /store`.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -21,20 +22,29 @@ pub fn server() -> &'static SesServer {
             "/tests/node/node_modules/aws-ses-v2-local/dist/cli.js"
         );
         assert!(
-            std::path::Path::new(cli).exists(),
+            Path::new(cli).exists(),
             "{cli} is missing: install the tests' npm packages with `npm ci --prefix tests/node` (.ci/run does)"
         );
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("node")
-            .args([cli, "--host", "127.0.0.1", "--port", &port.to_string()])
+        // The server must not outlive the test run (a static is never dropped): a shell starts
+        // it and kills it when its stdin, a pipe held by this process, closes at exit.
+        let script = format!(
+            "node '{cli}' --host 127.0.0.1 --port {port} >/dev/null 2>&1 & server=$!; cat >/dev/null; kill $server"
+        );
+        let child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start node (install Node.js: .ci/run does)");
+            .expect("start node through sh (install Node.js: .ci/run does)");
         let origin = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while get(&origin, "/health-check").is_none() {
-            assert!(Instant::now() < deadline, "aws-ses-v2-local did not start on {origin}");
+            assert!(
+                Instant::now() < deadline,
+                "aws-ses-v2-local did not start on {origin} (it needs Node.js; .ci/run installs it)"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         SesServer { origin, _child: child }

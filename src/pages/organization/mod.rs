@@ -173,24 +173,34 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
             form.text("role"),
             ctx.now(),
         )?;
-        if ctx.settings.email().can_send() {
-            send_invitation(
+        if ctx.settings.email().can_send()
+            && let Err(error) = send_invitation(
                 ctx,
                 visitor,
                 org_id,
                 &token,
                 form.text("email_address"),
                 form.text("role"),
-            );
+            )
+        {
+            // Nothing half-done: the link no one received is taken back.
+            organizations::withdraw_unsent_invitation(ctx.db()?, &token)?;
+            return Err(error);
         }
         view::invitation_created(ctx, &token, form.text("email_address"), form.text("role"))
     })
 }
 
-/// Emails an invitation's link in the inviter's language. The invitation stands if the email
-/// fails (the admin sees the link to copy either way); the failure is logged.
-fn send_invitation(ctx: &Ctx<'_>, visitor: &Visitor, org_id: &OrgId, token: &str, email: &str, role: &str) {
-    let result = (|| -> Result<(), PortalError> {
+/// Emails an invitation's link in the inviter's language (the admin also sees it to copy).
+fn send_invitation(
+    ctx: &Ctx<'_>,
+    visitor: &Visitor,
+    org_id: &OrgId,
+    token: &str,
+    email: &str,
+    role: &str,
+) -> Result<(), PortalError> {
+    {
         let organization = crate::store::organizations::find_organization(ctx.db()?, org_id)?
             .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
         let mut link = ctx.portal_origin().clone();
@@ -216,9 +226,6 @@ fn send_invitation(ctx: &Ctx<'_>, visitor: &Visitor, org_id: &OrgId, token: &str
                 link: link.to_string(),
             },
         )
-    })();
-    if let Err(error) = result {
-        eprintln!("email: the invitation was not emailed: {error}");
     }
 }
 

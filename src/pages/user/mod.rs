@@ -114,6 +114,9 @@ pub fn update_email(ctx: &Ctx<'_>) -> PageResult {
 pub fn verify_email(ctx: &Ctx<'_>) -> PageResult {
     ctx.form()?;
     let visitor = ctx.visitor()?;
+    if visitor.user.email_verified_at.is_some() {
+        return Ok(see_other(&format!("/user?notice={}", Notice::EmailVerified.key())));
+    }
     mail::start_code_flow(
         ctx,
         CodeFlowStart {
