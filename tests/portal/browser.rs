@@ -281,3 +281,103 @@ fn the_script_enhances_forms_and_sign_up_fits_a_phone_screen() {
         "password"
     );
 }
+
+/// A portal with the email features on (verified sign-up, code sign-in, development outbox).
+fn email_portal() -> Portal {
+    Portal::with_vars(&[("email_verification", "required"), ("sign_in_with_email_code", "true")])
+}
+
+#[test]
+fn the_email_pages_pass_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
+    let portal = email_portal();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let axe = axe_source();
+    let mut problems = Vec::new();
+    let mut check = |path: Option<&str>, state: &str| {
+        if let Some(path) = path {
+            session.goto(&format!("{base}{path}"));
+        }
+        problems.extend(audit(&session, &axe, state));
+    };
+    check(Some("/sign-in"), "sign-in with the email-code button");
+    check(Some("/forgot-password"), "forgot password");
+    check(Some("/verify?flow=flow_unknown"), "a dead code page");
+    check(
+        Some("/unauthorized-sign-in?token=not-a-token"),
+        "a used \"this wasn't me\" link",
+    );
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    check(None, "the code page");
+    submit(&session, "/verify", &[("code", "000000")]);
+    check(None, "the code page, wrong code");
+    let code = portal.newest_outbox_code().unwrap();
+    submit(&session, "/verify", &[("code", &code)]);
+    check(Some("/user"), "user with a verified address");
+    check(Some("/dev/outbox"), "the development outbox");
+    session.goto(&format!("{base}/sign-out"));
+    submit(&session, "/sign-out", &[]);
+    session.goto(&format!("{base}/forgot-password"));
+    submit(&session, "/forgot-password", &[("email_address", "ada@example.com")]);
+    check(None, "the reset code page (code and new password)");
+    check(Some("/verify?flow=x&ui_locales=ja"), "a dead code page in Japanese");
+    assert!(
+        problems.is_empty(),
+        "{} accessibility problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn sign_up_reset_and_code_sign_in_work_with_javascript_off() {
+    let portal = email_portal();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(false);
+    let page = |path: &str| session.goto(&format!("{base}{path}"));
+    page("/sign-up?redirect_url=%2Fuser");
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    assert!(session.url().contains("/verify?flow="), "{}", session.url());
+    let code = portal.newest_outbox_code().unwrap();
+    submit(&session, "/verify", &[("code", &code)]);
+    assert!(session.url().ends_with("/user"), "signed up: {}", session.url());
+    page("/sign-out");
+    submit(&session, "/sign-out", &[]);
+
+    page("/sign-in");
+    session.navigating(|| session.click("a[href^='/forgot-password']"));
+    submit(&session, "/forgot-password", &[("email_address", "ada@example.com")]);
+    let code = portal.newest_outbox_code().unwrap();
+    submit(
+        &session,
+        "/verify",
+        &[("code", &code), ("password", "a brand new passphrase")],
+    );
+    assert!(
+        session.url().contains("/user"),
+        "reset and signed in: {}",
+        session.url()
+    );
+    assert!(session.source().contains("Your password was changed"));
+    page("/sign-out");
+    submit(&session, "/sign-out", &[]);
+
+    page("/sign-in");
+    session.fill("form[action^='/sign-in'] [name='identifier']", "ada@example.com");
+    session.navigating(|| session.click("button[formaction^='/sign-in/code']"));
+    assert!(session.url().contains("/verify?flow="), "{}", session.url());
+    let code = portal.newest_outbox_code().unwrap();
+    submit(&session, "/verify", &[("code", &code)]);
+    assert!(session.url().ends_with("/user"), "signed in by code: {}", session.url());
+}
