@@ -234,3 +234,71 @@ fn outbound_requests_are_allowed_exactly_as_spin_toml_grants_them() {
     assert!(allows(&local, "http://127.0.0.1:8005/v2/email/outbound-emails"));
     assert!(!allows(&local, "http://127.0.0.1:8006/"), "only the configured port");
 }
+
+#[test]
+fn a_provider_refusal_is_logged_with_its_reason_and_shown_as_retryable() {
+    // The webhook provider against the SES server: it refuses a request not signed the AWS way.
+    let server = ses::server();
+    let portal = Portal::with_vars(&[
+        ("email_provider", "webhook"),
+        ("email_api_key", "not-an-aws-signature"),
+        ("email_from", "no-reply@myapp.com"),
+        ("email_api_origin", server.origin.as_str()),
+        ("email_verification", "required"),
+    ]);
+    let refused = Browser::new(&portal).submit(
+        "/forgot-password",
+        "/forgot-password",
+        &[("email_address", "nobody.refused@example.com")],
+    );
+    // An unknown address sends nothing, so use sign-up, which always sends.
+    refused.assert_status(303);
+    let failed = Browser::new(&portal).submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "rex.refused@example.com"), ("password", PASSWORD)],
+    );
+    failed.assert_status(503);
+    assert_eq!(failed.header("retry-after"), Some("30"));
+    assert!(
+        failed.logs.contains("webhook answered 400 Bad Request: Not Authorized"),
+        "{}",
+        failed.logs
+    );
+    assert!(!failed.logs.contains("not-an-aws-signature"), "the key is never logged");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM email_codes WHERE email = 'rex.refused@example.com'"),
+        0
+    );
+}
+
+#[test]
+fn a_provider_that_never_answers_times_out_into_a_retryable_page() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // Accept and hold every connection without a word.
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let portal = Portal::with_vars(&[
+        ("email_provider", "webhook"),
+        ("email_from", "no-reply@myapp.com"),
+        ("email_api_origin", origin.as_str()),
+        ("email_verification", "required"),
+    ]);
+    let failed = Browser::new(&portal).submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "tim.timeout@example.com"), ("password", PASSWORD)],
+    );
+    failed.assert_status(503);
+    assert!(
+        failed.logs.contains("could not be reached: timed out"),
+        "{}",
+        failed.logs
+    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM email_codes"), 0, "nothing half-done");
+}
