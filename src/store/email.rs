@@ -2,7 +2,7 @@
 //! behind the flood limits (`email_sends`), the development outbox (`dev_outbox`), the browsers
 //! each account has used (`known_devices`) and the "this wasn't me" links (`sign_in_notices`).
 
-use super::{Db, DbError, Row, Value, query_row};
+use super::{Db, DbError, Row, query_row};
 use crate::domain::{SessionId, UserId};
 
 /// One code flow, as stored.
@@ -38,10 +38,7 @@ fn from_row(row: &Row) -> Result<CodeFlow, DbError> {
         failures: row.integer(7)?,
         sent_at: row.integer(8)?,
         expires_at: row.integer(9)?,
-        used_at: match row.0.get(10) {
-            Some(Value::Integer(at)) => Some(*at),
-            _ => None,
-        },
+        used_at: row.optional_integer(10)?,
     })
 }
 

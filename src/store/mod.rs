@@ -96,6 +96,13 @@ impl Row {
         }
     }
 
+    pub fn optional_integer(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.0.get(i) {
+            Some(Value::Null) => Ok(None),
+            _ => self.integer(i).map(Some),
+        }
+    }
+
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, DbError> {
         match self.0.get(i) {
             Some(Value::Blob(bytes)) => Ok(bytes.clone()),

@@ -78,10 +78,7 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         phone_number: row.optional_text(offset + 5)?,
         password_hash: row.text(offset + 6)?,
         created_at: row.integer(offset + 7)?,
-        email_verified_at: match row.0.get(offset + 8) {
-            Some(Value::Integer(at)) => Some(*at),
-            _ => None,
-        },
+        email_verified_at: row.optional_integer(offset + 8)?,
     })
 }
 

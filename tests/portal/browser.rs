@@ -79,6 +79,33 @@ fn submit(session: &Session<'_>, action: &str, fields: &[(&str, &str)]) {
     session.navigating(|| session.click(&format!("form[action^='{action}'] button[type='submit']:not([name])")));
 }
 
+/// Audits page states of one session and gathers every problem.
+struct Audit<'s, 'd> {
+    session: &'s Session<'d>,
+    base: String,
+    axe: String,
+    problems: Vec<String>,
+}
+
+impl Audit<'_, '_> {
+    /// Audits `path` (or the current page when `None`) as `state`.
+    fn check(&mut self, path: Option<&str>, state: &str) {
+        if let Some(path) = path {
+            self.session.goto(&format!("{}{path}", self.base));
+        }
+        self.problems.extend(audit(self.session, &self.axe, state));
+    }
+
+    fn assert_clean(self) {
+        assert!(
+            self.problems.is_empty(),
+            "{} accessibility problems:\n{}",
+            self.problems.len(),
+            self.problems.join("\n")
+        );
+    }
+}
+
 #[test]
 fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     let portal = Portal::new();
@@ -87,14 +114,13 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     let mut bea = Browser::signed_up(&portal, "bea@example.com");
     let driver = Driver::start();
     let session = driver.session(true);
-    let axe = axe_source();
-    let mut problems = Vec::new();
-    let mut check = |path: Option<&str>, state: &str| {
-        if let Some(path) = path {
-            session.goto(&format!("{base}{path}"));
-        }
-        problems.extend(audit(&session, &axe, state));
+    let mut auditor = Audit {
+        session: &session,
+        base: base.clone(),
+        axe: axe_source(),
+        problems: Vec::new(),
     };
+    let mut check = |path: Option<&str>, state: &str| auditor.check(path, state);
 
     check(Some("/sign-in"), "sign-in");
     check(Some("/sign-up"), "sign-up");
@@ -149,12 +175,7 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     check(Some("/user?ui_locales=ja"), "user in Japanese");
     check(Some("/organization?ui_locales=de"), "organization in German");
     check(Some("/sign-out?ui_locales=en"), "sign-out");
-    assert!(
-        problems.is_empty(),
-        "{} accessibility problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    auditor.assert_clean();
 }
 
 const TAB: &str = "\u{E004}";
@@ -293,14 +314,13 @@ fn the_email_pages_pass_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     let base = format!("http://{}", portal.serve());
     let driver = Driver::start();
     let session = driver.session(true);
-    let axe = axe_source();
-    let mut problems = Vec::new();
-    let mut check = |path: Option<&str>, state: &str| {
-        if let Some(path) = path {
-            session.goto(&format!("{base}{path}"));
-        }
-        problems.extend(audit(&session, &axe, state));
+    let mut auditor = Audit {
+        session: &session,
+        base: base.clone(),
+        axe: axe_source(),
+        problems: Vec::new(),
     };
+    let mut check = |path: Option<&str>, state: &str| auditor.check(path, state);
     check(Some("/sign-in"), "sign-in with the email-code button");
     check(Some("/forgot-password"), "forgot password");
     check(Some("/verify?flow=flow_unknown"), "a dead code page");
@@ -327,12 +347,7 @@ fn the_email_pages_pass_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     submit(&session, "/forgot-password", &[("email_address", "ada@example.com")]);
     check(None, "the reset code page (code and new password)");
     check(Some("/verify?flow=x&ui_locales=ja"), "a dead code page in Japanese");
-    assert!(
-        problems.is_empty(),
-        "{} accessibility problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    auditor.assert_clean();
 }
 
 #[test]

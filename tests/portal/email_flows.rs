@@ -1,7 +1,7 @@
 //! The email flows in development mode, read from the development outbox: what `spin up` with
 //! zero configuration does. (`email.rs` sends the same flows through a real SES server.)
 
-use crate::support::{Browser, PASSWORD, Portal, orgs};
+use crate::support::{Browser, PASSWORD, Portal, TestResponse, link_in, orgs};
 
 /// The default, zero-configuration portal: verified sign-up, development outbox.
 fn portal(extra: &[(&str, &str)]) -> Portal {
@@ -20,26 +20,22 @@ fn newest_email(portal: &Portal, to: &str) -> (String, String) {
     .unwrap_or_else(|_| panic!("no email to {to}"))
 }
 
-/// The path and query of the first link in `text` to a portal path starting with `path`.
-fn link_in(text: &str, path: &str) -> String {
-    text.split_whitespace()
-        .filter_map(|word| word.split_once("://").map(|(_, rest)| rest))
-        .filter_map(|rest| rest.find('/').map(|i| &rest[i..]))
-        .find(|link| link.starts_with(path))
-        .unwrap_or_else(|| panic!("no {path} link in {text}"))
-        .to_owned()
+/// A new browser that asked to sign up as `email`: the answer is the 303 to its code page.
+fn ask_to_sign_up<'p>(portal: &'p Portal, email: &str) -> (Browser<'p>, TestResponse) {
+    let mut browser = Browser::new(portal);
+    let asked = browser.submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", email), ("password", PASSWORD)],
+    );
+    asked.assert_status(303);
+    (browser, asked)
 }
 
 #[test]
 fn zero_configuration_shows_codes_in_the_development_outbox_and_the_log() {
     let portal = portal(&[]);
-    let mut browser = Browser::new(&portal);
-    let asked = browser.submit(
-        "/sign-up",
-        "/sign-up",
-        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
-    );
-    asked.assert_status(303);
+    let (mut browser, asked) = ask_to_sign_up(&portal, "ada@example.com");
     assert!(asked.logs.contains("development outbox"), "{}", asked.logs);
     let outbox = browser.get("/dev/outbox");
     outbox.assert_status(200);
@@ -61,12 +57,7 @@ fn the_outbox_is_for_this_machine_in_development_only() {
 #[test]
 fn wrong_codes_count_and_the_fifth_kills_the_code_brute_force() {
     let portal = portal(&[]);
-    let mut browser = Browser::new(&portal);
-    let asked = browser.submit(
-        "/sign-up",
-        "/sign-up",
-        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
-    );
+    let (mut browser, asked) = ask_to_sign_up(&portal, "ada@example.com");
     let code = portal.newest_outbox_code().unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..4 {
@@ -83,12 +74,7 @@ fn wrong_codes_count_and_the_fifth_kills_the_code_brute_force() {
 #[test]
 fn resending_waits_a_minute_and_flooding_an_inbox_is_refused() {
     let portal = portal(&[("sign_in_with_email_code", "true")]);
-    let mut browser = Browser::new(&portal);
-    let asked = browser.submit(
-        "/sign-up",
-        "/sign-up",
-        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
-    );
+    let (mut browser, asked) = ask_to_sign_up(&portal, "ada@example.com");
     let page = browser.get(asked.location());
     let flow = page.input_value("flow").unwrap();
     let resent = browser.submit(asked.location(), "/verify/resend", &[("flow", &flow)]);

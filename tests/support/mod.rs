@@ -26,6 +26,17 @@ pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
 /// The password test accounts are created with.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The path and query of the first link in an email's `text` to a portal path starting with
+/// `path`.
+pub fn link_in(text: &str, path: &str) -> String {
+    text.split_whitespace()
+        .filter_map(|word| word.split_once("://").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.find('/').map(|i| &rest[i..]))
+        .find(|link| link.starts_with(path))
+        .unwrap_or_else(|| panic!("no {path} link in {text}"))
+        .to_owned()
+}
+
 /// The value part of a `Set-Cookie` header.
 pub fn cookie_value(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap().split_once('=').unwrap().1

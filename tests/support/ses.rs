@@ -99,13 +99,7 @@ impl ReceivedEmail {
 
     /// The path and query of the first portal link in the text that starts with `path`.
     pub fn link(&self, path: &str) -> String {
-        self.text
-            .split_whitespace()
-            .filter_map(|word| word.split_once("://").map(|(_, rest)| rest))
-            .filter_map(|rest| rest.find('/').map(|i| &rest[i..]))
-            .find(|link| link.starts_with(path))
-            .unwrap_or_else(|| panic!("no {path} link in {}", self.text))
-            .to_owned()
+        super::link_in(&self.text, path)
     }
 }
 
