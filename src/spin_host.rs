@@ -98,11 +98,18 @@ impl Http for SpinHttp {
             ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
         };
         let failed = |what: &str| HttpError::Failed(format!("{what} ({})", request.uri()));
-        let headers: Vec<(String, Vec<u8>)> = request
+        let mut headers: Vec<(String, Vec<u8>)> = request
             .headers()
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
             .collect();
+        // A known length, not a chunked body: some APIs refuse chunked requests.
+        if !request.headers().contains_key(http::header::CONTENT_LENGTH) {
+            headers.push((
+                "content-length".to_owned(),
+                request.body().len().to_string().into_bytes(),
+            ));
+        }
         let fields = Fields::from_list(&headers).map_err(|error| failed(&format!("bad header: {error:?}")))?;
         let outgoing = OutgoingRequest::new(fields);
         let method = match *request.method() {

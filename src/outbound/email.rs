@@ -260,8 +260,15 @@ pub fn request(config: &ProviderConfig, message: &Message, now: i64) -> Result<h
             request
         }),
     };
-    built.map_err(|error| format!("could not build the {} request: {error}", config.provider.name()))
+    let mut request =
+        built.map_err(|error| format!("could not build the {} request: {error}", config.provider.name()))?;
+    // Some APIs (Resend) refuse requests without a User-Agent.
+    set_header(&mut request, "user-agent", USER_AGENT);
+    Ok(request)
 }
+
+/// Who is calling, for the providers' logs.
+pub const USER_AGENT: &str = concat!("account-portal/", env!("CARGO_PKG_VERSION"));
 
 fn ses_request(
     config: &ProviderConfig,
@@ -315,6 +322,7 @@ fn ses_request(
     // `host` is signed but not set: the request's authority is the host (wasi:http forbids the
     // header itself).
     http::Request::post(url.as_str())
+        .header("user-agent", USER_AGENT)
         .header("content-type", "application/json")
         .header("x-amz-date", &amz_date)
         .header("authorization", authorization)

@@ -41,6 +41,10 @@ fn resend_posts_json_to_emails_with_a_bearer_key() {
     assert_eq!(request.uri(), "https://api.resend.com/emails");
     assert_eq!(header(&request, "authorization"), "Bearer key-123");
     assert_eq!(header(&request, "content-type"), "application/json");
+    assert!(
+        header(&request, "user-agent").starts_with("account-portal/"),
+        "Resend refuses requests without one"
+    );
     let body = json_body(&request);
     assert_eq!(body["from"], "My App <no-reply@myapp.com>");
     assert_eq!(body["to"], json!(["ada@example.com"]));
