@@ -12,6 +12,7 @@ use super::parts::{Notice, field_error};
 use super::redirects;
 use super::render::{Page, PageResult, or_show_form, see_other};
 use super::{Ctx, auth};
+use crate::config::Delivery;
 use crate::domain::{EmailAddress, FieldError};
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
@@ -278,7 +279,15 @@ fn render(
             }
         }
     };
-    Ok(Page::new(ctx, title).problem(problem).render(content))
+    let mut page = Page::new(ctx, title).problem(problem);
+    if matches!(ctx.settings.email().delivery, Delivery::DevOutbox) {
+        page = page.dev_notice(
+            "No email provider is set (email_provider), so nothing was mailed: the email with this code is at \
+             /dev/outbox (this machine only) and in the log."
+                .to_owned(),
+        );
+    }
+    Ok(page.render(content))
 }
 
 /// A flow that is gone (used, expired, out of tries, or never existed).

@@ -29,6 +29,7 @@ pub struct Page<'c, 'a> {
     retry_after: Option<i64>,
     back_link: bool,
     failed: bool,
+    dev_notices: Vec<String>,
 }
 
 impl<'c, 'a> Page<'c, 'a> {
@@ -44,6 +45,7 @@ impl<'c, 'a> Page<'c, 'a> {
             retry_after: None,
             back_link: true,
             failed: false,
+            dev_notices: Vec::new(),
         }
     }
 
@@ -96,9 +98,18 @@ impl<'c, 'a> Page<'c, 'a> {
         self
     }
 
+    /// A notice for developers, shown in development mode only.
+    pub fn dev_notice(mut self, notice: String) -> Self {
+        if self.ctx.settings.is_development() {
+            self.dev_notices.push(notice);
+        }
+        self
+    }
+
     pub fn render(self, content: Markup) -> Response<Vec<u8>> {
         let ctx = self.ctx;
         let mut notices = redirects::dev_notices(ctx, self.choice);
+        notices.extend(self.dev_notices.iter().cloned());
         if ctx.settings.is_development() {
             let primary = views::theme::Rgb::parse(&ctx.settings.branding().primary_color);
             notices.extend(

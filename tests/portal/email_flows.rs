@@ -37,6 +37,11 @@ fn zero_configuration_shows_codes_in_the_development_outbox_and_the_log() {
     let portal = portal(&[]);
     let (mut browser, asked) = ask_to_sign_up(&portal, "ada@example.com");
     assert!(asked.logs.contains("development outbox"), "{}", asked.logs);
+    let code_page = browser.get(asked.location());
+    assert!(
+        code_page.body.contains("/dev/outbox"),
+        "the code page tells the developer where the email went"
+    );
     let outbox = browser.get("/dev/outbox");
     outbox.assert_status(200);
     assert!(outbox.body.contains("ada@example.com"));
