@@ -302,3 +302,35 @@ fn a_provider_that_never_answers_times_out_into_a_retryable_page() {
     );
     assert_eq!(portal.count("SELECT COUNT(*) FROM email_codes"), 0, "nothing half-done");
 }
+
+#[test]
+fn production_never_logs_codes_or_links() {
+    let server = ses::server();
+    let portal = Portal::production(&[
+        ("email_provider", "ses"),
+        ("email_api_key", "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ("email_from", "My App <no-reply@myapp.com>"),
+        ("email_api_origin", server.origin.as_str()),
+        ("email_verification", "required"),
+    ]);
+    let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
+    let asked = browser.submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "pat.production@example.com"), ("password", PASSWORD)],
+    );
+    asked.assert_status(303);
+    let mail = server
+        .emails_to("pat.production@example.com")
+        .pop()
+        .expect("sent through SES");
+    assert!(
+        mail.text.contains("https://accounts.myapp.com/verify?flow="),
+        "links use public_origin"
+    );
+    assert!(!asked.logs.contains(&mail.code()), "{}", asked.logs);
+    assert!(!asked.logs.contains("/verify?flow="), "{}", asked.logs);
+    let done = browser.enter_code(asked.location(), &mail.code());
+    done.assert_status(302);
+    assert!(!done.logs.contains(&mail.code()));
+}
