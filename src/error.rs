@@ -120,7 +120,7 @@ impl From<FormProblem> for PortalError {
 impl From<DbError> for PortalError {
     fn from(error: DbError) -> Self {
         match error {
-            DbError::Busy => Self::Unavailable(error.to_string()),
+            DbError::Busy | DbError::Unavailable(_) => Self::Unavailable(error.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -12,7 +12,7 @@ use spin_sdk::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
 use crate::config::Variables;
 use crate::outbound::{Http, HttpError};
 use crate::portal::{self, Env, MAX_BODY_BYTES};
-use crate::store::{Db, DbError, Row, Value, retry_while_busy};
+use crate::store::{Db, DbError, Dialect, Row, Value, dialect, retry_while_busy};
 
 /// Spin's `fermyon:spin/variables@2.0.0`.
 struct SpinVariables;
@@ -27,50 +27,220 @@ impl Variables for SpinVariables {
     }
 }
 
-/// Spin's `fermyon:spin/sqlite@2.0.0` database `default`, opened on first use. Every statement of
-/// one request runs on this one connection, so transactions hold. Concurrent requests have
-/// their own connections to the same database, so a statement may find it busy: it is retried
-/// briefly before the request is answered with a 503.
+/// The store of one request, opened on first use: Spin's `fermyon:spin/sqlite@2.0.0` database
+/// `default`, or PostgreSQL through `fermyon:spin/postgres@2.0.0` when the secret variable
+/// `database_url` is set. Every statement of one request runs on this one connection, so
+/// transactions hold. Concurrent requests have their own connections: a busy SQLite database is
+/// retried briefly before the request is answered with a 503.
 struct SpinDb {
-    connection: OnceCell<Result<Connection, DbError>>,
+    connection: OnceCell<Result<Store, DbError>>,
+}
+
+enum Store {
+    Sqlite(Connection),
+    Postgres(PgStore),
+}
+
+/// A pooled PostgreSQL connection (Spin keeps a pool per address): a transaction still open when
+/// the request ends is rolled back here, so the connection goes back to the pool clean.
+struct PgStore {
+    connection: spin_sdk::pg::Connection,
+    in_transaction: std::cell::Cell<bool>,
+    /// Said instead of the password in anything logged.
+    password: Option<String>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if self.in_transaction.get() {
+            let _ = self.connection.execute("ROLLBACK", &[]);
+        }
+    }
+}
+
+impl SpinDb {
+    fn store(&self) -> Result<&Store, DbError> {
+        self.connection.get_or_init(open_store).as_ref().map_err(Clone::clone)
+    }
+}
+
+fn open_store() -> Result<Store, DbError> {
+    let url = match spin_sdk::variables::get("database_url") {
+        Ok(url) => url.trim().to_owned(),
+        Err(spin_sdk::variables::Error::Undefined(_)) => String::new(),
+        Err(error) => return Err(DbError::Unavailable(format!("database_url could not be read: {error}"))),
+    };
+    if url.is_empty() {
+        return Connection::open_default().map(Store::Sqlite).map_err(db_error);
+    }
+    let target = describe_postgres(&url);
+    let password = postgres_password(&url);
+    match spin_sdk::pg::Connection::open(&url) {
+        Ok(connection) => Ok(Store::Postgres(PgStore {
+            connection,
+            in_transaction: std::cell::Cell::new(false),
+            password,
+        })),
+        Err(error) => {
+            let cause = redact(&format!("{error:?}"), password.as_deref());
+            eprintln!("database: cannot connect to PostgreSQL {target}: {cause}");
+            Err(DbError::Unavailable(format!("cannot connect to PostgreSQL {target}")))
+        }
+    }
+}
+
+/// `at host:port/db as user`, from a URL or key=value connection string, without the password.
+fn describe_postgres(url: &str) -> String {
+    if let Ok(parsed) = url::Url::parse(url) {
+        return format!(
+            "at {}:{}{} as {}",
+            parsed.host_str().unwrap_or("?"),
+            parsed.port().unwrap_or(5432),
+            parsed.path(),
+            if parsed.username().is_empty() {
+                "?"
+            } else {
+                parsed.username()
+            }
+        );
+    }
+    let field = |name: &str| {
+        url.split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+            .unwrap_or("?")
+            .to_owned()
+    };
+    format!(
+        "at {}:{}/{} as {}",
+        field("host"),
+        field("port"),
+        field("dbname"),
+        field("user")
+    )
+}
+
+fn postgres_password(url: &str) -> Option<String> {
+    if let Ok(parsed) = url::Url::parse(url) {
+        return parsed.password().map(str::to_owned);
+    }
+    url.split_whitespace()
+        .find_map(|pair| pair.strip_prefix("password="))
+        .map(str::to_owned)
+}
+
+fn redact(text: &str, password: Option<&str>) -> String {
+    match password.filter(|p| !p.is_empty()) {
+        Some(password) => text.replace(password, "***"),
+        None => text.to_owned(),
+    }
 }
 
 impl Db for SpinDb {
     fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
-        let connection = self
-            .connection
-            .get_or_init(|| Connection::open_default().map_err(db_error))
-            .as_ref()
-            .map_err(Clone::clone)?;
-        let parameters: Vec<SqliteValue> = parameters
-            .iter()
-            .map(|value| match value {
-                Value::Integer(n) => SqliteValue::Integer(*n),
-                Value::Real(f) => SqliteValue::Real(*f),
-                Value::Text(text) => SqliteValue::Text(text.clone()),
-                Value::Blob(bytes) => SqliteValue::Blob(bytes.clone()),
-                Value::Null => SqliteValue::Null,
-            })
-            .collect();
-        let result = retry_while_busy(|| connection.execute(statement, &parameters).map_err(db_error))?;
-        Ok(result
-            .rows
-            .into_iter()
-            .map(|row| {
-                Row(row
-                    .values
-                    .into_iter()
-                    .map(|value| match value {
-                        SqliteValue::Integer(n) => Value::Integer(n),
-                        SqliteValue::Real(f) => Value::Real(f),
-                        SqliteValue::Text(text) => Value::Text(text),
-                        SqliteValue::Blob(bytes) => Value::Blob(bytes),
-                        SqliteValue::Null => Value::Null,
-                    })
-                    .collect())
-            })
-            .collect())
+        match self.store()? {
+            Store::Sqlite(connection) => sqlite_execute(connection, statement, parameters),
+            Store::Postgres(store) => postgres_execute(store, statement, parameters),
+        }
     }
+
+    fn dialect(&self) -> Dialect {
+        match self.store() {
+            Ok(Store::Postgres(_)) => Dialect::Postgres,
+            _ => Dialect::Sqlite,
+        }
+    }
+}
+
+fn sqlite_execute(connection: &Connection, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+    let parameters: Vec<SqliteValue> = parameters
+        .iter()
+        .map(|value| match value {
+            Value::Integer(n) => SqliteValue::Integer(*n),
+            Value::Real(f) => SqliteValue::Real(*f),
+            Value::Text(text) => SqliteValue::Text(text.clone()),
+            Value::Blob(bytes) => SqliteValue::Blob(bytes.clone()),
+            Value::Null => SqliteValue::Null,
+        })
+        .collect();
+    let result = retry_while_busy(|| connection.execute(statement, &parameters).map_err(db_error))?;
+    Ok(result
+        .rows
+        .into_iter()
+        .map(|row| {
+            Row(row
+                .values
+                .into_iter()
+                .map(|value| match value {
+                    SqliteValue::Integer(n) => Value::Integer(n),
+                    SqliteValue::Real(f) => Value::Real(f),
+                    SqliteValue::Text(text) => Value::Text(text),
+                    SqliteValue::Blob(bytes) => Value::Blob(bytes),
+                    SqliteValue::Null => Value::Null,
+                })
+                .collect())
+        })
+        .collect())
+}
+
+fn postgres_execute(store: &PgStore, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+    use spin_sdk::pg::{DbValue, ParameterValue};
+    let Some(translated) = dialect::postgres(statement) else {
+        return Ok(Vec::new());
+    };
+    let parameters: Vec<ParameterValue> = parameters
+        .iter()
+        .map(|value| match value {
+            Value::Integer(n) => ParameterValue::Int64(*n),
+            Value::Real(f) => ParameterValue::Floating64(*f),
+            Value::Text(text) => ParameterValue::Str(text.clone()),
+            Value::Blob(bytes) => ParameterValue::Binary(bytes.clone()),
+            Value::Null => ParameterValue::DbNull,
+        })
+        .collect();
+    let result = retry_while_busy(|| {
+        store.connection.query(&translated, &parameters).map_err(|error| {
+            let text = redact(&format!("{error:?}"), store.password.as_deref());
+            match error {
+                spin_sdk::pg::PgError::ConnectionFailed(_) => DbError::Unavailable(text),
+                _ => dialect::classify_postgres_error(&text),
+            }
+        })
+    });
+    let keyword = translated
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    match (keyword.as_str(), &result) {
+        ("BEGIN", Ok(_)) => store.in_transaction.set(true),
+        ("COMMIT" | "ROLLBACK", _) => store.in_transaction.set(false),
+        _ => {}
+    }
+    Ok(result?
+        .rows
+        .into_iter()
+        .map(|row| {
+            Row(row
+                .into_iter()
+                .map(|value| match value {
+                    DbValue::Boolean(b) => Value::Integer(i64::from(b)),
+                    DbValue::Int8(n) => Value::Integer(n.into()),
+                    DbValue::Int16(n) => Value::Integer(n.into()),
+                    DbValue::Int32(n) => Value::Integer(n.into()),
+                    DbValue::Int64(n) => Value::Integer(n),
+                    DbValue::Uint8(n) => Value::Integer(n.into()),
+                    DbValue::Uint16(n) => Value::Integer(n.into()),
+                    DbValue::Uint32(n) => Value::Integer(n.into()),
+                    DbValue::Uint64(n) => Value::Integer(n as i64),
+                    DbValue::Floating32(f) => Value::Real(f.into()),
+                    DbValue::Floating64(f) => Value::Real(f),
+                    DbValue::Str(text) => Value::Text(text),
+                    DbValue::Binary(bytes) => Value::Blob(bytes),
+                    DbValue::DbNull | DbValue::Unsupported => Value::Null,
+                })
+                .collect())
+        })
+        .collect())
 }
 
 fn db_error(error: SqliteError) -> DbError {

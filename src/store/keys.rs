@@ -12,10 +12,10 @@ pub fn find_generated_key(db: &dyn Db) -> Result<Option<Vec<u8>>, DbError> {
 }
 
 /// Stores `candidate` unless a key exists, and returns the stored key. When requests race,
-/// `INSERT OR IGNORE` keeps the first key and every request returns that one.
+/// `ON CONFLICT DO NOTHING` keeps the first key and every request returns that one.
 pub fn insert_generated_key(db: &dyn Db, candidate: &[u8], now: i64) -> Result<Vec<u8>, DbError> {
     db.execute(
-        "INSERT OR IGNORE INTO signing_keys (slot, private_key, created_at) VALUES (1, ?, ?)",
+        "INSERT INTO signing_keys (slot, private_key, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
         &[candidate.into(), now.into()],
     )?;
     find_generated_key(db)?.ok_or_else(|| DbError::Other("the signing key vanished".into()))

@@ -9,11 +9,14 @@
 //! - a busy database is retried briefly, then reported as [`DbError::Busy`] (a 503 page).
 
 pub mod attempts;
+pub mod dialect;
 pub mod email;
 pub mod keys;
 pub mod organizations;
 pub mod sessions;
 pub mod users;
+
+pub use dialect::Dialect;
 
 use crate::domain::{EmailAddress, InvitationId, OrgId, SessionId, UserId};
 
@@ -119,6 +122,10 @@ pub enum DbError {
     /// A UNIQUE constraint failed; the text names the column (`users.email`).
     #[error("unique constraint failed: {0}")]
     Unique(String),
+    /// The database cannot be reached (down, refused the credentials, misconfigured): a 503 page.
+    /// The text names the cause and never the password.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -137,9 +144,14 @@ impl DbError {
     }
 }
 
-/// One SQLite connection. Exactly one statement per call.
+/// One database connection (SQLite or PostgreSQL). Exactly one statement per call, written in
+/// the portable SQL `dialect` describes; a PostgreSQL connection translates it.
 pub trait Db {
     fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError>;
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 }
 
 /// Runs a statement and returns its first row, if any.
@@ -161,9 +173,21 @@ pub fn retry_while_busy<T>(mut execute: impl FnMut() -> Result<T, DbError>) -> R
     execute()
 }
 
-/// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`; any error rolls everything back.
+/// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`; any error rolls everything back. Every
+/// path ends the transaction explicitly: PostgreSQL connections are pooled, and one left inside a
+/// transaction would poison the next request. On PostgreSQL the transaction first takes the
+/// store's write lock ([`dialect::WRITE_LOCK_KEY`]), so writers run one at a time as on SQLite.
 pub fn transaction<T, E: From<DbError>>(db: &dyn Db, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     db.execute("BEGIN IMMEDIATE", &[])?;
+    if db.dialect() == Dialect::Postgres
+        && let Err(error) = db.execute(
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?)) AS write_lock",
+            &[dialect::WRITE_LOCK_KEY.into()],
+        )
+    {
+        let _ = db.execute("ROLLBACK", &[]);
+        return Err(error.into());
+    }
     match work() {
         Ok(value) => match db.execute("COMMIT", &[]) {
             Ok(_) => Ok(value),
@@ -321,14 +345,18 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
     // Write-ahead logging lets readers go on while a request writes, which matters because
     // every Spin request has its own connection. The mode is stored in the database file, so it
     // is set once, here. Hosts whose database cannot switch (a remote libSQL) keep theirs.
-    if let Err(error) = db.execute("PRAGMA journal_mode = WAL", &[]) {
+    if db.dialect() == Dialect::Sqlite
+        && let Err(error) = db.execute("PRAGMA journal_mode = WAL", &[])
+    {
         eprintln!("sqlite: keeping the current journal mode ({error})");
     }
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        &[],
-    )?;
+    // Everything, the version table included, under the write lock: racing first requests
+    // migrate one after the other, and the later ones find nothing left to do.
     transaction(db, || {
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            &[],
+        )?;
         let current = current_version(db)?;
         for (index, statements) in MIGRATIONS.iter().enumerate() {
             let version = index as i64 + 1;
@@ -337,7 +365,8 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
             }
             for statement in statements.iter() {
                 match db.execute(statement, &[]) {
-                    // `ADD COLUMN` has no `IF NOT EXISTS`: a column already there is the state wanted.
+                    // SQLite's `ADD COLUMN` has no `IF NOT EXISTS`: a column already there is the
+                    // state wanted.
                     Err(DbError::Other(message))
                         if statement.contains("ADD COLUMN") && message.contains("duplicate column name") => {}
                     other => {
@@ -346,7 +375,7 @@ pub fn migrate(db: &dyn Db, now: i64) -> Result<(), DbError> {
                 }
             }
             db.execute(
-                "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 &[version.into(), now.into()],
             )?;
         }
@@ -358,6 +387,9 @@ fn current_version(db: &dyn Db) -> Result<i64, DbError> {
     let row = query_row(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
     row.map_or(Ok(0), |row| row.integer(0))
 }
+
+#[cfg(test)]
+mod postgres_tests;
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,8 @@
 //! whole flows are tested in milliseconds.
 
 pub mod html;
+pub mod postgres;
+pub mod postgres_server;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,250 @@
+//! The store's invariants on a real PostgreSQL server, under real concurrency: every request
+//! has its own connection (as Spin's pool gives them), and the races that SQLite settles with
+//! `BEGIN IMMEDIATE` must come out the same way (`dialect::WRITE_LOCK_KEY`).
+
+use std::sync::Barrier;
+
+use super::{Db, DbError, SCHEMA_VERSION, current_version, keys, migrate};
+use crate::domain::{EmailAddress, OrgId, UserId};
+use crate::security::token::MacKeys;
+use crate::service::accounts::{self, SignInError, SignUpInput, SignedUp};
+use crate::service::email::{self as email_rules, CodeCheck, NewFlow, Purpose};
+use crate::service::organizations::{self, OrgError};
+use crate::store::users::{self, CreateUserError, NewUser, User};
+use crate::testing::postgres::PgDb;
+use crate::testing::{ALL_OPTIONAL, attempt_from};
+
+/// Runs `work` on `n` connections to `db`'s database at once (released together).
+fn race<T: Send>(db: &PgDb, n: usize, work: impl Fn(usize, &PgDb) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, work, url) = (&barrier, &work, db.url.as_str());
+                scope.spawn(move || {
+                    let connection = PgDb::connect_url(url);
+                    barrier.wait();
+                    work(i, &connection)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    })
+}
+
+fn user(db: &dyn Db, id: &str, email: &str) -> User {
+    let new = NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        username: None,
+        first_name: None,
+        last_name: None,
+        phone_number: None,
+        password_hash: "h".into(),
+        email_verified_at: None,
+    };
+    users::create_user(db, &UserId::from_stored(id.into()), &new, 0).unwrap()
+}
+
+#[test]
+fn migrations_apply_once_when_first_requests_race() {
+    let db = PgDb::connect_url(
+        &crate::testing::postgres_server::server().url(&crate::testing::postgres_server::server().create_database()),
+    );
+    let results = race(&db, 6, |_, connection| migrate(connection, 1));
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(current_version(&db).unwrap(), SCHEMA_VERSION);
+    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), SCHEMA_VERSION);
+    migrate(&db, 2).unwrap();
+}
+
+#[test]
+fn unique_violations_are_reported_like_sqlites() {
+    let db = PgDb::new();
+    user(&db, "user_1", "ada@example.com");
+    let new = NewUser {
+        email: EmailAddress::parse("ADA@example.com").unwrap(),
+        username: None,
+        first_name: None,
+        last_name: None,
+        phone_number: None,
+        password_hash: "h".into(),
+        email_verified_at: None,
+    };
+    assert_eq!(
+        users::create_user(&db, &UserId::from_stored("user_2".into()), &new, 1),
+        Err(CreateUserError::EmailTaken)
+    );
+    // Types round-trip: text, integers, NULL, blobs.
+    let stored = users::find_user_by_email(&db, &EmailAddress::parse("ada@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.created_at, stored.email_verified_at, stored.username),
+        (0, None, None)
+    );
+    let key = keys::insert_generated_key(&db, &[7u8; 32], 1).unwrap();
+    assert_eq!(key, vec![7u8; 32]);
+}
+
+#[test]
+fn racing_sign_ups_with_one_email_create_exactly_one_account() {
+    let db = PgDb::new();
+    let results = race(&db, 6, |i, connection| {
+        let input = SignUpInput {
+            email_address: "race@example.com".into(),
+            password: "a long enough password".into(),
+            ..Default::default()
+        };
+        let addresses = [
+            "10.0.0.1:1",
+            "10.0.0.2:1",
+            "10.0.0.3:1",
+            "10.0.0.4:1",
+            "10.0.0.5:1",
+            "10.0.0.6:1",
+        ];
+        accounts::sign_up(connection, &input, ALL_OPTIONAL, &attempt_from(addresses[i], 100))
+    });
+    let created = results.iter().filter(|r| matches!(r, Ok(SignedUp::Created(_)))).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM users WHERE email = 'race@example.com'"),
+        1
+    );
+}
+
+#[test]
+fn racing_requests_keep_one_generated_key() {
+    let db = PgDb::new();
+    let keys: Vec<Vec<u8>> = race(&db, 6, |i, connection| {
+        keys::insert_generated_key(connection, &[i as u8 + 1; 32], 1).unwrap()
+    });
+    assert!(
+        keys.windows(2).all(|pair| pair[0] == pair[1]),
+        "every request gets the one stored key"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM signing_keys"), 1);
+}
+
+#[test]
+fn two_admins_leaving_at_once_leave_one_admin_behind() {
+    let db = PgDb::new();
+    let ada = user(&db, "user_a", "ada@example.com");
+    let bea = user(&db, "user_b", "bea@example.com");
+    let org = organizations::create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+    db.execute(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', 2)",
+        &[(&org.id).into(), (&bea.id).into()],
+    )
+    .unwrap();
+    let admins = [ada, bea];
+    let results = race(&db, 2, |i, connection| {
+        organizations::leave_organization(connection, &admins[i], &org.id)
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().any(|r| matches!(r, Err(OrgError::LastAdmin))));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM memberships WHERE role = 'admin'"),
+        1,
+        "the last-admin rule holds"
+    );
+    let _ = OrgId::from_stored(org.id.as_str().to_owned());
+}
+
+#[test]
+fn concurrent_wrong_passwords_all_count_toward_the_lock() {
+    let db = PgDb::new();
+    let input = SignUpInput {
+        email_address: "lock@example.com".into(),
+        password: "a long enough password".into(),
+        ..Default::default()
+    };
+    accounts::sign_up(&db, &input, ALL_OPTIONAL, &attempt_from("10.9.0.1:1", 10)).unwrap();
+    let results = race(&db, 5, |i, connection| {
+        let addresses = ["10.1.0.1:1", "10.1.0.2:1", "10.1.0.3:1", "10.1.0.4:1", "10.1.0.5:1"];
+        accounts::sign_in(
+            connection,
+            "lock@example.com",
+            "wrong password",
+            &attempt_from(addresses[i], 20),
+        )
+    });
+    // Three failures lock (attempt_from's policy): no burst gets more checks than that.
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(SignInError::BadCredentials)))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| matches!(r, Err(SignInError::Locked { .. })))
+        .count();
+    assert_eq!((checked, locked), (3, 2), "{results:?}");
+    assert!(matches!(
+        accounts::sign_in(
+            &db,
+            "lock@example.com",
+            "a long enough password",
+            &attempt_from("10.2.0.1:1", 21)
+        ),
+        Err(SignInError::Locked { .. })
+    ));
+}
+
+#[test]
+fn a_code_entered_twice_at_once_is_used_once() {
+    let db = PgDb::new();
+    let keys = MacKeys::new([5; 32], Vec::new());
+    let (id, code) = email_rules::start_flow(
+        &db,
+        &keys,
+        &NewFlow {
+            purpose: Purpose::Reset,
+            email: "ada@example.com",
+            user_id: None,
+            payload: None,
+            target: None,
+            decoy: false,
+        },
+        100,
+    )
+    .unwrap();
+    let code = code.unwrap();
+    let results = race(&db, 4, |_, connection| {
+        email_rules::check_code::<(), DbError>(connection, &keys, &id, &code, None, 101, |_| Ok(())).unwrap()
+    });
+    let accepted = results.iter().filter(|r| matches!(r, CodeCheck::Accepted(..))).count();
+    assert_eq!(accepted, 1, "{results:?}");
+}
+
+#[test]
+fn an_invitation_accepted_twice_at_once_is_used_once() {
+    let db = PgDb::new();
+    let ada = user(&db, "user_a", "ada@example.com");
+    let bea = user(&db, "user_b", "bea@example.com");
+    let org = organizations::create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+    let token = organizations::invite(&db, &ada, &org.id, "bea@example.com", "member", 2).unwrap();
+    let results = race(&db, 3, |_, connection| {
+        organizations::accept_invitation(connection, &token, &bea, 3)
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(db.count("SELECT COUNT(*) FROM memberships"), 2);
+}
+
+#[test]
+fn a_transaction_that_fails_leaves_the_connection_usable() {
+    let db = PgDb::new();
+    let failed: Result<(), DbError> = super::transaction(&db, || {
+        user(&db, "user_x", "x@example.com");
+        Err(DbError::Other("boom".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(db.count("SELECT COUNT(*) FROM users"), 0, "rolled back");
+    // A statement that fails inside a transaction aborts it on PostgreSQL; the rollback ends it.
+    let failed: Result<(), DbError> = super::transaction(&db, || {
+        db.execute("SELECT no_such_column FROM users", &[])?;
+        Ok(())
+    });
+    assert!(failed.is_err());
+    user(&db, "user_y", "y@example.com");
+    assert_eq!(db.count("SELECT COUNT(*) FROM users"), 1);
+}

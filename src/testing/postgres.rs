@@ -1,0 +1,118 @@
+//! [`PgDb`]: the store on a real PostgreSQL server for native tests, through the same statement
+//! translation and error classification the component uses on Spin.
+
+use std::cell::RefCell;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls};
+
+use super::postgres_server;
+use crate::store::{Db, DbError, Dialect, Row, Value, dialect, migrate};
+
+/// One connection to a database of the shared test server.
+pub struct PgDb {
+    client: RefCell<Client>,
+    pub url: String,
+}
+
+impl PgDb {
+    /// A fresh, migrated database.
+    pub fn new() -> Self {
+        let db = Self::connect(&postgres_server::server().create_database());
+        migrate(&db, 0).expect("migrate");
+        db
+    }
+
+    /// Another connection to the database behind `url` (concurrent requests).
+    pub fn connect_url(url: &str) -> Self {
+        Self {
+            client: RefCell::new(Client::connect(url, NoTls).expect("connect to the test PostgreSQL")),
+            url: url.to_owned(),
+        }
+    }
+
+    fn connect(name: &str) -> Self {
+        Self::connect_url(&postgres_server::server().url(name))
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.execute(sql, &[]).expect("query")[0].integer(0).expect("integer")
+    }
+}
+
+/// NULL of whatever type the statement wants (Spin's host does the same).
+#[derive(Debug)]
+struct AnyNull;
+
+impl ToSql for AnyNull {
+    fn to_sql(&self, _: &Type, _: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl Db for PgDb {
+    fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+        let Some(translated) = dialect::postgres(statement) else {
+            return Ok(Vec::new());
+        };
+        let boxed: Vec<Box<dyn ToSql + Sync>> = parameters
+            .iter()
+            .map(|value| -> Box<dyn ToSql + Sync> {
+                match value {
+                    Value::Integer(n) => Box::new(*n),
+                    Value::Real(f) => Box::new(*f),
+                    Value::Text(text) => Box::new(text.clone()),
+                    Value::Blob(bytes) => Box::new(bytes.clone()),
+                    Value::Null => Box::new(AnyNull),
+                }
+            })
+            .collect();
+        let references: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(translated.as_ref(), &references)
+            .map_err(|error| dialect::classify_postgres_error(&format!("{error:?}")))?;
+        rows.iter().map(row_values).collect()
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+}
+
+fn row_values(row: &postgres::Row) -> Result<Row, DbError> {
+    let bad = |error: postgres::Error| DbError::Other(error.to_string());
+    let mut values = Vec::new();
+    for (i, column) in row.columns().iter().enumerate() {
+        let value = match *column.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(bad)?.map(Value::Integer),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)
+                .map_err(bad)?
+                .map(|n| Value::Integer(n.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)
+                .map_err(bad)?
+                .map(|n| Value::Integer(n.into())),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(bad)?
+                .map(|b| Value::Integer(b.into())),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(bad)?.map(Value::Real),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i).map_err(bad)?.map(Value::Blob),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                row.try_get::<_, Option<String>>(i).map_err(bad)?.map(Value::Text)
+            }
+            _ => None,
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(Row(values))
+}
