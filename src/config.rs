@@ -91,7 +91,6 @@ pub struct Settings<'v> {
     email: OnceCell<EmailSettings>,
     email_verification: OnceCell<bool>,
     sign_in_with_email_code: OnceCell<bool>,
-    database_url: OnceCell<bool>,
 }
 
 /// How the portal sends email, and which email features are on.
@@ -237,7 +236,6 @@ impl<'v> Settings<'v> {
             email: OnceCell::new(),
             email_verification: OnceCell::new(),
             sign_in_with_email_code: OnceCell::new(),
-            database_url: OnceCell::new(),
         }
     }
 
@@ -274,7 +272,6 @@ impl<'v> Settings<'v> {
         self.email();
         self.verification_required();
         self.sign_in_with_email_code();
-        self.uses_postgres();
     }
 
     /// Every malformed variable found so far (in development: all of them).
@@ -567,15 +564,6 @@ impl<'v> Settings<'v> {
         })
     }
 
-    /// `database_url`: whether the store is PostgreSQL. The host opens the connection itself (it
-    /// reads the variable on first use of the store); here the value is only validated, for the
-    /// development error page.
-    pub fn uses_postgres(&self) -> bool {
-        *self.read(&self.database_url, |r| {
-            r.secret("database_url", parse_database_url).is_some()
-        })
-    }
-
     /// `sign_in_with_email_code`: sign-in offers "Email me a code".
     pub fn sign_in_with_email_code(&self) -> bool {
         *self.read(&self.sign_in_with_email_code, |r| {
@@ -760,19 +748,6 @@ fn parse_api_origin(value: &str) -> Result<Option<Url>, String> {
         return Err("must be an http or https origin with no path (Spin's allowed_outbound_hosts takes none)".into());
     }
     Ok(Some(url))
-}
-
-/// `database_url`: a PostgreSQL URL (`postgres://user:password@host:5432/db`) or a key=value
-/// connection string (`host=… user=… dbname=…`).
-fn parse_database_url(value: &str) -> Result<(), String> {
-    let url_form = (value.starts_with("postgres://") || value.starts_with("postgresql://"))
-        && Url::parse(value).is_ok_and(|url| url.host_str().is_some());
-    let key_value_form = !value.contains("://") && value.split_whitespace().any(|pair| pair.starts_with("host="));
-    if url_form || key_value_form {
-        Ok(())
-    } else {
-        Err("must be a PostgreSQL connection string such as postgres://user:password@host:5432/portal".into())
-    }
 }
 
 /// `email_from`: `address` or `Name <address>`, on one line.

@@ -199,10 +199,13 @@ fn postgres_execute(store: &PgStore, statement: &str, parameters: &[Value]) -> R
         .collect();
     let result = retry_while_busy(|| {
         store.connection.query(&translated, &parameters).map_err(|error| {
-            let text = redact(&format!("{error:?}"), store.password.as_deref());
-            match error {
-                spin_sdk::pg::PgError::ConnectionFailed(_) => DbError::Unavailable(text),
-                _ => dialect::classify_postgres_error(&text),
+            use spin_sdk::pg::PgError;
+            match &error {
+                PgError::ConnectionFailed(text) => DbError::Unavailable(redact(text, store.password.as_deref())),
+                PgError::BadParameter(text)
+                | PgError::QueryFailed(text)
+                | PgError::ValueConversionFailed(text)
+                | PgError::Other(text) => dialect::classify_postgres_error(&redact(text, store.password.as_deref())),
             }
         })
     });

@@ -112,6 +112,8 @@ fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
     assert_eq!(
         variables_read(&bounce),
         [
+            // Read by the host when the store opens: SQLite, or PostgreSQL when set.
+            "database_url",
             "environment",
             "instance_domain",
             "public_origin",

@@ -11,13 +11,12 @@ fn portal(extra: &[(&str, &str)]) -> Portal {
 }
 
 fn newest_email(portal: &Portal, to: &str) -> (String, String) {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(
-        "SELECT subject, text_body FROM dev_outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1",
-        [to],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )
-    .unwrap_or_else(|_| panic!("no email to {to}"))
+    assert!(!to.contains('\''));
+    let newest = format!("FROM dev_outbox WHERE recipient = '{to}' ORDER BY id DESC LIMIT 1");
+    let subject = portal
+        .text(&format!("SELECT subject {newest}"))
+        .unwrap_or_else(|| panic!("no email to {to}"));
+    (subject, portal.text(&format!("SELECT text_body {newest}")).unwrap())
 }
 
 /// A new browser that asked to sign up as `email`: the answer is the 303 to its code page.

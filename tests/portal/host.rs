@@ -55,7 +55,9 @@ fn component_imports_only_what_every_spin_3_and_4_host_provides() {
     for import in imports {
         let allowed = allowed_packages.iter().any(|p| import.starts_with(p))
             || import == "fermyon:spin/variables@2.0.0"
-            || import == "fermyon:spin/sqlite@2.0.0";
+            || import == "fermyon:spin/sqlite@2.0.0"
+            || import == "fermyon:spin/postgres@2.0.0"
+            || import == "fermyon:spin/rdbms-types@2.0.0";
         assert!(allowed, "unexpected import {import}; all imports: {imports:?}");
         assert!(!import.starts_with("wasi:sockets"), "{import}");
     }

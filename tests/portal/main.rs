@@ -15,5 +15,17 @@ mod languages;
 mod organizations;
 mod pages;
 mod polish;
+mod postgres;
 mod profile;
 mod redirects;
+
+/// The flows again, with the portal storing in a real PostgreSQL server (`database_url`): the
+/// same tests, the same assertions (`support::on_postgres` tells `Portal` which store to use).
+#[path = "."]
+#[allow(clippy::duplicate_mod, reason = "the same suites, run a second time on PostgreSQL")]
+mod on_postgres {
+    mod accounts;
+    mod email_flows;
+    mod organizations;
+    mod profile;
+}

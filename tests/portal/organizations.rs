@@ -186,11 +186,8 @@ fn invitations_are_bound_to_one_email_one_use_and_can_be_revoked() {
     bea.get(&link).assert_status(410);
 
     let second = invite(&mut ada, &acme, "cid@example.com", "admin");
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    let invitation: String = db
-        .query_row("SELECT id FROM invitations WHERE email = 'cid@example.com'", [], |r| {
-            r.get(0)
-        })
+    let invitation = portal
+        .text("SELECT id FROM invitations WHERE email = 'cid@example.com'")
         .unwrap();
     org_post(
         &mut ada,

@@ -3,9 +3,7 @@
 use crate::support::{Browser, PASSWORD, Portal};
 
 fn stored(portal: &Portal, column: &str) -> Option<String> {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row(&format!("SELECT {column} FROM users LIMIT 1"), [], |row| row.get(0))
-        .unwrap()
+    portal.text(&format!("SELECT {column} FROM users LIMIT 1"))
 }
 
 #[test]
@@ -196,13 +194,8 @@ fn sessions_can_be_listed_and_revoked() {
     let page = laptop.get("/user");
     assert!(page.body.contains("192.0.2.55"));
     assert_eq!(page.body.matches("name=\"session_id\"").count(), 2);
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    let phone_session: String = db
-        .query_row(
-            "SELECT id FROM portal_sessions WHERE client_addr LIKE '192.0.2.55%'",
-            [],
-            |r| r.get(0),
-        )
+    let phone_session = portal
+        .text("SELECT id FROM portal_sessions WHERE client_addr LIKE '192.0.2.55%'")
         .unwrap();
     let response = laptop.submit("/user", "/user/sessions/revoke", &[("session_id", &phone_session)]);
     response.assert_status(303);
@@ -224,13 +217,8 @@ fn a_user_cannot_revoke_someone_elses_session() {
     let portal = Portal::new();
     let mut ada = Browser::signed_up(&portal, "ada@example.com");
     let mut bea = Browser::signed_up(&portal, "bea@example.com");
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    let bea_session: String = db
-        .query_row(
-            "SELECT s.id FROM portal_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'bea@example.com'",
-            [],
-            |r| r.get(0),
-        )
+    let bea_session = portal
+        .text("SELECT s.id FROM portal_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'bea@example.com'")
         .unwrap();
     ada.submit("/user", "/user/sessions/revoke", &[("session_id", &bea_session)])
         .assert_status(303);
@@ -303,9 +291,8 @@ fn delete_account_leaves_no_rows_and_signs_out() {
     );
     wrong_password.assert_status(401);
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 2);
-    let user_id: String = rusqlite::Connection::open(portal.database_path())
-        .unwrap()
-        .query_row("SELECT id FROM users WHERE email = 'ada@example.com'", [], |r| r.get(0))
+    let user_id = portal
+        .text("SELECT id FROM users WHERE email = 'ada@example.com'")
         .unwrap();
     let response = browser.submit(
         "/user",

@@ -31,10 +31,11 @@ wasmtime::component::bindgen!({
     world: "test-host",
     with: {
         "fermyon:spin/sqlite.connection": SqliteConnection,
+        "fermyon:spin/postgres.connection": PgConnection,
     },
 });
 
-use fermyon::spin::{sqlite, variables};
+use fermyon::spin::{postgres, rdbms_types, sqlite, variables};
 
 /// One application: its variables (as `spin.toml` plus `SPIN_VARIABLE_*`-style overrides) and its
 /// SQLite file.
@@ -424,6 +425,247 @@ impl sqlite::HostConnection for HostState {
 
     fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+/// A pooled PostgreSQL connection handed to the guest (Spin keeps a pool per address and gives a
+/// pooled client to every `open`; it goes back to the pool when the guest drops the resource).
+pub struct PgConnection {
+    address: String,
+    client: Option<tokio_postgres::Client>,
+}
+
+/// Idle clients per connection string, shared by every request of the test process, as Spin's
+/// pool is shared by every request of a Spin process.
+fn pg_pool() -> &'static std::sync::Mutex<HashMap<String, Vec<tokio_postgres::Client>>> {
+    static POOL: OnceLock<std::sync::Mutex<HashMap<String, Vec<tokio_postgres::Client>>>> = OnceLock::new();
+    POOL.get_or_init(Default::default)
+}
+
+/// Runs an async PostgreSQL call from a synchronous host function on the test host's runtime.
+fn pg_block<T>(future: impl Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// NULL of whatever type the statement wants, as Spin's `PgNull`.
+#[derive(Debug)]
+struct AnyNull;
+
+impl tokio_postgres::types::ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(tokio_postgres::types::IsNull::Yes)
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+fn pg_parameters(params: Vec<rdbms_types::ParameterValue>) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
+    use rdbms_types::ParameterValue as P;
+    params
+        .into_iter()
+        .map(|value| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+            match value {
+                P::Boolean(b) => Box::new(b),
+                P::Int8(n) => Box::new(n),
+                P::Int16(n) => Box::new(n),
+                P::Int32(n) => Box::new(n),
+                P::Int64(n) => Box::new(n),
+                P::Uint8(n) => Box::new(i16::from(n)),
+                P::Uint16(n) => Box::new(i32::from(n)),
+                P::Uint32(n) => Box::new(i64::from(n)),
+                P::Uint64(n) => Box::new(n as i64),
+                P::Floating32(f) => Box::new(f),
+                P::Floating64(f) => Box::new(f),
+                P::Str(text) => Box::new(text),
+                P::Binary(bytes) => Box::new(bytes),
+                P::DbNull => Box::new(AnyNull),
+            }
+        })
+        .collect()
+}
+
+fn pg_row_set(rows: Vec<tokio_postgres::Row>, columns: &[tokio_postgres::Column]) -> rdbms_types::RowSet {
+    use rdbms_types::{DbDataType as T, DbValue as V};
+    use tokio_postgres::types::Type;
+    let data_type = |ty: &Type| match *ty {
+        Type::BOOL => T::Boolean,
+        Type::INT2 => T::Int16,
+        Type::INT4 => T::Int32,
+        Type::INT8 => T::Int64,
+        Type::FLOAT4 => T::Floating32,
+        Type::FLOAT8 => T::Floating64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => T::Str,
+        Type::BYTEA => T::Binary,
+        _ => T::Other,
+    };
+    let value = |row: &tokio_postgres::Row, i: usize, ty: &Type| -> V {
+        macro_rules! get {
+            ($t:ty, $variant:expr) => {
+                match row.try_get::<_, Option<$t>>(i) {
+                    Ok(Some(v)) => $variant(v),
+                    Ok(None) => V::DbNull,
+                    Err(_) => V::Unsupported,
+                }
+            };
+        }
+        match *ty {
+            Type::BOOL => get!(bool, V::Boolean),
+            Type::INT2 => get!(i16, V::Int16),
+            Type::INT4 => get!(i32, V::Int32),
+            Type::INT8 => get!(i64, V::Int64),
+            Type::FLOAT4 => get!(f32, V::Floating32),
+            Type::FLOAT8 => get!(f64, V::Floating64),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get!(String, V::Str),
+            Type::BYTEA => get!(Vec<u8>, V::Binary),
+            _ => V::Unsupported,
+        }
+    };
+    rdbms_types::RowSet {
+        columns: columns
+            .iter()
+            .map(|column| rdbms_types::Column {
+                name: column.name().to_owned(),
+                data_type: data_type(column.type_()),
+            })
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|row| {
+                row.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column)| value(row, i, column.type_()))
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+impl rdbms_types::Host for HostState {}
+
+impl postgres::Host for HostState {}
+
+impl postgres::HostConnection for HostState {
+    fn open(&mut self, address: String) -> Result<Resource<PgConnection>, rdbms_types::Error> {
+        use rdbms_types::Error;
+        let config: tokio_postgres::Config = address.parse().map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
+        // Spin checks every host and port of the address against allowed_outbound_hosts.
+        let hosts = config.get_hosts().iter().filter_map(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => Some(name.clone()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        });
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        for host in hosts {
+            let uri: http::Uri = format!("postgres://{host}:{port}")
+                .parse()
+                .map_err(|_| Error::ConnectionFailed("bad address".into()))?;
+            if !self
+                .app
+                .allowed_outbound_hosts
+                .iter()
+                .any(|allowed| allowed.allows(&uri))
+            {
+                self.calls.outbound.push(uri.to_string());
+                return Err(Error::ConnectionFailed(format!(
+                    "address postgres://{host}:{port} is not permitted by allowed_outbound_hosts"
+                )));
+            }
+        }
+        let pooled = pg_pool().lock().unwrap().get_mut(&address).and_then(Vec::pop);
+        let client = match pooled {
+            Some(client) if !client.is_closed() => client,
+            _ => {
+                let (client, connection) = pg_block(config.connect(tokio_postgres::NoTls))
+                    .map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
+                tokio().spawn(connection);
+                client
+            }
+        };
+        self.table
+            .push(PgConnection {
+                address,
+                client: Some(client),
+            })
+            .map_err(|e| Error::Other(e.to_string()))
+    }
+
+    fn query(
+        &mut self,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<rdbms_types::ParameterValue>,
+    ) -> Result<rdbms_types::RowSet, rdbms_types::Error> {
+        self.calls.statements.push(statement.clone());
+        let client = self
+            .table
+            .get(&connection)
+            .ok()
+            .and_then(|connection| connection.client.as_ref())
+            .ok_or_else(|| rdbms_types::Error::ConnectionFailed("no connection found".into()))?;
+        let params = pg_parameters(params);
+        let references: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let result = pg_block(async {
+            let prepared = client.prepare(&statement).await?;
+            let rows = client.query(&prepared, &references).await?;
+            Ok::<_, tokio_postgres::Error>(pg_row_set(rows, prepared.columns()))
+        });
+        match result {
+            Ok(set) => Ok(set),
+            Err(error) => Err(rdbms_types::Error::QueryFailed(format!("{error:?}"))),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<rdbms_types::ParameterValue>,
+    ) -> Result<u64, rdbms_types::Error> {
+        let set = self.query(connection, statement, params)?;
+        Ok(set.rows.len() as u64)
+    }
+
+    /// Back to the pool, as Spin's pool takes it back. A connection still inside a transaction
+    /// would poison the next request that gets it: that is a bug in the guest, so it fails the
+    /// test here instead of being handed on.
+    fn drop(&mut self, connection: Resource<PgConnection>) -> wasmtime::Result<()> {
+        let mut connection = self.table.delete(connection)?;
+        if let Some(client) = connection.client.take() {
+            // Outside a transaction this simple query is the first command of its own, so the
+            // transaction's time is the statement's; inside one left open, it is earlier.
+            let in_transaction = pg_block(client.simple_query("SELECT now() <> statement_timestamp()"))
+                .ok()
+                .and_then(|messages| {
+                    messages.into_iter().find_map(|message| match message {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(|v| v == "t"),
+                        _ => None,
+                    })
+                })
+                .unwrap_or(false);
+            assert!(
+                !in_transaction,
+                "the guest returned a PostgreSQL connection to the pool inside an open transaction"
+            );
+            pg_pool()
+                .lock()
+                .unwrap()
+                .entry(connection.address)
+                .or_default()
+                .push(client);
+        }
         Ok(())
     }
 }

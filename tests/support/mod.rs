@@ -6,6 +6,8 @@ pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
 pub mod orgs;
+#[path = "../../src/testing/postgres_server.rs"]
+pub mod postgres_server;
 pub mod ses;
 pub mod webdriver;
 
@@ -25,6 +27,11 @@ pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
 
 /// The password test accounts are created with.
 pub const PASSWORD: &str = "correct horse battery";
+
+/// A plain client to a test database (outside the component, for inspecting what was stored).
+fn postgres_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connect to the test PostgreSQL")
+}
 
 /// The path and query of the first link in an email's `text` to a portal path starting with
 /// `path`.
@@ -68,6 +75,17 @@ pub struct Portal {
     app: Arc<AppConfig>,
     dir: PathBuf,
     runtime: &'static Runtime,
+    /// The PostgreSQL database this portal uses, when it runs on PostgreSQL.
+    postgres_url: Option<String>,
+}
+
+/// Whether the running test is one of the suites that run again on PostgreSQL
+/// (`tests/portal/main.rs` includes them a second time under `on_postgres`; libtest names each
+/// test's thread after its path).
+pub fn on_postgres() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|name| name.starts_with("on_postgres::"))
 }
 
 impl Portal {
@@ -88,15 +106,33 @@ impl Portal {
         std::fs::create_dir_all(&dir).expect("create test directory");
         // Most suites test what happens after an account exists; the email suite (and any test
         // that says so) runs the default, verified sign-up.
-        let mut overrides = overrides.to_vec();
+        let mut overrides: Vec<(&str, String)> = overrides
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned()))
+            .collect();
         if !overrides.iter().any(|(name, _)| *name == "email_verification") {
-            overrides.push(("email_verification", "off"));
+            overrides.push(("email_verification", "off".to_owned()));
         }
+        let configured = overrides
+            .iter()
+            .find(|(name, _)| *name == "database_url")
+            .map(|(_, url)| url.clone());
+        let postgres_url = configured.or_else(|| {
+            on_postgres().then(|| {
+                let server = postgres_server::server();
+                let url = server.url(&server.create_database());
+                overrides.push(("database_url", url.clone()));
+                overrides.push(("database_host", server.host()));
+                url
+            })
+        });
+        let overrides: Vec<(&str, &str)> = overrides.iter().map(|(name, value)| (*name, value.as_str())).collect();
         let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), &overrides));
         Self {
             app,
             dir,
             runtime: host::runtime(),
+            postgres_url,
         }
     }
 
@@ -137,21 +173,63 @@ impl Portal {
 
     /// The code in the newest email of the development outbox.
     pub fn newest_outbox_code(&self) -> Option<String> {
-        let db = rusqlite::Connection::open(self.database_path()).ok()?;
-        let text: String = db
-            .query_row("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1", [], |row| {
-                row.get(0)
-            })
-            .ok()?;
+        let text = self.text("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1")?;
         text.split(|c: char| !c.is_ascii_digit())
             .find(|word| word.len() == 6)
             .map(str::to_owned)
     }
 
-    /// The single integer `sql` selects from this portal's database (`SELECT COUNT(*) …`).
+    /// Whether this portal stores in PostgreSQL.
+    pub fn is_on_postgres(&self) -> bool {
+        self.postgres_url.is_some()
+    }
+
+    /// The single integer `sql` selects from this portal's database (`SELECT COUNT(*) …`; a
+    /// PostgreSQL boolean counts as 0 or 1).
     pub fn count(&self, sql: &str) -> i64 {
-        let db = rusqlite::Connection::open(self.database_path()).unwrap();
-        db.query_row(sql, [], |row| row.get(0)).unwrap()
+        match &self.postgres_url {
+            Some(url) => {
+                let row = postgres_client(url)
+                    .query_one(sql, &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                row.try_get::<_, i64>(0)
+                    .or_else(|_| row.try_get::<_, i32>(0).map(i64::from))
+                    .or_else(|_| row.try_get::<_, bool>(0).map(i64::from))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.database_path()).unwrap();
+                db.query_row(sql, [], |row| row.get(0)).unwrap()
+            }
+        }
+    }
+
+    /// The text `sql` selects (first column of the first row), if any.
+    pub fn text(&self, sql: &str) -> Option<String> {
+        match &self.postgres_url {
+            Some(url) => postgres_client(url)
+                .query_opt(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .and_then(|row| row.get::<_, Option<String>>(0)),
+            None => {
+                let db = rusqlite::Connection::open(self.database_path()).unwrap();
+                db.query_row(sql, [], |row| row.get(0)).ok()
+            }
+        }
+    }
+
+    /// The bytes `sql` selects (first column of the first row), if any.
+    pub fn blob(&self, sql: &str) -> Option<Vec<u8>> {
+        match &self.postgres_url {
+            Some(url) => postgres_client(url)
+                .query_opt(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .and_then(|row| row.get::<_, Option<Vec<u8>>>(0)),
+            None => {
+                let db = rusqlite::Connection::open(self.database_path()).unwrap();
+                db.query_row(sql, [], |row| row.get(0)).ok()
+            }
+        }
     }
 
     /// Sends one request from client address `127.0.0.1`.

@@ -21,14 +21,16 @@ pub fn create_org(browser: &mut Browser<'_>, name: &str, slug: &str) -> TestResp
 }
 
 pub fn org_id(portal: &Portal, slug: &str) -> String {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row("SELECT id FROM organizations WHERE slug = ?", [slug], |r| r.get(0))
+    assert!(!slug.contains('\''));
+    portal
+        .text(&format!("SELECT id FROM organizations WHERE slug = '{slug}'"))
         .unwrap()
 }
 
 pub fn user_id(portal: &Portal, email: &str) -> String {
-    let db = rusqlite::Connection::open(portal.database_path()).unwrap();
-    db.query_row("SELECT id FROM users WHERE email = ?", [email], |r| r.get(0))
+    assert!(!email.contains('\''));
+    portal
+        .text(&format!("SELECT id FROM users WHERE email = '{email}'"))
         .unwrap()
 }
 
