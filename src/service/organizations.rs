@@ -401,20 +401,10 @@ pub fn remove_user_everywhere(db: &dyn Db, user_id: &UserId) -> Result<(), DbErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::users::{NewUser, create_user};
-    use crate::testing::MemoryDb;
+    use crate::testing::{MemoryDb, stored_user};
 
     fn user(db: &MemoryDb, id: &str, email: &str) -> User {
-        let new = NewUser {
-            email: EmailAddress::parse(email).unwrap(),
-            username: None,
-            first_name: None,
-            last_name: None,
-            phone_number: None,
-            password_hash: "h".into(),
-            email_verified_at: None,
-        };
-        create_user(db, &UserId::from_stored(id.into()), &new, 0).unwrap()
+        stored_user(db, id, email)
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::service::email::{self as email_rules, CodeCheck, NewFlow, Purpose};
 use crate::service::organizations::{self, OrgError};
 use crate::store::users::{self, CreateUserError, NewUser, User};
 use crate::testing::postgres::PgDb;
-use crate::testing::{ALL_OPTIONAL, attempt_from};
+use crate::testing::{ALL_OPTIONAL, attempt_from, stored_user};
 
 /// Runs `work` on `n` connections to `db`'s database at once (released together).
 fn race<T: Send>(db: &PgDb, n: usize, work: impl Fn(usize, &PgDb) -> T + Sync) -> Vec<T> {
@@ -32,17 +32,20 @@ fn race<T: Send>(db: &PgDb, n: usize, work: impl Fn(usize, &PgDb) -> T + Sync) -
     })
 }
 
-fn user(db: &dyn Db, id: &str, email: &str) -> User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
+fn plain_new_user() -> NewUser {
+    NewUser {
+        email: EmailAddress::parse("x@example.com").unwrap(),
         username: None,
         first_name: None,
         last_name: None,
         phone_number: None,
-        password_hash: "h".into(),
+        password_hash: String::new(),
         email_verified_at: None,
-    };
-    users::create_user(db, &UserId::from_stored(id.into()), &new, 0).unwrap()
+    }
+}
+
+fn user(db: &dyn Db, id: &str, email: &str) -> User {
+    stored_user(db, id, email)
 }
 
 #[test]
@@ -60,15 +63,11 @@ fn migrations_apply_once_when_first_requests_race() {
 #[test]
 fn unique_violations_are_reported_like_sqlites() {
     let db = PgDb::new();
-    user(&db, "user_1", "ada@example.com");
+    let first = user(&db, "user_1", "ada@example.com");
     let new = NewUser {
         email: EmailAddress::parse("ADA@example.com").unwrap(),
-        username: None,
-        first_name: None,
-        last_name: None,
-        phone_number: None,
-        password_hash: "h".into(),
-        email_verified_at: None,
+        password_hash: first.password_hash.clone(),
+        ..plain_new_user()
     };
     assert_eq!(
         users::create_user(&db, &UserId::from_stored("user_2".into()), &new, 1),

@@ -76,6 +76,20 @@ impl Db for MemoryDb {
 /// A valid `secret_key` for production settings in tests (never use it anywhere else).
 pub const SECRET_KEY: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
 
+/// Stores a user with only an address (and a placeholder password hash) under `id`.
+pub fn stored_user(db: &dyn Db, id: &str, email: &str) -> crate::store::users::User {
+    let new = crate::store::users::NewUser {
+        email: crate::domain::EmailAddress::parse(email).expect("a valid test address"),
+        username: None,
+        first_name: None,
+        last_name: None,
+        phone_number: None,
+        password_hash: "h".into(),
+        email_verified_at: None,
+    };
+    crate::store::users::create_user(db, &crate::domain::UserId::from_stored(id.into()), &new, 0).expect("create user")
+}
+
 /// Every optional sign-up field offered and optional: the default configuration.
 pub const ALL_OPTIONAL: SignUpFields = SignUpFields {
     first_name: FieldMode::Optional,
