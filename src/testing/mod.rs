@@ -17,8 +17,14 @@ use crate::security::lockout::{LockPolicy, RatePolicy};
 use crate::service::accounts::Attempt;
 use crate::store::{Db, DbError, Row, Value, migrate};
 
-/// An in-memory rusqlite database behind the same trait as Spin's SQLite.
-pub struct MemoryDb(rusqlite::Connection);
+/// The store of the native tests: an in-memory rusqlite database behind the same trait as
+/// Spin's SQLite, shadowed by a PostgreSQL schema of its own on the test server. Every statement
+/// runs on both and the answers must agree (the same rows, or the same kind of error), so every
+/// store and rule test is also a PostgreSQL test; SQLite's answer is the one returned.
+pub struct MemoryDb {
+    sqlite: rusqlite::Connection,
+    shadow: postgres::PgDb,
+}
 
 impl Default for MemoryDb {
     fn default() -> Self {
@@ -27,9 +33,12 @@ impl Default for MemoryDb {
 }
 
 impl MemoryDb {
-    /// A fresh, migrated in-memory database.
+    /// A fresh, migrated in-memory database (and its PostgreSQL shadow).
     pub fn new() -> Self {
-        let db = Self(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"));
+        let db = Self {
+            sqlite: rusqlite::Connection::open_in_memory().expect("in-memory sqlite"),
+            shadow: postgres::PgDb::fresh_schema(),
+        };
         migrate(&db, 0).expect("migrate");
         db
     }
@@ -38,13 +47,11 @@ impl MemoryDb {
     pub fn count(&self, sql: &str) -> i64 {
         self.execute(sql, &[]).expect("query")[0].integer(0).expect("integer")
     }
-}
 
-impl Db for MemoryDb {
-    fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+    fn execute_sqlite(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
         use rusqlite::types::{Value as SqlValue, ValueRef};
         let map_error = |e: rusqlite::Error| DbError::from_message(&e.to_string());
-        let mut prepared = self.0.prepare(statement).map_err(map_error)?;
+        let mut prepared = self.sqlite.prepare(statement).map_err(map_error)?;
         let columns = prepared.column_count();
         let parameters = parameters.iter().map(|value| match value {
             Value::Integer(n) => SqlValue::Integer(*n),
@@ -70,6 +77,39 @@ impl Db for MemoryDb {
             out.push(Row(values));
         }
         Ok(out)
+    }
+}
+
+/// Whether two stores' answers to one statement agree: the same rows (in any order: ties in an
+/// `ORDER BY` may fall either way), or errors of the same kind.
+fn answers_agree(sqlite: &Result<Vec<Row>, DbError>, postgres: &Result<Vec<Row>, DbError>) -> bool {
+    match (sqlite, postgres) {
+        (Ok(a), Ok(b)) => {
+            let sorted = |rows: &[Row]| {
+                let mut text: Vec<String> = rows.iter().map(|row| format!("{row:?}")).collect();
+                text.sort();
+                text
+            };
+            a == b || sorted(a) == sorted(b)
+        }
+        (Err(DbError::Unique(a)), Err(DbError::Unique(b))) => a == b,
+        (Err(a), Err(b)) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        _ => false,
+    }
+}
+
+impl Db for MemoryDb {
+    fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+        let sqlite = self.execute_sqlite(statement, parameters);
+        // Statements PostgreSQL skips (PRAGMA) have nothing to compare.
+        if crate::store::dialect::postgres(statement).is_some() {
+            let shadow = self.shadow.execute(statement, parameters);
+            assert!(
+                answers_agree(&sqlite, &shadow),
+                "SQLite and PostgreSQL disagree on {statement:?} with {parameters:?}:\n  sqlite:   {sqlite:?}\n  postgres: {shadow:?}"
+            );
+        }
+        sqlite
     }
 }
 

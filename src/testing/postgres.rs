@@ -23,6 +23,24 @@ impl PgDb {
         db
     }
 
+    /// A fresh schema of its own in the shared unit-test database, migrated by its user: fast
+    /// enough to give every native test one.
+    pub fn fresh_schema() -> Self {
+        use std::sync::OnceLock;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static DATABASE: OnceLock<String> = OnceLock::new();
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let server = postgres_server::server();
+        let url = DATABASE.get_or_init(|| server.url(&server.create_database()));
+        let schema = format!("unit_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let db = Self::connect_url(url);
+        db.client
+            .borrow_mut()
+            .batch_execute(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}"))
+            .expect("a schema of its own");
+        db
+    }
+
     /// Another connection to the database behind `url` (concurrent requests).
     pub fn connect_url(url: &str) -> Self {
         Self {
