@@ -87,7 +87,16 @@ struct Audit<'s, 'd> {
     problems: Vec<String>,
 }
 
-impl Audit<'_, '_> {
+impl<'s, 'd> Audit<'s, 'd> {
+    fn new(session: &'s Session<'d>, base: &str) -> Self {
+        Self {
+            session,
+            base: base.to_owned(),
+            axe: axe_source(),
+            problems: Vec::new(),
+        }
+    }
+
     /// Audits `path` (or the current page when `None`) as `state`.
     fn check(&mut self, path: Option<&str>, state: &str) {
         if let Some(path) = path {
@@ -114,12 +123,7 @@ fn every_page_state_passes_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     let mut bea = Browser::signed_up(&portal, "bea@example.com");
     let driver = Driver::start();
     let session = driver.session(true);
-    let mut auditor = Audit {
-        session: &session,
-        base: base.clone(),
-        axe: axe_source(),
-        problems: Vec::new(),
-    };
+    let mut auditor = Audit::new(&session, &base);
     let mut check = |path: Option<&str>, state: &str| auditor.check(path, state);
 
     check(Some("/sign-in"), "sign-in");
@@ -314,12 +318,7 @@ fn the_email_pages_pass_axe_in_light_and_dark_at_desktop_and_phone_sizes() {
     let base = format!("http://{}", portal.serve());
     let driver = Driver::start();
     let session = driver.session(true);
-    let mut auditor = Audit {
-        session: &session,
-        base: base.clone(),
-        axe: axe_source(),
-        problems: Vec::new(),
-    };
+    let mut auditor = Audit::new(&session, &base);
     let mut check = |path: Option<&str>, state: &str| auditor.check(path, state);
     check(Some("/sign-in"), "sign-in with the email-code button");
     check(Some("/forgot-password"), "forgot password");
