@@ -80,7 +80,7 @@ pub fn resend(ctx: &Ctx<'_>) -> PageResult {
     }
     mail::admit(ctx, &flow.email)?;
     let purpose = Purpose::parse(&flow.purpose).ok_or_else(|| PortalError::Internal("unknown code purpose".into()))?;
-    match email_rules::resend(db, ctx.signing_mac()?, &flow, ctx.now())? {
+    let sent = match email_rules::resend(db, ctx.signing_mac()?, &flow, ctx.now())? {
         Resend::TooSoon { until } => return Ok(see_other(&format!("{page}&wait={}", until - ctx.now()))),
         Resend::Sent(Some(code)) => mail::send(
             ctx,
@@ -90,9 +90,13 @@ pub fn resend(ctx: &Ctx<'_>) -> PageResult {
                 code: &code,
                 flow_id: &flow.id,
             },
-        )?,
-        Resend::Sent(None) if purpose == Purpose::SignUp => mail::send(ctx, &flow.email, Email::SignUpAttempt)?,
-        Resend::Sent(None) => {}
+        ),
+        Resend::Sent(None) if purpose == Purpose::SignUp => mail::send(ctx, &flow.email, Email::SignUpAttempt),
+        Resend::Sent(None) => Ok(()),
+    };
+    if let Err(error) = sent {
+        email_rules::resend_failed(db, &flow.id, ctx.now())?;
+        return Err(error);
     }
     Ok(see_other(&format!("{page}&sent=1")))
 }

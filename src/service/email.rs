@@ -216,6 +216,12 @@ pub fn resend(db: &dyn Db, keys: &MacKeys, flow: &CodeFlow, now: i64) -> Result<
 }
 
 /// What checking a code found.
+/// After a resend whose email could not be sent: the new code never arrived, so the person may
+/// ask again at once instead of waiting out the cooldown.
+pub fn resend_failed(db: &dyn Db, flow_id: &str, now: i64) -> Result<(), DbError> {
+    store::clear_cooldown(db, flow_id, now - RESEND_COOLDOWN)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeCheck<T> {
     /// Right code: the flow is used up and `complete` ran in the same transaction.

@@ -96,6 +96,15 @@ pub fn replace_code(db: &dyn Db, id: &str, code_hash: &str, sent_at: i64, expire
     Ok(())
 }
 
+/// Lets a flow be sent again at once (its last email never left).
+pub fn clear_cooldown(db: &dyn Db, id: &str, sent_at: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE email_codes SET sent_at = ? WHERE id = ?",
+        &[sent_at.into(), id.into()],
+    )?;
+    Ok(())
+}
+
 /// Forgets a flow whose email could not be sent.
 pub fn delete_code_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
     db.execute("DELETE FROM email_codes WHERE id = ?", &[id.into()])?;
