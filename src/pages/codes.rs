@@ -13,17 +13,16 @@ use super::redirects;
 use super::render::{Page, PageResult, or_show_form, see_other};
 use super::{Ctx, auth};
 use crate::config::Delivery;
-use crate::domain::{EmailAddress, FieldError};
+use crate::domain::FieldError;
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectTarget};
 use crate::security::codes::RESEND_COOLDOWN;
 use crate::security::lockout;
 use crate::security::password::{self, MAX_PASSWORD_CHARS};
-use crate::service::accounts::{self, AccountError, PendingSignUp};
+use crate::service::accounts;
 use crate::service::email::{self as email_rules, CodeCheck, CodeLock, Purpose, Resend};
 use crate::store::email::CodeFlow;
-use crate::store::users;
 use crate::views::{self, Field, Msg};
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
@@ -68,7 +67,7 @@ pub fn resend(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let flow_id = form.text("flow");
     let db = ctx.db()?;
-    let Some(flow) = crate::store::email::find_code_flow(db, flow_id)?.filter(|flow| flow.used_at.is_none()) else {
+    let Some(flow) = email_rules::unused_flow(db, flow_id)? else {
         return dead(ctx);
     };
     let page = mail::code_page(ctx, &flow.id);
@@ -133,7 +132,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
         policy: ctx.settings.lock_policy(),
     });
     let checked = email_rules::check_code(db, ctx.mac_keys()?, flow_id, typed, lock.as_ref(), now, |flow| {
-        act(db, flow, purpose, new_password_hash.as_deref(), now)
+        accounts::complete_email_flow(db, flow, purpose, new_password_hash.as_deref(), now).map_err(PortalError::from)
     })?;
     let (flow, user) = match checked {
         CodeCheck::Accepted(flow, user) => (flow, user),
@@ -173,56 +172,6 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
             Ok(see_other(&format!("/user?notice={}", Notice::EmailChanged.key())))
         }
         Purpose::VerifyEmail => Ok(see_other(&format!("/user?notice={}", Notice::EmailVerified.key()))),
-    }
-}
-
-/// What a right code does, inside the transaction that spends it.
-fn act(
-    db: &dyn crate::store::Db,
-    flow: &CodeFlow,
-    purpose: Purpose,
-    new_password_hash: Option<&str>,
-    now: i64,
-) -> Result<users::User, PortalError> {
-    let email = EmailAddress::parse(&flow.email).map_err(|_| PortalError::Internal("stored address".into()))?;
-    let user = || -> Result<users::User, PortalError> {
-        let id = flow
-            .user_id
-            .as_ref()
-            .ok_or_else(|| PortalError::Internal("flow without user".into()))?;
-        Ok(users::get_user(db, id)?)
-    };
-    match purpose {
-        Purpose::SignUp => {
-            let pending: PendingSignUp = flow
-                .payload
-                .as_deref()
-                .and_then(|payload| serde_json::from_str(payload).ok())
-                .ok_or_else(|| PortalError::Internal("sign-up flow without its account".into()))?;
-            accounts::create_verified_account(db, &pending, now).map_err(PortalError::from)
-        }
-        Purpose::Reset => {
-            let user = user()?;
-            let hash = new_password_hash.ok_or_else(|| PortalError::Internal("reset without password".into()))?;
-            accounts::reset_password(db, &user.id, &email, hash, now)?;
-            Ok(users::get_user(db, &user.id)?)
-        }
-        Purpose::SignIn => {
-            let user = user()?;
-            users::mark_email_verified(db, &user.id, &email, now)?;
-            Ok(users::get_user(db, &user.id)?)
-        }
-        Purpose::EmailChange => {
-            let user = user()?;
-            users::update_email(db, &user.id, &email, Some(now), now)
-                .map_err(|error| PortalError::from(AccountError::from(error)))?;
-            Ok(users::get_user(db, &user.id)?)
-        }
-        Purpose::VerifyEmail => {
-            let user = user()?;
-            users::mark_email_verified(db, &user.id, &email, now)?;
-            Ok(users::get_user(db, &user.id)?)
-        }
     }
 }
 

@@ -249,7 +249,7 @@ pub fn start_for_address(
         crate::error::FormProblem::fields(vec![("email_address", crate::domain::FieldError::Field(problem))])
     })?;
     require_email(ctx)?;
-    let user = crate::store::users::find_user_by_email(ctx.db()?, &email)?;
+    let user = crate::service::accounts::account_with_address(ctx.db()?, &email)?;
     start_code_flow(
         ctx,
         CodeFlowStart {

@@ -76,7 +76,7 @@ pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
         return Err(PortalError::NotFound);
     }
     let strings = ctx.strings.mail();
-    let emails = crate::store::email::list_outbox(ctx.db()?, 50)?;
+    let emails = email_rules::outbox(ctx.db()?)?;
     let content = html! {
         div.card {
             h1 { (strings.outbox_title) }

@@ -313,6 +313,47 @@ pub fn reset_password(
     attempts::clear_scope(db, &lockout::account_scope(Some(user_id), email.as_str()))
 }
 
+/// The account whose address is `email`, if any.
+pub fn account_with_address(db: &dyn Db, email: &EmailAddress) -> Result<Option<User>, DbError> {
+    users::find_user_by_email(db, email)
+}
+
+/// What entering the right code does, inside the transaction that spends it (see
+/// `service::email::check_code`): the account a sign-up was waiting for, a new password (every
+/// session ends), a verified address, or an address changed. Returns the account concerned.
+pub fn complete_email_flow(
+    db: &dyn Db,
+    flow: &crate::store::email::CodeFlow,
+    purpose: crate::service::email::Purpose,
+    new_password_hash: Option<&str>,
+    now: i64,
+) -> Result<User, AccountError> {
+    use crate::service::email::Purpose;
+    let internal = |what: &str| AccountError::Internal(what.to_owned());
+    let email = EmailAddress::parse(&flow.email).map_err(|_| internal("a code flow with a bad address"))?;
+    if purpose == Purpose::SignUp {
+        let pending: PendingSignUp = flow
+            .payload
+            .as_deref()
+            .and_then(|payload| serde_json::from_str(payload).ok())
+            .ok_or_else(|| internal("a sign-up flow without its account"))?;
+        return create_verified_account(db, &pending, now);
+    }
+    let id = flow
+        .user_id
+        .as_ref()
+        .ok_or_else(|| internal("a code flow without its account"))?;
+    match purpose {
+        Purpose::Reset => {
+            let hash = new_password_hash.ok_or_else(|| internal("a reset without its password"))?;
+            reset_password(db, id, &email, hash, now)?;
+        }
+        Purpose::EmailChange => users::update_email(db, id, &email, Some(now), now)?,
+        Purpose::SignIn | Purpose::VerifyEmail | Purpose::SignUp => users::mark_email_verified(db, id, &email, now)?,
+    }
+    Ok(users::get_user(db, id)?)
+}
+
 /// Checks an email address or username and a password.
 pub fn sign_in(db: &dyn Db, identifier: &str, password: &str, attempt: &Attempt<'_>) -> Result<User, SignInError> {
     let user = users::find_user_by_identifier(db, identifier)?;

@@ -180,6 +180,16 @@ pub fn abandon_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
     store::delete_code_flow(db, id)
 }
 
+/// A flow that was not used yet (it may have expired or run out of tries: a resend renews it).
+pub fn unused_flow(db: &dyn Db, id: &str) -> Result<Option<CodeFlow>, DbError> {
+    Ok(store::find_code_flow(db, id)?.filter(|flow| flow.used_at.is_none()))
+}
+
+/// The development outbox, newest first.
+pub fn outbox(db: &dyn Db) -> Result<Vec<store::OutboxEmail>, DbError> {
+    store::list_outbox(db, 50)
+}
+
 /// A live flow (unused, unexpired, tries left), if `id` names one.
 pub fn live_flow(db: &dyn Db, id: &str, now: i64) -> Result<Option<CodeFlow>, DbError> {
     Ok(store::find_code_flow(db, id)?.filter(|flow| is_live(flow, now)))

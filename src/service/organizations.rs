@@ -297,6 +297,11 @@ pub fn revoke_invitation(
     }
 }
 
+/// The organization with `id`, if it still exists.
+pub fn organization(db: &dyn Db, id: &OrgId) -> Result<Option<Organization>, DbError> {
+    orgs::find_organization(db, id)
+}
+
 /// Takes back an invitation whose email could not be sent, so a failed send leaves nothing
 /// behind (the admin tries again and gets a fresh link).
 pub fn withdraw_unsent_invitation(db: &dyn Db, token: &str) -> Result<(), DbError> {

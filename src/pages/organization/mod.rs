@@ -201,7 +201,7 @@ fn send_invitation(
     role: &str,
 ) -> Result<(), PortalError> {
     {
-        let organization = crate::store::organizations::find_organization(ctx.db()?, org_id)?
+        let organization = organizations::organization(ctx.db()?, org_id)?
             .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
         let mut link = ctx.portal_origin().clone();
         link.set_path("/organization/invitation");
