@@ -79,9 +79,10 @@ pub fn add_code_failure(db: &dyn Db, id: &str) -> Result<(), DbError> {
 }
 
 /// Marks a flow used, only if it still was not: `false` when another request used it first.
+/// What it carried (a pending sign-up with its password hash) is dropped with it.
 pub fn mark_code_used(db: &dyn Db, id: &str, now: i64) -> Result<bool, DbError> {
     let rows = db.execute(
-        "UPDATE email_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING id",
+        "UPDATE email_codes SET used_at = ?, payload = NULL WHERE id = ? AND used_at IS NULL RETURNING id",
         &[now.into(), id.into()],
     )?;
     Ok(!rows.is_empty())
