@@ -75,6 +75,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
                 )],
                 footer: vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned(), why],
                 code_heading: strings.mail_code_heading,
+                lang: ctx.strings.lang,
             }
         }
         Email::SignUpAttempt => EmailContent {
@@ -90,6 +91,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
             ],
             footer: vec![why],
             code_heading: strings.mail_code_heading,
+            lang: ctx.strings.lang,
         },
         Email::AddressChanged { new_address } => EmailContent {
             subject: fill(strings.subject_email_changed),
@@ -101,6 +103,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
             )],
             footer: vec![why],
             code_heading: strings.mail_code_heading,
+            lang: ctx.strings.lang,
         },
         Email::Invitation {
             inviter,
@@ -117,6 +120,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
             buttons: vec![(strings.accept_button, link.clone())],
             footer: vec![strings.mail_ignore.to_owned(), why],
             code_heading: strings.mail_code_heading,
+            lang: ctx.strings.lang,
         },
         Email::NewDevice {
             device,
@@ -136,6 +140,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
             )],
             footer: vec![why],
             code_heading: strings.mail_code_heading,
+            lang: ctx.strings.lang,
         },
     };
     // A logo on the portal itself (`/logo.png`) needs the portal's origin in an email.

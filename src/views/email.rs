@@ -16,6 +16,8 @@ pub struct EmailContent<'a> {
     /// Small print: why this email came, what to do if unexpected.
     pub footer: Vec<String>,
     pub code_heading: &'a str,
+    /// The recipient's language (`Strings::lang`), for mail clients and screen readers.
+    pub lang: &'a str,
 }
 
 /// `(text, html)` of an email.
@@ -35,7 +37,7 @@ pub fn render(branding: &Branding, logo_url: Option<&str>, content: &EmailConten
     let color = &branding.primary_color;
     let html = html! {
         (DOCTYPE)
-        html {
+        html lang=(content.lang) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -89,6 +91,7 @@ mod tests {
             buttons: vec![("Open", "https://accounts.myapp.com/verify?flow=f&code=123456".into())],
             footer: vec!["Why you got this.".into()],
             code_heading: "Your code",
+            lang: "en",
         }
     }
 
@@ -102,6 +105,7 @@ mod tests {
         assert!(text.contains("Open: https://accounts.myapp.com/verify?flow=f&code=123456"));
         assert!(html.contains("href=\"https://accounts.myapp.com/verify?flow=f&amp;code=123456\""));
         assert!(html.contains("#112233"));
+        assert!(html.contains("<html lang=\"en\">"));
     }
 
     #[test]
