@@ -43,6 +43,9 @@ pub enum PortalError {
     DevelopmentHost(String),
     #[error("the portal is busy, please try again in a moment: {0}")]
     Unavailable(String),
+    /// The database cannot be reached (down, refused the credentials): the detail is logged.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// The email provider refused or did not answer; nothing was changed (the reason is logged).
     #[error("the email could not be sent")]
     EmailNotSent,
@@ -67,7 +70,9 @@ impl PortalError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Invalid(problem) => problem.status,
             Self::Config(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) | Self::DevelopmentHost(_) | Self::EmailNotSent => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DevelopmentHost(_) | Self::EmailNotSent => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::TooManyEmails { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -120,7 +125,8 @@ impl From<FormProblem> for PortalError {
 impl From<DbError> for PortalError {
     fn from(error: DbError) -> Self {
         match error {
-            DbError::Busy | DbError::Unavailable(_) => Self::Unavailable(error.to_string()),
+            DbError::Busy => Self::Unavailable(error.to_string()),
+            DbError::Unavailable(_) => Self::DatabaseUnavailable(error.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

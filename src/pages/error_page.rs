@@ -39,6 +39,13 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
             (strings.busy_title, strings.busy.to_owned())
         }
+        PortalError::DatabaseUnavailable(detail) => {
+            eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
+            (
+                strings.database_unavailable_title,
+                strings.database_unavailable.to_owned(),
+            )
+        }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
             (strings.error_title, strings.internal_error.to_owned())
@@ -85,6 +92,9 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
     match error {
         PortalError::Unavailable(_) => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        PortalError::DatabaseUnavailable(_) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
         }
         PortalError::EmailNotSent => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));

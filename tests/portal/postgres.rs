@@ -22,6 +22,11 @@ fn a_database_that_is_down_gives_a_503_and_a_log_line_naming_it() {
     page.assert_status(503);
     assert!(page.header("retry-after").is_some());
     assert!(
+        page.body.contains("cannot reach its database"),
+        "a clear page: {}",
+        page.body
+    );
+    assert!(
         page.logs.contains(&format!(
             "cannot connect to PostgreSQL at 127.0.0.1:{port}/portal as {USER}"
         )),

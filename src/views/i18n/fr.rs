@@ -190,6 +190,8 @@ pub const FRENCH: Strings = Strings {
     csrf_cross_site: "Ce formulaire a été envoyé depuis un autre site : il a été refusé.",
     csrf_token_missing: "Le jeton de sécurité du formulaire est absent. Vérifiez que les cookies sont activés, rechargez la page et réessayez.",
     csrf_token_invalid: "Le jeton de sécurité du formulaire est invalide ou expiré. Rechargez la page et réessayez.",
+    database_unavailable_title: "Temporairement indisponible",
+    database_unavailable: "Le portail ne peut pas joindre sa base de données pour le moment. Rien n'a été modifié. Réessayez dans un instant.",
     busy: "Le portail est occupé. Réessayez dans un instant.",
     internal_error: "Une erreur inattendue s’est produite. Réessayez plus tard.",
     time_yesterday: "hier",

@@ -190,6 +190,8 @@ pub const JAPANESE: Strings = Strings {
     csrf_cross_site: "このフォームは別のサイトから送信されたため、拒否されました。",
     csrf_token_missing: "フォームのセキュリティトークンがありません。Cookie が有効か確認し、ページを再読み込みしてもう一度お試しください。",
     csrf_token_invalid: "フォームのセキュリティトークンが無効か期限切れです。ページを再読み込みしてもう一度お試しください。",
+    database_unavailable_title: "一時的に利用できません",
+    database_unavailable: "現在、ポータルがデータベースに接続できません。何も変更されていません。しばらくしてからもう一度お試しください。",
     busy: "ポータルが混雑しています。少し待ってからもう一度お試しください。",
     internal_error: "予期しないエラーが発生しました。しばらくしてからもう一度お試しください。",
     time_yesterday: "昨日",

@@ -211,6 +211,8 @@ pub struct Strings {
     pub csrf_cross_site: &'static str,
     pub csrf_token_missing: &'static str,
     pub csrf_token_invalid: &'static str,
+    pub database_unavailable_title: &'static str,
+    pub database_unavailable: &'static str,
     pub busy: &'static str,
     pub internal_error: &'static str,
     pub time_yesterday: &'static str,
