@@ -52,7 +52,7 @@ fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
     let token = match ctx.cookie(name) {
         Some(token) if token.len() >= 32 && token.len() <= 64 => token.to_owned(),
         _ => {
-            let (token, _) = crate::security::codes::new_token();
+            let (token, _) = crate::security::new_token();
             ctx.add_cookie(session::set_cookie(
                 name,
                 &token,

@@ -1,4 +1,4 @@
-//! One-time email codes, device cookies and "this wasn't me" tokens.
+//! One-time email codes.
 //!
 //! Threat notes:
 //! - Guessing: a code is 6 uniformly random digits; a flow allows [`MAX_WRONG_TRIES`] wrong
@@ -11,10 +11,10 @@
 //! - Replay: a code is single use (marked used in the transaction that acts on it) and lives
 //!   [`CODE_LIFETIME`] seconds; a resend replaces it.
 //! - Mail scanners: links carry the code to a page with a button; only a POST consumes it.
-//! - Device cookies and notice tokens are 256-bit random values stored as SHA-256 hashes.
+//! - Device cookies and notice links are `security::new_token` tokens, stored as hashes.
 
 use super::token::MacKeys;
-use super::{base64url, random_bytes, sha256};
+use super::{base64url, random_bytes};
 
 /// Seconds a code stays usable.
 pub const CODE_LIFETIME: i64 = 600;
@@ -58,18 +58,6 @@ pub fn code_matches(keys: &MacKeys, flow_id: &str, code: &str, stored: &str) -> 
 /// (a sign-up for an address that has an account, a reset for one that has none).
 pub fn unmatchable_hash() -> String {
     format!("none.{}", base64url(&random_bytes::<32>()))
-}
-
-/// A new random token (device cookie, notice link) and the hash to store.
-pub fn new_token() -> (String, [u8; 32]) {
-    let token = base64url(&random_bytes::<32>());
-    let hash = sha256(token.as_bytes());
-    (token, hash)
-}
-
-/// The stored hash of a token a browser or link presented.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    sha256(token.as_bytes())
 }
 
 #[cfg(test)]
@@ -124,12 +112,5 @@ mod tests {
         for code in ["000000", "123456", "999999"] {
             assert!(!code_matches(&keys(), "flow", code, &stored));
         }
-    }
-
-    #[test]
-    fn tokens_are_stored_hashed() {
-        let (token, hash) = new_token();
-        assert_eq!(token_hash(&token), hash);
-        assert_ne!(token.as_bytes(), hash.as_slice());
     }
 }

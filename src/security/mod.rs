@@ -44,6 +44,20 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// A new bearer token (256 random bits, base64url: portal sessions, invitation links, device
+/// cookies, "this wasn't me" links) and the hash to store. Only the hash is ever stored, so a
+/// copy of the database cannot present a token.
+pub fn new_token() -> (String, [u8; 32]) {
+    let token = base64url(&random_bytes::<32>());
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The hash under which a presented token would be stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    sha256(token.as_bytes())
+}
+
 /// Counts of the costly operations this thread ran (Argon2 runs, scalar multiplications, key
 /// generations), so native tests can pin that a page does none, or exactly one.
 #[cfg(test)]
@@ -62,5 +76,20 @@ pub mod cost {
     /// What this thread ran since the last call.
     pub fn take() -> BTreeMap<&'static str, usize> {
         COUNTS.with(|counts| std::mem::take(&mut *counts.borrow_mut()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_kept() {
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a), hash_a);
+        assert_ne!(a.as_bytes(), hash_a.as_slice());
     }
 }

@@ -10,8 +10,6 @@
 //! `__session` is the short-lived JWT apps verify. In production it is scoped to the instance
 //! domain so every app subdomain receives it; in development it stays host-only.
 
-use super::{base64url, random_bytes, sha256};
-
 pub const SESSION_TOKEN_COOKIE: &str = "__session";
 
 /// The portal session cookie. In production it carries the `__Host-` prefix, which browsers
@@ -23,18 +21,6 @@ pub fn portal_session_cookie(production: bool) -> &'static str {
     } else {
         "__portal_session"
     }
-}
-
-/// A new portal session token and the hash to store.
-pub fn new_session_token() -> (String, [u8; 32]) {
-    let token = base64url(&random_bytes::<32>());
-    let hash = sha256(token.as_bytes());
-    (token, hash)
-}
-
-/// The hash under which a presented token would be stored.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    sha256(token.as_bytes())
 }
 
 /// Attributes shared by every cookie the portal sets.
@@ -85,15 +71,6 @@ pub fn read_cookie<'h>(cookie_headers: impl IntoIterator<Item = &'h str>, name: 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_random_and_only_their_hash_is_kept() {
-        let (a, hash_a) = new_session_token();
-        let (b, _) = new_session_token();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert_eq!(token_hash(&a), hash_a);
-    }
 
     #[test]
     fn cookies_carry_the_security_attributes() {

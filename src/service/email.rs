@@ -8,8 +8,8 @@ use crate::outbound::email::{self as providers, Message};
 use crate::outbound::{Http, HttpError};
 use crate::security::codes::{self, CODE_LIFETIME, MAX_WRONG_TRIES, RESEND_COOLDOWN};
 use crate::security::lockout::{self, LockPolicy};
-use crate::security::random_id;
 use crate::security::token::MacKeys;
+use crate::security::{new_token, random_id, token_hash};
 use crate::store::email::{self as store, CodeFlow};
 use crate::store::{Db, DbError, attempts, transaction};
 
@@ -305,20 +305,20 @@ pub fn close_flows(db: &dyn Db, user_id: &UserId, purpose: Purpose, now: i64) ->
 /// of it: the browser is new to an account that has signed in elsewhere before (the first
 /// browser of an account, the one it signed up in, is simply recorded).
 pub fn is_new_device(db: &dyn Db, user_id: &UserId, device_token: &str, now: i64) -> Result<bool, DbError> {
-    let inserted = store::remember_device(db, user_id, &codes::token_hash(device_token), now)?;
+    let inserted = store::remember_device(db, user_id, &token_hash(device_token), now)?;
     Ok(inserted && store::count_devices(db, user_id)? > 1)
 }
 
 /// A "this wasn't me" link token for a session just started.
 pub fn new_sign_in_notice(db: &dyn Db, session_id: &SessionId, user_id: &UserId, now: i64) -> Result<String, DbError> {
-    let (token, hash) = codes::new_token();
+    let (token, hash) = new_token();
     store::insert_sign_in_notice(db, &hash, session_id, user_id, now + NOTICE_LIFETIME)?;
     Ok(token)
 }
 
 /// Takes a notice token (single use): the session it names and its user.
 pub fn take_sign_in_notice(db: &dyn Db, token: &str, now: i64) -> Result<Option<(SessionId, UserId)>, DbError> {
-    store::take_sign_in_notice(db, &codes::token_hash(token), now)
+    store::take_sign_in_notice(db, &token_hash(token), now)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::domain::{
     EmailAddress, FieldError, FieldErrors, FieldProblem, InvitationId, InvitationStatus, OrgId, OrganizationName, Role,
     Slug, UserId,
 };
-use crate::security::{base64url, random_bytes, sha256};
+use crate::security::{new_token, token_hash};
 use crate::store::organizations::{self as orgs, Invitation, Member, Membership, NewInvitation, Organization};
 use crate::store::users::User;
 use crate::store::{Db, DbError, sessions, transaction, users};
@@ -256,8 +256,7 @@ pub fn invite(
     {
         return Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]));
     }
-    let token = base64url(&random_bytes::<32>());
-    let token_hash = sha256(token.as_bytes());
+    let (token, token_hash) = new_token();
     let id = InvitationId::generate();
     transaction(db, || {
         orgs::create_invitation(
@@ -305,7 +304,7 @@ pub fn organization(db: &dyn Db, id: &OrgId) -> Result<Option<Organization>, DbE
 /// Takes back an invitation whose email could not be sent, so a failed send leaves nothing
 /// behind (the admin tries again and gets a fresh link).
 pub fn withdraw_unsent_invitation(db: &dyn Db, token: &str) -> Result<(), DbError> {
-    orgs::delete_invitation_by_token_hash(db, &sha256(token.as_bytes()))
+    orgs::delete_invitation_by_token_hash(db, &token_hash(token))
 }
 
 /// The address a live invitation was sent to, so the sign-in and sign-up pages the invitee
@@ -319,7 +318,7 @@ pub fn invited_email(db: &dyn Db, token: &str, now: i64) -> Result<Option<EmailA
 /// no longer an admin (demoted, removed, account deleted), their pending invitations die with
 /// that role, so an old link cannot bring a removed admin back in.
 fn live_invitation(db: &dyn Db, token: &str, now: i64) -> Result<Option<Invitation>, DbError> {
-    let Some(invitation) = orgs::find_invitation_by_token_hash(db, &sha256(token.as_bytes()))?
+    let Some(invitation) = orgs::find_invitation_by_token_hash(db, &token_hash(token))?
         .filter(|invitation| invitation.status == InvitationStatus::Pending && invitation.expires_at > now)
     else {
         return Ok(None);

@@ -6,9 +6,8 @@
 //! older token, so a member who was removed loses the organization claims at once.
 
 use crate::domain::{OrgId, SessionId, UserId};
-use crate::security::session::token_hash;
 use crate::security::token::Claims;
-use crate::security::{base64url, random_bytes, session};
+use crate::security::{base64url, new_token, random_bytes, token_hash};
 use crate::store::organizations::{self as orgs, Membership};
 use crate::store::sessions::{self, PortalSession, SessionOrigin};
 use crate::store::users::User;
@@ -80,7 +79,7 @@ pub fn start_session(
     replacing: Option<&SessionId>,
     context: &SignInContext<'_>,
 ) -> Result<StartedSession, DbError> {
-    let (token, hash) = session::new_session_token();
+    let (token, hash) = new_token();
     let user_agent: Option<String> = context
         .user_agent
         .map(|agent| agent.chars().take(USER_AGENT_LIMIT).collect());
