@@ -66,14 +66,19 @@ impl RatePolicy {
     /// Until when another check is refused, given the times of the address's checks in the last
     /// minute (ascending).
     pub fn limited_until(&self, recent: &[i64]) -> Option<i64> {
-        let allowed = usize::try_from(self.per_minute).unwrap_or(0);
-        if recent.len() < allowed {
-            return None;
-        }
-        // The oldest check that must age out before one more fits.
-        let index = recent.len() - allowed;
-        recent.get(index).map(|oldest| oldest + Self::WINDOW)
+        refused_until(recent, usize::try_from(self.per_minute).unwrap_or(0), Self::WINDOW)
     }
+}
+
+/// Until when one more event is refused when at most `allowed` may happen within `window`
+/// seconds, given the times of the recent ones (ascending, all within the window).
+pub fn refused_until(recent: &[i64], allowed: usize, window: i64) -> Option<i64> {
+    if recent.len() < allowed {
+        return None;
+    }
+    // The oldest event that must age out before one more fits.
+    let index = recent.len() - allowed;
+    recent.get(index).map(|oldest| oldest + window)
 }
 
 /// The scope key for an account (its id) or, when no account matches, the identifier typed:

@@ -116,11 +116,8 @@ pub fn admit_send(db: &dyn Db, address: &str, client_addr: &str, now: i64) -> Re
         store::prune(db, now - CODE_LIFETIME, now - SEND_WINDOW)?;
         for (scope, limit) in [(&address_scope, SENDS_PER_ADDRESS), (&client_scope, SENDS_PER_CLIENT)] {
             let times = store::send_times(db, scope, now - SEND_WINDOW)?;
-            if times.len() >= limit {
-                let oldest = times[times.len() - limit];
-                return Err(SendError::RateLimited {
-                    until: oldest + SEND_WINDOW,
-                });
+            if let Some(until) = lockout::refused_until(&times, limit, SEND_WINDOW) {
+                return Err(SendError::RateLimited { until });
             }
         }
         store::record_send(db, &address_scope, now)?;
