@@ -57,8 +57,16 @@ pub fn code_matches(keys: &MacKeys, flow_id: &str, code: &str, stored: &str) -> 
 /// A stored hash that no code matches: the flow of an address that must not learn anything
 /// (a sign-up for an address that has an account, a reset for one that has none).
 pub fn unmatchable_hash() -> String {
-    format!("none.{}", base64url(&random_bytes::<32>()))
+    format!("{UNMATCHABLE}{}", base64url(&random_bytes::<32>()))
 }
+
+/// Whether a stored hash came from [`unmatchable_hash`] (a decoy flow).
+pub fn is_unmatchable(stored: &str) -> bool {
+    stored.starts_with(UNMATCHABLE)
+}
+
+/// What starts an unmatchable hash: a real one is a base64url MAC tag, which has no `.`.
+const UNMATCHABLE: &str = "none.";
 
 #[cfg(test)]
 mod tests {
@@ -109,6 +117,8 @@ mod tests {
     #[test]
     fn decoy_flows_match_no_code() {
         let stored = unmatchable_hash();
+        assert!(is_unmatchable(&stored));
+        assert!(!is_unmatchable(&code_hash(&keys(), "flow", "123456")));
         for code in ["000000", "123456", "999999"] {
             assert!(!code_matches(&keys(), "flow", code, &stored));
         }

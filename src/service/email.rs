@@ -212,7 +212,7 @@ pub fn resend(db: &dyn Db, keys: &MacKeys, flow: &CodeFlow, now: i64) -> Result<
             until: flow.sent_at + RESEND_COOLDOWN,
         });
     }
-    let decoy = flow.code_hash.starts_with("none.");
+    let decoy = codes::is_unmatchable(&flow.code_hash);
     let code = (!decoy).then(codes::new_code);
     let code_hash = match &code {
         Some(code) => codes::code_hash(keys, &flow.id, code),
