@@ -15,7 +15,7 @@ use crate::views;
 
 /// Starts a portal session for `user` (ending the visitor's old one), sets both cookies and
 /// sends the visitor to `target`.
-pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> PageResult {
+pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, location: &str) -> PageResult {
     let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
     let lifetime = ctx.settings.portal_session_lifetime();
     let context = SignInContext {
@@ -33,7 +33,7 @@ pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, target: &RedirectTarget) -> Pa
     ));
     refresh_token(ctx, &started.session)?;
     notice_new_device(ctx, user, &started.session);
-    Ok(found(&target.location()))
+    Ok(found(location))
 }
 
 /// The long-lived cookie that tells one browser from another for new-device notices. It only

@@ -144,16 +144,10 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     };
     let target = stored_target(ctx, &flow, purpose);
     match purpose {
-        Purpose::SignUp | Purpose::SignIn => auth::finish_sign_in(ctx, &user, &target),
+        Purpose::SignUp | Purpose::SignIn => auth::finish_sign_in(ctx, &user, &target.location()),
         Purpose::Reset => {
             email_rules::close_flows(db, &user.id, Purpose::Reset, now)?;
-            auth::finish_sign_in(ctx, &user, &target).map(|mut response| {
-                let location = Notice::PasswordReset.after(&target, "/user");
-                if let Ok(value) = http::HeaderValue::from_str(&location) {
-                    response.headers_mut().insert(http::header::LOCATION, value);
-                }
-                response
-            })
+            auth::finish_sign_in(ctx, &user, &Notice::PasswordReset.after(&target, "/user"))
         }
         Purpose::EmailChange => {
             let visitor = ctx.visitor()?;

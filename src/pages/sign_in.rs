@@ -67,7 +67,7 @@ fn sign_in(ctx: &Ctx<'_>, form: &Params, identifier: &str, target: &RedirectTarg
         return Err(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::MissingCredentials).into());
     }
     let user = accounts::sign_in(ctx.db()?, identifier, password, &ctx.attempt())?;
-    auth::finish_sign_in(ctx, &user, target)
+    auth::finish_sign_in(ctx, &user, &target.location())
 }
 
 fn render(

@@ -67,7 +67,9 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
     if !ctx.settings.verification_required() {
         return match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
-            SignedUp::Created(user) | SignedUp::ExistingAccount(user) => auth::finish_sign_in(ctx, &user, target),
+            SignedUp::Created(user) | SignedUp::ExistingAccount(user) => {
+                auth::finish_sign_in(ctx, &user, &target.location())
+            }
         };
     }
     mail::require_email(ctx)?;
