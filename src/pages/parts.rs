@@ -78,11 +78,10 @@ pub enum Notice {
     PasswordReset,
     EmailChanged,
     EmailVerified,
-    InvitationSent,
 }
 
 impl Notice {
-    const ALL: [Self; 23] = [
+    const ALL: [Self; 22] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -105,7 +104,6 @@ impl Notice {
         Self::PasswordReset,
         Self::EmailChanged,
         Self::EmailVerified,
-        Self::InvitationSent,
     ];
 
     pub fn key(self) -> &'static str {
@@ -132,7 +130,6 @@ impl Notice {
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
             Self::EmailVerified => "email_verified",
-            Self::InvitationSent => "invitation_sent",
         }
     }
 
@@ -160,7 +157,6 @@ impl Notice {
             Self::PasswordReset => strings.mail().notice_password_reset,
             Self::EmailChanged => strings.mail().notice_email_changed,
             Self::EmailVerified => strings.mail().notice_email_verified,
-            Self::InvitationSent => strings.mail().notice_invitation_sent,
         }
     }
 
@@ -187,8 +183,7 @@ impl Notice {
             | Self::InvitationRevoked
             | Self::InvitationAccepted
             | Self::Switched
-            | Self::OrganizationCreated
-            | Self::InvitationSent => path == "/organization",
+            | Self::OrganizationCreated => path == "/organization",
         }
     }
 
