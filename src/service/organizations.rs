@@ -235,9 +235,17 @@ pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &OrgId, confirmati
     })
 }
 
-/// Invites an email address with a role (admins only). Returns the one-time token for the
-/// invitation link; only its hash is stored. An earlier pending invitation for the same email
-/// is revoked.
+/// A new invitation: the one-time token of its link (only its hash is stored) and what it was
+/// made out to, as validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedInvitation {
+    pub token: String,
+    pub email: EmailAddress,
+    pub role: Role,
+}
+
+/// Invites an email address with a role (admins only). An earlier pending invitation for the
+/// same email is revoked.
 pub fn invite(
     db: &dyn Db,
     actor: &User,
@@ -245,7 +253,7 @@ pub fn invite(
     email: &str,
     role: &str,
     now: i64,
-) -> Result<String, OrgError> {
+) -> Result<CreatedInvitation, OrgError> {
     require_admin(db, org_id, &actor.id)?;
     let (email, role) = both_fields(
         ("email_address", EmailAddress::parse(email)),
@@ -273,7 +281,7 @@ pub fn invite(
             },
         )
     })?;
-    Ok(token)
+    Ok(CreatedInvitation { token, email, role })
 }
 
 /// Revokes a pending invitation (admins only; checked first, so a member learns nothing about
@@ -477,7 +485,7 @@ mod tests {
         let ada = user(&db, "user_a", "a@example.com");
         let bea = user(&db, "user_b", "b@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        let token = invite(&db, &ada, &org.id, "B@example.com", "member", 10).unwrap();
+        let token = invite(&db, &ada, &org.id, "B@example.com", "member", 10).unwrap().token;
         assert_eq!(
             accept_invitation(&db, &token, &ada, 11),
             Err(OrgError::InvitationForAnotherEmail)
@@ -513,7 +521,7 @@ mod tests {
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         orgs::add_membership(&db, &org.id, &bea.id, Role::Admin, 2).unwrap();
         // Bea, an admin, invites her own second address; then Ada removes her.
-        let link = invite(&db, &bea, &org.id, "e@example.com", "admin", 3).unwrap();
+        let link = invite(&db, &bea, &org.id, "e@example.com", "admin", 3).unwrap().token;
         assert_eq!(
             invited_email(&db, &link, 4)
                 .unwrap()
@@ -531,7 +539,7 @@ mod tests {
             Err(OrgError::InvitationUnavailable),
             "a removed admin cannot regain admin through an old link"
         );
-        let fresh = invite(&db, &ada, &org.id, "e@example.com", "member", 5).unwrap();
+        let fresh = invite(&db, &ada, &org.id, "e@example.com", "member", 5).unwrap().token;
         accept_invitation(&db, &fresh, &eve, 6).unwrap();
     }
 
@@ -541,8 +549,8 @@ mod tests {
         let ada = user(&db, "user_a", "a@example.com");
         let bea = user(&db, "user_b", "b@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        let first = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap();
-        let second = invite(&db, &ada, &org.id, "b@example.com", "admin", 11).unwrap();
+        let first = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap().token;
+        let second = invite(&db, &ada, &org.id, "b@example.com", "admin", 11).unwrap().token;
         assert_eq!(
             accept_invitation(&db, &first, &bea, 12),
             Err(OrgError::InvitationUnavailable)
@@ -556,7 +564,7 @@ mod tests {
         );
         decline_invitation(
             &db,
-            &invite(&db, &ada, &org.id, "b@example.com", "member", 15).unwrap(),
+            &invite(&db, &ada, &org.id, "b@example.com", "member", 15).unwrap().token,
             &bea,
             16,
         )

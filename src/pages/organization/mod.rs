@@ -7,7 +7,7 @@
 
 mod view;
 
-use super::parts::{Notice, Sections};
+use super::parts::{Notice, Sections, role_text};
 use super::redirects;
 use super::render::{PageResult, found, or_show_form, see_other};
 use super::{Ctx, auth, mail};
@@ -165,7 +165,7 @@ pub fn remove_member(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn invite(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "invitations", |form, visitor, org_id| {
-        let token = organizations::invite(
+        let created = organizations::invite(
             ctx.db()?,
             &visitor.user,
             org_id,
@@ -174,20 +174,13 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
             ctx.now(),
         )?;
         if ctx.settings.email().can_send()
-            && let Err(error) = send_invitation(
-                ctx,
-                visitor,
-                org_id,
-                &token,
-                form.text("email_address"),
-                form.text("role"),
-            )
+            && let Err(error) = send_invitation(ctx, visitor, org_id, &created)
         {
             // Nothing half-done: the link no one received is taken back.
-            organizations::withdraw_unsent_invitation(ctx.db()?, &token)?;
+            organizations::withdraw_unsent_invitation(ctx.db()?, &created.token)?;
             return Err(error);
         }
-        view::invitation_created(ctx, &token, form.text("email_address"), form.text("role"))
+        view::invitation_created(ctx, &created)
     })
 }
 
@@ -196,37 +189,30 @@ fn send_invitation(
     ctx: &Ctx<'_>,
     visitor: &Visitor,
     org_id: &OrgId,
-    token: &str,
-    email: &str,
-    role: &str,
+    created: &organizations::CreatedInvitation,
 ) -> Result<(), PortalError> {
-    {
-        let organization = organizations::organization(ctx.db()?, org_id)?
-            .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
-        let mut link = ctx.portal_origin().clone();
-        link.set_path("/organization/invitation");
-        link.query_pairs_mut()
-            .clear()
-            .append_pair("token", token)
-            .append_pair("ui_locales", ctx.strings.lang);
-        let user = &visitor.user;
-        let inviter = match (&user.first_name, &user.last_name) {
-            (Some(first), Some(last)) => format!("{first} {last}"),
-            (Some(first), None) => first.clone(),
-            _ => user.email.as_str().to_owned(),
-        };
-        mail::admit(ctx, email)?;
-        mail::send(
-            ctx,
-            email,
-            mail::Email::Invitation {
-                inviter: &inviter,
-                organization: &organization.name,
-                role,
-                link: link.to_string(),
-            },
-        )
-    }
+    let organization = organizations::organization(ctx.db()?, org_id)?
+        .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
+    let mut link = view::invitation_link(ctx, &created.token);
+    link.query_pairs_mut().append_pair("ui_locales", ctx.strings.lang);
+    let user = &visitor.user;
+    let inviter = match (&user.first_name, &user.last_name) {
+        (Some(first), Some(last)) => format!("{first} {last}"),
+        (Some(first), None) => first.clone(),
+        _ => user.email.as_str().to_owned(),
+    };
+    let to = created.email.as_str();
+    mail::admit(ctx, to)?;
+    mail::send(
+        ctx,
+        to,
+        mail::Email::Invitation {
+            inviter: &inviter,
+            organization: &organization.name,
+            role: role_text(ctx.strings, created.role),
+            link: link.to_string(),
+        },
+    )
 }
 
 pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {

@@ -317,22 +317,13 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
 }
 
 /// Shows the new invitation's link once (only its hash is stored), with who it is for and the
-/// role, and a copy button where scripts run. `email` and `role` passed the invitation's checks.
-pub fn invitation_created(ctx: &Ctx<'_>, token: &str, email: &str, role: &str) -> PageResult {
+/// role (as the invitation stored them), and a copy button where scripts run.
+pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitation) -> PageResult {
     let strings = ctx.strings;
-    let mut link = ctx.portal_origin().clone();
-    link.set_path("/organization/invitation");
-    link.query_pairs_mut().clear().append_pair("token", token);
-    let email = EmailAddress::parse(email)
-        .map(|email| email.as_str().to_owned())
-        .unwrap_or_default();
-    let role = Role::parse(role)
-        .map(|role| role_text(strings, role))
-        .unwrap_or_default();
-    let lead = strings
-        .invitation_for
-        .replace("{email}", &email)
-        .replace("{role}", role);
+    let link = invitation_link(ctx, &created.token);
+    let email = created.email.as_str();
+    let role = role_text(strings, created.role);
+    let lead = strings.invitation_for.replace("{email}", email).replace("{role}", role);
     let content = html! {
         div.card {
             h1 { (strings.invitations_section) }
@@ -349,6 +340,14 @@ pub fn invitation_created(ctx: &Ctx<'_>, token: &str, email: &str, role: &str) -
         }
     };
     Ok(Page::new(ctx, strings.invitations_section).render(content))
+}
+
+/// The link of an invitation, on the portal's origin.
+pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> url::Url {
+    let mut link = ctx.portal_origin().clone();
+    link.set_path("/organization/invitation");
+    link.query_pairs_mut().clear().append_pair("token", token);
+    link
 }
 
 /// The invitation as its invitee sees it, with accept and decline.
