@@ -3,6 +3,7 @@
 //! [`portal::handle`] the way the component does (no wasm, no wasmtime), so routing, headers and
 //! whole flows are tested in milliseconds.
 
+pub mod email_text;
 pub mod html;
 pub mod postgres;
 pub mod postgres_server;
@@ -305,10 +306,7 @@ pub fn newest_emailed_code(db: &MemoryDb) -> Option<String> {
     let rows = db
         .execute("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1", &[])
         .ok()?;
-    let text = rows.first()?.text(0).ok()?;
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|word| word.len() == 6)
-        .map(str::to_owned)
+    email_text::code_in(&rows.first()?.text(0).ok()?)
 }
 
 /// A browser on the native portal: keeps cookies and posts forms the way a same-origin page does.

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../../src/testing/email_text.rs"]
+pub mod email_text;
 pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
@@ -33,16 +35,7 @@ fn postgres_client(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("connect to the test PostgreSQL")
 }
 
-/// The path and query of the first link in an email's `text` to a portal path starting with
-/// `path`.
-pub fn link_in(text: &str, path: &str) -> String {
-    text.split_whitespace()
-        .filter_map(|word| word.split_once("://").map(|(_, rest)| rest))
-        .filter_map(|rest| rest.find('/').map(|i| &rest[i..]))
-        .find(|link| link.starts_with(path))
-        .unwrap_or_else(|| panic!("no {path} link in {text}"))
-        .to_owned()
-}
+pub use email_text::link_in;
 
 /// The value part of a `Set-Cookie` header.
 pub fn cookie_value(set_cookie: &str) -> &str {
@@ -173,10 +166,7 @@ impl Portal {
 
     /// The code in the newest email of the development outbox.
     pub fn newest_outbox_code(&self) -> Option<String> {
-        let text = self.text("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1")?;
-        text.split(|c: char| !c.is_ascii_digit())
-            .find(|word| word.len() == 6)
-            .map(str::to_owned)
+        email_text::code_in(&self.text("SELECT text_body FROM dev_outbox ORDER BY id DESC LIMIT 1")?)
     }
 
     /// Whether this portal stores in PostgreSQL.

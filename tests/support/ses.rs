@@ -90,11 +90,7 @@ impl SesServer {
 impl ReceivedEmail {
     /// The six-digit code in the text.
     pub fn code(&self) -> String {
-        self.text
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|word| word.len() == 6)
-            .expect("a code in the email")
-            .to_owned()
+        super::email_text::code_in(&self.text).expect("a code in the email")
     }
 
     /// The path and query of the first portal link in the text that starts with `path`.
