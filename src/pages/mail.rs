@@ -253,7 +253,6 @@ pub fn start_for_address(
     let email = crate::domain::EmailAddress::parse(typed).map_err(|problem| {
         crate::error::FormProblem::fields(vec![("email_address", crate::domain::FieldError::Field(problem))])
     })?;
-    require_email(ctx)?;
     let user = crate::service::accounts::account_with_address(ctx.db()?, &email)?;
     start_code_flow(
         ctx,
