@@ -552,6 +552,47 @@ fn pg_row_set(rows: Vec<tokio_postgres::Row>, columns: &[tokio_postgres::Column]
 
 impl rdbms_types::Host for HostState {}
 
+/// What a PostgreSQL call asks for: the rows (`query`) or the count of rows changed (`execute`).
+enum PgAnswer {
+    Rows(rdbms_types::RowSet),
+    Changed(u64),
+}
+
+impl HostState {
+    /// Runs one statement on a guest's pooled connection, recording it; errors come back as
+    /// Spin reports them (the driver's `Debug` text).
+    fn pg_call(
+        &mut self,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<rdbms_types::ParameterValue>,
+        want_rows: bool,
+    ) -> Result<PgAnswer, rdbms_types::Error> {
+        self.calls.statements.push(statement.clone());
+        let client = self
+            .table
+            .get(&connection)
+            .ok()
+            .and_then(|connection| connection.client.as_ref())
+            .ok_or_else(|| rdbms_types::Error::ConnectionFailed("no connection found".into()))?;
+        let params = pg_parameters(params);
+        let references: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        pg_block(async {
+            let prepared = client.prepare(&statement).await?;
+            if want_rows {
+                let rows = client.query(&prepared, &references).await?;
+                Ok(PgAnswer::Rows(pg_row_set(rows, prepared.columns())))
+            } else {
+                Ok(PgAnswer::Changed(client.execute(&prepared, &references).await?))
+            }
+        })
+        .map_err(|error: tokio_postgres::Error| rdbms_types::Error::QueryFailed(format!("{error:?}")))
+    }
+}
+
 impl postgres::Host for HostState {}
 
 impl postgres::HostConnection for HostState {
@@ -605,26 +646,9 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<rdbms_types::ParameterValue>,
     ) -> Result<rdbms_types::RowSet, rdbms_types::Error> {
-        self.calls.statements.push(statement.clone());
-        let client = self
-            .table
-            .get(&connection)
-            .ok()
-            .and_then(|connection| connection.client.as_ref())
-            .ok_or_else(|| rdbms_types::Error::ConnectionFailed("no connection found".into()))?;
-        let params = pg_parameters(params);
-        let references: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let result = pg_block(async {
-            let prepared = client.prepare(&statement).await?;
-            let rows = client.query(&prepared, &references).await?;
-            Ok::<_, tokio_postgres::Error>(pg_row_set(rows, prepared.columns()))
-        });
-        match result {
-            Ok(set) => Ok(set),
-            Err(error) => Err(rdbms_types::Error::QueryFailed(format!("{error:?}"))),
+        match self.pg_call(connection, statement, params, true)? {
+            PgAnswer::Rows(set) => Ok(set),
+            PgAnswer::Changed(_) => Err(rdbms_types::Error::Other("expected rows".into())),
         }
     }
 
@@ -634,8 +658,10 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<rdbms_types::ParameterValue>,
     ) -> Result<u64, rdbms_types::Error> {
-        let set = self.query(connection, statement, params)?;
-        Ok(set.rows.len() as u64)
+        match self.pg_call(connection, statement, params, false)? {
+            PgAnswer::Changed(count) => Ok(count),
+            PgAnswer::Rows(_) => Err(rdbms_types::Error::Other("expected a count".into())),
+        }
     }
 
     /// Back to the pool, as Spin's pool takes it back. A connection still inside a transaction
