@@ -62,86 +62,87 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
     let fill = |text: &str| text.replace("{app}", app);
     let why = fill(strings.mail_why);
     let language = format!("ui_locales={}", ctx.strings.lang);
+    // What every email shares: no code unless it is a code email, the language, why it came.
+    let plain = |subject: String, lead: String, buttons: Vec<(&'static str, String)>, mut footer: Vec<String>| {
+        footer.push(why.clone());
+        EmailContent {
+            subject,
+            lead,
+            code: None,
+            buttons,
+            footer,
+            code_heading: strings.mail_code_heading,
+            lang: ctx.strings.lang,
+        }
+    };
     let content = match &email {
         Email::Code { purpose, code, flow_id } => {
             let (subject, lead) = code_texts(strings, *purpose);
             EmailContent {
-                subject: fill(subject).replace("{code}", code),
-                lead: fill(lead),
                 code: Some(code),
-                buttons: vec![(
-                    strings.mail_open_button,
-                    format!("{origin}/verify?flow={flow_id}&code={code}&{language}"),
-                )],
-                footer: vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned(), why],
-                code_heading: strings.mail_code_heading,
-                lang: ctx.strings.lang,
+                ..plain(
+                    fill(subject).replace("{code}", code),
+                    fill(lead),
+                    vec![(
+                        strings.mail_open_button,
+                        format!("{origin}/verify?flow={flow_id}&code={code}&{language}"),
+                    )],
+                    vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned()],
+                )
             }
         }
-        Email::SignUpAttempt => EmailContent {
-            subject: fill(strings.subject_sign_up_attempt),
-            lead: fill(strings.lead_sign_up_attempt),
-            code: None,
-            buttons: vec![
+        Email::SignUpAttempt => plain(
+            fill(strings.subject_sign_up_attempt),
+            fill(strings.lead_sign_up_attempt),
+            vec![
                 (ctx.strings.sign_in_link, format!("{origin}/sign-in?{language}")),
                 (
                     strings.reset_password_button,
                     format!("{origin}/forgot-password?{language}"),
                 ),
             ],
-            footer: vec![why],
-            code_heading: strings.mail_code_heading,
-            lang: ctx.strings.lang,
-        },
-        Email::AddressChanged { new_address } => EmailContent {
-            subject: fill(strings.subject_email_changed),
-            lead: fill(strings.lead_email_changed).replace("{address}", new_address),
-            code: None,
-            buttons: vec![(
+            Vec::new(),
+        ),
+        Email::AddressChanged { new_address } => plain(
+            fill(strings.subject_email_changed),
+            fill(strings.lead_email_changed).replace("{address}", new_address),
+            vec![(
                 strings.reset_password_button,
                 format!("{origin}/forgot-password?{language}"),
             )],
-            footer: vec![why],
-            code_heading: strings.mail_code_heading,
-            lang: ctx.strings.lang,
-        },
+            Vec::new(),
+        ),
         Email::Invitation {
             inviter,
             organization,
             role,
             link,
-        } => EmailContent {
-            subject: fill(strings.subject_invitation).replace("{org}", organization),
-            lead: fill(strings.lead_invitation)
+        } => plain(
+            fill(strings.subject_invitation).replace("{org}", organization),
+            fill(strings.lead_invitation)
                 .replace("{inviter}", inviter)
                 .replace("{org}", organization)
                 .replace("{role}", role),
-            code: None,
-            buttons: vec![(strings.accept_button, link.clone())],
-            footer: vec![strings.mail_ignore.to_owned(), why],
-            code_heading: strings.mail_code_heading,
-            lang: ctx.strings.lang,
-        },
+            vec![(strings.accept_button, link.clone())],
+            vec![strings.mail_ignore.to_owned()],
+        ),
         Email::NewDevice {
             device,
             address,
             when,
             token,
-        } => EmailContent {
-            subject: fill(strings.subject_new_device),
-            lead: fill(strings.lead_new_device)
+        } => plain(
+            fill(strings.subject_new_device),
+            fill(strings.lead_new_device)
                 .replace("{device}", device)
                 .replace("{address}", address)
                 .replace("{when}", when),
-            code: None,
-            buttons: vec![(
+            vec![(
                 strings.not_me_button,
                 format!("{origin}/unauthorized-sign-in?token={token}&{language}"),
             )],
-            footer: vec![why],
-            code_heading: strings.mail_code_heading,
-            lang: ctx.strings.lang,
-        },
+            Vec::new(),
+        ),
     };
     // A logo on the portal itself (`/logo.png`) needs the portal's origin in an email.
     let logo = branding.logo_url.as_deref().map(|logo| {
