@@ -196,25 +196,25 @@ impl Portal {
 
     /// The text `sql` selects (first column of the first row), if any.
     pub fn text(&self, sql: &str) -> Option<String> {
-        match &self.postgres_url {
-            Some(url) => postgres_client(url)
-                .query_opt(sql, &[])
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .and_then(|row| row.get::<_, Option<String>>(0)),
-            None => {
-                let db = rusqlite::Connection::open(self.database_path()).unwrap();
-                db.query_row(sql, [], |row| row.get(0)).ok()
-            }
-        }
+        self.value(sql)
     }
 
     /// The bytes `sql` selects (first column of the first row), if any.
     pub fn blob(&self, sql: &str) -> Option<Vec<u8>> {
+        self.value(sql)
+    }
+
+    /// The first column of the first row `sql` selects, from whichever store this portal uses;
+    /// `None` for no row or NULL.
+    fn value<T>(&self, sql: &str) -> Option<T>
+    where
+        T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>,
+    {
         match &self.postgres_url {
             Some(url) => postgres_client(url)
                 .query_opt(sql, &[])
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .and_then(|row| row.get::<_, Option<Vec<u8>>>(0)),
+                .and_then(|row| row.get::<_, Option<T>>(0)),
             None => {
                 let db = rusqlite::Connection::open(self.database_path()).unwrap();
                 db.query_row(sql, [], |row| row.get(0)).ok()
