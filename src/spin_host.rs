@@ -182,9 +182,13 @@ fn sqlite_execute(connection: &Connection, statement: &str, parameters: &[Value]
         .collect())
 }
 
+/// One statement on PostgreSQL, sent as [`dialect::postgres_call`] says: through `execute` when
+/// it has no result, else through `query` with a sentinel row, because Spin 4.0.0–4.0.2 never
+/// return from a `query` that yields zero rows (spinframework/spin#3671).
 fn postgres_execute(store: &PgStore, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
-    use spin_sdk::pg::{DbValue, ParameterValue};
-    let Some(translated) = dialect::postgres(statement) else {
+    use dialect::PgCall;
+    use spin_sdk::pg::{DbValue, ParameterValue, PgError};
+    let Some(call) = dialect::postgres_call(statement) else {
         return Ok(Vec::new());
     };
     let parameters: Vec<ParameterValue> = parameters
@@ -197,53 +201,52 @@ fn postgres_execute(store: &PgStore, statement: &str, parameters: &[Value]) -> R
             Value::Null => ParameterValue::DbNull,
         })
         .collect();
-    let result = retry_while_busy(|| {
-        store.connection.query(&translated, &parameters).map_err(|error| {
-            use spin_sdk::pg::PgError;
-            match &error {
-                PgError::ConnectionFailed(text) => DbError::Unavailable(redact(text, store.password.as_deref())),
-                PgError::BadParameter(text)
-                | PgError::QueryFailed(text)
-                | PgError::ValueConversionFailed(text)
-                | PgError::Other(text) => dialect::classify_postgres_error(&redact(text, store.password.as_deref())),
+    let classify = |error: PgError| match &error {
+        PgError::ConnectionFailed(text) => DbError::Unavailable(redact(text, store.password.as_deref())),
+        PgError::BadParameter(text)
+        | PgError::QueryFailed(text)
+        | PgError::ValueConversionFailed(text)
+        | PgError::Other(text) => dialect::classify_postgres_error(&redact(text, store.password.as_deref())),
+    };
+    let rows = match &call {
+        PgCall::Execute(sql) => {
+            let result = retry_while_busy(|| store.connection.execute(sql, &parameters).map_err(classify));
+            let keyword = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            match (keyword.as_str(), &result) {
+                ("BEGIN", Ok(_)) => store.in_transaction.set(true),
+                ("COMMIT" | "ROLLBACK", _) => store.in_transaction.set(false),
+                _ => {}
             }
-        })
-    });
-    let keyword = translated
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_ascii_uppercase();
-    match (keyword.as_str(), &result) {
-        ("BEGIN", Ok(_)) => store.in_transaction.set(true),
-        ("COMMIT" | "ROLLBACK", _) => store.in_transaction.set(false),
-        _ => {}
-    }
-    Ok(result?
-        .rows
-        .into_iter()
-        .map(|row| {
-            Row(row
-                .into_iter()
-                .map(|value| match value {
-                    DbValue::Boolean(b) => Value::Integer(i64::from(b)),
-                    DbValue::Int8(n) => Value::Integer(n.into()),
-                    DbValue::Int16(n) => Value::Integer(n.into()),
-                    DbValue::Int32(n) => Value::Integer(n.into()),
-                    DbValue::Int64(n) => Value::Integer(n),
-                    DbValue::Uint8(n) => Value::Integer(n.into()),
-                    DbValue::Uint16(n) => Value::Integer(n.into()),
-                    DbValue::Uint32(n) => Value::Integer(n.into()),
-                    DbValue::Uint64(n) => Value::Integer(n as i64),
-                    DbValue::Floating32(f) => Value::Real(f.into()),
-                    DbValue::Floating64(f) => Value::Real(f),
-                    DbValue::Str(text) => Value::Text(text),
-                    DbValue::Binary(bytes) => Value::Blob(bytes),
-                    DbValue::DbNull | DbValue::Unsupported => Value::Null,
-                })
-                .collect())
-        })
-        .collect())
+            result?;
+            return Ok(Vec::new());
+        }
+        PgCall::Query(sql) => retry_while_busy(|| store.connection.query(sql, &parameters).map_err(classify))?.rows,
+    };
+    Ok(dialect::strip_sentinel(
+        rows.into_iter()
+            .map(|row| {
+                Row(row
+                    .into_iter()
+                    .map(|value| match value {
+                        DbValue::Boolean(b) => Value::Integer(i64::from(b)),
+                        DbValue::Int8(n) => Value::Integer(n.into()),
+                        DbValue::Int16(n) => Value::Integer(n.into()),
+                        DbValue::Int32(n) => Value::Integer(n.into()),
+                        DbValue::Int64(n) => Value::Integer(n),
+                        DbValue::Uint8(n) => Value::Integer(n.into()),
+                        DbValue::Uint16(n) => Value::Integer(n.into()),
+                        DbValue::Uint32(n) => Value::Integer(n.into()),
+                        DbValue::Uint64(n) => Value::Integer(n as i64),
+                        DbValue::Floating32(f) => Value::Real(f.into()),
+                        DbValue::Floating64(f) => Value::Real(f),
+                        DbValue::Str(text) => Value::Text(text),
+                        DbValue::Binary(bytes) => Value::Blob(bytes),
+                        DbValue::DbNull | DbValue::Unsupported => Value::Null,
+                    })
+                    .collect())
+            })
+            .collect(),
+    ))
 }
 
 fn db_error(error: SqliteError) -> DbError {

@@ -48,6 +48,104 @@ pub fn postgres(statement: &str) -> Option<Cow<'_, str>> {
     Some(text)
 }
 
+/// How one translated statement is sent to PostgreSQL through Spin's `fermyon:spin/postgres`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgCall<'a> {
+    /// A statement whose result the caller never reads (`BEGIN`, `COMMIT`, DDL, a write without
+    /// `RETURNING`): sent through the host's `execute`, which answers a count of rows changed.
+    Execute(Cow<'a, str>),
+    /// A statement whose rows the caller reads, wrapped by [`with_sentinel`] so the host's `query`
+    /// always has at least one row to return; [`strip_sentinel`] turns its rows back into the
+    /// statement's own.
+    Query(String),
+}
+
+/// How `statement` (in the portable SQL) is sent to PostgreSQL, or `None` when it has nothing to
+/// do there.
+///
+/// Why this exists: Spin 4.0.0 to 4.0.2 never return from a PostgreSQL `query` that yields zero
+/// rows (spinframework/spin#3671: the host awaits the column list, which it only learns from
+/// the first row). `BEGIN`, `COMMIT`, a write sent through `query`, or a `SELECT` that finds
+/// nothing would hang the request and pin a pooled connection, and a guest cannot time out a
+/// host call. So statements without a result go through `execute` (not affected), and every
+/// read carries a sentinel row in the same statement: one round trip, as before, on every Spin
+/// (3.x has no such bug and is served the same way).
+#[cfg_attr(
+    not(any(target_arch = "wasm32", test)),
+    allow(dead_code, reason = "used by the Spin host and tests")
+)]
+pub fn postgres_call(statement: &str) -> Option<PgCall<'_>> {
+    let translated = postgres(statement)?;
+    Some(if yields_rows(&translated) {
+        PgCall::Query(with_sentinel(&translated))
+    } else {
+        PgCall::Execute(translated)
+    })
+}
+
+/// Whether the caller can read rows from `statement`: a `SELECT`, `WITH` or `VALUES` query, or a
+/// write with a `RETURNING` clause. Every other statement answers nothing.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", test)),
+    allow(dead_code, reason = "used by the Spin host and tests")
+)]
+fn yields_rows(statement: &str) -> bool {
+    let first = statement
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    ["SELECT", "WITH", "VALUES"]
+        .iter()
+        .any(|keyword| first.eq_ignore_ascii_case(keyword))
+        || statement
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word.eq_ignore_ascii_case("RETURNING"))
+}
+
+/// Name of the column the sentinel wrapper puts first: the row's position in the statement's
+/// result, NULL on the sentinel row.
+const SENTINEL_COLUMN: &str = "portal_row";
+
+/// `statement` wrapped so that it yields its own rows, in their order, each behind a first column
+/// numbering it from 1, or, when it yields none, exactly one row whose first column is NULL.
+///
+/// The statement becomes a materialized common table expression (data-modifying statements
+/// with `RETURNING` may only appear there, and they run once, exactly as on their own); the
+/// outer query joins one constant row to its numbered rows, so an empty result still leaves
+/// that one row. `row_number() OVER ()` numbers rows in the order the statement produced them,
+/// which the outer `ORDER BY` keeps.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", test)),
+    allow(dead_code, reason = "used by the Spin host and tests")
+)]
+pub fn with_sentinel(statement: &str) -> String {
+    format!(
+        "WITH portal_result AS MATERIALIZED ({statement}) \
+         SELECT portal_rows.* FROM (SELECT 1) AS portal_sentinel LEFT JOIN \
+         (SELECT row_number() OVER () AS {SENTINEL_COLUMN}, portal_result.* FROM portal_result) AS portal_rows \
+         ON TRUE ORDER BY portal_rows.{SENTINEL_COLUMN}"
+    )
+}
+
+/// The statement's own rows from the rows of its [`with_sentinel`] form: the sentinel row (a
+/// NULL first column) dropped, the numbering column removed from the others.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", test)),
+    allow(dead_code, reason = "used by the Spin host and tests")
+)]
+pub fn strip_sentinel(rows: Vec<super::Row>) -> Vec<super::Row> {
+    rows.into_iter()
+        .filter_map(|super::Row(mut values)| match values.first() {
+            Some(super::Value::Integer(_)) => {
+                values.remove(0);
+                Some(super::Row(values))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// SQLite type names in DDL to PostgreSQL's, whole words only.
 #[cfg_attr(
     not(any(target_arch = "wasm32", test)),
@@ -216,6 +314,59 @@ mod tests {
             classify_postgres_error("Error { kind: Db, cause: Some(DbError { code: SqlState(E42601) }) }"),
             super::super::DbError::Other(_)
         ));
+    }
+
+    #[test]
+    fn statements_without_results_go_through_execute() {
+        for statement in [
+            "BEGIN IMMEDIATE",
+            "COMMIT",
+            "ROLLBACK",
+            "CREATE TABLE IF NOT EXISTS t (a INTEGER)",
+            "INSERT INTO t (a) VALUES (?)",
+            "UPDATE t SET a = ? WHERE a = ?",
+            "DELETE FROM t WHERE a = ?",
+            "INSERT INTO t (a) VALUES (1) ON CONFLICT DO NOTHING",
+            "UPDATE t SET returning_soon = 1",
+        ] {
+            assert!(
+                matches!(postgres_call(statement), Some(PgCall::Execute(_))),
+                "{statement}"
+            );
+        }
+        assert_eq!(postgres_call("PRAGMA journal_mode = WAL"), None);
+    }
+
+    #[test]
+    fn reads_carry_their_sentinel_in_the_same_statement() {
+        for statement in [
+            "SELECT a FROM t WHERE b = ?",
+            "  select COUNT(*) FROM t",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "DELETE FROM t WHERE a = ? RETURNING a",
+            "UPDATE t SET a = 1\nRETURNING a",
+        ] {
+            let Some(PgCall::Query(sql)) = postgres_call(statement) else {
+                panic!("{statement} must go through query");
+            };
+            assert!(sql.starts_with("WITH portal_result AS MATERIALIZED ("), "{sql}");
+            assert!(!sql.contains('?'), "placeholders numbered: {sql}");
+        }
+    }
+
+    #[test]
+    fn the_sentinel_row_is_dropped_and_the_numbering_removed() {
+        use super::super::{Row, Value};
+        let sentinel_only = vec![Row(vec![Value::Null, Value::Null])];
+        assert_eq!(strip_sentinel(sentinel_only), Vec::<Row>::new());
+        let rows = vec![
+            Row(vec![Value::Integer(1), Value::Text("a".into())]),
+            Row(vec![Value::Integer(2), Value::Null]),
+        ];
+        assert_eq!(
+            strip_sentinel(rows),
+            vec![Row(vec![Value::Text("a".into())]), Row(vec![Value::Null])]
+        );
     }
 
     #[test]

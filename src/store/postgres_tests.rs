@@ -249,3 +249,130 @@ fn a_transaction_that_fails_leaves_the_connection_usable() {
     user(&db, "user_y", "y@example.com");
     assert_eq!(db.count("SELECT COUNT(*) FROM users"), 1);
 }
+
+/// Spin 4.0.x hangs on a `query` that yields zero rows (spinframework/spin#3671): every shape
+/// of read the store sends must come back through its sentinel, with nothing lost, added or
+/// reordered, and every write through `RETURNING` must run exactly once.
+mod zero_row_query_hang {
+    use super::super::{Row, Value, dialect, query_row, transaction};
+    use super::*;
+
+    /// The raw rows PostgreSQL answers for the statement as the component sends it.
+    fn raw(db: &PgDb, statement: &str, parameters: &[Value]) -> usize {
+        let dialect::PgCall::Query(sql) = dialect::postgres_call(statement).unwrap() else {
+            panic!("{statement} should be sent through query");
+        };
+        let params: Vec<String> = parameters
+            .iter()
+            .map(|v| match v {
+                Value::Text(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let references: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+        if let Some(schema) = db.schema() {
+            client.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+        }
+        client.query(sql.as_str(), &references).unwrap().len()
+    }
+
+    #[test]
+    fn select_that_finds_nothing_still_yields_one_row_on_the_wire() {
+        let db = PgDb::fresh_schema();
+        migrate(&db, 1).unwrap();
+        let statement = "SELECT id, email FROM users WHERE email = ?";
+        assert_eq!(raw(&db, statement, &["nobody@example.com".into()]), 1);
+        assert_eq!(
+            db.execute(statement, &["nobody@example.com".into()]).unwrap(),
+            Vec::<Row>::new()
+        );
+        assert_eq!(query_row(&db, statement, &["nobody@example.com".into()]).unwrap(), None);
+    }
+
+    #[test]
+    fn rows_keep_their_order_and_values_including_nulls() {
+        let db = PgDb::fresh_schema();
+        migrate(&db, 1).unwrap();
+        for (id, email) in [
+            ("u3", "c@example.com"),
+            ("u1", "a@example.com"),
+            ("u2", "b@example.com"),
+        ] {
+            user(&db, id, email);
+        }
+        let rows = db
+            .execute("SELECT id, username, email FROM users ORDER BY email DESC", &[])
+            .unwrap();
+        let ids: Vec<String> = rows.iter().map(|row| row.text(0).unwrap()).collect();
+        assert_eq!(ids, ["u3", "u2", "u1"]);
+        assert!(rows.iter().all(|row| row.0.len() == 3 && row.0[1] == Value::Null));
+        // A row whose every column is NULL is a row, not the sentinel.
+        let rows = db.execute("SELECT NULL, NULL FROM users WHERE id = 'u1'", &[]).unwrap();
+        assert_eq!(rows, vec![Row(vec![Value::Null, Value::Null])]);
+        // Two columns of one name (a join) survive the wrapper.
+        let rows = db
+            .execute(
+                "SELECT a.id, b.id FROM users a JOIN users b ON a.id = b.id WHERE a.id = 'u2'",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(rows, vec![Row(vec!["u2".into(), "u2".into()])]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM users"), 3);
+    }
+
+    #[test]
+    fn writes_with_returning_run_once_whether_or_not_they_match() {
+        let db = PgDb::fresh_schema();
+        migrate(&db, 1).unwrap();
+        user(&db, "u1", "a@example.com");
+        // Matches nothing: no row, and no hang.
+        let none = db
+            .execute(
+                "DELETE FROM portal_sessions WHERE id = ? RETURNING id",
+                &["s-none".into()],
+            )
+            .unwrap();
+        assert!(none.is_empty());
+        let conflict = db
+            .execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0) ON CONFLICT DO NOTHING RETURNING version",
+                &[],
+            )
+            .unwrap();
+        assert!(conflict.is_empty());
+        // Matches: exactly one change, its row returned.
+        let changed = db
+            .execute("UPDATE users SET first_name = 'Ada' WHERE id = 'u1' RETURNING id", &[])
+            .unwrap();
+        assert_eq!(changed, vec![Row(vec!["u1".into()])]);
+        let inserted = db
+            .execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0) RETURNING version, applied_at",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(inserted, vec![Row(vec![Value::Integer(999), Value::Integer(0)])]);
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM schema_migrations WHERE version = 999"),
+            1
+        );
+    }
+
+    #[test]
+    fn a_transaction_that_reads_nothing_commits() {
+        let db = PgDb::fresh_schema();
+        migrate(&db, 1).unwrap();
+        let found: Result<Option<Row>, DbError> = transaction(&db, || {
+            query_row(
+                &db,
+                "SELECT id FROM users WHERE email = ?",
+                &["nobody@example.com".into()],
+            )
+        });
+        assert_eq!(found, Ok(None));
+    }
+}

@@ -13,6 +13,8 @@ use crate::store::{Db, DbError, Dialect, Row, Value, dialect, migrate};
 pub struct PgDb {
     client: RefCell<Client>,
     pub url: String,
+    /// The schema of its own that [`PgDb::fresh_schema`] gave it.
+    schema: Option<String>,
 }
 
 impl PgDb {
@@ -33,7 +35,8 @@ impl PgDb {
         let server = postgres_server::server();
         let url = DATABASE.get_or_init(|| server.url(&server.create_database()));
         let schema = format!("unit_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        let db = Self::connect_url(url);
+        let mut db = Self::connect_url(url);
+        db.schema = Some(schema.clone());
         db.client
             .borrow_mut()
             .batch_execute(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}"))
@@ -46,7 +49,13 @@ impl PgDb {
         Self {
             client: RefCell::new(Client::connect(url, NoTls).expect("connect to the test PostgreSQL")),
             url: url.to_owned(),
+            schema: None,
         }
+    }
+
+    /// The schema of its own, when it has one (another connection must `SET search_path` to it).
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
     }
 
     fn connect(name: &str) -> Self {
@@ -75,8 +84,10 @@ impl ToSql for AnyNull {
 }
 
 impl Db for PgDb {
+    /// Sent as the component sends it on Spin ([`dialect::postgres_call`]): statements without a
+    /// result through `execute`, reads with their sentinel row through `query`.
     fn execute(&self, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
-        let Some(translated) = dialect::postgres(statement) else {
+        let Some(call) = dialect::postgres_call(statement) else {
             return Ok(Vec::new());
         };
         let boxed: Vec<Box<dyn ToSql + Sync>> = parameters
@@ -92,12 +103,24 @@ impl Db for PgDb {
             })
             .collect();
         let references: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(translated.as_ref(), &references)
-            .map_err(|error| dialect::classify_postgres_error(&format!("{error:?}")))?;
-        rows.iter().map(row_values).collect()
+        let classify = |error: postgres::Error| dialect::classify_postgres_error(&format!("{error:?}"));
+        let mut client = self.client.borrow_mut();
+        match call {
+            dialect::PgCall::Execute(sql) => {
+                client.execute(sql.as_ref(), &references).map_err(classify)?;
+                Ok(Vec::new())
+            }
+            dialect::PgCall::Query(sql) => {
+                let rows = client.query(sql.as_str(), &references).map_err(classify)?;
+                assert!(
+                    !rows.is_empty(),
+                    "{statement:?} yielded zero rows through query: it would hang on Spin 4.0.x (spinframework/spin#3671)"
+                );
+                Ok(dialect::strip_sentinel(
+                    rows.iter().map(row_values).collect::<Result<_, _>>()?,
+                ))
+            }
+        }
     }
 
     fn dialect(&self) -> Dialect {
