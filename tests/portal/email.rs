@@ -8,15 +8,7 @@ use crate::support::{Browser, PASSWORD, Portal};
 
 /// A development portal that sends through the SES v2 provider to the local server.
 fn portal_with_ses(extra: &[(&str, &str)]) -> Portal {
-    let server = ses::server();
-    let mut vars = vec![
-        ("email_provider", "ses"),
-        ("email_api_key", "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-        ("email_from", "My App <no-reply@myapp.com>"),
-        ("email_region", "us-east-1"),
-        ("email_api_origin", server.origin.as_str()),
-        ("email_verification", "required"),
-    ];
+    let mut vars = ses::server().portal_variables();
     vars.extend_from_slice(extra);
     Portal::with_vars(&vars)
 }

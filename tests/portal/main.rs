@@ -17,6 +17,7 @@ mod pages;
 mod polish;
 mod postgres;
 mod profile;
+mod real_spin;
 mod redirects;
 
 /// The flows again, with the portal storing in a real PostgreSQL server (`database_url`): the

@@ -762,16 +762,25 @@ pub fn tokio() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The portal, built from this crate exactly as `spin build` builds it.
-pub fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
+/// The portal's release `.wasm`, built from this crate once per test run exactly as `spin build`
+/// builds it (the test host and the real-Spin tier run the same file).
+pub fn built_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let wasm = build_wasm(
+        build_wasm(
             Path::new(env!("CARGO_MANIFEST_DIR")),
             &target_tmp.join("portal-wasm"),
             "account_portal",
-        );
+        )
+    })
+}
+
+/// The portal on the test host.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let wasm = std::fs::read(built_wasm()).expect("read the built .wasm");
         link(&compile("portal", &wasm))
     })
 }
@@ -784,7 +793,7 @@ pub fn hello_world_runtime() -> &'static Runtime {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/hello");
         let wasm = build_wasm(&source, &target_tmp.join("hello-wasm"), "hello_component");
-        link(&compile("hello", &wasm))
+        link(&compile("hello", &std::fs::read(wasm).expect("read the built .wasm")))
     })
 }
 
@@ -862,8 +871,9 @@ fn ensure_wasm_target() {
     );
 }
 
-/// Builds the release `.wasm` of the crate in `source` with the command `spin build` runs.
-fn build_wasm(source: &Path, target_dir: &Path, artifact: &str) -> Vec<u8> {
+/// Builds the release `.wasm` of the crate in `source` with the command `spin build` runs, and
+/// answers its path.
+fn build_wasm(source: &Path, target_dir: &Path, artifact: &str) -> PathBuf {
     ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
@@ -876,7 +886,8 @@ fn build_wasm(source: &Path, target_dir: &Path, artifact: &str) -> Vec<u8> {
         .expect("run cargo build for the component");
     assert!(status.success(), "cargo build --target wasm32-wasip1 --release failed");
     let path = target_dir.join(format!("wasm32-wasip1/release/{artifact}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    assert!(path.is_file(), "cargo build made no {}", path.display());
+    path
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {

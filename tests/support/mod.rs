@@ -11,6 +11,7 @@ pub mod orgs;
 #[path = "../../src/testing/postgres_server.rs"]
 pub mod postgres_server;
 pub mod ses;
+pub mod spin_cli;
 pub mod webdriver;
 
 use std::collections::BTreeMap;
@@ -67,9 +68,16 @@ pub fn verify_token(portal: &Portal, token: &str, issuer: &str) -> serde_json::V
 pub struct Portal {
     app: Arc<AppConfig>,
     dir: PathBuf,
-    runtime: &'static Runtime,
+    backend: Backend,
     /// The PostgreSQL database this portal uses, when it runs on PostgreSQL.
     postgres_url: Option<String>,
+}
+
+/// What runs the component: the wasmtime test host in this process (fast, counts host calls),
+/// or the real Spin CLI in a process of its own (the judge of the test host).
+enum Backend {
+    TestHost(&'static Runtime),
+    Spin(spin_cli::SpinProcess),
 }
 
 /// Whether the running test is one of the suites that run again on PostgreSQL
@@ -89,42 +97,34 @@ impl Portal {
 
     /// The portal with some application variables set, as `spin up --variable name=value`.
     pub fn with_vars(overrides: &[(&str, &str)]) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "portal-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create test directory");
-        // Most suites test what happens after an account exists; the email suite (and any test
-        // that says so) runs the default, verified sign-up.
-        let mut overrides: Vec<(&str, String)> = overrides
+        let (dir, overrides, postgres_url) = prepare(overrides, on_postgres());
+        let overrides: Vec<(&str, &str)> = overrides
             .iter()
-            .map(|(name, value)| (*name, (*value).to_owned()))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
-        if !overrides.iter().any(|(name, _)| *name == "email_verification") {
-            overrides.push(("email_verification", "off".to_owned()));
-        }
-        let configured = overrides
-            .iter()
-            .find(|(name, _)| *name == "database_url")
-            .map(|(_, url)| url.clone());
-        let postgres_url = configured.or_else(|| {
-            on_postgres().then(|| {
-                let server = postgres_server::server();
-                let url = server.url(&server.create_database());
-                overrides.push(("database_url", url.clone()));
-                overrides.push(("database_host", server.host()));
-                url
-            })
-        });
-        let overrides: Vec<(&str, &str)> = overrides.iter().map(|(name, value)| (*name, value.as_str())).collect();
         let app = Arc::new(AppConfig::new(dir.join("sqlite_db.db"), &overrides));
         Self {
             app,
             dir,
-            runtime: host::runtime(),
+            backend: Backend::TestHost(host::runtime()),
+            postgres_url,
+        }
+    }
+
+    /// The portal run by the real `spin up` (see [`spin_cli`]) with these variables, on Spin's
+    /// SQLite, or on a fresh database of the tests' PostgreSQL server when `postgres` is set.
+    pub fn on_spin(overrides: &[(&str, &str)], postgres: bool) -> Self {
+        let (dir, overrides, postgres_url) = prepare(overrides, postgres);
+        let overrides: Vec<(&str, &str)> = overrides
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let app = Arc::new(AppConfig::new(dir.join(".spin/sqlite_db.db"), &overrides));
+        let spin = spin_cli::SpinProcess::start(&dir, &overrides);
+        Self {
+            app,
+            dir,
+            backend: Backend::Spin(spin),
             postgres_url,
         }
     }
@@ -132,23 +132,18 @@ impl Portal {
     /// A production portal on `https://accounts.myapp.com` for apps on `myapp.com`, with a secret,
     /// and `extra` variables set or replacing those.
     pub fn production(extra: &[(&str, &str)]) -> Self {
-        let mut vars = vec![
-            ("environment", "production"),
-            ("public_origin", "https://accounts.myapp.com"),
-            ("instance_domain", "myapp.com"),
-            ("secret_key", SECRET_KEY),
-            // Production sends email only through a provider; suites that test email set one.
-            ("email_verification", "off"),
-        ];
-        vars.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
-        vars.extend_from_slice(extra);
-        Self::with_vars(&vars)
+        Self::with_vars(&production_vars(extra))
+    }
+
+    /// [`Portal::production`] run by the real `spin up`.
+    pub fn production_on_spin(extra: &[(&str, &str)], postgres: bool) -> Self {
+        Self::on_spin(&production_vars(extra), postgres)
     }
 
     /// Spin's hello-world component on the same host (for the page benchmark's ceiling).
     pub fn hello_world() -> Self {
         let mut portal = Self::new();
-        portal.runtime = host::hello_world_runtime();
+        portal.backend = Backend::TestHost(host::hello_world_runtime());
         portal
     }
 
@@ -227,9 +222,24 @@ impl Portal {
         self.send_from(request, "127.0.0.1:50000")
     }
 
+    /// Sends one request from client address `client_addr`; on the real Spin the address is the
+    /// test's own loopback connection, whatever `client_addr` says.
     pub fn send_from(&self, request: http::Request<Bytes>, client_addr: &str) -> TestResponse {
+        let runtime = match &self.backend {
+            Backend::TestHost(runtime) => *runtime,
+            Backend::Spin(spin) => {
+                let (parts, body) = spin.send(request);
+                return TestResponse {
+                    status: parts.status.as_u16(),
+                    headers: parts.headers,
+                    body: String::from_utf8(body.to_vec()).unwrap_or_else(|_| "<binary>".into()),
+                    logs: spin.logs(),
+                    calls: HostCalls::default(),
+                };
+            }
+        };
         let answer = host::tokio()
-            .block_on(dispatch_to(self.runtime, self.app.clone(), request, client_addr))
+            .block_on(dispatch_to(runtime, self.app.clone(), request, client_addr))
             .unwrap_or_else(|e| panic!("request failed: {e:?}"));
         TestResponse {
             status: answer.parts.status.as_u16(),
@@ -258,7 +268,10 @@ impl Portal {
     /// runs on the shared runtime until the test process ends.
     pub fn serve(&self) -> SocketAddr {
         let app = self.app.clone();
-        let runtime = self.runtime;
+        let runtime = match &self.backend {
+            Backend::TestHost(runtime) => *runtime,
+            Backend::Spin(spin) => return spin.addr,
+        };
         let listener = host::tokio()
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1");
@@ -303,8 +316,63 @@ async fn serve_one(
 
 impl Drop for Portal {
     fn drop(&mut self) {
+        // Spin stops before its state directory goes.
+        if let Backend::Spin(spin) = &mut self.backend {
+            spin.stop();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A fresh directory for one portal and the variables it runs with: `overrides`, plus
+/// `email_verification=off` unless a test sets it (most suites test what happens after an
+/// account exists), plus a fresh PostgreSQL database when `postgres` is asked and the test gave
+/// no `database_url` of its own. Answers the directory, the variables and that database's URL.
+fn prepare(overrides: &[(&str, &str)], postgres: bool) -> (PathBuf, Vec<(String, String)>, Option<String>) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "portal-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test directory");
+    let mut overrides: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    if !overrides.iter().any(|(name, _)| name == "email_verification") {
+        overrides.push(("email_verification".to_owned(), "off".to_owned()));
+    }
+    let configured = overrides
+        .iter()
+        .find(|(name, _)| name == "database_url")
+        .map(|(_, url)| url.clone());
+    let postgres_url = configured.or_else(|| {
+        postgres.then(|| {
+            let server = postgres_server::server();
+            let url = server.url(&server.create_database());
+            overrides.push(("database_url".to_owned(), url.clone()));
+            overrides.push(("database_host".to_owned(), server.host()));
+            url
+        })
+    });
+    (dir, overrides, postgres_url)
+}
+
+/// The production variables of [`Portal::production`], with `extra` set or replacing them.
+fn production_vars<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = vec![
+        ("environment", "production"),
+        ("public_origin", "https://accounts.myapp.com"),
+        ("instance_domain", "myapp.com"),
+        ("secret_key", SECRET_KEY),
+        // Production sends email only through a provider; suites that test email set one.
+        ("email_verification", "off"),
+    ];
+    vars.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
+    vars.extend_from_slice(extra);
+    vars
 }
 
 /// A request to the portal as a browser on `127.0.0.1:3000` sends it.

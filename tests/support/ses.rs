@@ -62,6 +62,19 @@ pub struct ReceivedEmail {
 }
 
 impl SesServer {
+    /// The variables of a portal that sends through the SES v2 provider to this server, with
+    /// verified sign-up.
+    pub fn portal_variables(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("email_provider", "ses"),
+            ("email_api_key", "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            ("email_from", "My App <no-reply@myapp.com>"),
+            ("email_region", "us-east-1"),
+            ("email_api_origin", self.origin.as_str()),
+            ("email_verification", "required"),
+        ]
+    }
+
     /// Every email the server holds for `address`, oldest first.
     pub fn emails_to(&self, address: &str) -> Vec<ReceivedEmail> {
         let body = get(&self.origin, "/store").expect("GET /store");
