@@ -47,22 +47,42 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     response
 }
 
-/// Development mode relaxes the redirect policy, drops `Secure` from cookies and keeps its key
-/// in the database: fine on a laptop, dangerous on a public host. So it serves only this machine
-/// (`localhost`, `*.localhost`, loopback addresses) and the hosts the operator lists in
-/// `development_hosts` (a tunnel, a phone on the LAN); a deployment that forgot
-/// `environment=production` gets a 503 page saying so, and nothing else.
-fn is_served_in_development(host: &str, development_hosts: &[String]) -> bool {
-    let host = host.to_ascii_lowercase();
+/// Development mode relaxes the redirect policy, drops `Secure` from cookies, keeps its key in
+/// the database and shows every emailed code at `/dev/outbox`: fine on a laptop, an account
+/// takeover on a public host. So it serves only this machine, decided by what the client cannot
+/// choose together with what it can:
+/// - the peer address Spin itself appended (`spin-client-addr`, the last value; a client-sent
+///   one comes first and is ignored) is a loopback address, and
+/// - the request's host (the authority Spin reports) is loopback (`localhost`, `*.localhost`,
+///   `127.0.0.0/8`, `[::1]`): a request relayed by a local reverse proxy for a public name is
+///   still refused;
+///
+/// or the host is one the operator listed in `development_hosts` (a tunnel, a phone on the LAN:
+/// the operator chose to open it, from any peer). A `Host: localhost` header from another
+/// machine is refused. A deployment that forgot `environment=production` gets a 503 page
+/// saying so, and nothing else. See [`is_this_machine`] for `/dev/outbox`, which never opens
+/// to `development_hosts`.
+fn is_served_in_development(ctx: &Ctx<'_>, development_hosts: &[String]) -> bool {
+    let host = ctx.request_host.to_ascii_lowercase();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host == "localhost" || host.ends_with(".localhost"),
-    };
-    loopback
+    is_this_machine(ctx)
         || development_hosts
             .iter()
             .any(|allowed| allowed.trim_start_matches('[').trim_end_matches(']') == bare)
+}
+
+/// Whether both the peer Spin saw and the host the request was addressed to are this machine.
+pub fn is_this_machine(ctx: &Ctx<'_>) -> bool {
+    is_loopback_host(&ctx.request_host) && ctx.peer_is_loopback()
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_canonical().is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    }
 }
 
 type Handler = fn(&Ctx<'_>) -> PageResult;
@@ -163,7 +183,7 @@ fn check_configuration(ctx: &Ctx<'_>) -> Result<(), PortalError> {
         eprintln!("configuration error: {error}");
     }
     if settings.is_development() {
-        if !is_served_in_development(&ctx.request_host, settings.development_hosts()) {
+        if !is_served_in_development(ctx, settings.development_hosts()) {
             return Err(PortalError::DevelopmentHost(ctx.request_host.clone()));
         }
         let errors = settings.errors();
@@ -172,6 +192,7 @@ fn check_configuration(ctx: &Ctx<'_>) -> Result<(), PortalError> {
         }
     } else {
         settings.secret_key();
+        settings.public_origin();
         if *ctx.method == Method::POST {
             // A post may change what is stored: every key it could need must be sound first,
             // so it never stops half-way (pages read only the keys they use).

@@ -127,6 +127,19 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The origin of every link the portal emails: in production only `public_origin`, never
+    /// the request's host (which the sender of the request chooses); a production portal
+    /// without it serves nothing (`config::Settings::public_origin`), and this refuses too, so
+    /// no path can mail a link to a host an attacker named.
+    pub fn link_origin(&self) -> Result<&Url, PortalError> {
+        if self.settings.is_development() {
+            return Ok(self.portal_origin());
+        }
+        self.settings
+            .public_origin()
+            .ok_or_else(|| PortalError::Config(self.settings.fatal_errors()))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         header_text(self.headers, name)
     }
@@ -142,6 +155,15 @@ impl<'a> Ctx<'a> {
                 .and_then(|name| last_value(self.headers, name));
             client_address(last_value(self.headers, "spin-client-addr"), proxy).unwrap_or_else(|| "unknown".to_owned())
         })
+    }
+
+    /// Whether the peer Spin itself saw (the last `spin-client-addr`; never the operator's proxy
+    /// header nor an earlier, client-sent value) is a loopback address.
+    pub fn peer_is_loopback(&self) -> bool {
+        last_value(self.headers, "spin-client-addr")
+            .and_then(crate::security::client_addr::parse_address)
+            .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.to_canonical().is_loopback())
     }
 
     /// A cookie's value, from every `Cookie` header field.

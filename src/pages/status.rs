@@ -68,11 +68,9 @@ pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
 /// configuration shows the codes. Development only and this machine only (not even the
 /// `development_hosts`, which other people may reach); production answers 404.
 pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
-    let host = ctx.request_host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if !ctx.settings.is_development() || !loopback {
+    // Every emailed code is here: only for a person on this very machine (see
+    // `portal::is_this_machine`), never for a listed development host.
+    if !ctx.settings.is_development() || !crate::portal::is_this_machine(ctx) {
         return Err(PortalError::NotFound);
     }
     let strings = ctx.strings.mail();

@@ -279,11 +279,11 @@ fn lockout_after_repeated_failures_without_revealing_accounts() {
     for identifier in ["ada@example.com", "ghost@example.com"] {
         for i in 0..3 {
             let mut browser = Browser::new(&portal);
-            browser.client_addr = format!("10.0.0.{i}:1000");
+            browser.client_addr = format!("127.0.10.{i}:1000");
             browser.sign_in(identifier, "wrong password").assert_status(401);
         }
         let mut browser = Browser::new(&portal);
-        browser.client_addr = "10.0.0.9:1000".into();
+        browser.client_addr = "127.0.10.9:1000".into();
         let locked = browser.sign_in(identifier, PASSWORD);
         locked.assert_status(429);
         assert!(locked.body.contains("Too many failed attempts"));
@@ -299,13 +299,13 @@ fn lockout_per_client_address() {
         .sign_up("ada@example.com", PASSWORD)
         .assert_status(302);
     let mut attacker = Browser::new(&portal);
-    attacker.client_addr = "203.0.113.7:4444".into();
+    attacker.client_addr = "127.0.113.7:4444".into();
     for victim in ["a@example.com", "b@example.com", "c@example.com"] {
         attacker.sign_in(victim, "Summer2026!").assert_status(401);
     }
     attacker.sign_in("ada@example.com", PASSWORD).assert_status(429);
     let mut someone_else = Browser::new(&portal);
-    someone_else.client_addr = "198.51.100.1:4444".into();
+    someone_else.client_addr = "127.0.100.1:4444".into();
     someone_else.sign_in("ada@example.com", PASSWORD).assert_status(302);
 }
 
@@ -366,7 +366,7 @@ fn concurrent_sign_ups_with_one_email_create_exactly_one_account() {
     let prepared: Vec<(Browser<'_>, String)> = (0..6)
         .map(|i| {
             let mut browser = Browser::new(&portal);
-            browser.client_addr = format!("10.1.0.{i}:1");
+            browser.client_addr = format!("127.1.0.{i}:1");
             let token = browser.get("/sign-up").input_value("csrf_token").unwrap();
             (browser, token)
         })

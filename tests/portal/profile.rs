@@ -189,13 +189,13 @@ fn sessions_can_be_listed_and_revoked() {
     let portal = Portal::new();
     let mut laptop = Browser::signed_up(&portal, "ada@example.com");
     let mut phone = Browser::new(&portal);
-    phone.client_addr = "192.0.2.55:3333".into();
+    phone.client_addr = "127.0.2.55:3333".into();
     phone.sign_in("ada@example.com", PASSWORD).assert_status(302);
     let page = laptop.get("/user");
-    assert!(page.body.contains("192.0.2.55"));
+    assert!(page.body.contains("127.0.2.55"));
     assert_eq!(page.body.matches("name=\"session_id\"").count(), 2);
     let phone_session = portal
-        .text("SELECT id FROM portal_sessions WHERE client_addr LIKE '192.0.2.55%'")
+        .text("SELECT id FROM portal_sessions WHERE client_addr LIKE '127.0.2.55%'")
         .unwrap();
     let response = laptop.submit("/user", "/user/sessions/revoke", &[("session_id", &phone_session)]);
     response.assert_status(303);

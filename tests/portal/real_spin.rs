@@ -246,3 +246,50 @@ fn a_client_sent_spin_client_addr_is_not_trusted_by_real_spin() {
         "the address Spin saw is locked, whatever the client said"
     );
 }
+
+#[test]
+fn host_localhost_from_another_machine_gets_no_page_and_no_outbox_on_real_spin() {
+    use crate::support::netns::OtherMachine;
+    let other = OtherMachine::new();
+    let portal = Portal::on_spin_listening(&[], false, std::net::Ipv4Addr::UNSPECIFIED);
+    let port = portal.serve().port();
+    // A code is waiting in the development outbox.
+    let mut ada = Browser::new(&portal);
+    ada.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    ada.submit("/user", "/user/email/verify", &[]).assert_status(303);
+    assert!(
+        get_at(&portal, "localhost:3000", "/dev/outbox")
+            .body
+            .contains("ada@example.com")
+    );
+
+    // The attacker names this machine in every header a client chooses.
+    let forged = [
+        ("Host", "localhost:3000"),
+        ("spin-client-addr", "127.0.0.1:1"),
+        ("spin-full-url", "http://localhost:3000/dev/outbox"),
+        ("x-forwarded-for", "127.0.0.1"),
+    ];
+    for path in ["/dev/outbox", "/sign-in", "/user"] {
+        let (status, body) = other.get(port, path, &forged);
+        assert_eq!(
+            status, 503,
+            "{path} from {} must be refused; body:\n{body}",
+            other.peer_ip
+        );
+        assert!(!body.contains("ada@example.com"), "{path}");
+    }
+    let (_, body) = other.get(port, "/dev/outbox", &[("Host", "localhost")]);
+    assert!(!body.contains("ada@example.com"));
+
+    // An operator who lists a host for development opens the pages there, never the outbox.
+    let listed = Portal::on_spin_listening(
+        &[("development_hosts", other.host_ip.as_str())],
+        false,
+        std::net::Ipv4Addr::UNSPECIFIED,
+    );
+    let port = listed.serve().port();
+    assert_eq!(other.get(port, "/sign-in", &[]).0, 200);
+    assert_eq!(other.get(port, "/dev/outbox", &[]).0, 404);
+    assert_eq!(other.get(port, "/dev/outbox", &forged).0, 503);
+}

@@ -7,6 +7,7 @@ pub mod email_text;
 pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
+pub mod netns;
 pub mod orgs;
 #[path = "../../src/testing/postgres_server.rs"]
 pub mod postgres_server;
@@ -114,13 +115,19 @@ impl Portal {
     /// The portal run by the real `spin up` (see [`spin_cli`]) with these variables, on Spin's
     /// SQLite, or on a fresh database of the tests' PostgreSQL server when `postgres` is set.
     pub fn on_spin(overrides: &[(&str, &str)], postgres: bool) -> Self {
+        Self::on_spin_listening(overrides, postgres, std::net::Ipv4Addr::LOCALHOST)
+    }
+
+    /// [`Portal::on_spin`], with Spin listening on `listen` (`0.0.0.0`: reachable from another
+    /// machine too, see [`netns`]).
+    pub fn on_spin_listening(overrides: &[(&str, &str)], postgres: bool, listen: std::net::Ipv4Addr) -> Self {
         let (dir, overrides, postgres_url) = prepare(overrides, postgres);
         let overrides: Vec<(&str, &str)> = overrides
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
         let app = Arc::new(AppConfig::new(dir.join(".spin/sqlite_db.db"), &overrides));
-        let spin = spin_cli::SpinProcess::start(&dir, &overrides);
+        let spin = spin_cli::SpinProcess::start(&dir, &overrides, listen);
         Self {
             app,
             dir,

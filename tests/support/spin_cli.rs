@@ -42,6 +42,7 @@ pub fn spin_binary() -> PathBuf {
 /// One `spin up` of the portal, stopped when dropped, or when the test process ends (a
 /// watchdog shell kills it when its standard input, held by this process, closes).
 pub struct SpinProcess {
+    /// Where this process reaches Spin (loopback, whatever address Spin listens on).
     pub addr: SocketAddr,
     log: PathBuf,
     spin: Child,
@@ -51,9 +52,11 @@ pub struct SpinProcess {
 impl SpinProcess {
     /// Runs the portal from `dir` (a copy of `spin.toml` beside the built `.wasm`, Spin's state
     /// in `dir/.spin`) with `variables` given as `--variable name=value`.
-    pub fn start(dir: &Path, variables: &[(&str, &str)]) -> Self {
+    /// `listen` is the address Spin listens on: `127.0.0.1`, or `0.0.0.0` for a test that
+    /// also reaches it from another machine.
+    pub fn start(dir: &Path, variables: &[(&str, &str)], listen: std::net::Ipv4Addr) -> Self {
         let manifest = app_dir(dir);
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind((listen, 0)).unwrap().local_addr().unwrap().port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = dir.join("spin.log");
         let output = std::fs::File::create(&log).expect("create spin.log");
@@ -62,7 +65,7 @@ impl SpinProcess {
             .arg("up")
             .arg("-f")
             .arg(&manifest)
-            .args(["--listen", &addr.to_string()])
+            .args(["--listen", &SocketAddr::from((listen, port)).to_string()])
             .stdin(Stdio::null())
             .stdout(output.try_clone().unwrap())
             .stderr(output);
