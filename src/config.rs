@@ -194,7 +194,7 @@ impl ConfigError {
     pub fn is_fatal_in_production(&self) -> bool {
         matches!(
             self.variable,
-            "secret_key" | "previous_secret_keys" | "session_signing_key"
+            "secret_key" | "previous_secret_keys" | "session_signing_key" | "public_origin"
         )
     }
 }
@@ -330,17 +330,31 @@ impl<'v> Settings<'v> {
         .as_deref()
     }
 
+    /// `public_origin`: the portal's URL as browsers see it. Required in production: every link
+    /// the portal emails (reset, sign-in code, verification, invitation, new device) is built
+    /// from it, never from the request's `Host`, which whoever sends the request chooses (an
+    /// attacker asking for a reset of the victim's address with `Host: evil.example` would
+    /// otherwise mail the victim a live code link to the attacker).
     pub fn public_origin(&self) -> Option<&Url> {
         let production = !self.is_development();
         self.read(&self.public_origin, |r| {
-            r.parse("public_origin", |value| {
+            let origin = r.parse("public_origin", |value| {
                 let origin = parse_public_origin(value)?;
                 if production && origin.scheme() != "https" {
                     // Secure and `__Host-` cookies are refused over plain http.
                     return Err("must be an https origin in production".into());
                 }
                 Ok(origin)
-            })
+            });
+            if production && origin.is_none() && !r.errors.iter().any(|e| e.variable == "public_origin") {
+                r.errors.push(ConfigError {
+                    variable: "public_origin",
+                    message: "is required in production: set it to the portal's URL as browsers see it \
+                              (https://accounts.example.com); emailed links are built from it"
+                        .into(),
+                });
+            }
+            origin
         })
         .as_ref()
     }
@@ -843,11 +857,13 @@ mod tests {
 
     const SECRET: &str = "q3Vn1a1m2Z7xkq0aY9Yq8lqkq0p2wq9oVv3t8QGxv2M=";
 
-    /// Settings from `pairs`, with a valid `secret_key` unless the test sets one, every
-    /// variable read (as development does up front and production on demand).
+    /// Settings from `pairs`, with a valid `secret_key` and `public_origin` unless the test sets
+    /// them (an empty value unsets), every variable read (as development does up front and
+    /// production on demand).
     fn load(pairs: &[(&'static str, &'static str)]) -> (Settings<'static>, Vec<ConfigError>) {
         let mut map: HashMap<_, _> = pairs.iter().copied().collect();
         map.entry("secret_key").or_insert(SECRET);
+        map.entry("public_origin").or_insert("https://accounts.example.com");
         let settings = Settings::new(Box::leak(Box::new(Map(map))));
         settings.environment();
         settings.read_everything();
@@ -1029,6 +1045,17 @@ mod tests {
         }
         let (_, errors) = load(&[("environment", "development"), ("secret_key", "")]);
         assert!(errors.is_empty(), "development keeps the zero-config generated key");
+    }
+
+    #[test]
+    fn production_without_public_origin_is_a_fatal_error_so_no_link_follows_a_forged_host() {
+        let (settings, errors) = load(&[("environment", "production"), ("public_origin", "")]);
+        assert_eq!(error_names(&errors), ["public_origin"]);
+        assert!(errors[0].is_fatal_in_production());
+        assert!(settings.public_origin().is_none());
+        // Development derives it from the request (loopback only), as before.
+        let (_, errors) = load(&[("environment", "development"), ("public_origin", "")]);
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

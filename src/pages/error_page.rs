@@ -28,6 +28,14 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             strings.method_not_allowed_title,
             strings.method_not_allowed_lead.to_owned(),
         ),
+        // The details name variables and their values (an email sender, a region, an origin):
+        // only a developer on this machine sees them; production logs them for its operator.
+        PortalError::Config(errors) if !ctx.settings.is_development() => {
+            for error in errors {
+                eprintln!("configuration error on {} {}: {error}", ctx.method, ctx.path);
+            }
+            (strings.config_error_title, strings.config_error_hidden.to_owned())
+        }
         PortalError::Config(_) => (strings.config_error_title, strings.config_error_lead.to_owned()),
         PortalError::DevelopmentHost(host) => {
             eprintln!(
@@ -63,7 +71,7 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         div.card {
             h1 { (title) }
             p.lead { (lead) }
-            @if let PortalError::Config(errors) = &error {
+            @if let (PortalError::Config(errors), true) = (&error, ctx.settings.is_development()) {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
                 p { (strings.config_error_how) }
             }

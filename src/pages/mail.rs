@@ -58,7 +58,7 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
     let branding = settings.branding();
     let strings = ctx.strings.mail();
     let app = branding.application_name.as_str();
-    let origin = ctx.portal_origin().origin().ascii_serialization();
+    let origin = ctx.link_origin()?.origin().ascii_serialization();
     let fill = |text: &str| text.replace("{app}", app);
     let why = fill(strings.mail_why);
     let language = format!("ui_locales={}", ctx.strings.lang);

@@ -10,6 +10,7 @@ mod budgets;
 mod email;
 mod email_flows;
 mod hardening;
+mod hardening2;
 mod host;
 mod languages;
 mod organizations;

@@ -240,7 +240,11 @@ fn configuration_errors_are_logged_and_pages_still_work_in_production() {
 
 #[test]
 fn unknown_environment_is_treated_as_production_and_logged() {
-    let portal = Portal::with_vars(&[("environment", "prod"), ("secret_key", SECRET_KEY)]);
+    let portal = Portal::with_vars(&[
+        ("environment", "prod"),
+        ("secret_key", SECRET_KEY),
+        ("public_origin", "https://accounts.myapp.com"),
+    ]);
     let response = portal.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F");
     response.assert_status(200);
     assert!(response.logs.contains("environment"));

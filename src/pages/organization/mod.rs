@@ -193,7 +193,7 @@ fn send_invitation(
 ) -> Result<(), PortalError> {
     let organization = organizations::organization(ctx.db()?, org_id)?
         .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
-    let mut link = view::invitation_link(ctx, &created.token);
+    let mut link = view::invitation_link(ctx, &created.token)?;
     link.query_pairs_mut().append_pair("ui_locales", ctx.strings.lang);
     let user = &visitor.user;
     let inviter = match (&user.first_name, &user.last_name) {

@@ -320,7 +320,7 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
 /// role (as the invitation stored them), and a copy button where scripts run.
 pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitation) -> PageResult {
     let strings = ctx.strings;
-    let link = invitation_link(ctx, &created.token);
+    let link = invitation_link(ctx, &created.token)?;
     let email = created.email.as_str();
     let role = role_text(strings, created.role);
     let lead = strings.invitation_for.replace("{email}", email).replace("{role}", role);
@@ -342,12 +342,12 @@ pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitat
     Ok(Page::new(ctx, strings.invitations_section).render(content))
 }
 
-/// The link of an invitation, on the portal's origin.
-pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> url::Url {
-    let mut link = ctx.portal_origin().clone();
+/// The link of an invitation, on the origin emailed links use (`Ctx::link_origin`).
+pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, crate::error::PortalError> {
+    let mut link = ctx.link_origin()?.clone();
     link.set_path("/organization/invitation");
     link.query_pairs_mut().clear().append_pair("token", token);
-    link
+    Ok(link)
 }
 
 /// The invitation as its invitee sees it, with accept and decline.

@@ -35,6 +35,7 @@ pub const GERMAN: Strings = Strings {
     method_not_allowed_lead: "Diese Seite nimmt diese Art von Anfrage nicht an.",
     config_error_title: "Konfigurationsfehler",
     config_error_lead: "Die Spin-Variablen des Portals sind fehlerhaft. Korrigieren Sie sie und laden Sie neu:",
+    config_error_hidden: "Dieses Portal ist noch nicht richtig eingerichtet. Sein Betreiber findet die Einzelheiten im Protokoll des Portals.",
     config_error_how: "Setzen Sie eine Variable mit spin up --variable name=wert, mit einer Umgebungsvariable SPIN_VARIABLE_NAME=wert oder in den Variablen Ihres Hosts (spin cloud variables set oder die Variablen einer SpinKube-SpinApp).",
     development_host_title: "Entwicklungsmodus",
     development_host_lead: "Dieses Portal läuft im Entwicklungsmodus und bedient nur diesen Rechner (localhost). Um es zu veröffentlichen, setzen Sie die Spin-Variable environment auf production, zusammen mit secret_key und public_origin. Um ein Entwicklungsportal von einem anderen Gerät oder über einen Tunnel zu erreichen, tragen Sie seinen Host in die Variable development_hosts ein.",

@@ -38,6 +38,7 @@ pub const ENGLISH: Strings = Strings {
     method_not_allowed_lead: "This page does not accept that kind of request.",
     config_error_title: "Configuration error",
     config_error_lead: "The portal's Spin variables have problems. Fix them and reload:",
+    config_error_hidden: "This portal is not set up correctly yet. Its operator finds the details in the portal's log.",
     config_error_how: "Set a variable with spin up --variable name=value, with an environment variable SPIN_VARIABLE_NAME=value, or in your host's variables (spin cloud variables set, or the variables of a SpinKube SpinApp).",
     development_host_title: "Development mode",
     development_host_lead: "This portal runs in development mode, which serves only this machine (localhost). To deploy it, set the Spin variable environment to production, with secret_key and public_origin. To reach a development portal from another device or a tunnel, list its host in the variable development_hosts.",

@@ -35,6 +35,7 @@ pub const SPANISH: Strings = Strings {
     method_not_allowed_lead: "Esta página no acepta ese tipo de solicitud.",
     config_error_title: "Error de configuración",
     config_error_lead: "Las variables de Spin del portal tienen problemas. Corrígelas y recarga:",
+    config_error_hidden: "Este portal aún no está bien configurado. Su operador encontrará los detalles en el registro del portal.",
     config_error_how: "Define una variable con spin up --variable nombre=valor, con una variable de entorno SPIN_VARIABLE_NOMBRE=valor o en las variables de tu proveedor (spin cloud variables set, o las variables de una SpinApp de SpinKube).",
     development_host_title: "Modo de desarrollo",
     development_host_lead: "Este portal funciona en modo de desarrollo, que solo atiende a esta máquina (localhost). Para desplegarlo, da a la variable de Spin environment el valor production, junto con secret_key y public_origin. Para acceder a un portal de desarrollo desde otro dispositivo o un túnel, añade su host a la variable development_hosts.",

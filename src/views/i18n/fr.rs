@@ -35,6 +35,7 @@ pub const FRENCH: Strings = Strings {
     method_not_allowed_lead: "Cette page n’accepte pas ce type de requête.",
     config_error_title: "Erreur de configuration",
     config_error_lead: "Les variables Spin du portail posent problème. Corrigez-les puis rechargez :",
+    config_error_hidden: "Ce portail n'est pas encore correctement configuré. Son exploitant trouvera les détails dans le journal du portail.",
     config_error_how: "Définissez une variable avec spin up --variable nom=valeur, avec une variable d’environnement SPIN_VARIABLE_NOM=valeur, ou dans les variables de votre hébergeur (spin cloud variables set, ou les variables d’un SpinApp SpinKube).",
     development_host_title: "Mode développement",
     development_host_lead: "Ce portail fonctionne en mode développement, qui ne sert que cette machine (localhost). Pour le déployer, donnez à la variable Spin environment la valeur production, avec secret_key et public_origin. Pour joindre un portail de développement depuis un autre appareil ou un tunnel, ajoutez son hôte à la variable development_hosts.",

@@ -35,6 +35,7 @@ pub const JAPANESE: Strings = Strings {
     method_not_allowed_lead: "このページはその種類のリクエストを受け付けません。",
     config_error_title: "設定エラー",
     config_error_lead: "ポータルの Spin 変数に問題があります。修正してから再読み込みしてください:",
+    config_error_hidden: "このポータルはまだ正しく設定されていません。運用者はポータルのログで詳細を確認できます。",
     config_error_how: "変数は spin up --variable 名前=値、環境変数 SPIN_VARIABLE_名前=値、またはホストの変数（spin cloud variables set、SpinKube の SpinApp の変数）で設定します。",
     development_host_title: "開発モード",
     development_host_lead: "このポータルは開発モードで動作しており、このマシン（localhost）からのアクセスにのみ応答します。公開するには、Spin 変数 environment を production にし、secret_key と public_origin を設定してください。別の端末やトンネルから開発用ポータルにアクセスするには、そのホストを変数 development_hosts に追加してください。",

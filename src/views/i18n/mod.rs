@@ -51,6 +51,8 @@ pub struct Strings {
     pub config_error_title: &'static str,
     pub config_error_lead: &'static str,
     pub config_error_how: &'static str,
+    /// The configuration error page in production: the details are logged, never shown.
+    pub config_error_hidden: &'static str,
     pub development_host_title: &'static str,
     pub development_host_lead: &'static str,
     pub too_many_password_checks: &'static str,

@@ -35,6 +35,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     method_not_allowed_lead: "Esta página não aceita esse tipo de solicitação.",
     config_error_title: "Erro de configuração",
     config_error_lead: "As variáveis do Spin do portal têm problemas. Corrija-as e recarregue:",
+    config_error_hidden: "Este portal ainda não está configurado corretamente. O operador encontra os detalhes no log do portal.",
     config_error_how: "Defina uma variável com spin up --variable nome=valor, com uma variável de ambiente SPIN_VARIABLE_NOME=valor ou nas variáveis do seu provedor (spin cloud variables set, ou as variáveis de um SpinApp do SpinKube).",
     development_host_title: "Modo de desenvolvimento",
     development_host_lead: "Este portal está em modo de desenvolvimento, que atende apenas esta máquina (localhost). Para publicá-lo, defina a variável do Spin environment como production, com secret_key e public_origin. Para acessar um portal de desenvolvimento de outro dispositivo ou por um túnel, inclua o host dele na variável development_hosts.",
