@@ -30,6 +30,9 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let Some(flow) = email_rules::live_flow(ctx.db()?, flow_id, ctx.now())? else {
         return dead(ctx);
     };
+    if !email_rules::is_same_browser(&flow, ctx.csrf_cookie_value()) {
+        return other_browser(ctx);
+    }
     let typed = ctx
         .query
         .get("code")
@@ -67,9 +70,12 @@ pub fn resend(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let flow_id = form.text("flow");
     let db = ctx.db()?;
-    let Some(flow) = email_rules::unused_flow(db, flow_id)? else {
+    let Some(flow) = email_rules::live_flow(db, flow_id, ctx.now())? else {
         return dead(ctx);
     };
+    if !email_rules::is_same_browser(&flow, ctx.csrf_cookie_value()) {
+        return other_browser(ctx);
+    }
     let page = mail::code_page(ctx, &flow.id);
     if flow.sent_at + RESEND_COOLDOWN > ctx.now() {
         return Ok(see_other(&format!(
@@ -107,31 +113,38 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     let Some(flow) = email_rules::live_flow(db, flow_id, now)? else {
         return dead(ctx);
     };
+    if !email_rules::is_same_browser(&flow, ctx.csrf_cookie_value()) {
+        return other_browser(ctx);
+    }
     let purpose = Purpose::parse(&flow.purpose).ok_or_else(|| PortalError::Internal("unknown code purpose".into()))?;
     // Rules that need no code are checked first, so a wrong password never costs a try and a
-    // right code is never spent on a form that fails.
-    let new_password_hash = if purpose == Purpose::Reset {
-        let new_password = form.text("password");
+    // right code is never spent on a form that fails. The new password is hashed only once the
+    // code proved right, inside the transaction that spends it (so at most once per flow) and
+    // admitted by the address's password-check rate: a flood of posts costs no Argon2 memory.
+    let new_password = (purpose == Purpose::Reset).then(|| form.text("password"));
+    if let Some(new_password) = new_password {
         password::check_new_password(new_password, &flow.email)
             .map_err(|problem| FormProblem::fields(vec![("password", FieldError::Password(problem))]))?;
-        Some(password::hash_password(new_password).map_err(PortalError::Internal)?)
-    } else {
-        None
-    };
+    }
     if matches!(purpose, Purpose::EmailChange | Purpose::VerifyEmail) {
         let visitor = ctx.visitor()?;
         if Some(&visitor.user.id) != flow.user_id.as_ref() {
             return Err(PortalError::Forbidden(Msg::CsrfTokenInvalid));
         }
     }
-    // Code sign-in counts toward the same lock as password sign-in: the account's, or for an
-    // address without one the identifier's, so a lock says nothing about who has an account.
+    // Wrong codes of the flows that sign someone in or reset a password count toward the same
+    // lock as password sign-in, across flows and resends: the account's, or for an address
+    // without one the identifier's, so a lock says nothing about who has an account.
     let account_scope = lockout::account_scope(flow.user_id.as_ref(), &flow.email);
-    let lock = (purpose == Purpose::SignIn).then(|| CodeLock {
+    let lock = matches!(purpose, Purpose::SignIn | Purpose::SignUp | Purpose::Reset).then(|| CodeLock {
         scope: &account_scope,
         policy: ctx.settings.lock_policy(),
     });
+    let attempt = ctx.attempt();
     let checked = email_rules::check_code(db, ctx.mac_keys()?, flow_id, typed, lock.as_ref(), now, |flow| {
+        let new_password_hash = new_password
+            .map(|new_password| accounts::hash_new_password(db, new_password, &attempt))
+            .transpose()?;
         accounts::complete_email_flow(db, flow, purpose, new_password_hash.as_deref(), now).map_err(PortalError::from)
     })?;
     let (flow, user) = match checked {
@@ -145,10 +158,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     let target = stored_target(ctx, &flow, purpose);
     match purpose {
         Purpose::SignUp | Purpose::SignIn => auth::finish_sign_in(ctx, &user, &target.location()),
-        Purpose::Reset => {
-            email_rules::close_flows(db, &user.id, Purpose::Reset, now)?;
-            auth::finish_sign_in(ctx, &user, &Notice::PasswordReset.after(&target, "/user"))
-        }
+        Purpose::Reset => auth::finish_sign_in(ctx, &user, &Notice::PasswordReset.after(&target, "/user")),
         Purpose::EmailChange => {
             let visitor = ctx.visitor()?;
             // The old address hears of it; a failure to tell it is logged, the change stands.
@@ -235,6 +245,22 @@ fn render(
         );
     }
     Ok(page.render(content))
+}
+
+/// A flow that signs someone in, opened in another browser than the one that started it (see
+/// `service::email::is_same_browser`): nothing is shown of it, the person starts afresh here.
+fn other_browser(ctx: &Ctx<'_>) -> PageResult {
+    let strings = ctx.strings.mail();
+    let content = html! {
+        div.card {
+            h1 { (strings.code_other_browser) }
+            p.lead { (strings.code_other_browser_lead) }
+            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (strings.start_again) } }
+        }
+    };
+    Ok(Page::new(ctx, strings.code_other_browser)
+        .status(StatusCode::FORBIDDEN)
+        .render(content))
 }
 
 /// A flow that is gone (used, expired, out of tries, or never existed).

@@ -210,6 +210,8 @@ pub fn start_code_flow(ctx: &Ctx<'_>, start: CodeFlowStart<'_>) -> super::PageRe
             payload: start.payload,
             target: start.target.map(|target| target.url().as_str().to_owned()),
             decoy,
+            browser_hash: matches!(start.purpose, Purpose::SignIn | Purpose::SignUp | Purpose::Reset)
+                .then(|| email_rules::browser_hash(ctx.csrf_cookie_value())),
         },
         ctx.now(),
     )?;

@@ -299,7 +299,8 @@ pub fn create_verified_account(db: &dyn Db, pending: &PendingSignUp, now: i64) -
 }
 
 /// Sets a new password after a reset code (the caller checked the code in this transaction):
-/// every session of the user ends, failures are forgotten and the address counts as verified.
+/// every session and every other code flow of the user ends, failures are forgotten and the
+/// address counts as verified.
 pub fn reset_password(
     db: &dyn Db,
     user_id: &UserId,
@@ -309,6 +310,7 @@ pub fn reset_password(
 ) -> Result<(), DbError> {
     users::update_password_hash(db, user_id, password_hash, now)?;
     users::mark_email_verified(db, user_id, email, now)?;
+    crate::service::email::end_flows(db, user_id, email.as_str(), now)?;
     crate::store::sessions::delete_user_sessions(db, user_id)?;
     attempts::clear_scope(db, &lockout::account_scope(Some(user_id), email.as_str()))
 }
@@ -348,7 +350,11 @@ pub fn complete_email_flow(
             let hash = new_password_hash.ok_or_else(|| internal("a reset without its password"))?;
             reset_password(db, id, &email, hash, now)?;
         }
-        Purpose::EmailChange => users::update_email(db, id, &email, Some(now), now)?,
+        Purpose::EmailChange => {
+            let old = users::get_user(db, id)?.email;
+            users::update_email(db, id, &email, Some(now), now)?;
+            crate::service::email::end_flows(db, id, old.as_str(), now)?;
+        }
         Purpose::SignIn | Purpose::VerifyEmail | Purpose::SignUp => users::mark_email_verified(db, id, &email, now)?,
     }
     Ok(users::get_user(db, id)?)
@@ -402,30 +408,42 @@ fn check_password(
 /// id. Inside `BEGIN IMMEDIATE`, concurrent checks are admitted one at a time, so no burst can
 /// run more hashes than the policies allow.
 fn admit_password_check(db: &dyn Db, lock_scopes: &[&str], attempt: &Attempt<'_>) -> Result<String, SignInError> {
+    let check = random_id("check");
+    transaction(db, || admit_check_rows(db, &check, lock_scopes, attempt))?;
+    Ok(check)
+}
+
+/// [`admit_password_check`]'s rule, inside the caller's transaction.
+fn admit_check_rows(db: &dyn Db, check: &str, lock_scopes: &[&str], attempt: &Attempt<'_>) -> Result<(), SignInError> {
     let (now, policy) = (attempt.now, attempt.policy);
     let rate_scope = lockout::rate_scope(attempt.client_addr);
-    let check = random_id("check");
-    transaction(db, || {
-        attempts::prune(db, now - policy.horizon().max(RatePolicy::WINDOW))?;
-        let recent = attempts::check_times(db, &rate_scope, now - RatePolicy::WINDOW)?;
-        if let Some(until) = attempt.rate.limited_until(&recent) {
-            return Err(SignInError::RateLimited { until });
+    attempts::prune(db, now - policy.horizon().max(RatePolicy::WINDOW))?;
+    let recent = attempts::check_times(db, &rate_scope, now - RatePolicy::WINDOW)?;
+    if let Some(until) = attempt.rate.limited_until(&recent) {
+        return Err(SignInError::RateLimited { until });
+    }
+    let mut locked_until = None;
+    for scope in lock_scopes {
+        let failures = attempts::check_times(db, scope, now - policy.horizon())?;
+        if policy.is_locked(&failures, now) {
+            locked_until = locked_until.max(policy.locked_until(&failures));
         }
-        let mut locked_until = None;
-        for scope in lock_scopes {
-            let failures = attempts::check_times(db, scope, now - policy.horizon())?;
-            if policy.is_locked(&failures, now) {
-                locked_until = locked_until.max(policy.locked_until(&failures));
-            }
-        }
-        if let Some(until) = locked_until {
-            return Err(SignInError::Locked { until });
-        }
-        for scope in lock_scopes.iter().copied().chain([rate_scope.as_str()]) {
-            attempts::insert_check(db, &check, scope, now)?;
-        }
-        Ok(check.clone())
-    })
+    }
+    if let Some(until) = locked_until {
+        return Err(SignInError::Locked { until });
+    }
+    for scope in lock_scopes.iter().copied().chain([rate_scope.as_str()]) {
+        attempts::insert_check(db, check, scope, now)?;
+    }
+    Ok(())
+}
+
+/// Hashes a new password inside the caller's transaction (a reset, once its code proved
+/// right), admitted first against the address's password-check rate like every Argon2 run: a
+/// flood of posts cannot make the portal hash more than the limit allows.
+pub fn hash_new_password(db: &dyn Db, new_password: &str, attempt: &Attempt<'_>) -> Result<String, SignInError> {
+    admit_check_rows(db, &random_id("check"), &[], attempt)?;
+    password::hash_password(new_password).map_err(SignInError::Internal)
 }
 
 #[cfg(test)]

@@ -136,6 +136,28 @@ pub struct NewFlow<'a> {
     /// A flow whose code must never work (the address must not learn whether it has an account):
     /// no code is made and none matches.
     pub decoy: bool,
+    /// The browser starting it (see [`browser_hash`]), for flows that sign someone in.
+    pub browser_hash: Option<Vec<u8>>,
+}
+
+/// What binds a flow to the browser that started it: a hash of that browser's CSRF cookie (a
+/// random value only that browser holds; the hash keeps the stored value useless to forge it).
+pub fn browser_hash(csrf_cookie: &str) -> Vec<u8> {
+    token_hash(csrf_cookie).to_vec()
+}
+
+/// Whether this flow may be completed in the browser whose CSRF cookie is `csrf_cookie`.
+///
+/// # Threat
+/// Login CSRF by code link: an attacker starts a sign-in (or sign-up, or reset) code flow for
+/// their own account and sends the victim the emailed link; one button press would sign the
+/// victim into the attacker's account (ending the victim's own session), where what the victim
+/// then types is the attacker's to read. A flow bound to the browser that started it completes
+/// only there; anywhere else the person starts afresh.
+pub fn is_same_browser(flow: &CodeFlow, csrf_cookie: &str) -> bool {
+    flow.browser_hash.as_ref().is_none_or(|bound| {
+        subtle::ConstantTimeEq::ct_eq(bound.as_slice(), browser_hash(csrf_cookie).as_slice()).into()
+    })
 }
 
 /// Stores a new flow; returns its id and, unless it is a decoy, its code (to email, never to
@@ -166,6 +188,7 @@ pub fn start_flow(
             sent_at: now,
             expires_at: now + CODE_LIFETIME,
             used_at: None,
+            browser_hash: new.browser_hash.clone(),
         },
         now,
     )?;
@@ -175,11 +198,6 @@ pub fn start_flow(
 /// Forgets a flow whose email could not be sent: nothing is left half-done.
 pub fn abandon_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
     store::delete_code_flow(db, id)
-}
-
-/// A flow that was not used yet (it may have expired or run out of tries: a resend renews it).
-pub fn unused_flow(db: &dyn Db, id: &str) -> Result<Option<CodeFlow>, DbError> {
-    Ok(store::find_code_flow(db, id)?.filter(|flow| flow.used_at.is_none()))
 }
 
 /// The development outbox, newest first.
@@ -204,8 +222,9 @@ pub enum Resend {
     TooSoon { until: i64 },
 }
 
-/// A new code for an unused flow (an expired or exhausted one gets a new lease): the old code
-/// dies and the tries start again. At most one per [`RESEND_COOLDOWN`].
+/// A new code for a live flow: the old code dies. The flow keeps its expiry and its wrong tries
+/// (a resend never gives more time or more guesses; a dead flow is started afresh, which the
+/// account's code lock counts across flows). At most one per [`RESEND_COOLDOWN`].
 pub fn resend(db: &dyn Db, keys: &MacKeys, flow: &CodeFlow, now: i64) -> Result<Resend, DbError> {
     if flow.sent_at + RESEND_COOLDOWN > now {
         return Ok(Resend::TooSoon {
@@ -218,7 +237,7 @@ pub fn resend(db: &dyn Db, keys: &MacKeys, flow: &CodeFlow, now: i64) -> Result<
         Some(code) => codes::code_hash(keys, &flow.id, code),
         None => codes::unmatchable_hash(),
     };
-    store::replace_code(db, &flow.id, &code_hash, now, now + CODE_LIFETIME)?;
+    store::replace_code(db, &flow.id, &code_hash, now)?;
     Ok(Resend::Sent(code))
 }
 
@@ -232,7 +251,7 @@ pub fn resend_failed(db: &dyn Db, flow_id: &str, now: i64) -> Result<(), DbError
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeCheck<T> {
     /// Right code: the flow is used up and `complete` ran in the same transaction.
-    Accepted(CodeFlow, T),
+    Accepted(Box<CodeFlow>, T),
     /// Wrong code; this many tries remain (0: the code is dead now).
     Wrong { tries_left: i64 },
     /// Unknown, used, expired or out of tries.
@@ -289,13 +308,15 @@ pub fn check_code<T, E: From<DbError>>(
             attempts::clear_scope(db, lock.scope)?;
         }
         let value = complete(&flow)?;
-        Ok(CodeCheck::Accepted(flow, value))
+        Ok(CodeCheck::Accepted(Box::new(flow), value))
     })
 }
 
-/// Ends a user's other open flows of `purpose` (a finished reset voids older reset codes).
-pub fn close_flows(db: &dyn Db, user_id: &UserId, purpose: Purpose, now: i64) -> Result<(), DbError> {
-    store::close_user_flows(db, user_id, purpose.as_str(), now)
+/// Ends every open flow of a user and every flow addressed to `email` (the address it had):
+/// after an address change, a password change or a reset, an old mailbox or an old code signs
+/// nobody in and resets nothing.
+pub fn end_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> Result<(), DbError> {
+    store::end_user_flows(db, user_id, email, now)
 }
 
 /// Records the browser (its device cookie) for `user_id`. `true` when the account should hear

@@ -109,7 +109,11 @@ pub fn change_email(
         let taken = users::find_user_by_email(db, &email)?.is_some_and(|other| other.id != user.id);
         return Ok(EmailChange::Confirm { email, taken });
     }
-    users::update_email(db, &user.id, &email, None, attempt.now)?;
+    transaction(db, || -> Result<(), AccountError> {
+        users::update_email(db, &user.id, &email, None, attempt.now)?;
+        crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
+        Ok(())
+    })?;
     Ok(EmailChange::Changed)
 }
 
@@ -144,6 +148,7 @@ pub fn change_password(
     let hash = password::hash_password(new_password).map_err(AccountError::Internal)?;
     transaction(db, || {
         users::update_password_hash(db, &user.id, &hash, attempt.now)?;
+        crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
         sessions::delete_other_sessions(db, &user.id, keep_session)
     })?;
     Ok(())

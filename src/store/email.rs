@@ -22,9 +22,13 @@ pub struct CodeFlow {
     pub sent_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// The browser that started the flow (a hash of its CSRF cookie), for the flows that sign
+    /// someone in: a link opened in another browser must not complete them (login CSRF).
+    pub browser_hash: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, purpose, email, user_id, code_hash, payload, target, failures, sent_at, expires_at, used_at";
+const COLUMNS: &str =
+    "id, purpose, email, user_id, code_hash, payload, target, failures, sent_at, expires_at, used_at, browser_hash";
 
 fn from_row(row: &Row) -> Result<CodeFlow, DbError> {
     Ok(CodeFlow {
@@ -39,13 +43,17 @@ fn from_row(row: &Row) -> Result<CodeFlow, DbError> {
         sent_at: row.integer(8)?,
         expires_at: row.integer(9)?,
         used_at: row.optional_integer(10)?,
+        browser_hash: match row.0.get(11) {
+            Some(super::Value::Null) | None => None,
+            _ => Some(row.blob(11)?),
+        },
     })
 }
 
 pub fn insert_code_flow(db: &dyn Db, flow: &CodeFlow, now: i64) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO email_codes (id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        "INSERT INTO email_codes (id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at, browser_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
         &[
             flow.id.as_str().into(),
             flow.purpose.as_str().into(),
@@ -57,6 +65,7 @@ pub fn insert_code_flow(db: &dyn Db, flow: &CodeFlow, now: i64) -> Result<(), Db
             now.into(),
             flow.sent_at.into(),
             flow.expires_at.into(),
+            flow.browser_hash.as_deref().into(),
         ],
     )?;
     Ok(())
@@ -88,11 +97,12 @@ pub fn mark_code_used(db: &dyn Db, id: &str, now: i64) -> Result<bool, DbError> 
     Ok(!rows.is_empty())
 }
 
-/// A new code for a flow (resend): the old code dies, the tries start again.
-pub fn replace_code(db: &dyn Db, id: &str, code_hash: &str, sent_at: i64, expires_at: i64) -> Result<(), DbError> {
+/// A new code for a flow (resend): the old code dies. Its wrong tries and its expiry stay as
+/// they were: a resend neither gives more guesses nor a longer life.
+pub fn replace_code(db: &dyn Db, id: &str, code_hash: &str, sent_at: i64) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET code_hash = ?, failures = 0, sent_at = ?, expires_at = ? WHERE id = ? AND used_at IS NULL",
-        &[code_hash.into(), sent_at.into(), expires_at.into(), id.into()],
+        "UPDATE email_codes SET code_hash = ?, sent_at = ? WHERE id = ? AND used_at IS NULL",
+        &[code_hash.into(), sent_at.into(), id.into()],
     )?;
     Ok(())
 }
@@ -112,11 +122,13 @@ pub fn delete_code_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Ends every open flow of `purpose` for a user (a password reset also ends older reset codes).
-pub fn close_user_flows(db: &dyn Db, user_id: &UserId, purpose: &str, now: i64) -> Result<(), DbError> {
+/// Ends every open flow of a user, and every flow addressed to `email` (the address the user
+/// had): after an address or password change, whoever holds an old mailbox or an old code can
+/// no longer sign in, reset or verify with it.
+pub fn end_user_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL",
-        &[now.into(), user_id.into(), purpose.into()],
+        "UPDATE email_codes SET used_at = ?, payload = NULL WHERE used_at IS NULL AND (user_id = ? OR email = ?)",
+        &[now.into(), user_id.into(), email.into()],
     )?;
     Ok(())
 }

@@ -332,6 +332,11 @@ const MIGRATIONS: &[&[&str]] = &[
             expires_at INTEGER NOT NULL
         )",
     ],
+    &[
+        // The browser that started a code flow (a hash of its CSRF cookie): a sign-in, sign-up
+        // or reset link opened in another browser does not complete there.
+        "ALTER TABLE email_codes ADD COLUMN browser_hash BLOB",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

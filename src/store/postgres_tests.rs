@@ -203,6 +203,7 @@ fn a_code_entered_twice_at_once_is_used_once() {
             payload: None,
             target: None,
             decoy: false,
+            browser_hash: None,
         },
         100,
     )

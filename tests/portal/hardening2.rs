@@ -125,3 +125,220 @@ fn the_production_error_page_shows_anonymous_visitors_no_configuration_values() 
         "the operator's log says what is wrong"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Login CSRF by code link
+
+#[test]
+fn a_code_link_sent_to_a_victim_does_not_sign_the_victim_into_the_attackers_account() {
+    let portal = Portal::with_vars(&[("sign_in_with_email_code", "true")]);
+    Browser::signed_up(&portal, "mallory@example.com");
+    let mut victim = Browser::signed_up(&portal, "victim@example.com");
+    let victim_session = victim.cookies["__portal_session"].clone();
+    // The attacker asks for a sign-in code for their own account and mails the link on.
+    let mut attacker = Browser::new(&portal);
+    let asked = attacker.submit("/sign-in", "/sign-in/code", &[("identifier", "mallory@example.com")]);
+    asked.assert_status(303);
+    let code = portal.newest_outbox_code().unwrap();
+    let link = format!("{}&code={code}", asked.location());
+    let opened = victim.get(&link);
+    opened.assert_status(403);
+    assert!(opened.body.contains("only in the browser that asked"));
+    assert!(
+        !opened.body.contains("mallory@example.com"),
+        "nothing of the flow is shown"
+    );
+    // Posting the code from the victim's browser does not work either.
+    let flow = url::Url::parse(&format!("http://x{link}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "flow")
+        .unwrap()
+        .1
+        .into_owned();
+    let posted = victim.submit("/user", "/verify", &[("flow", &flow), ("code", &code)]);
+    posted.assert_status(403);
+    assert_eq!(
+        victim.cookies["__portal_session"], victim_session,
+        "the victim's session is untouched"
+    );
+    assert!(victim.get("/user").body.contains("victim@example.com"));
+    // In the browser that asked, the same code signs in.
+    attacker.enter_code(asked.location(), &code).assert_status(302);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Flows of an old address
+
+#[test]
+fn after_an_address_change_the_old_mailbox_can_neither_sign_in_nor_reset() {
+    let portal = Portal::with_vars(&[("sign_in_with_email_code", "true")]);
+    let mut ada = Browser::signed_up(&portal, "ada.old@example.com");
+    // Whoever reads the old mailbox asked for a sign-in code and a reset before the change.
+    let mut old_mailbox = Browser::new(&portal);
+    let sign_in = old_mailbox.submit("/sign-in", "/sign-in/code", &[("identifier", "ada.old@example.com")]);
+    let sign_in_code = portal.newest_outbox_code().unwrap();
+    let mut old_mailbox_too = Browser::new(&portal);
+    let reset = old_mailbox_too.submit(
+        "/forgot-password",
+        "/forgot-password",
+        &[("email_address", "ada.old@example.com")],
+    );
+    let reset_code = portal.newest_outbox_code().unwrap();
+    // Ada moves to a new address (confirmed by its code).
+    let asked = ada.submit(
+        "/user",
+        "/user/email",
+        &[("email_address", "ada.new@example.com"), ("current_password", PASSWORD)],
+    );
+    ada.enter_emailed_code(asked).assert_status(303);
+    assert!(ada.get("/user").body.contains("ada.new@example.com"));
+    for (browser, page, code) in [
+        (&mut old_mailbox, sign_in.location(), sign_in_code),
+        (&mut old_mailbox_too, reset.location(), reset_code),
+    ] {
+        browser.get(page).assert_status(410);
+        let flow = page
+            .split("flow=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let posted = browser.submit(
+            "/sign-in",
+            "/verify",
+            &[("flow", &flow), ("code", &code), ("password", "stolen passphrase 1")],
+        );
+        posted.assert_status(410);
+    }
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM email_codes WHERE used_at IS NULL AND email = 'ada.old@example.com'"),
+        0
+    );
+}
+
+#[test]
+fn a_password_change_ends_every_code_flow_of_the_account() {
+    let portal = Portal::with_vars(&[("sign_in_with_email_code", "true")]);
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let mut thief = Browser::new(&portal);
+    let asked = thief.submit("/sign-in", "/sign-in/code", &[("identifier", "ada@example.com")]);
+    let code = portal.newest_outbox_code().unwrap();
+    ada.submit(
+        "/user",
+        "/user/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "an entirely new passphrase"),
+        ],
+    )
+    .assert_status(303);
+    thief.get(asked.location()).assert_status(410);
+    let flow = asked
+        .location()
+        .split("flow=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    thief
+        .submit("/sign-in", "/verify", &[("flow", &flow), ("code", &code)])
+        .assert_status(410);
+    assert!(!thief.cookies.contains_key("__portal_session"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6 and 7. The reset page: the code before Argon2, guesses counted per account
+
+/// A reset flow for `email` started in `browser`: its code page and its code.
+fn reset_flow(portal: &Portal, browser: &mut Browser<'_>, email: &str) -> (String, String) {
+    let asked = browser.submit("/forgot-password", "/forgot-password", &[("email_address", email)]);
+    asked.assert_status(303);
+    (asked.location().to_owned(), portal.newest_outbox_code().unwrap())
+}
+
+#[test]
+fn wrong_reset_codes_run_no_argon2_memory_exhaustion() {
+    let portal = Portal::with_vars(&[("password_checks_per_minute", "1000")]);
+    Browser::signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::new(&portal);
+    let (page, code) = reset_flow(&portal, &mut browser, "ada@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let hashes = || portal.count("SELECT COUNT(*) FROM password_checks WHERE scope LIKE 'rate:%'");
+    let before = hashes();
+    let flow = browser.get(&page).input_value("flow").unwrap();
+    for _ in 0..3 {
+        let answer = browser.submit(
+            &page,
+            "/verify",
+            &[("flow", &flow), ("code", wrong), ("password", "a brand new passphrase")],
+        );
+        answer.assert_status(422);
+    }
+    assert_eq!(hashes(), before, "a wrong code runs no Argon2");
+    // The right code hashes once, admitted against the address's rate like every Argon2 run.
+    let done = browser.submit(
+        &page,
+        "/verify",
+        &[("flow", &flow), ("code", &code), ("password", "a brand new passphrase")],
+    );
+    done.assert_status(302);
+    assert_eq!(hashes(), before + 1);
+}
+
+#[test]
+fn a_reset_hash_is_refused_past_the_password_check_rate() {
+    let portal = Portal::with_vars(&[("password_checks_per_minute", "1")]);
+    Browser::signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::new(&portal);
+    browser.client_addr = "127.0.30.1:1".into();
+    // The one check of the minute goes to a wrong password.
+    assert_eq!(browser.sign_in("ada@example.com", "not it").status, 401);
+    let (page, code) = reset_flow(&portal, &mut browser, "ada@example.com");
+    let flow = browser.get(&page).input_value("flow").unwrap();
+    let refused = browser.submit(
+        &page,
+        "/verify",
+        &[("flow", &flow), ("code", &code), ("password", "a brand new passphrase")],
+    );
+    refused.assert_status(429);
+    // Nothing was spent: the code still works once the minute is over (here: the same page).
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM email_codes WHERE used_at IS NULL AND purpose = 'reset'"),
+        1
+    );
+}
+
+#[test]
+fn reset_code_guesses_count_against_the_account_across_flows_and_resends() {
+    let portal = Portal::with_vars(&[("sign_in_max_failures", "3")]);
+    Browser::signed_up(&portal, "ada@example.com");
+    let mut guesses = 0;
+    let mut locked = false;
+    // Each new flow would have given five more tries; the account's lock stops that.
+    for round in 0..3 {
+        let mut browser = Browser::new(&portal);
+        browser.client_addr = format!("127.0.40.{round}:1");
+        let (page, code) = reset_flow(&portal, &mut browser, "ada@example.com");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let flow = browser.get(&page).input_value("flow").unwrap();
+        for _ in 0..2 {
+            let answer = browser.submit(
+                &page,
+                "/verify",
+                &[("flow", &flow), ("code", wrong), ("password", "a brand new passphrase")],
+            );
+            match answer.status {
+                422 | 410 => guesses += 1,
+                429 => locked = true,
+                other => panic!("unexpected {other}"),
+            }
+        }
+    }
+    assert!(locked, "the account locks after 3 wrong codes, whatever the flow");
+    assert_eq!(guesses, 3);
+}

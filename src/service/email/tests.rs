@@ -22,6 +22,7 @@ fn flow(db: &MemoryDb, decoy: bool) -> (String, Option<String>) {
         payload: None,
         target: None,
         decoy,
+        browser_hash: None,
     };
     start_flow(db, &keys(), &new, 1000).unwrap()
 }
@@ -162,4 +163,90 @@ fn a_notice_link_works_once() {
     let token = new_sign_in_notice(&db, &session, &user, 1000).unwrap();
     assert_eq!(take_sign_in_notice(&db, &token, 1001).unwrap(), Some((session, user)));
     assert_eq!(take_sign_in_notice(&db, &token, 1002).unwrap(), None);
+}
+
+#[test]
+fn a_resend_never_extends_a_flow_beyond_its_first_expiry() {
+    let db = db();
+    let (id, _) = flow(&db, false);
+    let stored = live_flow(&db, &id, 1001).unwrap().unwrap();
+    let expiry = stored.expires_at;
+    let Resend::Sent(Some(new)) = resend(&db, &keys(), &stored, expiry - 1).unwrap() else {
+        panic!("a live flow gets a new code");
+    };
+    assert_eq!(live_flow(&db, &id, expiry - 1).unwrap().unwrap().expires_at, expiry);
+    // Past the first expiry the new code is as dead as the old one, and no resend revives it.
+    assert_eq!(check(&db, &id, &new, expiry), CodeCheck::Dead);
+    assert_eq!(live_flow(&db, &id, expiry).unwrap(), None);
+}
+
+#[test]
+fn a_resend_gives_no_new_guesses_brute_force_across_resends() {
+    let db = db();
+    let (id, _) = flow(&db, false);
+    for i in 0..MAX_WRONG_TRIES - 1 {
+        assert!(matches!(check(&db, &id, "000000", 1001 + i), CodeCheck::Wrong { .. }));
+    }
+    let stored = live_flow(&db, &id, 1000 + RESEND_COOLDOWN).unwrap().unwrap();
+    let Resend::Sent(Some(new)) = resend(&db, &keys(), &stored, 1000 + RESEND_COOLDOWN).unwrap() else {
+        panic!("no new code");
+    };
+    let wrong = if new == "000000" { "111111" } else { "000000" };
+    // One try was left before the resend, and one is left after it.
+    assert_eq!(
+        check(&db, &id, wrong, 1000 + RESEND_COOLDOWN + 1),
+        CodeCheck::Wrong { tries_left: 0 }
+    );
+    assert_eq!(check(&db, &id, &new, 1000 + RESEND_COOLDOWN + 2), CodeCheck::Dead);
+}
+
+#[test]
+fn a_flow_is_bound_to_the_browser_that_started_it_login_csrf_by_code_link() {
+    let db = db();
+    let new = NewFlow {
+        purpose: Purpose::SignIn,
+        email: "ada@example.com",
+        user_id: None,
+        payload: None,
+        target: None,
+        decoy: false,
+        browser_hash: Some(browser_hash("attacker-browser-csrf-cookie")),
+    };
+    let (id, _) = start_flow(&db, &keys(), &new, 1000).unwrap();
+    let stored = live_flow(&db, &id, 1001).unwrap().unwrap();
+    assert!(is_same_browser(&stored, "attacker-browser-csrf-cookie"));
+    assert!(!is_same_browser(&stored, "victim-browser-csrf-cookie"));
+    assert!(!is_same_browser(&stored, ""));
+    // The stored value is a hash, not the cookie itself.
+    assert_ne!(
+        stored.browser_hash.as_deref(),
+        Some(b"attacker-browser-csrf-cookie".as_slice())
+    );
+}
+
+#[test]
+fn changing_the_address_or_password_ends_every_flow_of_the_old_mailbox() {
+    let db = db();
+    let user = crate::testing::stored_user(&db, "u1", "old@example.com");
+    let start = |purpose, email, user_id| {
+        let new = NewFlow {
+            purpose,
+            email,
+            user_id,
+            payload: None,
+            target: None,
+            decoy: false,
+            browser_hash: None,
+        };
+        start_flow(&db, &keys(), &new, 1000).unwrap().0
+    };
+    let sign_in = start(Purpose::SignIn, "old@example.com", Some(&user.id));
+    let reset = start(Purpose::Reset, "old@example.com", Some(&user.id));
+    let unbound = start(Purpose::SignUp, "old@example.com", None);
+    let someone_else = start(Purpose::SignIn, "other@example.com", None);
+    end_flows(&db, &user.id, "old@example.com", 1001).unwrap();
+    for id in [sign_in, reset, unbound] {
+        assert_eq!(live_flow(&db, &id, 1002).unwrap(), None);
+    }
+    assert!(live_flow(&db, &someone_else, 1002).unwrap().is_some());
 }
