@@ -24,11 +24,14 @@ pub struct Env<'a> {
     pub http: &'a dyn Http,
     /// Unix time, seconds.
     pub now: i64,
+    /// What the request leaves for after its response (emails that must not delay it); the
+    /// host runs it with [`after_response`] once the response is written.
+    pub later: &'a crate::service::email::AfterResponse,
 }
 
 /// Handles one request. Never panics on input: every failure becomes a page.
 pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
-    let ctx = Ctx::new(&request, env.db, env.http, env.now, Settings::new(env.variables));
+    let ctx = Ctx::new(&request, env.db, env.http, env.now, Settings::new(env.variables)).with_later(env.later);
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -82,6 +85,18 @@ fn is_loopback_host(host: &str) -> bool {
     match bare.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.to_canonical().is_loopback(),
         Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    }
+}
+
+/// Runs what the request left for after its response (see
+/// `service::email::AfterResponse`). Call it once the response has been written.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", test)),
+    allow(dead_code, reason = "used by the Spin host and tests")
+)]
+pub fn after_response(env: &Env<'_>) {
+    if !env.later.is_empty() {
+        env.later.run(env.db, env.http, env.now);
     }
 }
 

@@ -364,23 +364,28 @@ fn unix_now() -> i64 {
 }
 
 /// Entry point for one request (streaming form, so a response can carry several `Set-Cookie`).
+/// What a page leaves for after its response (emails whose timing must not show) runs once
+/// the response is complete: Spin has sent it to the client by then and keeps the component
+/// running until `serve` returns.
 pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
-    let response = match read_request(request).await {
-        Ok(request) => {
-            let db = SpinDb {
-                connection: OnceCell::new(),
-            };
-            let env = Env {
-                variables: &SpinVariables,
-                db: &db,
-                http: &SpinHttp,
-                now: unix_now(),
-            };
-            portal::handle(request, &env)
-        }
-        Err(status) => plain_response(status),
+    let request = match read_request(request).await {
+        Ok(request) => request,
+        Err(status) => return write_response(response_out, plain_response(status)).await,
     };
+    let db = SpinDb {
+        connection: OnceCell::new(),
+    };
+    let later = crate::service::email::AfterResponse::default();
+    let env = Env {
+        variables: &SpinVariables,
+        db: &db,
+        http: &SpinHttp,
+        now: unix_now(),
+        later: &later,
+    };
+    let response = portal::handle(request, &env);
     write_response(response_out, response).await;
+    portal::after_response(&env);
 }
 
 async fn read_request(request: IncomingRequest) -> Result<http::Request<Vec<u8>>, http::StatusCode> {

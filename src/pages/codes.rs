@@ -87,16 +87,21 @@ pub fn resend(ctx: &Ctx<'_>) -> PageResult {
     let purpose = Purpose::parse(&flow.purpose).ok_or_else(|| PortalError::Internal("unknown code purpose".into()))?;
     let sent = match email_rules::resend(db, ctx.signing_mac()?, &flow, ctx.now())? {
         Resend::TooSoon { until } => return Ok(see_other(&format!("{page}&wait={}", until - ctx.now()))),
-        Resend::Sent(Some(code)) => mail::send(
+        // As when the flow started: a decoy's resend sends nothing, so it may go after the response.
+        Resend::Sent(Some(code)) => mail::send_for_flow(
             ctx,
+            purpose,
             &flow.email,
             Email::Code {
                 purpose,
                 code: &code,
                 flow_id: &flow.id,
             },
+            &flow.id,
         ),
-        Resend::Sent(None) if purpose == Purpose::SignUp => mail::send(ctx, &flow.email, Email::SignUpAttempt),
+        Resend::Sent(None) if purpose == Purpose::SignUp => {
+            mail::send_for_flow(ctx, purpose, &flow.email, Email::SignUpAttempt, &flow.id)
+        }
         Resend::Sent(None) => Ok(()),
     };
     if let Err(error) = sent {

@@ -45,6 +45,8 @@ pub struct Ctx<'a> {
     chosen_language: bool,
     db: &'a dyn Db,
     pub http: &'a dyn Http,
+    /// Emails to send once the response is out (see `service::email::AfterResponse`).
+    pub later: Option<&'a crate::service::email::AfterResponse>,
     now: i64,
     migrated: OnceCell<Result<(), DbError>>,
     client_addr: OnceCell<String>,
@@ -91,6 +93,7 @@ impl<'a> Ctx<'a> {
             request_host,
             db,
             http,
+            later: None,
             now,
             migrated: OnceCell::new(),
             client_addr: OnceCell::new(),
@@ -102,6 +105,12 @@ impl<'a> Ctx<'a> {
             csrf_cookie: OnceCell::new(),
             cookies: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Gives the request somewhere to leave work for after its response.
+    pub fn with_later(mut self, later: &'a crate::service::email::AfterResponse) -> Self {
+        self.later = Some(later);
+        self
     }
 
     pub fn now(&self) -> i64 {

@@ -51,8 +51,47 @@ pub fn admit(ctx: &Ctx<'_>, to: &str) -> Result<(), PortalError> {
     email_rules::admit_send(ctx.db()?, to, ctx.client_addr(), ctx.now()).map_err(send_error)
 }
 
-/// Composes and sends `email` to `to`.
+/// Composes and sends `email` to `to`, waiting for the provider.
 pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError> {
+    let message = compose(ctx, to, email)?;
+    email_rules::deliver(ctx.db()?, ctx.http, ctx.settings.email(), &message, ctx.now()).map_err(send_error)
+}
+
+/// Composes `email` to `to` now and sends it once the response is out, so that whether an
+/// email goes at all does not show in the response's timing (see
+/// `service::email::AfterResponse`). `flow_id`: the code flow it belongs to.
+pub fn send_after_response(
+    ctx: &Ctx<'_>,
+    to: &str,
+    email: Email<'_>,
+    flow_id: Option<&str>,
+) -> Result<(), PortalError> {
+    let Some(later) = ctx.later else {
+        return send(ctx, to, email);
+    };
+    let message = compose(ctx, to, email)?;
+    email_rules::deliver_after_response(ctx.db()?, ctx.settings.email(), &message, flow_id, later, ctx.now())
+        .map_err(send_error)
+}
+
+/// Sends an email of code flow `flow_id`: after the response where the flow's purpose may be
+/// a silent decoy (`Purpose::sends_after_response`), else at once.
+pub fn send_for_flow(
+    ctx: &Ctx<'_>,
+    purpose: Purpose,
+    to: &str,
+    email: Email<'_>,
+    flow_id: &str,
+) -> Result<(), PortalError> {
+    if purpose.sends_after_response() {
+        send_after_response(ctx, to, email, Some(flow_id))
+    } else {
+        send(ctx, to, email)
+    }
+}
+
+/// The message `email` to `to`, in the visitor's language and the portal's branding.
+fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalError> {
     require_email(ctx)?;
     let settings = &ctx.settings;
     let branding = settings.branding();
@@ -153,14 +192,13 @@ pub fn send(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<(), PortalError
         }
     });
     let (text, html) = render(branding, logo.as_deref(), &content);
-    let message = Message {
+    Ok(Message {
         to: to.to_owned(),
         from: settings.email().from.clone(),
         subject: content.subject,
         text,
         html,
-    };
-    email_rules::deliver(ctx.db()?, ctx.http, settings.email(), &message, ctx.now()).map_err(send_error)
+    })
 }
 
 fn code_texts(strings: &MailStrings, purpose: Purpose) -> (&'static str, &'static str) {
@@ -216,16 +254,18 @@ pub fn start_code_flow(ctx: &Ctx<'_>, start: CodeFlowStart<'_>) -> super::PageRe
         ctx.now(),
     )?;
     let sent = match (code, start.decoy) {
-        (Some(code), _) => send(
+        (Some(code), _) => send_for_flow(
             ctx,
+            start.purpose,
             start.email,
             Email::Code {
                 purpose: start.purpose,
                 code: &code,
                 flow_id: &flow_id,
             },
+            &flow_id,
         ),
-        (None, Some(Some(email))) => send(ctx, start.email, email),
+        (None, Some(Some(email))) => send_for_flow(ctx, start.purpose, start.email, email, &flow_id),
         (None, _) => Ok(()),
     };
     if let Err(error) = sent {

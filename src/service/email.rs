@@ -42,6 +42,16 @@ impl Purpose {
         }
     }
 
+    /// Whether a flow of this purpose for an address without an account (or one taken by
+    /// another) is a silent decoy: its emails then go after the response
+    /// ([`AfterResponse`]), so the provider's time cannot tell the two apart. A sign-up sends an
+    /// email either way (a code, or "someone tried to sign up" to the owner) and verifying the
+    /// visitor's own address reveals nothing, so those wait for the provider and can say when
+    /// it failed.
+    pub fn sends_after_response(self) -> bool {
+        matches!(self, Self::Reset | Self::SignIn | Self::EmailChange)
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         [
             Self::SignUp,
@@ -104,6 +114,87 @@ pub fn deliver(
             Ok(())
         }
         Delivery::Unavailable => Err(SendError::NotConfigured),
+    }
+}
+
+/// Emails built during a request and sent once its response has gone out.
+///
+/// # Threat
+/// Account enumeration by timing: for an address without an account nothing is sent, so a
+/// page that waited for the provider answered about 150 ms sooner for unknown addresses
+/// (`/forgot-password`, `/sign-in/code`, `/user/email`, `/verify/resend`). Pages that must not
+/// reveal an account queue their provider request here instead; the host sends it after the
+/// response is complete, so the response takes as long whether or not anything is sent. A
+/// provider failure is then logged, and the flow's resend cooldown is lifted so the person can
+/// ask again at once.
+#[derive(Default)]
+pub struct AfterResponse {
+    sends: std::cell::RefCell<Vec<DeferredSend>>,
+}
+
+struct DeferredSend {
+    provider: providers::Provider,
+    request: http::Request<Vec<u8>>,
+    /// The code flow whose email this is.
+    flow_id: Option<String>,
+}
+
+impl AfterResponse {
+    /// Sends what the request queued, in order; failures are logged, never answered.
+    pub fn run(&self, db: &dyn Db, http: &dyn Http, now: i64) {
+        for send in self.sends.take() {
+            let to = send.request.uri().to_string();
+            let outcome = match http.send(send.request) {
+                Ok(response) => providers::check_response(send.provider, &response),
+                Err(error) => Err(format!("{} could not be reached: {error}", send.provider.name())),
+            };
+            if let Err(reason) = outcome {
+                eprintln!("email: not sent (after the response, via {to}): {reason}");
+                if let Some(flow_id) = &send.flow_id
+                    && let Err(error) = resend_failed(db, flow_id, now)
+                {
+                    eprintln!("email: could not lift the resend cooldown of a flow: {error}");
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sends.borrow().is_empty()
+    }
+}
+
+/// Like [`deliver`], but a provider's request is queued on `later` to be sent after the
+/// response (the development outbox is written at once: it costs the same either way).
+/// Everything that can fail before the send (configuration, building the request) fails here.
+pub fn deliver_after_response(
+    db: &dyn Db,
+    email: &EmailSettings,
+    message: &Message,
+    flow_id: Option<&str>,
+    later: &AfterResponse,
+    now: i64,
+) -> Result<(), SendError> {
+    match &email.delivery {
+        Delivery::Provider(config) => {
+            let request = providers::request(config, message, now).map_err(SendError::Failed)?;
+            later.sends.borrow_mut().push(DeferredSend {
+                provider: config.provider,
+                request,
+                flow_id: flow_id.map(str::to_owned),
+            });
+            Ok(())
+        }
+        Delivery::DevOutbox | Delivery::Unavailable => deliver(db, &NoHttp, email, message, now),
+    }
+}
+
+/// No outbound HTTP: for deliveries that never use it.
+struct NoHttp;
+
+impl Http for NoHttp {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        Err(HttpError::Failed(format!("no HTTP here ({})", request.uri())))
     }
 }
 

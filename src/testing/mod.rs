@@ -282,13 +282,16 @@ impl NativePortal {
             .header("spin-full-url", format!("http://127.0.0.1:3000{path_and_query}"))
             .header("spin-client-addr", "127.0.0.1:50000");
         let request = builder.body(body.to_vec()).expect("request");
+        let later = crate::service::email::AfterResponse::default();
         let env = Env {
             variables: &self.variables,
             db: &self.db,
             http: &self.http,
             now: self.now.get(),
+            later: &later,
         };
         let response = portal::handle(request, &env);
+        portal::after_response(&env);
         NativeResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),

@@ -342,3 +342,42 @@ fn reset_code_guesses_count_against_the_account_across_flows_and_resends() {
     assert!(locked, "the account locks after 3 wrong codes, whatever the flow");
     assert_eq!(guesses, 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Timing (measured on the real Spin in real_spin.rs); what a failure after the response does
+
+#[test]
+fn a_reset_email_the_provider_refuses_after_the_response_is_logged_and_can_be_asked_again_at_once() {
+    // The webhook provider against the SES server: it refuses a request not signed the AWS way.
+    let server = ses::server();
+    let portal = Portal::with_vars(&[
+        ("email_provider", "webhook"),
+        ("email_api_key", "not-an-aws-signature"),
+        ("email_from", "no-reply@myapp.com"),
+        ("email_api_origin", server.origin.as_str()),
+    ]);
+    Browser::signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::new(&portal);
+    let asked = browser.submit(
+        "/forgot-password",
+        "/forgot-password",
+        &[("email_address", "ada@example.com")],
+    );
+    // The same answer as for an address without an account; the failure is the operator's.
+    asked.assert_status(303);
+    assert!(
+        asked.logs.contains("email: not sent (after the response"),
+        "{}",
+        asked.logs
+    );
+    assert!(!asked.logs.contains("not-an-aws-signature"));
+    let page = browser.get(asked.location());
+    let flow = page.input_value("flow").unwrap();
+    let again = browser.submit(asked.location(), "/verify/resend", &[("flow", &flow)]);
+    again.assert_status(303);
+    assert!(
+        again.location().contains("sent=1"),
+        "no cooldown after a send that failed: {}",
+        again.location()
+    );
+}

@@ -293,3 +293,111 @@ fn host_localhost_from_another_machine_gets_no_page_and_no_outbox_on_real_spin()
     assert_eq!(other.get(port, "/dev/outbox", &[]).0, 404);
     assert_eq!(other.get(port, "/dev/outbox", &forged).0, 503);
 }
+
+/// An email webhook on loopback that takes `delay` to answer each request (a provider's API
+/// across the internet): answers `200 {}` and counts what it received.
+fn slow_email_webhook(delay: std::time::Duration) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then as much body as Content-Length says.
+                loop {
+                    let Ok(n) = stream.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|line| line.strip_prefix("content-length:"))
+                            .and_then(|value| value.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(delay);
+                counter.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+            });
+        }
+    });
+    (origin, received)
+}
+
+#[test]
+fn forgot_password_answers_as_fast_for_an_unknown_address_timing_enumeration_on_real_spin() {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    const DELAY: Duration = Duration::from_millis(300);
+    // Both kinds of request from one address: the flood limit (20 a client an hour) bounds the
+    // sample to 9 of each.
+    const SAMPLES: usize = 9;
+    let (origin, received) = slow_email_webhook(DELAY);
+    let portal = Portal::on_spin(
+        &[
+            ("email_provider", "webhook"),
+            ("email_from", "no-reply@myapp.com"),
+            ("email_api_origin", origin.as_str()),
+            ("password_checks_per_minute", "100"),
+        ],
+        false,
+    );
+    for i in 0..SAMPLES {
+        Browser::new(&portal)
+            .sign_up(&format!("known{i}@example.com"), PASSWORD)
+            .assert_status(302);
+    }
+    let ask = |email: &str| {
+        let mut browser = Browser::new(&portal);
+        let csrf = browser.get("/forgot-password").input_value("csrf_token").unwrap();
+        let started = Instant::now();
+        let answer = browser.post_form("/forgot-password", &[("csrf_token", &csrf), ("email_address", email)]);
+        let took = started.elapsed();
+        answer.assert_status(303);
+        took
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..SAMPLES {
+        known.push(ask(&format!("known{i}@example.com")));
+        unknown.push(ask(&format!("unknown{i}@example.com")));
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    let difference = known.abs_diff(unknown);
+    assert!(
+        difference < DELAY / 3,
+        "medians of {SAMPLES}: known address {known:?}, unknown {unknown:?}: the provider's {DELAY:?} shows"
+    );
+    // The emails did go, after the responses.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while received.load(Ordering::SeqCst) < SAMPLES {
+        assert!(
+            Instant::now() < deadline,
+            "only {} emails arrived",
+            received.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        SAMPLES,
+        "nothing for unknown addresses"
+    );
+}
