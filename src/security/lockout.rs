@@ -99,6 +99,13 @@ pub fn rate_scope(client_addr: &str) -> String {
 }
 
 /// The scope key for a client address (without its port).
+///
+/// # Threat
+/// An IPv6 client is usually given a whole /64 (2^64 addresses): keyed per address, every
+/// per-address limit (password checks, the address lockout, emails caused) would be as good
+/// as none, since each guess could come from a fresh address. IPv6 addresses are keyed by their
+/// /64 network; an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) by its IPv4 address, so a
+/// dual-stack listener cannot be used to double the allowance. Anything else is kept as given.
 pub fn address_scope(client_addr: &str) -> String {
     let host = if let Some(bracketed) = client_addr.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or_default()
@@ -107,12 +114,38 @@ pub fn address_scope(client_addr: &str) -> String {
     } else {
         client_addr
     };
-    format!("address:{host}")
+    let key = match host.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let [a, b, c, d, ..] = ip.segments();
+            format!("{}/64", std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        Ok(std::net::IpAddr::V4(ip)) => ip.to_string(),
+        Err(_) => host.to_owned(),
+    };
+    format!("address:{key}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_share_their_64_so_a_fresh_address_per_guess_does_not_help() {
+        let one = address_scope("[2001:db8:1:2:aaaa::1]:4000");
+        assert_eq!(one, "address:2001:db8:1:2::/64");
+        assert_eq!(address_scope("2001:db8:1:2:ffff:ffff:ffff:ffff"), one);
+        assert_eq!(rate_scope("[2001:db8:1:2::9]:1"), "rate:2001:db8:1:2::/64");
+        assert_ne!(
+            address_scope("[2001:db8:1:3::1]:4000"),
+            one,
+            "another /64 is another client"
+        );
+        // IPv4, and IPv4 mapped into IPv6, are keyed per address.
+        assert_eq!(address_scope("203.0.113.7:4000"), "address:203.0.113.7");
+        assert_eq!(address_scope("[::ffff:203.0.113.7]:4000"), "address:203.0.113.7");
+        assert_ne!(address_scope("203.0.113.8:1"), address_scope("203.0.113.7:1"));
+        assert_eq!(address_scope("unknown"), "address:unknown");
+    }
 
     const POLICY: LockPolicy = LockPolicy {
         max_failures: 3,
@@ -170,8 +203,9 @@ mod tests {
         let user = UserId::from_stored("user_1".into());
         assert_eq!(account_scope(Some(&user), "ada"), "account:user_1");
         assert_eq!(address_scope("10.0.0.1:5000"), "address:10.0.0.1");
-        assert_eq!(address_scope("[::1]:5000"), "address:::1");
+        // IPv6 is keyed by its /64 (see the IPv6 test below).
+        assert_eq!(address_scope("[::1]:5000"), "address:::/64");
         assert_eq!(address_scope("10.0.0.1"), "address:10.0.0.1");
-        assert_eq!(address_scope("::1"), "address:::1");
+        assert_eq!(address_scope("::1"), "address:::/64");
     }
 }
