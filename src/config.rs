@@ -80,6 +80,7 @@ pub struct Settings<'v> {
     sign_up_fields: OnceCell<SignUpFields>,
     portal_session_lifetime: OnceCell<i64>,
     session_token_lifetime: OnceCell<i64>,
+    session_token_audience: OnceCell<Option<String>>,
     lock_policy: OnceCell<LockPolicy>,
     password_checks_per_minute: OnceCell<i64>,
     session_signing_key: OnceCell<Option<Scalar>>,
@@ -225,6 +226,7 @@ impl<'v> Settings<'v> {
             sign_up_fields: OnceCell::new(),
             portal_session_lifetime: OnceCell::new(),
             session_token_lifetime: OnceCell::new(),
+            session_token_audience: OnceCell::new(),
             lock_policy: OnceCell::new(),
             password_checks_per_minute: OnceCell::new(),
             session_signing_key: OnceCell::new(),
@@ -261,6 +263,7 @@ impl<'v> Settings<'v> {
         self.sign_up_fields();
         self.portal_session_lifetime();
         self.session_token_lifetime();
+        self.session_token_audience();
         self.lock_policy();
         self.password_checks_per_minute();
         self.session_signing_key();
@@ -418,6 +421,23 @@ impl<'v> Settings<'v> {
         })
     }
 
+    /// `session_token_audience`: the `aud` of `__session` tokens when it should be something else
+    /// than the instance domain (an app identifier an API gateway checks). Read only where a
+    /// token is signed.
+    pub fn session_token_audience(&self) -> Option<&str> {
+        self.read(&self.session_token_audience, |r| {
+            r.parse("session_token_audience", |value| {
+                let printable = value.len() <= 256 && value.chars().all(|c| c.is_ascii_graphic());
+                if printable {
+                    Ok(value.to_owned())
+                } else {
+                    Err("must be printable ASCII without spaces, at most 256 characters (a domain or a URL)".into())
+                }
+            })
+        })
+        .as_deref()
+    }
+
     pub fn lock_policy(&self) -> LockPolicy {
         *self.read(&self.lock_policy, |r| LockPolicy {
             max_failures: r.seconds("sign_in_max_failures", 5, 1, 1_000),
@@ -443,10 +463,17 @@ impl<'v> Settings<'v> {
     }
 
     /// `secret_key`: every production key derives from it; required in production.
+    ///
+    /// Bound to `public_origin` when it is set (always in production), so keys differ between
+    /// deployments that share a secret (`Secret::bound_to`).
     pub fn secret_key(&self) -> Option<&Secret> {
         let production = !self.is_development();
+        let origin = self.deployment_origin();
         self.read(&self.secret_key, |r| {
-            let secret = r.secret("secret_key", Secret::parse);
+            let secret = r.secret("secret_key", Secret::parse).map(|secret| match &origin {
+                Some(origin) => secret.bound_to(origin),
+                None => secret,
+            });
             if production && secret.is_none() && !r.errors.iter().any(|e| e.variable == "secret_key") {
                 r.errors.push(ConfigError {
                     variable: "secret_key",
@@ -460,10 +487,20 @@ impl<'v> Settings<'v> {
 
     /// `previous_secret_keys`: still verify (JWKS, seals, CSRF tokens) during a rotation.
     pub fn previous_secret_keys(&self) -> &[Secret] {
+        let origin = self.deployment_origin();
         self.read(&self.previous_secret_keys, |r| {
-            r.secret("previous_secret_keys", secret::parse_list).unwrap_or_default()
+            let secrets = r.secret("previous_secret_keys", secret::parse_list).unwrap_or_default();
+            match &origin {
+                Some(origin) => secrets.into_iter().map(|secret| secret.bound_to(origin)).collect(),
+                None => secrets,
+            }
         })
         .as_slice()
+    }
+
+    /// The origin keys are bound to: `public_origin`, as an origin (`https://accounts.myapp.com`).
+    fn deployment_origin(&self) -> Option<String> {
+        self.public_origin().map(|origin| origin.origin().ascii_serialization())
     }
 
     /// `client_ip_header`: a header the operator's proxy sets to the visitor's address.

@@ -116,6 +116,7 @@ pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), Porta
 /// What a token says about its issuer and time, owned for the duration of one token.
 struct OwnedTerms {
     issuer: String,
+    audience: String,
     now: i64,
     lifetime: i64,
 }
@@ -124,6 +125,7 @@ impl OwnedTerms {
     fn as_terms(&self) -> TokenTerms<'_> {
         TokenTerms {
             issuer: &self.issuer,
+            audience: &self.audience,
             now: self.now,
             lifetime: self.lifetime,
         }
@@ -131,8 +133,15 @@ impl OwnedTerms {
 }
 
 fn token_terms(ctx: &Ctx<'_>) -> OwnedTerms {
+    let issuer = ctx.portal_origin().origin().ascii_serialization();
+    let audience = ctx
+        .settings
+        .session_token_audience()
+        .or_else(|| ctx.settings.instance_domain())
+        .map_or_else(|| issuer.clone(), str::to_owned);
     OwnedTerms {
-        issuer: ctx.portal_origin().origin().ascii_serialization(),
+        issuer,
+        audience,
         now: ctx.now(),
         lifetime: ctx.settings.session_token_lifetime(),
     }

@@ -32,6 +32,10 @@ use super::{base64url, from_base64url, random_bytes, sha256};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
+    /// Who the token is for (`session_token_audience`, else the instance domain, else the
+    /// portal's origin): an app checks it, so a token minted for one deployment or app is
+    /// refused by another that shares a verifier.
+    pub aud: String,
     pub sub: String,
     pub sid: String,
     pub iat: i64,

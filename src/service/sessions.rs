@@ -153,6 +153,8 @@ pub fn switch_organization(db: &dyn Db, session: &PortalSession, slug: &str) -> 
 pub struct TokenTerms<'a> {
     /// The portal's origin (`iss`).
     pub issuer: &'a str,
+    /// Who the token is for (`aud`).
+    pub audience: &'a str,
     pub now: i64,
     /// Seconds the token lasts.
     pub lifetime: i64,
@@ -174,6 +176,7 @@ pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
 fn claims(session: &PortalSession, membership: Option<&Membership>, terms: &TokenTerms<'_>) -> Claims {
     Claims {
         iss: terms.issuer.to_owned(),
+        aud: terms.audience.to_owned(),
         sub: session.user_id.to_string(),
         sid: session.id.to_string(),
         iat: terms.now,
@@ -238,6 +241,7 @@ mod tests {
         let started = start_session(&db, &ada.id, None, &context(1)).unwrap();
         let terms = TokenTerms {
             issuer: "https://accounts.example.com",
+            audience: "example.com",
             now: 10,
             lifetime: 60,
         };

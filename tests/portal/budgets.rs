@@ -119,6 +119,8 @@ fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
             "public_origin",
             "secret_key",
             "session_signing_key",
+            // The token's `aud` (else instance_domain).
+            "session_token_audience",
             "session_token_lifetime"
         ]
     );

@@ -381,3 +381,52 @@ fn a_reset_email_the_provider_refuses_after_the_response_is_logged_and_can_be_as
         again.location()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Tokens and keys across deployments
+
+#[test]
+fn a_token_says_who_it_is_for_and_apps_of_another_audience_refuse_it() {
+    let portal = Portal::production(&[]);
+    let mut ada = Browser::at(&portal, "https://accounts.myapp.com");
+    ada.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    assert_eq!(ada.claims()["aud"], "myapp.com", "the instance domain by default");
+    let configured = Portal::production(&[("session_token_audience", "https://api.myapp.com")]);
+    let mut bea = Browser::at(&configured, "https://accounts.myapp.com");
+    bea.sign_up("bea@example.com", PASSWORD).assert_status(302);
+    assert_eq!(bea.claims()["aud"], "https://api.myapp.com");
+    crate::support::verify_token(&configured, &bea.cookies["__session"], "https://accounts.myapp.com");
+    let development = Portal::new();
+    let mut cem = Browser::new(&development);
+    cem.sign_up("cem@example.com", PASSWORD).assert_status(302);
+    assert_eq!(
+        cem.claims()["aud"],
+        "http://127.0.0.1:3000",
+        "without a domain: the portal itself"
+    );
+}
+
+#[test]
+fn one_secret_on_two_deployments_gives_different_keys_cross_deployment_tokens() {
+    let production = Portal::production(&[]);
+    let staging = Portal::production(&[
+        ("public_origin", "https://accounts.staging.myapp.com"),
+        ("instance_domain", "staging.myapp.com"),
+    ]);
+    let jwks = |portal: &Portal| portal.get("/.well-known/jwks.json").body;
+    assert_ne!(
+        jwks(&production),
+        jwks(&staging),
+        "same secret_key, different deployments"
+    );
+    // A token of one deployment does not verify against the other's keys.
+    let mut ada = Browser::at(&staging, "https://accounts.staging.myapp.com");
+    ada.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    use base64::Engine as _;
+    let header = ada.cookies["__session"].split('.').next().unwrap().to_owned();
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let staging_kid = header["kid"].as_str().unwrap();
+    assert!(jwks(&staging).contains(staging_kid));
+    assert!(!jwks(&production).contains(staging_kid));
+}

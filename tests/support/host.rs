@@ -97,6 +97,11 @@ impl AppConfig {
         }
     }
 
+    /// The value the component gets for variable `name` (empty when it has none).
+    pub fn variable(&self, name: &str) -> String {
+        self.resolve(name).unwrap_or_default()
+    }
+
     fn resolve(&self, name: &str) -> Result<String, variables::Error> {
         let valid_name = name.starts_with(|c: char| c.is_ascii_lowercase())
             && name

@@ -44,7 +44,9 @@ pub fn cookie_value(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
 }
 
-/// Verifies a `__session` token with an independent JOSE implementation against the JWKS.
+/// Verifies a `__session` token with an independent JOSE implementation against the JWKS, as an
+/// app does: signature, issuer, times, and the audience the portal is configured for
+/// (`session_token_audience`, else `instance_domain`, else the issuer).
 pub fn verify_token(portal: &Portal, token: &str, issuer: &str) -> serde_json::Value {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
     let jwks = portal.get("/.well-known/jwks.json");
@@ -58,7 +60,15 @@ pub fn verify_token(portal: &Portal, token: &str, issuer: &str) -> serde_json::V
     let key = DecodingKey::from_jwk(jwk).expect("EC key");
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+    let audience = [
+        portal.app.variable("session_token_audience"),
+        portal.app.variable("instance_domain"),
+    ]
+    .into_iter()
+    .find(|value| !value.is_empty())
+    .unwrap_or_else(|| issuer.to_owned());
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub", "aud"]);
     validation.validate_nbf = true;
     decode::<serde_json::Value>(token, &key, &validation)
         .expect("an independent verifier accepts the token")

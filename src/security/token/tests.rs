@@ -5,6 +5,7 @@ const ISSUER: &str = "https://accounts.myapp.com";
 fn claims(now: i64) -> Claims {
     Claims {
         iss: ISSUER.into(),
+        aud: "myapp.com".into(),
         sub: "user_1".into(),
         sid: "sess_1".into(),
         iat: now,
