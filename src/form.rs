@@ -3,6 +3,9 @@
 //! Lenient decoders turn `%zz` into literal text and invalid UTF-8 into U+FFFD, so the value a
 //! check sees is not the value the browser sent. Here a malformed form body is an error (the page
 //! answers 400) and a malformed query parameter is treated as absent.
+//!
+//! A NUL character is malformed too: no field of the portal can hold one, and PostgreSQL's text
+//! cannot store one (a flow id or a slug with `%00` reached the database as a 500 error).
 
 use std::fmt;
 
@@ -16,6 +19,7 @@ pub struct Params {
 pub enum FormError {
     InvalidPercentEncoding,
     InvalidUtf8,
+    NulCharacter,
 }
 
 impl fmt::Display for FormError {
@@ -25,6 +29,7 @@ impl fmt::Display for FormError {
                 write!(f, "the form data has an invalid percent-encoding")
             }
             Self::InvalidUtf8 => write!(f, "the form data is not valid UTF-8"),
+            Self::NulCharacter => write!(f, "the form data holds a NUL character"),
         }
     }
 }
@@ -96,6 +101,9 @@ fn decode(input: &[u8]) -> Result<String, FormError> {
         }
         i += 1;
     }
+    if bytes.contains(&0) {
+        return Err(FormError::NulCharacter);
+    }
     String::from_utf8(bytes).map_err(|_| FormError::InvalidUtf8)
 }
 
@@ -139,6 +147,18 @@ mod tests {
         assert_eq!(Params::from_form_body(b"a=%C3%28"), Err(FormError::InvalidUtf8));
         assert_eq!(Params::from_form_body(b"a=\xff"), Err(FormError::InvalidUtf8));
         assert_eq!(Params::from_form_body(b"a=1&b=2").unwrap().get("b"), Some("2"));
+    }
+
+    #[test]
+    fn a_nul_character_is_bad_input_never_a_database_error() {
+        assert_eq!(Params::from_form_body(b"flow=abc%00def"), Err(FormError::NulCharacter));
+        assert_eq!(Params::from_form_body(b"slug%00=x"), Err(FormError::NulCharacter));
+        assert_eq!(Params::from_form_body(b"flow=abc\0"), Err(FormError::NulCharacter));
+        let query = Params::from_query("flow=abc%00&switch=acme%00&ok=1");
+        assert_eq!(
+            (query.get("flow"), query.get("switch"), query.get("ok")),
+            (None, None, Some("1"))
+        );
     }
 
     #[test]
