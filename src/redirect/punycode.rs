@@ -9,6 +9,11 @@
 //! that is not plain ASCII, encodes back to exactly itself, and holds no character UTS #46 maps
 //! or disallows among those recognizable without Unicode tables (upper case, dots and their
 //! look-alikes, controls, spaces, invisible and format characters, private use, noncharacters).
+//! UTS #46 also wants the decoded label in NFC: a decomposed `é` (`e` + U+0301, `xn--e-xbb`)
+//! decodes cleanly and browsers still refuse it. Without composition tables the common case is
+//! refused: a combining diacritical mark (U+0300–U+036F) right after a Latin, Greek or Cyrillic
+//! letter, where NFC would have composed most pairs. The rare valid label of that shape (a
+//! letter with no precomposed form) is refused too: the redirect then falls back, never breaks.
 
 const BASE: u32 = 36;
 const T_MIN: u32 = 1;
@@ -31,6 +36,20 @@ pub fn is_valid_ace_label(label: &str) -> bool {
         && encode(&decoded).as_deref() == Some(encoded)
         && decoded.chars().all(is_acceptable_in_label)
         && !decoded.starts_with(is_common_combining_mark)
+        && !has_decomposed_letter(&decoded)
+}
+
+/// Whether a combining diacritical mark follows a letter of the scripts whose accented letters
+/// have precomposed forms (so the text is most likely not in NFC).
+fn has_decomposed_letter(decoded: &str) -> bool {
+    let chars: Vec<char> = decoded.chars().collect();
+    chars.windows(2).any(|pair| {
+        let base = u32::from(pair[0]);
+        let is_diacritic = matches!(u32::from(pair[1]), 0x0300..=0x036F);
+        let composes =
+            pair[0].is_ascii_alphabetic() || matches!(base, 0x00C0..=0x024F | 0x0370..=0x03FF | 0x0400..=0x04FF);
+        is_diacritic && composes
+    })
 }
 
 /// A label may not begin with a combining mark (UTS #46 validity criteria); these are the

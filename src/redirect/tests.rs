@@ -767,6 +767,8 @@ fn rejects_xn_labels_that_are_not_valid_punycode_as_browsers_do() {
         "https://xn--ab-r13a.myapp.com/",     // an ideographic full stop
         "https://xn--ab-5da.myapp.com/",      // a soft hyphen
         "https://xn--ab-7tb.myapp.com/",      // a leading combining mark
+        "https://xn--e-xbb.myapp.com/",       // e + U+0301: not NFC
+        "https://xn--aeb-ldc.myapp.com/",     // a, e + U+0301, b: not NFC
     ] {
         assert_eq!(rejected(&p, raw), RejectReason::NonCanonicalHost, "{raw}");
     }
