@@ -5,6 +5,7 @@
 use super::Ctx;
 use crate::error::PortalError;
 use crate::outbound::email::Message;
+use crate::security::email_text;
 use crate::service::email::{self as email_rules, Purpose, SendError};
 use crate::views::email::{EmailContent, render};
 use crate::views::i18n::mail::MailStrings;
@@ -98,7 +99,13 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
     let strings = ctx.strings.mail();
     let app = branding.application_name.as_str();
     let origin = ctx.link_origin()?.origin().ascii_serialization();
-    let fill = |text: &str| text.replace("{app}", app);
+    // One pass over each template: what a value says is never expanded (`security::email_text`).
+    let fill_with = |text: &str, values: &[(&str, &str)]| {
+        let mut all = vec![("app", app)];
+        all.extend_from_slice(values);
+        email_text::fill(text, &all)
+    };
+    let fill = |text: &str| fill_with(text, &[]);
     let why = fill(strings.mail_why);
     let language = format!("ui_locales={}", ctx.strings.lang);
     // What every email shares: no code unless it is a code email, the language, why it came.
@@ -120,7 +127,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             EmailContent {
                 code: Some(code),
                 ..plain(
-                    fill(subject).replace("{code}", code),
+                    fill_with(subject, &[("code", code)]),
                     fill(lead),
                     vec![(
                         strings.mail_open_button,
@@ -144,7 +151,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
         ),
         Email::AddressChanged { new_address } => plain(
             fill(strings.subject_email_changed),
-            fill(strings.lead_email_changed).replace("{address}", new_address),
+            fill_with(strings.lead_email_changed, &[("address", new_address)]),
             vec![(
                 strings.reset_password_button,
                 format!("{origin}/forgot-password?{language}"),
@@ -156,15 +163,18 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             organization,
             role,
             link,
-        } => plain(
-            fill(strings.subject_invitation).replace("{org}", organization),
-            fill(strings.lead_invitation)
-                .replace("{inviter}", inviter)
-                .replace("{org}", organization)
-                .replace("{role}", role),
-            vec![(strings.accept_button, link.clone())],
-            vec![strings.mail_ignore.to_owned()],
-        ),
+        } => {
+            // Names that could read as a link or an address give way to neutral words.
+            let inviter = email_text::name_for_email(inviter).unwrap_or(strings.mail_someone);
+            let organization = email_text::name_for_email(organization).unwrap_or(strings.mail_an_organization);
+            let values = [("inviter", inviter), ("org", organization), ("role", *role)];
+            plain(
+                fill_with(strings.subject_invitation, &values),
+                fill_with(strings.lead_invitation, &values),
+                vec![(strings.accept_button, link.clone())],
+                vec![strings.mail_ignore.to_owned()],
+            )
+        }
         Email::NewDevice {
             device,
             address,
@@ -172,10 +182,10 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             token,
         } => plain(
             fill(strings.subject_new_device),
-            fill(strings.lead_new_device)
-                .replace("{device}", device)
-                .replace("{address}", address)
-                .replace("{when}", when),
+            fill_with(
+                strings.lead_new_device,
+                &[("device", device), ("address", address), ("when", when)],
+            ),
             vec![(
                 strings.not_me_button,
                 format!("{origin}/unauthorized-sign-in?token={token}&{language}"),

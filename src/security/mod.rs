@@ -3,6 +3,7 @@
 pub(crate) mod client_addr;
 pub(crate) mod codes;
 pub(crate) mod csrf;
+pub mod email_text;
 pub(crate) mod lockout;
 pub mod password;
 pub(crate) mod secret;
