@@ -430,3 +430,76 @@ fn one_secret_on_two_deployments_gives_different_keys_cross_deployment_tokens() 
     assert!(jwks(&staging).contains(staging_kid));
     assert!(!jwks(&production).contains(staging_kid));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Bad input that reached PostgreSQL
+
+#[test]
+fn a_nul_character_in_a_flow_id_or_slug_is_bad_input_not_a_postgres_error() {
+    for portal in [Portal::postgres_with_vars(&[]), Portal::new()] {
+        let mut ada = Browser::signed_up(&portal, "ada@example.com");
+        crate::support::orgs::create_org(&mut ada, "Acme", "acme").assert_status(302);
+        // In a query a parameter with a NUL is as if it were absent.
+        ada.get("/verify?flow=flow_abc%00def").assert_status(410);
+        ada.get("/organization?switch=acme%00").assert_status(200);
+        // In a form it is a malformed body.
+        let csrf = ada.get("/user").input_value("csrf_token").unwrap();
+        for (action, field) in [
+            ("/verify", "flow"),
+            ("/organization/switch", "slug"),
+            ("/sign-in", "identifier"),
+        ] {
+            let answer = ada.post_form(action, &[("csrf_token", &csrf), (field, "a\u{0}b")]);
+            answer.assert_status(400);
+            assert!(
+                !answer.logs.contains("invalid byte sequence"),
+                "{action}: {}",
+                answer.logs
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. What users can make the portal's emails say
+
+#[test]
+fn an_invitation_email_carries_no_link_a_user_wrote_phishing_through_the_portal() {
+    let portal = Portal::new();
+    let mut eve = Browser::signed_up(&portal, "eve@example.com");
+    eve.submit(
+        "/user",
+        "/user/profile",
+        &[("first_name", "Security"), ("last_name", "team {org} evil.example")],
+    )
+    .assert_status(303);
+    crate::support::orgs::create_org(&mut eve, "Refunds at https://evil.example", "refunds").assert_status(302);
+    let org = crate::support::orgs::org_id(&portal, "refunds");
+    crate::support::orgs::invite(&mut eve, &org, "victim@example.com", "member");
+    let subject = portal
+        .text("SELECT subject FROM dev_outbox WHERE recipient = 'victim@example.com'")
+        .unwrap();
+    let text = portal
+        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'victim@example.com'")
+        .unwrap();
+    for email_part in [&subject, &text] {
+        assert!(!email_part.contains("evil.example"), "{email_part}");
+        assert!(!email_part.contains("{org}"), "{email_part}");
+    }
+    assert!(text.contains("Someone invited you to join “an organization”"), "{text}");
+    // A plain name is quoted as a name.
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    ada.submit(
+        "/user",
+        "/user/profile",
+        &[("first_name", "Ada"), ("last_name", "Lovelace")],
+    )
+    .assert_status(303);
+    crate::support::orgs::create_org(&mut ada, "Acme Inc.", "acme").assert_status(302);
+    let acme = crate::support::orgs::org_id(&portal, "acme");
+    crate::support::orgs::invite(&mut ada, &acme, "bea@example.com", "member");
+    let text = portal
+        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'bea@example.com'")
+        .unwrap();
+    assert!(text.contains("Ada Lovelace invited you to join “Acme Inc.”"), "{text}");
+}

@@ -108,7 +108,16 @@ impl Portal {
 
     /// The portal with some application variables set, as `spin up --variable name=value`.
     pub fn with_vars(overrides: &[(&str, &str)]) -> Self {
-        let (dir, overrides, postgres_url) = prepare(overrides, on_postgres());
+        Self::on_test_host(overrides, on_postgres())
+    }
+
+    /// [`Portal::with_vars`] on a fresh database of the tests' PostgreSQL server.
+    pub fn postgres_with_vars(overrides: &[(&str, &str)]) -> Self {
+        Self::on_test_host(overrides, true)
+    }
+
+    fn on_test_host(overrides: &[(&str, &str)], postgres: bool) -> Self {
+        let (dir, overrides, postgres_url) = prepare(overrides, postgres);
         let overrides: Vec<(&str, &str)> = overrides
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
