@@ -180,13 +180,14 @@ pub fn sign_up(
             .map(SignedUp::ExistingAccount)
             .map_err(AccountError::Credentials);
     }
+    // A new account costs one Argon2 hash: it counts against the address's checks like any other,
+    // admitted before the username is looked up so that probing usernames is rate-limited too.
+    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
     if let Some(username) = &extra.username
         && users::find_user_by_username(db, username)?.is_some()
     {
         return Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]));
     }
-    // A new account costs one Argon2 hash: it counts against the address's checks like any other.
-    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
     let password_hash = password::hash_password(&input.password).map_err(AccountError::Internal)?;
     let new = NewUser {
         email,
@@ -237,12 +238,14 @@ pub fn request_sign_up(
     attempt: &Attempt<'_>,
 ) -> Result<SignUpRequest, AccountError> {
     let (email, extra) = validate(input, fields).map_err(AccountError::Fields)?;
+    // "Username taken" is said openly (see the README: usernames are public by design), but each
+    // answer costs one of the address's password checks, so usernames cannot be listed quickly.
+    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
     if let Some(username) = &extra.username
         && users::find_user_by_username(db, username)?.is_some()
     {
         return Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]));
     }
-    admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
     let password_hash = password::hash_password(&input.password).map_err(AccountError::Internal)?;
     if let Some(existing) = users::find_user_by_email(db, &email)? {
         return Ok(SignUpRequest::Existing(existing));

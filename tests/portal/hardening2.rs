@@ -503,3 +503,26 @@ fn an_invitation_email_carries_no_link_a_user_wrote_phishing_through_the_portal(
         .unwrap();
     assert!(text.contains("Ada Lovelace invited you to join “Acme Inc.”"), "{text}");
 }
+
+#[test]
+fn probing_usernames_at_sign_up_is_rate_limited_per_address_enumeration() {
+    let portal = Portal::with_vars(&[("password_checks_per_minute", "3"), ("username_field", "optional")]);
+    Browser::signed_up_with_username(&portal, "ada@example.com", "ada");
+    let mut prober = Browser::new(&portal);
+    prober.client_addr = "127.0.50.1:1".into();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let email = format!("probe{i}@example.com");
+        let answer = prober.submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", &email), ("password", PASSWORD), ("username", "ada")],
+        );
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses[..3], [422, 422, 422], "taken, said openly: {statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|&s| s == 429),
+        "then the address waits: {statuses:?}"
+    );
+}
