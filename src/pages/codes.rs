@@ -256,29 +256,28 @@ fn render(
 /// `service::email::is_same_browser`): nothing is shown of it, the person starts afresh here.
 fn other_browser(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings.mail();
-    let content = html! {
-        div.card {
-            h1 { (strings.code_other_browser) }
-            p.lead { (strings.code_other_browser_lead) }
-            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (strings.start_again) } }
-        }
-    };
-    Ok(Page::new(ctx, strings.code_other_browser)
-        .status(StatusCode::FORBIDDEN)
-        .render(content))
+    start_again(
+        ctx,
+        strings.code_other_browser,
+        strings.code_other_browser_lead,
+        StatusCode::FORBIDDEN,
+    )
 }
 
 /// A flow that is gone (used, expired, out of tries, or never existed).
 fn dead(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings.mail();
+    start_again(ctx, strings.code_dead, strings.code_dead_lead, StatusCode::GONE)
+}
+
+/// A page that says why this flow cannot go on, with the way to start again.
+fn start_again(ctx: &Ctx<'_>, title: &str, lead: &str, status: StatusCode) -> PageResult {
     let content = html! {
         div.card {
-            h1 { (strings.code_dead) }
-            p.lead { (strings.code_dead_lead) }
-            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (strings.start_again) } }
+            h1 { (title) }
+            p.lead { (lead) }
+            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (ctx.strings.mail().start_again) } }
         }
     };
-    Ok(Page::new(ctx, strings.code_dead)
-        .status(StatusCode::GONE)
-        .render(content))
+    Ok(Page::new(ctx, title).status(status).render(content))
 }
