@@ -449,6 +449,12 @@ pub fn hash_new_password(db: &dyn Db, new_password: &str, attempt: &Attempt<'_>)
     password::hash_password(new_password).map_err(SignInError::Internal)
 }
 
+/// [`hash_new_password`] outside a transaction: the admission is a transaction of its own.
+pub fn admit_and_hash(db: &dyn Db, new_password: &str, attempt: &Attempt<'_>) -> Result<String, SignInError> {
+    admit_password_check(db, &[], attempt)?;
+    password::hash_password(new_password).map_err(SignInError::Internal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,7 +145,8 @@ pub fn change_password(
     password::check_new_password(new_password, user.email.as_str())
         .map_err(|problem| AccountError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
     accounts::verify_current_password(db, user, current_password, attempt)?;
-    let hash = password::hash_password(new_password).map_err(AccountError::Internal)?;
+    // The new password's hash is an Argon2 run like any other: it counts against the rate.
+    let hash = accounts::admit_and_hash(db, new_password, attempt)?;
     transaction(db, || {
         users::update_password_hash(db, &user.id, &hash, attempt.now)?;
         crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
