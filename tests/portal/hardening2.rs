@@ -463,44 +463,45 @@ fn a_nul_character_in_a_flow_id_or_slug_is_bad_input_not_a_postgres_error() {
 // ---------------------------------------------------------------------------------------------
 // 7. What users can make the portal's emails say
 
+/// `inviter_name` (first, last) invites `to` into a new organization `org_name`: the invitation
+/// email's subject and text.
+fn invitation_email(portal: &Portal, inviter_name: (&str, &str), org_name: &str, to: &str) -> (String, String) {
+    use crate::support::orgs::{create_org, invite, org_id};
+    let slug = format!("org-{}", to.split('@').next().unwrap());
+    let mut inviter = Browser::signed_up(portal, &format!("inviter-of-{to}"));
+    inviter
+        .submit(
+            "/user",
+            "/user/profile",
+            &[("first_name", inviter_name.0), ("last_name", inviter_name.1)],
+        )
+        .assert_status(303);
+    create_org(&mut inviter, org_name, &slug).assert_status(302);
+    invite(&mut inviter, &org_id(portal, &slug), to, "member");
+    let field = |column: &str| {
+        portal
+            .text(&format!("SELECT {column} FROM dev_outbox WHERE recipient = '{to}'"))
+            .unwrap()
+    };
+    (field("subject"), field("text_body"))
+}
+
 #[test]
 fn an_invitation_email_carries_no_link_a_user_wrote_phishing_through_the_portal() {
     let portal = Portal::new();
-    let mut eve = Browser::signed_up(&portal, "eve@example.com");
-    eve.submit(
-        "/user",
-        "/user/profile",
-        &[("first_name", "Security"), ("last_name", "team {org} evil.example")],
-    )
-    .assert_status(303);
-    crate::support::orgs::create_org(&mut eve, "Refunds at https://evil.example", "refunds").assert_status(302);
-    let org = crate::support::orgs::org_id(&portal, "refunds");
-    crate::support::orgs::invite(&mut eve, &org, "victim@example.com", "member");
-    let subject = portal
-        .text("SELECT subject FROM dev_outbox WHERE recipient = 'victim@example.com'")
-        .unwrap();
-    let text = portal
-        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'victim@example.com'")
-        .unwrap();
+    let (subject, text) = invitation_email(
+        &portal,
+        ("Security", "team {org} evil.example"),
+        "Refunds at https://evil.example",
+        "victim@example.com",
+    );
     for email_part in [&subject, &text] {
         assert!(!email_part.contains("evil.example"), "{email_part}");
         assert!(!email_part.contains("{org}"), "{email_part}");
     }
     assert!(text.contains("Someone invited you to join “an organization”"), "{text}");
     // A plain name is quoted as a name.
-    let mut ada = Browser::signed_up(&portal, "ada@example.com");
-    ada.submit(
-        "/user",
-        "/user/profile",
-        &[("first_name", "Ada"), ("last_name", "Lovelace")],
-    )
-    .assert_status(303);
-    crate::support::orgs::create_org(&mut ada, "Acme Inc.", "acme").assert_status(302);
-    let acme = crate::support::orgs::org_id(&portal, "acme");
-    crate::support::orgs::invite(&mut ada, &acme, "bea@example.com", "member");
-    let text = portal
-        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'bea@example.com'")
-        .unwrap();
+    let (_, text) = invitation_email(&portal, ("Ada", "Lovelace"), "Acme Inc.", "bea@example.com");
     assert!(text.contains("Ada Lovelace invited you to join “Acme Inc.”"), "{text}");
 }
 
