@@ -57,6 +57,11 @@ impl Params {
         self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every pair, in the order sent.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     /// The first value of `name`, or `""`.
     pub fn text(&self, name: &str) -> &str {
         self.get(name).unwrap_or_default()

@@ -7,8 +7,8 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, organization, recovery, sign_in, sign_out, sign_up,
-    status, user,
+    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, recovery, sign_in,
+    sign_out, sign_up, status, step_up, user,
 };
 use crate::store::Db;
 
@@ -108,6 +108,7 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/healthz", Some(status::healthz), None),
     ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
     ("/sign-in/code", None, Some(sign_in::submit_code)),
+    ("/sign-in/factor-two", Some(factor_two::show), Some(factor_two::submit)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
     ("/verify", Some(codes::show), Some(codes::submit)),
     ("/verify/resend", None, Some(codes::resend)),
@@ -124,6 +125,11 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/user/sessions/revoke", None, Some(user::revoke_session)),
     ("/user/sessions/revoke-others", None, Some(user::revoke_other_sessions)),
     ("/user/delete", None, Some(user::delete_account)),
+    ("/user/two-step", Some(user::show_two_step), Some(user::start_two_step)),
+    ("/user/two-step/confirm", None, Some(user::confirm_two_step)),
+    ("/user/two-step/backup-codes", None, Some(user::regenerate_backup_codes)),
+    ("/user/two-step/disable", None, Some(user::disable_two_step)),
+    ("/user/verify", None, Some(step_up::submit)),
     ("/organization", Some(organization::show), None),
     ("/organization/switch", None, Some(organization::switch)),
     ("/organization/general", None, Some(organization::update_general)),

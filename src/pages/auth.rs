@@ -1,28 +1,72 @@
-//! The web end of authentication: the cookies that carry a portal session and its `__session`
-//! token. What a session is and what its token says are decided in `service::sessions`.
+//! The web end of authentication: [`first_factor`], the one door of every sign-in road into the
+//! state machine (`service::auth`), [`answer`], the one mapper from its steps to responses, and
+//! the cookies that carry a portal session and its `__session` token. What a session is and what
+//! its token says are decided in `service::sessions`.
 
-use super::render::{PageResult, found};
+use super::render::{PageResult, found, see_other};
 use super::{Ctx, mail};
 use crate::error::PortalError;
 use crate::redirect::RedirectTarget;
 use crate::security::session::{self, SESSION_TOKEN_COOKIE};
 use crate::security::token::Claims;
+use crate::service::auth::{self as auth_rules, Factor, SignedIn, Step};
 use crate::service::email as email_rules;
 use crate::service::sessions::{self as session_rules, SignInContext, TokenTerms, Visitor};
 use crate::store::sessions::PortalSession;
 use crate::store::users::User;
 use crate::views;
 
-/// Starts a portal session for `user` (ending the visitor's old one), sets both cookies and
-/// sends the visitor to `target`.
-pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, location: &str) -> PageResult {
+/// A first factor (`factor`) proved `user`: the state machine decides what follows, for every
+/// road alike, and the visitor ends at `location` once signed in.
+pub fn first_factor(ctx: &Ctx<'_>, user: &User, factor: Factor, location: &str) -> PageResult {
+    let browser = email_rules::browser_hash(ctx.csrf_cookie_value());
+    let step = auth_rules::first_factor(ctx.db()?, user.clone(), factor, location, browser, ctx.now())?;
+    answer(ctx, step, location)
+}
+
+/// The one mapper from a step of the sign-in state machine to a response: a session and a
+/// redirect to `location` when done, the second-factor page when a factor is still owed.
+pub fn answer(ctx: &Ctx<'_>, step: Step, location: &str) -> PageResult {
+    match step {
+        Step::Done(signed_in) => {
+            start_session(ctx, &signed_in)?;
+            match signed_in.backup_codes_left {
+                Some(left) => {
+                    tell_backup_code_used(ctx, &signed_in.user, left);
+                    super::factor_two::backup_code_used(ctx, left, location)
+                }
+                None => Ok(found(location)),
+            }
+        }
+        Step::Next { flow, .. } => Ok(see_other(&super::factor_two::page(ctx, &flow))),
+    }
+}
+
+/// Emails the user that a backup code was used (a failure is logged; the sign-in stands).
+fn tell_backup_code_used(ctx: &Ctx<'_>, user: &User, left: usize) {
+    if !ctx.settings.email().can_send() {
+        return;
+    }
+    if let Err(error) = mail::send(ctx, user.email.as_str(), mail::Email::BackupCodeUsed { left }) {
+        eprintln!("email: the notice of a backup code used was not sent: {error}");
+    }
+}
+
+/// Starts a portal session for the signed-in user (ending the visitor's old one), recording the
+/// factors used, and sets both cookies.
+fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<(), PortalError> {
+    let user = &signed_in.user;
     let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
     let lifetime = ctx.settings.portal_session_lifetime();
+    let amr = signed_in.amr();
     let context = SignInContext {
         client_addr: ctx.client_addr(),
         user_agent: ctx.header("user-agent"),
         now: ctx.now(),
         lifetime,
+        amr: &amr,
+        first_factor_at: signed_in.first.at,
+        second_factor_at: signed_in.second.map(|second| second.at),
     };
     let started = session_rules::start_session(ctx.db()?, &user.id, previous.as_ref(), &context)?;
     ctx.add_cookie(session::set_cookie(
@@ -33,7 +77,7 @@ pub fn finish_sign_in(ctx: &Ctx<'_>, user: &User, location: &str) -> PageResult 
     ));
     refresh_token(ctx, &started.session)?;
     notice_new_device(ctx, user, &started.session);
-    Ok(found(location))
+    Ok(())
 }
 
 /// The long-lived cookie that tells one browser from another for new-device notices. It only

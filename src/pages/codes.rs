@@ -4,6 +4,7 @@
 //! scanners that prefetch links consume nothing. The page is the same for a decoy flow (an
 //! address that must not learn whether it has an account).
 
+use crate::service::auth::Factor;
 use http::StatusCode;
 use maud::html;
 
@@ -162,8 +163,15 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     };
     let target = stored_target(ctx, &flow, purpose);
     match purpose {
-        Purpose::SignUp | Purpose::SignIn => auth::finish_sign_in(ctx, &user, &target.location()),
-        Purpose::Reset => auth::finish_sign_in(ctx, &user, &Notice::PasswordReset.after(&target, "/user")),
+        // The address is proven by the code: the email code is the first factor.
+        Purpose::SignUp | Purpose::SignIn => auth::first_factor(ctx, &user, Factor::EmailCode, &target.location()),
+        // A reset proves the mailbox and sets a new password; a second factor is still owed.
+        Purpose::Reset => auth::first_factor(
+            ctx,
+            &user,
+            Factor::EmailCode,
+            &Notice::PasswordReset.after(&target, "/user"),
+        ),
         Purpose::EmailChange => {
             let visitor = ctx.visitor()?;
             // The old address hears of it; a failure to tell it is logged, the change stands.
@@ -254,7 +262,7 @@ fn render(
 
 /// A flow that signs someone in, opened in another browser than the one that started it (see
 /// `service::email::is_same_browser`): nothing is shown of it, the person starts afresh here.
-fn other_browser(ctx: &Ctx<'_>) -> PageResult {
+pub(super) fn other_browser(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings.mail();
     start_again(
         ctx,
@@ -265,7 +273,7 @@ fn other_browser(ctx: &Ctx<'_>) -> PageResult {
 }
 
 /// A flow that is gone (used, expired, out of tries, or never existed).
-fn dead(ctx: &Ctx<'_>) -> PageResult {
+pub(super) fn dead(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings.mail();
     start_again(ctx, strings.code_dead, strings.code_dead_lead, StatusCode::GONE)
 }

@@ -229,6 +229,36 @@ impl<'a> Ctx<'a> {
         Ok(self.signing_mac.get_or_init(|| keys))
     }
 
+    /// The keys second factors are checked with: the authenticator secrets' encryption keys
+    /// (HKDF purpose `totp-secret` of `secret_key` and of each previous secret; in development
+    /// without a secret, one derived from the generated key) and the backup codes' MAC keys.
+    pub fn factor_keys(&self) -> Result<crate::service::auth::FactorKeys, PortalError> {
+        const PURPOSE: &str = "totp-secret";
+        let settings = &self.settings;
+        let totp = match settings.secret_key() {
+            Some(secret) => {
+                self.refuse_bad_keys()?;
+                std::iter::once(secret)
+                    .chain(settings.previous_secret_keys())
+                    .map(|secret| secret.derive(PURPOSE))
+                    .collect()
+            }
+            None => {
+                let configured = settings.session_signing_key().cloned();
+                self.refuse_bad_keys()?;
+                let scalar = match configured {
+                    Some(scalar) => scalar,
+                    None => self.stored_scalar()?.clone(),
+                };
+                vec![crate::security::token::subkey(&scalar.to_bytes(), PURPOSE)]
+            }
+        };
+        Ok(crate::service::auth::FactorKeys {
+            totp,
+            mac: self.mac_keys()?.clone(),
+        })
+    }
+
     fn build_mac_keys(&self, with_previous: bool) -> Result<MacKeys, PortalError> {
         let settings = &self.settings;
         if let Some(secret) = settings.secret_key() {

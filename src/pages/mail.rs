@@ -35,6 +35,10 @@ pub enum Email<'a> {
         when: String,
         token: String,
     },
+    /// Two-step verification was turned on (`true`) or off.
+    TwoStepChanged { on: bool },
+    /// A backup code was used to sign in; `left` remain.
+    BackupCodeUsed { left: usize },
 }
 
 /// Whether emails can be sent at all; otherwise the configuration error to show.
@@ -173,6 +177,35 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
                 fill_with(strings.lead_invitation, &values),
                 vec![(strings.accept_button, link.clone())],
                 vec![strings.mail_ignore.to_owned()],
+            )
+        }
+        Email::TwoStepChanged { on } => {
+            let two_step = ctx.strings.two_step();
+            let (subject, lead) = if *on {
+                (two_step.subject_on, two_step.lead_on)
+            } else {
+                (two_step.subject_off, two_step.lead_off)
+            };
+            plain(
+                fill(subject),
+                fill(lead),
+                vec![(
+                    strings.reset_password_button,
+                    format!("{origin}/forgot-password?{language}"),
+                )],
+                Vec::new(),
+            )
+        }
+        Email::BackupCodeUsed { left } => {
+            let two_step = ctx.strings.two_step();
+            plain(
+                fill(two_step.subject_backup_used),
+                fill_with(two_step.lead_backup_used, &[("count", &left.to_string())]),
+                vec![(
+                    strings.reset_password_button,
+                    format!("{origin}/forgot-password?{language}"),
+                )],
+                Vec::new(),
             )
         }
         Email::NewDevice {

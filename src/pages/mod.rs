@@ -16,12 +16,14 @@ pub mod render;
 
 pub mod assets;
 pub mod codes;
+pub mod factor_two;
 pub mod organization;
 pub mod recovery;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
 pub mod status;
+pub mod step_up;
 pub mod user;
 
 pub use ctx::Ctx;

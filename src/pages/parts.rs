@@ -78,10 +78,12 @@ pub enum Notice {
     PasswordReset,
     EmailChanged,
     EmailVerified,
+    TwoStepOn,
+    TwoStepOff,
 }
 
 impl Notice {
-    const ALL: [Self; 22] = [
+    const ALL: [Self; 24] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -104,6 +106,8 @@ impl Notice {
         Self::PasswordReset,
         Self::EmailChanged,
         Self::EmailVerified,
+        Self::TwoStepOn,
+        Self::TwoStepOff,
     ];
 
     pub fn key(self) -> &'static str {
@@ -130,6 +134,8 @@ impl Notice {
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
             Self::EmailVerified => "email_verified",
+            Self::TwoStepOn => "two_step_on",
+            Self::TwoStepOff => "two_step_off",
         }
     }
 
@@ -157,6 +163,8 @@ impl Notice {
             Self::PasswordReset => strings.mail().notice_password_reset,
             Self::EmailChanged => strings.mail().notice_email_changed,
             Self::EmailVerified => strings.mail().notice_email_verified,
+            Self::TwoStepOn => strings.two_step().notice_on,
+            Self::TwoStepOff => strings.two_step().notice_off,
         }
     }
 
@@ -175,7 +183,9 @@ impl Notice {
             | Self::OrganizationDeleted
             | Self::PasswordReset
             | Self::EmailChanged
-            | Self::EmailVerified => path == "/user",
+            | Self::EmailVerified
+            | Self::TwoStepOn
+            | Self::TwoStepOff => path == "/user",
             Self::SignedOut | Self::AccountDeleted => path == "/sign-in",
             Self::OrgUpdated
             | Self::RoleChanged

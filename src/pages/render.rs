@@ -192,6 +192,12 @@ pub fn see_other(location: &str) -> Response<Vec<u8>> {
     redirect_response(StatusCode::SEE_OTHER, location)
 }
 
+/// `307 Temporary Redirect` to `location`: the browser posts the same form body there again
+/// (after a step-up, the change that was asked for goes through).
+pub fn temporary_redirect(location: &str) -> Response<Vec<u8>> {
+    redirect_response(StatusCode::TEMPORARY_REDIRECT, location)
+}
+
 fn redirect_response(status: StatusCode, location: &str) -> Response<Vec<u8>> {
     let mut response = Response::new(Vec::new());
     *response.status_mut() = status;

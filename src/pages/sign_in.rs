@@ -1,5 +1,6 @@
 //! `/sign-in`: email address or username plus password.
 
+use crate::service::auth::Factor;
 use http::StatusCode;
 use maud::html;
 
@@ -67,7 +68,7 @@ fn sign_in(ctx: &Ctx<'_>, form: &Params, identifier: &str, target: &RedirectTarg
         return Err(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::MissingCredentials).into());
     }
     let user = accounts::sign_in(ctx.db()?, identifier, password, &ctx.attempt())?;
-    auth::finish_sign_in(ctx, &user, &target.location())
+    auth::first_factor(ctx, &user, Factor::Password, &target.location())
 }
 
 fn render(

@@ -1,5 +1,6 @@
 //! `/sign-up`: email address, password and the optional attributes the operator enabled.
 
+use crate::service::auth::Factor;
 use maud::html;
 
 use super::mail::{self, CodeFlowStart, Email};
@@ -68,7 +69,7 @@ fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageR
     if !ctx.settings.verification_required() {
         return match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
             SignedUp::Created(user) | SignedUp::ExistingAccount(user) => {
-                auth::finish_sign_in(ctx, &user, &target.location())
+                auth::first_factor(ctx, &user, Factor::Password, &target.location())
             }
         };
     }

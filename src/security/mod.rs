@@ -1,5 +1,6 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
+pub mod backup_codes;
 pub(crate) mod client_addr;
 pub(crate) mod codes;
 pub(crate) mod csrf;
@@ -9,6 +10,7 @@ pub mod password;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod token;
+pub mod totp;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

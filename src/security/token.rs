@@ -48,6 +48,13 @@ pub struct Claims {
     pub org_slug: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub org_role: Option<String>,
+    /// How the session was signed in (RFC 8176: `pwd`, `otp`, `mfa` when two factors were used).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Minutes since the first and the second factor were last verified, `-1` for a factor never
+    /// verified (Clerk's claim): an app can demand a recent second factor.
+    #[serde(default)]
+    pub fva: [i64; 2],
 }
 
 /// Why a token does not verify. The portal issues tokens and apps verify them; this verifier is
@@ -141,6 +148,15 @@ impl MacKeys {
             mac.verify_slice(&tag).is_ok()
         })
     }
+}
+
+/// A 32-byte key for `purpose` from a development portal's signing scalar (which has no
+/// `secret_key` to derive keys from): HMAC-SHA256 of the label under the scalar.
+pub fn subkey(scalar: &[u8], purpose: &str) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(scalar).expect("any key length");
+    mac.update(b"account-portal subkey v1\0");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 /// HMAC keyed for one purpose; the NUL separates the label from the data.

@@ -259,6 +259,9 @@ mod tests {
         let origin = SessionOrigin {
             client_addr: None,
             user_agent: None,
+            amr: "pwd",
+            first_factor_at: 0,
+            second_factor_at: None,
         };
         create_session(&db, &session("sess_keep"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         create_session(&db, &session("sess_other"), &[2; 32], &user.id, &origin, 0, 100).unwrap();
@@ -290,6 +293,9 @@ mod tests {
         let origin = SessionOrigin {
             client_addr: None,
             user_agent: None,
+            amr: "pwd",
+            first_factor_at: 0,
+            second_factor_at: None,
         };
         create_session(&db, &session("sess_1"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(

@@ -69,6 +69,10 @@ pub struct SignInContext<'a> {
     pub now: i64,
     /// Seconds the portal session lasts.
     pub lifetime: i64,
+    /// The session's `amr` (RFC 8176 values, comma separated) and when its factors were verified.
+    pub amr: &'a str,
+    pub first_factor_at: i64,
+    pub second_factor_at: Option<i64>,
 }
 
 /// Starts a portal session for `user_id`. The visitor's previous session (`replacing`) ends in
@@ -86,6 +90,9 @@ pub fn start_session(
     let origin = SessionOrigin {
         client_addr: Some(context.client_addr),
         user_agent: user_agent.as_deref(),
+        amr: context.amr,
+        first_factor_at: context.first_factor_at,
+        second_factor_at: context.second_factor_at,
     };
     let session = transaction(db, || {
         if let Some(previous) = replacing {
@@ -186,7 +193,24 @@ fn claims(session: &PortalSession, membership: Option<&Membership>, terms: &Toke
         org_id: membership.map(|m| m.organization.id.to_string()),
         org_slug: membership.map(|m| m.organization.slug.clone()),
         org_role: membership.map(|m| m.role.as_str().to_owned()),
+        amr: session
+            .amr
+            .as_deref()
+            .unwrap_or("pwd")
+            .split(',')
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        fva: [
+            minutes_since(session.first_factor_at.or(Some(session.created_at)), terms.now),
+            minutes_since(session.second_factor_at, terms.now),
+        ],
     }
+}
+
+/// Whole minutes from `at` to `now`, or -1 when the factor was never verified (Clerk's `fva`).
+fn minutes_since(at: Option<i64>, now: i64) -> i64 {
+    at.map_or(-1, |at| (now - at).max(0) / 60)
 }
 
 #[cfg(test)]
@@ -202,6 +226,9 @@ mod tests {
             user_agent: Some("test"),
             now,
             lifetime: 100,
+            amr: "pwd",
+            first_factor_at: now,
+            second_factor_at: None,
         }
     }
 

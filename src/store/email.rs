@@ -1,4 +1,4 @@
-//! Email tables: one-time codes (`email_codes`, only a keyed hash of each code), the send log
+//! Email tables: one-time codes (`auth_flows`, only a keyed hash of each code), the send log
 //! behind the flood limits (`email_sends`), the development outbox (`dev_outbox`), the browsers
 //! each account has used (`known_devices`) and the "this wasn't me" links (`sign_in_notices`).
 
@@ -52,7 +52,7 @@ fn from_row(row: &Row) -> Result<CodeFlow, DbError> {
 
 pub fn insert_code_flow(db: &dyn Db, flow: &CodeFlow, now: i64) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO email_codes (id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at, browser_hash)
+        "INSERT INTO auth_flows (id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at, browser_hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
         &[
             flow.id.as_str().into(),
@@ -72,7 +72,7 @@ pub fn insert_code_flow(db: &dyn Db, flow: &CodeFlow, now: i64) -> Result<(), Db
 }
 
 pub fn find_code_flow(db: &dyn Db, id: &str) -> Result<Option<CodeFlow>, DbError> {
-    let statement = format!("SELECT {COLUMNS} FROM email_codes WHERE id = ?");
+    let statement = format!("SELECT {COLUMNS} FROM auth_flows WHERE id = ?");
     query_row(db, &statement, &[id.into()])?
         .map(|row| from_row(&row))
         .transpose()
@@ -81,7 +81,7 @@ pub fn find_code_flow(db: &dyn Db, id: &str) -> Result<Option<CodeFlow>, DbError
 /// Counts one wrong code.
 pub fn add_code_failure(db: &dyn Db, id: &str) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET failures = failures + 1 WHERE id = ?",
+        "UPDATE auth_flows SET failures = failures + 1 WHERE id = ?",
         &[id.into()],
     )?;
     Ok(())
@@ -91,7 +91,7 @@ pub fn add_code_failure(db: &dyn Db, id: &str) -> Result<(), DbError> {
 /// What it carried (a pending sign-up with its password hash) is dropped with it.
 pub fn mark_code_used(db: &dyn Db, id: &str, now: i64) -> Result<bool, DbError> {
     let rows = db.execute(
-        "UPDATE email_codes SET used_at = ?, payload = NULL WHERE id = ? AND used_at IS NULL RETURNING id",
+        "UPDATE auth_flows SET used_at = ?, payload = NULL WHERE id = ? AND used_at IS NULL RETURNING id",
         &[now.into(), id.into()],
     )?;
     Ok(!rows.is_empty())
@@ -101,7 +101,7 @@ pub fn mark_code_used(db: &dyn Db, id: &str, now: i64) -> Result<bool, DbError> 
 /// they were: a resend neither gives more guesses nor a longer life.
 pub fn replace_code(db: &dyn Db, id: &str, code_hash: &str, sent_at: i64) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET code_hash = ?, sent_at = ? WHERE id = ? AND used_at IS NULL",
+        "UPDATE auth_flows SET code_hash = ?, sent_at = ? WHERE id = ? AND used_at IS NULL",
         &[code_hash.into(), sent_at.into(), id.into()],
     )?;
     Ok(())
@@ -110,7 +110,7 @@ pub fn replace_code(db: &dyn Db, id: &str, code_hash: &str, sent_at: i64) -> Res
 /// Lets a flow be sent again at once (its last email never left).
 pub fn clear_cooldown(db: &dyn Db, id: &str, sent_at: i64) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET sent_at = ? WHERE id = ?",
+        "UPDATE auth_flows SET sent_at = ? WHERE id = ?",
         &[sent_at.into(), id.into()],
     )?;
     Ok(())
@@ -118,7 +118,7 @@ pub fn clear_cooldown(db: &dyn Db, id: &str, sent_at: i64) -> Result<(), DbError
 
 /// Forgets a flow whose email could not be sent.
 pub fn delete_code_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
-    db.execute("DELETE FROM email_codes WHERE id = ?", &[id.into()])?;
+    db.execute("DELETE FROM auth_flows WHERE id = ?", &[id.into()])?;
     Ok(())
 }
 
@@ -127,7 +127,7 @@ pub fn delete_code_flow(db: &dyn Db, id: &str) -> Result<(), DbError> {
 /// no longer sign in, reset or verify with it.
 pub fn end_user_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> Result<(), DbError> {
     db.execute(
-        "UPDATE email_codes SET used_at = ?, payload = NULL WHERE used_at IS NULL AND (user_id = ? OR email = ?)",
+        "UPDATE auth_flows SET used_at = ?, payload = NULL WHERE used_at IS NULL AND (user_id = ? OR email = ?)",
         &[now.into(), user_id.into(), email.into()],
     )?;
     Ok(())
@@ -135,7 +135,7 @@ pub fn end_user_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> R
 
 /// Removes flows and send records no rule looks at any more.
 pub fn prune(db: &dyn Db, code_horizon: i64, send_horizon: i64) -> Result<(), DbError> {
-    db.execute("DELETE FROM email_codes WHERE expires_at < ?", &[code_horizon.into()])?;
+    db.execute("DELETE FROM auth_flows WHERE expires_at < ?", &[code_horizon.into()])?;
     db.execute("DELETE FROM email_sends WHERE sent_at < ?", &[send_horizon.into()])?;
     db.execute(
         "DELETE FROM sign_in_notices WHERE expires_at < ?",

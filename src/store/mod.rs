@@ -11,6 +11,7 @@
 pub mod attempts;
 pub mod dialect;
 pub mod email;
+pub mod factors;
 pub mod keys;
 pub mod organizations;
 pub mod sessions;
@@ -336,6 +337,51 @@ const MIGRATIONS: &[&[&str]] = &[
         // The browser that started a code flow (a hash of its CSRF cookie): a sign-in, sign-up
         // or reset link opened in another browser does not complete there.
         "ALTER TABLE email_codes ADD COLUMN browser_hash BLOB",
+    ],
+    &[
+        // Pending flows of every kind (email codes, a sign-in waiting for its second factor, …)
+        // in one table whose kinds the rules name: no CHECK, so a new kind needs no rebuild.
+        "CREATE TABLE IF NOT EXISTS auth_flows (
+            id TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            email TEXT NOT NULL,
+            user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL,
+            payload TEXT,
+            target TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            browser_hash BLOB
+        )",
+        "INSERT INTO auth_flows (id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at, used_at, browser_hash)
+         SELECT id, purpose, email, user_id, code_hash, payload, target, failures, created_at, sent_at, expires_at, used_at, browser_hash FROM email_codes",
+        "DROP TABLE email_codes",
+        "CREATE INDEX IF NOT EXISTS auth_flows_expiry ON auth_flows(expires_at)",
+        "CREATE INDEX IF NOT EXISTS auth_flows_user ON auth_flows(user_id)",
+        // Second factors: the authenticator app's secret (encrypted; the one being set up until
+        // its first code), the last step accepted, and single-use backup codes (keyed hashes).
+        "CREATE TABLE IF NOT EXISTS totp_factors (
+            user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            secret BLOB,
+            last_step INTEGER,
+            enabled_at INTEGER,
+            pending_secret BLOB,
+            pending_at INTEGER
+        )",
+        "CREATE TABLE IF NOT EXISTS backup_codes (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        )",
+        // What a session was signed in with, and when each factor was last verified (the
+        // token's amr and fva, and the window of sensitive changes).
+        "ALTER TABLE portal_sessions ADD COLUMN amr TEXT",
+        "ALTER TABLE portal_sessions ADD COLUMN first_factor_at INTEGER",
+        "ALTER TABLE portal_sessions ADD COLUMN second_factor_at INTEGER",
     ],
 ];
 

@@ -16,15 +16,26 @@ pub struct PortalSession {
     pub expires_at: i64,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
+    /// How the session was signed in (RFC 8176 `amr` values, comma separated).
+    pub amr: Option<String>,
+    /// When its first factor, and its second factor if any, were last verified (sign-in or a
+    /// later step-up): the token's `fva` and the window of sensitive changes.
+    pub first_factor_at: Option<i64>,
+    pub second_factor_at: Option<i64>,
 }
 
-/// Where a session was created from.
+/// Where a session was created from, and how it was signed in.
 pub struct SessionOrigin<'a> {
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub amr: &'a str,
+    pub first_factor_at: i64,
+    pub second_factor_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent";
+const COLUMNS: &str = "id, user_id, created_at, last_active_at, expires_at, client_addr, user_agent, amr, first_factor_at, second_factor_at";
+/// Columns of [`COLUMNS`].
+const COLUMN_COUNT: usize = 10;
 
 /// How stale `last_active_at` may get before a request refreshes it (saves a write per request).
 const ACTIVITY_GRANULARITY: i64 = 60;
@@ -38,6 +49,9 @@ fn from_row(row: &Row) -> Result<PortalSession, DbError> {
         expires_at: row.integer(4)?,
         client_addr: row.optional_text(5)?,
         user_agent: row.optional_text(6)?,
+        amr: row.optional_text(7)?,
+        first_factor_at: row.optional_integer(8)?,
+        second_factor_at: row.optional_integer(9)?,
     })
 }
 
@@ -51,8 +65,9 @@ pub fn create_session(
     lifetime: i64,
 ) -> Result<PortalSession, DbError> {
     db.execute(
-        "INSERT INTO portal_sessions (id, token_hash, user_id, created_at, last_active_at, expires_at, client_addr, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO portal_sessions (id, token_hash, user_id, created_at, last_active_at, expires_at, client_addr, user_agent,
+            amr, first_factor_at, second_factor_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             id.into(),
             token_hash.into(),
@@ -62,6 +77,9 @@ pub fn create_session(
             (now + lifetime).into(),
             origin.client_addr.into(),
             origin.user_agent.into(),
+            origin.amr.into(),
+            origin.first_factor_at.into(),
+            origin.second_factor_at.into(),
         ],
     )?;
     Ok(PortalSession {
@@ -72,7 +90,22 @@ pub fn create_session(
         expires_at: now + lifetime,
         client_addr: origin.client_addr.map(str::to_owned),
         user_agent: origin.user_agent.map(str::to_owned),
+        amr: Some(origin.amr.to_owned()),
+        first_factor_at: Some(origin.first_factor_at),
+        second_factor_at: origin.second_factor_at,
     })
+}
+
+/// Records that the session's user proved a factor again just now (a step-up before a
+/// sensitive change): the first factor's time, or the second's when `second` is set.
+pub fn record_verification(db: &dyn Db, id: &SessionId, second: bool, now: i64) -> Result<(), DbError> {
+    let statement = if second {
+        "UPDATE portal_sessions SET second_factor_at = ? WHERE id = ?"
+    } else {
+        "UPDATE portal_sessions SET first_factor_at = ? WHERE id = ?"
+    };
+    db.execute(statement, &[now.into(), id.into()])?;
+    Ok(())
 }
 
 fn refresh_activity(db: &dyn Db, session: &PortalSession, now: i64) -> Result<(), DbError> {
@@ -101,8 +134,10 @@ pub struct LiveSession {
 /// session's activity time when it is stale.
 pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<LiveSession>, DbError> {
     let statement = "SELECT s.id, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.client_addr, s.user_agent,
+                s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
-                u.email_verified_at, s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
+                u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
+                s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
@@ -112,16 +147,17 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
         return Ok(None);
     };
     let session = from_row(&row)?;
-    let active_membership = match row.optional_text(21)? {
+    let after_user = COLUMN_COUNT + users::COLUMN_COUNT;
+    let active_membership = match row.optional_text(after_user + 5)? {
         Some(role) => Some(Membership {
-            organization: organizations::organization(&row, 17)?,
+            organization: organizations::organization(&row, after_user + 1)?,
             role: organizations::role(&role)?,
         }),
         None => None,
     };
     let live = LiveSession {
-        user: users::from_row_at(&row, 7)?,
-        active_org_id: row.optional_text(16)?.map(OrgId::from_stored),
+        user: users::from_row_at(&row, COLUMN_COUNT)?,
+        active_org_id: row.optional_text(after_user)?.map(OrgId::from_stored),
         active_membership,
         session,
     };
@@ -231,6 +267,9 @@ mod tests {
     const ORIGIN: SessionOrigin<'static> = SessionOrigin {
         client_addr: Some("127.0.0.1"),
         user_agent: Some("test"),
+        amr: "pwd",
+        first_factor_at: 100,
+        second_factor_at: None,
     };
 
     #[test]

@@ -15,6 +15,8 @@ pub struct User {
     pub created_at: i64,
     /// When the address was proven by a code sent to it; `None` while unverified.
     pub email_verified_at: Option<i64>,
+    /// When an authenticator app was turned on (a second factor); `None` without one.
+    pub totp_enabled_at: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -60,8 +62,13 @@ impl From<DbError> for CreateUserError {
     }
 }
 
+/// The user's columns, and whether a second factor is on: read with every user lookup, so a
+/// sign-in learns it without a statement more.
 const COLUMNS: &str =
-    "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at";
+    "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at,
+     (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = users.id)";
+/// Columns of a user in a row.
+pub(super) const COLUMN_COUNT: usize = 10;
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     from_row_at(row, 0)
@@ -79,6 +86,7 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         password_hash: row.text(offset + 6)?,
         created_at: row.integer(offset + 7)?,
         email_verified_at: row.optional_integer(offset + 8)?,
+        totp_enabled_at: row.optional_integer(offset + 9)?,
     })
 }
 

@@ -43,7 +43,7 @@ fn verified_sign_up_completes_with_the_code_from_the_received_mail() {
     prefilled.assert_status(200);
     assert_eq!(prefilled.input_value("code").as_deref(), Some(mail.code().as_str()));
     assert_eq!(
-        portal.count("SELECT COUNT(*) FROM email_codes WHERE used_at IS NOT NULL"),
+        portal.count("SELECT COUNT(*) FROM auth_flows WHERE used_at IS NOT NULL"),
         0
     );
     let done = browser.enter_code(&link, &mail.code());
@@ -56,7 +56,7 @@ fn verified_sign_up_completes_with_the_code_from_the_received_mail() {
         1
     );
     let stored = format!(
-        "SELECT COUNT(*) FROM email_codes WHERE code_hash LIKE '%{}%'",
+        "SELECT COUNT(*) FROM auth_flows WHERE code_hash LIKE '%{}%'",
         mail.code()
     );
     assert_eq!(portal.count(&stored), 0, "codes are stored only as keyed hashes");
@@ -192,7 +192,7 @@ fn a_failing_provider_is_a_retryable_page_and_nothing_is_created() {
     assert!(failed.body.contains("could not be sent"));
     assert!(failed.logs.contains("email: not sent"), "{}", failed.logs);
     assert_eq!(
-        portal.count("SELECT COUNT(*) FROM email_codes"),
+        portal.count("SELECT COUNT(*) FROM auth_flows"),
         0,
         "the flow is forgotten"
     );
@@ -259,7 +259,7 @@ fn a_provider_refusal_is_logged_with_its_reason_and_shown_as_retryable() {
     );
     assert!(!failed.logs.contains("not-an-aws-signature"), "the key is never logged");
     assert_eq!(
-        portal.count("SELECT COUNT(*) FROM email_codes WHERE email = 'rex.refused@example.com'"),
+        portal.count("SELECT COUNT(*) FROM auth_flows WHERE email = 'rex.refused@example.com'"),
         0
     );
 }
@@ -292,7 +292,7 @@ fn a_provider_that_never_answers_times_out_into_a_retryable_page() {
         "{}",
         failed.logs
     );
-    assert_eq!(portal.count("SELECT COUNT(*) FROM email_codes"), 0, "nothing half-done");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM auth_flows"), 0, "nothing half-done");
 }
 
 #[test]

@@ -214,7 +214,7 @@ fn after_an_address_change_the_old_mailbox_can_neither_sign_in_nor_reset() {
         posted.assert_status(410);
     }
     assert_eq!(
-        portal.count("SELECT COUNT(*) FROM email_codes WHERE used_at IS NULL AND email = 'ada.old@example.com'"),
+        portal.count("SELECT COUNT(*) FROM auth_flows WHERE used_at IS NULL AND email = 'ada.old@example.com'"),
         0
     );
 }
@@ -308,7 +308,7 @@ fn a_reset_hash_is_refused_past_the_password_check_rate() {
     refused.assert_status(429);
     // Nothing was spent: the code still works once the minute is over (here: the same page).
     assert_eq!(
-        portal.count("SELECT COUNT(*) FROM email_codes WHERE used_at IS NULL AND purpose = 'reset'"),
+        portal.count("SELECT COUNT(*) FROM auth_flows WHERE used_at IS NULL AND purpose = 'reset'"),
         1
     );
 }

@@ -20,6 +20,7 @@ mod postgres;
 mod profile;
 mod real_spin;
 mod redirects;
+mod two_step;
 
 /// The flows again, with the portal storing in a real PostgreSQL server (`database_url`): the
 /// same tests, the same assertions (`support::on_postgres` tells `Portal` which store to use).
@@ -30,4 +31,5 @@ mod on_postgres {
     mod email_flows;
     mod organizations;
     mod profile;
+    mod two_step;
 }

@@ -215,6 +215,22 @@ impl Portal {
         }
     }
 
+    /// Runs one statement on this portal's database, from outside the component (a test that
+    /// needs time to have passed ages what is stored).
+    pub fn execute(&self, sql: &str) {
+        match &self.postgres_url {
+            Some(url) => {
+                postgres_client(url)
+                    .batch_execute(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.database_path()).unwrap();
+                db.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
     /// The text `sql` selects (first column of the first row), if any.
     pub fn text(&self, sql: &str) -> Option<String> {
         self.value(sql)

@@ -232,6 +232,9 @@ pub fn leave(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn delete(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "delete", |form, visitor, org_id| {
+        if let Some(page) = super::step_up::guard(ctx, visitor, form, "/organization/delete", false) {
+            return page;
+        }
         organizations::delete_organization(ctx.db()?, &visitor.user, org_id, form.text("confirmation"))?;
         after_leaving(ctx, visitor, form, Notice::OrganizationDeleted)
     })

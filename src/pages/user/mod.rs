@@ -4,13 +4,19 @@
 //! (post/redirect/get, so a refresh never resubmits). A failed post shows the page again with
 //! the problem in its section.
 
+mod two_step;
 mod view;
+
+pub use two_step::{
+    confirm as confirm_two_step, disable as disable_two_step, regenerate as regenerate_backup_codes,
+    show as show_two_step, start as start_two_step,
+};
 
 use super::mail::{self, CodeFlowStart};
 use super::parts::{Notice, Sections};
 use super::redirects::{self, sign_in_location};
 use super::render::{PageResult, or_show_form, see_other};
-use super::{Ctx, auth};
+use super::{Ctx, auth, step_up};
 use crate::domain::SessionId;
 use crate::form::Params;
 use crate::redirect::{Flow, LAST_RESORT_PATH, RedirectTarget};
@@ -84,6 +90,9 @@ pub fn update_profile(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn update_email(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "email", |form, visitor, target| {
+        if let Some(page) = step_up::guard(ctx, visitor, form, "/user/email", true) {
+            return page;
+        }
         let confirm_by_code = ctx.settings.email().can_send();
         let change = profile::change_email(
             ctx.db()?,
@@ -147,6 +156,9 @@ pub fn update_phone(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn update_password(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "password", |form, visitor, target| {
+        if let Some(page) = step_up::guard(ctx, visitor, form, "/user/password", true) {
+            return page;
+        }
         profile::change_password(
             ctx.db()?,
             &visitor.user,
@@ -183,6 +195,9 @@ pub fn revoke_other_sessions(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "delete", |form, visitor, _| {
+        if let Some(page) = step_up::guard(ctx, visitor, form, "/user/delete", true) {
+            return page;
+        }
         profile::delete_account(
             ctx.db()?,
             &visitor.user,

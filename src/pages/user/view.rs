@@ -36,6 +36,7 @@ pub fn render(
         (email_section(ctx, visitor, &hidden, sections))
         (phone_section(ctx, visitor, &hidden, sections))
         (password_section(ctx, &hidden, sections))
+        (two_step_section(ctx, visitor, &hidden)?)
         (sessions_section(ctx, visitor, &hidden)?)
         (delete_section(ctx, &hidden, sections))
     };
@@ -200,6 +201,40 @@ fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>)
             }
         }))
     }
+}
+
+/// Two-step verification: set up an authenticator app, or (when on) the backup codes left, new
+/// ones, and turning it off (both ask for a recent factor first).
+fn two_step_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result<Markup, PortalError> {
+    let strings = ctx.strings.two_step();
+    let on = visitor.user.totp_enabled_at.is_some();
+    let left = if on {
+        crate::service::auth::factors::backup_codes_left(ctx.db()?, &visitor.user)?
+    } else {
+        0
+    };
+    Ok(html! {
+        (section_card("two-step", strings.title, html! {}, html! {}, html! {
+            @if on {
+                p.lead { (strings.on_lead) }
+                p { (strings.backup_left.replace("{count}", &left.to_string())) }
+                form method="post" action="/user/two-step/backup-codes" {
+                    (hidden)
+                    button.secondary type="submit" { (strings.regenerate_button) }
+                }
+                form method="post" action="/user/two-step/disable" {
+                    (hidden)
+                    button.danger type="submit" { (strings.turn_off_button) }
+                }
+            } @else {
+                p.lead { (strings.off_lead) }
+                form method="post" action="/user/two-step" {
+                    (hidden)
+                    button type="submit" { (strings.set_up_button) }
+                }
+            }
+        }))
+    })
 }
 
 fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result<Markup, PortalError> {

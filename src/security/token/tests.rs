@@ -15,6 +15,8 @@ fn claims(now: i64) -> Claims {
         org_id: None,
         org_slug: None,
         org_role: None,
+        amr: vec!["pwd".into()],
+        fva: [0, -1],
     }
 }
 

@@ -9,6 +9,7 @@ mod fr;
 mod ja;
 pub mod mail;
 mod pt_br;
+pub mod two_step;
 
 pub use en::ENGLISH;
 
@@ -255,6 +256,11 @@ impl Strings {
     /// The email pages' and emails' text in this language.
     pub fn mail(&self) -> &'static mail::MailStrings {
         mail::for_lang(self.lang)
+    }
+
+    /// Two-step verification's text in this language.
+    pub fn two_step(&self) -> &'static two_step::TwoStepStrings {
+        two_step::for_lang(self.lang)
     }
 
     pub fn message(&self, message: Msg) -> &'static str {

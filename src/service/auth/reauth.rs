@@ -1,0 +1,114 @@
+//! Step-up: the same machine for a signed-in person about to make a sensitive change (a new
+//! password or address, deleting the account, turning two-step verification off, new backup
+//! codes, deleting an organization). Such a change needs a factor verified within [`WINDOW`];
+//! otherwise the person presents the strongest factor they have (the authenticator app, else
+//! their password) and gets a [`Reauthenticated`] proof, which the session records.
+//!
+//! # Threat
+//! A session left open on a shared computer, or stolen, must not become the account: without a
+//! fresh factor it cannot change the password or address, turn the second factor off or read new
+//! backup codes. Wrong codes and passwords here count toward the account's lockout like any
+//! other, so step-up is no guessing oracle.
+
+use super::{Factor, FactorKeys, Verified, check_totp, use_backup_code};
+use crate::security::lockout::{self, LockPolicy};
+use crate::security::random_id;
+use crate::service::accounts::{self, Attempt, SignInError};
+use crate::service::sessions::Visitor;
+use crate::store::{Db, attempts, sessions, transaction};
+
+/// Seconds a verified factor allows sensitive changes.
+pub const WINDOW: i64 = 600;
+
+/// Proof that the visitor verified a factor just now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reauthenticated(pub Verified);
+
+/// The factor a step-up asks for: the authenticator app when the account has one (a password
+/// alone would let a thief who phished it turn the app off), else the password.
+pub fn strongest_factor(visitor: &Visitor) -> Factor {
+    if visitor.user.totp_enabled_at.is_some() {
+        Factor::Totp
+    } else {
+        Factor::Password
+    }
+}
+
+/// Whether the visitor verified their strongest factor within [`WINDOW`].
+pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
+    let session = &visitor.session;
+    let at = match strongest_factor(visitor) {
+        Factor::Totp | Factor::BackupCode => session.second_factor_at,
+        Factor::Password | Factor::EmailCode => session.first_factor_at.max(session.second_factor_at),
+    };
+    at.is_some_and(|at| now - at < WINDOW)
+}
+
+/// What the visitor typed at a step-up.
+#[derive(Debug, Clone, Copy)]
+pub enum Reproof<'a> {
+    /// A code from the app, or a backup code.
+    Code(&'a str),
+    Password(&'a str),
+}
+
+/// Checks a step-up proof (counted toward the lockout like a sign-in) and records it on the
+/// session.
+pub fn reauthenticate(
+    db: &dyn Db,
+    keys: &FactorKeys,
+    visitor: &Visitor,
+    proof: Reproof<'_>,
+    attempt: &Attempt<'_>,
+) -> Result<Reauthenticated, SignInError> {
+    let now = attempt.now;
+    let verified = match (strongest_factor(visitor), proof) {
+        (Factor::Totp, Reproof::Code(code)) => check_second_factor(db, keys, visitor, code, attempt.policy, now)?,
+        (Factor::Password, Reproof::Password(password)) => {
+            accounts::verify_current_password(db, &visitor.user, password, attempt)?;
+            Verified {
+                factor: Factor::Password,
+                at: now,
+            }
+        }
+        _ => return Err(SignInError::BadCredentials),
+    };
+    let second = matches!(verified.factor, Factor::Totp | Factor::BackupCode);
+    sessions::record_verification(db, &visitor.session.id, second, now)?;
+    Ok(Reauthenticated(verified))
+}
+
+fn check_second_factor(
+    db: &dyn Db,
+    keys: &FactorKeys,
+    visitor: &Visitor,
+    code: &str,
+    policy: LockPolicy,
+    now: i64,
+) -> Result<Verified, SignInError> {
+    let user = &visitor.user;
+    let scope = lockout::account_scope(Some(&user.id), user.email.as_str());
+    transaction(db, || {
+        let failures = attempts::check_times(db, &scope, now - policy.horizon())?;
+        if policy.is_locked(&failures, now) {
+            return Err(SignInError::Locked {
+                until: policy.locked_until(&failures).unwrap_or(now),
+            });
+        }
+        let factor = if check_totp(db, keys, user, code, now)? {
+            Some(Factor::Totp)
+        } else {
+            use_backup_code(db, &keys.mac, user, code, now)?.map(|_| Factor::BackupCode)
+        };
+        match factor {
+            Some(factor) => {
+                attempts::clear_scope(db, &scope)?;
+                Ok(Verified { factor, at: now })
+            }
+            None => {
+                attempts::insert_check(db, &random_id("reauth"), &scope, now).map_err(SignInError::from)?;
+                Err(SignInError::BadCredentials)
+            }
+        }
+    })
+}
