@@ -92,6 +92,7 @@ pub struct Settings<'v> {
     email: OnceCell<EmailSettings>,
     email_verification: OnceCell<bool>,
     sign_in_with_email_code: OnceCell<bool>,
+    mfa_required: OnceCell<bool>,
 }
 
 /// How the portal sends email, and which email features are on.
@@ -238,6 +239,7 @@ impl<'v> Settings<'v> {
             email: OnceCell::new(),
             email_verification: OnceCell::new(),
             sign_in_with_email_code: OnceCell::new(),
+            mfa_required: OnceCell::new(),
         }
     }
 
@@ -275,6 +277,7 @@ impl<'v> Settings<'v> {
         self.email();
         self.verification_required();
         self.sign_in_with_email_code();
+        self.mfa_required();
     }
 
     /// Every malformed variable found so far (in development: all of them).
@@ -619,6 +622,20 @@ impl<'v> Settings<'v> {
     pub fn sign_in_with_email_code(&self) -> bool {
         *self.read(&self.sign_in_with_email_code, |r| {
             r.parse("sign_in_with_email_code", parse_bool).unwrap_or(false)
+        })
+    }
+
+    /// `mfa_required`: `all` makes every account use two-step verification (no `__session`
+    /// until it is on); `off` (the default) leaves it to each person and organization. Read only
+    /// where a token is issued.
+    pub fn mfa_required(&self) -> bool {
+        *self.read(&self.mfa_required, |r| {
+            r.parse("mfa_required", |value| match value {
+                "off" => Ok(false),
+                "all" => Ok(true),
+                _ => Err("must be \"off\" or \"all\"".into()),
+            })
+            .unwrap_or(false)
         })
     }
 

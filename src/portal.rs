@@ -133,6 +133,7 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/organization", Some(organization::show), None),
     ("/organization/switch", None, Some(organization::switch)),
     ("/organization/general", None, Some(organization::update_general)),
+    ("/organization/two-step", None, Some(organization::set_two_step)),
     ("/organization/members/role", None, Some(organization::change_role)),
     ("/organization/members/remove", None, Some(organization::remove_member)),
     ("/organization/invitations", None, Some(organization::invite)),

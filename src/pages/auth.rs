@@ -29,7 +29,12 @@ pub fn first_factor(ctx: &Ctx<'_>, user: &User, factor: Factor, location: &str) 
 pub fn answer(ctx: &Ctx<'_>, step: Step, location: &str) -> PageResult {
     match step {
         Step::Done(signed_in) => {
-            start_session(ctx, &signed_in)?;
+            let token = start_session(ctx, &signed_in)?;
+            if token != Token::Issued {
+                // Two-step verification is required (of everyone, or by the active organization)
+                // and this account has none: set it up first, then on to `location`.
+                return Ok(see_other(&two_step_setup(location)));
+            }
             match signed_in.backup_codes_left {
                 Some(left) => {
                     tell_backup_code_used(ctx, &signed_in.user, left);
@@ -53,8 +58,8 @@ fn tell_backup_code_used(ctx: &Ctx<'_>, user: &User, left: usize) {
 }
 
 /// Starts a portal session for the signed-in user (ending the visitor's old one), recording the
-/// factors used, and sets both cookies.
-fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<(), PortalError> {
+/// factors used, and sets both cookies (the token as [`refresh_token`] allows).
+fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<Token, PortalError> {
     let user = &signed_in.user;
     let previous = ctx.signed_in()?.map(|visitor| visitor.session.id.clone());
     let lifetime = ctx.settings.portal_session_lifetime();
@@ -75,9 +80,29 @@ fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<(), PortalError>
         lifetime,
         &ctx.portal_cookie_scope(),
     ));
-    refresh_token(ctx, &started.session)?;
+    let token = refresh_token(ctx, &started.session, user.totp_enabled_at.is_some())?;
     notice_new_device(ctx, user, &started.session);
-    Ok(())
+    Ok(token)
+}
+
+/// What a token could say for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token {
+    /// Issued with everything the session has.
+    Issued,
+    /// Issued without the active organization, which requires two-step verification the user
+    /// does not have.
+    WithoutOrganization,
+    /// Not issued: `mfa_required = all` and the user has no second factor.
+    Withheld,
+}
+
+/// Where a person who must set up two-step verification goes, then on to `location`.
+pub fn two_step_setup(location: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("redirect_url", location)
+        .finish();
+    format!("/user/two-step?{query}")
 }
 
 /// The long-lived cookie that tells one browser from another for new-device notices. It only
@@ -145,16 +170,34 @@ fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
 /// come from the session lookup this request already made, so the bounce costs that one lookup
 /// and one signature.
 pub fn resume(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget) -> PageResult {
+    // Only an account without a second factor reads whether one is required.
+    if visitor.user.totp_enabled_at.is_none()
+        && (ctx.settings.mfa_required() || session_rules::organization_withheld(visitor))
+    {
+        return Ok(found(&two_step_setup(&target.location())));
+    }
     let claims = session_rules::visitor_claims(visitor, &token_terms(ctx).as_terms());
     set_token_cookie(ctx, &claims)?;
     Ok(found(&target.location()))
 }
 
 /// Sets a fresh `__session` for `session`, saying what is stored now (after a change, the app
-/// sees it at once).
-pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession) -> Result<(), PortalError> {
-    let claims = session_rules::session_claims(ctx.db()?, session, &token_terms(ctx).as_terms())?;
-    set_token_cookie(ctx, &claims)
+/// sees it at once). `second_factor_on`: whether the user has two-step verification; without
+/// it, `mfa_required = all` withholds the token (and clears one the browser holds) and an
+/// organization that requires it is left out.
+pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession, second_factor_on: bool) -> Result<Token, PortalError> {
+    if !second_factor_on && ctx.settings.mfa_required() {
+        ctx.add_cookie(session::clear_cookie(SESSION_TOKEN_COOKIE, &ctx.session_cookie_scope()));
+        return Ok(Token::Withheld);
+    }
+    let terms = token_terms(ctx);
+    let (claims, withheld) = session_rules::session_claims(ctx.db()?, session, second_factor_on, &terms.as_terms())?;
+    set_token_cookie(ctx, &claims)?;
+    Ok(if withheld {
+        Token::WithoutOrganization
+    } else {
+        Token::Issued
+    })
 }
 
 /// What a token says about its issuer and time, owned for the duration of one token.

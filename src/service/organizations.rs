@@ -144,6 +144,19 @@ pub fn create_organization(
 }
 
 /// Renames an organization or changes its slug (admins only).
+/// Sets whether the organization's members must use two-step verification (admins only).
+pub fn set_require_two_step(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &OrgId,
+    required: bool,
+    now: i64,
+) -> Result<(), OrgError> {
+    require_admin(db, org_id, &actor.id)?;
+    orgs::set_require_two_step(db, org_id, required, now)?;
+    Ok(())
+}
+
 pub fn update_organization(
     db: &dyn Db,
     actor: &User,

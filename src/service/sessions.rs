@@ -168,16 +168,43 @@ pub struct TokenTerms<'a> {
 }
 
 /// The claims of a fresh `__session` for this session, with the active organization as stored
-/// now (after a change in this request).
-pub fn session_claims(db: &dyn Db, session: &PortalSession, terms: &TokenTerms<'_>) -> Result<Claims, DbError> {
+/// now (after a change in this request). `second_factor_on`: whether the user has two-step
+/// verification; an organization that requires it is left out of the claims without it, and
+/// the answer says so (`true`).
+pub fn session_claims(
+    db: &dyn Db,
+    session: &PortalSession,
+    second_factor_on: bool,
+    terms: &TokenTerms<'_>,
+) -> Result<(Claims, bool), DbError> {
     let membership = active_membership(db, session)?;
-    Ok(claims(session, membership.as_ref(), terms))
+    let allowed = allowed_membership(membership.as_ref(), second_factor_on);
+    let withheld = membership.is_some() && allowed.is_none();
+    Ok((claims(session, allowed, terms), withheld))
 }
 
 /// The claims of a fresh `__session` for a visitor whose session this request has just read,
 /// active organization included: no further statement.
 pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
-    claims(&visitor.session, visitor.active_membership.as_ref(), terms)
+    let second_factor_on = visitor.user.totp_enabled_at.is_some();
+    let membership = allowed_membership(visitor.active_membership.as_ref(), second_factor_on);
+    claims(&visitor.session, membership, terms)
+}
+
+/// Whether the visitor's active organization requires two-step verification they do not have:
+/// its claims are withheld until they turn it on.
+pub fn organization_withheld(visitor: &Visitor) -> bool {
+    visitor.user.totp_enabled_at.is_none()
+        && visitor
+            .active_membership
+            .as_ref()
+            .is_some_and(|membership| membership.organization.require_two_step)
+}
+
+/// The membership a token may name: not one whose organization requires a second factor the
+/// user does not have.
+fn allowed_membership(membership: Option<&Membership>, second_factor_on: bool) -> Option<&Membership> {
+    membership.filter(|membership| second_factor_on || !membership.organization.require_two_step)
 }
 
 fn claims(session: &PortalSession, membership: Option<&Membership>, terms: &TokenTerms<'_>) -> Claims {
@@ -272,7 +299,7 @@ mod tests {
             now: 10,
             lifetime: 60,
         };
-        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        let (claims, _) = session_claims(&db, &started.session, false, &terms).unwrap();
         assert_eq!((claims.org_id, claims.exp), (None, 70));
         assert_eq!(
             (claims.iat, claims.nbf),
@@ -281,7 +308,7 @@ mod tests {
         );
         let org = create_organization(&db, &ada, "Acme", "acme", 2).unwrap();
         switch_organization(&db, &started.session, "acme").unwrap();
-        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        let (claims, _) = session_claims(&db, &started.session, false, &terms).unwrap();
         assert_eq!(claims.org_slug.as_deref(), Some("acme"));
         assert_eq!(claims.org_role.as_deref(), Some("admin"));
         assert_eq!(
@@ -289,7 +316,7 @@ mod tests {
             OrgError::NotAMember
         );
         orgs::delete_membership(&db, &org.id, &ada.id).unwrap();
-        let claims = session_claims(&db, &started.session, &terms).unwrap();
+        let (claims, _) = session_claims(&db, &started.session, false, &terms).unwrap();
         assert_eq!(
             claims.org_id, None,
             "an organization the user left is no longer claimed"

@@ -383,6 +383,10 @@ const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE portal_sessions ADD COLUMN first_factor_at INTEGER",
         "ALTER TABLE portal_sessions ADD COLUMN second_factor_at INTEGER",
     ],
+    &[
+        // An organization whose members must use two-step verification (1) or need not (0).
+        "ALTER TABLE organizations ADD COLUMN require_two_step INTEGER NOT NULL DEFAULT 0",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

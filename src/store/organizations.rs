@@ -11,6 +11,8 @@ pub struct Organization {
     pub name: String,
     pub slug: String,
     pub created_at: i64,
+    /// Members must use two-step verification: without it, they get no organization claims.
+    pub require_two_step: bool,
 }
 
 /// An organization as one of its members sees it.
@@ -29,6 +31,8 @@ pub struct Member {
     pub last_name: Option<String>,
     pub role: Role,
     pub joined_at: i64,
+    /// Whether the member has two-step verification on (admins see who has not).
+    pub has_two_step: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +62,7 @@ pub(super) fn organization(row: &Row, offset: usize) -> Result<Organization, DbE
         name: row.text(offset + 1)?,
         slug: row.text(offset + 2)?,
         created_at: row.integer(offset + 3)?,
+        require_two_step: row.integer(offset + 4)? != 0,
     })
 }
 
@@ -74,7 +79,9 @@ fn invitation(row: &Row) -> Result<Invitation, DbError> {
     })
 }
 
-const ORG_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at";
+const ORG_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at, o.require_two_step";
+/// Columns of [`ORG_COLUMNS`].
+pub(super) const ORG_COLUMN_COUNT: usize = 5;
 const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at";
 
 pub fn create_organization(
@@ -101,6 +108,7 @@ pub fn create_organization(
         name: name.as_str().to_owned(),
         slug: slug.as_str().to_owned(),
         created_at: now,
+        require_two_step: false,
     })
 }
 
@@ -116,6 +124,15 @@ pub fn find_organization_by_slug(db: &dyn Db, slug: &str) -> Result<Option<Organ
     query_row(db, &statement, &[slug.into()])?
         .map(|row| organization(&row, 0))
         .transpose()
+}
+
+/// Sets whether the organization's members must use two-step verification.
+pub fn set_require_two_step(db: &dyn Db, id: &OrgId, required: bool, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE organizations SET require_two_step = ?, updated_at = ? WHERE id = ?",
+        &[i64::from(required).into(), now.into(), id.into()],
+    )?;
+    Ok(())
 }
 
 pub fn update_organization(
@@ -159,7 +176,7 @@ pub fn find_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<
         .map(|row| {
             Ok(Membership {
                 organization: organization(&row, 0)?,
-                role: role(&row.text(4)?)?,
+                role: role(&row.text(ORG_COLUMN_COUNT)?)?,
             })
         })
         .transpose()
@@ -176,7 +193,7 @@ pub fn list_user_memberships(db: &dyn Db, user_id: &UserId) -> Result<Vec<Member
         .map(|row| {
             Ok(Membership {
                 organization: organization(row, 0)?,
-                role: role(&row.text(4)?)?,
+                role: role(&row.text(ORG_COLUMN_COUNT)?)?,
             })
         })
         .collect()
@@ -184,7 +201,8 @@ pub fn list_user_memberships(db: &dyn Db, user_id: &UserId) -> Result<Vec<Member
 
 pub fn list_members(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Member>, DbError> {
     db.execute(
-        "SELECT u.id, u.email, u.first_name, u.last_name, m.role, m.created_at
+        "SELECT u.id, u.email, u.first_name, u.last_name, m.role, m.created_at,
+                (SELECT COUNT(*) FROM totp_factors t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.org_id = ? ORDER BY m.created_at, u.email",
         &[org_id.into()],
@@ -198,6 +216,7 @@ pub fn list_members(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Member>, DbError>
             last_name: row.optional_text(3)?,
             role: role(&row.text(4)?)?,
             joined_at: row.integer(5)?,
+            has_two_step: row.integer(6)? > 0,
         })
     })
     .collect()

@@ -137,7 +137,7 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
                 s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
                 u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
-                s.active_org_id, o.id, o.name, o.slug, o.created_at, m.role
+                s.active_org_id, o.id, o.name, o.slug, o.created_at, o.require_two_step, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
@@ -148,7 +148,7 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
     };
     let session = from_row(&row)?;
     let after_user = COLUMN_COUNT + users::COLUMN_COUNT;
-    let active_membership = match row.optional_text(after_user + 5)? {
+    let active_membership = match row.optional_text(after_user + 1 + organizations::ORG_COLUMN_COUNT)? {
         Some(role) => Some(Membership {
             organization: organizations::organization(&row, after_user + 1)?,
             role: organizations::role(&role)?,

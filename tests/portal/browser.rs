@@ -395,3 +395,93 @@ fn sign_up_reset_and_code_sign_in_work_with_javascript_off() {
     submit(&session, "/verify", &[("code", &code)]);
     assert!(session.url().ends_with("/user"), "signed in by code: {}", session.url());
 }
+
+/// The key of the `otpauth://` link on the page `session` shows.
+fn key_on_page(session: &Session<'_>) -> String {
+    let source = session.source();
+    let start = source.find("secret=").expect("the otpauth link") + "secret=".len();
+    source[start..].split(['&', '"']).next().unwrap().to_owned()
+}
+
+#[test]
+fn two_step_pages_pass_axe_work_by_keyboard_and_step_up_carries_out_the_change_without_javascript() {
+    use crate::two_step::oathtool;
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let mut auditor = Audit::new(&session, &base);
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    auditor.check(Some("/user"), "user, two-step off");
+    submit(&session, "/user/two-step", &[]);
+    assert!(session.url().ends_with("/user/two-step"), "{}", session.url());
+    auditor.check(None, "two-step setup");
+    let key = key_on_page(&session);
+    submit(&session, "/user/two-step/confirm", &[("code", "000000")]);
+    if oathtool(&key, 0) != "000000" {
+        auditor.check(None, "two-step setup, wrong code");
+    }
+    submit(&session, "/user/two-step/confirm", &[("code", &oathtool(&key, 0))]);
+    let source = session.source();
+    let codes = &source[source.find("backup-codes").expect("the backup codes")..];
+    let backup_code = codes
+        .split("<li>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    auditor.check(None, "backup codes");
+    auditor.check(Some("/user?notice=two_step_on"), "user, two-step on");
+    session.goto(&format!("{base}/create-organization"));
+    submit(&session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
+    auditor.check(Some("/organization"), "organization with its two-step setting");
+    // Ten minutes later, a sensitive change asks for a fresh code first.
+    portal.execute("UPDATE portal_sessions SET first_factor_at = 0, second_factor_at = 0");
+    session.goto(&format!("{base}/user"));
+    submit(&session, "/user/two-step/backup-codes", &[]);
+    auditor.check(None, "step-up");
+
+    // Another browser, without JavaScript: the second step, its error, the backup-code form,
+    // then a step-up after which the browser posts the change again by itself (307).
+    let plain = driver.session(false);
+    plain.goto(&format!("{base}/sign-in?redirect_url=%2Fuser"));
+    submit(
+        &plain,
+        "/sign-in",
+        &[("identifier", "ada@example.com"), ("password", PASSWORD)],
+    );
+    assert!(plain.url().contains("/sign-in/factor-two?flow="), "{}", plain.url());
+    let second_step = plain.url();
+    submit(&plain, "/sign-in/factor-two", &[("code", "000000")]);
+    // By keyboard alone: Tab to the code, type it, Enter.
+    tab_to(&plain, "field-code");
+    plain.keys(&oathtool(&key, 30));
+    plain.navigating(|| plain.keys(ENTER));
+    assert!(plain.url().ends_with("/user"), "{}", plain.url());
+    for (path, state) in [
+        (second_step[base.len()..].to_owned(), "second step (used)"),
+        (
+            format!("{}&method=backup", &second_step[base.len()..]),
+            "second step, backup code",
+        ),
+    ] {
+        auditor.check(Some(&path), state);
+    }
+    portal.execute("UPDATE portal_sessions SET first_factor_at = 0, second_factor_at = 0");
+    plain.goto(&format!("{base}/user"));
+    submit(&plain, "/user/two-step/disable", &[]);
+    assert!(plain.source().contains("step_up_code"), "the step-up page");
+    // Both steps of this half-minute were used (setting up, signing in): a backup code.
+    submit(&plain, "/user/verify", &[("step_up_code", &backup_code)]);
+    assert!(plain.url().ends_with("/user?notice=two_step_off"), "{}", plain.url());
+    assert!(plain.source().contains("Two-step verification is off."));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM totp_factors"), 0);
+    auditor.assert_clean();
+}

@@ -116,6 +116,8 @@ fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
             "database_url",
             "environment",
             "instance_domain",
+            // Only an account without a second factor asks whether one is required.
+            "mfa_required",
             "public_origin",
             "secret_key",
             "session_signing_key",

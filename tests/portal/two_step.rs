@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::{Browser, PASSWORD, Portal, TestResponse};
 
 /// The TOTP code `oathtool` computes for `secret` (base32) at now + `offset` seconds.
-fn oathtool(secret: &str, offset: i64) -> String {
+pub fn oathtool(secret: &str, offset: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -275,4 +275,79 @@ fn a_stale_session_cannot_change_the_password_without_the_app_stolen_session() {
     thief
         .sign_in("ada@example.com", "a thief's new passphrase")
         .assert_status(401);
+}
+
+#[test]
+fn with_mfa_required_an_account_without_it_sets_it_up_before_getting_a_token() {
+    let portal = Portal::with_vars(&[("mfa_required", "all")]);
+    let mut ada = Browser::new(&portal);
+    let signed_up = ada.sign_up("ada@example.com", PASSWORD);
+    signed_up.assert_status(303);
+    assert!(
+        signed_up.location().starts_with("/user/two-step?redirect_url="),
+        "{}",
+        signed_up.location()
+    );
+    assert!(
+        !ada.cookies.contains_key("__session"),
+        "no token without a second factor"
+    );
+    // An app sending the browser back gets no token either: set-up first.
+    let bounce = ada.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp");
+    bounce.assert_status(302);
+    assert!(bounce.location().starts_with("/user/two-step?redirect_url="));
+    assert!(bounce.set_cookie("__session").is_none());
+    // Setting it up from that page leads on to the app.
+    let setup = ada.get(bounce.location());
+    setup.assert_status(200);
+    let key = key_on(&setup);
+    let done = ada.submit(
+        bounce.location(),
+        "/user/two-step/confirm",
+        &[("code", &oathtool(&key, 0))],
+    );
+    done.assert_status(200);
+    assert!(
+        done.body
+            .contains("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp"),
+        "{}",
+        done.body
+    );
+    let back = ada.get("/sign-in?redirect_url=http%3A%2F%2Flocalhost%3A5173%2Fapp");
+    back.assert_status(302);
+    assert_eq!(back.location(), "http://localhost:5173/app");
+    assert!(ada.cookies.contains_key("__session"));
+}
+
+#[test]
+fn an_organization_that_requires_it_is_left_out_of_the_token_of_a_member_without_it() {
+    use crate::support::orgs::{accept, create_org, invite, org_id, org_post};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let acme = org_id(&portal, "acme");
+    let link = invite(&mut ada, &acme, "bea@example.com", "member");
+    let mut bea = Browser::signed_up(&portal, "bea@example.com");
+    accept(&mut bea, &link).assert_status(303);
+    assert_eq!(bea.claims()["org_slug"], "acme");
+    // The admin requires two-step verification and sees who has none.
+    org_post(&mut ada, "/organization/two-step", &acme, &[("require_two_step", "on")]).assert_status(303);
+    let members = ada.get("/organization");
+    assert!(members.body.contains("no two-step verification"));
+    assert_eq!(ada.claims().get("org_slug"), None, "the admin has none either");
+    // Bea's next token has no organization; her page says why and how.
+    let page = bea.get("/organization");
+    assert!(page.body.contains("requires two-step verification"));
+    let bounce = bea.get("/sign-in?redirect_url=%2Fuser");
+    assert!(
+        bounce.location().starts_with("/user/two-step?redirect_url="),
+        "set-up first"
+    );
+    let (_, _) = turn_on(&mut bea);
+    bea.get("/sign-in?redirect_url=%2Fuser").assert_status(302);
+    assert_eq!(
+        bea.claims()["org_slug"],
+        "acme",
+        "once it is on, the organization is back"
+    );
 }

@@ -46,7 +46,7 @@ fn create_organization(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, target: 
     let organization =
         organizations::create_organization(db, &visitor.user, form.text("name"), form.text("slug"), ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
-    auth::refresh_token(ctx, &visitor.session)?;
+    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
     Ok(found(&Notice::OrganizationCreated.after(target, "/organization")))
 }
 
@@ -121,14 +121,14 @@ fn target_member(form: &Params) -> Result<UserId, PortalError> {
 
 /// After an organization change: a fresh `__session` (role or slug may have changed) and back.
 fn changed(ctx: &Ctx<'_>, visitor: &Visitor, notice: Notice) -> PageResult {
-    auth::refresh_token(ctx, &visitor.session)?;
+    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
     Ok(see_other(&format!("/organization?notice={}", notice.key())))
 }
 
 /// Leaving or deleting: a fresh `__session` without the organization, then
 /// `after_leave_organization_url` (by the redirect chain carried in the form).
 fn after_leaving(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, notice: Notice) -> PageResult {
-    auth::refresh_token(ctx, &visitor.session)?;
+    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
     let target = redirects::from_form(ctx, Flow::LeaveOrganization, form)?;
     Ok(see_other(&notice.after(&target, "/user")))
 }
@@ -143,6 +143,15 @@ pub fn update_general(ctx: &Ctx<'_>) -> PageResult {
             form.text("slug"),
             ctx.now(),
         )?;
+        changed(ctx, visitor, Notice::OrgUpdated)
+    })
+}
+
+/// `POST /organization/two-step`: whether members must use two-step verification (admins).
+pub fn set_two_step(ctx: &Ctx<'_>) -> PageResult {
+    org_post(ctx, "two-step", |form, visitor, org_id| {
+        let required = form.text("require_two_step") == "on";
+        organizations::set_require_two_step(ctx.db()?, &visitor.user, org_id, required, ctx.now())?;
         changed(ctx, visitor, Notice::OrgUpdated)
     })
 }

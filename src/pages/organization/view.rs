@@ -118,7 +118,16 @@ pub fn profile_page(
         (account_nav(ctx, "/organization"))
         h1 { (organization.name) }
         p.lead { span.mono { (organization.slug) } " · " (role_text(strings, membership.role)) }
+        @if organization.require_two_step && visitor.user.totp_enabled_at.is_none() {
+            p.notice role="status" {
+                (strings.two_step().org_withheld) " "
+                a href="/user/two-step?redirect_url=%2Forganization" { (strings.two_step().set_up_button) }
+            }
+        }
         (general_section(ctx, &shown, sections))
+        @if shown.is_admin {
+            (two_step_section(ctx, &shown))
+        }
         (members_section(ctx, &shown, &members, sections))
         @if shown.is_admin {
             (invitations_section(ctx, &shown, &invitations, sections))
@@ -163,6 +172,27 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
     }
 }
 
+/// Whether members must use two-step verification (admins only).
+fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
+    let strings = ctx.strings.two_step();
+    let required = shown.membership.organization.require_two_step;
+    html! {
+        (section_card("two-step", strings.title, html! {}, html! {}, html! {
+            form method="post" action="/organization/two-step#two-step" {
+                (shown.hidden)
+                p.check {
+                    input type="checkbox" id="require_two_step" name="require_two_step" value="on" checked[required]
+                        aria-describedby="require_two_step-hint";
+                    " "
+                    label for="require_two_step" { (strings.org_require_label) }
+                }
+                p.hint id="require_two_step-hint" { (strings.org_require_hint) }
+                button type="submit" { (ctx.strings.save_button) }
+            }
+        }))
+    }
+}
+
 fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings;
     html! {
@@ -183,6 +213,9 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                                 @if !full_name.is_empty() { (full_name) br; }
                                 (views::email(email))
                                 @if member.user_id == shown.visitor.user.id { " " strong { "(" (strings.you_label) ")" } }
+                                @if shown.is_admin && !member.has_two_step {
+                                    br; span.badge { (strings.two_step().org_member_without) }
+                                }
                             }
                             td data-label=(strings.role_label) {
                                 @if shown.is_admin {

@@ -6,10 +6,12 @@ use maud::html;
 
 use super::super::mail::{self, Email};
 use super::super::parts::Notice;
+use super::super::redirects;
 use super::super::render::{Page, PageResult, see_other};
 use super::super::step_up;
 use super::{Ctx, done, post};
 use crate::error::FormProblem;
+use crate::redirect::{Flow, LAST_RESORT_PATH, RedirectTarget};
 use crate::service::auth::factors;
 use crate::store::sessions;
 use crate::views::{Field, Msg};
@@ -25,10 +27,20 @@ pub fn start(ctx: &Ctx<'_>) -> PageResult {
     })
 }
 
-/// `GET /user/two-step`: the secret being set up, as a QR code, a key and a link.
+/// `GET /user/two-step`: the secret being set up, as a QR code, a key and a link; a new one when
+/// none is (the page a person who must use two-step verification is sent to, with the
+/// `redirect_url` to go on to afterwards).
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let visitor = ctx.visitor()?;
-    setup_page(ctx, visitor, None)
+    if visitor.user.totp_enabled_at.is_some() {
+        return Ok(see_other("/user#two-step"));
+    }
+    let keys = ctx.factor_keys()?;
+    if factors::pending_totp(ctx.db()?, &keys, &visitor.user, ctx.now())?.is_none() {
+        factors::totp_init(ctx.db()?, &keys, &visitor.user, ctx.now())?;
+    }
+    let target = redirects::choose(ctx, Flow::SignIn).target;
+    setup_page(ctx, visitor, &target, None)
 }
 
 /// `POST /user/two-step/confirm`: the first code from the app turns it on and shows the backup
@@ -36,19 +48,30 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 pub fn confirm(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let visitor = ctx.visitor()?;
+    let target = redirects::from_form(ctx, Flow::SignIn, &form)?;
     let keys = ctx.factor_keys()?;
     let db = ctx.db()?;
     let Some(codes) = factors::totp_confirm(db, &keys, &visitor.user, form.text("code"), ctx.now())? else {
         let problem = FormProblem::new(http::StatusCode::UNPROCESSABLE_ENTITY, Msg::CodeWrong);
-        let mut page = setup_page(ctx, visitor, Some(&problem))?;
+        let mut page = setup_page(ctx, visitor, &target, Some(&problem))?;
         *page.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(page);
     };
     // The app's code just proved the second factor: the session says so (amr, fva, step-up).
     sessions::record_verification(db, &visitor.session.id, true, ctx.now())?;
     tell(ctx, visitor.user.email.as_str(), true);
-    super::super::auth::refresh_token(ctx, &visitor.session)?;
-    codes_page(ctx, &codes, &format!("/user?notice={}", Notice::TwoStepOn.key()))
+    super::super::auth::refresh_token(ctx, &visitor.session, true)?;
+    // On to where the person was going when two-step verification was asked of them: through
+    // the sign-in page, which sends a signed-in visitor straight there with a fresh token.
+    let then = if target.location() == LAST_RESORT_PATH {
+        format!("/user?notice={}", Notice::TwoStepOn.key())
+    } else {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirect_url", &target.location())
+            .finish();
+        format!("/sign-in?{query}")
+    };
+    codes_page(ctx, &codes, &then)
 }
 
 /// `POST /user/two-step/backup-codes`: a new set (the old one stops working), after a step-up.
@@ -89,7 +112,12 @@ fn tell(ctx: &Ctx<'_>, to: &str, on: bool) {
     }
 }
 
-fn setup_page(ctx: &Ctx<'_>, visitor: &crate::service::sessions::Visitor, problem: Option<&FormProblem>) -> PageResult {
+fn setup_page(
+    ctx: &Ctx<'_>,
+    visitor: &crate::service::sessions::Visitor,
+    target: &RedirectTarget,
+    problem: Option<&FormProblem>,
+) -> PageResult {
     let Some(secret) = factors::pending_totp(ctx.db()?, &ctx.factor_keys()?, &visitor.user, ctx.now())? else {
         return Ok(see_other("/user#two-step"));
     };
@@ -119,7 +147,7 @@ fn setup_page(ctx: &Ctx<'_>, visitor: &crate::service::sessions::Visitor, proble
                 dd { a.mono href=(uri) { (uri) } }
             }
             form method="post" action="/user/two-step/confirm" novalidate {
-                (ctx.csrf_field()?)
+                (ctx.form_fields(Flow::SignIn, target)?)
                 (Field::new("code", strings.confirm_label, "text", "one-time-code")
                     .error(code_error).required(true).max_length(8).render(ctx.strings))
                 button type="submit" { (strings.confirm_button) }
