@@ -14,8 +14,8 @@ use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::accounts::SignInError;
-use crate::service::auth::Factor;
-use crate::service::auth::reauth::{self, Reproof};
+use crate::service::auth::reauth::{self, Reauthenticated, Reauthentication, Reproof};
+use crate::service::auth::{Factor, Verified};
 use crate::service::sessions::Visitor;
 use crate::views::{self, Field, Msg};
 
@@ -47,6 +47,20 @@ pub fn guard(
         return None;
     }
     Some(page(ctx, visitor, form, action, None))
+}
+
+/// How the change posted as `form` is re-authenticated: an account with an authenticator app by
+/// its recent verification (the guard made sure of it; its forms ask for no password), any other
+/// by the current password its form asks for.
+pub fn reauthentication<'f>(ctx: &Ctx<'_>, visitor: &Visitor, form: &'f Params) -> Reauthentication<'f> {
+    let app_proven = reauth::strongest_factor(visitor) == Factor::Totp && reauth::is_recent(visitor, ctx.now());
+    match visitor.session.second_factor_at {
+        Some(at) if app_proven => Reauthentication::Proven(Reauthenticated(Verified {
+            factor: Factor::Totp,
+            at,
+        })),
+        _ => Reauthentication::Password(form.text("current_password")),
+    }
 }
 
 /// `POST /user/verify`: the factor, then back to the change with a `307`.

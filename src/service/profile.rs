@@ -3,6 +3,7 @@
 //! sign-in lockout; a password change ends every other session of the user.
 
 use super::accounts::{self, AccountError, Attempt, parse_attribute};
+use super::auth::reauth::Reauthentication;
 use super::organizations;
 use crate::config::SignUpFields;
 use crate::domain::{
@@ -94,17 +95,15 @@ pub fn change_email(
     db: &dyn Db,
     user: &User,
     new_email: &str,
-    current_password: &str,
+    reauth: Reauthentication<'_>,
     attempt: &Attempt<'_>,
     confirm_by_code: bool,
 ) -> Result<EmailChange, AccountError> {
     let email = EmailAddress::parse(new_email).map_err(|problem| field("email_address", problem))?;
-    if current_password.is_empty() {
-        return Err(field("current_password", FieldProblem::Required));
-    }
-    // The password comes first, so that only the account's owner learns whether an address is
-    // taken (a stolen session alone cannot probe for accounts); the UNIQUE constraint decides.
-    accounts::verify_current_password(db, user, current_password, attempt)?;
+    // The re-authentication comes first, so that only the account's owner learns whether an
+    // address is taken (a stolen session alone cannot probe for accounts); the UNIQUE
+    // constraint decides.
+    reauth.check(db, user, attempt)?;
     if confirm_by_code {
         let taken = users::find_user_by_email(db, &email)?.is_some_and(|other| other.id != user.id);
         return Ok(EmailChange::Confirm { email, taken });
@@ -135,16 +134,16 @@ pub fn change_password(
     db: &dyn Db,
     user: &User,
     keep_session: &SessionId,
-    current_password: &str,
+    reauth: Reauthentication<'_>,
     new_password: &str,
     attempt: &Attempt<'_>,
 ) -> Result<(), AccountError> {
-    if current_password.is_empty() {
+    if matches!(reauth, Reauthentication::Password("")) {
         return Err(field("current_password", FieldProblem::Required));
     }
     password::check_new_password(new_password, user.email.as_str())
         .map_err(|problem| AccountError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
-    accounts::verify_current_password(db, user, current_password, attempt)?;
+    reauth.check(db, user, attempt)?;
     // The new password's hash is an Argon2 run like any other: it counts against the rate.
     let hash = accounts::admit_and_hash(db, new_password, attempt)?;
     transaction(db, || {
@@ -161,7 +160,7 @@ pub fn delete_account(
     user: &User,
     confirmation: &str,
     shown_phrase: &str,
-    current_password: &str,
+    reauth: Reauthentication<'_>,
     attempt: &Attempt<'_>,
 ) -> Result<(), AccountError> {
     if !confirms_deletion(confirmation, shown_phrase) {
@@ -170,10 +169,7 @@ pub fn delete_account(
             FieldError::ConfirmationMismatch,
         )]));
     }
-    if current_password.is_empty() {
-        return Err(field("current_password", FieldProblem::Required));
-    }
-    accounts::verify_current_password(db, user, current_password, attempt)?;
+    reauth.check(db, user, attempt)?;
     transaction(db, || {
         if !organizations::organizations_blocking_deletion(db, &user.id)?.is_empty() {
             return Err(AccountError::Fields(vec![(
@@ -246,10 +242,25 @@ mod tests {
     fn email_change_needs_the_current_password_and_a_free_address() {
         let (db, user) = setup("a@example.com");
         assert_eq!(
-            change_email(&db, &user, "b@example.com", "wrong", &attempt(1), false),
+            change_email(
+                &db,
+                &user,
+                "b@example.com",
+                Reauthentication::Password("wrong"),
+                &attempt(1),
+                false
+            ),
             Err(AccountError::Credentials(SignInError::BadCredentials))
         );
-        change_email(&db, &user, "B@example.com", "old password", &attempt(2), false).unwrap();
+        change_email(
+            &db,
+            &user,
+            "B@example.com",
+            Reauthentication::Password("old password"),
+            &attempt(2),
+            false,
+        )
+        .unwrap();
         assert_eq!(users::get_user(&db, &user.id).unwrap().email.as_str(), "b@example.com");
     }
 
@@ -266,14 +277,21 @@ mod tests {
         create_session(&db, &session("sess_keep"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         create_session(&db, &session("sess_other"), &[2; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
-            change_password(&db, &user, &session("sess_keep"), "old password", "short", &attempt(1)),
+            change_password(
+                &db,
+                &user,
+                &session("sess_keep"),
+                Reauthentication::Password("old password"),
+                "short",
+                &attempt(1)
+            ),
             Err(AccountError::Fields(_))
         ));
         change_password(
             &db,
             &user,
             &session("sess_keep"),
-            "old password",
+            Reauthentication::Password("old password"),
             "new password!",
             &attempt(2),
         )
@@ -299,7 +317,14 @@ mod tests {
         };
         create_session(&db, &session("sess_1"), &[1; 32], &user.id, &origin, 0, 100).unwrap();
         assert!(matches!(
-            delete_account(&db, &user, "delete it", "konto löschen", "old password", &attempt(1)),
+            delete_account(
+                &db,
+                &user,
+                "delete it",
+                "konto löschen",
+                Reauthentication::Password("old password"),
+                &attempt(1)
+            ),
             Err(AccountError::Fields(_))
         ));
         delete_account(
@@ -307,7 +332,7 @@ mod tests {
             &user,
             " Mein Konto LÖSCHEN ",
             "mein Konto löschen",
-            "old password",
+            Reauthentication::Password("old password"),
             &attempt(2),
         )
         .unwrap();

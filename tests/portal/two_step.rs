@@ -351,3 +351,26 @@ fn an_organization_that_requires_it_is_left_out_of_the_token_of_a_member_without
         "once it is on, the organization is back"
     );
 }
+
+#[test]
+fn an_account_with_an_app_changes_its_address_with_the_app_not_a_password() {
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    turn_on(&mut ada);
+    let profile = ada.get("/user");
+    assert!(
+        !profile.body.contains("name=\"current_password\""),
+        "the app, not the password, re-authenticates"
+    );
+    // Just verified with the app (turning it on): the change goes through at once.
+    let changed = ada.submit("/user", "/user/email", &[("email_address", "ada.new@example.com")]);
+    changed.assert_status(303);
+    let code = portal.newest_outbox_code().unwrap();
+    ada.enter_code(changed.location(), &code).assert_status(303);
+    assert!(ada.get("/user").body.contains("ada.new@example.com"));
+    // Later, the same change asks for a fresh code from the app first.
+    portal.execute("UPDATE portal_sessions SET first_factor_at = 0, second_factor_at = 0");
+    let asked = ada.submit("/user", "/user/email", &[("email_address", "ada.third@example.com")]);
+    asked.assert_status(200);
+    assert!(asked.body.contains("step_up_code"));
+}

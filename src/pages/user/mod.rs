@@ -98,7 +98,7 @@ pub fn update_email(ctx: &Ctx<'_>) -> PageResult {
             ctx.db()?,
             &visitor.user,
             form.text("email_address"),
-            form.text("current_password"),
+            step_up::reauthentication(ctx, visitor, form),
             &ctx.attempt(),
             confirm_by_code,
         )?;
@@ -163,7 +163,7 @@ pub fn update_password(ctx: &Ctx<'_>) -> PageResult {
             ctx.db()?,
             &visitor.user,
             &visitor.session.id,
-            form.text("current_password"),
+            step_up::reauthentication(ctx, visitor, form),
             form.text("new_password"),
             &ctx.attempt(),
         )?;
@@ -203,7 +203,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             &visitor.user,
             form.text("confirmation"),
             ctx.strings.delete_phrase,
-            form.text("current_password"),
+            step_up::reauthentication(ctx, visitor, form),
             &ctx.attempt(),
         )?;
         auth::clear_session_cookies(ctx);

@@ -50,9 +50,16 @@ pub fn render(
         .render(content))
 }
 
-/// The current password a sensitive change asks for again.
+/// The current password a sensitive change asks for again; nothing for an account with an
+/// authenticator app, whose sensitive changes step up with the app instead.
 fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &str) -> Markup {
     let strings = ctx.strings;
+    if ctx
+        .visitor()
+        .is_ok_and(|visitor| visitor.user.totp_enabled_at.is_some())
+    {
+        return html! {};
+    }
     Field::new(
         "current_password",
         strings.current_password_label,

@@ -44,6 +44,39 @@ pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
     at.is_some_and(|at| now - at < WINDOW)
 }
 
+/// How a sensitive change is re-authenticated: the current password the change's form asked
+/// for (checked by the change, with the sign-in lockout), or a proof already made at a step-up.
+/// The rules never need a password string as such, so an account without a password can make
+/// these changes too, through a step-up.
+#[derive(Debug, Clone, Copy)]
+pub enum Reauthentication<'a> {
+    Password(&'a str),
+    Proven(Reauthenticated),
+}
+
+impl Reauthentication<'_> {
+    /// Checks the re-authentication of `user` (a password is verified here, counted toward the
+    /// lockout; an empty one is a field error).
+    pub fn check(
+        self,
+        db: &dyn Db,
+        user: &crate::store::users::User,
+        attempt: &Attempt<'_>,
+    ) -> Result<(), crate::service::accounts::AccountError> {
+        use crate::domain::{FieldError, FieldProblem};
+        use crate::service::accounts::AccountError;
+        match self {
+            Self::Password("") => Err(AccountError::Fields(vec![(
+                "current_password",
+                FieldError::Field(FieldProblem::Required),
+            )])),
+            Self::Password(password) => Ok(accounts::verify_current_password(db, user, password, attempt)?),
+            Self::Proven(Reauthenticated(verified)) if attempt.now - verified.at < WINDOW => Ok(()),
+            Self::Proven(_) => Err(SignInError::BadCredentials.into()),
+        }
+    }
+}
+
 /// What the visitor typed at a step-up.
 #[derive(Debug, Clone, Copy)]
 pub enum Reproof<'a> {
