@@ -63,7 +63,22 @@ fn main() {
             .body(Bytes::new())
             .unwrap()
     };
-    let pages: [NamedRequest<'_>; 5] = [
+    // An account with an authenticator app, stopped at the second step of a sign-in: the page
+    // that asks for the code (the browser that proved the password, with its cookies).
+    let mut bea = Browser::at(&portal, "https://accounts.myapp.com");
+    bea.sign_up("bea@example.com", PASSWORD).assert_status(302);
+    support::two_step::turn_on(&mut bea);
+    let mut second = Browser::at(&portal, "https://accounts.myapp.com");
+    let first = second.sign_in("bea@example.com", PASSWORD);
+    first.assert_status(303);
+    let second_step = first.location().to_owned();
+    let second_cookies = second
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let pages: [NamedRequest<'_>; 6] = [
         (
             "GET /sign-in?redirect_url=%2Fdashboard (anonymous)",
             Box::new(|| {
@@ -93,6 +108,16 @@ fn main() {
             "GET /user",
             Box::new(|| {
                 portal.send(signed_in("/user")).assert_status(200);
+            }),
+        ),
+        (
+            "GET /sign-in/factor-two (the second step)",
+            Box::new(|| {
+                let request = request("GET", &second_step)
+                    .header("cookie", second_cookies.as_str())
+                    .body(Bytes::new())
+                    .unwrap();
+                portal.send(request).assert_status(200);
             }),
         ),
     ];

@@ -405,7 +405,7 @@ fn key_on_page(session: &Session<'_>) -> String {
 
 #[test]
 fn two_step_pages_pass_axe_work_by_keyboard_and_step_up_carries_out_the_change_without_javascript() {
-    use crate::two_step::oathtool;
+    use crate::support::two_step::oathtool;
     let portal = Portal::new();
     let base = format!("http://{}", portal.serve());
     let driver = Driver::start();

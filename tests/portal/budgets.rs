@@ -187,3 +187,52 @@ fn on_postgres_signed_in_pages_cost_the_same_round_trips_as_on_sqlite() {
     assert_eq!(counts[0], counts[1], "(bounce, /user) statements: SQLite vs PostgreSQL");
     assert_eq!(counts[1].0, 2, "the bounce: schema check, session lookup");
 }
+
+#[test]
+fn a_sign_in_without_an_app_asks_nothing_of_second_factors_and_the_second_step_is_cheap() {
+    let portal = Portal::production(&[]);
+    let origin = "https://accounts.myapp.com";
+    Browser::at(&portal, origin)
+        .sign_up("ada@example.com", PASSWORD)
+        .assert_status(302);
+    let mut browser = Browser::at(&portal, origin);
+    let signed_in = browser.sign_in("ada@example.com", PASSWORD);
+    signed_in.assert_status(302);
+    let statements = &signed_in.calls.statements;
+    for statement in statements {
+        assert!(
+            !statement.contains("INTO auth_flows")
+                && !statement.contains("FROM backup_codes")
+                && !statement.starts_with("SELECT secret"),
+            "a sign-in without an app ran {statement}"
+        );
+    }
+    // Whether the user has an app rides in the user lookup: no statement more than before.
+    assert_eq!(statements.len(), SIGN_IN_STATEMENTS, "{statements:#?}");
+
+    // With an app: the password post stores the pending sign-in; its page costs one read.
+    let mut bea = Browser::at(&portal, origin);
+    bea.sign_up("bea@example.com", PASSWORD).assert_status(302);
+    crate::support::two_step::turn_on(&mut bea);
+    let mut second = Browser::at(&portal, origin);
+    let first = second.sign_in("bea@example.com", PASSWORD);
+    first.assert_status(303);
+    let page = second.get(first.location());
+    page.assert_status(200);
+    let reads: Vec<String> = page
+        .calls
+        .statements
+        .iter()
+        .map(|statement| statement.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        reads,
+        ["SELECT COALESCE(MAX(version), 0) FROM", "SELECT id, purpose, email,"],
+        "the schema check and the pending sign-in"
+    );
+    assert!(page.calls.outbound.is_empty());
+}
+
+/// Statements of a password sign-in (check admission, the user, the session, the device): 21,
+/// measured the same way on the commit before two-step verification (e75c900), and now.
+const SIGN_IN_STATEMENTS: usize = 21;

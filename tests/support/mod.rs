@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod postgres_server;
 pub mod ses;
 pub mod spin_cli;
+pub mod two_step;
 pub mod webdriver;
 
 use std::collections::BTreeMap;
