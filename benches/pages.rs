@@ -51,12 +51,7 @@ fn main() {
     let portal = Portal::production(&[("password_checks_per_minute", "1000")]);
     let mut browser = Browser::at(&portal, "https://accounts.myapp.com");
     browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
-    let cookies = browser
-        .cookies
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = browser.cookie_header().unwrap_or_default();
     let signed_in = |path: &str| {
         request("GET", path)
             .header("cookie", cookies.as_str())
@@ -72,12 +67,7 @@ fn main() {
     let first = second.sign_in("bea@example.com", PASSWORD);
     first.assert_status(303);
     let second_step = first.location().to_owned();
-    let second_cookies = second
-        .cookies
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let second_cookies = second.cookie_header().unwrap_or_default();
     let pages: [NamedRequest<'_>; 6] = [
         (
             "GET /sign-in?redirect_url=%2Fdashboard (anonymous)",

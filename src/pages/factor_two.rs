@@ -15,12 +15,7 @@ use crate::views::{self, Field, Msg};
 
 /// The page of pending sign-in `flow_id`, keeping the visitor's language.
 pub fn page(ctx: &Ctx<'_>, flow_id: &str) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("flow", flow_id);
-    if let Some(locales) = ctx.query.get("ui_locales") {
-        query.append_pair("ui_locales", locales);
-    }
-    format!("/sign-in/factor-two?{}", query.finish())
+    super::mail::flow_page(ctx, "/sign-in/factor-two", flow_id)
 }
 
 /// Which second factor the page asks for.

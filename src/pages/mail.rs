@@ -320,12 +320,17 @@ pub fn start_code_flow(ctx: &Ctx<'_>, start: CodeFlowStart<'_>) -> super::PageRe
 
 /// The code page of a flow, in the visitor's language.
 pub fn code_page(ctx: &Ctx<'_>, flow_id: &str) -> String {
+    flow_page(ctx, "/verify", flow_id)
+}
+
+/// The page at `path` of pending flow `flow_id`, keeping the visitor's `ui_locales`.
+pub fn flow_page(ctx: &Ctx<'_>, path: &str, flow_id: &str) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("flow", flow_id);
     if let Some(locales) = ctx.query.get("ui_locales") {
         query.append_pair("ui_locales", locales);
     }
-    format!("/verify?{}", query.finish())
+    format!("{path}?{}", query.finish())
 }
 
 /// Starts a code flow for the account with `typed` as its address (reset or email-code

@@ -19,6 +19,16 @@ fn variables_read(response: &TestResponse) -> Vec<&str> {
     names
 }
 
+/// The first four words of each statement a request ran, enough to name it.
+fn statement_heads(response: &TestResponse) -> Vec<String> {
+    response
+        .calls
+        .statements
+        .iter()
+        .map(|statement| statement.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
 const BRANDING: [&str; 3] = ["application_name", "logo_url", "primary_color"];
 
 #[test]
@@ -96,12 +106,7 @@ fn the_signed_in_bounce_costs_one_session_lookup_and_one_signature() {
     bounce.assert_status(302);
     assert_eq!(bounce.location(), "https://app.myapp.com/");
     assert!(bounce.set_cookie("__session").is_some(), "one fresh token");
-    let statements: Vec<String> = bounce
-        .calls
-        .statements
-        .iter()
-        .map(|statement| statement.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
-        .collect();
+    let statements = statement_heads(&bounce);
     assert_eq!(
         statements,
         [
@@ -219,12 +224,7 @@ fn a_sign_in_without_an_app_asks_nothing_of_second_factors_and_the_second_step_i
     first.assert_status(303);
     let page = second.get(first.location());
     page.assert_status(200);
-    let reads: Vec<String> = page
-        .calls
-        .statements
-        .iter()
-        .map(|statement| statement.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
-        .collect();
+    let reads = statement_heads(&page);
     assert_eq!(
         reads,
         ["SELECT COALESCE(MAX(version), 0) FROM", "SELECT id, purpose, email,"],

@@ -549,7 +549,8 @@ impl<'p> Browser<'p> {
         }
     }
 
-    fn cookie_header(&self) -> Option<String> {
+    /// The `Cookie` header this browser sends, if it holds any cookie.
+    pub fn cookie_header(&self) -> Option<String> {
         (!self.cookies.is_empty()).then(|| {
             self.cookies
                 .iter()
