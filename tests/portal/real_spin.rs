@@ -401,3 +401,44 @@ fn forgot_password_answers_as_fast_for_an_unknown_address_timing_enumeration_on_
         "nothing for unknown addresses"
     );
 }
+
+#[test]
+fn two_step_verification_works_on_real_spin_with_postgres() {
+    use crate::support::two_step::{oathtool, turn_on};
+    let portal = Portal::production_on_spin(&[], true);
+    let origin = "https://accounts.myapp.com";
+    let mut ada = Browser::at(&portal, origin);
+    ada.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    let (key, codes) = turn_on(&mut ada);
+    ada.submit("/sign-out", "/sign-out", &[]).assert_status(302);
+
+    // Password, then the app's code (the next step's: this one turned the app on).
+    let mut browser = Browser::at(&portal, origin);
+    let first = browser.sign_in("ada@example.com", PASSWORD);
+    first.assert_status(303);
+    assert!(first.location().starts_with("/sign-in/factor-two?flow="));
+    let page = first.location().to_owned();
+    let flow = browser.get(&page).input_value("flow").unwrap();
+    let code = oathtool(&key, 30);
+    let done = browser.submit(&page, "/sign-in/factor-two", &[("flow", &flow), ("code", &code)]);
+    done.assert_status(302);
+    let claims = verify_token(&portal, &browser.cookies["__session"], origin);
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+
+    // A backup code, once.
+    let mut other = Browser::at(&portal, origin);
+    let first = other.sign_in("ada@example.com", PASSWORD);
+    let page = format!("{}&method=backup", first.location());
+    let flow = other.get(&page).input_value("flow").unwrap();
+    let used = other.submit(
+        &page,
+        "/sign-in/factor-two",
+        &[("flow", &flow), ("code", &codes[0]), ("method", "backup")],
+    );
+    used.assert_status(200);
+    assert!(used.body.contains("9 backup codes left"), "{}", used.body);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM backup_codes WHERE used_at IS NOT NULL"),
+        1
+    );
+}
