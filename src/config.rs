@@ -93,6 +93,7 @@ pub struct Settings<'v> {
     email_verification: OnceCell<bool>,
     sign_in_with_email_code: OnceCell<bool>,
     mfa_required: OnceCell<bool>,
+    emails_per_address_per_hour: OnceCell<usize>,
 }
 
 /// How the portal sends email, and which email features are on.
@@ -240,6 +241,7 @@ impl<'v> Settings<'v> {
             email_verification: OnceCell::new(),
             sign_in_with_email_code: OnceCell::new(),
             mfa_required: OnceCell::new(),
+            emails_per_address_per_hour: OnceCell::new(),
         }
     }
 
@@ -278,6 +280,7 @@ impl<'v> Settings<'v> {
         self.verification_required();
         self.sign_in_with_email_code();
         self.mfa_required();
+        self.emails_per_address_per_hour();
     }
 
     /// Every malformed variable found so far (in development: all of them).
@@ -442,10 +445,23 @@ impl<'v> Settings<'v> {
     }
 
     pub fn lock_policy(&self) -> LockPolicy {
+        // Development is relaxed: one developer's test runs must not lock their own machine.
+        let address_default = if self.is_development() { 1_000 } else { 50 };
         *self.read(&self.lock_policy, |r| LockPolicy {
             max_failures: r.seconds("sign_in_max_failures", 5, 1, 1_000),
             window: r.seconds("sign_in_failure_window", 900, 10, 86_400),
             lockout: r.seconds("sign_in_lockout", 900, 10, 86_400),
+            address_max_failures: r.seconds("sign_in_max_failures_per_address", address_default, 1, 100_000),
+        })
+    }
+
+    /// `emails_per_address_per_hour`: emails one client address may cause in an hour (100 by
+    /// default, 1,000 in development): a whole office behind one address still gets its codes;
+    /// each mailbox keeps its own, strict limit.
+    pub fn emails_per_address_per_hour(&self) -> usize {
+        let default = if self.is_development() { 1_000 } else { 100 };
+        *self.read(&self.emails_per_address_per_hour, |r| {
+            r.seconds("emails_per_address_per_hour", default, 1, 100_000) as usize
         })
     }
 

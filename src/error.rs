@@ -49,9 +49,6 @@ pub enum PortalError {
     /// The email provider refused or did not answer; nothing was changed (the reason is logged).
     #[error("the email could not be sent")]
     EmailNotSent,
-    /// Too many emails to this address or from this client.
-    #[error("too many emails; try again after {until}")]
-    TooManyEmails { until: i64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -73,7 +70,6 @@ impl PortalError {
             Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DevelopmentHost(_) | Self::EmailNotSent => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::TooManyEmails { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

@@ -65,7 +65,6 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         PortalError::Gone(message) => (strings.gone_title, strings.message(*message).to_owned()),
         PortalError::Invalid(problem) => (strings.error_title, problem_message(ctx, problem)),
         PortalError::EmailNotSent => (strings.mail().not_sent_title, strings.mail().not_sent_lead.to_owned()),
-        PortalError::TooManyEmails { .. } => (strings.error_title, strings.mail().too_many_emails.to_owned()),
     };
     let content = html! {
         div.card {
@@ -106,11 +105,6 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
         }
         PortalError::EmailNotSent => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        }
-        PortalError::TooManyEmails { until } => {
-            if let Ok(value) = HeaderValue::from_str(&(until - ctx.now()).max(1).to_string()) {
-                headers.insert(header::RETRY_AFTER, value);
-            }
         }
         PortalError::MethodNotAllowed { allow } => {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));

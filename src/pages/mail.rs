@@ -53,7 +53,8 @@ pub fn require_email(ctx: &Ctx<'_>) -> Result<(), PortalError> {
 
 /// Admits one email to `to` from this visitor (the flood limits), before anything is stored.
 pub fn admit(ctx: &Ctx<'_>, to: &str) -> Result<(), PortalError> {
-    email_rules::admit_send(ctx.db()?, to, ctx.client_addr(), ctx.now()).map_err(send_error)
+    let per_client = ctx.settings.emails_per_address_per_hour();
+    email_rules::admit_send(ctx.db()?, to, ctx.client_addr(), per_client, ctx.now()).map_err(send_error)
 }
 
 /// Composes and sends `email` to `to`, waiting for the provider.
@@ -258,7 +259,12 @@ fn send_error(error: SendError) -> PortalError {
     match error {
         SendError::NotConfigured => PortalError::Config(Vec::new()),
         SendError::Failed(_) => PortalError::EmailNotSent,
-        SendError::RateLimited { until } => PortalError::TooManyEmails { until },
+        // A form problem: the page shows again with what was typed and the minutes to wait.
+        SendError::RateLimited { until } => crate::error::FormProblem {
+            locked_until: Some(until),
+            ..crate::error::FormProblem::new(http::StatusCode::TOO_MANY_REQUESTS, crate::views::Msg::TooManyEmails)
+        }
+        .into(),
         SendError::Db(error) => error.into(),
     }
 }

@@ -243,7 +243,7 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
 pub fn problem_message(ctx: &Ctx<'_>, problem: &FormProblem) -> String {
     let text = ctx.strings.message(problem.message);
     match (problem.message, problem.locked_until) {
-        (Msg::LockedOut, Some(until)) => {
+        (Msg::LockedOut | Msg::TooManyEmails, Some(until)) => {
             let minutes = ((until - ctx.now()).max(1) + 59) / 60;
             text.replace("{minutes}", &minutes.to_string())
         }
@@ -288,7 +288,18 @@ pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl F
             (id_of(name), text)
         })
         .collect();
-    views::error_summary(&problem_message(ctx, problem), &links)
+    // A locked sign-in says how to get in now: a password reset, which ends the lock.
+    let way_out = (problem.message == Msg::LockedOut).then(|| {
+        (
+            super::redirects::link_keeping_redirect(ctx, "/forgot-password"),
+            ctx.strings.mail().forgot_link,
+        )
+    });
+    views::error_summary(
+        &problem_message(ctx, problem),
+        &links,
+        way_out.as_ref().map(|(href, text)| (href.as_str(), *text)),
+    )
 }
 
 /// The id of a field on a page with one form of it.

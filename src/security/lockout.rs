@@ -26,14 +26,30 @@ use super::{base64url, sha256};
 use crate::domain::{UserId, normalize_identifier};
 
 /// Limits from the `sign_in_*` variables.
+///
+/// # Threat
+/// Guessing one account's password is stopped by the account's own limit (`max_failures`, 5 by
+/// default). A client address gets a limit of its own, much higher (`address_max_failures`):
+/// low enough to stop password spraying across many accounts, high enough that an office, a
+/// classroom or a carrier-grade NAT behind one address is not locked out by one person's typos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockPolicy {
     pub max_failures: i64,
     pub window: i64,
     pub lockout: i64,
+    /// Failures a client address may cause, across every account, within `window`.
+    pub address_max_failures: i64,
 }
 
 impl LockPolicy {
+    /// The same policy with the client address's threshold.
+    pub fn for_address(self) -> Self {
+        Self {
+            max_failures: self.address_max_failures,
+            ..self
+        }
+    }
+
     /// How far back failures matter.
     pub fn horizon(&self) -> i64 {
         self.window + self.lockout
@@ -151,6 +167,7 @@ mod tests {
         max_failures: 3,
         window: 60,
         lockout: 300,
+        address_max_failures: 50,
     };
 
     #[test]

@@ -392,7 +392,11 @@ fn check_password(
 ) -> Result<User, SignInError> {
     let account = lockout::account_scope(user.as_ref().map(|u| &u.id), identifier);
     let address = lockout::address_scope(attempt.client_addr);
-    let check = admit_password_check(db, &[&account, &address], attempt)?;
+    let check = admit_password_check(
+        db,
+        &[(&account, attempt.policy), (&address, attempt.policy.for_address())],
+        attempt,
+    )?;
     if !password::verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
         // The check's rows stay: they are the failure records.
         return Err(SignInError::BadCredentials);
@@ -410,23 +414,32 @@ fn check_password(
 /// the rate scope and, as a failure until it succeeds, in every lock scope. Returns the check's
 /// id. Inside `BEGIN IMMEDIATE`, concurrent checks are admitted one at a time, so no burst can
 /// run more hashes than the policies allow.
-fn admit_password_check(db: &dyn Db, lock_scopes: &[&str], attempt: &Attempt<'_>) -> Result<String, SignInError> {
+fn admit_password_check(
+    db: &dyn Db,
+    lock_scopes: &[(&str, LockPolicy)],
+    attempt: &Attempt<'_>,
+) -> Result<String, SignInError> {
     let check = random_id("check");
     transaction(db, || admit_check_rows(db, &check, lock_scopes, attempt))?;
     Ok(check)
 }
 
 /// [`admit_password_check`]'s rule, inside the caller's transaction.
-fn admit_check_rows(db: &dyn Db, check: &str, lock_scopes: &[&str], attempt: &Attempt<'_>) -> Result<(), SignInError> {
-    let (now, policy) = (attempt.now, attempt.policy);
+fn admit_check_rows(
+    db: &dyn Db,
+    check: &str,
+    lock_scopes: &[(&str, LockPolicy)],
+    attempt: &Attempt<'_>,
+) -> Result<(), SignInError> {
+    let now = attempt.now;
     let rate_scope = lockout::rate_scope(attempt.client_addr);
-    attempts::prune(db, now - policy.horizon().max(RatePolicy::WINDOW))?;
+    attempts::prune(db, now - attempt.policy.horizon().max(RatePolicy::WINDOW))?;
     let recent = attempts::check_times(db, &rate_scope, now - RatePolicy::WINDOW)?;
     if let Some(until) = attempt.rate.limited_until(&recent) {
         return Err(SignInError::RateLimited { until });
     }
     let mut locked_until = None;
-    for scope in lock_scopes {
+    for (scope, policy) in lock_scopes {
         let failures = attempts::check_times(db, scope, now - policy.horizon())?;
         if policy.is_locked(&failures, now) {
             locked_until = locked_until.max(policy.locked_until(&failures));
@@ -435,7 +448,7 @@ fn admit_check_rows(db: &dyn Db, check: &str, lock_scopes: &[&str], attempt: &At
     if let Some(until) = locked_until {
         return Err(SignInError::Locked { until });
     }
-    for scope in lock_scopes.iter().copied().chain([rate_scope.as_str()]) {
+    for scope in lock_scopes.iter().map(|(scope, _)| *scope).chain([rate_scope.as_str()]) {
         attempts::insert_check(db, check, scope, now)?;
     }
     Ok(())
@@ -619,19 +632,41 @@ mod tests {
     #[test]
     fn lockout_per_client_address_stops_password_spraying() {
         let db = MemoryDb::new();
+        // The address's own threshold (here 3; 50 by default) counts failures across accounts.
+        let spraying = |now: i64| {
+            let mut a = attempt(now);
+            a.policy.address_max_failures = 3;
+            a
+        };
         for (i, identifier) in ["u1@example.com", "u2@example.com", "u3@example.com"]
             .iter()
             .enumerate()
         {
             assert_eq!(
-                sign_in(&db, identifier, "wrong", &attempt(i as i64)),
+                sign_in(&db, identifier, "wrong", &spraying(i as i64)),
                 Err(SignInError::BadCredentials)
             );
         }
         assert!(matches!(
-            sign_in(&db, "u4@example.com", "x", &attempt(5)),
+            sign_in(&db, "u4@example.com", "x", &spraying(5)),
             Err(SignInError::Locked { .. })
         ));
+    }
+
+    #[test]
+    fn one_persons_typos_do_not_lock_out_colleagues_on_the_same_network() {
+        let db = MemoryDb::new();
+        sign_up(&db, &input("bea@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
+        // Ada locks her own account (3 failures) from the office's one address...
+        for now in 1..=4 {
+            let _ = sign_in(&db, "ada@example.com", "wrong", &attempt(now));
+        }
+        assert!(matches!(
+            sign_in(&db, "ada@example.com", "wrong", &attempt(5)),
+            Err(SignInError::Locked { .. })
+        ));
+        // ...and Bea, behind the same address, signs in at her first try.
+        assert!(sign_in(&db, "bea@example.com", "long enough", &attempt(6)).is_ok());
     }
 
     #[test]

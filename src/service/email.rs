@@ -13,9 +13,9 @@ use crate::security::{new_token, random_id, token_hash};
 use crate::store::email::{self as store, CodeFlow};
 use crate::store::{Db, DbError, attempts, transaction};
 
-/// Emails one address may be sent in [`SEND_WINDOW`], and one client may cause.
+/// Emails one mailbox may be sent in [`SEND_WINDOW`] (the operator sets what one client address
+/// may cause: `emails_per_address_per_hour`).
 pub const SENDS_PER_ADDRESS: usize = 5;
-pub const SENDS_PER_CLIENT: usize = 20;
 pub const SEND_WINDOW: i64 = 3600;
 
 /// Seconds a "this wasn't me" link works.
@@ -198,14 +198,16 @@ impl Http for NoHttp {
     }
 }
 
-/// Admits one email to `address` caused by `client_addr`, recording it: refused when either has
-/// used its allowance for the window, so the portal cannot be used to flood an inbox.
-pub fn admit_send(db: &dyn Db, address: &str, client_addr: &str, now: i64) -> Result<(), SendError> {
+/// Admits one email to `address` caused by `client_addr`, recording it: refused when the
+/// mailbox has had [`SENDS_PER_ADDRESS`] in the window (the portal cannot be used to flood an
+/// inbox) or the client address has caused `per_client` (a whole office behind one address
+/// fits in a generous allowance).
+pub fn admit_send(db: &dyn Db, address: &str, client_addr: &str, per_client: usize, now: i64) -> Result<(), SendError> {
     let address_scope = format!("to:{}", address.to_lowercase());
     let client_scope = format!("from:{}", lockout::rate_scope(client_addr));
     transaction(db, || {
         store::prune(db, now - CODE_LIFETIME, now - SEND_WINDOW)?;
-        for (scope, limit) in [(&address_scope, SENDS_PER_ADDRESS), (&client_scope, SENDS_PER_CLIENT)] {
+        for (scope, limit) in [(&address_scope, SENDS_PER_ADDRESS), (&client_scope, per_client)] {
             let times = store::send_times(db, scope, now - SEND_WINDOW)?;
             if let Some(until) = lockout::refused_until(&times, limit, SEND_WINDOW) {
                 return Err(SendError::RateLimited { until });

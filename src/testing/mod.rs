@@ -148,6 +148,7 @@ pub fn attempt_from(client_addr: &'static str, now: i64) -> Attempt<'static> {
             max_failures: 3,
             window: 60,
             lockout: 300,
+            address_max_failures: 50,
         },
         rate: RatePolicy { per_minute: 100 },
         now,

@@ -260,11 +260,15 @@ pub fn hidden(name: &str, value: &str) -> Markup {
 
 /// What a failed form says above its fields: the message, then a link to each field with a
 /// problem. It takes the focus when the page loads (no script needed), so a keyboard or screen
-/// reader user lands on it.
-pub fn error_summary(message: &str, links: &[(String, String)]) -> Markup {
+/// reader user lands on it. `way_out` (`(href, text)`) follows the message: a locked sign-in's
+/// password reset.
+pub fn error_summary(message: &str, links: &[(String, String)], way_out: Option<(&str, &str)>) -> Markup {
     html! {
         div.alert.error role="alert" tabindex="-1" autofocus {
-            p { (message) }
+            p {
+                (message)
+                @if let Some((href, text)) = way_out { " " a href=(href) { (text) } }
+            }
             @if !links.is_empty() {
                 ul {
                     @for (id, text) in links {

@@ -294,7 +294,7 @@ fn lockout_after_repeated_failures_without_revealing_accounts() {
 
 #[test]
 fn lockout_per_client_address() {
-    let portal = Portal::with_vars(&[("sign_in_max_failures", "3")]);
+    let portal = Portal::with_vars(&[("sign_in_max_failures", "3"), ("sign_in_max_failures_per_address", "3")]);
     Browser::new(&portal)
         .sign_up("ada@example.com", PASSWORD)
         .assert_status(302);

@@ -24,7 +24,7 @@ fn wrong_password(browser: &mut Browser<'_>, identifier: &str, headers: &[(&str,
 
 #[test]
 fn a_client_sent_spin_client_addr_can_neither_spray_nor_lock_out_others() {
-    let portal = Portal::with_vars(&[("sign_in_max_failures", "3")]);
+    let portal = Portal::with_vars(&[("sign_in_max_failures", "3"), ("sign_in_max_failures_per_address", "3")]);
     let mut attacker = Browser::new(&portal);
     for (i, forged) in ["127.0.20.1", "127.0.20.2", "127.0.20.3"].iter().enumerate() {
         let identifier = format!("victim{i}@example.com");
@@ -74,7 +74,11 @@ fn the_sessions_list_shows_the_address_spin_saw_not_a_forged_one() {
 
 #[test]
 fn behind_a_proxy_the_client_ip_header_is_read_from_the_right() {
-    let portal = Portal::with_vars(&[("client_ip_header", "x-forwarded-for"), ("sign_in_max_failures", "3")]);
+    let portal = Portal::with_vars(&[
+        ("client_ip_header", "x-forwarded-for"),
+        ("sign_in_max_failures", "3"),
+        ("sign_in_max_failures_per_address", "3"),
+    ]);
     let mut visitor = Browser::new(&portal);
     visitor.client_addr = "127.9.9.9:443".into(); // every request comes from the proxy
     for i in 0..3 {

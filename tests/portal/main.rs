@@ -12,6 +12,7 @@ mod email_flows;
 mod hardening;
 mod hardening2;
 mod host;
+mod journeys;
 mod languages;
 mod organizations;
 mod pages;

@@ -203,7 +203,10 @@ fn verified_sign_up_through_a_real_ses_server_on_real_spin() {
 
 #[test]
 fn a_client_sent_spin_client_addr_is_not_trusted_by_real_spin() {
-    let portal = Portal::on_spin(&[("sign_in_max_failures", "3")], false);
+    let portal = Portal::on_spin(
+        &[("sign_in_max_failures", "3"), ("sign_in_max_failures_per_address", "3")],
+        false,
+    );
     // A session records the address Spin saw, not the one the client wrote first.
     let mut ada = Browser::new(&portal);
     let page = ada.get("/sign-up");

@@ -23,6 +23,7 @@ fn policy() -> LockPolicy {
         max_failures: 3,
         window: 600,
         lockout: 900,
+        address_max_failures: 50,
     }
 }
 

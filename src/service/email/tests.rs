@@ -110,19 +110,19 @@ fn resending_waits_for_the_cooldown_and_kills_the_old_code() {
 fn sending_is_limited_per_address_and_per_client_inbox_flooding() {
     let db = db();
     for i in 0..SENDS_PER_ADDRESS {
-        admit_send(&db, "victim@example.com", &format!("10.0.0.{i}:1"), 1000).unwrap();
+        admit_send(&db, "victim@example.com", &format!("10.0.0.{i}:1"), 20, 1000).unwrap();
     }
     assert!(matches!(
-        admit_send(&db, "Victim@example.com", "10.0.0.99:1", 1001),
+        admit_send(&db, "Victim@example.com", "10.0.0.99:1", 20, 1001),
         Err(SendError::RateLimited { .. })
     ));
     // The window passes.
-    admit_send(&db, "victim@example.com", "10.0.0.99:1", 1001 + SEND_WINDOW).unwrap();
-    for i in 0..SENDS_PER_CLIENT {
-        let _ = admit_send(&db, &format!("x{i}@example.com"), "10.9.9.9:1", 5000);
+    admit_send(&db, "victim@example.com", "10.0.0.99:1", 20, 1001 + SEND_WINDOW).unwrap();
+    for i in 0..20 {
+        let _ = admit_send(&db, &format!("x{i}@example.com"), "10.9.9.9:1", 20, 5000);
     }
     assert!(matches!(
-        admit_send(&db, "fresh@example.com", "10.9.9.9:2", 5001),
+        admit_send(&db, "fresh@example.com", "10.9.9.9:2", 20, 5001),
         Err(SendError::RateLimited { .. })
     ));
 }
@@ -135,6 +135,7 @@ fn code_sign_in_counts_toward_the_account_lockout() {
         max_failures: 2,
         window: 900,
         lockout: 900,
+        address_max_failures: 50,
     };
     let lock = CodeLock {
         scope: "account:x",

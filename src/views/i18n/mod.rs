@@ -250,6 +250,7 @@ pub enum Msg {
     FormExpired,
     CodeWrong,
     InvitationNeedsVerified,
+    TooManyEmails,
 }
 
 impl Strings {
@@ -282,6 +283,7 @@ impl Strings {
             Msg::FormExpired => self.form_expired,
             Msg::CodeWrong => self.mail().code_wrong,
             Msg::InvitationNeedsVerified => self.mail().invitation_needs_verified,
+            Msg::TooManyEmails => self.mail().too_many_emails,
         }
     }
 }

@@ -1,0 +1,87 @@
+//! Journeys that flow (issue: shared networks, where a post lands, invitations, the code page,
+//! slugs): what people behind one address, or on a slow day, meet, through the real component.
+
+use crate::support::{Browser, PASSWORD, Portal};
+
+fn wrong_sign_in(browser: &mut Browser<'_>, identifier: &str) -> crate::support::TestResponse {
+    browser.submit(
+        "/sign-in",
+        "/sign-in",
+        &[("identifier", identifier), ("password", "not the password")],
+    )
+}
+
+#[test]
+fn an_office_behind_one_address_is_not_locked_out_by_one_persons_typos() {
+    let portal = Portal::production(&[]);
+    let origin = "https://accounts.myapp.com";
+    Browser::at(&portal, origin)
+        .sign_up("ada@example.com", PASSWORD)
+        .assert_status(302);
+    Browser::at(&portal, origin)
+        .sign_up("bea@example.com", PASSWORD)
+        .assert_status(302);
+    let mut ada = Browser::at(&portal, origin);
+    for _ in 0..5 {
+        assert_eq!(wrong_sign_in(&mut ada, "ada@example.com").status, 401);
+    }
+    let locked = wrong_sign_in(&mut ada, "ada@example.com");
+    locked.assert_status(429);
+    assert!(locked.header("retry-after").is_some());
+    assert!(locked.body.contains("Try again in 15 minutes"), "the minutes left");
+    assert!(
+        locked.body.contains("href=\"/forgot-password\""),
+        "the lock links to a reset"
+    );
+    assert_eq!(
+        locked.input_value("identifier").as_deref(),
+        Some("ada@example.com"),
+        "the input kept"
+    );
+    // Bea, at the next desk (the same address), signs in at her first try.
+    let mut bea = Browser::at(&portal, origin);
+    bea.sign_in("bea@example.com", PASSWORD).assert_status(302);
+}
+
+#[test]
+fn password_spraying_from_one_address_is_still_stopped_across_accounts() {
+    let portal = Portal::production(&[
+        ("sign_in_max_failures_per_address", "12"),
+        ("password_checks_per_minute", "1000"),
+    ]);
+    let mut sprayer = Browser::at(&portal, "https://accounts.myapp.com");
+    for i in 0..12 {
+        assert_eq!(
+            wrong_sign_in(&mut sprayer, &format!("user{i}@example.com")).status,
+            401,
+            "guess {i}"
+        );
+    }
+    wrong_sign_in(&mut sprayer, "user99@example.com").assert_status(429);
+}
+
+#[test]
+fn a_whole_office_gets_its_codes_but_one_inbox_cannot_be_flooded() {
+    let portal = Portal::with_vars(&[("sign_in_with_email_code", "true")]);
+    let mut office = Browser::new(&portal);
+    // Thirty colleagues behind one address ask for sign-in codes: all are sent.
+    for i in 0..30 {
+        let asked = office.submit(
+            "/sign-in",
+            "/sign-in/code",
+            &[("identifier", &format!("colleague{i}@example.com"))],
+        );
+        asked.assert_status(303);
+    }
+    // One mailbox still gets at most five an hour; the sixth keeps the input and says how long.
+    for _ in 0..5 {
+        office
+            .submit("/sign-in", "/sign-in/code", &[("identifier", "victim@example.com")])
+            .assert_status(303);
+    }
+    let refused = office.submit("/sign-in", "/sign-in/code", &[("identifier", "victim@example.com")]);
+    refused.assert_status(429);
+    assert!(refused.header("retry-after").is_some());
+    assert!(refused.body.contains("Try again in 60 minutes"), "{}", refused.body);
+    assert_eq!(refused.input_value("identifier").as_deref(), Some("victim@example.com"));
+}
