@@ -305,13 +305,15 @@ impl Slug {
         }
     }
 
-    /// A slug suggested from a name: `Acme Corp.` becomes `acme-corp`. Letters outside ASCII are
-    /// dropped; the result may still be too short, in which case the person types one.
+    /// A slug suggested from a name: `Acme Corp.` becomes `acme-corp`, `Société Générale`
+    /// `societe-generale`, `Große GmbH` `grosse-gmbh` (Latin letters lose their accents); when
+    /// nothing usable is left (`日本`), a random `org-…` slug the person may change.
     pub fn derive(name: &str) -> String {
         let mut slug = String::new();
-        for c in name.trim().chars() {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
+        for c in name.trim().chars().flat_map(char::to_lowercase) {
+            let ascii = transliterate(c);
+            if !ascii.is_empty() {
+                slug.push_str(ascii);
             } else if !slug.is_empty() && !slug.ends_with('-') {
                 slug.push('-');
             }
@@ -319,11 +321,53 @@ impl Slug {
                 break;
             }
         }
-        slug.trim_end_matches('-').to_owned()
+        slug.truncate(Self::MAX_LEN);
+        let slug = slug.trim_end_matches('-');
+        if slug.len() >= 3 {
+            return slug.to_owned();
+        }
+        let [a, b, c, d] = crate::security::random_bytes::<4>();
+        format!("org-{:08x}", u32::from_be_bytes([a, b, c, d]))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The ASCII letters a lower-case character reads as in a slug: itself for `a-z0-9`, the base
+/// letter for a Latin letter with a diacritic, a digraph for `ß æ œ þ ĳ`, nothing otherwise.
+fn transliterate(c: char) -> &'static str {
+    const PLAIN: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+    if let Some(index) = PLAIN.find(c) {
+        return &PLAIN[index..index + 1];
+    }
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'þ' => "th",
+        'ĳ' => "ij",
+        _ => "",
     }
 }
 
@@ -509,8 +553,16 @@ mod tests {
         }
         assert_eq!(Slug::parse(&"a".repeat(49)), Err(FieldProblem::TooLong));
         assert_eq!(Slug::derive("Acme Corp."), "acme-corp");
-        assert_eq!(Slug::derive("  <b>Ünïcode</b> & Co!! "), "b-n-code-b-co");
-        assert_eq!(Slug::derive("日本"), "");
+        assert_eq!(Slug::derive("  <b>Ünïcode</b> & Co!! "), "b-unicode-b-co");
+        assert_eq!(Slug::derive("Société Générale"), "societe-generale");
+        assert_eq!(Slug::derive("Große GmbH"), "grosse-gmbh");
+        assert_eq!(Slug::derive("Æsir Œuvre Þing"), "aesir-oeuvre-thing");
+        // Nothing usable left: a random slug that parses.
+        for name in ["日本", "株式会社", "AB", "!!"] {
+            let slug = Slug::derive(name);
+            assert!(slug.starts_with("org-"), "{name}: {slug}");
+            assert!(Slug::parse(&slug).is_ok(), "{slug}");
+        }
         assert!(Slug::derive(&"x".repeat(100)).len() <= Slug::MAX_LEN);
     }
 

@@ -85,3 +85,47 @@ fn a_whole_office_gets_its_codes_but_one_inbox_cannot_be_flooded() {
     assert!(refused.body.contains("Try again in 60 minutes"), "{}", refused.body);
     assert_eq!(refused.input_value("identifier").as_deref(), Some("victim@example.com"));
 }
+
+#[test]
+fn organization_names_in_any_script_get_a_usable_slug() {
+    use crate::support::orgs::create_org;
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Société Générale", "").assert_status(302);
+    assert!(
+        portal
+            .text("SELECT slug FROM organizations WHERE slug = 'societe-generale'")
+            .is_some()
+    );
+    create_org(&mut ada, "Große GmbH", "").assert_status(302);
+    assert!(
+        portal
+            .text("SELECT slug FROM organizations WHERE slug = 'grosse-gmbh'")
+            .is_some()
+    );
+    // Only Japanese: a random slug, not "Slug: required" on a field marked optional.
+    create_org(&mut ada, "株式会社アクメ", "").assert_status(302);
+    let slug = portal
+        .text("SELECT slug FROM organizations WHERE name = '株式会社アクメ'")
+        .unwrap();
+    assert!(slug.starts_with("org-"), "{slug}");
+    // A derived slug that is taken is shown in the field, to change.
+    let again = create_org(&mut ada, "Société Générale", "");
+    again.assert_status(422);
+    assert_eq!(again.input_value("slug").as_deref(), Some("societe-generale"));
+}
+
+#[test]
+fn the_sole_admin_is_not_offered_controls_that_can_only_fail() {
+    use crate::support::orgs::create_org;
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let page = ada.get("/organization");
+    assert!(!page.body.contains("action=\"/organization/leave#leave\""), "no Leave");
+    assert!(
+        !page.body.contains("action=\"/organization/members/role#members\""),
+        "no Change role for herself"
+    );
+    assert!(page.body.contains("An organization must keep at least one admin."));
+}

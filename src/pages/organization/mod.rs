@@ -25,26 +25,38 @@ use crate::views::Msg;
 pub fn show_create(ctx: &Ctx<'_>) -> PageResult {
     ctx.visitor()?;
     let choice = redirects::choose(ctx, Flow::CreateOrganization);
-    view::create_page(ctx, &choice.target, Some(&choice), &Params::default(), None)
+    view::create_page(ctx, &choice.target, Some(&choice), &Params::default(), "", None)
 }
 
 pub fn create(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let visitor = ctx.visitor()?;
     let target = redirects::from_form(ctx, Flow::CreateOrganization, &form)?;
+    // An empty slug is derived from the name here, once, so that a form shown again (a taken
+    // slug, a name problem) shows the slug that was tried and the person can change it.
+    let slug = match (form.text("slug").trim(), form.text("name").trim()) {
+        ("", "") => String::new(),
+        ("", name) => crate::domain::Slug::derive(name),
+        (typed, _) => typed.to_owned(),
+    };
     let created = ctx
         .check_form(&form)
-        .and_then(|()| create_organization(ctx, visitor, &form, &target));
+        .and_then(|()| create_organization(ctx, visitor, form.text("name"), &slug, &target));
     or_show_form(created, |problem| {
-        view::create_page(ctx, &target, None, &form, Some(&problem))
+        view::create_page(ctx, &target, None, &form, &slug, Some(&problem))
     })
 }
 
 /// Creates the organization, makes it the session's active one and goes back by the chain.
-fn create_organization(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, target: &RedirectTarget) -> PageResult {
+fn create_organization(
+    ctx: &Ctx<'_>,
+    visitor: &Visitor,
+    name: &str,
+    slug: &str,
+    target: &RedirectTarget,
+) -> PageResult {
     let db = ctx.db()?;
-    let organization =
-        organizations::create_organization(db, &visitor.user, form.text("name"), form.text("slug"), ctx.now())?;
+    let organization = organizations::create_organization(db, &visitor.user, name, slug, ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
     auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
     Ok(found(&Notice::OrganizationCreated.after(target, "/organization")))

@@ -23,6 +23,7 @@ pub fn create_page(
     target: &RedirectTarget,
     choice: Option<&RedirectChoice>,
     form: &Params,
+    slug: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
@@ -40,7 +41,7 @@ pub fn create_page(
             .value(form.text("name")).error(field_error(ctx, problem, "name")).required(true)
             .max_length(OrganizationName::MAX_LEN).render(strings))
         (Field::new("slug", strings.org_slug_label, "text", "off")
-            .value(form.text("slug")).error(field_error(ctx, problem, "slug")).required(false)
+            .value(slug).error(field_error(ctx, problem, "slug")).required(false)
             .max_length(Slug::MAX_LEN).hint(strings.org_slug_hint).render(strings))
         button type="submit" { (strings.create_org_button) }
     };
@@ -80,6 +81,9 @@ struct Shown<'v> {
     visitor: &'v Visitor,
     membership: &'v Membership,
     is_admin: bool,
+    /// The visitor is the organization's only admin: demoting or leaving can only fail, so
+    /// neither is offered.
+    sole_admin: bool,
     /// The CSRF field and the organization the form acts on.
     hidden: Markup,
     /// `hidden` plus the sealed way out, for the forms that end outside the organization.
@@ -108,6 +112,7 @@ pub fn profile_page(
         visitor,
         membership,
         is_admin: membership.role == Role::Admin,
+        sole_admin: membership.role == Role::Admin && members.iter().filter(|m| m.role == Role::Admin).count() == 1,
         leaving: html! {
             (hidden)
             (redirects::sealed_field(ctx, Flow::LeaveOrganization, leave_target)?)
@@ -218,7 +223,7 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                                 }
                             }
                             td data-label=(strings.role_label) {
-                                @if shown.is_admin {
+                                @if shown.is_admin && !(shown.sole_admin && member.user_id == shown.visitor.user.id) {
                                     form.inline method="post" action="/organization/members/role#members" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
@@ -322,9 +327,13 @@ fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) 
     html! {
         (section_card("leave", strings.leave_section, html! { p.lead { (strings.leave_lead) } },
             sections.summary("leave"), html! {
-            form method="post" action="/organization/leave#leave" {
-                (shown.leaving)
-                button.secondary type="submit" { (strings.leave_button) }
+            @if shown.sole_admin {
+                p.hint { (strings.last_admin) }
+            } @else {
+                form method="post" action="/organization/leave#leave" {
+                    (shown.leaving)
+                    button.secondary type="submit" { (strings.leave_button) }
+                }
             }
         }))
     }
