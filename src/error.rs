@@ -83,6 +83,8 @@ pub struct FormProblem {
     pub fields: FieldErrors,
     /// Password checks are locked until this Unix time (`Retry-After`).
     pub locked_until: Option<i64>,
+    /// After a wrong code: the tries its flow has left.
+    pub tries_left: Option<i64>,
 }
 
 impl FormProblem {
@@ -92,6 +94,7 @@ impl FormProblem {
             message,
             fields: FieldErrors::new(),
             locked_until: None,
+            tries_left: None,
         }
     }
 

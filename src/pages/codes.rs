@@ -29,7 +29,7 @@ use crate::views::{self, Field, Msg};
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let flow_id = ctx.query.get("flow").unwrap_or_default();
     let Some(flow) = email_rules::live_flow(ctx.db()?, flow_id, ctx.now())? else {
-        return dead(ctx);
+        return dead_flow(ctx, flow_id);
     };
     if !email_rules::is_same_browser(&flow, ctx.csrf_cookie_value()) {
         return other_browser(ctx);
@@ -156,8 +156,12 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     let (flow, user) = match checked {
         CodeCheck::Accepted(flow, user) => (flow, user),
         CodeCheck::Wrong { tries_left: 0 } | CodeCheck::Dead => return dead(ctx),
-        CodeCheck::Wrong { .. } => {
-            return Err(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::CodeWrong).into());
+        CodeCheck::Wrong { tries_left } => {
+            return Err(FormProblem {
+                tries_left: Some(tries_left),
+                ..FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::CodeWrong)
+            }
+            .into());
         }
         CodeCheck::Locked { until } => return Err(crate::service::accounts::SignInError::Locked { until }.into()),
     };
@@ -215,7 +219,35 @@ fn render(
     let purpose = Purpose::parse(&flow.purpose);
     let code_error = problem
         .filter(|problem| problem.message == Msg::CodeWrong)
-        .map(|_| mail_strings.code_wrong);
+        .map(|problem| match problem.tries_left {
+            Some(left) => format!(
+                "{} {}",
+                mail_strings.code_wrong,
+                mail_strings.code_tries_left.replace("{count}", &left.to_string())
+            ),
+            None => mail_strings.code_wrong.to_owned(),
+        });
+    // Sign-up's page is the same whether or not the address has an account: it says both.
+    let lead = if purpose == Some(Purpose::SignUp) {
+        mail_strings.code_lead_sign_up
+    } else {
+        mail_strings.code_lead
+    };
+    // A mistyped address starts again at the form it came from, filled in.
+    let prefilled = |path: &str| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("email_address", &flow.email)
+            .finish();
+        format!("{path}?{query}")
+    };
+    let start_again = match purpose {
+        Some(Purpose::SignUp) => Some(prefilled("/sign-up")),
+        Some(Purpose::SignIn) => Some(prefilled("/sign-in")),
+        Some(Purpose::Reset) => Some(prefilled("/forgot-password")),
+        Some(Purpose::EmailChange) => Some("/user#email".to_owned()),
+        Some(Purpose::VerifyEmail) | None => None,
+    };
+    let wait = (flow.sent_at + RESEND_COOLDOWN - ctx.now()).max(0);
     let action = redirects::link_keeping_redirect(ctx, "/verify");
     let resend_action = redirects::link_keeping_redirect(ctx, "/verify/resend");
     let title = if purpose == Some(Purpose::Reset) {
@@ -226,15 +258,15 @@ fn render(
     let content = html! {
         div.card {
             h1 { (title) }
-            p.lead { (mail_strings.code_lead.replace("{address}", &flow.email)) }
+            p.lead { (lead.replace("{address}", &flow.email)) }
             @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
             form method="post" action=(action) novalidate {
                 (ctx.csrf_field()?)
                 (views::hidden("flow", &flow.id))
                 (Field::new("code", mail_strings.code_label, "text", "one-time-code")
-                    .value(typed).error(code_error).required(true).max_length(12)
-                    .hint(mail_strings.code_hint).render(strings))
+                    .value(typed).error(code_error.as_deref()).required(true).max_length(12)
+                    .hint(mail_strings.code_hint).numeric_code().render(strings))
                 @if purpose == Some(Purpose::Reset) {
                     (Field::new("password", mail_strings.new_password_label, "password", "new-password")
                         .error(field_error(ctx, problem, "password")).required(true)
@@ -245,7 +277,15 @@ fn render(
             form method="post" action=(resend_action) {
                 (ctx.csrf_field()?)
                 (views::hidden("flow", &flow.id))
-                button.secondary type="submit" { (mail_strings.resend_button) }
+                // The script counts the wait down on the button; without it, the server says
+                // how long to wait when it is pressed too soon.
+                button.secondary type="submit" data-wait=[(wait > 0).then_some(wait)]
+                    data-wait-text=(mail_strings.resend_in) data-ready-text=(mail_strings.resend_button) {
+                    (mail_strings.resend_button)
+                }
+            }
+            @if let Some(start_again) = start_again {
+                p.alternate { a href=(start_again) { (mail_strings.wrong_address) } }
             }
         }
     };
@@ -269,22 +309,44 @@ pub(super) fn other_browser(ctx: &Ctx<'_>) -> PageResult {
         strings.code_other_browser,
         strings.code_other_browser_lead,
         StatusCode::FORBIDDEN,
+        "/sign-in",
     )
 }
 
 /// A flow that is gone (used, expired, out of tries, or never existed).
 pub(super) fn dead(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings.mail();
-    start_again(ctx, strings.code_dead, strings.code_dead_lead, StatusCode::GONE)
+    start_again(
+        ctx,
+        strings.code_dead,
+        strings.code_dead_lead,
+        StatusCode::GONE,
+        "/sign-in",
+    )
 }
 
-/// A page that says why this flow cannot go on, with the way to start again.
-fn start_again(ctx: &Ctx<'_>, title: &str, lead: &str, status: StatusCode) -> PageResult {
+/// [`dead`], starting again where flow `flow_id` started when it is still known (a sign-up
+/// starts again at sign-up, a reset at the forgotten-password form).
+fn dead_flow(ctx: &Ctx<'_>, flow_id: &str) -> PageResult {
+    let strings = ctx.strings.mail();
+    let purpose =
+        crate::store::email::find_code_flow(ctx.db()?, flow_id)?.and_then(|flow| Purpose::parse(&flow.purpose));
+    let path = match purpose {
+        Some(Purpose::SignUp) => "/sign-up",
+        Some(Purpose::Reset) => "/forgot-password",
+        Some(Purpose::EmailChange | Purpose::VerifyEmail) => "/user",
+        Some(Purpose::SignIn) | None => "/sign-in",
+    };
+    start_again(ctx, strings.code_dead, strings.code_dead_lead, StatusCode::GONE, path)
+}
+
+/// A page that says why this flow cannot go on, with the way to start again at `path`.
+fn start_again(ctx: &Ctx<'_>, title: &str, lead: &str, status: StatusCode, path: &str) -> PageResult {
     let content = html! {
         div.card {
             h1 { (title) }
             p.lead { (lead) }
-            p { a.button href=(redirects::link_keeping_redirect(ctx, "/sign-in")) { (ctx.strings.mail().start_again) } }
+            p { a.button href=(redirects::link_keeping_redirect(ctx, path)) { (ctx.strings.mail().start_again) } }
         }
     };
     Ok(Page::new(ctx, title).status(status).render(content))

@@ -130,8 +130,9 @@ fn render(ctx: &Ctx<'_>, flow_id: &str, method: Method, problem: Option<&FormPro
                 (ctx.csrf_field()?)
                 (views::hidden("flow", flow_id))
                 @if method == Method::Backup { (views::hidden("method", "backup")) }
-                (Field::new("code", label, "text", autocomplete)
-                    .error(code_error).required(true).max_length(16).render(ctx.strings))
+                @let field = Field::new("code", label, "text", autocomplete).error(code_error).required(true).max_length(16);
+                // A backup code has letters: no numeric keyboard for it.
+                (if method == Method::App { field.numeric_code() } else { field }.render(ctx.strings))
                 button type="submit" { (strings.verify_button) }
             }
             p.alternate { a href=(format!("/sign-in/factor-two?{}", switch.finish())) { (switch_text) } }

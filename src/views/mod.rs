@@ -150,6 +150,8 @@ pub struct Field<'a> {
     pub required: bool,
     pub max_length: usize,
     pub hint: Option<&'a str>,
+    /// A one-time code of digits: numeric keyboard, large spaced input, focus on arrival.
+    pub numeric_code: bool,
 }
 
 impl<'a> Field<'a> {
@@ -165,7 +167,15 @@ impl<'a> Field<'a> {
             required: false,
             max_length: 256,
             hint: None,
+            numeric_code: false,
         }
+    }
+
+    /// A code of digits from an email or an app: the numeric keyboard on phones, one-time-code
+    /// autofill, a large spaced input, and the focus when the page opens.
+    pub fn numeric_code(mut self) -> Self {
+        self.numeric_code = true;
+        self
     }
 
     /// For a page with several fields of this name: each form's own id.
@@ -222,6 +232,9 @@ impl<'a> Field<'a> {
                     @if !self.required { " " span.optional { (strings.optional) } }
                 }
                 input id=(id) name=(self.name) type=(self.kind) autocomplete=(self.autocomplete)
+                    class=[self.numeric_code.then_some("code-input")]
+                    inputmode=[self.numeric_code.then_some("numeric")]
+                    autofocus[self.numeric_code && self.error.is_none()]
                     value=[(!is_password && !self.value.is_empty()).then_some(self.value)]
                     maxlength=(self.max_length)
                     required[self.required]

@@ -1,6 +1,6 @@
 // account-portal: progressive enhancement only. Every page works without this file; with it,
-// password fields get a show/hide control, a submitted form cannot be sent twice, and invitation
-// links get a copy button. Served from the portal's own origin (CSP script-src 'self').
+// password fields get a show/hide control, a submitted form cannot be sent twice, invitation
+// links get a copy button, and "Send a new code" counts its wait down. Served from the portal's own origin (CSP script-src 'self').
 "use strict";
 
 document.querySelectorAll("input[type=password][data-show]").forEach((input) => {
@@ -50,4 +50,21 @@ document.querySelectorAll("[data-copy]").forEach((button) => {
       source.select();
     }
   });
+});
+
+// "Send a new code" waits a minute after each email: the button says how long, then wakes up.
+document.querySelectorAll("button[data-wait]").forEach((button) => {
+  let left = Number(button.dataset.wait);
+  const tick = () => {
+    if (left <= 0) {
+      button.disabled = false;
+      button.textContent = button.dataset.readyText;
+      return;
+    }
+    button.disabled = true;
+    button.textContent = button.dataset.waitText.replace("{seconds}", String(left));
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
 });

@@ -485,3 +485,35 @@ fn two_step_pages_pass_axe_work_by_keyboard_and_step_up_carries_out_the_change_w
     assert_eq!(portal.count("SELECT COUNT(*) FROM totp_factors"), 0);
     auditor.assert_clean();
 }
+
+#[test]
+fn the_code_page_focuses_its_numeric_input_and_counts_the_resend_wait_down_on_a_phone() {
+    let portal = Portal::with_vars(&[("email_verification", "required")]);
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    session.emulate_phone(390, 844);
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "sam@example.com"), ("password", PASSWORD)],
+    );
+    assert!(session.url().contains("/verify?flow="), "{}", session.url());
+    assert_eq!(
+        session.focused(),
+        "field-code",
+        "the code input has the focus on arrival"
+    );
+    let inputmode = session.script("return document.getElementById('field-code').inputMode", json!([]));
+    assert_eq!(inputmode, json!("numeric"));
+    let button = session.script(
+        "const b = document.querySelector('button[data-wait]'); return [b.disabled, b.textContent];",
+        json!([]),
+    );
+    assert_eq!(button[0], json!(true), "the resend button waits");
+    assert!(
+        button[1].as_str().unwrap().contains(" s)"),
+        "and says how long: {button}"
+    );
+}

@@ -129,3 +129,50 @@ fn the_sole_admin_is_not_offered_controls_that_can_only_fail() {
     );
     assert!(page.body.contains("An organization must keep at least one admin."));
 }
+
+#[test]
+fn the_code_page_is_one_people_know() {
+    let portal = Portal::with_vars(&[("email_verification", "required")]);
+    let mut browser = Browser::new(&portal);
+    let asked = browser.submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "sam@example.com"), ("password", PASSWORD)],
+    );
+    asked.assert_status(303);
+    let page = browser.get(asked.location());
+    for attribute in [
+        "inputmode=\"numeric\"",
+        "autocomplete=\"one-time-code\"",
+        "autofocus",
+        "class=\"code-input\"",
+    ] {
+        assert!(page.body.contains(attribute), "{attribute}");
+    }
+    // Honest whether or not the address has an account.
+    assert!(
+        page.body
+            .contains("if this address already has an account, a way to sign in instead")
+    );
+    // A mistyped address starts again at the sign-up form, filled in.
+    assert!(
+        page.body.contains("href=\"/sign-up?email_address=sam%40example.com\""),
+        "Wrong address? Start again"
+    );
+    // The resend button says how long it waits (the script counts down).
+    assert!(page.body.contains("data-wait=\""));
+    // A wrong code says how many tries are left.
+    let flow = page.input_value("flow").unwrap();
+    let code = portal.newest_outbox_code().unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = browser.submit(asked.location(), "/verify", &[("flow", &flow), ("code", wrong)]);
+    refused.assert_status(422);
+    assert!(refused.body.contains("4 tries left."), "{}", refused.body);
+    // A sign-up flow that died starts again at sign-up, not sign-in.
+    for _ in 0..4 {
+        browser.submit(asked.location(), "/verify", &[("flow", &flow), ("code", wrong)]);
+    }
+    let dead = browser.get(asked.location());
+    dead.assert_status(410);
+    assert!(dead.body.contains("href=\"/sign-up\""), "{}", dead.body);
+}

@@ -149,7 +149,7 @@ fn setup_page(
             form method="post" action="/user/two-step/confirm" novalidate {
                 (ctx.form_fields(Flow::SignIn, target)?)
                 (Field::new("code", strings.confirm_label, "text", "one-time-code")
-                    .error(code_error).required(true).max_length(8).render(ctx.strings))
+                    .error(code_error).required(true).max_length(8).numeric_code().render(ctx.strings))
                 button type="submit" { (strings.confirm_button) }
             }
             p.alternate { a href="/user#two-step" { (ctx.strings.go_to_account) } }
