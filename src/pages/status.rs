@@ -16,6 +16,9 @@ pub fn root(ctx: &Ctx<'_>) -> PageResult {
 }
 
 /// Liveness for load balancers and `spin up` checks; touches no storage.
+/// `GET /healthz`: `200 ok` once the configuration check every page passes has passed (in
+/// production: `environment`, `secret_key` and `public_origin`, three variables and no
+/// statement), else the configuration error (500).
 pub fn healthz(_ctx: &Ctx<'_>) -> PageResult {
     Ok(content_response(
         "text/plain; charset=utf-8",

@@ -64,7 +64,15 @@ fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show()
 }
 
 #[test]
-fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
+fn the_stylesheets_ask_the_host_for_nothing_and_the_health_check_only_for_the_configuration() {
+    let production = Portal::production(&[]);
+    let healthz = production.get("/healthz");
+    healthz.assert_status(200);
+    assert_eq!(variables_read(&healthz), ["environment", "public_origin", "secret_key"]);
+    assert!(healthz.calls.statements.is_empty(), "{:?}", healthz.calls.statements);
+    // A portal whose every page is a configuration error is not healthy.
+    let broken = Portal::production(&[("secret_key", "")]);
+    assert_eq!(broken.get("/healthz").status, 500);
     for portal in [Portal::production(&[]), Portal::new()] {
         let page = portal.get("/sign-in");
         let stylesheets: Vec<String> = page
@@ -80,7 +88,7 @@ fn the_health_check_and_the_stylesheets_ask_the_host_for_nothing() {
             4,
             "two stylesheets, the favicon and the script: {stylesheets:?}"
         );
-        for path in stylesheets.iter().map(String::as_str).chain(["/healthz"]) {
+        for path in stylesheets.iter().map(String::as_str) {
             let response = portal.get(path);
             response.assert_status(200);
             assert!(
