@@ -23,6 +23,8 @@ pub enum FieldError {
     AlreadyMember,
     /// Deleting the account would leave an organization with members but no admin.
     LastAdminOfOrganization,
+    /// The current password a change asked for is not the account's.
+    WrongPassword,
 }
 
 /// Every problem of one form, by field name, in the order the fields were checked.

@@ -155,6 +155,14 @@ impl From<SignInError> for PortalError {
 impl From<AccountError> for PortalError {
     fn from(error: AccountError) -> Self {
         match error {
+            // A wrong current password is an authentication failure (401), said at its field.
+            AccountError::Fields(fields) if fields.iter().any(|(_, error)| *error == FieldError::WrongPassword) => {
+                FormProblem {
+                    status: StatusCode::UNAUTHORIZED,
+                    ..FormProblem::fields(fields)
+                }
+                .into()
+            }
             AccountError::Fields(fields) => FormProblem::fields(fields).into(),
             AccountError::Credentials(error) => error.into(),
             AccountError::Db(error) => error.into(),

@@ -194,7 +194,7 @@ fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
 mod tests {
     use super::*;
     use crate::config::FieldMode;
-    use crate::service::accounts::{SignInError, SignUpInput, SignedUp, sign_up};
+    use crate::service::accounts::{SignUpInput, SignedUp, sign_up};
     use crate::store::sessions::{SessionOrigin, create_session, list_user_sessions};
     use crate::testing::{ALL_OPTIONAL as FIELDS, MemoryDb, attempt_from};
 
@@ -250,7 +250,10 @@ mod tests {
                 &attempt(1),
                 false
             ),
-            Err(AccountError::Credentials(SignInError::BadCredentials))
+            Err(AccountError::Fields(vec![(
+                "current_password",
+                FieldError::WrongPassword
+            )]))
         );
         change_email(
             &db,

@@ -80,7 +80,13 @@ fn email_change_needs_the_current_password_a_code_at_the_new_address_and_hides_t
         &[("email_address", "new@example.com"), ("current_password", "nope nope")],
     );
     wrong.assert_status(401);
-    assert!(wrong.body.contains("Incorrect email address, username or password."));
+    // Said at the field it is about, not as a failed sign-in.
+    assert!(wrong.body.contains("That is not your current password."));
+    assert!(
+        wrong.body.contains("id=\"field-email-current_password-error\""),
+        "{}",
+        wrong.body
+    );
     // Account enumeration: a taken address gets the same code page; no code reaches anyone.
     let emails_before = portal.count("SELECT COUNT(*) FROM dev_outbox");
     let taken = browser.submit(

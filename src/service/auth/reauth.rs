@@ -70,7 +70,15 @@ impl Reauthentication<'_> {
                 "current_password",
                 FieldError::Field(FieldProblem::Required),
             )])),
-            Self::Password(password) => Ok(accounts::verify_current_password(db, user, password, attempt)?),
+            // A wrong password is said at its field; a lock or a rate limit stays what it is.
+            Self::Password(password) => match accounts::verify_current_password(db, user, password, attempt) {
+                Ok(()) => Ok(()),
+                Err(SignInError::BadCredentials) => Err(AccountError::Fields(vec![(
+                    "current_password",
+                    FieldError::WrongPassword,
+                )])),
+                Err(other) => Err(other.into()),
+            },
             Self::Proven(Reauthenticated(verified)) if attempt.now - verified.at < WINDOW => Ok(()),
             Self::Proven(_) => Err(SignInError::BadCredentials.into()),
         }

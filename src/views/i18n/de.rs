@@ -87,6 +87,7 @@ pub const GERMAN: Strings = Strings {
     signed_in_as: "Angemeldet als",
     email_taken: "Diese E-Mail-Adresse wird bereits verwendet.",
     confirmation_mismatch: "Geben Sie die Wörter genau wie angezeigt ein.",
+    wrong_current_password: "Das ist nicht Ihr aktuelles Passwort.",
     profile_section: "Profil",
     profile_lead: "Ihr Name und Benutzername, wie Anwendungen sie sehen.",
     save_button: "Speichern",

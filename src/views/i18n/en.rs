@@ -92,6 +92,7 @@ pub const ENGLISH: Strings = Strings {
 
     email_taken: "That email address is taken.",
     confirmation_mismatch: "Type the words exactly as shown.",
+    wrong_current_password: "That is not your current password.",
     profile_section: "Profile",
     profile_lead: "Your name and username, as apps see them.",
     save_button: "Save",

@@ -87,6 +87,7 @@ pub const SPANISH: Strings = Strings {
     signed_in_as: "Sesión iniciada como",
     email_taken: "Ese correo electrónico ya está en uso.",
     confirmation_mismatch: "Escribe las palabras exactamente como se muestran.",
+    wrong_current_password: "Esa no es tu contraseña actual.",
     profile_section: "Perfil",
     profile_lead: "Tu nombre y nombre de usuario, tal como los ven las aplicaciones.",
     save_button: "Guardar",

@@ -87,6 +87,7 @@ pub const FRENCH: Strings = Strings {
     signed_in_as: "Connecté en tant que",
     email_taken: "Cette adresse e-mail est déjà utilisée.",
     confirmation_mismatch: "Saisissez les mots exactement comme indiqué.",
+    wrong_current_password: "Ce n'est pas votre mot de passe actuel.",
     profile_section: "Profil",
     profile_lead: "Votre nom et votre nom d’utilisateur, tels que les applications les voient.",
     save_button: "Enregistrer",

@@ -87,6 +87,7 @@ pub const JAPANESE: Strings = Strings {
     signed_in_as: "サインイン中:",
     email_taken: "このメールアドレスは使われています。",
     confirmation_mismatch: "表示されているとおりに入力してください。",
+    wrong_current_password: "現在のパスワードが正しくありません。",
     profile_section: "プロフィール",
     profile_lead: "アプリに表示される名前とユーザー名です。",
     save_button: "保存",

@@ -107,6 +107,8 @@ pub struct Strings {
 
     pub email_taken: &'static str,
     pub confirmation_mismatch: &'static str,
+    /// A sensitive change's current password is wrong (said at that field).
+    pub wrong_current_password: &'static str,
     pub profile_section: &'static str,
     pub profile_lead: &'static str,
     pub save_button: &'static str,

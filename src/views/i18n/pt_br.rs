@@ -87,6 +87,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     signed_in_as: "Conectado como",
     email_taken: "Esse e-mail já está em uso.",
     confirmation_mismatch: "Digite as palavras exatamente como mostradas.",
+    wrong_current_password: "Essa não é a sua senha atual.",
     profile_section: "Perfil",
     profile_lead: "Seu nome e nome de usuário, como os aplicativos os veem.",
     save_button: "Salvar",
