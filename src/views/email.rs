@@ -34,7 +34,17 @@ pub fn render(branding: &Branding, logo_url: Option<&str>, content: &EmailConten
         text.push_str(line);
         text.push('\n');
     }
-    let color = &branding.primary_color;
+    // The pages' derived colours, so a light brand colour (`#facc15`) gets dark button text and a
+    // readable name (WCAG AA), as on the pages.
+    let palette = super::theme::Rgb::parse(&branding.primary_color).map(super::theme::Palette::from_primary);
+    let (color, on_color, name_color) = match &palette {
+        Some(palette) => (palette.primary.hex(), palette.on_primary.hex(), palette.link.hex()),
+        None => (
+            branding.primary_color.clone(),
+            "#ffffff".to_owned(),
+            branding.primary_color.clone(),
+        ),
+    };
     let html = html! {
         (DOCTYPE)
         html lang=(content.lang) {
@@ -48,7 +58,7 @@ pub fn render(branding: &Branding, logo_url: Option<&str>, content: &EmailConten
                     @if let Some(logo) = logo_url {
                         img src=(logo) alt=(branding.application_name) height="40" style="display:block;margin-bottom:16px";
                     } @else {
-                        p style=(format!("margin:0 0 16px;font-weight:700;font-size:18px;color:{color}")) { (branding.application_name) }
+                        p style=(format!("margin:0 0 16px;font-weight:700;font-size:18px;color:{name_color}")) { (branding.application_name) }
                     }
                     p style="font-size:16px;line-height:1.5;margin:0 0 20px" { (content.lead) }
                     @if let Some(code) = content.code {
@@ -57,7 +67,7 @@ pub fn render(branding: &Branding, logo_url: Option<&str>, content: &EmailConten
                     }
                     @for (label, url) in &content.buttons {
                         p style="margin:0 0 12px" {
-                            a href=(url) style=(format!("display:inline-block;background:{color};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:8px;font-weight:600")) { (label) }
+                            a href=(url) style=(format!("display:inline-block;background:{color};color:{on_color};text-decoration:none;padding:12px 20px;border-radius:8px;font-weight:600")) { (label) }
                         }
                     }
                     hr style="border:none;border-top:1px solid #e4e4e7;margin:24px 0 16px";
@@ -93,6 +103,23 @@ mod tests {
             code_heading: "Your code",
             lang: "en",
         }
+    }
+
+    #[test]
+    fn a_light_brand_colour_gets_dark_button_text_as_on_the_pages() {
+        let yellow = Branding {
+            primary_color: "#facc15".into(),
+            ..branding()
+        };
+        let (_, html) = render(&yellow, None, &content());
+        assert!(html.contains("background:#facc15"), "{html}");
+        assert!(
+            !html.contains("background:#facc15;color:#ffffff"),
+            "white on yellow is 1.5:1"
+        );
+        let palette = super::super::theme::Palette::from_primary(super::super::theme::Rgb::parse("#facc15").unwrap());
+        assert!(html.contains(&format!("color:{}", palette.on_primary.hex())));
+        assert!(palette.primary.contrast(palette.on_primary) >= super::super::theme::AA);
     }
 
     #[test]
