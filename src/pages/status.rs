@@ -78,6 +78,23 @@ pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
     }
     let strings = ctx.strings.mail();
     let emails = email_rules::outbox(ctx.db()?)?;
+    // `?html=<id>`: the email as its recipient's mail client would show it, sandboxed (no
+    // script, an origin of its own; inline styles and images only, as emails use).
+    if let Some(id) = ctx.query.get("html").and_then(|id| id.parse::<i64>().ok()) {
+        let email = emails
+            .iter()
+            .find(|email| email.id == id)
+            .ok_or(PortalError::NotFound)?;
+        let mut response =
+            super::render::content_response("text/html; charset=utf-8", "no-store", email.html.clone().into_bytes());
+        response.headers_mut().insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            http::HeaderValue::from_static(
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:",
+            ),
+        );
+        return Ok(response);
+    }
     let content = html! {
         div.card {
             h1 { (strings.outbox_title) }
@@ -86,8 +103,24 @@ pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
             @for email in &emails {
                 article.outbox-email {
                     h2 { (email.subject) }
-                    p.hint { (email.recipient) " · " (views::relative_time(ctx.strings, ctx.now(), email.created_at)) }
-                    pre.mono { (email.text) }
+                    p.hint {
+                        (email.recipient) " · " (views::relative_time(ctx.strings, ctx.now(), email.created_at))
+                        " · " a href=(format!("/dev/outbox?html={}", email.id)) { "HTML" }
+                    }
+                    // The text part, its links clickable.
+                    pre.mono {
+                        @for (i, line) in email.text.lines().enumerate() {
+                            @if i > 0 { "\n" }
+                            @for (j, word) in line.split(' ').enumerate() {
+                                @if j > 0 { " " }
+                                @if word.starts_with("http://") || word.starts_with("https://") {
+                                    a href=(word) { (word) }
+                                } @else {
+                                    (word)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }

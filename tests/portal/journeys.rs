@@ -176,3 +176,30 @@ fn the_code_page_is_one_people_know() {
     dead.assert_status(410);
     assert!(dead.body.contains("href=\"/sign-up\""), "{}", dead.body);
 }
+
+#[test]
+fn the_development_outbox_shows_clickable_links_and_the_html_email() {
+    let portal = Portal::with_vars(&[("email_verification", "required")]);
+    let mut browser = Browser::new(&portal);
+    browser.submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "sam@example.com"), ("password", PASSWORD)],
+    );
+    let outbox = portal.get_at_host("localhost:3000", "/dev/outbox");
+    outbox.assert_status(200);
+    assert!(
+        outbox.body.contains("<a href=\"http://127.0.0.1:3000/verify?flow="),
+        "a clickable link: {}",
+        outbox.body
+    );
+    let id = portal.count("SELECT MAX(id) FROM dev_outbox");
+    let html = portal.get_at_host("localhost:3000", &format!("/dev/outbox?html={id}"));
+    html.assert_status(200);
+    assert!(html.body.contains("<html lang=\"en\">"), "the HTML part");
+    let csp = html.header("content-security-policy").unwrap();
+    assert!(csp.starts_with("sandbox;"), "{csp}");
+    portal
+        .get_at_host("localhost:3000", "/dev/outbox?html=999999")
+        .assert_status(404);
+}
