@@ -126,7 +126,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, wide: bool, content: Markup) -> St
                         }
                     }
                     @if let Some(message) = chrome.flash {
-                        p.alert.success role="status" { (message) }
+                        p.alert.success id="notice" role="status" { (message) }
                     }
                     (content)
                 }

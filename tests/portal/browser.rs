@@ -257,8 +257,8 @@ fn the_main_journeys_work_with_javascript_off() {
         &[("current_password", "wrong"), ("new_password", "another long one")],
     );
     assert!(
-        session.url().ends_with("/user/password#password"),
-        "the failed section: {}",
+        session.url().ends_with("/user/password"),
+        "the failed post, no fragment carried: {}",
         session.url()
     );
     page("/create-organization");
@@ -516,4 +516,53 @@ fn the_code_page_focuses_its_numeric_input_and_counts_the_resend_wait_down_on_a_
         button[1].as_str().unwrap().contains(" s)"),
         "and says how long: {button}"
     );
+}
+
+/// Whether the element `css` matches lies within the window (the person sees it).
+fn in_view(session: &Session<'_>, css: &str) -> bool {
+    session.script(
+        "const e = document.querySelector(arguments[0]); if (!e) return false;
+         const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight;",
+        json!([css]),
+    ) == json!(true)
+}
+
+#[test]
+fn every_post_lands_where_the_person_looks() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    session.goto(&format!("{base}/user"));
+    // A failed post deep in the page: the focus is on its error summary, in view.
+    submit(
+        &session,
+        "/user/password",
+        &[("current_password", "wrong"), ("new_password", "x")],
+    );
+    assert_eq!(session.focused(), "DIV", "the error summary has the focus");
+    assert!(in_view(&session, "[role=alert]"), "and is in view");
+    // A saved section: the confirmation is in view.
+    session.goto(&format!("{base}/user"));
+    submit(&session, "/user/phone", &[("phone_number", "+14155550123")]);
+    assert!(session.url().contains("/user?notice="), "{}", session.url());
+    assert!(
+        !session.url().contains('#'),
+        "no fragment carried over: {}",
+        session.url()
+    );
+    assert!(in_view(&session, "#notice"), "the notice is in view");
+    // Deleting an organization lands on the notice, not on the account's delete form.
+    session.goto(&format!("{base}/create-organization"));
+    submit(&session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
+    session.goto(&format!("{base}/organization"));
+    submit(&session, "/organization/delete", &[("confirmation", "acme")]);
+    assert!(!session.url().contains("#delete"), "{}", session.url());
+    assert!(in_view(&session, "#notice"), "the notice is in view after deleting");
 }

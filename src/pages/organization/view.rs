@@ -159,7 +159,7 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
     html! {
         (section_card("general", strings.general_section, html! {}, sections.summary("general"), html! {
             @if shown.is_admin {
-                form method="post" action="/organization/general#general" novalidate {
+                form method="post" action="/organization/general" novalidate {
                     (shown.hidden)
                     (Field::new("name", strings.org_name_label, "text", "organization")
                         .value(&name).error(sections.error("general", "name")).required(true).max_length(OrganizationName::MAX_LEN)
@@ -183,7 +183,7 @@ fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
     let required = shown.membership.organization.require_two_step;
     html! {
         (section_card("two-step", strings.title, html! {}, html! {}, html! {
-            form method="post" action="/organization/two-step#two-step" {
+            form method="post" action="/organization/two-step" {
                 (shown.hidden)
                 p.check {
                     input type="checkbox" id="require_two_step" name="require_two_step" value="on" checked[required]
@@ -224,7 +224,7 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                             }
                             td data-label=(strings.role_label) {
                                 @if shown.is_admin && !(shown.sole_admin && member.user_id == shown.visitor.user.id) {
-                                    form.inline method="post" action="/organization/members/role#members" {
+                                    form.inline method="post" action="/organization/members/role" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
                                         label.visually-hidden for=(format!("role-{}", member.user_id)) {
@@ -246,7 +246,7 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                             td data-label=(strings.joined_label) {
                                 (views::relative_time(strings, ctx.now(), member.joined_at))
                                 @if shown.is_admin && member.user_id != shown.visitor.user.id {
-                                    form.inline method="post" action="/organization/members/remove#members" {
+                                    form.inline method="post" action="/organization/members/remove" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
                                         " "
@@ -275,7 +275,7 @@ fn invitations_section(
     html! {
         (section_card("invitations", strings.invitations_section, html! {},
             sections.summary("invitations"), html! {
-            form method="post" action="/organization/invitations#invitations" novalidate {
+            form method="post" action="/organization/invitations" novalidate {
                 (shown.hidden)
                 div.row {
                     (Field::new("email_address", strings.email_label, "email", "off")
@@ -307,7 +307,7 @@ fn invitations_section(
                                     }
                                 }
                                 td {
-                                    form.inline method="post" action="/organization/invitations/revoke#invitations" {
+                                    form.inline method="post" action="/organization/invitations/revoke" {
                                         (shown.hidden)
                                         input type="hidden" name="invitation_id" value=(invitation.id);
                                         button.secondary type="submit" { (strings.revoke_invitation_button) }
@@ -330,7 +330,7 @@ fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) 
             @if shown.sole_admin {
                 p.hint { (strings.last_admin) }
             } @else {
-                form method="post" action="/organization/leave#leave" {
+                form method="post" action="/organization/leave" {
                     (shown.leaving)
                     button.secondary type="submit" { (strings.leave_button) }
                 }
@@ -347,7 +347,7 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
     html! {
         (section_card("delete", strings.delete_org_section, html! { p.lead { (strings.delete_org_lead) } },
             sections.summary("delete"), html! {
-            form method="post" action="/organization/delete#delete" novalidate {
+            form method="post" action="/organization/delete" novalidate {
                 (shown.leaving)
                 (Field::new("confirmation", &confirmation_label, "text", "off")
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)

@@ -70,6 +70,8 @@ fn done(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget, notice: Notic
     if target.location() != LAST_RESORT_PATH {
         query.append_pair("redirect_url", &target.location());
     }
+    // The forms' actions carry no fragment, so none is carried over into this redirect: the page
+    // opens at the top, where the notice is.
     Ok(see_other(&format!("/user?{}", query.finish())))
 }
 

@@ -103,7 +103,7 @@ fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: 
         @if fields.first_name.is_shown() || fields.last_name.is_shown() || fields.username.is_shown() {
             (section_card("profile", strings.profile_section, html! { p.lead { (strings.profile_lead) } },
                 sections.summary("profile"), html! {
-                form method="post" action="/user/profile#profile" novalidate {
+                form method="post" action="/user/profile" novalidate {
                     (hidden)
                     @if fields.first_name.is_shown() || fields.last_name.is_shown() {
                         div.row {
@@ -155,7 +155,7 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
                 @if ctx.settings.email().can_send() { p.hint { (strings.mail().email_change_lead) } }
             },
             sections.summary("email"), html! {
-            form method="post" action="/user/email#email" novalidate {
+            form method="post" action="/user/email" novalidate {
                 (hidden)
                 (Field::new("email_address", strings.new_email_label, "email", "email")
                     .value(&new_email).error(sections.error("email", "email_address")).required(true)
@@ -176,7 +176,7 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
             (section_card("phone", strings.phone_section,
                 html! { @if stored.is_none() { p.hint { (strings.phone_none) } } },
                 sections.summary("phone"), html! {
-                form method="post" action="/user/phone#phone" novalidate {
+                form method="post" action="/user/phone" novalidate {
                     (hidden)
                     (Field::new("phone_number", strings.phone_label, "tel", "tel")
                         .value(&phone).error(sections.error("phone", "phone_number")).required(false)
@@ -198,7 +198,7 @@ fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>)
     html! {
         (section_card("password", strings.password_section, html! { p.lead { (strings.password_lead) } },
             sections.summary("password"), html! {
-            form method="post" action="/user/password#password" novalidate {
+            form method="post" action="/user/password" novalidate {
                 (hidden)
                 (current_password_field(ctx, sections, "password"))
                 (Field::new("new_password", strings.new_password_label, "password", "new-password")
@@ -272,7 +272,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                                 (session.client_addr.as_deref().map(views::address_without_port).unwrap_or_default())
                             }
                             td {
-                                form.inline method="post" action="/user/sessions/revoke#sessions" {
+                                form.inline method="post" action="/user/sessions/revoke" {
                                     (hidden)
                                     input type="hidden" name="session_id" value=(session.id);
                                     button.secondary type="submit" {
@@ -289,7 +289,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                 }
             }
             @if sessions.len() > 1 {
-                form method="post" action="/user/sessions/revoke-others#sessions" {
+                form method="post" action="/user/sessions/revoke-others" {
                     (hidden)
                     button.secondary type="submit" { (strings.revoke_others_button) }
                 }
@@ -307,7 +307,7 @@ fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -
     html! {
         (section_card("delete", strings.delete_section, html! { p.lead { (strings.delete_lead) } },
             sections.summary("delete"), html! {
-            form method="post" action="/user/delete#delete" novalidate {
+            form method="post" action="/user/delete" novalidate {
                 (hidden)
                 (Field::new("confirmation", &phrase_label, "text", "off")
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
