@@ -138,6 +138,11 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/organization/members/remove", None, Some(organization::remove_member)),
     ("/organization/invitations", None, Some(organization::invite)),
     (
+        "/organization/invitations/created",
+        Some(organization::show_created_invitation),
+        None,
+    ),
+    (
         "/organization/invitations/revoke",
         None,
         Some(organization::revoke_invitation),

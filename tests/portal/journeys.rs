@@ -203,3 +203,35 @@ fn the_development_outbox_shows_clickable_links_and_the_html_email() {
         .get_at_host("localhost:3000", "/dev/outbox?html=999999")
         .assert_status(404);
 }
+
+#[test]
+fn an_invitation_link_is_shown_once_and_a_reload_invites_no_one_again() {
+    use crate::support::orgs::{create_org, org_id, org_post};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let acme = org_id(&portal, "acme");
+    let posted = org_post(
+        &mut ada,
+        "/organization/invitations",
+        &acme,
+        &[("email_address", "bea@example.com"), ("role", "member")],
+    );
+    posted.assert_status(303);
+    let shown = ada.get(posted.location());
+    shown.assert_status(200);
+    assert!(shown.body.contains("/organization/invitation?token="));
+    // A reload shows it no more and invites no one again.
+    let reloaded = ada.get(posted.location());
+    reloaded.assert_status(303);
+    assert_eq!(reloaded.location(), "/organization");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM invitations WHERE status = 'pending'"),
+        1
+    );
+    // Another session cannot open it (the seal is bound to the session that invited).
+    let mut other = Browser::signed_up(&portal, "eve@example.com");
+    let stolen = ada.cookies.get("portal_invitation_created").cloned();
+    assert!(stolen.is_none(), "the cookie was cleared once shown");
+    other.get("/organization/invitations/created").assert_status(303);
+}

@@ -154,6 +154,9 @@ fn the_invitee_finds_their_address_filled_in_and_the_admin_sees_who_the_link_is_
         &acme,
         &[("email_address", "Bea@Example.com"), ("role", "admin")],
     );
+    // Post/redirect/get: the link is shown once, by the page the post redirects to.
+    created.assert_status(303);
+    let created = ada.get(created.location());
     assert!(
         created.body.contains("An invitation for bea@example.com, as Admin"),
         "{}",

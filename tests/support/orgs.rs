@@ -63,8 +63,11 @@ pub fn invite(browser: &mut Browser<'_>, org_id: &str, email: &str, role: &str) 
         org_id,
         &[("email_address", email), ("role", role)],
     );
-    response.assert_status(200);
-    let link = response
+    response.assert_status(303);
+    assert_eq!(response.location(), "/organization/invitations/created");
+    let shown = browser.get(response.location());
+    shown.assert_status(200);
+    let link = shown
         .body
         .split("value=\"")
         .find(|part| part.contains("/organization/invitation?token="))

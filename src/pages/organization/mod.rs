@@ -201,8 +201,57 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
             organizations::withdraw_unsent_invitation(ctx.db()?, &created.token)?;
             return Err(error);
         }
-        view::invitation_created(ctx, &created)
+        // Post/redirect/get: the link is shown once by the page this redirects to, so a reload
+        // neither invites again nor shows it again (only its hash is stored, so it travels in a
+        // short-lived cookie sealed to this session).
+        let shown = serde_json::json!([created.token, created.email.as_str(), created.role.as_str()]).to_string();
+        let sealed = ctx.signing_mac()?.seal(&created_seal_purpose(visitor), &shown);
+        ctx.add_cookie(crate::security::session::set_cookie(
+            created_cookie(ctx),
+            &sealed,
+            CREATED_LIFETIME,
+            &ctx.portal_cookie_scope(),
+        ));
+        Ok(see_other("/organization/invitations/created"))
     })
+}
+
+/// Seconds the created invitation's link waits to be shown.
+const CREATED_LIFETIME: i64 = 300;
+
+fn created_cookie(ctx: &Ctx<'_>) -> &'static str {
+    if ctx.settings.is_development() {
+        "portal_invitation_created"
+    } else {
+        "__Host-portal_invitation_created"
+    }
+}
+
+/// The seal of a created invitation opens only in the session that created it.
+fn created_seal_purpose(visitor: &Visitor) -> String {
+    format!("invitation-created\0{}", visitor.session.id)
+}
+
+/// `GET /organization/invitations/created`: the new invitation's link, once (the cookie that
+/// carried it is cleared); a reload goes back to the organization.
+pub fn show_created_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let visitor = ctx.visitor()?;
+    let name = created_cookie(ctx);
+    let opened = ctx
+        .cookie(name)
+        .and_then(|sealed| ctx.mac_keys().ok()?.unseal(&created_seal_purpose(visitor), sealed))
+        .and_then(|json| serde_json::from_str::<(String, String, String)>(&json).ok());
+    ctx.add_cookie(crate::security::session::clear_cookie(name, &ctx.portal_cookie_scope()));
+    let Some((token, email, role)) = opened else {
+        return Ok(see_other("/organization"));
+    };
+    let (Ok(email), Ok(role)) = (
+        crate::domain::EmailAddress::parse(&email),
+        crate::domain::Role::parse(&role),
+    ) else {
+        return Ok(see_other("/organization"));
+    };
+    view::invitation_created(ctx, &organizations::CreatedInvitation { token, email, role })
 }
 
 /// Emails an invitation's link in the inviter's language (the admin also sees it to copy).
