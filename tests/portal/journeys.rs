@@ -235,3 +235,25 @@ fn an_invitation_link_is_shown_once_and_a_reload_invites_no_one_again() {
     assert!(stolen.is_none(), "the cookie was cleared once shown");
     other.get("/organization/invitations/created").assert_status(303);
 }
+
+#[test]
+fn the_invitees_own_language_wins_over_the_admins() {
+    use crate::support::orgs::{create_org, org_id, org_post};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    ada.get("/user?ui_locales=fr").assert_status(200);
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let acme = org_id(&portal, "acme");
+    org_post(
+        &mut ada,
+        "/organization/invitations",
+        &acme,
+        &[("email_address", "bea@example.com"), ("role", "member")],
+    )
+    .assert_status(303);
+    let text = portal
+        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'bea@example.com'")
+        .unwrap();
+    let link = crate::support::link_in(&text, "/organization/invitation?");
+    assert!(!link.contains("ui_locales"), "{link}");
+}

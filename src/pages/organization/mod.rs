@@ -263,8 +263,9 @@ fn send_invitation(
 ) -> Result<(), PortalError> {
     let organization = organizations::organization(ctx.db()?, org_id)?
         .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
-    let mut link = view::invitation_link(ctx, &created.token)?;
-    link.query_pairs_mut().append_pair("ui_locales", ctx.strings.lang);
+    // No `ui_locales`: the invitee's pages speak the invitee's language (their browser's), not
+    // the admin's; the email itself is in the admin's, who chose its words.
+    let link = view::invitation_link(ctx, &created.token)?;
     let user = &visitor.user;
     let inviter = match (&user.first_name, &user.last_name) {
         (Some(first), Some(last)) => format!("{first} {last}"),
