@@ -156,6 +156,11 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
         Some(organization::accept_invitation),
     ),
     (
+        "/organization/invitation/join",
+        None,
+        Some(organization::join_invitation),
+    ),
+    (
         "/organization/invitation/decline",
         None,
         Some(organization::decline_invitation),

@@ -1,7 +1,7 @@
 //! `/sign-up`: email address, password and the optional attributes the operator enabled.
 
 use crate::service::auth::Factor;
-use maud::html;
+use maud::{Markup, html};
 
 use super::mail::{self, CodeFlowStart, Email};
 use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
@@ -104,9 +104,6 @@ fn render(
     problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
-    let fields = ctx.settings.sign_up_fields();
-    let error = |name: &str| field_error(ctx, problem, name);
-    let is_required = |mode: FieldMode| mode == FieldMode::Required;
     let card = FormCard {
         title: strings.sign_up_title,
         lead: strings.sign_up_lead,
@@ -117,6 +114,37 @@ fn render(
         problem,
     };
     let form_fields = html! {
+        (account_fields(ctx, input, problem, None))
+                button type="submit" { (strings.sign_up_button) }
+    };
+    let legal = ctx.settings.legal_links();
+    let after = html! {
+        @if legal.terms.is_some() || legal.privacy.is_some() {
+            p.hint.legal {
+                (strings.legal_lead) " "
+                @if let Some(terms) = &legal.terms { a href=(terms) { (strings.terms_link) } }
+                @if legal.terms.is_some() && legal.privacy.is_some() { " · " }
+                @if let Some(privacy) = &legal.privacy { a href=(privacy) { (strings.privacy_link) } }
+            }
+        }
+        (alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in"))
+    };
+    card.render(ctx, form_fields, after)
+}
+
+/// The fields of a new account: the optional ones the operator shows, the address (or, from an
+/// invitation, the fixed address it was made out to), and the password.
+pub(super) fn account_fields(
+    ctx: &Ctx<'_>,
+    input: &SignUpInput,
+    problem: Option<&FormProblem>,
+    fixed_email: Option<&str>,
+) -> Markup {
+    let strings = ctx.strings;
+    let fields = ctx.settings.sign_up_fields();
+    let error = |name: &str| field_error(ctx, problem, name);
+    let is_required = |mode: FieldMode| mode == FieldMode::Required;
+    html! {
                 @if fields.first_name.is_shown() || fields.last_name.is_shown() {
                     div.row {
                         @if fields.first_name.is_shown() {
@@ -137,9 +165,14 @@ fn render(
                         .required(is_required(fields.username)).max_length(Username::MAX_LEN)
                         .hint(strings.username_hint).render(strings))
                 }
-                (Field::new("email_address", strings.email_label, "email", "email")
-                    .value(&input.email_address).error(error("email_address"))
-                    .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+                @if let Some(fixed) = fixed_email {
+                    // The address an invitation was made out to: shown, not asked.
+                    p { strong { (strings.email_label) ": " } (crate::views::email(fixed)) }
+                } @else {
+                    (Field::new("email_address", strings.email_label, "email", "email")
+                        .value(&input.email_address).error(error("email_address"))
+                        .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+                }
                 @if fields.phone_number.is_shown() {
                     (Field::new("phone_number", strings.phone_label, "tel", "tel")
                         .value(&input.phone_number).error(error("phone_number"))
@@ -149,19 +182,5 @@ fn render(
                 (Field::new("password", strings.password_label, "password", "new-password")
                     .error(error("password")).required(true).max_length(MAX_PASSWORD_CHARS)
                     .hint(strings.password_hint).render(strings))
-                button type="submit" { (strings.sign_up_button) }
-    };
-    let legal = ctx.settings.legal_links();
-    let after = html! {
-        @if legal.terms.is_some() || legal.privacy.is_some() {
-            p.hint.legal {
-                (strings.legal_lead) " "
-                @if let Some(terms) = &legal.terms { a href=(terms) { (strings.terms_link) } }
-                @if legal.terms.is_some() && legal.privacy.is_some() { " · " }
-                @if let Some(privacy) = &legal.privacy { a href=(privacy) { (strings.privacy_link) } }
-            }
-        }
-        (alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in"))
-    };
-    card.render(ctx, form_fields, after)
+    }
 }

@@ -172,11 +172,16 @@ fn posts_without_a_token_from_another_site_or_malformed_are_refused() {
 #[test]
 fn signed_out_visitors_are_sent_to_sign_in_and_back() {
     let portal = NativePortal::new(&[]);
-    let page = portal.get("/organization/invitation?token=abc");
+    let page = portal.get("/user?tab=security");
     assert_eq!(page.status, 302);
     assert_eq!(
         page.header("location"),
-        Some("/sign-in?redirect_url=%2Forganization%2Finvitation%3Ftoken%3Dabc")
+        Some("/sign-in?redirect_url=%2Fuser%3Ftab%3Dsecurity")
+    );
+    assert_eq!(
+        portal.get("/organization/invitation?token=abc").status,
+        410,
+        "a signed-out invitation is answered in place, a dead token says so"
     );
     let browser = NativeBrowser::new(&portal);
     let form = browser.get("/sign-in");

@@ -382,6 +382,40 @@ pub fn accept_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Res
     })
 }
 
+/// The live invitation behind `token` for a visitor who is not signed in, its organization, and
+/// whether its address already has an account (then they sign in to accept; else they create
+/// one from the invitation).
+pub fn open_invitation_signed_out(
+    db: &dyn Db,
+    token: &str,
+    now: i64,
+) -> Result<(Invitation, Organization, bool), OrgError> {
+    let invitation = live_invitation(db, token, now)?.ok_or(OrgError::InvitationUnavailable)?;
+    let organization = orgs::find_organization(db, &invitation.org_id)?.ok_or(OrgError::InvitationUnavailable)?;
+    let has_account = users::find_user_by_email(db, &invitation.email)?.is_some();
+    Ok((invitation, organization, has_account))
+}
+
+/// Joins with an account just created from the invitation's own form: in one transaction the
+/// invitation is used up, the address counts as verified (the token proves it: a single-use,
+/// unexpired link that only that address was sent), and the membership is made.
+///
+/// # Threat
+/// The address is the invitation's, never one the form chose (the caller creates the account
+/// with it), and only an account created for this invitation is verified this way: an account
+/// that already existed signs in and accepts like any member.
+pub fn join_with_new_account(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<Organization, OrgError> {
+    transaction(db, || {
+        let (invitation, organization) = open_invitation(db, token, user, now)?;
+        if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Accepted, now)? {
+            return Err(OrgError::InvitationUnavailable);
+        }
+        users::mark_email_verified(db, &user.id, &user.email, now)?;
+        orgs::add_membership(db, &organization.id, &user.id, invitation.role, now)?;
+        Ok(organization)
+    })
+}
+
 /// Declines an invitation.
 pub fn decline_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<(), OrgError> {
     transaction(db, || {

@@ -257,3 +257,65 @@ fn the_invitees_own_language_wins_over_the_admins() {
     let link = crate::support::link_in(&text, "/organization/invitation?");
     assert!(!link.contains("ui_locales"), "{link}");
 }
+
+#[test]
+fn a_new_invitee_joins_in_one_trip_with_the_address_the_invitation_proves() {
+    use crate::support::orgs::{create_org, invite, org_id};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    // Bea opens the emailed link (one mailbox trip): the page says who invited her to what and
+    // takes her account right there, her address fixed.
+    let mut bea = Browser::new(&portal);
+    let page = bea.get(&link);
+    page.assert_status(200);
+    assert!(page.body.contains("Acme"));
+    assert!(page.body.contains("bea@example.com"));
+    assert!(
+        page.input_value("email_address").is_none(),
+        "the address is the invitation's, not typed"
+    );
+    let joined = bea.submit(
+        &link,
+        "/organization/invitation/join",
+        &[("token", crate::support::orgs::token_of(&link)), ("password", PASSWORD)],
+    );
+    joined.assert_status(302);
+    assert_eq!(joined.location(), "/organization?notice=invitation_accepted");
+    assert!(
+        bea.get("/organization?notice=invitation_accepted")
+            .body
+            .contains("Acme")
+    );
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users WHERE email = 'bea@example.com' AND email_verified_at IS NOT NULL"),
+        1,
+        "verified by the invitation"
+    );
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM invitations WHERE status = 'accepted'"),
+        1
+    );
+    // The link is used up: a second try (or someone it was forwarded to) gets nothing.
+    let mut other = Browser::new(&portal);
+    other.get(&link).assert_status(410);
+}
+
+#[test]
+fn an_invitee_with_an_account_is_asked_to_sign_in_with_the_address_filled_in() {
+    use crate::support::orgs::{create_org, invite, org_id};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    Browser::signed_up(&portal, "bea@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    let page = Browser::new(&portal).get(&link);
+    page.assert_status(200);
+    assert!(page.body.contains("Sign in to accept"));
+    assert!(page.body.contains("email_address=bea%40example.com"));
+    assert!(
+        !page.body.contains("/organization/invitation/join"),
+        "no second account for that address"
+    );
+}

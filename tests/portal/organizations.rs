@@ -128,8 +128,11 @@ fn invite_accept_and_role_changes_with_a_second_user() {
 
     let mut bea = Browser::new(&portal);
     let signed_out = bea.get(&link);
+    // Signed out: the invitation itself, with its account form and the way to sign in and come back.
+    signed_out.assert_status(200);
+    assert!(signed_out.body.contains("/organization/invitation/join"));
     assert!(
-        signed_out.location().starts_with("/sign-in?redirect_url="),
+        signed_out.body.contains("/sign-in?redirect_url="),
         "sign in first, then come back"
     );
     bea.sign_up("bea@example.com", PASSWORD).assert_status(302);

@@ -29,7 +29,7 @@ const PAGES: &[(&str, u16)] = &[
     ("/user", 302),
     ("/organization", 302),
     ("/create-organization", 302),
-    ("/organization/invitation?token=nonexistent", 302),
+    ("/organization/invitation?token=nonexistent", 410),
     ("/no-such-page", 404),
 ];
 

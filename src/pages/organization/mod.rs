@@ -315,8 +315,15 @@ pub fn delete(ctx: &Ctx<'_>) -> PageResult {
 // /organization/invitation
 
 pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
-    let visitor = ctx.visitor()?;
     let token = ctx.query.text("token");
+    let Some(visitor) = ctx.signed_in()? else {
+        // One trip for a new invitee: the invitation says who invited them to what, and takes
+        // their new account right there.
+        let (invitation, organization, has_account) =
+            organizations::open_invitation_signed_out(ctx.db()?, token, ctx.now())?;
+        let input = crate::service::accounts::SignUpInput::default();
+        return view::invitation_signed_out(ctx, token, &invitation, &organization, has_account, &input, None);
+    };
     let (invitation, organization) = organizations::open_invitation(ctx.db()?, token, &visitor.user, ctx.now())?;
     view::invitation_page(ctx, token, &invitation, &organization)
 }
@@ -333,6 +340,44 @@ pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
     let organization = organizations::accept_invitation(db, form.text("token"), &visitor.user, ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
     changed(ctx, visitor, Notice::InvitationAccepted)
+}
+
+/// `POST /organization/invitation/join`: a new account for the invitation's address (verified by
+/// the token), joined to the organization and signed in, in one trip.
+pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let token = form.text("token").to_owned();
+    let db = ctx.db()?;
+    let (invitation, organization, has_account) = organizations::open_invitation_signed_out(db, &token, ctx.now())?;
+    let input = crate::service::accounts::SignUpInput {
+        email_address: invitation.email.as_str().to_owned(),
+        password: form.text("password").to_owned(),
+        first_name: form.text("first_name").to_owned(),
+        last_name: form.text("last_name").to_owned(),
+        username: form.text("username").to_owned(),
+        phone_number: form.text("phone_number").to_owned(),
+    };
+    let joined = ctx.check_form(&form).and_then(|()| {
+        if has_account {
+            return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
+        }
+        let signed_up = crate::service::accounts::sign_up(db, &input, ctx.settings.sign_up_fields(), &ctx.attempt())?;
+        let crate::service::accounts::SignedUp::Created(user) = signed_up else {
+            // Another request made the account first: that account signs in to accept.
+            return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
+        };
+        organizations::join_with_new_account(db, &token, &user, ctx.now())?;
+        let location = format!("/organization?notice={}", Notice::InvitationAccepted.key());
+        let response = auth::first_factor(ctx, &user, crate::service::auth::Factor::Password, &location)?;
+        // The new account's one session starts with the organization active.
+        if let Some(session) = sessions::list_sessions(db, &user.id, ctx.now())?.first() {
+            sessions::activate_organization(db, session, &organization.id)?;
+        }
+        Ok(response)
+    });
+    or_show_form(joined, |problem| {
+        view::invitation_signed_out(ctx, &token, &invitation, &organization, false, &input, Some(&problem))
+    })
 }
 
 pub fn decline_invitation(ctx: &Ctx<'_>) -> PageResult {

@@ -392,6 +392,55 @@ pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, cr
     Ok(link)
 }
 
+/// The invitation as an invitee who is not signed in sees it: who invited them to what, then, for
+/// an address without an account, the new account's form (the address fixed: the invitation's),
+/// else the way to sign in and accept.
+pub fn invitation_signed_out(
+    ctx: &Ctx<'_>,
+    token: &str,
+    invitation: &Invitation,
+    organization: &Organization,
+    has_account: bool,
+    input: &crate::service::accounts::SignUpInput,
+    problem: Option<&FormProblem>,
+) -> PageResult {
+    let strings = ctx.strings;
+    let lead = strings
+        .invitation_lead
+        .replace("{org}", &organization.name)
+        .replace("{role}", role_text(strings, invitation.role));
+    let back_here = format!("/organization/invitation?token={token}");
+    let sign_in = {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirect_url", &back_here)
+            .append_pair("email_address", invitation.email.as_str())
+            .finish();
+        format!("/sign-in?{query}")
+    };
+    let content = html! {
+        div.card {
+            h1 { (strings.invitation_title) }
+            p.lead { (lead) }
+            (super::super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
+            @if has_account {
+                p { a.button href=(sign_in) { (strings.sign_in_to_accept) } }
+            } @else {
+                h2 { (strings.join_title) }
+                form method="post" action="/organization/invitation/join" novalidate {
+                    (ctx.csrf_field()?)
+                    input type="hidden" name="token" value=(token);
+                    (super::super::sign_up::account_fields(ctx, input, problem, Some(invitation.email.as_str())))
+                    button type="submit" { (strings.join_button) }
+                }
+                p.alternate { (strings.have_account) " " a href=(sign_in) { (strings.sign_in_link) } }
+            }
+        }
+    };
+    Ok(Page::new(ctx, strings.invitation_title)
+        .problem(problem)
+        .render(content))
+}
+
 /// The invitation as its invitee sees it, with accept and decline.
 pub fn invitation_page(ctx: &Ctx<'_>, token: &str, invitation: &Invitation, organization: &Organization) -> PageResult {
     let strings = ctx.strings;

@@ -109,6 +109,10 @@ pub struct Strings {
     pub confirmation_mismatch: &'static str,
     /// A sensitive change's current password is wrong (said at that field).
     pub wrong_current_password: &'static str,
+    /// An invitation opened by someone without an account: create one there and join.
+    pub join_title: &'static str,
+    pub join_button: &'static str,
+    pub sign_in_to_accept: &'static str,
     pub profile_section: &'static str,
     pub profile_lead: &'static str,
     pub save_button: &'static str,
