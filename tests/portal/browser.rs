@@ -566,3 +566,153 @@ fn every_post_lands_where_the_person_looks() {
     assert!(!session.url().contains("#delete"), "{}", session.url());
     assert!(in_view(&session, "#notice"), "the notice is in view after deleting");
 }
+
+/// Submits the form whose action is exactly `action` and counts the click.
+fn post_form(session: &Session<'_>, clicks: &mut u32, action: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        session.fill(&format!("form[action='{action}'] [name='{name}']"), value);
+    }
+    session.navigating(|| session.click(&format!("form[action='{action}'] button[type='submit']:not([name])")));
+    *clicks += 1;
+}
+
+/// A page, the action of one of its forms, and what to type.
+type SectionPost<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// Signs ada@example.com up in `session` and creates the organization Acme (`acme`).
+fn sign_up_with_organization(session: &Session<'_>, base: &str) {
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    session.goto(&format!("{base}/create-organization"));
+    submit(session, "/create-organization", &[("name", "Acme"), ("slug", "acme")]);
+}
+
+#[test]
+fn every_section_post_shows_its_notice_or_focuses_its_error_summary_in_view() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    sign_up_with_organization(&session, &base);
+    let mut clicks = 0;
+    let saved: &[SectionPost<'_>] = &[
+        (
+            "/user",
+            "/user/profile",
+            &[("first_name", "Ada"), ("last_name", "Lovelace")],
+        ),
+        ("/user", "/user/phone", &[("phone_number", "+14155550123")]),
+        (
+            "/user",
+            "/user/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "another long passphrase 42"),
+            ],
+        ),
+        ("/organization", "/organization/general", &[("name", "Acme Labs")]),
+    ];
+    for (page, action, fields) in saved {
+        session.goto(&format!("{base}{page}"));
+        post_form(&session, &mut clicks, action, fields);
+        let url = session.url();
+        assert!(url.contains("notice="), "{action} saved: {url}");
+        assert!(!url.contains('#'), "{action}: no fragment carried over: {url}");
+        assert!(in_view(&session, "#notice"), "{action}: the notice is in view");
+    }
+    let failed: &[SectionPost<'_>] = &[
+        ("/user", "/user/phone", &[("phone_number", "not a number")]),
+        (
+            "/user",
+            "/user/password",
+            &[("current_password", "wrong"), ("new_password", "x")],
+        ),
+        ("/organization", "/organization/general", &[("slug", "!!")]),
+        (
+            "/organization",
+            "/organization/invitations",
+            &[("email_address", "nobody")],
+        ),
+        (
+            "/organization",
+            "/organization/delete",
+            &[("confirmation", "not the slug")],
+        ),
+    ];
+    for (page, action, fields) in failed {
+        session.goto(&format!("{base}{page}"));
+        post_form(&session, &mut clicks, action, fields);
+        assert_eq!(session.focused(), "DIV", "{action}: the error summary has the focus");
+        assert!(in_view(&session, "[role=alert]"), "{action}: and is in view");
+    }
+    assert_eq!(clicks, (saved.len() + failed.len()) as u32);
+}
+
+#[test]
+fn a_new_invitee_joins_in_one_click_from_the_emailed_link() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let admin = driver.session(true);
+    sign_up_with_organization(&admin, &base);
+    admin.goto(&format!("{base}/organization"));
+    let mut admin_clicks = 0;
+    post_form(
+        &admin,
+        &mut admin_clicks,
+        "/organization/invitations",
+        &[("email_address", "bea@example.com")],
+    );
+    assert!(
+        admin.url().ends_with("/organization/invitations/created"),
+        "{}",
+        admin.url()
+    );
+    let shown = admin.script("return document.getElementById('invitation-link').value", json!([]));
+    let shown = shown.as_str().unwrap().to_owned();
+    let text = portal
+        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'bea@example.com'")
+        .unwrap();
+    let emailed = crate::support::link_in(&text, "/organization/invitation?");
+    assert!(shown.ends_with(&emailed), "the admin copies what Bea is sent: {shown}");
+
+    // Bea, in a browser of her own that never saw the portal, opens the emailed link (her one
+    // mailbox trip) on a phone.
+    let bea = driver.session(true);
+    bea.emulate_phone(390, 844);
+    bea.goto(&shown);
+    let page = bea.source();
+    assert!(
+        page.contains("Acme") && page.contains("bea@example.com"),
+        "says who and what"
+    );
+    let mut auditor = Audit::new(&bea, &base);
+    auditor.check(None, "invitation, signed out, phone");
+    // A mistake on the way keeps her on the invitation, the error summary focused.
+    post_form(&bea, &mut 0, "/organization/invitation/join", &[("password", "short")]);
+    assert_eq!(bea.focused(), "DIV", "the error summary has the focus");
+    auditor.check(None, "invitation join failed, phone");
+    auditor.assert_clean();
+    bea.emulate_phone(390, 844);
+    bea.goto(&shown);
+    let mut clicks = 0;
+    post_form(
+        &bea,
+        &mut clicks,
+        "/organization/invitation/join",
+        &[("password", PASSWORD)],
+    );
+    assert!(bea.url().contains("/organization?notice="), "{}", bea.url());
+    assert!(in_view(&bea, "#notice"), "the welcome is in view");
+    assert!(bea.source().contains("Acme"), "she is in the organization");
+    assert_eq!(clicks, 1, "one click after the link (Clerk: about 3)");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM dev_outbox WHERE recipient = 'bea@example.com'"),
+        1,
+        "and no second email to fetch"
+    );
+}
