@@ -716,3 +716,36 @@ fn a_new_invitee_joins_in_one_click_from_the_emailed_link() {
         "and no second email to fetch"
     );
 }
+
+#[test]
+fn a_failed_post_on_every_single_card_page_focuses_its_error_summary() {
+    let portal = Portal::new();
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let signed_out: &[SectionPost<'_>] = &[
+        (
+            "/sign-in",
+            "/sign-in",
+            &[("identifier", "nobody@example.com"), ("password", "wrong password")],
+        ),
+        (
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", "nope"), ("password", PASSWORD)],
+        ),
+        ("/forgot-password", "/forgot-password", &[("email_address", "nope")]),
+    ];
+    let signed_in: &[SectionPost<'_>] = &[("/create-organization", "/create-organization", &[("name", "")])];
+    for (round, posts) in [signed_out, signed_in].into_iter().enumerate() {
+        if round == 1 {
+            sign_up_with_organization(&session, &base);
+        }
+        for (page, action, fields) in posts {
+            session.goto(&format!("{base}{page}"));
+            post_form(&session, &mut 0, action, fields);
+            assert_eq!(session.focused(), "DIV", "{action}: the error summary has the focus");
+            assert!(in_view(&session, "[role=alert]"), "{action}: and is in view");
+        }
+    }
+}
