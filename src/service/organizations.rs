@@ -396,6 +396,14 @@ pub fn open_invitation_signed_out(
     Ok((invitation, organization, has_account))
 }
 
+/// The admin who sent `invitation`, while their account exists.
+pub fn inviter(db: &dyn Db, invitation: &Invitation) -> Result<Option<User>, OrgError> {
+    match &invitation.invited_by {
+        Some(id) => Ok(users::find_user_by_id(db, id)?),
+        None => Ok(None),
+    }
+}
+
 /// Joins with an account just created from the invitation's own form: in one transaction the
 /// invitation is used up, the address counts as verified (the token proves it: a single-use,
 /// unexpired link that only that address was sent), and the membership is made.

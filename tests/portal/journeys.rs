@@ -270,7 +270,10 @@ fn a_new_invitee_joins_in_one_trip_with_the_address_the_invitation_proves() {
     let mut bea = Browser::new(&portal);
     let page = bea.get(&link);
     page.assert_status(200);
-    assert!(page.body.contains("Acme"));
+    assert!(
+        page.body.contains("ada@example.com invited you to join “Acme”"),
+        "who invited her to what"
+    );
     assert!(page.body.contains("bea@example.com"));
     assert!(
         page.input_value("email_address").is_none(),
@@ -307,12 +310,22 @@ fn an_invitee_with_an_account_is_asked_to_sign_in_with_the_address_filled_in() {
     use crate::support::orgs::{create_org, invite, org_id};
     let portal = Portal::new();
     let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    ada.submit(
+        "/user",
+        "/user/profile",
+        &[("first_name", "Ada"), ("last_name", "www.evil.example")],
+    )
+    .assert_status(303);
     Browser::signed_up(&portal, "bea@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
     let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
     let page = Browser::new(&portal).get(&link);
     page.assert_status(200);
     assert!(page.body.contains("Sign in to accept"));
+    assert!(
+        page.body.contains("ada@example.com invited you"),
+        "a link-shaped name gives way to the inviter's address"
+    );
     assert!(page.body.contains("email_address=bea%40example.com"));
     assert!(
         !page.body.contains("/organization/invitation/join"),

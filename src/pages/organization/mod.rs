@@ -266,12 +266,7 @@ fn send_invitation(
     // No `ui_locales`: the invitee's pages speak the invitee's language (their browser's), not
     // the admin's; the email itself is in the admin's, who chose its words.
     let link = view::invitation_link(ctx, &created.token)?;
-    let user = &visitor.user;
-    let inviter = match (&user.first_name, &user.last_name) {
-        (Some(first), Some(last)) => format!("{first} {last}"),
-        (Some(first), None) => first.clone(),
-        _ => user.email.as_str().to_owned(),
-    };
+    let inviter = person_name(&visitor.user);
     let to = created.email.as_str();
     mail::admit(ctx, to)?;
     mail::send(
@@ -314,6 +309,15 @@ pub fn delete(ctx: &Ctx<'_>) -> PageResult {
 // ---------------------------------------------------------------------------------------------
 // /organization/invitation
 
+/// How an invitation names the admin who sent it: their name, else their address.
+fn person_name(user: &crate::store::users::User) -> String {
+    match (&user.first_name, &user.last_name) {
+        (Some(first), Some(last)) => format!("{first} {last}"),
+        (Some(first), None) => first.clone(),
+        _ => user.email.as_str().to_owned(),
+    }
+}
+
 pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
     let token = ctx.query.text("token");
     let Some(visitor) = ctx.signed_in()? else {
@@ -321,11 +325,13 @@ pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
         // their new account right there.
         let (invitation, organization, has_account) =
             organizations::open_invitation_signed_out(ctx.db()?, token, ctx.now())?;
+        let lead = view::invitation_lead(ctx, &invitation, &organization)?;
         let input = crate::service::accounts::SignUpInput::default();
-        return view::invitation_signed_out(ctx, token, &invitation, &organization, has_account, &input, None);
+        return view::invitation_signed_out(ctx, token, &invitation, &lead, has_account, &input, None);
     };
     let (invitation, organization) = organizations::open_invitation(ctx.db()?, token, &visitor.user, ctx.now())?;
-    view::invitation_page(ctx, token, &invitation, &organization)
+    let lead = view::invitation_lead(ctx, &invitation, &organization)?;
+    view::invitation_page(ctx, token, &lead)
 }
 
 pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
@@ -376,7 +382,8 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         Ok(response)
     });
     or_show_form(joined, |problem| {
-        view::invitation_signed_out(ctx, &token, &invitation, &organization, false, &input, Some(&problem))
+        let lead = view::invitation_lead(ctx, &invitation, &organization)?;
+        view::invitation_signed_out(ctx, &token, &invitation, &lead, false, &input, Some(&problem))
     })
 }
 

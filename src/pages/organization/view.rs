@@ -10,9 +10,10 @@ use super::super::redirects;
 use super::super::render::{Page, PageResult};
 use super::Ctx;
 use crate::domain::{EmailAddress, OrganizationName, Role, Slug};
-use crate::error::FormProblem;
+use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
+use crate::security::email_text;
 use crate::service::organizations;
 use crate::service::sessions::Visitor;
 use crate::store::organizations::{Invitation, Member, Membership, Organization};
@@ -392,6 +393,36 @@ pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, cr
     Ok(link)
 }
 
+/// What an invitation says to its invitee: who invited them (as the email named them) to which
+/// organization with which role; without the inviter (a row from before it was recorded, or an
+/// account since deleted), only what and as what.
+pub fn invitation_lead(
+    ctx: &Ctx<'_>,
+    invitation: &Invitation,
+    organization: &Organization,
+) -> Result<String, PortalError> {
+    let strings = ctx.strings;
+    let role = role_text(strings, invitation.role);
+    let Some(inviter) = organizations::inviter(ctx.db()?, invitation)? else {
+        return Ok(strings
+            .invitation_lead
+            .replace("{org}", &organization.name)
+            .replace("{role}", role));
+    };
+    let mail = strings.mail();
+    let name = super::person_name(&inviter);
+    // The email's words and its care for names (a link-shaped one is not repeated); a page makes
+    // no links of text, so the inviter's own address stands in for such a name.
+    let inviter = email_text::name_for_email(&name).unwrap_or(inviter.email.as_str());
+    let values = [
+        ("app", ctx.settings.branding().application_name.as_str()),
+        ("inviter", inviter),
+        ("org", organization.name.as_str()),
+        ("role", role),
+    ];
+    Ok(email_text::fill(mail.lead_invitation, &values))
+}
+
 /// The invitation as an invitee who is not signed in sees it: who invited them to what, then, for
 /// an address without an account, the new account's form (the address fixed: the invitation's),
 /// else the way to sign in and accept.
@@ -399,16 +430,12 @@ pub fn invitation_signed_out(
     ctx: &Ctx<'_>,
     token: &str,
     invitation: &Invitation,
-    organization: &Organization,
+    lead: &str,
     has_account: bool,
     input: &crate::service::accounts::SignUpInput,
     problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
-    let lead = strings
-        .invitation_lead
-        .replace("{org}", &organization.name)
-        .replace("{role}", role_text(strings, invitation.role));
     let back_here = format!("/organization/invitation?token={token}");
     let sign_in = {
         let query = url::form_urlencoded::Serializer::new(String::new())
@@ -442,12 +469,8 @@ pub fn invitation_signed_out(
 }
 
 /// The invitation as its invitee sees it, with accept and decline.
-pub fn invitation_page(ctx: &Ctx<'_>, token: &str, invitation: &Invitation, organization: &Organization) -> PageResult {
+pub fn invitation_page(ctx: &Ctx<'_>, token: &str, lead: &str) -> PageResult {
     let strings = ctx.strings;
-    let lead = strings
-        .invitation_lead
-        .replace("{org}", &organization.name)
-        .replace("{role}", role_text(strings, invitation.role));
     let content = html! {
         div.card {
             h1 { (strings.invitation_title) }
