@@ -475,8 +475,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Adds a `Set-Cookie`. A later one for the same cookie (name and `Domain`) replaces the
+    /// earlier: a response states each cookie once, and what the handler decided last is what
+    /// the browser keeps (a token re-issued after the session changed, say).
     pub fn add_cookie(&self, set_cookie: String) {
-        self.cookies.borrow_mut().push(set_cookie);
+        let mut cookies = self.cookies.borrow_mut();
+        let same = cookie_identity(&set_cookie);
+        cookies.retain(|earlier| cookie_identity(earlier) != same);
+        cookies.push(set_cookie);
     }
 
     pub fn take_cookies(&self) -> Vec<String> {
@@ -537,4 +543,35 @@ fn request_origin(headers: &HeaderMap, uri: &http::Uri) -> Url {
         .filter(|url| url.host_str().is_some())
         .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"));
     Url::parse(&from_request.origin().ascii_serialization()).unwrap_or(from_request)
+}
+
+/// The name and `Domain` of a `Set-Cookie` value: what makes two of them the same cookie here
+/// (every portal cookie is on `Path=/`).
+fn cookie_identity(set_cookie: &str) -> (&str, Option<&str>) {
+    let mut parts = set_cookie.split(';').map(str::trim);
+    let name = parts.next().and_then(|pair| pair.split('=').next()).unwrap_or("");
+    let domain = parts.find_map(|attribute| {
+        let (key, value) = attribute.split_once('=')?;
+        key.eq_ignore_ascii_case("domain").then_some(value)
+    });
+    (name, domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_identity;
+
+    #[test]
+    fn the_same_cookie_is_its_name_and_domain() {
+        assert_eq!(
+            cookie_identity("__session=a.b.c; Path=/; HttpOnly; Domain=example.com; Secure"),
+            ("__session", Some("example.com"))
+        );
+        assert_eq!(
+            cookie_identity("__session=; Path=/; Max-Age=0"),
+            ("__session", None),
+            "a host-only clear is another cookie than a domain one"
+        );
+        assert_eq!(cookie_identity("broken"), ("broken", None));
+    }
 }

@@ -286,6 +286,20 @@ fn a_new_invitee_joins_in_one_trip_with_the_address_the_invitation_proves() {
     );
     joined.assert_status(302);
     assert_eq!(joined.location(), "/organization?notice=invitation_accepted");
+    assert_eq!(
+        joined
+            .set_cookies()
+            .iter()
+            .filter(|cookie| cookie.starts_with("__session="))
+            .count(),
+        1,
+        "one token, stated once"
+    );
+    assert_eq!(
+        bea.claims()["org_slug"],
+        "acme",
+        "and it already speaks for the organization"
+    );
     assert!(
         bea.get("/organization?notice=invitation_accepted")
             .body

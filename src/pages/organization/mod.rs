@@ -375,9 +375,11 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         organizations::join_with_new_account(db, &token, &user, ctx.now())?;
         let location = format!("/organization?notice={}", Notice::InvitationAccepted.key());
         let response = auth::first_factor(ctx, &user, crate::service::auth::Factor::Password, &location)?;
-        // The new account's one session starts with the organization active.
+        // The new account's one session starts with the organization active, and its token
+        // (re-issued, replacing the first) says so.
         if let Some(session) = sessions::list_sessions(db, &user.id, ctx.now())?.first() {
             sessions::activate_organization(db, session, &organization.id)?;
+            auth::refresh_token(ctx, session, false)?;
         }
         Ok(response)
     });
