@@ -404,23 +404,34 @@ pub fn inviter(db: &dyn Db, invitation: &Invitation) -> Result<Option<User>, Org
     }
 }
 
-/// Joins with an account just created from the invitation's own form: in one transaction the
-/// invitation is used up, the address counts as verified (the token proves it: a single-use,
-/// unexpired link that only that address was sent), and the membership is made.
+/// Joins with an account created from the invitation's own form, in one transaction: the
+/// invitation is still live, `create_account` makes the account (verified: the token proves the
+/// address, a single-use, unexpired link that only that address was sent), the invitation is
+/// used up and the membership made. Any failure (a lost race for the address or the
+/// invitation) leaves nothing behind: no account without its membership.
 ///
 /// # Threat
-/// The address is the invitation's, never one the form chose (the caller creates the account
-/// with it), and only an account created for this invitation is verified this way: an account
-/// that already existed signs in and accepts like any member.
-pub fn join_with_new_account(db: &dyn Db, token: &str, user: &User, now: i64) -> Result<Organization, OrgError> {
+/// The address is the invitation's, never one the form chose: an account made for another
+/// address is refused here too. An account that already existed signs in and accepts like any
+/// member.
+pub fn join_with_new_account<E: From<OrgError> + From<DbError>>(
+    db: &dyn Db,
+    token: &str,
+    now: i64,
+    create_account: impl FnOnce() -> Result<User, E>,
+) -> Result<(User, Organization), E> {
     transaction(db, || {
-        let (invitation, organization) = open_invitation(db, token, user, now)?;
-        if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Accepted, now)? {
-            return Err(OrgError::InvitationUnavailable);
+        let invitation = live_invitation(db, token, now)?.ok_or(OrgError::InvitationUnavailable)?;
+        let organization = orgs::find_organization(db, &invitation.org_id)?.ok_or(OrgError::InvitationUnavailable)?;
+        let user = create_account()?;
+        if user.email != invitation.email || user.email_verified_at.is_none() {
+            return Err(OrgError::InvitationForAnotherEmail.into());
         }
-        users::mark_email_verified(db, &user.id, &user.email, now)?;
+        if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Accepted, now)? {
+            return Err(OrgError::InvitationUnavailable.into());
+        }
         orgs::add_membership(db, &organization.id, &user.id, invitation.role, now)?;
-        Ok(organization)
+        Ok((user, organization))
     })
 }
 
@@ -565,6 +576,44 @@ mod tests {
             invite(&db, &ada, &org.id, "b@example.com", "admin", 14),
             Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]))
         );
+    }
+
+    /// An account for the invitation's address, made inside the join's transaction.
+    fn verified(db: &MemoryDb, id: &str, email: &str, now: i64) -> Result<User, OrgError> {
+        let made = stored_user(db, id, email);
+        users::mark_email_verified(db, &made.id, &made.email, now)?;
+        Ok(users::find_user_by_id(db, &made.id)?.expect("just made"))
+    }
+
+    #[test]
+    fn joining_with_a_new_account_is_all_or_nothing() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "user_a", "a@example.com");
+        let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        let token = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap().token;
+        let accounts = || db.count("SELECT COUNT(*) FROM users");
+        // Attack: an account made for another address than the invitation's joins with it.
+        let other = join_with_new_account(&db, &token, 11, || verified(&db, "user_x", "x@example.com", 11));
+        assert_eq!(other, Err(OrgError::InvitationForAnotherEmail));
+        assert_eq!(accounts(), 1, "the refused account is rolled back with the join");
+        // Attack: the same link used twice (a forwarded link, a double submit).
+        let (bea, joined) =
+            join_with_new_account(&db, &token, 12, || verified(&db, "user_b", "b@example.com", 12)).unwrap();
+        assert_eq!(joined.id, org.id);
+        assert_eq!(
+            orgs::find_membership(&db, &org.id, &bea.id).unwrap().unwrap().role,
+            Role::Member
+        );
+        let again = join_with_new_account(&db, &token, 13, || verified(&db, "user_c", "b2@example.com", 13));
+        assert_eq!(again, Err(OrgError::InvitationUnavailable));
+        assert_eq!(accounts(), 2, "a used link makes no account");
+        // An expired invitation makes no account either.
+        let late = invite(&db, &ada, &org.id, "d@example.com", "member", 20).unwrap().token;
+        let expired = join_with_new_account(&db, &late, 20 + INVITATION_LIFETIME + 1, || {
+            verified(&db, "user_d", "d@example.com", 21)
+        });
+        assert_eq!(expired, Err(OrgError::InvitationUnavailable));
+        assert_eq!(accounts(), 2);
     }
 
     #[test]

@@ -15,8 +15,8 @@ use crate::domain::{InvitationId, OrgId, UserId};
 use crate::error::PortalError;
 use crate::form::Params;
 use crate::redirect::{Flow, RedirectTarget};
-use crate::service::organizations;
 use crate::service::sessions::{self, Visitor};
+use crate::service::{accounts, organizations};
 use crate::views::Msg;
 
 // ---------------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
         let (invitation, organization, has_account) =
             organizations::open_invitation_signed_out(ctx.db()?, token, ctx.now())?;
         let lead = view::invitation_lead(ctx, &invitation, &organization)?;
-        let input = crate::service::accounts::SignUpInput::default();
+        let input = accounts::SignUpInput::default();
         return view::invitation_signed_out(ctx, token, &invitation, &lead, has_account, &input, None);
     };
     let (invitation, organization) = organizations::open_invitation(ctx.db()?, token, &visitor.user, ctx.now())?;
@@ -355,7 +355,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
     let token = form.text("token").to_owned();
     let db = ctx.db()?;
     let (invitation, organization, has_account) = organizations::open_invitation_signed_out(db, &token, ctx.now())?;
-    let input = crate::service::accounts::SignUpInput {
+    let input = accounts::SignUpInput {
         email_address: invitation.email.as_str().to_owned(),
         password: form.text("password").to_owned(),
         first_name: form.text("first_name").to_owned(),
@@ -367,12 +367,15 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         if has_account {
             return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
         }
-        let signed_up = crate::service::accounts::sign_up(db, &input, ctx.settings.sign_up_fields(), &ctx.attempt())?;
-        let crate::service::accounts::SignedUp::Created(user) = signed_up else {
+        let attempt = ctx.attempt();
+        let pending = match accounts::request_sign_up(db, &input, ctx.settings.sign_up_fields(), &attempt)? {
+            accounts::SignUpRequest::New(pending) => pending,
             // Another request made the account first: that account signs in to accept.
-            return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
+            accounts::SignUpRequest::Existing(_) => return Err(PortalError::Forbidden(Msg::InvitationWrongEmail)),
         };
-        organizations::join_with_new_account(db, &token, &user, ctx.now())?;
+        let (user, organization) = organizations::join_with_new_account(db, &token, ctx.now(), || {
+            accounts::create_verified_account(db, &pending, ctx.now()).map_err(PortalError::from)
+        })?;
         let location = format!("/organization?notice={}", Notice::InvitationAccepted.key());
         let response = auth::first_factor(ctx, &user, crate::service::auth::Factor::Password, &location)?;
         // The new account's one session starts with the organization active, and its token
