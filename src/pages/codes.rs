@@ -129,7 +129,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     // admitted by the address's password-check rate: a flood of posts costs no Argon2 memory.
     let new_password = (purpose == Purpose::Reset).then(|| form.text("password"));
     if let Some(new_password) = new_password {
-        password::check_new_password(new_password, &flow.email)
+        password::check_new_password(new_password, &[&flow.email])
             .map_err(|problem| FormProblem::fields(vec![("password", FieldError::Password(problem))]))?;
     }
     if matches!(purpose, Purpose::EmailChange | Purpose::VerifyEmail) {

@@ -150,7 +150,7 @@ fn validate(input: &SignUpInput, fields: SignUpFields) -> Result<(EmailAddress, 
     if let Err(problem) = &email {
         errors.push(("email_address", FieldError::Field(*problem)));
     }
-    if let Err(problem) = password::check_new_password(&input.password, &input.email_address) {
+    if let Err(problem) = password::check_new_password(&input.password, &[&input.email_address, &input.username]) {
         errors.push(("password", FieldError::Password(problem)));
     }
     match email {

@@ -141,7 +141,8 @@ pub fn change_password(
     if matches!(reauth, Reauthentication::Password("")) {
         return Err(field("current_password", FieldProblem::Required));
     }
-    password::check_new_password(new_password, user.email.as_str())
+    let username = user.username.as_ref().map_or("", |name| name.as_str());
+    password::check_new_password(new_password, &[user.email.as_str(), username])
         .map_err(|problem| AccountError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
     reauth.check(db, user, attempt)?;
     // The new password's hash is an Argon2 run like any other: it counts against the rate.

@@ -78,7 +78,7 @@ pub const GERMAN: Strings = Strings {
     username_taken: "Dieser Benutzername ist vergeben.",
     password_too_short: "Verwenden Sie mindestens 8 Zeichen.",
     password_too_long: "Verwenden Sie höchstens 256 Zeichen.",
-    password_same_as_email: "Ihr Passwort darf nicht Ihre E-Mail-Adresse sein.",
+    password_same_as_email: "Ihr Passwort darf weder Ihre E-Mail-Adresse noch Ihren Benutzernamen enthalten.",
     fix_errors: "Bitte korrigieren Sie die markierten Felder.",
     sign_out_title: "Abmelden",
     sign_out_lead: "Auf diesem Gerät abmelden?",

@@ -78,7 +78,7 @@ pub const SPANISH: Strings = Strings {
     username_taken: "Ese nombre de usuario ya está en uso.",
     password_too_short: "Usa al menos 8 caracteres.",
     password_too_long: "Usa como máximo 256 caracteres.",
-    password_same_as_email: "Tu contraseña no puede ser tu correo electrónico.",
+    password_same_as_email: "Tu contraseña no puede contener tu correo electrónico ni tu nombre de usuario.",
     fix_errors: "Corrige los campos marcados.",
     sign_out_title: "Cerrar sesión",
     sign_out_lead: "¿Cerrar la sesión en este dispositivo?",

@@ -78,7 +78,7 @@ pub const FRENCH: Strings = Strings {
     username_taken: "Ce nom d’utilisateur est déjà pris.",
     password_too_short: "Utilisez au moins 8 caractères.",
     password_too_long: "Utilisez au plus 256 caractères.",
-    password_same_as_email: "Votre mot de passe ne peut pas être votre adresse e-mail.",
+    password_same_as_email: "Votre mot de passe ne peut pas contenir votre adresse e-mail ni votre nom d’utilisateur.",
     fix_errors: "Corrigez les champs signalés.",
     sign_out_title: "Déconnexion",
     sign_out_lead: "Se déconnecter de cet appareil ?",

@@ -78,7 +78,7 @@ pub const JAPANESE: Strings = Strings {
     username_taken: "このユーザー名は使われています。",
     password_too_short: "8 文字以上にしてください。",
     password_too_long: "256 文字以下にしてください。",
-    password_same_as_email: "パスワードをメールアドレスと同じにすることはできません。",
+    password_same_as_email: "パスワードにメールアドレスやユーザー名を含めることはできません。",
     fix_errors: "強調表示された項目を修正してください。",
     sign_out_title: "サインアウト",
     sign_out_lead: "この端末からサインアウトしますか？",

@@ -78,7 +78,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     username_taken: "Esse nome de usuário já está em uso.",
     password_too_short: "Use pelo menos 8 caracteres.",
     password_too_long: "Use no máximo 256 caracteres.",
-    password_same_as_email: "Sua senha não pode ser o seu e-mail.",
+    password_same_as_email: "Sua senha não pode conter o seu e-mail nem o seu nome de usuário.",
     fix_errors: "Corrija os campos destacados.",
     sign_out_title: "Sair",
     sign_out_lead: "Sair neste dispositivo?",
