@@ -264,7 +264,9 @@ fn a_new_invitee_joins_in_one_trip_with_the_address_the_invitation_proves() {
     let portal = Portal::new();
     let mut ada = Browser::signed_up(&portal, "ada@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
-    let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    let copied = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    let link = crate::support::orgs::emailed_link(&portal, "bea@example.com");
+    assert!(link.starts_with(&copied) && link.contains("&proof="), "{link}");
     // Bea opens the emailed link (one mailbox trip): the page says who invited her to what and
     // takes her account right there, her address fixed.
     let mut bea = Browser::new(&portal);
@@ -282,7 +284,11 @@ fn a_new_invitee_joins_in_one_trip_with_the_address_the_invitation_proves() {
     let joined = bea.submit(
         &link,
         "/organization/invitation/join",
-        &[("token", crate::support::orgs::token_of(&link)), ("password", PASSWORD)],
+        &[
+            ("token", crate::support::orgs::token_of(&link)),
+            ("proof", crate::support::orgs::proof_of(&link)),
+            ("password", PASSWORD),
+        ],
     );
     joined.assert_status(302);
     assert_eq!(joined.location(), "/organization?notice=invitation_accepted");
@@ -332,7 +338,8 @@ fn an_invitee_with_an_account_is_asked_to_sign_in_with_the_address_filled_in() {
     .assert_status(303);
     Browser::signed_up(&portal, "bea@example.com");
     create_org(&mut ada, "Acme", "acme").assert_status(302);
-    let link = invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    invite(&mut ada, &org_id(&portal, "acme"), "bea@example.com", "member");
+    let link = crate::support::orgs::emailed_link(&portal, "bea@example.com");
     let page = Browser::new(&portal).get(&link);
     page.assert_status(200);
     assert!(page.body.contains("Sign in to accept"));
@@ -344,5 +351,54 @@ fn an_invitee_with_an_account_is_asked_to_sign_in_with_the_address_filled_in() {
     assert!(
         !page.body.contains("/organization/invitation/join"),
         "no second account for that address"
+    );
+}
+
+#[test]
+fn an_admins_copy_of_the_link_cannot_make_a_verified_account_nor_tell_who_has_one() {
+    use crate::support::orgs::{create_org, invite, org_id, token_of};
+    let portal = Portal::new();
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    Browser::signed_up(&portal, "cy@example.com");
+    create_org(&mut ada, "Acme", "acme").assert_status(302);
+    let acme = org_id(&portal, "acme");
+    let for_new = invite(&mut ada, &acme, "bea@example.com", "member");
+    let for_existing = invite(&mut ada, &acme, "cy@example.com", "member");
+    // Attack: the admin opens their own copy signed out to learn whether an address has an
+    // account. Both pages offer the same ways: sign in, or sign up with the address prefilled.
+    let mut mallory = Browser::new(&portal);
+    for link in [&for_new, &for_existing] {
+        let page = mallory.get(link);
+        page.assert_status(200);
+        assert!(
+            !page.body.contains("/organization/invitation/join"),
+            "no join form on a copy"
+        );
+        assert!(page.body.contains("Sign in to accept") && page.body.contains("/sign-up?"));
+    }
+    // Attack: the admin posts the join with their copy to own a "verified" account for Bea.
+    let csrf = mallory.get("/sign-in").input_value("csrf_token").unwrap();
+    let forged = mallory.post_form(
+        "/organization/invitation/join",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("token", token_of(&for_new)),
+            ("proof", "AAAA"),
+            ("password", PASSWORD),
+        ],
+    );
+    forged.assert_status(403);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users WHERE email = 'bea@example.com'"),
+        0,
+        "no account for the address"
+    );
+    // Bea's emailed link still works.
+    let emailed = crate::support::orgs::emailed_link(&portal, "bea@example.com");
+    assert!(
+        Browser::new(&portal)
+            .get(&emailed)
+            .body
+            .contains("/organization/invitation/join")
     );
 }

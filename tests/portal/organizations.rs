@@ -128,9 +128,10 @@ fn invite_accept_and_role_changes_with_a_second_user() {
 
     let mut bea = Browser::new(&portal);
     let signed_out = bea.get(&link);
-    // Signed out: the invitation itself, with its account form and the way to sign in and come back.
+    // Signed out, from the admin's copy: the invitation itself, with the ways to sign in or sign
+    // up and come back (the account form is only on the emailed link).
     signed_out.assert_status(200);
-    assert!(signed_out.body.contains("/organization/invitation/join"));
+    assert!(signed_out.body.contains("/sign-up?redirect_url="));
     assert!(
         signed_out.body.contains("/sign-in?redirect_url="),
         "sign in first, then come back"

@@ -82,5 +82,23 @@ pub fn accept(browser: &mut Browser<'_>, link: &str) -> TestResponse {
 }
 
 pub fn token_of(link: &str) -> &str {
-    link.split("token=").nth(1).unwrap()
+    let token = link.split("token=").nth(1).unwrap();
+    token.split('&').next().unwrap()
+}
+
+/// The mailbox proof of an emailed invitation link.
+pub fn proof_of(link: &str) -> &str {
+    let proof = link.split("proof=").nth(1).unwrap();
+    proof.split('&').next().unwrap()
+}
+
+/// The invitation link `email` was sent (path and query: token and mailbox proof), from the
+/// development outbox.
+pub fn emailed_link(portal: &Portal, email: &str) -> String {
+    let text = portal
+        .text(&format!(
+            "SELECT text_body FROM dev_outbox WHERE recipient = '{email}' ORDER BY rowid DESC LIMIT 1"
+        ))
+        .unwrap();
+    super::link_in(&text, "/organization/invitation?")
 }

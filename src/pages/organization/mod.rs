@@ -265,7 +265,7 @@ fn send_invitation(
         .ok_or_else(|| PortalError::Internal("the organization is gone".into()))?;
     // No `ui_locales`: the invitee's pages speak the invitee's language (their browser's), not
     // the admin's; the email itself is in the admin's, who chose its words.
-    let link = view::invitation_link(ctx, &created.token)?;
+    let link = view::emailed_invitation_link(ctx, &created.token)?;
     let inviter = person_name(&visitor.user);
     let to = created.email.as_str();
     mail::admit(ctx, to)?;
@@ -326,8 +326,10 @@ pub fn show_invitation(ctx: &Ctx<'_>) -> PageResult {
         let (invitation, organization, has_account) =
             organizations::open_invitation_signed_out(ctx.db()?, token, ctx.now())?;
         let lead = view::invitation_lead(ctx, &invitation, &organization)?;
+        let proof = ctx.query.text("proof");
+        let proven = view::proves_mailbox(ctx, token, proof).then_some((proof, has_account));
         let input = accounts::SignUpInput::default();
-        return view::invitation_signed_out(ctx, token, &invitation, &lead, has_account, &input, None);
+        return view::invitation_signed_out(ctx, token, &invitation, &lead, proven, &input, None);
     };
     let (invitation, organization) = organizations::open_invitation(ctx.db()?, token, &visitor.user, ctx.now())?;
     let lead = view::invitation_lead(ctx, &invitation, &organization)?;
@@ -353,8 +355,13 @@ pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
 pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let token = form.text("token").to_owned();
+    let proof = form.text("proof").to_owned();
     let db = ctx.db()?;
     let (invitation, organization, has_account) = organizations::open_invitation_signed_out(db, &token, ctx.now())?;
+    if !view::proves_mailbox(ctx, &token, &proof) {
+        // Only the emailed link proves the address; a copy signs up like anyone else.
+        return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
+    }
     let input = accounts::SignUpInput {
         email_address: invitation.email.as_str().to_owned(),
         password: form.text("password").to_owned(),
@@ -388,7 +395,15 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
     });
     or_show_form(joined, |problem| {
         let lead = view::invitation_lead(ctx, &invitation, &organization)?;
-        view::invitation_signed_out(ctx, &token, &invitation, &lead, false, &input, Some(&problem))
+        view::invitation_signed_out(
+            ctx,
+            &token,
+            &invitation,
+            &lead,
+            Some((&proof, false)),
+            &input,
+            Some(&problem),
+        )
     })
 }
 

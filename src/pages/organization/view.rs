@@ -385,12 +385,40 @@ pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitat
     Ok(Page::new(ctx, strings.invitations_section).render(content))
 }
 
-/// The link of an invitation, on the origin emailed links use (`Ctx::link_origin`).
+/// The link of an invitation, on the origin emailed links use (`Ctx::link_origin`): what the
+/// admin copies.
 pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, crate::error::PortalError> {
     let mut link = ctx.link_origin()?.clone();
     link.set_path("/organization/invitation");
     link.query_pairs_mut().clear().append_pair("token", token);
     Ok(link)
+}
+
+/// What the emailed link adds to the token: proof that whoever opens it read the invitee's
+/// mailbox.
+///
+/// # Threat
+/// The admin who invites sees the token (they copy the link), so the token alone proves nothing
+/// about the address: an admin could open their own copy and make a "verified" account for
+/// someone else's address. Only the emailed link carries this tag (HMAC under the portal's key,
+/// bound to the token), which the admin never sees; an account is counted verified by an
+/// invitation only with it.
+const EMAILED_PROOF_PURPOSE: &str = "invitation link as emailed to its address";
+
+/// The link the invitee is emailed: the admin's link plus the mailbox proof.
+pub(super) fn emailed_invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, crate::error::PortalError> {
+    let mut link = invitation_link(ctx, token)?;
+    let proof = ctx.signing_mac()?.tag(EMAILED_PROOF_PURPOSE, token);
+    link.query_pairs_mut().append_pair("proof", &proof);
+    Ok(link)
+}
+
+/// Whether `proof` is the emailed link's proof for `token`.
+pub(super) fn proves_mailbox(ctx: &Ctx<'_>, token: &str, proof: &str) -> bool {
+    !proof.is_empty()
+        && ctx
+            .mac_keys()
+            .is_ok_and(|keys| keys.check_tag(EMAILED_PROOF_PURPOSE, token, proof))
 }
 
 /// What an invitation says to its invitee: who invited them (as the email named them) to which
@@ -431,35 +459,42 @@ pub fn invitation_signed_out(
     token: &str,
     invitation: &Invitation,
     lead: &str,
-    has_account: bool,
+    proven: Option<(&str, bool)>,
     input: &crate::service::accounts::SignUpInput,
     problem: Option<&FormProblem>,
 ) -> PageResult {
     let strings = ctx.strings;
     let back_here = format!("/organization/invitation?token={token}");
-    let sign_in = {
+    let prefilled = |page: &str| {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("redirect_url", &back_here)
             .append_pair("email_address", invitation.email.as_str())
             .finish();
-        format!("/sign-in?{query}")
+        format!("{page}?{query}")
     };
+    let sign_in = prefilled("/sign-in");
     let content = html! {
         div.card {
             h1 { (strings.invitation_title) }
             p.lead { (lead) }
             (super::super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
-            @if has_account {
-                p { a.button href=(sign_in) { (strings.sign_in_to_accept) } }
-            } @else {
+            @if let Some((proof, false)) = proven {
                 h2 { (strings.join_title) }
                 form method="post" action="/organization/invitation/join" novalidate {
                     (ctx.csrf_field()?)
                     input type="hidden" name="token" value=(token);
+                    input type="hidden" name="proof" value=(proof);
                     (super::super::sign_up::account_fields(ctx, input, problem, Some(invitation.email.as_str())))
                     button type="submit" { (strings.join_button) }
                 }
                 p.alternate { (strings.have_account) " " a href=(sign_in) { (strings.sign_in_link) } }
+            } @else {
+                // An account exists, or the link is not the emailed one (an admin's copy): the
+                // same page either way, so a copy tells its holder nothing about the address.
+                p { a.button href=(sign_in) { (strings.sign_in_to_accept) } }
+                @if proven.is_none() {
+                    p.alternate { (strings.no_account) " " a href=(prefilled("/sign-up")) { (strings.sign_up_link) } }
+                }
             }
         }
     };
