@@ -25,7 +25,7 @@ pub struct Env<'a> {
     /// Unix time, seconds.
     pub now: i64,
     /// What the request leaves for after its response (emails that must not delay it); the
-    /// host runs it with [`after_response`] once the response is written.
+    /// host runs it with `after_response` once the response is written.
     pub later: &'a crate::service::email::AfterResponse,
 }
 

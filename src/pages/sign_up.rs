@@ -12,6 +12,7 @@ use crate::config::FieldMode;
 use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::FormProblem;
 use crate::error::PortalError;
+use crate::form::Params;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::accounts::{self, SignUpInput, SignUpRequest, SignedUp};
@@ -48,16 +49,22 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignUp, &form)?;
-    let input = SignUpInput {
-        email_address: form.text("email_address").to_owned(),
+    let input = posted_account(&form, form.text("email_address"));
+    let signed_up = ctx.check_form(&form).and_then(|()| sign_up(ctx, &input, &target));
+    or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
+}
+
+/// The fields [`account_fields`] renders, as posted, for `email_address` (the form's,
+/// or one the page fixed).
+pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput {
+    SignUpInput {
+        email_address: email_address.to_owned(),
         password: form.text("password").to_owned(),
         first_name: form.text("first_name").to_owned(),
         last_name: form.text("last_name").to_owned(),
         username: form.text("username").to_owned(),
         phone_number: form.text("phone_number").to_owned(),
-    };
-    let signed_up = ctx.check_form(&form).and_then(|()| sign_up(ctx, &input, &target));
-    or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
+    }
 }
 
 /// With `email_verification = required` (the default): sends a code and shows the code page;

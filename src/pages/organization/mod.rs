@@ -351,7 +351,7 @@ pub fn accept_invitation(ctx: &Ctx<'_>) -> PageResult {
 }
 
 /// `POST /organization/invitation/join`: a new account for the invitation's address (verified by
-/// the token), joined to the organization and signed in, in one trip.
+/// the emailed link's mailbox proof), joined to the organization and signed in, in one trip.
 pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let token = form.text("token").to_owned();
@@ -362,14 +362,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         // Only the emailed link proves the address; a copy signs up like anyone else.
         return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
     }
-    let input = accounts::SignUpInput {
-        email_address: invitation.email.as_str().to_owned(),
-        password: form.text("password").to_owned(),
-        first_name: form.text("first_name").to_owned(),
-        last_name: form.text("last_name").to_owned(),
-        username: form.text("username").to_owned(),
-        phone_number: form.text("phone_number").to_owned(),
-    };
+    let input = super::sign_up::posted_account(&form, invitation.email.as_str());
     let joined = ctx.check_form(&form).and_then(|()| {
         if has_account {
             return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
