@@ -1,6 +1,7 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
 pub mod backup_codes;
+pub mod cbor;
 pub(crate) mod client_addr;
 pub(crate) mod codes;
 pub(crate) mod csrf;
@@ -11,6 +12,7 @@ pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod token;
 pub mod totp;
+pub mod webauthn;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -3,6 +3,7 @@
 //! [`portal::handle`] the way the component does (no wasm, no wasmtime), so routing, headers and
 //! whole flows are tested in milliseconds.
 
+pub mod authenticator;
 pub mod email_text;
 pub mod html;
 pub mod postgres;
