@@ -93,7 +93,17 @@ pub struct Settings<'v> {
     email_verification: OnceCell<bool>,
     sign_in_with_email_code: OnceCell<bool>,
     mfa_required: OnceCell<bool>,
+    passkeys: OnceCell<PasskeySettings>,
     emails_per_address_per_hour: OnceCell<usize>,
+}
+
+/// The WebAuthn relying party's settings.
+#[derive(Debug, Clone, Default)]
+pub struct PasskeySettings {
+    /// `passkey_rp_id`; the portal's host when unset. Checked against the host where used.
+    pub rp_id: Option<String>,
+    /// `passkey_origins`: origins besides the portal's own a ceremony may come from.
+    pub origins: Vec<String>,
 }
 
 /// How the portal sends email, and which email features are on.
@@ -241,6 +251,7 @@ impl<'v> Settings<'v> {
             email_verification: OnceCell::new(),
             sign_in_with_email_code: OnceCell::new(),
             mfa_required: OnceCell::new(),
+            passkeys: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
         }
     }
@@ -280,6 +291,7 @@ impl<'v> Settings<'v> {
         self.verification_required();
         self.sign_in_with_email_code();
         self.mfa_required();
+        self.passkeys();
         self.emails_per_address_per_hour();
     }
 
@@ -655,6 +667,22 @@ impl<'v> Settings<'v> {
         })
     }
 
+    /// `passkey_rp_id` and `passkey_origins`: read only by the passkey ceremonies, never by a
+    /// page that merely shows a passkey button.
+    pub fn passkeys(&self) -> &PasskeySettings {
+        self.read(&self.passkeys, |r| PasskeySettings {
+            rp_id: r.parse("passkey_rp_id", |value| {
+                let id = value.trim().to_ascii_lowercase();
+                if redirect::is_canonical_domain(&id) {
+                    Ok(id)
+                } else {
+                    Err("must be a domain name: the portal's host or a registrable parent of it".into())
+                }
+            }),
+            origins: r.parse("passkey_origins", parse_origin_list).unwrap_or_default(),
+        })
+    }
+
     /// The email variables' errors found so far, and in production a missing provider: a page
     /// that must send an email shows these instead of pretending it sent one.
     pub fn email_errors(&self) -> Vec<ConfigError> {
@@ -807,6 +835,29 @@ fn parse_host_list(value: &str) -> Result<Vec<String>, String> {
                 Err(format!(
                     "{:?} is not a host name: list names such as \"my-laptop.local\" or addresses, without scheme or port",
                     shorten(&host)
+                ))
+            }
+        })
+        .collect()
+}
+
+/// A comma-separated list of web origins (`https://app.myapp.com`), each kept as the browser
+/// serializes it.
+fn parse_origin_list(value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let url = Url::parse(entry).map_err(|_| format!("{:?} is not an origin", shorten(entry)))?;
+            let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+            let web = matches!(url.scheme(), "https" | "http") && url.username().is_empty() && url.password().is_none();
+            if bare && web {
+                Ok(url.origin().ascii_serialization())
+            } else {
+                Err(format!(
+                    "{:?} is not an origin: list them as https://host[:port], without path",
+                    shorten(entry)
                 ))
             }
         })

@@ -80,7 +80,8 @@ fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<Token, PortalErr
         lifetime,
         &ctx.portal_cookie_scope(),
     ));
-    let token = refresh_token(ctx, &started.session, user.totp_enabled_at.is_some())?;
+    let two_step_on = user.totp_enabled_at.is_some() || signed_in.second.is_some();
+    let token = refresh_token(ctx, &started.session, two_step_on)?;
     notice_new_device(ctx, user, &started.session);
     Ok(token)
 }
@@ -171,7 +172,7 @@ fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
 /// and one signature.
 pub fn resume(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget) -> PageResult {
     // Only an account without a second factor reads whether one is required.
-    if visitor.user.totp_enabled_at.is_none()
+    if !visitor.two_step_on()
         && (ctx.settings.mfa_required() || session_rules::organization_withheld(visitor))
     {
         return Ok(found(&two_step_setup(&target.location())));

@@ -189,7 +189,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
             ) {
                 eprintln!("email: the notice of an address change was not sent: {error}");
             }
-            auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
+            auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
             Ok(see_other(&format!("/user?notice={}", Notice::EmailChanged.key())))
         }
         Purpose::VerifyEmail => Ok(see_other(&format!("/user?notice={}", Notice::EmailVerified.key()))),

@@ -187,6 +187,9 @@ pub fn delete_account(
 fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     organizations::remove_user_everywhere(db, user_id)?;
     sessions::delete_user_sessions(db, user_id)?;
+    // SQLite enforces no foreign keys here, so nothing cascades: every factor goes explicitly.
+    crate::store::factors::delete_second_factors(db, user_id)?;
+    crate::store::passkeys::delete_all(db, user_id)?;
     attempts::clear_scope(db, &lockout::account_scope(Some(user_id), ""))?;
     users::delete_user(db, user_id)
 }

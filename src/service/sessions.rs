@@ -31,6 +31,15 @@ pub struct Visitor {
     pub active_membership: Option<Membership>,
 }
 
+impl Visitor {
+    /// Whether this visitor counts as using two-step verification: the account has an
+    /// authenticator app, or this session was signed in with two factors (a passkey that
+    /// verified the person).
+    pub fn two_step_on(&self) -> bool {
+        self.user.totp_enabled_at.is_some() || self.session.second_factor_at.is_some()
+    }
+}
+
 /// The visitor behind a portal session token, if the session is live and its user exists: one
 /// statement, with the active organization (an organization the user left stops being active).
 pub fn find_visitor(db: &dyn Db, token: &str, now: i64) -> Result<Option<Visitor>, DbError> {
@@ -186,7 +195,7 @@ pub fn session_claims(
 /// The claims of a fresh `__session` for a visitor whose session this request has just read,
 /// active organization included: no further statement.
 pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
-    let second_factor_on = visitor.user.totp_enabled_at.is_some();
+    let second_factor_on = visitor.two_step_on();
     let membership = allowed_membership(visitor.active_membership.as_ref(), second_factor_on);
     claims(&visitor.session, membership, terms)
 }
@@ -194,7 +203,7 @@ pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
 /// Whether the visitor's active organization requires two-step verification they do not have:
 /// its claims are withheld until they turn it on.
 pub fn organization_withheld(visitor: &Visitor) -> bool {
-    visitor.user.totp_enabled_at.is_none()
+    !visitor.two_step_on()
         && visitor
             .active_membership
             .as_ref()

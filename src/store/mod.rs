@@ -14,6 +14,7 @@ pub mod email;
 pub mod factors;
 pub mod keys;
 pub mod organizations;
+pub mod passkeys;
 pub mod sessions;
 pub mod users;
 
@@ -386,6 +387,25 @@ const MIGRATIONS: &[&[&str]] = &[
     &[
         // An organization whose members must use two-step verification (1) or need not (0).
         "ALTER TABLE organizations ADD COLUMN require_two_step INTEGER NOT NULL DEFAULT 0",
+    ],
+    &[
+        // Passkeys (WebAuthn credentials): the COSE public key, the signature counter, the
+        // flags read at registration, and the name the person sees.
+        "CREATE TABLE IF NOT EXISTS passkeys (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            public_key BLOB NOT NULL,
+            algorithm INTEGER NOT NULL,
+            sign_count INTEGER NOT NULL,
+            user_verified INTEGER NOT NULL,
+            backup_eligible INTEGER NOT NULL,
+            backed_up INTEGER NOT NULL,
+            aaguid TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER
+        )",
+        "CREATE INDEX IF NOT EXISTS passkeys_user ON passkeys(user_id)",
     ],
 ];
 

@@ -137,6 +137,7 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
                 s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
                 u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
+                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
                 s.active_org_id, o.id, o.name, o.slug, o.created_at, o.require_two_step, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id

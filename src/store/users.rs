@@ -11,12 +11,22 @@ pub struct User {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone_number: Option<String>,
+    /// The Argon2id hash; empty for an account that lives passwordless (with passkeys).
     pub password_hash: String,
     pub created_at: i64,
     /// When the address was proven by a code sent to it; `None` while unverified.
     pub email_verified_at: Option<i64>,
     /// When an authenticator app was turned on (a second factor); `None` without one.
     pub totp_enabled_at: Option<i64>,
+    /// How many passkeys the account has.
+    pub passkeys: i64,
+}
+
+impl User {
+    /// Whether the account has a password (a passwordless one signs in with passkeys).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -62,13 +72,14 @@ impl From<DbError> for CreateUserError {
     }
 }
 
-/// The user's columns, and whether a second factor is on: read with every user lookup, so a
-/// sign-in learns it without a statement more.
+/// The user's columns, whether a second factor is on and how many passkeys there are: read with
+/// every user lookup, so a sign-in learns them without a statement more.
 const COLUMNS: &str =
     "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at,
-     (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = users.id)";
+     (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = users.id),
+     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id)";
 /// Columns of a user in a row.
-pub(super) const COLUMN_COUNT: usize = 10;
+pub(super) const COLUMN_COUNT: usize = 11;
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     from_row_at(row, 0)
@@ -87,6 +98,7 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         created_at: row.integer(offset + 7)?,
         email_verified_at: row.optional_integer(offset + 8)?,
         totp_enabled_at: row.optional_integer(offset + 9)?,
+        passkeys: row.integer(offset + 10)?,
     })
 }
 

@@ -58,7 +58,7 @@ fn create_organization(
     let db = ctx.db()?;
     let organization = organizations::create_organization(db, &visitor.user, name, slug, ctx.now())?;
     sessions::activate_organization(db, &visitor.session, &organization.id)?;
-    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
+    auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
     Ok(found(&Notice::OrganizationCreated.after(target, "/organization")))
 }
 
@@ -133,14 +133,14 @@ fn target_member(form: &Params) -> Result<UserId, PortalError> {
 
 /// After an organization change: a fresh `__session` (role or slug may have changed) and back.
 fn changed(ctx: &Ctx<'_>, visitor: &Visitor, notice: Notice) -> PageResult {
-    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
+    auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
     Ok(see_other(&format!("/organization?notice={}", notice.key())))
 }
 
 /// Leaving or deleting: a fresh `__session` without the organization, then
 /// `after_leave_organization_url` (by the redirect chain carried in the form).
 fn after_leaving(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, notice: Notice) -> PageResult {
-    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
+    auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
     let target = redirects::from_form(ctx, Flow::LeaveOrganization, form)?;
     Ok(see_other(&notice.after(&target, "/user")))
 }

@@ -124,7 +124,7 @@ pub fn profile_page(
         (account_nav(ctx, "/organization"))
         h1 { (organization.name) }
         p.lead { span.mono { (organization.slug) } " · " (role_text(strings, membership.role)) }
-        @if organization.require_two_step && visitor.user.totp_enabled_at.is_none() {
+        @if organization.require_two_step && !visitor.two_step_on() {
             p.notice role="status" {
                 (strings.two_step().org_withheld) " "
                 a href="/user/two-step?redirect_url=%2Forganization" { (strings.two_step().set_up_button) }

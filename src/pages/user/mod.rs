@@ -64,7 +64,7 @@ fn post(
 /// After a change: a fresh `__session` with what is now stored, then back to `/user` with a
 /// notice, keeping the way back to the app.
 fn done(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget, notice: Notice) -> PageResult {
-    auth::refresh_token(ctx, &visitor.session, visitor.user.totp_enabled_at.is_some())?;
+    auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("notice", notice.key());
     if target.location() != LAST_RESORT_PATH {

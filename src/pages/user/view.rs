@@ -11,6 +11,7 @@ use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::PortalError;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
+use crate::service::auth::{Factor, reauth};
 use crate::service::organizations;
 use crate::service::sessions::{self, Visitor};
 use crate::views::{self, Field};
@@ -51,12 +52,12 @@ pub fn render(
 }
 
 /// The current password a sensitive change asks for again; nothing for an account with an
-/// authenticator app, whose sensitive changes step up with the app instead.
+/// authenticator app or without a password, whose sensitive changes step up instead.
 fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &str) -> Markup {
     let strings = ctx.strings;
     if ctx
         .visitor()
-        .is_ok_and(|visitor| visitor.user.totp_enabled_at.is_some())
+        .is_ok_and(|visitor| reauth::strongest_factor(visitor) != Factor::Password)
     {
         return html! {};
     }

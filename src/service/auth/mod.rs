@@ -14,6 +14,7 @@
 
 pub mod factors;
 pub mod flow;
+pub mod passkeys;
 pub mod reauth;
 
 use crate::security::lockout::{self, LockPolicy};
@@ -30,15 +31,26 @@ pub enum Factor {
     EmailCode,
     Totp,
     BackupCode,
+    /// A device-bound passkey (a key that never leaves its hardware).
+    Passkey,
+    /// A synced passkey (backed up to the person's password manager or platform account).
+    SyncedPasskey,
+    /// The passkey's authenticator verified the person (PIN, fingerprint, face): with the
+    /// passkey itself, two factors.
+    UserVerification,
 }
 
 impl Factor {
     /// Its RFC 8176 authentication method reference: `pwd` for a password, `otp` for a one-time
-    /// code (by email, from an app, or a backup code).
+    /// code (by email, from an app, or a backup code), `hwk`/`swk` for a hardware- or
+    /// software-held key, `user` for the authenticator's check of the person.
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",
             Self::EmailCode | Self::Totp | Self::BackupCode => "otp",
+            Self::Passkey => "hwk",
+            Self::SyncedPasskey => "swk",
+            Self::UserVerification => "user",
         }
     }
 }

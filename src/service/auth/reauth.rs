@@ -25,12 +25,15 @@ pub const WINDOW: i64 = 600;
 pub struct Reauthenticated(pub Verified);
 
 /// The factor a step-up asks for: the authenticator app when the account has one (a password
-/// alone would let a thief who phished it turn the app off), else the password.
+/// alone would let a thief who phished it turn the app off), else the password, else (an
+/// account without one) a passkey.
 pub fn strongest_factor(visitor: &Visitor) -> Factor {
     if visitor.user.totp_enabled_at.is_some() {
         Factor::Totp
-    } else {
+    } else if visitor.user.has_password() {
         Factor::Password
+    } else {
+        Factor::Passkey
     }
 }
 
@@ -38,8 +41,10 @@ pub fn strongest_factor(visitor: &Visitor) -> Factor {
 pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
     let session = &visitor.session;
     let at = match strongest_factor(visitor) {
-        Factor::Totp | Factor::BackupCode => session.second_factor_at,
-        Factor::Password | Factor::EmailCode => session.first_factor_at.max(session.second_factor_at),
+        Factor::Totp | Factor::BackupCode | Factor::UserVerification => session.second_factor_at,
+        Factor::Password | Factor::EmailCode | Factor::Passkey | Factor::SyncedPasskey => {
+            session.first_factor_at.max(session.second_factor_at)
+        }
     };
     at.is_some_and(|at| now - at < WINDOW)
 }
@@ -91,6 +96,22 @@ pub enum Reproof<'a> {
     /// A code from the app, or a backup code.
     Code(&'a str),
     Password(&'a str),
+}
+
+/// Checks a step-up made with one of the visitor's passkeys and records it on the session. With
+/// user verification it stands for any factor (two, in fact); without, it is refused where the
+/// account has an authenticator app (a passkey tap alone must not replace the app's code).
+pub fn with_passkey(db: &dyn Db, visitor: &Visitor, used: &super::passkeys::PasskeyUsed, now: i64) -> Result<Reauthenticated, SignInError> {
+    if !used.user_verified && strongest_factor(visitor) == Factor::Totp {
+        return Err(SignInError::BadCredentials);
+    }
+    sessions::record_verification(db, &visitor.session.id, used.user_verified, now)?;
+    let factor = if used.user_verified {
+        Factor::UserVerification
+    } else {
+        used.factor.factor
+    };
+    Ok(Reauthenticated(Verified { factor, at: now }))
 }
 
 /// Checks a step-up proof (counted toward the lockout like a sign-in) and records it on the
