@@ -7,7 +7,7 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, recovery, sign_in,
+    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, passkeys, recovery, sign_in,
     sign_out, sign_up, status, step_up, user,
 };
 use crate::store::Db;
@@ -108,6 +108,8 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/healthz", Some(status::healthz), None),
     ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
     ("/sign-in/code", None, Some(sign_in::submit_code)),
+    ("/sign-in/passkey", None, Some(sign_in::submit_passkey)),
+    ("/passkeys/challenge", None, Some(passkeys::challenge)),
     ("/sign-in/factor-two", Some(factor_two::show), Some(factor_two::submit)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
     ("/verify", Some(codes::show), Some(codes::submit)),
@@ -122,6 +124,11 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/user/email/verify", None, Some(user::verify_email)),
     ("/user/phone", None, Some(user::update_phone)),
     ("/user/password", None, Some(user::update_password)),
+    ("/user/password/remove", None, Some(user::remove_password)),
+    ("/user/passkeys", None, Some(user::register_passkey)),
+    ("/user/passkeys/new", None, Some(user::new_passkey)),
+    ("/user/passkeys/rename", None, Some(user::rename_passkey)),
+    ("/user/passkeys/remove", None, Some(user::remove_passkey)),
     ("/user/sessions/revoke", None, Some(user::revoke_session)),
     ("/user/sessions/revoke-others", None, Some(user::revoke_other_sessions)),
     ("/user/delete", None, Some(user::delete_account)),
@@ -252,7 +259,7 @@ fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
         }
     }
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let headers = response.headers_mut();

@@ -39,6 +39,8 @@ pub enum Email<'a> {
     TwoStepChanged { on: bool },
     /// A backup code was used to sign in; `left` remain.
     BackupCodeUsed { left: usize },
+    /// A passkey was added to the account.
+    PasskeyAdded { name: String },
 }
 
 /// Whether emails can be sent at all; otherwise the configuration error to show.
@@ -194,6 +196,18 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
                     strings.reset_password_button,
                     format!("{origin}/forgot-password?{language}"),
                 )],
+                Vec::new(),
+            )
+        }
+        Email::PasskeyAdded { name } => {
+            let passkey = ctx.strings.passkey();
+            let name = email_text::name_for_email(name).unwrap_or("Passkey");
+            plain(
+                fill(passkey.subject_added),
+                fill_with(passkey.lead_added, &[("name", name)]),
+                vec![
+                    (strings.reset_password_button, format!("{origin}/forgot-password?{language}")),
+                ],
                 Vec::new(),
             )
         }

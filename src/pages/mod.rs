@@ -11,6 +11,7 @@ mod ctx;
 pub mod error_page;
 mod mail;
 mod parts;
+pub mod passkeys;
 mod redirects;
 pub mod render;
 

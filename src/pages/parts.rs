@@ -80,10 +80,14 @@ pub enum Notice {
     EmailVerified,
     TwoStepOn,
     TwoStepOff,
+    PasskeyAdded,
+    PasskeyRemoved,
+    PasskeyRenamed,
+    PasswordRemoved,
 }
 
 impl Notice {
-    const ALL: [Self; 24] = [
+    const ALL: [Self; 28] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -108,6 +112,10 @@ impl Notice {
         Self::EmailVerified,
         Self::TwoStepOn,
         Self::TwoStepOff,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeyRenamed,
+        Self::PasswordRemoved,
     ];
 
     pub fn key(self) -> &'static str {
@@ -136,6 +144,10 @@ impl Notice {
             Self::EmailVerified => "email_verified",
             Self::TwoStepOn => "two_step_on",
             Self::TwoStepOff => "two_step_off",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyRenamed => "passkey_renamed",
+            Self::PasswordRemoved => "password_removed",
         }
     }
 
@@ -165,6 +177,10 @@ impl Notice {
             Self::EmailVerified => strings.mail().notice_email_verified,
             Self::TwoStepOn => strings.two_step().notice_on,
             Self::TwoStepOff => strings.two_step().notice_off,
+            Self::PasskeyAdded => strings.passkey().notice_added,
+            Self::PasskeyRemoved => strings.passkey().notice_removed,
+            Self::PasskeyRenamed => strings.passkey().notice_renamed,
+            Self::PasswordRemoved => strings.passkey().notice_password_removed,
         }
     }
 
@@ -185,7 +201,11 @@ impl Notice {
             | Self::EmailChanged
             | Self::EmailVerified
             | Self::TwoStepOn
-            | Self::TwoStepOff => path == "/user",
+            | Self::TwoStepOff
+            | Self::PasskeyAdded
+            | Self::PasskeyRemoved
+            | Self::PasskeyRenamed
+            | Self::PasswordRemoved => path == "/user",
             Self::SignedOut | Self::AccountDeleted => path == "/sign-in",
             Self::OrgUpdated
             | Self::RoleChanged

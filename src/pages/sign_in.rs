@@ -7,7 +7,7 @@ use maud::html;
 use super::parts::{FormCard, alternate_link, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
-use super::{Ctx, auth, mail};
+use super::{Ctx, auth, mail, passkeys};
 use crate::domain::{EmailAddress, Username};
 use crate::error::FormProblem;
 use crate::form::Params;
@@ -61,6 +61,17 @@ pub fn submit_code(ctx: &Ctx<'_>) -> PageResult {
     })
 }
 
+/// `/sign-in/passkey`: the passkey form of the sign-in page (its button or autofill); a refused
+/// passkey shows the sign-in page again saying why.
+pub fn submit_passkey(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let target = redirects::from_form(ctx, Flow::SignIn, &form)?;
+    let signed_in = ctx
+        .check_form(&form)
+        .and_then(|()| passkeys::sign_in(ctx, &form, &target.location()));
+    or_show_form(signed_in, |problem| render(ctx, &target, None, "", Some(&problem)))
+}
+
 /// Checks the credentials (one Argon2 run, lockout) and starts the session.
 fn sign_in(ctx: &Ctx<'_>, form: &Params, identifier: &str, target: &RedirectTarget) -> PageResult {
     let password = form.text("password");
@@ -89,7 +100,8 @@ fn render(
         problem,
     };
     let fields = html! {
-        (Field::new("identifier", strings.identifier_label, "text", "username")
+        // `webauthn`: the browser may offer passkeys among the field's suggestions (autofill).
+        (Field::new("identifier", strings.identifier_label, "text", "username webauthn")
             .value(identifier).required(true).max_length(EmailAddress::MAX_LEN).render(strings))
         (Field::new("password", strings.password_label, "password", "current-password")
             .required(true).max_length(MAX_PASSWORD_CHARS).render(strings))
@@ -101,6 +113,10 @@ fn render(
         }
     };
     let after = html! {
+        form.passkey method="post" action=(link_keeping_redirect(ctx, "/sign-in/passkey")) data-passkey="get" data-autofill hidden novalidate {
+            (ctx.form_fields(Flow::SignIn, target)?)
+            (passkeys::get_form_parts(ctx, strings.passkey().sign_in_button))
+        }
         p.alternate { a href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.mail().forgot_link) } }
         (alternate_link(ctx, strings.no_account, strings.sign_up_link, "/sign-up"))
     };

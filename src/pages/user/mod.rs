@@ -4,9 +4,14 @@
 //! (post/redirect/get, so a refresh never resubmits). A failed post shows the page again with
 //! the problem in its section.
 
+mod passkeys;
 mod two_step;
 mod view;
 
+pub use passkeys::{
+    new as new_passkey, register as register_passkey, remove as remove_passkey, remove_password,
+    rename as rename_passkey,
+};
 pub use two_step::{
     confirm as confirm_two_step, disable as disable_two_step, regenerate as regenerate_backup_codes,
     show as show_two_step, start as start_two_step,

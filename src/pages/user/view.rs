@@ -36,7 +36,8 @@ pub fn render(
         (profile_section(ctx, visitor, &hidden, sections))
         (email_section(ctx, visitor, &hidden, sections))
         (phone_section(ctx, visitor, &hidden, sections))
-        (password_section(ctx, &hidden, sections))
+        (password_section(ctx, visitor, &hidden, sections))
+        (super::passkeys::section(ctx, visitor, &hidden, sections)?)
         (two_step_section(ctx, visitor, &hidden)?)
         (sessions_section(ctx, visitor, &hidden)?)
         (delete_section(ctx, &hidden, sections))
@@ -194,10 +195,24 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     }
 }
 
-fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
+/// The password: change it; with a passkey, remove it and live passwordless; without one
+/// (passwordless), set one.
+fn password_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings;
+    let passkey = strings.passkey();
+    let has_password = visitor.user.has_password();
+    let lead = if has_password {
+        strings.password_lead
+    } else {
+        passkey.no_password_lead
+    };
+    let button = if has_password {
+        strings.change_password_button
+    } else {
+        passkey.set_password_button
+    };
     html! {
-        (section_card("password", strings.password_section, html! { p.lead { (strings.password_lead) } },
+        (section_card("password", strings.password_section, html! { p.lead { (lead) } },
             sections.summary("password"), html! {
             form method="post" action="/user/password" novalidate {
                 (hidden)
@@ -205,7 +220,14 @@ fn password_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>)
                 (Field::new("new_password", strings.new_password_label, "password", "new-password")
                     .error(sections.error("password", "new_password")).required(true).max_length(MAX_PASSWORD_CHARS)
                     .hint(strings.password_hint).render(strings))
-                button type="submit" { (strings.change_password_button) }
+                button type="submit" { (button) }
+            }
+            @if has_password && visitor.user.passkeys > 0 {
+                form method="post" action="/user/password/remove" {
+                    (hidden)
+                    p.hint { (passkey.remove_password_hint) }
+                    button.danger type="submit" { (passkey.remove_password_button) }
+                }
             }
         }))
     }

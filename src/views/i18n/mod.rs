@@ -9,6 +9,7 @@ mod fr;
 mod ja;
 pub mod mail;
 mod pt_br;
+pub mod passkey;
 pub mod two_step;
 
 pub use en::ENGLISH;
@@ -257,12 +258,25 @@ pub enum Msg {
     CodeWrong,
     InvitationNeedsVerified,
     TooManyEmails,
+    PasskeyCancelled,
+    PasskeyUnknown,
+    PasskeyRejected,
+    PasskeyExpired,
+    PasskeyExists,
+    PasskeyLimit,
+    PasskeyLastWayIn,
+    PasskeyBadName,
 }
 
 impl Strings {
     /// The email pages' and emails' text in this language.
     pub fn mail(&self) -> &'static mail::MailStrings {
         mail::for_lang(self.lang)
+    }
+
+    /// Passkeys' text in this language.
+    pub fn passkey(&self) -> &'static passkey::PasskeyStrings {
+        passkey::for_lang(self.lang)
     }
 
     /// Two-step verification's text in this language.
@@ -290,6 +304,14 @@ impl Strings {
             Msg::CodeWrong => self.mail().code_wrong,
             Msg::InvitationNeedsVerified => self.mail().invitation_needs_verified,
             Msg::TooManyEmails => self.mail().too_many_emails,
+            Msg::PasskeyCancelled => self.passkey().cancelled,
+            Msg::PasskeyUnknown => self.passkey().unknown,
+            Msg::PasskeyRejected => self.passkey().rejected,
+            Msg::PasskeyExpired => self.passkey().expired,
+            Msg::PasskeyExists => self.passkey().exists,
+            Msg::PasskeyLimit => self.passkey().limit_reached,
+            Msg::PasskeyLastWayIn => self.passkey().last_way_in,
+            Msg::PasskeyBadName => self.passkey().bad_name,
         }
     }
 }
