@@ -16,6 +16,7 @@ mod journeys;
 mod languages;
 mod organizations;
 mod pages;
+mod passkeys;
 mod polish;
 mod postgres;
 mod profile;
@@ -31,6 +32,7 @@ mod on_postgres {
     mod accounts;
     mod email_flows;
     mod organizations;
+    mod passkeys;
     mod profile;
     mod two_step;
 }

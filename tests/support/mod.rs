@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../../src/testing/authenticator.rs"]
+pub mod authenticator;
 #[path = "../../src/testing/email_text.rs"]
 pub mod email_text;
 pub mod host;
@@ -9,6 +11,7 @@ pub mod host;
 pub mod html;
 pub mod netns;
 pub mod orgs;
+pub mod passkeys;
 #[path = "../../src/testing/postgres_server.rs"]
 pub mod postgres_server;
 pub mod ses;
@@ -657,4 +660,10 @@ impl<'p> Browser<'p> {
             &[("identifier", identifier), ("password", password)],
         )
     }
+}
+
+/// Bytes from base64url (what the portal sends the page's script).
+pub fn authenticator_bytes(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).expect("base64url")
 }

@@ -1,0 +1,100 @@
+//! Passkey ceremonies through the pages with the tests' software authenticator: what the page's
+//! script does (fetch a challenge, ask the authenticator, post the credential), done by hand.
+
+use super::authenticator::{SoftAuthenticator, b64};
+use super::{Browser, TestResponse, html};
+
+/// The RP ID and origin of the test host's portal (`Host: 127.0.0.1:3000`).
+pub const RP_ID: &str = "127.0.0.1";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+
+/// The value of attribute `name` on the first element that has it.
+pub fn attribute(body: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = start + body[start..].find('"')?;
+    Some(html::unescape(&body[start..end]))
+}
+
+/// Adds a passkey to the signed-in `browser` from `/user` (its factor must be recent): the
+/// response to the registration post.
+pub fn add(browser: &mut Browser<'_>, authenticator: &mut SoftAuthenticator) -> TestResponse {
+    let page = browser.submit("/user", "/user/passkeys/new", &[]);
+    page.assert_status(200);
+    register_on(browser, &page, authenticator)
+}
+
+/// Answers the registration page `page` with `authenticator`.
+pub fn register_on(browser: &mut Browser<'_>, page: &TestResponse, authenticator: &mut SoftAuthenticator) -> TestResponse {
+    let options: serde_json::Value =
+        serde_json::from_str(&attribute(&page.body, "data-options").expect("the creation options")).unwrap();
+    assert_eq!(options["rp"]["id"], RP_ID);
+    assert_eq!(options["algorithms"], serde_json::json!([-7, -257]));
+    let challenge = super::authenticator_bytes(options["challenge"].as_str().unwrap());
+    authenticator.user_handle = super::authenticator_bytes(options["user"]["id"].as_str().unwrap());
+    let (client_data, object) = authenticator.register(RP_ID, ORIGIN, &challenge);
+    let credential = format!(
+        r#"{{"id":"{id}","rawId":"{id}","type":"public-key","response":{{"clientDataJSON":"{}","attestationObject":"{}"}}}}"#,
+        b64(&client_data),
+        b64(&object),
+        id = b64(&authenticator.credential_id),
+    );
+    let csrf = page.input_value("csrf_token").unwrap();
+    let flow = options["flow"].as_str().unwrap().to_owned();
+    browser.post_form(
+        "/user/passkeys",
+        &[
+            ("csrf_token", &csrf),
+            ("passkey_flow", &flow),
+            ("passkey_credential", &credential),
+        ],
+    )
+}
+
+/// What the sign-in page's script posts after `navigator.credentials.get`: the fields, given the
+/// page's CSRF token, for a fresh challenge fetched by `browser`.
+pub fn get_fields(browser: &mut Browser<'_>, csrf: &str, authenticator: &mut SoftAuthenticator) -> (String, String) {
+    let answer = browser.post_form("/passkeys/challenge", &[("csrf_token", csrf)]);
+    answer.assert_status(200);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let options: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(options["rpId"], RP_ID);
+    let challenge = super::authenticator_bytes(options["challenge"].as_str().unwrap());
+    (options["flow"].as_str().unwrap().to_owned(), assertion(authenticator, &challenge))
+}
+
+/// A `navigator.credentials.get` answer to `challenge`, as the page's script serializes it.
+pub fn assertion(authenticator: &mut SoftAuthenticator, challenge: &[u8]) -> String {
+    let (client_data, auth_data, signature) = authenticator.assert(RP_ID, ORIGIN, challenge);
+    let handle = if authenticator.user_handle.is_empty() {
+        "null".to_owned()
+    } else {
+        format!("\"{}\"", b64(&authenticator.user_handle))
+    };
+    format!(
+        r#"{{"id":"{id}","rawId":"{id}","type":"public-key","response":{{"clientDataJSON":"{}","authenticatorData":"{}","signature":"{}","userHandle":{handle}}}}}"#,
+        b64(&client_data),
+        b64(&auth_data),
+        b64(&signature),
+        id = b64(&authenticator.credential_id),
+    )
+}
+
+/// Signs `browser` in with a passkey from `/sign-in?…` (`page`): the response to the post.
+pub fn sign_in(browser: &mut Browser<'_>, page: &str, authenticator: &mut SoftAuthenticator) -> TestResponse {
+    let form = browser.get(page);
+    form.assert_status(200);
+    let csrf = form.input_value("csrf_token").unwrap();
+    let target = form.input_value("redirect_target").unwrap();
+    let (flow, credential) = get_fields(browser, &csrf, authenticator);
+    browser.post_form(
+        "/sign-in/passkey",
+        &[
+            ("csrf_token", &csrf),
+            ("redirect_target", &target),
+            ("passkey_flow", &flow),
+            ("passkey_credential", &credential),
+        ],
+    )
+}
