@@ -113,7 +113,9 @@ fn render(
         }
     };
     let after = html! {
-        form.passkey method="post" action=(link_keeping_redirect(ctx, "/sign-in/passkey")) data-passkey="get" data-autofill hidden novalidate {
+        // After a problem, no autofill: a refused passkey the browser offers again would loop.
+        form.passkey method="post" action=(link_keeping_redirect(ctx, "/sign-in/passkey")) data-passkey="get"
+            data-autofill[problem.is_none()] hidden novalidate {
             (ctx.form_fields(Flow::SignIn, target)?)
             (passkeys::get_form_parts(ctx, strings.passkey().sign_in_button))
         }

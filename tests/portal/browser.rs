@@ -752,3 +752,105 @@ fn a_failed_post_on_every_single_card_page_focuses_its_error_summary() {
         }
     }
 }
+
+/// Clicks `css` and waits until the page it leads to has loaded (a passkey ceremony runs in
+/// between, answered by the virtual authenticator).
+fn click_through(session: &Session<'_>, css: &str) {
+    session.navigating(|| session.click(css));
+}
+
+#[test]
+fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_removed_in_chromium() {
+    let portal = Portal::new();
+    // WebAuthn needs a domain name (never an IP address): the portal is opened as localhost.
+    let base = format!("http://localhost:{}", portal.serve().port());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let authenticator = session.add_virtual_authenticator();
+    let mut auditor = Audit::new(&session, &base);
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    auditor.check(Some("/user"), "user, no passkeys");
+    submit(&session, "/user/passkeys/new", &[]);
+    auditor.check(None, "add a passkey");
+    click_through(&session, "form[data-passkey=create] button[type=submit]");
+    assert!(session.url().ends_with("/user?notice=passkey_added"), "{}", session.url());
+    assert!(session.source().contains("Passkey added."));
+    auditor.check(None, "user, one passkey");
+    assert_eq!(session.authenticator_credentials(&authenticator).len(), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM passkeys WHERE user_verified = 1"), 1);
+
+    // Signed out, the sign-in page offers the passkey in the identifier field's autofill: the
+    // virtual authenticator answers the conditional request as a person picking it would.
+    session.goto(&format!("{base}/sign-out"));
+    submit(&session, "/sign-out", &[]);
+    session.navigating(|| session.goto(&format!("{base}/sign-in?redirect_url=%2Fuser")));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !session.url().ends_with("/user") {
+        assert!(std::time::Instant::now() < deadline, "autofill did not sign in: {}", session.url());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        portal.text("SELECT amr FROM portal_sessions ORDER BY created_at DESC, id LIMIT 1").as_deref(),
+        Some("hwk,user,mfa")
+    );
+
+    // With the button, on a page whose autofill has nothing to offer yet.
+    session.goto(&format!("{base}/user"));
+    submit(&session, "/user/password/remove", &[]);
+    assert!(session.url().ends_with("/user?notice=password_removed"), "{}", session.url());
+    auditor.check(None, "user, passwordless");
+    portal.execute("UPDATE portal_sessions SET first_factor_at = 0, second_factor_at = 0");
+    session.goto(&format!("{base}/user"));
+    submit(&session, "/user/passkeys/remove", &[]);
+    assert!(session.source().contains("Confirm it's you with one of your passkeys."));
+    auditor.check(None, "step-up with a passkey");
+    click_through(&session, "form[data-passkey=get] button[type=submit]");
+    // Stepped up, the browser posts the removal again: refused, it is the last way in.
+    assert!(session.source().contains("This passkey is your only way to sign in."));
+    auditor.check(None, "user, last passkey refused");
+    session.goto(&format!("{base}/user"));
+    submit(&session, "/user/password", &[("new_password", "a brand new secret phrase")]);
+    assert!(session.url().contains("notice=password_updated"), "{}", session.url());
+    submit(&session, "/user/passkeys/remove", &[]);
+    assert!(session.url().ends_with("/user?notice=passkey_removed"), "{}", session.url());
+    assert_eq!(portal.count("SELECT COUNT(*) FROM passkeys"), 0);
+
+    // A passkey the portal no longer knows: a clear message on the sign-in page.
+    session.goto(&format!("{base}/sign-out"));
+    submit(&session, "/sign-out", &[]);
+    let plain_session = driver.session(true);
+    plain_session.goto(&format!("{base}/sign-in"));
+    assert!(
+        plain_session.source().contains("Sign in with a passkey"),
+        "the button shows where WebAuthn exists"
+    );
+    // The authenticator still offers the removed passkey: autofill posts it once, and the page
+    // says so (without offering autofill again, which would loop).
+    session.goto(&format!("{base}/sign-in"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !session.url().ends_with("/sign-in/passkey") {
+        assert!(std::time::Instant::now() < deadline, "autofill did not post: {}", session.url());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(session.url().ends_with("/sign-in/passkey"), "{}", session.url());
+    assert!(session.source().contains("not registered for an account here"));
+    auditor.check(None, "sign-in, unknown passkey");
+    click_through(&session, "form[data-passkey=get] button[type=submit]");
+    assert!(session.source().contains("not registered for an account here"));
+    auditor.assert_clean();
+
+    // Without JavaScript, no passkey button is visible and password sign-in works.
+    let plain = driver.session(false);
+    plain.goto(&format!("{base}/sign-in"));
+    let visible = plain.script(
+        "return [...document.querySelectorAll('[data-passkey]')].some(e => e.offsetParent !== null)",
+        json!([]),
+    );
+    assert_eq!(visible, json!(false));
+}

@@ -26,7 +26,7 @@ fn sign_in_page_renders_the_form_with_branding_and_security_headers() {
     response.assert_status(200);
     assert_eq!(response.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(response.body.contains("Acme &amp; Co"));
-    assert!(response.body.contains(r#"autocomplete="username""#));
+    assert!(response.body.contains(r#"autocomplete="username webauthn""#));
     assert!(response.body.contains(r#"autocomplete="current-password""#));
     assert!(response.body.contains(r#"<label for="field-identifier">"#));
     let csp = response.header("content-security-policy").unwrap();

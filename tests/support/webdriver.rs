@@ -316,6 +316,33 @@ impl Session<'_> {
         .to_owned()
     }
 
+    /// Adds a virtual authenticator to this window (the WebDriver extension of WebAuthn §11,
+    /// Chromium's DevTools authenticator underneath): a platform authenticator (`internal`)
+    /// speaking CTAP2 that keeps resident keys and verifies the person. Its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let answer = self.command(
+            "POST",
+            "/webauthn/authenticator",
+            Some(json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserConsenting": true,
+                "isUserVerified": true,
+            })),
+        );
+        answer.as_str().expect("an authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        self.command("GET", &format!("/webauthn/authenticator/{id}/credentials"), None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn source(&self) -> String {
         self.command("GET", "/source", None)
             .as_str()
