@@ -7,8 +7,8 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, passkeys, recovery, sign_in,
-    sign_out, sign_up, status, step_up, user,
+    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, passkeys, recovery,
+    sign_in, sign_out, sign_up, status, step_up, user,
 };
 use crate::store::Db;
 

@@ -172,9 +172,7 @@ fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
 /// and one signature.
 pub fn resume(ctx: &Ctx<'_>, visitor: &Visitor, target: &RedirectTarget) -> PageResult {
     // Only an account without a second factor reads whether one is required.
-    if !visitor.two_step_on()
-        && (ctx.settings.mfa_required() || session_rules::organization_withheld(visitor))
-    {
+    if !visitor.two_step_on() && (ctx.settings.mfa_required() || session_rules::organization_withheld(visitor)) {
         return Ok(found(&two_step_setup(&target.location())));
     }
     let claims = session_rules::visitor_claims(visitor, &token_terms(ctx).as_terms());

@@ -205,9 +205,10 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             plain(
                 fill(passkey.subject_added),
                 fill_with(passkey.lead_added, &[("name", name)]),
-                vec![
-                    (strings.reset_password_button, format!("{origin}/forgot-password?{language}")),
-                ],
+                vec![(
+                    strings.reset_password_button,
+                    format!("{origin}/forgot-password?{language}"),
+                )],
                 Vec::new(),
             )
         }

@@ -8,14 +8,14 @@
 use http::StatusCode;
 use maud::html;
 
-use super::{Ctx, passkeys};
 use super::render::{Page, PageResult, temporary_redirect};
+use super::{Ctx, passkeys};
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::accounts::SignInError;
-use crate::service::auth::reauth::{self, Reauthenticated, Reauthentication, Reproof};
 use crate::service::auth::passkeys as passkey_rules;
+use crate::service::auth::reauth::{self, Reauthenticated, Reauthentication, Reproof};
 use crate::service::auth::{Factor, Verified};
 use crate::service::sessions::Visitor;
 use crate::views::{self, Field, Msg};
@@ -114,7 +114,10 @@ fn submit_passkey(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &'sta
         Ok(response)
     };
     let Some((flow, response)) = passkeys::posted_sign_in(form) else {
-        return refused(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::PasskeyCancelled));
+        return refused(FormProblem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Msg::PasskeyCancelled,
+        ));
     };
     let rp = passkeys::Rp::of(ctx)?;
     let db = ctx.db()?;
@@ -133,10 +136,9 @@ fn submit_passkey(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &'sta
     };
     match reauth::with_passkey(db, visitor, &used, ctx.now()) {
         Ok(_) => Ok(temporary_redirect(action)),
-        Err(SignInError::BadCredentials) => refused(FormProblem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Msg::PasskeyRejected,
-        )),
+        Err(SignInError::BadCredentials) => {
+            refused(FormProblem::new(StatusCode::UNPROCESSABLE_ENTITY, Msg::PasskeyRejected))
+        }
         Err(other) => Err(other.into()),
     }
 }

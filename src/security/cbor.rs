@@ -130,7 +130,10 @@ impl<'a> Reader<'a> {
             31 => return Err(CborError::IndefiniteLength),
             _ => return Err(CborError::Reserved),
         };
-        Ok(self.take(width)?.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)))
+        Ok(self
+            .take(width)?
+            .iter()
+            .fold(0u64, |n, byte| (n << 8) | u64::from(*byte)))
     }
 
     /// A length that the remaining input can hold, each element taking at least `min_each` bytes.
@@ -211,19 +214,29 @@ mod tests {
         ];
         let value = decode(&bytes).unwrap();
         assert_eq!(value.get_text("fmt").and_then(Value::as_text), Some("none"));
-        assert_eq!(value.get_text("authData").and_then(Value::as_bytes), Some(&[1u8, 2][..]));
+        assert_eq!(
+            value.get_text("authData").and_then(Value::as_bytes),
+            Some(&[1u8, 2][..])
+        );
         assert_eq!(value.get_text("attStmt"), Some(&Value::Map(Vec::new())));
     }
 
     #[test]
     fn reads_negative_keys_and_wide_arguments() {
         // {1: 2, 3: -7, -1: 1, 0x1_0000: -257}
-        let bytes = [0xa4, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x1a, 0, 1, 0, 0, 0x39, 0x01, 0x00];
+        let bytes = [
+            0xa4, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x1a, 0, 1, 0, 0, 0x39, 0x01, 0x00,
+        ];
         let value = decode(&bytes).unwrap();
         assert_eq!(value.get_int(3).and_then(Value::as_integer), Some(-7));
         assert_eq!(value.get_int(-1).and_then(Value::as_integer), Some(1));
         assert_eq!(value.get_int(0x1_0000).and_then(Value::as_integer), Some(-257));
-        assert_eq!(decode(&[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap().as_integer(), None);
+        assert_eq!(
+            decode(&[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+                .unwrap()
+                .as_integer(),
+            None
+        );
     }
 
     #[test]

@@ -246,8 +246,14 @@ fn parse_cose_key(bytes: &[u8]) -> Result<(PublicKey, i64), Rejected> {
             Ok((PublicKey::Es256(key), ES256))
         }
         (Some(3), Some(RS256)) => {
-            let modulus = key.get_int(-1).and_then(Value::as_bytes).ok_or(Rejected::UnsupportedKey)?;
-            let exponent = key.get_int(-2).and_then(Value::as_bytes).ok_or(Rejected::UnsupportedKey)?;
+            let modulus = key
+                .get_int(-1)
+                .and_then(Value::as_bytes)
+                .ok_or(Rejected::UnsupportedKey)?;
+            let exponent = key
+                .get_int(-2)
+                .and_then(Value::as_bytes)
+                .ok_or(Rejected::UnsupportedKey)?;
             let modulus = strip_leading_zeros(modulus);
             let exponent = strip_leading_zeros(exponent);
             let bits = rsa::bit_length(modulus);
@@ -399,7 +405,8 @@ mod rsa {
     const MAX_BYTES: usize = MAX_BITS / 8;
     /// DER of the SHA-256 `DigestInfo` prefix (RFC 8017 §9.2 note 1).
     const SHA256_PREFIX: [u8; 19] = [
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
     ];
 
     /// Bits in a big-endian number without leading zero bytes.
@@ -430,7 +437,7 @@ mod rsa {
             return false;
         };
         // `DynResidueParams::new` needs an odd modulus (it panics on an even one).
-        if s >= n || modulus[k - 1] % 2 == 0 {
+        if s >= n || modulus[k - 1].is_multiple_of(2) {
             return false;
         }
         let params = DynResidueParams::new(&n);

@@ -26,7 +26,8 @@ pub struct Passkey {
     pub last_used_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, public_key, algorithm, sign_count, user_verified, backup_eligible, backed_up, aaguid,
+const COLUMNS: &str =
+    "id, user_id, public_key, algorithm, sign_count, user_verified, backup_eligible, backed_up, aaguid,
      name, created_at, last_used_at";
 
 fn from_row(row: &Row) -> Result<Passkey, DbError> {
@@ -72,19 +73,31 @@ pub fn insert(db: &dyn Db, passkey: &Passkey) -> Result<(), DbError> {
 /// The passkey with credential id `id`, whoever it belongs to.
 pub fn find(db: &dyn Db, id: &str) -> Result<Option<Passkey>, DbError> {
     let statement = format!("SELECT {COLUMNS} FROM passkeys WHERE id = ?");
-    query_row(db, &statement, &[id.into()])?.map(|row| from_row(&row)).transpose()
+    query_row(db, &statement, &[id.into()])?
+        .map(|row| from_row(&row))
+        .transpose()
 }
 
 /// A user's passkeys, oldest first.
 pub fn list(db: &dyn Db, user_id: &UserId) -> Result<Vec<Passkey>, DbError> {
     let statement = format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = ? ORDER BY created_at, id");
-    db.execute(&statement, &[user_id.into()])?.iter().map(from_row).collect()
+    db.execute(&statement, &[user_id.into()])?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Records a sign-in with the passkey: its new counter, whether it is backed up now, when. Only
 /// if the counter still is what the check saw (`seen_count`): of two sign-ins racing with one
 /// response, one wins. `false` when the other did.
-pub fn record_use(db: &dyn Db, id: &str, seen_count: i64, new_count: i64, backed_up: bool, now: i64) -> Result<bool, DbError> {
+pub fn record_use(
+    db: &dyn Db,
+    id: &str,
+    seen_count: i64,
+    new_count: i64,
+    backed_up: bool,
+    now: i64,
+) -> Result<bool, DbError> {
     let rows = db.execute(
         "UPDATE passkeys SET sign_count = ?, backed_up = ?, last_used_at = ? WHERE id = ? AND sign_count = ? RETURNING id",
         &[

@@ -17,7 +17,10 @@ const RSA_MODULUS_HEX: &str = "e45882addf813fa8b834c9da44bea5e6ec16dbabdb9ed805b
 const RSA_PRIVATE_EXPONENT_HEX: &str = "180cc472b8ac1dbed0ebea689d3df12e41a664ab949d85c61088b2e063f0a11928ff8de3efc202d179c148fcffe5ac0e1fe921cc7e23bb7e3a634eee84a01d5d60bb556d974eabe1a2e3501a771ec9f4b33e9cc0dbbb313490f19429f9ed015b1094a6c0a3a32a1d9d79a74c307923676b393d6131d7e415b03ed530824838d594027b07b0d8cec9ab5c19b8aca070dd0ffdb3ffd8038bf24bcd2af65e3ad04d963967b0475a7b8ec376fc9656ccc429cf1c6feb5f040d6bc15265185145f790b84017a90da534fb17d0bef8db6736785bd53648ab57695fb387f0f13a83a508187140b1171b0b1a574ae75e4cc25272f999bea2cc39ba230be10f342a2b5817";
 
 fn hex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Minimal CBOR writing (definite lengths), enough for COSE keys and attestation objects.
@@ -172,8 +175,11 @@ impl SoftAuthenticator {
     }
 
     pub fn client_data(kind: &str, challenge: &[u8], origin: &str) -> Vec<u8> {
-        format!(r#"{{"type":"{kind}","challenge":"{}","origin":"{origin}","crossOrigin":false}}"#, b64(challenge))
-            .into_bytes()
+        format!(
+            r#"{{"type":"{kind}","challenge":"{}","origin":"{origin}","crossOrigin":false}}"#,
+            b64(challenge)
+        )
+        .into_bytes()
     }
 
     /// `navigator.credentials.create`: (clientDataJSON, attestationObject), format "none".
@@ -226,7 +232,8 @@ fn rsa_sign(message: &[u8]) -> Vec<u8> {
     let modulus = hex(RSA_MODULUS_HEX);
     let k = modulus.len();
     let prefix = [
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
     ];
     let mut encoded = vec![0xffu8; k];
     encoded[0] = 0;
@@ -240,6 +247,8 @@ fn rsa_sign(message: &[u8]) -> Vec<u8> {
         U4096::from_be_slice(&buffer)
     };
     let params = DynResidueParams::new(&pad(&modulus));
-    let signature = DynResidue::new(&pad(&encoded), params).pow(&pad(&hex(RSA_PRIVATE_EXPONENT_HEX))).retrieve();
+    let signature = DynResidue::new(&pad(&encoded), params)
+        .pow(&pad(&hex(RSA_PRIVATE_EXPONENT_HEX)))
+        .retrieve();
     signature.to_be_bytes()[512 - k..].to_vec()
 }

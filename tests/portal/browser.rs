@@ -778,7 +778,11 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     submit(&session, "/user/passkeys/new", &[]);
     auditor.check(None, "add a passkey");
     click_through(&session, "form[data-passkey=create] button[type=submit]");
-    assert!(session.url().ends_with("/user?notice=passkey_added"), "{}", session.url());
+    assert!(
+        session.url().ends_with("/user?notice=passkey_added"),
+        "{}",
+        session.url()
+    );
     assert!(session.source().contains("Passkey added."));
     auditor.check(None, "user, one passkey");
     assert_eq!(session.authenticator_credentials(&authenticator).len(), 1);
@@ -791,18 +795,28 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     session.navigating(|| session.goto(&format!("{base}/sign-in?redirect_url=%2Fuser")));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !session.url().ends_with("/user") {
-        assert!(std::time::Instant::now() < deadline, "autofill did not sign in: {}", session.url());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "autofill did not sign in: {}",
+            session.url()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(
-        portal.text("SELECT amr FROM portal_sessions ORDER BY created_at DESC, id LIMIT 1").as_deref(),
+        portal
+            .text("SELECT amr FROM portal_sessions ORDER BY created_at DESC, id LIMIT 1")
+            .as_deref(),
         Some("hwk,user,mfa")
     );
 
     // With the button, on a page whose autofill has nothing to offer yet.
     session.goto(&format!("{base}/user"));
     submit(&session, "/user/password/remove", &[]);
-    assert!(session.url().ends_with("/user?notice=password_removed"), "{}", session.url());
+    assert!(
+        session.url().ends_with("/user?notice=password_removed"),
+        "{}",
+        session.url()
+    );
     auditor.check(None, "user, passwordless");
     portal.execute("UPDATE portal_sessions SET first_factor_at = 0, second_factor_at = 0");
     session.goto(&format!("{base}/user"));
@@ -814,10 +828,18 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     assert!(session.source().contains("This passkey is your only way to sign in."));
     auditor.check(None, "user, last passkey refused");
     session.goto(&format!("{base}/user"));
-    submit(&session, "/user/password", &[("new_password", "a brand new secret phrase")]);
+    submit(
+        &session,
+        "/user/password",
+        &[("new_password", "a brand new secret phrase")],
+    );
     assert!(session.url().contains("notice=password_updated"), "{}", session.url());
     submit(&session, "/user/passkeys/remove", &[]);
-    assert!(session.url().ends_with("/user?notice=passkey_removed"), "{}", session.url());
+    assert!(
+        session.url().ends_with("/user?notice=passkey_removed"),
+        "{}",
+        session.url()
+    );
     assert_eq!(portal.count("SELECT COUNT(*) FROM passkeys"), 0);
 
     // A passkey the portal no longer knows: a clear message on the sign-in page.
@@ -834,7 +856,11 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     session.goto(&format!("{base}/sign-in"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !session.url().ends_with("/sign-in/passkey") {
-        assert!(std::time::Instant::now() < deadline, "autofill did not post: {}", session.url());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "autofill did not post: {}",
+            session.url()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));

@@ -14,7 +14,9 @@ fn a_passkey_added_on_the_profile_signs_in_with_both_factors() {
     let profile = ada.get("/user");
     assert!(profile.body.contains("id=\"passkeys\""), "the section");
     assert!(
-        profile.body.contains("action=\"/user/passkeys/new\" data-passkey=\"show\" hidden"),
+        profile
+            .body
+            .contains("action=\"/user/passkeys/new\" data-passkey=\"show\" hidden"),
         "the add button waits for the script to find WebAuthn"
     );
     let mut authenticator = SoftAuthenticator::p256(1);
@@ -120,9 +122,15 @@ fn a_passwordless_account_signs_in_and_steps_up_with_its_passkey() {
     assert_eq!(portal.count("SELECT COUNT(*) FROM passkeys"), 1);
 
     // Setting a password again needs no current one, and then the passkey may go.
-    let set = browser.submit("/user", "/user/password", &[("new_password", "a brand new secret phrase")]);
+    let set = browser.submit(
+        "/user",
+        "/user/password",
+        &[("new_password", "a brand new secret phrase")],
+    );
     set.assert_status(303);
-    browser.submit("/user", "/user/passkeys/remove", &[("passkey_id", &id)]).assert_status(303);
+    browser
+        .submit("/user", "/user/passkeys/remove", &[("passkey_id", &id)])
+        .assert_status(303);
     assert_eq!(portal.count("SELECT COUNT(*) FROM passkeys"), 0);
 }
 
@@ -139,7 +147,11 @@ fn passkeys_are_renamed_and_limited_to_ten() {
     let refused = ada.submit("/user", "/user/passkeys/new", &[]);
     refused.assert_status(422);
     let id = portal.text("SELECT id FROM passkeys ORDER BY id LIMIT 1").unwrap();
-    let renamed = ada.submit("/user", "/user/passkeys/rename", &[("passkey_id", &id), ("name", "Work laptop")]);
+    let renamed = ada.submit(
+        "/user",
+        "/user/passkeys/rename",
+        &[("passkey_id", &id), ("name", "Work laptop")],
+    );
     renamed.assert_status(303);
     assert!(ada.get("/user?notice=passkey_renamed").body.contains("Work laptop"));
     ada.submit("/user", "/user/passkeys/rename", &[("passkey_id", &id), ("name", " ")])
@@ -181,7 +193,11 @@ fn attack_challenge_fetched_in_another_browser_is_refused_login_csrf() {
     // The attacker's browser fetches a challenge and has their own passkey answer it...
     let mut attacker = Browser::new(&portal);
     let page = attacker.get("/sign-in");
-    let (flow, credential) = get_fields(&mut attacker, &page.input_value("csrf_token").unwrap(), &mut authenticator);
+    let (flow, credential) = get_fields(
+        &mut attacker,
+        &page.input_value("csrf_token").unwrap(),
+        &mut authenticator,
+    );
     // ...then makes the victim's browser post it.
     let mut victim = Browser::new(&portal);
     let form = victim.get("/sign-in");
@@ -205,7 +221,11 @@ fn attack_unknown_or_removed_passkey_says_so() {
     let mut browser = Browser::new(&portal);
     let refused = sign_in(&mut browser, "/sign-in", &mut stranger);
     refused.assert_status(422);
-    assert!(refused.body.contains("That passkey is not registered for an account here"));
+    assert!(
+        refused
+            .body
+            .contains("That passkey is not registered for an account here")
+    );
 }
 
 #[test]
@@ -215,7 +235,11 @@ fn attack_challenge_needs_the_forms_csrf_token() {
     browser.get("/sign-in");
     let refused = browser.post_form("/passkeys/challenge", &[]);
     refused.assert_status(403);
-    assert_eq!(portal.count("SELECT COUNT(*) FROM auth_flows"), 0, "no row for a forged post");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM auth_flows"),
+        0,
+        "no row for a forged post"
+    );
     let wrong_method = browser.get("/passkeys/challenge");
     wrong_method.assert_status(405);
 }
@@ -271,5 +295,8 @@ fn the_sign_in_page_offers_passkeys_only_to_a_script_that_finds_webauthn() {
     assert!(page.body.contains("Sign in with a passkey"));
     let french = portal.get("/sign-in?ui_locales=fr");
     assert!(french.body.contains("Se connecter avec une clé d'accès"));
-    assert!(french.body.contains("La demande de clé d&#39;accès a été annulée") || french.body.contains("La demande de clé d'accès a été annulée"));
+    assert!(
+        french.body.contains("La demande de clé d&#39;accès a été annulée")
+            || french.body.contains("La demande de clé d'accès a été annulée")
+    );
 }

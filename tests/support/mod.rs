@@ -665,5 +665,7 @@ impl<'p> Browser<'p> {
 /// Bytes from base64url (what the portal sends the page's script).
 pub fn authenticator_bytes(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).expect("base64url")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .expect("base64url")
 }

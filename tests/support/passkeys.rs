@@ -25,7 +25,11 @@ pub fn add(browser: &mut Browser<'_>, authenticator: &mut SoftAuthenticator) -> 
 }
 
 /// Answers the registration page `page` with `authenticator`.
-pub fn register_on(browser: &mut Browser<'_>, page: &TestResponse, authenticator: &mut SoftAuthenticator) -> TestResponse {
+pub fn register_on(
+    browser: &mut Browser<'_>,
+    page: &TestResponse,
+    authenticator: &mut SoftAuthenticator,
+) -> TestResponse {
     let options: serde_json::Value =
         serde_json::from_str(&attribute(&page.body, "data-options").expect("the creation options")).unwrap();
     assert_eq!(options["rp"]["id"], RP_ID);
@@ -61,7 +65,10 @@ pub fn get_fields(browser: &mut Browser<'_>, csrf: &str, authenticator: &mut Sof
     let options: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(options["rpId"], RP_ID);
     let challenge = super::authenticator_bytes(options["challenge"].as_str().unwrap());
-    (options["flow"].as_str().unwrap().to_owned(), assertion(authenticator, &challenge))
+    (
+        options["flow"].as_str().unwrap().to_owned(),
+        assertion(authenticator, &challenge),
+    )
 }
 
 /// A `navigator.credentials.get` answer to `challenge`, as the page's script serializes it.

@@ -184,8 +184,7 @@ fn change_problem(refused: ChangeRefused) -> PortalError {
 /// `POST /user/passkeys/rename`.
 pub fn rename(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "passkeys", |form, visitor, target| {
-        rules::rename(ctx.db()?, &visitor.user, form.text("passkey_id"), form.text("name"))?
-            .map_err(change_problem)?;
+        rules::rename(ctx.db()?, &visitor.user, form.text("passkey_id"), form.text("name"))?.map_err(change_problem)?;
         done(ctx, visitor, target, Notice::PasskeyRenamed)
     })
 }

@@ -14,7 +14,10 @@ fn origins() -> Vec<String> {
 
 fn register(authenticator: &mut SoftAuthenticator) -> Result<NewCredential, Rejected> {
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, CHALLENGE);
     verify_registration(&rp, CHALLENGE, &client_data, &object, false)
 }
@@ -37,7 +40,10 @@ fn check(
     require_uv: bool,
 ) -> Result<AssertionOutcome, Rejected> {
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let assertion = Assertion {
         client_data_json: client_data,
         authenticator_data: auth_data,
@@ -93,7 +99,10 @@ fn attack_replayed_or_foreign_challenge_is_refused() {
         Err(Rejected::WrongChallenge)
     );
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, b"old");
     assert_eq!(
         verify_registration(&rp, CHALLENGE, &client_data, &object, false),
@@ -101,7 +110,10 @@ fn attack_replayed_or_foreign_challenge_is_refused() {
     );
     // An empty stored challenge never matches an empty one sent.
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, b"");
-    assert_eq!(verify_registration(&rp, b"", &client_data, &object, false), Err(Rejected::WrongChallenge));
+    assert_eq!(
+        verify_registration(&rp, b"", &client_data, &object, false),
+        Err(Rejected::WrongChallenge)
+    );
 }
 
 #[test]
@@ -150,7 +162,10 @@ fn attack_key_scoped_to_another_rp_id_is_refused() {
         Err(Rejected::WrongRpId)
     );
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let (client_data, object) = authenticator.register("myapp.com", ORIGIN, CHALLENGE);
     assert_eq!(
         verify_registration(&rp, CHALLENGE, &client_data, &object, false),
@@ -176,7 +191,10 @@ fn attack_without_user_presence_or_required_verification_is_refused() {
     let mut authenticator = SoftAuthenticator::p256(5);
     let credential = register(&mut authenticator).unwrap();
     authenticator.user_present = false;
-    assert_eq!(sign_in(&mut authenticator, &credential, 1), Err(Rejected::NoUserPresence));
+    assert_eq!(
+        sign_in(&mut authenticator, &credential, 1),
+        Err(Rejected::NoUserPresence)
+    );
     authenticator.user_present = true;
     authenticator.user_verified = false;
     let (client_data, auth_data, signature) = authenticator.assert(RP_ID, ORIGIN, CHALLENGE);
@@ -188,7 +206,10 @@ fn attack_without_user_presence_or_required_verification_is_refused() {
     let outcome = check(&client_data, &auth_data, &signature, &credential, 2, false).unwrap();
     assert!(!outcome.user_verified);
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, CHALLENGE);
     assert_eq!(
         verify_registration(&rp, CHALLENGE, &client_data, &object, true),
@@ -244,9 +265,15 @@ fn attack_credential_of_another_key_is_refused() {
 fn attack_cloned_authenticator_counter_rollback_is_refused() {
     let mut authenticator = SoftAuthenticator::p256(12);
     let credential = register(&mut authenticator).unwrap();
-    assert_eq!(sign_in(&mut authenticator, &credential, 5), Err(Rejected::CounterRollback));
+    assert_eq!(
+        sign_in(&mut authenticator, &credential, 5),
+        Err(Rejected::CounterRollback)
+    );
     authenticator.sign_count = 4;
-    assert_eq!(sign_in(&mut authenticator, &credential, 5), Err(Rejected::CounterRollback));
+    assert_eq!(
+        sign_in(&mut authenticator, &credential, 5),
+        Err(Rejected::CounterRollback)
+    );
     assert!(sign_in(&mut authenticator, &credential, 5).is_ok());
     // A counter that stops at zero after moving is a clone too.
     authenticator.synced = true;
@@ -326,7 +353,10 @@ fn attack_malformed_authenticator_data_of_every_length_is_an_error() {
     let mut authenticator = SoftAuthenticator::p256(16);
     let credential = register(&mut authenticator).unwrap();
     let origins = origins();
-    let rp = RelyingParty { id: RP_ID, origins: &origins };
+    let rp = RelyingParty {
+        id: RP_ID,
+        origins: &origins,
+    };
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, CHALLENGE);
     for cut in 0..object.len() {
         assert!(verify_registration(&rp, CHALLENGE, &client_data, &object[..cut], false).is_err());
@@ -369,7 +399,15 @@ fn the_rp_id_is_the_host_or_a_registrable_parent() {
     assert_eq!(rp_id("accounts.myapp.com", Some("myapp.com")).unwrap(), "myapp.com");
     assert_eq!(rp_id("Accounts.MyApp.com", Some("MYAPP.com")).unwrap(), "myapp.com");
     assert_eq!(rp_id("localhost", Some("localhost")).unwrap(), "localhost");
-    for wrong in ["com", "evil.net", "pp.com", "app.com", "accounts.myapp.com.evil.net", ".myapp.com", "my app.com"] {
+    for wrong in [
+        "com",
+        "evil.net",
+        "pp.com",
+        "app.com",
+        "accounts.myapp.com.evil.net",
+        ".myapp.com",
+        "my app.com",
+    ] {
         assert!(rp_id("accounts.myapp.com", Some(wrong)).is_err(), "{wrong}");
     }
 }

@@ -242,7 +242,13 @@ pub fn verify(
                         "passkey: the signature counter of passkey {} of {} went back ({} after {}): possibly a cloned authenticator; refused",
                         passkey.id,
                         passkey.user_id,
-                        u32::from_be_bytes(response.authenticator_data.get(33..37).and_then(|b| b.try_into().ok()).unwrap_or([0; 4])),
+                        u32::from_be_bytes(
+                            response
+                                .authenticator_data
+                                .get(33..37)
+                                .and_then(|b| b.try_into().ok())
+                                .unwrap_or([0; 4])
+                        ),
                         passkey.sign_count
                     );
                 }

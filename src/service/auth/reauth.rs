@@ -101,7 +101,12 @@ pub enum Reproof<'a> {
 /// Checks a step-up made with one of the visitor's passkeys and records it on the session. With
 /// user verification it stands for any factor (two, in fact); without, it is refused where the
 /// account has an authenticator app (a passkey tap alone must not replace the app's code).
-pub fn with_passkey(db: &dyn Db, visitor: &Visitor, used: &super::passkeys::PasskeyUsed, now: i64) -> Result<Reauthenticated, SignInError> {
+pub fn with_passkey(
+    db: &dyn Db,
+    visitor: &Visitor,
+    used: &super::passkeys::PasskeyUsed,
+    now: i64,
+) -> Result<Reauthenticated, SignInError> {
     if !used.user_verified && strongest_factor(visitor) == Factor::Totp {
         return Err(SignInError::BadCredentials);
     }

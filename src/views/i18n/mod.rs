@@ -8,8 +8,8 @@ mod es;
 mod fr;
 mod ja;
 pub mod mail;
-mod pt_br;
 pub mod passkey;
+mod pt_br;
 pub mod two_step;
 
 pub use en::ENGLISH;

@@ -69,7 +69,11 @@ fn sign_in_with(
     for_user: Option<&UserId>,
 ) -> Result<PasskeyUsed, PasskeyRefused> {
     let ceremony = start_sign_in(db, browser(), NOW).unwrap();
-    let json = assertion_json(authenticator, &ceremony.challenge, Some(&user_handle(&UserId::from_stored("user_1".into()))));
+    let json = assertion_json(
+        authenticator,
+        &ceremony.challenge,
+        Some(&user_handle(&UserId::from_stored("user_1".into()))),
+    );
     let response = parse_sign_in(&json).unwrap();
     let origins = origins();
     verify(db, &rp(&origins), &ceremony.flow, &response, csrf, for_user, NOW).unwrap()
@@ -134,9 +138,15 @@ fn attack_replayed_response_finds_its_challenge_used() {
     let json = assertion_json(&mut authenticator, &ceremony.challenge, None);
     let response = parse_sign_in(&json).unwrap();
     let origins = origins();
-    assert!(verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW).unwrap().is_ok());
+    assert!(
+        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW)
+            .unwrap()
+            .is_ok()
+    );
     assert_eq!(
-        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW).unwrap().unwrap_err(),
+        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW)
+            .unwrap()
+            .unwrap_err(),
         PasskeyRefused::Dead
     );
 }
@@ -156,7 +166,9 @@ fn attack_wrong_answer_uses_the_challenge_up_too() {
     ));
     let good = parse_sign_in(&assertion_json(&mut authenticator, &ceremony.challenge, None)).unwrap();
     assert_eq!(
-        verify(&db, &rp(&origins), &ceremony.flow, &good, BROWSER, None, NOW).unwrap().unwrap_err(),
+        verify(&db, &rp(&origins), &ceremony.flow, &good, BROWSER, None, NOW)
+            .unwrap()
+            .unwrap_err(),
         PasskeyRefused::Dead
     );
 }
@@ -181,7 +193,9 @@ fn attack_expired_challenge_is_refused() {
     let response = parse_sign_in(&assertion_json(&mut authenticator, &ceremony.challenge, None)).unwrap();
     let origins = origins();
     assert_eq!(
-        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW).unwrap().unwrap_err(),
+        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, None, NOW)
+            .unwrap()
+            .unwrap_err(),
         PasskeyRefused::Dead
     );
 }
@@ -196,9 +210,17 @@ fn attack_credential_of_another_user_does_not_step_up_this_one() {
     let response = parse_sign_in(&assertion_json(&mut theirs, &ceremony.challenge, None)).unwrap();
     let origins = origins();
     assert_eq!(
-        verify(&db, &rp(&origins), &ceremony.flow, &response, BROWSER, Some(&user.id), NOW)
-            .unwrap()
-            .unwrap_err(),
+        verify(
+            &db,
+            &rp(&origins),
+            &ceremony.flow,
+            &response,
+            BROWSER,
+            Some(&user.id),
+            NOW
+        )
+        .unwrap()
+        .unwrap_err(),
         PasskeyRefused::Unknown
     );
 }
@@ -226,7 +248,9 @@ fn attack_registration_challenge_of_another_account_attaches_nothing() {
     let response = parse_registration(&registration_json(&client_data, &object, &authenticator.credential_id)).unwrap();
     let origins = origins();
     assert_eq!(
-        register(&db, &rp(&origins), &user, &ceremony.flow, &response, BROWSER, NOW).unwrap().unwrap_err(),
+        register(&db, &rp(&origins), &user, &ceremony.flow, &response, BROWSER, NOW)
+            .unwrap()
+            .unwrap_err(),
         PasskeyRefused::Dead
     );
     assert!(list(&db, &user.id).unwrap().is_empty());
@@ -241,7 +265,9 @@ fn attack_sign_in_challenge_cannot_register_and_back() {
     let response = parse_registration(&registration_json(&client_data, &object, &authenticator.credential_id)).unwrap();
     let origins = origins();
     assert_eq!(
-        register(&db, &rp(&origins), &user, &ceremony.flow, &response, BROWSER, NOW).unwrap().unwrap_err(),
+        register(&db, &rp(&origins), &user, &ceremony.flow, &response, BROWSER, NOW)
+            .unwrap()
+            .unwrap_err(),
         PasskeyRefused::Dead
     );
 }
@@ -277,7 +303,10 @@ fn the_last_way_in_is_never_removed() {
     assert!(!user.has_password());
     assert_eq!(remove(&db, &user, &one.id).unwrap(), Ok(()));
     assert_eq!(remove(&db, &user, &two.id).unwrap(), Err(ChangeRefused::LastWayIn));
-    assert_eq!(remove(&db, &user, "no-such-passkey").unwrap(), Err(ChangeRefused::NotFound));
+    assert_eq!(
+        remove(&db, &user, "no-such-passkey").unwrap(),
+        Err(ChangeRefused::NotFound)
+    );
     // Without a passkey, the password stays.
     let other = stored_user(&db, "user_3", "cy@example.com");
     assert!(!remove_password(&db, &other, NOW).unwrap());
@@ -290,10 +319,22 @@ fn renaming_checks_the_name_and_the_owner() {
     let passkey = register_with(&db, &user, &mut SoftAuthenticator::p256(25)).unwrap();
     assert_eq!(rename(&db, &user, &passkey.id, "  Work laptop ").unwrap(), Ok(()));
     assert_eq!(store::find(&db, &passkey.id).unwrap().unwrap().name, "Work laptop");
-    assert_eq!(rename(&db, &user, &passkey.id, "   ").unwrap(), Err(ChangeRefused::BadName));
-    assert_eq!(rename(&db, &user, &passkey.id, &"x".repeat(65)).unwrap(), Err(ChangeRefused::BadName));
-    assert_eq!(rename(&db, &user, &passkey.id, "a\u{7}b").unwrap(), Err(ChangeRefused::BadName));
-    assert_eq!(rename(&db, &other, &passkey.id, "Mine now").unwrap(), Err(ChangeRefused::NotFound));
+    assert_eq!(
+        rename(&db, &user, &passkey.id, "   ").unwrap(),
+        Err(ChangeRefused::BadName)
+    );
+    assert_eq!(
+        rename(&db, &user, &passkey.id, &"x".repeat(65)).unwrap(),
+        Err(ChangeRefused::BadName)
+    );
+    assert_eq!(
+        rename(&db, &user, &passkey.id, "a\u{7}b").unwrap(),
+        Err(ChangeRefused::BadName)
+    );
+    assert_eq!(
+        rename(&db, &other, &passkey.id, "Mine now").unwrap(),
+        Err(ChangeRefused::NotFound)
+    );
 }
 
 #[test]
@@ -313,6 +354,9 @@ fn malformed_posted_credentials_are_none() {
 
 #[test]
 fn known_authenticators_are_named() {
-    assert_eq!(authenticator_name("ea9b8d664d011d213ce4b6b48cb575d4"), Some("Google Password Manager"));
+    assert_eq!(
+        authenticator_name("ea9b8d664d011d213ce4b6b48cb575d4"),
+        Some("Google Password Manager")
+    );
     assert_eq!(authenticator_name("00000000000000000000000000000000"), None);
 }
