@@ -284,6 +284,8 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 impl PublicKey {
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        #[cfg(test)]
+        super::cost::count("signature_check", 1);
         match self {
             Self::Es256(key) => p256::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|signature| key.verify(message, &signature).is_ok()),

@@ -445,3 +445,22 @@ fn two_step_verification_works_on_real_spin_with_postgres() {
         1
     );
 }
+
+#[test]
+fn passkeys_register_and_sign_in_on_real_spin_with_postgres_in_production() {
+    use crate::support::authenticator::SoftAuthenticator;
+    use crate::support::passkeys::{Site, add_at, sign_in_at};
+    let site = Site {
+        rp_id: "accounts.myapp.com",
+        origin: "https://accounts.myapp.com",
+    };
+    let portal = Portal::production_on_spin(&[], true);
+    let mut ada = Browser::at(&portal, site.origin);
+    ada.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    let mut authenticator = SoftAuthenticator::p256(1);
+    add_at(site, &mut ada, &mut authenticator).assert_status(303);
+    let mut browser = Browser::at(&portal, site.origin);
+    sign_in_at(site, &mut browser, "/sign-in", &mut authenticator).assert_status(302);
+    let claims = verify_token(&portal, &browser.cookies["__session"], site.origin);
+    assert_eq!(claims["amr"], serde_json::json!(["hwk", "user", "mfa"]));
+}

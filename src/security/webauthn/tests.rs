@@ -70,6 +70,16 @@ fn a_p256_passkey_registers_and_signs_in() {
 }
 
 #[test]
+fn a_sign_in_costs_one_signature_check_and_a_registration_none() {
+    let mut authenticator = SoftAuthenticator::p256(30);
+    crate::security::cost::take();
+    let credential = register(&mut authenticator).unwrap();
+    assert_eq!(crate::security::cost::take().get("signature_check"), None);
+    sign_in(&mut authenticator, &credential, 1).unwrap();
+    assert_eq!(crate::security::cost::take().get("signature_check"), Some(&1));
+}
+
+#[test]
 fn an_rsa_passkey_registers_and_signs_in() {
     let mut authenticator = SoftAuthenticator::rsa(8);
     let credential = register(&mut authenticator).unwrap();
