@@ -15,6 +15,7 @@ use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::security::base64url;
 use crate::security::webauthn::{self, RelyingParty};
+use crate::service::accounts::SignInError;
 use crate::service::auth::passkeys::{self as rules, PasskeyRefused};
 use crate::service::email as email_rules;
 use crate::views::{self, Msg};
@@ -58,7 +59,8 @@ pub fn challenge(ctx: &Ctx<'_>) -> PageResult {
     ctx.form()?;
     let rp = Rp::of(ctx)?;
     let browser = email_rules::browser_hash(ctx.csrf_cookie_value());
-    let ceremony = rules::start_sign_in(ctx.db()?, browser, ctx.now())?;
+    let ceremony = rules::start_sign_in(ctx.db()?, browser, ctx.client_addr(), ctx.now())?
+        .map_err(|until| SignInError::RateLimited { until })?;
     let body = serde_json::json!({
         "flow": ceremony.flow,
         "challenge": base64url(&ceremony.challenge),

@@ -134,6 +134,15 @@ pub fn end_user_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> R
 }
 
 /// Removes flows and send records no rule looks at any more.
+/// Removes the flows of `purpose` that expired before `now` (used or not).
+pub fn delete_expired(db: &dyn Db, purpose: &str, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM auth_flows WHERE purpose = ? AND expires_at < ?",
+        &[purpose.into(), now.into()],
+    )?;
+    Ok(())
+}
+
 pub fn prune(db: &dyn Db, code_horizon: i64, send_horizon: i64) -> Result<(), DbError> {
     db.execute("DELETE FROM auth_flows WHERE expires_at < ?", &[code_horizon.into()])?;
     db.execute("DELETE FROM email_sends WHERE sent_at < ?", &[send_horizon.into()])?;

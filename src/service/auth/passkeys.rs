@@ -18,7 +18,7 @@ use crate::security::{base64url, codes, from_base64url, random_bytes, random_id}
 use crate::store::email::{self as flows, CodeFlow};
 use crate::store::passkeys::{self as store, Passkey};
 use crate::store::users::{self, User};
-use crate::store::{Db, DbError, transaction};
+use crate::store::{Db, DbError, attempts, transaction};
 
 /// Seconds a ceremony's challenge can be answered (the browser's own timeout is shorter).
 pub const CEREMONY_LIFETIME: i64 = 300;
@@ -155,9 +155,30 @@ fn start(db: &dyn Db, kind: &str, user: Option<&User>, browser_hash: Vec<u8>, no
     Ok(Ceremony { flow, challenge })
 }
 
-/// A challenge for `navigator.credentials.get` (signing in, or stepping up).
-pub fn start_sign_in(db: &dyn Db, browser_hash: Vec<u8>, now: i64) -> Result<Ceremony, DbError> {
-    start(db, KIND_GET, None, browser_hash, now)
+/// Challenges one client address may ask for in a minute: every sign-in page a person opens
+/// asks for one (autofill) and each button press another, far below this; a flood of rows is not.
+pub const CHALLENGES_PER_MINUTE: usize = 30;
+
+/// A challenge for `navigator.credentials.get` (signing in, or stepping up), unless the client
+/// address `client_addr` asked for [`CHALLENGES_PER_MINUTE`] already: then `Err(until)`. Expired
+/// challenges are cleared on the way, so rows never pile up.
+pub fn start_sign_in(
+    db: &dyn Db,
+    browser_hash: Vec<u8>,
+    client_addr: &str,
+    now: i64,
+) -> Result<Result<Ceremony, i64>, DbError> {
+    let scope = format!("passkey-{}", crate::security::lockout::rate_scope(client_addr));
+    transaction(db, || {
+        let recent = attempts::check_times(db, &scope, now - 60)?;
+        if recent.len() >= CHALLENGES_PER_MINUTE {
+            let oldest = recent.iter().copied().min().unwrap_or(now);
+            return Ok(Err(oldest + 60));
+        }
+        attempts::insert_check(db, &random_id("challenge"), &scope, now)?;
+        flows::delete_expired(db, KIND_GET, now)?;
+        start(db, KIND_GET, None, browser_hash, now).map(Ok)
+    })
 }
 
 /// A challenge for `navigator.credentials.create`, for `user` only.

@@ -11,6 +11,7 @@ const NOW: i64 = 1_800_000_000;
 const RP_ID: &str = "accounts.myapp.com";
 const ORIGIN: &str = "https://accounts.myapp.com";
 const BROWSER: &str = "csrf-cookie-of-this-browser";
+const CLIENT: &str = "203.0.113.7:50000";
 
 fn browser() -> Vec<u8> {
     crate::service::email::browser_hash(BROWSER)
@@ -68,7 +69,7 @@ fn sign_in_with(
     csrf: &str,
     for_user: Option<&UserId>,
 ) -> Result<PasskeyUsed, PasskeyRefused> {
-    let ceremony = start_sign_in(db, browser(), NOW).unwrap();
+    let ceremony = start_sign_in(db, browser(), CLIENT, NOW).unwrap().unwrap();
     let json = assertion_json(
         authenticator,
         &ceremony.challenge,
@@ -134,7 +135,7 @@ fn attack_replayed_response_finds_its_challenge_used() {
     let (db, user) = setup();
     let mut authenticator = SoftAuthenticator::p256(4);
     register_with(&db, &user, &mut authenticator).unwrap();
-    let ceremony = start_sign_in(&db, browser(), NOW).unwrap();
+    let ceremony = start_sign_in(&db, browser(), CLIENT, NOW).unwrap().unwrap();
     let json = assertion_json(&mut authenticator, &ceremony.challenge, None);
     let response = parse_sign_in(&json).unwrap();
     let origins = origins();
@@ -156,7 +157,7 @@ fn attack_wrong_answer_uses_the_challenge_up_too() {
     let (db, user) = setup();
     let mut authenticator = SoftAuthenticator::p256(5);
     register_with(&db, &user, &mut authenticator).unwrap();
-    let ceremony = start_sign_in(&db, browser(), NOW).unwrap();
+    let ceremony = start_sign_in(&db, browser(), CLIENT, NOW).unwrap().unwrap();
     let origins = origins();
     let mut bad = parse_sign_in(&assertion_json(&mut authenticator, &ceremony.challenge, None)).unwrap();
     bad.signature[10] ^= 1;
@@ -189,7 +190,9 @@ fn attack_expired_challenge_is_refused() {
     let (db, user) = setup();
     let mut authenticator = SoftAuthenticator::p256(7);
     register_with(&db, &user, &mut authenticator).unwrap();
-    let ceremony = start_sign_in(&db, browser(), NOW - CEREMONY_LIFETIME).unwrap();
+    let ceremony = start_sign_in(&db, browser(), CLIENT, NOW - CEREMONY_LIFETIME)
+        .unwrap()
+        .unwrap();
     let response = parse_sign_in(&assertion_json(&mut authenticator, &ceremony.challenge, None)).unwrap();
     let origins = origins();
     assert_eq!(
@@ -206,7 +209,7 @@ fn attack_credential_of_another_user_does_not_step_up_this_one() {
     let other = stored_user(&db, "user_2", "bob@example.com");
     let mut theirs = SoftAuthenticator::p256(8);
     register_with(&db, &other, &mut theirs).unwrap();
-    let ceremony = start_sign_in(&db, browser(), NOW).unwrap();
+    let ceremony = start_sign_in(&db, browser(), CLIENT, NOW).unwrap().unwrap();
     let response = parse_sign_in(&assertion_json(&mut theirs, &ceremony.challenge, None)).unwrap();
     let origins = origins();
     assert_eq!(
@@ -259,7 +262,7 @@ fn attack_registration_challenge_of_another_account_attaches_nothing() {
 #[test]
 fn attack_sign_in_challenge_cannot_register_and_back() {
     let (db, user) = setup();
-    let ceremony = start_sign_in(&db, browser(), NOW).unwrap();
+    let ceremony = start_sign_in(&db, browser(), CLIENT, NOW).unwrap().unwrap();
     let mut authenticator = SoftAuthenticator::p256(11);
     let (client_data, object) = authenticator.register(RP_ID, ORIGIN, &ceremony.challenge);
     let response = parse_registration(&registration_json(&client_data, &object, &authenticator.credential_id)).unwrap();
@@ -359,4 +362,34 @@ fn known_authenticators_are_named() {
         Some("Google Password Manager")
     );
     assert_eq!(authenticator_name("00000000000000000000000000000000"), None);
+}
+
+#[test]
+fn attack_challenge_flood_from_one_address_is_limited() {
+    let (db, _) = setup();
+    for _ in 0..CHALLENGES_PER_MINUTE {
+        start_sign_in(&db, browser(), CLIENT, NOW).unwrap().unwrap();
+    }
+    assert_eq!(
+        start_sign_in(&db, browser(), CLIENT, NOW + 5).unwrap().unwrap_err(),
+        NOW + 60
+    );
+    assert!(
+        start_sign_in(&db, browser(), "198.51.100.9:1", NOW + 5)
+            .unwrap()
+            .is_ok(),
+        "another address"
+    );
+    assert!(
+        start_sign_in(&db, browser(), CLIENT, NOW + 61).unwrap().is_ok(),
+        "a minute later"
+    );
+    // Expired challenges were cleared on the way.
+    let left = db.execute("SELECT COUNT(*) FROM auth_flows", &[]).unwrap();
+    assert_eq!(left[0].integer(0).unwrap(), CHALLENGES_PER_MINUTE as i64 + 2);
+    start_sign_in(&db, browser(), CLIENT, NOW + CEREMONY_LIFETIME + 120)
+        .unwrap()
+        .unwrap();
+    let left = db.execute("SELECT COUNT(*) FROM auth_flows", &[]).unwrap();
+    assert_eq!(left[0].integer(0).unwrap(), 1);
 }
