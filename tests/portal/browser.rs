@@ -777,7 +777,18 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     auditor.check(Some("/user"), "user, no passkeys");
     submit(&session, "/user/passkeys/new", &[]);
     auditor.check(None, "add a passkey");
-    click_through(&session, "form[data-passkey=create] button[type=submit]");
+    // By keyboard alone: Tab to "Create a passkey", Enter.
+    for _ in 0..30 {
+        let there = session.script(
+            "return !!document.activeElement.closest('form[data-passkey=create]')",
+            json!([]),
+        );
+        if there == json!(true) {
+            break;
+        }
+        session.keys(TAB);
+    }
+    session.navigating(|| session.keys(ENTER));
     assert!(
         session.url().ends_with("/user?notice=passkey_added"),
         "{}",
