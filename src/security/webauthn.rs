@@ -30,6 +30,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::cbor::{self, Value};
+use super::rsa;
 use super::{from_base64url, sha256};
 
 /// COSE algorithm numbers the portal accepts (RFC 9053 / RFC 8812).
@@ -261,7 +262,9 @@ fn parse_cose_key(bytes: &[u8]) -> Result<(PublicKey, i64), Rejected> {
                 .then(|| exponent.iter().fold(0u32, |e, byte| (e << 8) | u32::from(*byte)))
                 .filter(|e| *e >= 3 && e % 2 == 1);
             match exponent {
-                Some(exponent) if (2048..=rsa::MAX_BITS).contains(&bits) && modulus[modulus.len() - 1] % 2 == 1 => {
+                Some(exponent)
+                    if (rsa::MIN_BITS..=rsa::MAX_BITS).contains(&bits) && modulus[modulus.len() - 1] % 2 == 1 =>
+                {
                     Ok((
                         PublicKey::Rs256 {
                             modulus: modulus.to_vec(),
@@ -392,72 +395,6 @@ pub fn rp_id(host: &str, configured: Option<&str>) -> Result<String, RpIdError> 
         Err(RpIdError(format!(
             "passkey_rp_id {configured:?} is neither the portal's host {host:?} nor a registrable parent of it"
         )))
-    }
-}
-
-/// RSA PKCS #1 v1.5 signature verification with SHA-256 (RFC 8017 §8.2.2), public keys only: no
-/// private-key code is in the portal. Timing does not matter here: every input is public.
-mod rsa {
-    use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
-    use crypto_bigint::{Encoding, U64, U4096};
-    use sha2::{Digest, Sha256};
-
-    /// Largest modulus accepted.
-    pub const MAX_BITS: usize = 4096;
-    const MAX_BYTES: usize = MAX_BITS / 8;
-    /// DER of the SHA-256 `DigestInfo` prefix (RFC 8017 §9.2 note 1).
-    const SHA256_PREFIX: [u8; 19] = [
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-        0x20,
-    ];
-
-    /// Bits in a big-endian number without leading zero bytes.
-    pub fn bit_length(bytes: &[u8]) -> usize {
-        match bytes.first() {
-            None => 0,
-            Some(first) => bytes.len() * 8 - first.leading_zeros() as usize,
-        }
-    }
-
-    fn padded(bytes: &[u8]) -> Option<U4096> {
-        if bytes.len() > MAX_BYTES {
-            return None;
-        }
-        let mut buffer = [0u8; MAX_BYTES];
-        buffer[MAX_BYTES - bytes.len()..].copy_from_slice(bytes);
-        Some(U4096::from_be_slice(&buffer))
-    }
-
-    /// Whether `signature` is `modulus`/`exponent`'s signature of SHA-256(`message`). The modulus
-    /// is odd, without leading zeros, and at most [`MAX_BITS`] (checked when the key was read).
-    pub fn verify_pkcs1_sha256(modulus: &[u8], exponent: u32, message: &[u8], signature: &[u8]) -> bool {
-        let k = modulus.len();
-        if signature.len() != k || k < 11 + SHA256_PREFIX.len() + 32 {
-            return false;
-        }
-        let (Some(n), Some(s)) = (padded(modulus), padded(signature)) else {
-            return false;
-        };
-        // `DynResidueParams::new` needs an odd modulus (it panics on an even one).
-        if s >= n || modulus[k - 1].is_multiple_of(2) {
-            return false;
-        }
-        let params = DynResidueParams::new(&n);
-        let e = U64::from_u32(exponent);
-        let m = DynResidue::new(&s, params).pow_bounded_exp(&e, 32).retrieve();
-        let m = m.to_be_bytes();
-        let encoded = &m[MAX_BYTES - k..];
-        if m[..MAX_BYTES - k].iter().any(|byte| *byte != 0) {
-            return false;
-        }
-        let mut expected = vec![0xffu8; k];
-        expected[0] = 0x00;
-        expected[1] = 0x01;
-        let tail = SHA256_PREFIX.len() + 32;
-        expected[k - tail - 1] = 0x00;
-        expected[k - tail..k - 32].copy_from_slice(&SHA256_PREFIX);
-        expected[k - 32..].copy_from_slice(&Sha256::digest(message));
-        encoded == expected.as_slice()
     }
 }
 

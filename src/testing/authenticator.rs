@@ -227,8 +227,13 @@ impl SoftAuthenticator {
     }
 }
 
+/// The test RSA key's public modulus and exponent (big-endian).
+pub fn rsa_public() -> (Vec<u8>, Vec<u8>) {
+    (hex(RSA_MODULUS_HEX), vec![1, 0, 1])
+}
+
 /// RSASSA-PKCS1-v1_5 with SHA-256, textbook (`m^d mod n`): fine for a test key.
-fn rsa_sign(message: &[u8]) -> Vec<u8> {
+pub fn rsa_sign(message: &[u8]) -> Vec<u8> {
     let modulus = hex(RSA_MODULUS_HEX);
     let k = modulus.len();
     let prefix = [

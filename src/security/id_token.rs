@@ -1,0 +1,269 @@
+//! Verifying an OpenID Connect ID token (OpenID Connect Core §3.1.3.7) from a provider's JWKS:
+//! the signature (RS256 or ES256 only), `iss`, `aud`, `azp`, `exp`, `iat`, `nbf` with a small
+//! leeway, and `nonce`. Pure: the caller brings the keys (fetched and cached by the service) and
+//! what it expects.
+//!
+//! # Threat
+//! The ID token is what makes a person who they say they are at the provider; everything in it
+//! is attacker-reachable (the browser carries the code, the network carries the token):
+//! - `alg: none`, HS256 with the provider's public key as the HMAC secret (key confusion), or any
+//!   algorithm outside the provider's allowlist: refused before any key is looked at;
+//! - a key of the wrong type for the algorithm, or a key marked for another use or algorithm:
+//!   refused;
+//! - a token minted for another client (`aud`), by another provider (`iss`: mix-up), expired,
+//!   issued in the future, or replayed into another sign-in (`nonce`): refused;
+//! - malformed base64, JSON or signatures of any length: an error, never a panic.
+
+use p256::ecdsa::signature::Verifier;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{from_base64url, rsa};
+
+/// Seconds of clock difference tolerated with the provider.
+pub const LEEWAY: i64 = 60;
+
+/// One key of a JWKS (RFC 7517), as far as the portal reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub alg: Option<String>,
+    #[serde(default, rename = "use")]
+    pub key_use: Option<String>,
+    #[serde(default)]
+    pub n: Option<String>,
+    #[serde(default)]
+    pub e: Option<String>,
+    #[serde(default)]
+    pub crv: Option<String>,
+    #[serde(default)]
+    pub x: Option<String>,
+    #[serde(default)]
+    pub y: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// What the token must say.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The issuer; `{tenantid}` in it (Microsoft's multi-tenant issuer) stands for the token's
+    /// own `tid`.
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    pub now: i64,
+    /// The algorithms this provider may use, from `RS256` and `ES256`.
+    pub algorithms: &'a [&'a str],
+}
+
+/// Why an ID token was refused (logged by name, never shown as is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    Malformed,
+    Algorithm,
+    /// No key with this `kid` (the caller may fetch the JWKS again, once).
+    UnknownKey,
+    Signature,
+    Issuer,
+    Audience,
+    AuthorizedParty,
+    Expired,
+    NotYetValid,
+    Nonce,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+/// The token's parts: header, claims, the signed input and the signature.
+struct Parts<'t> {
+    header: Header,
+    claims: Map<String, Value>,
+    signed: &'t str,
+    signature: Vec<u8>,
+}
+
+fn split(token: &str) -> Result<Parts<'_>, Refused> {
+    let mut pieces = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (pieces.next(), pieces.next(), pieces.next(), pieces.next())
+    else {
+        return Err(Refused::Malformed);
+    };
+    let header: Header = from_base64url(header)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(Refused::Malformed)?;
+    let claims: Map<String, Value> = from_base64url(payload)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(Refused::Malformed)?;
+    let signature = from_base64url(signature).ok_or(Refused::Malformed)?;
+    let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];
+    Ok(Parts {
+        header,
+        claims,
+        signed,
+        signature,
+    })
+}
+
+/// The `kid` of the token's header, so the caller knows whether its cached JWKS can verify it.
+pub fn key_id(token: &str) -> Result<Option<String>, Refused> {
+    Ok(split(token)?.header.kid)
+}
+
+/// Whether `jwks` has a key the token names (or, without a `kid`, any key for its algorithm).
+pub fn has_key(jwks: &Jwks, token: &str) -> bool {
+    split(token).is_ok_and(|parts| find_key(jwks, &parts.header).is_some())
+}
+
+fn find_key<'k>(jwks: &'k Jwks, header: &Header) -> Option<&'k Jwk> {
+    let kty = match header.alg.as_str() {
+        "RS256" => "RSA",
+        "ES256" => "EC",
+        _ => return None,
+    };
+    jwks.keys.iter().find(|key| {
+        key.kty == kty
+            && key.alg.as_deref().is_none_or(|alg| alg == header.alg)
+            && key.key_use.as_deref().is_none_or(|key_use| key_use == "sig")
+            && match &header.kid {
+                Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
+                None => true,
+            }
+    })
+}
+
+fn check_signature(key: &Jwk, alg: &str, signed: &[u8], signature: &[u8]) -> bool {
+    match alg {
+        "RS256" => {
+            let (Some(n), Some(e)) = (
+                key.n.as_deref().and_then(from_base64url),
+                key.e.as_deref().and_then(from_base64url),
+            ) else {
+                return false;
+            };
+            let n = strip_zeros(&n);
+            let e = strip_zeros(&e);
+            let bits = rsa::bit_length(n);
+            let exponent = (e.len() <= 4).then(|| e.iter().fold(0u32, |acc, byte| (acc << 8) | u32::from(*byte)));
+            match exponent {
+                Some(exponent)
+                    if (rsa::MIN_BITS..=rsa::MAX_BITS).contains(&bits) && exponent >= 3 && exponent % 2 == 1 =>
+                {
+                    rsa::verify_pkcs1_sha256(n, exponent, signed, signature)
+                }
+                _ => false,
+            }
+        }
+        "ES256" => {
+            if key.crv.as_deref() != Some("P-256") {
+                return false;
+            }
+            let (Some(x), Some(y)) = (
+                key.x.as_deref().and_then(from_base64url),
+                key.y.as_deref().and_then(from_base64url),
+            ) else {
+                return false;
+            };
+            if x.len() != 32 || y.len() != 32 {
+                return false;
+            }
+            let mut sec1 = vec![0x04];
+            sec1.extend_from_slice(&x);
+            sec1.extend_from_slice(&y);
+            let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1) else {
+                return false;
+            };
+            // JWS carries ES256 signatures as r ‖ s (64 bytes), not DER.
+            p256::ecdsa::Signature::from_slice(signature).is_ok_and(|signature| key.verify(signed, &signature).is_ok())
+        }
+        _ => false,
+    }
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|byte| *byte != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn number(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+    claims.get(name).and_then(Value::as_i64)
+}
+
+/// Verifies `token` with `jwks` against `expected`; its claims when it passes.
+pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Map<String, Value>, Refused> {
+    let parts = split(token)?;
+    let alg = parts.header.alg.as_str();
+    if !expected.algorithms.contains(&alg) || !matches!(alg, "RS256" | "ES256") {
+        return Err(Refused::Algorithm);
+    }
+    let key = find_key(jwks, &parts.header).ok_or(Refused::UnknownKey)?;
+    if !check_signature(key, alg, parts.signed.as_bytes(), &parts.signature) {
+        return Err(Refused::Signature);
+    }
+    let claims = parts.claims;
+    let issuer = match claims.get("tid").and_then(Value::as_str) {
+        Some(tid) if expected.issuer.contains("{tenantid}") && is_tenant_id(tid) => {
+            expected.issuer.replace("{tenantid}", tid)
+        }
+        _ => expected.issuer.to_owned(),
+    };
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+        return Err(Refused::Issuer);
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !audiences.contains(&expected.client_id) {
+        return Err(Refused::Audience);
+    }
+    let azp = claims.get("azp").and_then(Value::as_str);
+    if (audiences.len() > 1 && azp.is_none()) || azp.is_some_and(|azp| azp != expected.client_id) {
+        return Err(Refused::AuthorizedParty);
+    }
+    match number(&claims, "exp") {
+        Some(exp) if exp + LEEWAY > expected.now => {}
+        _ => return Err(Refused::Expired),
+    }
+    let iat = number(&claims, "iat").ok_or(Refused::Malformed)?;
+    if iat > expected.now + LEEWAY || number(&claims, "nbf").is_some_and(|nbf| nbf > expected.now + LEEWAY) {
+        return Err(Refused::NotYetValid);
+    }
+    let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or_default();
+    if expected.nonce.is_empty()
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(
+            nonce.as_bytes(),
+            expected.nonce.as_bytes(),
+        ))
+    {
+        return Err(Refused::Nonce);
+    }
+    Ok(claims)
+}
+
+/// A Microsoft tenant id: a GUID.
+fn is_tenant_id(text: &str) -> bool {
+    text.len() == 36 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests;
