@@ -9,7 +9,8 @@ use std::cell::{OnceCell, RefCell};
 
 use url::Url;
 
-use crate::outbound::email::{ApiKey, Provider, ProviderConfig};
+use crate::outbound::email::{ApiKey, Provider as EmailProvider, ProviderConfig};
+use crate::outbound::oidc::{Provider, ProviderKind};
 
 use crate::redirect::{self, Flow, OriginPattern};
 use crate::security::lockout::LockPolicy;
@@ -94,7 +95,23 @@ pub struct Settings<'v> {
     sign_in_with_email_code: OnceCell<bool>,
     mfa_required: OnceCell<bool>,
     passkeys: OnceCell<PasskeySettings>,
+    oauth_providers: OnceCell<Vec<ListedProvider>>,
+    oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
+}
+
+/// A provider listed in `oauth_providers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedProvider {
+    pub kind: ProviderKind,
+    /// The generic provider's display name.
+    pub label: Option<String>,
+}
+
+impl ListedProvider {
+    pub fn name(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.kind.brand())
+    }
 }
 
 /// The WebAuthn relying party's settings.
@@ -252,6 +269,8 @@ impl<'v> Settings<'v> {
             sign_in_with_email_code: OnceCell::new(),
             mfa_required: OnceCell::new(),
             passkeys: OnceCell::new(),
+            oauth_providers: OnceCell::new(),
+            oauth: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
         }
     }
@@ -292,6 +311,7 @@ impl<'v> Settings<'v> {
         self.sign_in_with_email_code();
         self.mfa_required();
         self.passkeys();
+        self.oauth();
         self.emails_per_address_per_hour();
     }
 
@@ -567,7 +587,7 @@ impl<'v> Settings<'v> {
             .public_origin()
             .and_then(|origin| origin.host_str().map(str::to_owned));
         self.read(&self.email, |r| {
-            let provider = r.parse("email_provider", Provider::parse);
+            let provider = r.parse("email_provider", EmailProvider::parse);
 
             let notice = r.parse("new_device_notice", parse_bool);
             // Development reads (and so validates) them all; production only with a provider.
@@ -681,6 +701,90 @@ impl<'v> Settings<'v> {
             }),
             origins: r.parse("passkey_origins", parse_origin_list).unwrap_or_default(),
         })
+    }
+
+    /// `oauth_providers`: the providers whose buttons the sign-in and sign-up pages show, in
+    /// order. The one variable those pages read for them (the generic provider's name rides in
+    /// it: `oidc:Acme SSO`).
+    pub fn oauth_providers(&self) -> &[ListedProvider] {
+        self.read(&self.oauth_providers, |r| {
+            r.parse("oauth_providers", parse_provider_list).unwrap_or_default()
+        })
+        .as_slice()
+    }
+
+    /// Every listed provider with its client and issuer, read only where a provider is used
+    /// (starting a sign-in with it, its callback). A listed provider without a client id or
+    /// secret is reported and left out.
+    pub fn oauth(&self) -> &[Provider] {
+        let listed = self.oauth_providers().to_vec();
+        self.read(&self.oauth, |r| {
+            let trusted_email = r
+                .parse("oauth_trusted_email_providers", parse_provider_ids)
+                .unwrap_or_else(|| vec![ProviderKind::Google]);
+            let trusted_mfa = r.parse("oauth_trusted_mfa_providers", parse_provider_ids).unwrap_or_default();
+            listed
+                .iter()
+                .filter_map(|entry| {
+                    let kind = entry.kind;
+                    let (id_var, secret_var) = match kind {
+                        ProviderKind::Google => ("google_client_id", "google_client_secret"),
+                        ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
+                        ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
+                        ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
+                    };
+                    let issuer = match kind {
+                        ProviderKind::Google => r
+                            .parse("google_issuer", parse_issuer)
+                            .unwrap_or_else(|| "https://accounts.google.com".to_owned()),
+                        ProviderKind::Microsoft => {
+                            let authority = r
+                                .parse("microsoft_authority", parse_issuer)
+                                .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned());
+                            let tenant = r
+                                .parse("microsoft_tenant", parse_tenant)
+                                .unwrap_or_else(|| "common".to_owned());
+                            format!("{authority}/{tenant}/v2.0")
+                        }
+                        ProviderKind::Gitlab => r
+                            .parse("gitlab_origin", parse_issuer)
+                            .unwrap_or_else(|| "https://gitlab.com".to_owned()),
+                        ProviderKind::Oidc => {
+                            let issuer = r.parse("oidc_issuer", parse_issuer);
+                            if issuer.is_none() && !r.errors.iter().any(|e| e.variable == "oidc_issuer") {
+                                r.errors.push(ConfigError {
+                                    variable: "oidc_issuer",
+                                    message: "is not set: the generic OpenID Connect provider needs its issuer URL".into(),
+                                });
+                            }
+                            issuer?
+                        }
+                    };
+                    let client_id = r.parse(id_var, parse_client_id);
+                    let client_secret = r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()));
+                    let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
+                        r.errors.push(ConfigError {
+                            variable: id_var,
+                            message: format!(
+                                "{} is listed in oauth_providers but {id_var} or {secret_var} is not set: its button is not shown",
+                                kind.id()
+                            ),
+                        });
+                        return None;
+                    };
+                    Some(Provider {
+                        kind,
+                        name: entry.label.clone().unwrap_or_else(|| kind.brand().to_owned()),
+                        issuer,
+                        client_id,
+                        client_secret,
+                        trusted_for_email: trusted_email.contains(&kind),
+                        trusted_for_mfa: trusted_mfa.contains(&kind),
+                    })
+                })
+                .collect()
+        })
+        .as_slice()
     }
 
     /// The email variables' errors found so far, and in production a missing provider: a page
@@ -862,6 +966,71 @@ fn parse_origin_list(value: &str) -> Result<Vec<String>, String> {
             }
         })
         .collect()
+}
+
+/// `google,microsoft,oidc:Acme SSO`: the providers, each once; the generic one with its name.
+fn parse_provider_list(value: &str) -> Result<Vec<ListedProvider>, String> {
+    let mut listed: Vec<ListedProvider> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let (id, label) = match entry.split_once(':') {
+            Some((id, label)) => (id.trim(), Some(label.trim())),
+            None => (entry, None),
+        };
+        let kind = ProviderKind::from_id(id).ok_or_else(|| {
+            format!("{id:?} is not a provider here: list google, microsoft, gitlab or oidc:<name>")
+        })?;
+        let label = match (kind, label) {
+            (ProviderKind::Oidc, Some(label)) if !label.is_empty() => Some(parse_application_name(label)?),
+            (ProviderKind::Oidc, _) => Some("OpenID Connect".to_owned()),
+            (_, None) => None,
+            (_, Some(_)) => return Err(format!("only the generic provider takes a name (oidc:<name>), not {id:?}")),
+        };
+        if listed.iter().any(|entry| entry.kind == kind) {
+            return Err(format!("{id:?} is listed twice"));
+        }
+        listed.push(ListedProvider { kind, label });
+    }
+    Ok(listed)
+}
+
+fn parse_provider_ids(value: &str) -> Result<Vec<ProviderKind>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| ProviderKind::from_id(id).ok_or_else(|| format!("{id:?} is not a provider here")))
+        .collect()
+}
+
+/// An issuer or origin: https (http only on loopback), no query, no fragment, no trailing slash.
+fn parse_issuer(value: &str) -> Result<String, String> {
+    let trimmed = value.trim_end_matches('/');
+    let ok = crate::outbound::oidc::is_allowed_endpoint(trimmed)
+        && Url::parse(trimmed).is_ok_and(|url| url.query().is_none() && url.fragment().is_none());
+    if ok {
+        Ok(trimmed.to_owned())
+    } else {
+        Err("must be an https URL (http only on localhost) without query or fragment".into())
+    }
+}
+
+fn parse_tenant(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err("must be common, organizations, consumers, a tenant id or a tenant domain".into())
+    }
+}
+
+fn parse_client_id(value: &str) -> Result<String, String> {
+    if value.len() <= 256 && value.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(value.to_owned())
+    } else {
+        Err("must be printable ASCII without spaces, at most 256 characters".into())
+    }
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {

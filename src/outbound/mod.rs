@@ -3,6 +3,7 @@
 //! natively, tests implement [`Http`] themselves, so every rule runs without a network.
 
 pub mod email;
+pub mod oidc;
 pub mod sigv4;
 
 /// Sends one HTTP request and returns the whole response. Spin's host enforces

@@ -190,6 +190,7 @@ fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     // SQLite enforces no foreign keys here, so nothing cascades: every factor goes explicitly.
     crate::store::factors::delete_second_factors(db, user_id)?;
     crate::store::passkeys::delete_all(db, user_id)?;
+    crate::store::identities::delete_all(db, user_id)?;
     attempts::clear_scope(db, &lockout::account_scope(Some(user_id), ""))?;
     users::delete_user(db, user_id)
 }

@@ -12,6 +12,7 @@ pub mod attempts;
 pub mod dialect;
 pub mod email;
 pub mod factors;
+pub mod identities;
 pub mod keys;
 pub mod organizations;
 pub mod passkeys;
@@ -406,6 +407,26 @@ const MIGRATIONS: &[&[&str]] = &[
             last_used_at INTEGER
         )",
         "CREATE INDEX IF NOT EXISTS passkeys_user ON passkeys(user_id)",
+    ],
+    &[
+        // Accounts at other identity providers linked to a user: the provider's name and its
+        // subject (`sub`), unique together.
+        "CREATE TABLE IF NOT EXISTS oauth_identities (
+            provider TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            email TEXT,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            PRIMARY KEY (provider, subject)
+        )",
+        "CREATE INDEX IF NOT EXISTS oauth_identities_user ON oauth_identities(user_id)",
+        // Providers' discovery documents and key sets, fetched at most once an hour.
+        "CREATE TABLE IF NOT EXISTS oauth_cache (
+            url TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            fetched_at INTEGER NOT NULL
+        )",
     ],
 ];
 

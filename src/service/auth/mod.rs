@@ -38,12 +38,17 @@ pub enum Factor {
     /// The passkey's authenticator verified the person (PIN, fingerprint, face): with the
     /// passkey itself, two factors.
     UserVerification,
+    /// A sign-in at another identity provider (OpenID Connect).
+    Federated,
+    /// That provider's own second factor, when the operator trusts it.
+    ProviderMfa,
 }
 
 impl Factor {
     /// Its RFC 8176 authentication method reference: `pwd` for a password, `otp` for a one-time
     /// code (by email, from an app, or a backup code), `hwk`/`swk` for a hardware- or
-    /// software-held key, `user` for the authenticator's check of the person.
+    /// software-held key, `user` for the authenticator's check of the person, `fed` for another
+/// identity provider (federation).
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",
@@ -51,6 +56,7 @@ impl Factor {
             Self::Passkey => "hwk",
             Self::SyncedPasskey => "swk",
             Self::UserVerification => "user",
+            Self::Federated | Self::ProviderMfa => "fed",
         }
     }
 }

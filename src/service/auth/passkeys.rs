@@ -394,7 +394,7 @@ pub fn list(db: &dyn Db, user: &UserId) -> Result<Vec<Passkey>, DbError> {
 pub enum ChangeRefused {
     /// No such passkey of this account.
     NotFound,
-    /// It is the account's last way to sign in (no password).
+    /// It is the account's last way to sign in (no password, no connected provider).
     LastWayIn,
     /// The name is empty or too long.
     BadName,
@@ -408,7 +408,8 @@ pub fn remove(db: &dyn Db, user: &User, id: &str) -> Result<Result<(), ChangeRef
             return Ok(Err(ChangeRefused::NotFound));
         }
         let user = users::get_user(db, &user.id)?;
-        if !user.has_password() && passkeys.len() <= 1 {
+        let providers = crate::store::identities::list(db, &user.id)?.len();
+        if !user.has_password() && passkeys.len() <= 1 && providers == 0 {
             return Ok(Err(ChangeRefused::LastWayIn));
         }
         store::delete(db, &user.id, id)?;
