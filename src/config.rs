@@ -751,6 +751,16 @@ impl<'v> Settings<'v> {
                             .unwrap_or_else(|| "https://gitlab.com".to_owned()),
                         ProviderKind::Oidc => {
                             let issuer = r.parse("oidc_issuer", parse_issuer);
+                            let origin = r.parse("oidc_origin", parse_issuer);
+                            let outside = issuer.as_deref().zip(origin.as_deref()).is_some_and(|(issuer, origin)| {
+                                Url::parse(issuer).is_ok_and(|url| url.origin().ascii_serialization() != origin)
+                            });
+                            if outside {
+                                r.errors.push(ConfigError {
+                                    variable: "oidc_origin",
+                                    message: "must be the origin of oidc_issuer: Spin lets the portal reach only that origin".into(),
+                                });
+                            }
                             if issuer.is_none() && !r.errors.iter().any(|e| e.variable == "oidc_issuer") {
                                 r.errors.push(ConfigError {
                                     variable: "oidc_issuer",

@@ -7,7 +7,7 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, organization, passkeys, recovery,
+    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, oauth, organization, passkeys, recovery,
     sign_in, sign_out, sign_up, status, step_up, user,
 };
 use crate::store::Db;
@@ -109,6 +109,9 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/sign-in", Some(sign_in::show), Some(sign_in::submit)),
     ("/sign-in/code", None, Some(sign_in::submit_code)),
     ("/sign-in/passkey", None, Some(sign_in::submit_passkey)),
+    ("/sign-in/oauth", Some(oauth::start), None),
+    ("/sign-in/oauth/callback", Some(oauth::callback), None),
+    ("/sign-in/oauth/finish", Some(oauth::show_finish), Some(oauth::submit_finish)),
     ("/passkeys/challenge", None, Some(passkeys::challenge)),
     ("/sign-in/factor-two", Some(factor_two::show), Some(factor_two::submit)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),
@@ -126,6 +129,9 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/user/password", None, Some(user::update_password)),
     ("/user/password/remove", None, Some(user::remove_password)),
     ("/user/passkeys", None, Some(user::register_passkey)),
+    ("/user/connections/connect", None, Some(oauth::connect)),
+    ("/user/connections/disconnect", None, Some(oauth::disconnect)),
+    ("/user/connections/reauth", None, Some(oauth::reauth)),
     ("/user/passkeys/new", None, Some(user::new_passkey)),
     ("/user/passkeys/rename", None, Some(user::rename_passkey)),
     ("/user/passkeys/remove", None, Some(user::remove_passkey)),

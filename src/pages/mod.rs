@@ -10,6 +10,7 @@ mod auth;
 mod ctx;
 pub mod error_page;
 mod mail;
+pub mod oauth;
 mod parts;
 pub mod passkeys;
 mod redirects;

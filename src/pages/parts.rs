@@ -84,10 +84,13 @@ pub enum Notice {
     PasskeyRemoved,
     PasskeyRenamed,
     PasswordRemoved,
+    ProviderConnected,
+    ProviderDisconnected,
+    Reauthenticated,
 }
 
 impl Notice {
-    const ALL: [Self; 28] = [
+    const ALL: [Self; 31] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -116,6 +119,9 @@ impl Notice {
         Self::PasskeyRemoved,
         Self::PasskeyRenamed,
         Self::PasswordRemoved,
+        Self::ProviderConnected,
+        Self::ProviderDisconnected,
+        Self::Reauthenticated,
     ];
 
     pub fn key(self) -> &'static str {
@@ -148,6 +154,9 @@ impl Notice {
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyRenamed => "passkey_renamed",
             Self::PasswordRemoved => "password_removed",
+            Self::ProviderConnected => "provider_connected",
+            Self::ProviderDisconnected => "provider_disconnected",
+            Self::Reauthenticated => "reauthenticated",
         }
     }
 
@@ -181,6 +190,9 @@ impl Notice {
             Self::PasskeyRemoved => strings.passkey().notice_removed,
             Self::PasskeyRenamed => strings.passkey().notice_renamed,
             Self::PasswordRemoved => strings.passkey().notice_password_removed,
+            Self::ProviderConnected => strings.oauth().notice_connected,
+            Self::ProviderDisconnected => strings.oauth().notice_disconnected,
+            Self::Reauthenticated => strings.oauth().notice_reauthenticated,
         }
     }
 
@@ -205,7 +217,10 @@ impl Notice {
             | Self::PasskeyAdded
             | Self::PasskeyRemoved
             | Self::PasskeyRenamed
-            | Self::PasswordRemoved => path == "/user",
+            | Self::PasswordRemoved
+            | Self::ProviderConnected
+            | Self::ProviderDisconnected
+            | Self::Reauthenticated => path == "/user",
             Self::SignedOut | Self::AccountDeleted => path == "/sign-in",
             Self::OrgUpdated
             | Self::RoleChanged

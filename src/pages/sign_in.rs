@@ -7,7 +7,7 @@ use maud::html;
 use super::parts::{FormCard, alternate_link, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
-use super::{Ctx, auth, mail, passkeys};
+use super::{Ctx, auth, mail, oauth, passkeys};
 use crate::domain::{EmailAddress, Username};
 use crate::error::FormProblem;
 use crate::form::Params;
@@ -113,6 +113,7 @@ fn render(
         }
     };
     let after = html! {
+        (oauth::buttons(ctx))
         // After a problem, no autofill: a refused passkey the browser offers again would loop.
         form.passkey method="post" action=(link_keeping_redirect(ctx, "/sign-in/passkey")) data-passkey="get"
             data-autofill[problem.is_none()] hidden novalidate {

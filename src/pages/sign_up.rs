@@ -7,7 +7,7 @@ use super::mail::{self, CodeFlowStart, Email};
 use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
-use super::{Ctx, auth};
+use super::{Ctx, auth, oauth};
 use crate::config::FieldMode;
 use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::FormProblem;
@@ -126,6 +126,7 @@ fn render(
     };
     let legal = ctx.settings.legal_links();
     let after = html! {
+        (oauth::buttons(ctx))
         @if legal.terms.is_some() || legal.privacy.is_some() {
             p.hint.legal {
                 (strings.legal_lead) " "

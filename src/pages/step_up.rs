@@ -31,6 +31,8 @@ pub const ACTIONS: &[&str] = &[
     "/user/passkeys/new",
     "/user/passkeys/remove",
     "/user/password/remove",
+    "/user/connections/connect",
+    "/user/connections/disconnect",
 ];
 
 /// Fields of a step-up form that are not the change's own.
@@ -150,6 +152,7 @@ fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: 
     let passkey = ctx.strings.passkey();
     let (lead, field) = match factor {
         Factor::Passkey | Factor::SyncedPasskey => (passkey.step_up_lead, None),
+        Factor::Federated => ("", None),
         Factor::Password => (
             two_step.step_up_password_lead,
             Some(
@@ -188,7 +191,7 @@ fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: 
     let content = html! {
         div.card {
             h1 { (two_step.step_up_title) }
-            p.lead { (lead) }
+            @if !lead.is_empty() { p.lead { (lead) } }
             (super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
             @if let Some(field) = field {
                 form method="post" action="/user/verify" novalidate {
@@ -196,6 +199,9 @@ fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: 
                     (field.error(error).required(true).render(strings))
                     button type="submit" { (two_step.continue_button) }
                 }
+            }
+            @if factor == Factor::Federated {
+                (super::oauth::step_up_buttons(ctx, visitor)?)
             }
             @if visitor.user.passkeys > 0 {
                 form.passkey method="post" action="/user/verify" data-passkey="get" hidden novalidate {

@@ -357,10 +357,10 @@ pub enum Outcome {
     /// The provider is now connected to the signed-in account.
     Linked,
     /// The signed-in person confirmed it's them with the provider.
-    Reauthenticated(Verified),
+    Reauthenticated,
     /// A new account needs fields the provider did not give (or gave malformed): the pending
     /// sign-up `flow` waits for them.
-    NeedsFields { flow: String, errors: Vec<(&'static str, FieldError)> },
+    NeedsFields { flow: String },
 }
 
 /// Decides what a checked round trip does to accounts. `fields`: the sign-up fields;
@@ -394,7 +394,7 @@ pub fn resolve(
             match existing {
                 Some(identity) if identity.user_id == *user_id => {
                     store::record_use(db, provider_id, &account.subject, now)?;
-                    Ok(Outcome::Reauthenticated(verified(Factor::Federated)))
+                    Ok(Outcome::Reauthenticated)
                 }
                 _ => Err(OauthError::LinkedElsewhere),
             }
@@ -456,9 +456,9 @@ pub fn resolve(
                     first: verified(Factor::Federated),
                     second,
                 }),
-                Err(errors) => {
+                Err(_) => {
                     let flow = store_pending(db, &pending, &returned.location, browser_hash, now)?;
-                    Ok(Outcome::NeedsFields { flow, errors })
+                    Ok(Outcome::NeedsFields { flow })
                 }
             }
         }

@@ -200,3 +200,6 @@ if (window.PublicKeyCredential && navigator.credentials) {
     });
   }
 }
+
+// Leaving for a sign-in provider from a signed-in page: the page's link is followed at once.
+document.querySelectorAll("a[data-follow]").forEach((link) => window.location.assign(link.href));

@@ -38,6 +38,7 @@ pub fn render(
         (phone_section(ctx, visitor, &hidden, sections))
         (password_section(ctx, visitor, &hidden, sections))
         (super::passkeys::section(ctx, visitor, &hidden, sections)?)
+        (super::super::oauth::section(ctx, visitor, &hidden, sections)?)
         (two_step_section(ctx, visitor, &hidden)?)
         (sessions_section(ctx, visitor, &hidden)?)
         (delete_section(ctx, &hidden, sections))

@@ -8,6 +8,7 @@ mod es;
 mod fr;
 mod ja;
 pub mod mail;
+pub mod oauth;
 pub mod passkey;
 mod pt_br;
 pub mod two_step;
@@ -272,6 +273,11 @@ impl Strings {
     /// The email pages' and emails' text in this language.
     pub fn mail(&self) -> &'static mail::MailStrings {
         mail::for_lang(self.lang)
+    }
+
+    /// Signing in with other providers: this language's text.
+    pub fn oauth(&self) -> &'static oauth::OauthStrings {
+        oauth::for_lang(self.lang)
     }
 
     /// Passkeys' text in this language.
