@@ -986,14 +986,17 @@ fn parse_provider_list(value: &str) -> Result<Vec<ListedProvider>, String> {
             Some((id, label)) => (id.trim(), Some(label.trim())),
             None => (entry, None),
         };
-        let kind = ProviderKind::from_id(id).ok_or_else(|| {
-            format!("{id:?} is not a provider here: list google, microsoft, gitlab or oidc:<name>")
-        })?;
+        let kind = ProviderKind::from_id(id)
+            .ok_or_else(|| format!("{id:?} is not a provider here: list google, microsoft, gitlab or oidc:<name>"))?;
         let label = match (kind, label) {
             (ProviderKind::Oidc, Some(label)) if !label.is_empty() => Some(parse_application_name(label)?),
             (ProviderKind::Oidc, _) => Some("OpenID Connect".to_owned()),
             (_, None) => None,
-            (_, Some(_)) => return Err(format!("only the generic provider takes a name (oidc:<name>), not {id:?}")),
+            (_, Some(_)) => {
+                return Err(format!(
+                    "only the generic provider takes a name (oidc:<name>), not {id:?}"
+                ));
+            }
         };
         if listed.iter().any(|entry| entry.kind == kind) {
             return Err(format!("{id:?} is listed twice"));
@@ -1027,7 +1030,9 @@ fn parse_issuer(value: &str) -> Result<String, String> {
 fn parse_tenant(value: &str) -> Result<String, String> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if ok {
         Ok(value.to_owned())
     } else {

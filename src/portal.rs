@@ -111,7 +111,11 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/sign-in/passkey", None, Some(sign_in::submit_passkey)),
     ("/sign-in/oauth", Some(oauth::start), None),
     ("/sign-in/oauth/callback", Some(oauth::callback), None),
-    ("/sign-in/oauth/finish", Some(oauth::show_finish), Some(oauth::submit_finish)),
+    (
+        "/sign-in/oauth/finish",
+        Some(oauth::show_finish),
+        Some(oauth::submit_finish),
+    ),
     ("/passkeys/challenge", None, Some(passkeys::challenge)),
     ("/sign-in/factor-two", Some(factor_two::show), Some(factor_two::submit)),
     ("/sign-up", Some(sign_up::show), Some(sign_up::submit)),

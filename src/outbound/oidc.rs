@@ -159,7 +159,11 @@ pub struct AuthorizationRequest<'a> {
 }
 
 /// The provider's authorization URL the browser is sent to.
-pub fn authorization_url(provider: &Provider, metadata: &Metadata, request: &AuthorizationRequest<'_>) -> Option<String> {
+pub fn authorization_url(
+    provider: &Provider,
+    metadata: &Metadata,
+    request: &AuthorizationRequest<'_>,
+) -> Option<String> {
     let mut url = Url::parse(&metadata.authorization_endpoint).ok()?;
     {
         let mut query = url.query_pairs_mut();
@@ -284,10 +288,7 @@ mod tests {
         assert!(read_metadata(&idp, &metadata("https://idp.example.com/")).is_ok());
         assert!(read_metadata(&idp, &metadata("https://evil.example.net")).is_err());
         assert!(read_metadata(&idp, b"<html>").is_err());
-        let microsoft = provider(
-            ProviderKind::Microsoft,
-            "https://login.microsoftonline.com/common/v2.0",
-        );
+        let microsoft = provider(ProviderKind::Microsoft, "https://login.microsoftonline.com/common/v2.0");
         assert!(
             read_metadata(
                 &microsoft,
@@ -342,7 +343,10 @@ mod tests {
         let idp = provider(ProviderKind::Oidc, "https://idp.example.com");
         let metadata = read_metadata(&idp, &metadata("https://idp.example.com")).unwrap();
         let request = token_request(&idp, &metadata, "the code", "https://a/cb", "verifier").unwrap();
-        let basic = request.headers()["authorization"].to_str().unwrap().trim_start_matches("Basic ");
+        let basic = request.headers()["authorization"]
+            .to_str()
+            .unwrap()
+            .trim_start_matches("Basic ");
         let decoded = base64::engine::general_purpose::STANDARD.decode(basic).unwrap();
         assert_eq!(decoded, b"client+id:s3cr%3At");
         let body = String::from_utf8(request.body().clone()).unwrap();

@@ -84,9 +84,16 @@ pub fn start(ctx: &Ctx<'_>) -> PageResult {
         )
         .map(|url| (url, provider))
     });
+    let name = ctx
+        .settings
+        .oauth_providers()
+        .iter()
+        .find(|listed| Some(listed.kind) == kind)
+        .map(|listed| listed.name().to_owned())
+        .unwrap_or_default();
     match started {
         Ok((url, _)) => Ok(found(&url)),
-        Err(error) => failure(ctx, kind.map(ProviderKind::brand).unwrap_or_default(), error),
+        Err(error) => failure(ctx, &name, error),
     }
 }
 
@@ -166,7 +173,9 @@ pub fn callback(ctx: &Ctx<'_>) -> PageResult {
         }
         Ok(Outcome::Linked) => done_on_profile(ctx, returned.user_id.as_ref(), Notice::ProviderConnected),
         Ok(Outcome::Reauthenticated) => {
-            let visitor = ctx.signed_in()?.filter(|visitor| Some(&visitor.user.id) == returned.user_id.as_ref());
+            let visitor = ctx
+                .signed_in()?
+                .filter(|visitor| Some(&visitor.user.id) == returned.user_id.as_ref());
             if let Some(visitor) = visitor {
                 session_store::record_verification(ctx.db()?, &visitor.session.id, false, ctx.now())?;
             }
@@ -206,12 +215,18 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
         OauthError::NotConfigured => (StatusCode::NOT_FOUND, strings.not_configured.to_owned()),
         OauthError::Unavailable(detail) => {
             eprintln!("oauth: {provider} unavailable: {detail}");
-            (StatusCode::BAD_GATEWAY, strings.unavailable.replace("{provider}", provider))
+            (
+                StatusCode::BAD_GATEWAY,
+                strings.unavailable.replace("{provider}", provider),
+            )
         }
         OauthError::Cancelled => (StatusCode::OK, strings.cancelled.to_owned()),
         OauthError::ProviderError(code) => {
             eprintln!("oauth: {provider} answered with the error {code:?}");
-            (StatusCode::BAD_GATEWAY, strings.provider_error.replace("{provider}", provider))
+            (
+                StatusCode::BAD_GATEWAY,
+                strings.provider_error.replace("{provider}", provider),
+            )
         }
         OauthError::StateInvalid => (StatusCode::BAD_REQUEST, strings.expired.to_owned()),
         OauthError::OtherBrowser => (StatusCode::BAD_REQUEST, strings.other_browser.to_owned()),
@@ -219,7 +234,10 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
             eprintln!("oauth: an answer from {provider} was refused: {reason}");
             (StatusCode::BAD_REQUEST, strings.refused.replace("{provider}", provider))
         }
-        OauthError::NoEmail => (StatusCode::UNPROCESSABLE_ENTITY, strings.no_email.replace("{provider}", provider)),
+        OauthError::NoEmail => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            strings.no_email.replace("{provider}", provider),
+        ),
         OauthError::UnverifiedEmail => (
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.unverified_email.replace("{provider}", provider),
@@ -345,7 +363,12 @@ fn finish_page(ctx: &Ctx<'_>, flow: &str, entered: &EnteredFields, problem: Opti
 /// The profile's "Connected accounts": each linked provider account, disconnect, and a connect
 /// button per listed provider not linked yet. Reads the identities only when providers are
 /// listed.
-pub fn section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Result<Markup, PortalError> {
+pub fn section(
+    ctx: &Ctx<'_>,
+    visitor: &Visitor,
+    hidden: &Markup,
+    sections: &Sections<'_, '_>,
+) -> Result<Markup, PortalError> {
     let listed = ctx.settings.oauth_providers();
     if listed.is_empty() {
         return Ok(html! {});

@@ -27,7 +27,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::SignUpFields;
-use crate::domain::{EmailAddress, FieldError, PersonName, PhoneNumber, UserId, Username};
+use crate::domain::{EmailAddress, FieldError, FieldErrors, PersonName, PhoneNumber, UserId, Username};
 use crate::outbound::oidc::{self, AuthorizationRequest, Metadata, Provider};
 use crate::outbound::{Http, HttpError};
 use crate::security::id_token::{self, Expected, Jwks};
@@ -91,7 +91,9 @@ pub enum OauthError {
     /// This provider account is linked to another account here.
     LinkedElsewhere,
     /// An account already has this address: sign in to it first, then connect the provider.
-    AccountExists { email: String },
+    AccountExists {
+        email: String,
+    },
     Db(DbError),
 }
 
@@ -107,7 +109,10 @@ fn unavailable(error: HttpError) -> OauthError {
 
 /// A JSON document from `url`, from the cache while younger than [`CACHE_TTL`] unless `fresh`.
 fn document(db: &dyn Db, http: &dyn Http, url: &str, fresh: bool, now: i64) -> Result<String, OauthError> {
-    if !fresh && let Some((body, at)) = store::cached(db, url)? && now - at < CACHE_TTL {
+    if !fresh
+        && let Some((body, at)) = store::cached(db, url)?
+        && now - at < CACHE_TTL
+    {
         return Ok(body);
     }
     let request = oidc::get_json(url).ok_or_else(|| OauthError::Unavailable(format!("bad URL {url:?}")))?;
@@ -115,10 +120,12 @@ fn document(db: &dyn Db, http: &dyn Http, url: &str, fresh: bool, now: i64) -> R
     if response.status() != 200 {
         return Err(OauthError::Unavailable(format!("{url}: status {}", response.status())));
     }
-    let body = String::from_utf8(response.into_body())
-        .map_err(|_| OauthError::Unavailable(format!("{url}: not UTF-8")))?;
+    let body =
+        String::from_utf8(response.into_body()).map_err(|_| OauthError::Unavailable(format!("{url}: not UTF-8")))?;
     if serde_json::from_str::<serde_json::Value>(&body).is_err() {
-        return Err(OauthError::Unavailable(format!("{url}: not JSON (or larger than the host keeps)")));
+        return Err(OauthError::Unavailable(format!(
+            "{url}: not JSON (or larger than the host keeps)"
+        )));
     }
     store::cache(db, url, &body, now)?;
     Ok(body)
@@ -264,15 +271,25 @@ pub fn finish(
     let metadata = metadata(db, http, &provider, now)?;
     let expected_issuer = metadata.issuer.trim_end_matches('/').to_owned();
     match params.iss {
-        Some(iss) if iss.trim_end_matches('/') != expected_issuer && !microsoft_tenant_issuer(&provider, &expected_issuer, iss) => {
-            return Err(OauthError::Refused(format!("the iss parameter {iss:?} is not the provider's issuer (mix-up)")));
+        Some(iss)
+            if iss.trim_end_matches('/') != expected_issuer
+                && !microsoft_tenant_issuer(&provider, &expected_issuer, iss) =>
+        {
+            return Err(OauthError::Refused(format!(
+                "the iss parameter {iss:?} is not the provider's issuer (mix-up)"
+            )));
         }
         None if metadata.authorization_response_iss_parameter_supported => {
-            return Err(OauthError::Refused("the provider sends iss, and this answer has none".into()));
+            return Err(OauthError::Refused(
+                "the provider sends iss, and this answer has none".into(),
+            ));
         }
         _ => {}
     }
-    let code = params.code.filter(|code| !code.is_empty()).ok_or(OauthError::StateInvalid)?;
+    let code = params
+        .code
+        .filter(|code| !code.is_empty())
+        .ok_or(OauthError::StateInvalid)?;
     let request = oidc::token_request(&provider, &metadata, code, redirect_uri, &payload.verifier)
         .ok_or_else(|| OauthError::Unavailable("the token request could not be built".into()))?;
     let response = http.send(request).map_err(unavailable)?;
@@ -532,7 +549,12 @@ fn store_pending(
 
 /// The pending new account of flow `id`, for this browser, while it lives: it and where the
 /// sign-in goes.
-pub fn find_pending(db: &dyn Db, id: &str, csrf_cookie: &str, now: i64) -> Result<Option<(PendingAccount, String)>, DbError> {
+pub fn find_pending(
+    db: &dyn Db,
+    id: &str,
+    csrf_cookie: &str,
+    now: i64,
+) -> Result<Option<(PendingAccount, String)>, DbError> {
     let Some(flow) = flows::find_code_flow(db, id)? else {
         return Ok(None);
     };
@@ -541,8 +563,14 @@ pub fn find_pending(db: &dyn Db, id: &str, csrf_cookie: &str, now: i64) -> Resul
         && flow.expires_at > now
         && crate::service::email::is_same_browser(&flow, csrf_cookie);
     let pending = flow.payload.as_deref().and_then(|json| serde_json::from_str(json).ok());
-    Ok(pending.filter(|_| live).map(|pending| (pending, flow.target.unwrap_or_default())))
+    Ok(pending
+        .filter(|_| live)
+        .map(|pending| (pending, flow.target.unwrap_or_default())))
 }
+
+/// A pending new account completed: the account and where the sign-in goes, or the fields'
+/// problems.
+pub type Completed = Result<(User, String), FieldErrors>;
 
 /// Completes the pending new account of flow `id` with the fields entered: the account, or the
 /// fields' problems (the flow stays for another try).
@@ -553,7 +581,7 @@ pub fn complete_pending(
     entered: &EnteredFields,
     fields: SignUpFields,
     now: i64,
-) -> Result<Option<Result<(User, String), Vec<(&'static str, FieldError)>>>, OauthError> {
+) -> Result<Option<Completed>, OauthError> {
     let Some((pending, location)) = find_pending(db, id, csrf_cookie, now)? else {
         return Ok(None);
     };
@@ -574,11 +602,29 @@ fn create_account(
     entered: &EnteredFields,
     fields: SignUpFields,
     now: i64,
-) -> Result<Result<User, Vec<(&'static str, FieldError)>>, OauthError> {
+) -> Result<Result<User, FieldErrors>, OauthError> {
     let mut errors = Vec::new();
-    let first_name = parse_attribute(&mut errors, "first_name", fields.first_name, &entered.first_name, PersonName::parse);
-    let last_name = parse_attribute(&mut errors, "last_name", fields.last_name, &entered.last_name, PersonName::parse);
-    let username = parse_attribute(&mut errors, "username", fields.username, &entered.username, Username::parse);
+    let first_name = parse_attribute(
+        &mut errors,
+        "first_name",
+        fields.first_name,
+        &entered.first_name,
+        PersonName::parse,
+    );
+    let last_name = parse_attribute(
+        &mut errors,
+        "last_name",
+        fields.last_name,
+        &entered.last_name,
+        PersonName::parse,
+    );
+    let username = parse_attribute(
+        &mut errors,
+        "username",
+        fields.username,
+        &entered.username,
+        Username::parse,
+    );
     let phone_number = parse_attribute(
         &mut errors,
         "phone_number",
@@ -643,11 +689,19 @@ pub enum DisconnectRefused {
 }
 
 /// Disconnects one of `user`'s identities, unless nothing else would sign in to the account.
-pub fn disconnect(db: &dyn Db, user: &User, provider: &str, subject: &str) -> Result<Result<(), DisconnectRefused>, DbError> {
+pub fn disconnect(
+    db: &dyn Db,
+    user: &User,
+    provider: &str,
+    subject: &str,
+) -> Result<Result<(), DisconnectRefused>, DbError> {
     transaction(db, || {
         let user = users::get_user(db, &user.id)?;
         let linked = store::list(db, &user.id)?;
-        if !linked.iter().any(|identity| identity.provider == provider && identity.subject == subject) {
+        if !linked
+            .iter()
+            .any(|identity| identity.provider == provider && identity.subject == subject)
+        {
             return Ok(Err(DisconnectRefused::NotFound));
         }
         if !user.has_password() && user.passkeys == 0 && linked.len() <= 1 {

@@ -38,7 +38,10 @@ pub fn find(db: &dyn Db, provider: &str, subject: &str) -> Result<Option<Identit
 
 pub fn list(db: &dyn Db, user_id: &UserId) -> Result<Vec<Identity>, DbError> {
     let statement = format!("SELECT {COLUMNS} FROM oauth_identities WHERE user_id = ? ORDER BY created_at, provider");
-    db.execute(&statement, &[user_id.into()])?.iter().map(from_row).collect()
+    db.execute(&statement, &[user_id.into()])?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Links an identity. `Unique` when it is linked already (to anyone).
@@ -81,7 +84,12 @@ pub fn delete_all(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
 
 /// A cached document and when it was fetched.
 pub fn cached(db: &dyn Db, url: &str) -> Result<Option<(String, i64)>, DbError> {
-    let Some(row) = query_row(db, "SELECT body, fetched_at FROM oauth_cache WHERE url = ?", &[url.into()])? else {
+    let Some(row) = query_row(
+        db,
+        "SELECT body, fetched_at FROM oauth_cache WHERE url = ?",
+        &[url.into()],
+    )?
+    else {
         return Ok(None);
     };
     Ok(Some((row.text(0)?, row.integer(1)?)))

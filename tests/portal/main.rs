@@ -14,6 +14,7 @@ mod hardening2;
 mod host;
 mod journeys;
 mod languages;
+mod oauth;
 mod organizations;
 mod pages;
 mod passkeys;
@@ -31,6 +32,7 @@ mod two_step;
 mod on_postgres {
     mod accounts;
     mod email_flows;
+    mod oauth;
     mod organizations;
     mod passkeys;
     mod profile;

@@ -464,3 +464,23 @@ fn passkeys_register_and_sign_in_on_real_spin_with_postgres_in_production() {
     let claims = verify_token(&portal, &browser.cookies["__session"], site.origin);
     assert_eq!(claims["amr"], serde_json::json!(["hwk", "user", "mfa"]));
 }
+
+#[test]
+fn signing_in_with_an_openid_provider_works_on_real_spin_with_postgres() {
+    use crate::support::oidc::{OidcProvider, ProviderAgent, path_of};
+    let provider = OidcProvider::start(serde_json::json!({
+        "alice": { "email": "alice@example.com", "email_verified": true }
+    }));
+    let owned = provider.portal_variables("portal-es");
+    let vars: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let portal = Portal::on_spin(&vars, true);
+    let mut browser = Browser::new(&portal);
+    let started = browser.get("/sign-in/oauth?provider=oidc&redirect_url=%2Fuser");
+    started.assert_status(302);
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "alice");
+    let done = browser.get(&path_of(&back));
+    done.assert_status(302);
+    assert_eq!(done.location(), "/user");
+    assert_eq!(browser.claims()["amr"], serde_json::json!(["fed"]));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+}

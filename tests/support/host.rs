@@ -448,9 +448,29 @@ fn pg_pool() -> &'static std::sync::Mutex<HashMap<String, Vec<tokio_postgres::Cl
     POOL.get_or_init(Default::default)
 }
 
-/// Runs an async PostgreSQL call from a synchronous host function on the test host's runtime.
-fn pg_block<T>(future: impl Future<Output = T>) -> T {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+/// The runtime PostgreSQL connections live on: its own, so a synchronous host function can wait
+/// for a call from any thread (a guest that also has outbound HTTP in flight on the test host's
+/// runtime included) without borrowing that runtime's workers.
+fn pg_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("the PostgreSQL runtime")
+    })
+}
+
+/// Runs an async PostgreSQL call from a synchronous host function, on [`pg_runtime`], from a
+/// scoped thread that is in no runtime's context.
+fn pg_block<T: Send>(future: impl Future<Output = T> + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| pg_runtime().block_on(future))
+            .join()
+            .expect("a PostgreSQL call panicked")
+    })
 }
 
 /// NULL of whatever type the statement wants, as Spin's `PgNull`.
@@ -633,7 +653,7 @@ impl postgres::HostConnection for HostState {
             _ => {
                 let (client, connection) = pg_block(config.connect(tokio_postgres::NoTls))
                     .map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
-                tokio().spawn(connection);
+                pg_runtime().spawn(connection);
                 client
             }
         };

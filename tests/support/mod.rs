@@ -10,6 +10,7 @@ pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
 pub mod netns;
+pub mod oidc;
 pub mod orgs;
 pub mod passkeys;
 #[path = "../../src/testing/postgres_server.rs"]

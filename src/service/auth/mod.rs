@@ -48,7 +48,7 @@ impl Factor {
     /// Its RFC 8176 authentication method reference: `pwd` for a password, `otp` for a one-time
     /// code (by email, from an app, or a backup code), `hwk`/`swk` for a hardware- or
     /// software-held key, `user` for the authenticator's check of the person, `fed` for another
-/// identity provider (federation).
+    /// identity provider (federation).
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",

@@ -43,9 +43,7 @@ pub fn strongest_factor(visitor: &Visitor) -> Factor {
 pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
     let session = &visitor.session;
     let at = match strongest_factor(visitor) {
-        Factor::Totp | Factor::BackupCode | Factor::UserVerification | Factor::ProviderMfa => {
-            session.second_factor_at
-        }
+        Factor::Totp | Factor::BackupCode | Factor::UserVerification | Factor::ProviderMfa => session.second_factor_at,
         Factor::Password | Factor::EmailCode | Factor::Passkey | Factor::SyncedPasskey | Factor::Federated => {
             session.first_factor_at.max(session.second_factor_at)
         }

@@ -54,7 +54,12 @@ fn a_new_person_gets_an_account_without_a_password_and_signs_in_again_by_the_ide
     let db = db();
     let google = provider(ProviderKind::Google, true);
     let first = returned(google.clone(), Mode::SignIn, None, "ada@example.com", true);
-    let Outcome::SignIn { user, first: factor, second } = resolve_with(&db, &first, ALL_OPTIONAL).unwrap() else {
+    let Outcome::SignIn {
+        user,
+        first: factor,
+        second,
+    } = resolve_with(&db, &first, ALL_OPTIONAL).unwrap()
+    else {
         panic!("a new account signs in");
     };
     assert_eq!(factor.factor, Factor::Federated);
@@ -120,7 +125,10 @@ fn attack_pre_hijacking_with_an_unverified_address_creates_no_account() {
     let db = db();
     let idp = provider(ProviderKind::Oidc, false);
     let attempt = returned(idp.clone(), Mode::SignIn, None, "future-victim@example.com", false);
-    assert_eq!(resolve_with(&db, &attempt, ALL_OPTIONAL).unwrap_err(), OauthError::UnverifiedEmail);
+    assert_eq!(
+        resolve_with(&db, &attempt, ALL_OPTIONAL).unwrap_err(),
+        OauthError::UnverifiedEmail
+    );
     // Without required verification, the account exists with its address unverified.
     let Outcome::SignIn { user, .. } = resolve(&db, &attempt, ALL_OPTIONAL, false, vec![1; 32], NOW).unwrap() else {
         panic!("an account");
@@ -162,7 +170,9 @@ fn a_required_field_the_provider_lacks_is_asked_for_then_the_account_is_made() {
     assert_eq!(user.username.as_deref(), Some("ada"));
     assert_eq!(identities(&db, &user.id).unwrap().len(), 1);
     assert!(
-        complete_pending(&db, &flow, browser, &entered, fields, NOW).unwrap().is_none(),
+        complete_pending(&db, &flow, browser, &entered, fields, NOW)
+            .unwrap()
+            .is_none(),
         "used once"
     );
 }
@@ -218,7 +228,10 @@ fn a_trusted_providers_mfa_counts_as_the_second_factor() {
     let Outcome::SignIn { second, .. } = resolve_with(&db, &with_mfa, ALL_OPTIONAL).unwrap() else {
         panic!();
     };
-    assert!(second.is_none(), "an untrusted provider's mfa is not this portal's second factor");
+    assert!(
+        second.is_none(),
+        "an untrusted provider's mfa is not this portal's second factor"
+    );
 }
 
 #[test]

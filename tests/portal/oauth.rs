@@ -1,0 +1,296 @@
+//! Signing in with another provider through the real component, against a real OpenID Provider
+//! (npm's oidc-provider), each flow also on PostgreSQL: sign-up, sign-in again, linking rules,
+//! connecting and disconnecting on the profile, the second factor after a provider, and the
+//! attacks on the round trip.
+
+use crate::support::oidc::{OidcProvider, ProviderAgent, path_of};
+use crate::support::{Browser, Portal, TestResponse};
+use serde_json::json;
+
+fn portal_for(provider: &OidcProvider, client: &str, extra: &[(&str, &str)]) -> Portal {
+    let owned = provider.portal_variables(client);
+    let mut vars: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    Portal::with_vars(&vars)
+}
+
+/// From the sign-in page's button to the provider and back: the callback's response.
+fn round_trip(
+    browser: &mut Browser<'_>,
+    provider: &OidcProvider,
+    agent: &mut ProviderAgent,
+    login: &str,
+) -> TestResponse {
+    let sign_in = browser.get("/sign-in?redirect_url=%2Fuser");
+    assert!(sign_in.body.contains("Continue with Acme SSO"), "the button");
+    let started = browser.get("/sign-in/oauth?provider=oidc&redirect_url=%2Fuser");
+    started.assert_status(302);
+    let back = agent.sign_in(started.location(), &provider.issuer, login);
+    assert!(back.starts_with(crate::support::oidc::DEV_CALLBACK), "{back}");
+    browser.get(&path_of(&back))
+}
+
+fn alice() -> serde_json::Value {
+    json!({ "alice": { "email": "alice@example.com", "email_verified": true,
+                       "given_name": "Alice", "family_name": "Liddell" } })
+}
+
+#[test]
+fn a_new_person_signs_up_through_the_provider_and_signs_in_again() {
+    for client in ["portal-rs", "portal-es"] {
+        let provider = OidcProvider::start(alice());
+        let portal = portal_for(&provider, client, &[]);
+        let mut browser = Browser::new(&portal);
+        let done = round_trip(&mut browser, &provider, &mut ProviderAgent::default(), "alice");
+        done.assert_status(302);
+        assert_eq!(done.location(), "/user", "{client}");
+        let claims = browser.claims();
+        assert_eq!(claims["amr"], json!(["fed"]), "{client}");
+        let profile = browser.get("/user");
+        assert!(profile.body.contains("Connected accounts"));
+        assert!(profile.body.contains("alice@example.com"));
+        assert!(profile.body.contains("Set a password"), "no password yet");
+        assert_eq!(
+            portal.count("SELECT COUNT(*) FROM users WHERE email_verified_at IS NOT NULL"),
+            1
+        );
+        assert_eq!(portal.text("SELECT first_name FROM users").as_deref(), Some("Alice"));
+
+        // Signed out, the same provider account signs in to the same account.
+        browser.submit("/sign-out", "/sign-out", &[]).assert_status(302);
+        let mut again = Browser::new(&portal);
+        round_trip(&mut again, &provider, &mut ProviderAgent::default(), "alice").assert_status(302);
+        assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+        assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+        assert_eq!(
+            portal.count("SELECT COUNT(*) FROM oauth_cache"),
+            2,
+            "the discovery document and the key set are cached"
+        );
+    }
+}
+
+#[test]
+fn attack_unverified_provider_email_of_an_existing_account_is_no_takeover() {
+    let provider = OidcProvider::start(json!({ "mallory": { "email": "ada@example.com", "email_verified": false } }));
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let _ada = Browser::signed_up(&portal, "ada@example.com");
+    let mut attacker = Browser::new(&portal);
+    let refused = round_trip(&mut attacker, &provider, &mut ProviderAgent::default(), "mallory");
+    refused.assert_status(409);
+    assert!(refused.body.contains("An account with ada@example.com already exists"));
+    assert!(!attacker.cookies.contains_key("__portal_session"));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 0);
+    // Verified, but the generic provider is not trusted for addresses by default: still no.
+    provider.set_accounts(json!({ "mallory": { "email": "ada@example.com", "email_verified": true } }));
+    let mut again = Browser::new(&portal);
+    round_trip(&mut again, &provider, &mut ProviderAgent::default(), "mallory").assert_status(409);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 0);
+}
+
+#[test]
+fn a_trusted_providers_verified_address_links_the_account_and_two_step_still_applies() {
+    use crate::support::two_step::{oathtool, turn_on};
+    let provider = OidcProvider::start(json!({ "ada-at-idp": { "email": "ada@example.com", "email_verified": true } }));
+    let portal = portal_for(&provider, "portal-rs", &[("oauth_trusted_email_providers", "oidc")]);
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let (key, _) = turn_on(&mut ada);
+    let mut browser = Browser::new(&portal);
+    let second_step = round_trip(&mut browser, &provider, &mut ProviderAgent::default(), "ada-at-idp");
+    second_step.assert_status(303);
+    assert!(
+        second_step.location().starts_with("/sign-in/factor-two?flow="),
+        "{}",
+        second_step.location()
+    );
+    let page = second_step.location().to_owned();
+    let flow = browser.get(&page).input_value("flow").unwrap();
+    let done = browser.submit(
+        &page,
+        "/sign-in/factor-two",
+        &[("flow", &flow), ("code", &oathtool(&key, 30))],
+    );
+    done.assert_status(302);
+    assert_eq!(browser.claims()["amr"], json!(["fed", "otp", "mfa"]));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+}
+
+#[test]
+fn connecting_and_disconnecting_on_the_profile() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-es", &[]);
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let profile = ada.get("/user");
+    assert!(profile.body.contains("No accounts connected."));
+    assert!(profile.body.contains("Connect Acme SSO"));
+    let leaving = ada.submit("/user", "/user/connections/connect", &[("provider", "oidc")]);
+    leaving.assert_status(200);
+    assert!(leaving.body.contains("data-follow"));
+    let url = crate::support::passkeys::attribute(&leaving.body, "href").unwrap();
+    let start = leaving.body.find("data-follow").unwrap();
+    let href_start = leaving.body[..start].rfind("href=\"").unwrap() + 6;
+    let href = crate::support::html::unescape(
+        &leaving.body[href_start..leaving.body[href_start..].find('"').unwrap() + href_start],
+    );
+    assert!(href.starts_with(&provider.issuer), "{url} {href}");
+    let back = ProviderAgent::default().sign_in(&href, &provider.issuer, "alice");
+    let connected = ada.get(&path_of(&back));
+    connected.assert_status(303);
+    assert_eq!(connected.location(), "/user?notice=provider_connected");
+    let profile = ada.get("/user?notice=provider_connected");
+    assert!(profile.body.contains("Account connected."));
+    assert!(
+        profile.body.contains("alice@example.com"),
+        "the provider account's address"
+    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+
+    // The connected account now signs in to Ada's account.
+    let mut elsewhere = Browser::new(&portal);
+    round_trip(&mut elsewhere, &provider, &mut ProviderAgent::default(), "alice").assert_status(302);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+
+    let subject = portal.text("SELECT subject FROM oauth_identities").unwrap();
+    let gone = ada.submit(
+        "/user",
+        "/user/connections/disconnect",
+        &[("provider", "oidc"), ("subject", &subject)],
+    );
+    gone.assert_status(303);
+    assert_eq!(gone.location(), "/user?notice=provider_disconnected");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 0);
+}
+
+#[test]
+fn the_only_way_in_is_never_disconnected() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let mut browser = Browser::new(&portal);
+    round_trip(&mut browser, &provider, &mut ProviderAgent::default(), "alice").assert_status(302);
+    let subject = portal.text("SELECT subject FROM oauth_identities").unwrap();
+    let refused = browser.submit(
+        "/user",
+        "/user/connections/disconnect",
+        &[("provider", "oidc"), ("subject", &subject)],
+    );
+    refused.assert_status(422);
+    assert!(refused.body.contains("This is your only way to sign in."));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+}
+
+#[test]
+fn cancelling_at_the_provider_says_so() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let mut browser = Browser::new(&portal);
+    let started = browser.get("/sign-in/oauth?provider=oidc");
+    let back = ProviderAgent::default().cancel(started.location(), &provider.issuer);
+    assert!(back.contains("error=access_denied"), "{back}");
+    let page = browser.get(&path_of(&back));
+    page.assert_status(200);
+    assert!(page.body.contains("You cancelled the sign-in. Nothing was changed."));
+    let french = Browser::new(&portal);
+    drop(french);
+}
+
+#[test]
+fn attack_replayed_callback_is_refused() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let mut browser = Browser::new(&portal);
+    let started = browser.get("/sign-in/oauth?provider=oidc");
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "alice");
+    browser.get(&path_of(&back)).assert_status(302);
+    browser.cookies.remove("__portal_session");
+    let replayed = browser.get(&path_of(&back));
+    replayed.assert_status(400);
+    assert!(replayed.body.contains("This sign-in expired or was already used."));
+    assert!(!browser.cookies.contains_key("__portal_session"));
+}
+
+#[test]
+fn attack_callback_in_another_browser_login_csrf_is_refused() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    // The attacker starts a sign-in with their own provider account...
+    let mut attacker = Browser::new(&portal);
+    let started = attacker.get("/sign-in/oauth?provider=oidc");
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "alice");
+    // ...and makes the victim's browser open the callback.
+    let mut victim = Browser::new(&portal);
+    victim.get("/sign-in");
+    let refused = victim.get(&path_of(&back));
+    refused.assert_status(400);
+    assert!(refused.body.contains("started in another browser"));
+    assert!(!victim.cookies.contains_key("__portal_session"));
+}
+
+#[test]
+fn attack_mix_up_iss_and_injected_code_are_refused() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let mut browser = Browser::new(&portal);
+    let started = browser.get("/sign-in/oauth?provider=oidc");
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "alice");
+    let mixed = path_of(&back).replace(
+        &format!(
+            "iss={}",
+            url::form_urlencoded::byte_serialize(provider.issuer.as_bytes()).collect::<String>()
+        ),
+        "iss=https%3A%2F%2Fevil.example.net",
+    );
+    assert_ne!(mixed, path_of(&back));
+    let refused = browser.get(&mixed);
+    refused.assert_status(400);
+    assert!(refused.body.contains("could not be verified"));
+
+    // A code from another flow (the attacker's) injected into this browser's own flow: PKCE and
+    // the nonce do not fit, and the provider refuses the code.
+    let mut attacker = Browser::new(&portal);
+    let theirs = attacker.get("/sign-in/oauth?provider=oidc");
+    let their_back = ProviderAgent::default().sign_in(theirs.location(), &provider.issuer, "alice");
+    let their_code = url::Url::parse(&their_back)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let mine = browser.get("/sign-in/oauth?provider=oidc");
+    let my_back = ProviderAgent::default().sign_in(mine.location(), &provider.issuer, "alice");
+    let my_code = url::Url::parse(&my_back)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let injected = path_of(&my_back).replace(&my_code, &their_code);
+    let refused = browser.get(&injected);
+    assert!([400, 502].contains(&refused.status), "{}", refused.status);
+    assert!(!browser.cookies.contains_key("__portal_session"));
+}
+
+#[test]
+fn a_provider_that_is_down_gets_a_clear_page() {
+    let provider = OidcProvider::start(alice());
+    let owned = provider.portal_variables("portal-rs");
+    drop(provider);
+    let vars: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let portal = Portal::with_vars(&vars);
+    let mut browser = Browser::new(&portal);
+    let page = browser.get("/sign-in/oauth?provider=oidc");
+    page.assert_status(502);
+    assert!(page.body.contains("Acme SSO could not be reached"));
+}
+
+#[test]
+fn the_sign_in_page_reads_only_the_list_of_providers() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let page = portal.get("/sign-in");
+    assert!(page.body.contains("Continue with Acme SSO"));
+    assert!(page.body.contains("href=\"/sign-in/oauth?provider=oidc\""));
+    let plain = Portal::new();
+    assert!(!plain.get("/sign-in").body.contains("Continue with"));
+}

@@ -1,0 +1,223 @@
+//! A real OpenID Provider for the sign-in-with-a-provider tests: npm's `oidc-provider` (panva,
+//! OpenID Certified; pinned by `tests/node/package-lock.json`, installed by `.ci/run`), run by
+//! `tests/node/oidc-server.mjs` on a free loopback port with an RS256 client (`portal-rs`) and an
+//! ES256 client (`portal-es`). Each test starts its own, with the accounts it writes; its login
+//! page is driven with a small HTTP client that keeps the provider's cookies, as a browser would.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The portal's callback as the test host's portal has it (`Host: 127.0.0.1:3000`).
+pub const DEV_CALLBACK: &str = "http://127.0.0.1:3000/sign-in/oauth/callback";
+/// The same for a production portal on `https://accounts.myapp.com`.
+pub const PROD_CALLBACK: &str = "https://accounts.myapp.com/sign-in/oauth/callback";
+
+pub struct OidcProvider {
+    pub issuer: String,
+    accounts_file: PathBuf,
+    child: Child,
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.accounts_file);
+    }
+}
+
+impl OidcProvider {
+    /// Starts a provider whose accounts are `accounts` (`{"alice": {"email": …, …}}`).
+    pub fn start(accounts: serde_json::Value) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/oidc-server.mjs");
+        let module = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/node_modules/oidc-provider");
+        assert!(
+            Path::new(module).exists(),
+            "{module} is missing: install the tests' npm packages with `npm ci --prefix tests/node` (.ci/run does)"
+        );
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let accounts_file = std::env::temp_dir().join(format!(
+            "portal-oidc-accounts-{}-{}.json",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::write(&accounts_file, accounts.to_string()).unwrap();
+        let log = accounts_file.with_extension("log");
+        let mut child = Command::new("node")
+            .arg(script)
+            .env("ACCOUNTS_FILE", &accounts_file)
+            .env("REDIRECT_URIS", format!("{DEV_CALLBACK},{PROD_CALLBACK}"))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node (install Node.js: .ci/run does)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = text.lines().find_map(|line| line.strip_prefix("listening ")) {
+                break port.trim().to_owned();
+            }
+            if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+                panic!("oidc-provider did not start: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = std::fs::remove_file(&log);
+        Self {
+            issuer: format!("http://127.0.0.1:{port}"),
+            accounts_file,
+            child,
+        }
+    }
+
+    /// Replaces the provider's accounts (read again at each sign-in).
+    pub fn set_accounts(&self, accounts: serde_json::Value) {
+        std::fs::write(&self.accounts_file, accounts.to_string()).unwrap();
+    }
+
+    /// The variables of a portal whose generic provider is this one, with the `client` given.
+    pub fn portal_variables(&self, client: &str) -> Vec<(String, String)> {
+        vec![
+            ("oauth_providers".into(), "oidc:Acme SSO".into()),
+            ("oidc_issuer".into(), self.issuer.clone()),
+            ("oidc_origin".into(), self.issuer.clone()),
+            ("oidc_client_id".into(), client.into()),
+            ("oidc_client_secret".into(), format!("{client}-secret")),
+        ]
+    }
+}
+
+/// A person's browser at the provider: its cookies and the login page.
+#[derive(Default)]
+pub struct ProviderAgent {
+    cookies: BTreeMap<String, String>,
+}
+
+/// One HTTP/1.1 answer.
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl ProviderAgent {
+    fn request(&mut self, method: &str, url: &str, form: Option<&str>) -> Answer {
+        let parsed = url::Url::parse(url).expect("an absolute URL");
+        let host = format!(
+            "{}:{}",
+            parsed.host_str().unwrap(),
+            parsed.port_or_known_default().unwrap()
+        );
+        let path = &url[url.find(parsed.path()).unwrap()..];
+        let mut stream = TcpStream::connect(&host).expect("reach the provider");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let cookies = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body = form.unwrap_or_default();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        if !cookies.is_empty() {
+            head.push_str(&format!("Cookie: {cookies}\r\n"));
+        }
+        if form.is_some() {
+            head.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let mut location = None;
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("set-cookie") {
+                let pair = value.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = pair.split_once('=') {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            } else if name.eq_ignore_ascii_case("location") {
+                location = Some(parsed.join(value).unwrap().to_string());
+            }
+        }
+        Answer {
+            status,
+            location,
+            body: body.to_owned(),
+        }
+    }
+
+    /// Follows redirects from `url` until one leaves the provider (the portal's callback) or a
+    /// page answers: the last answer and the URL it came from.
+    fn follow(&mut self, mut url: String, issuer: &str) -> (Answer, String) {
+        for _ in 0..10 {
+            let answer = self.request("GET", &url, None);
+            match &answer.location {
+                Some(next) if (300..400).contains(&answer.status) => {
+                    if !next.starts_with(issuer) {
+                        return (answer, url);
+                    }
+                    url = next.clone();
+                }
+                _ => return (answer, url),
+            }
+        }
+        panic!("too many redirects at the provider");
+    }
+
+    /// Signs in at the provider as `login` from its authorization URL: the URL it sends the
+    /// browser back to (the portal's callback with `code`, `state` and `iss`).
+    pub fn sign_in(&mut self, authorization_url: &str, issuer: &str, login: &str) -> String {
+        let (page, at) = self.follow(authorization_url.to_owned(), issuer);
+        if let Some(location) = page.location.filter(|location| !location.starts_with(issuer)) {
+            return location;
+        }
+        assert_eq!(page.status, 200, "the login page: {}", page.body);
+        assert!(at.contains("/interaction/"), "{at}");
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("prompt", "login")
+            .append_pair("login", login)
+            .append_pair("password", "any")
+            .finish();
+        let submitted = self.request("POST", &at, Some(&form));
+        let next = submitted.location.expect("the login redirects");
+        let (last, _) = self.follow(next, issuer);
+        last.location.expect("back to the portal")
+    }
+
+    /// Cancels at the provider's login page: the URL it sends the browser back to.
+    pub fn cancel(&mut self, authorization_url: &str, issuer: &str) -> String {
+        let (_, at) = self.follow(authorization_url.to_owned(), issuer);
+        let (last, _) = self.follow(format!("{at}/abort"), issuer);
+        last.location.expect("back to the portal")
+    }
+}
+
+/// The path and query of a portal URL (what the test `Browser` asks for).
+pub fn path_of(url: &str) -> String {
+    let parsed = url::Url::parse(url).unwrap();
+    match parsed.query() {
+        Some(query) => format!("{}?{query}", parsed.path()),
+        None => parsed.path().to_owned(),
+    }
+}
