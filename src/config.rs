@@ -718,73 +718,27 @@ impl<'v> Settings<'v> {
     /// secret is reported and left out.
     pub fn oauth(&self) -> &[Provider] {
         let listed = self.oauth_providers().to_vec();
+        // Development validates every variable, so every provider's are read there.
+        let development = self.is_development();
         self.read(&self.oauth, |r| {
             let trusted_email = r
                 .parse("oauth_trusted_email_providers", parse_provider_ids)
                 .unwrap_or_else(|| vec![ProviderKind::Google]);
-            let trusted_mfa = r.parse("oauth_trusted_mfa_providers", parse_provider_ids).unwrap_or_default();
-            listed
-                .iter()
-                .filter_map(|entry| {
-                    let kind = entry.kind;
-                    let (id_var, secret_var) = match kind {
-                        ProviderKind::Google => ("google_client_id", "google_client_secret"),
-                        ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
-                        ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
-                        ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
-                    };
-                    let issuer = match kind {
-                        ProviderKind::Google => r
-                            .parse("google_issuer", parse_issuer)
-                            .unwrap_or_else(|| "https://accounts.google.com".to_owned()),
-                        ProviderKind::Microsoft => {
-                            let authority = r
-                                .parse("microsoft_authority", parse_issuer)
-                                .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned());
-                            let tenant = r
-                                .parse("microsoft_tenant", parse_tenant)
-                                .unwrap_or_else(|| "common".to_owned());
-                            format!("{authority}/{tenant}/v2.0")
-                        }
-                        ProviderKind::Gitlab => r
-                            .parse("gitlab_origin", parse_issuer)
-                            .unwrap_or_else(|| "https://gitlab.com".to_owned()),
-                        ProviderKind::Oidc => {
-                            let issuer = r.parse("oidc_issuer", parse_issuer);
-                            let origin = r.parse("oidc_origin", parse_issuer);
-                            let outside = issuer.as_deref().zip(origin.as_deref()).is_some_and(|(issuer, origin)| {
-                                Url::parse(issuer).is_ok_and(|url| url.origin().ascii_serialization() != origin)
-                            });
-                            if outside {
-                                r.errors.push(ConfigError {
-                                    variable: "oidc_origin",
-                                    message: "must be the origin of oidc_issuer: Spin lets the portal reach only that origin".into(),
-                                });
-                            }
-                            if issuer.is_none() && !r.errors.iter().any(|e| e.variable == "oidc_issuer") {
-                                r.errors.push(ConfigError {
-                                    variable: "oidc_issuer",
-                                    message: "is not set: the generic OpenID Connect provider needs its issuer URL".into(),
-                                });
-                            }
-                            issuer?
-                        }
-                    };
-                    let client_id = r.parse(id_var, parse_client_id);
-                    let client_secret = r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()));
-                    let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
-                        r.errors.push(ConfigError {
-                            variable: id_var,
-                            message: format!(
-                                "{} is listed in oauth_providers but {id_var} or {secret_var} is not set: its button is not shown",
-                                kind.id()
-                            ),
-                        });
+            let trusted_mfa = r
+                .parse("oauth_trusted_mfa_providers", parse_provider_ids)
+                .unwrap_or_default();
+            ProviderKind::ALL
+                .into_iter()
+                .filter_map(|kind| {
+                    let entry = listed.iter().find(|entry| entry.kind == kind);
+                    if entry.is_none() && !development {
                         return None;
-                    };
+                    }
+                    let read = read_provider(r, kind, entry.is_some());
+                    let (entry, (issuer, client_id, client_secret)) = (entry?, read?);
                     Some(Provider {
                         kind,
-                        name: entry.label.clone().unwrap_or_else(|| kind.brand().to_owned()),
+                        name: entry.name().to_owned(),
                         issuer,
                         client_id,
                         client_secret,
@@ -976,6 +930,76 @@ fn parse_origin_list(value: &str) -> Result<Vec<String>, String> {
             }
         })
         .collect()
+}
+
+/// A provider's issuer, client id and secret; what is missing is reported only for a `listed`
+/// provider.
+fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option<(String, String, String)> {
+    let (id_var, secret_var) = match kind {
+        ProviderKind::Google => ("google_client_id", "google_client_secret"),
+        ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
+        ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
+        ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
+    };
+    let issuer = match kind {
+        ProviderKind::Google => Some(
+            r.parse("google_issuer", parse_issuer)
+                .unwrap_or_else(|| "https://accounts.google.com".to_owned()),
+        ),
+        ProviderKind::Microsoft => {
+            let authority = r
+                .parse("microsoft_authority", parse_issuer)
+                .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned());
+            let tenant = r
+                .parse("microsoft_tenant", parse_tenant)
+                .unwrap_or_else(|| "common".to_owned());
+            Some(format!("{authority}/{tenant}/v2.0"))
+        }
+        ProviderKind::Gitlab => Some(
+            r.parse("gitlab_origin", parse_issuer)
+                .unwrap_or_else(|| "https://gitlab.com".to_owned()),
+        ),
+        ProviderKind::Oidc => {
+            let issuer = r.parse("oidc_issuer", parse_issuer);
+            let origin = r.parse("oidc_origin", parse_issuer);
+            let outside = issuer
+                .as_deref()
+                .zip(origin.as_deref())
+                .is_some_and(|(issuer, origin)| {
+                    Url::parse(issuer).is_ok_and(|url| url.origin().ascii_serialization() != origin)
+                });
+            if outside {
+                r.errors.push(ConfigError {
+                    variable: "oidc_origin",
+                    message: "must be the origin of oidc_issuer: Spin lets the portal reach only that origin".into(),
+                });
+            }
+            if listed && issuer.is_none() && !r.errors.iter().any(|e| e.variable == "oidc_issuer") {
+                r.errors.push(ConfigError {
+                    variable: "oidc_issuer",
+                    message: "is not set: the generic OpenID Connect provider needs its issuer URL".into(),
+                });
+            }
+            issuer
+        }
+    };
+    let client_id = r.parse(id_var, parse_client_id);
+    let client_secret = r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()));
+    match (issuer, client_id, client_secret) {
+        (Some(issuer), Some(id), Some(secret)) => Some((issuer, id, secret)),
+        _ => {
+            if listed {
+                r.errors.push(ConfigError {
+                    variable: id_var,
+                    message: format!(
+                        "{} is listed in oauth_providers but {id_var} or {secret_var} is not set: its button leads to an error page",
+                        kind.id()
+                    ),
+                });
+            }
+            None
+        }
+    }
 }
 
 /// `google,microsoft,oidc:Acme SSO`: the providers, each once; the generic one with its name.

@@ -176,16 +176,9 @@ pub fn authorization_url(
             .append_pair("nonce", request.nonce)
             .append_pair("code_challenge", request.code_challenge)
             .append_pair("code_challenge_method", "S256");
-        match request.prompt {
-            Some(prompt) => {
-                query.append_pair("prompt", prompt);
-                query.append_pair("max_age", "0");
-            }
-            // Google shows its account chooser instead of signing the last account in silently.
-            None if provider.kind == ProviderKind::Google => {
-                query.append_pair("prompt", "select_account");
-            }
-            None => {}
+        if let Some(prompt) = request.prompt {
+            query.append_pair("prompt", prompt);
+            query.append_pair("max_age", "0");
         }
         if let Some(locales) = request.ui_locales {
             query.append_pair("ui_locales", locales);

@@ -150,7 +150,7 @@ pub fn callback(ctx: &Ctx<'_>) -> PageResult {
     );
     let returned = match finished {
         Ok(returned) => returned,
-        Err(error) => return failure(ctx, "", error),
+        Err(failed) => return failure(ctx, failed.provider.as_deref().unwrap_or_default(), failed.error),
     };
     let name = returned.provider.name.clone();
     let browser = email_rules::browser_hash(ctx.csrf_cookie_value());

@@ -244,6 +244,22 @@ fn take_flow(db: &dyn Db, state: &str, csrf_cookie: &str, now: i64) -> Result<(C
     Ok((flow, payload))
 }
 
+/// A failed callback, with the name of the provider it came back from once that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub provider: Option<String>,
+    pub error: OauthError,
+}
+
+impl<E: Into<OauthError>> From<E> for Failed {
+    fn from(error: E) -> Self {
+        Self {
+            provider: None,
+            error: error.into(),
+        }
+    }
+}
+
 /// Checks a callback and exchanges its code: who the person is at the provider.
 pub fn finish(
     db: &dyn Db,
@@ -253,9 +269,9 @@ pub fn finish(
     csrf_cookie: &str,
     redirect_uri: &str,
     now: i64,
-) -> Result<Returned, OauthError> {
+) -> Result<Returned, Failed> {
     if params.state.is_empty() {
-        return Err(OauthError::StateInvalid);
+        return Err(OauthError::StateInvalid.into());
     }
     let (flow, payload) = transaction(db, || take_flow(db, params.state, csrf_cookie, now))?;
     let provider = providers
@@ -263,6 +279,31 @@ pub fn finish(
         .find(|provider| provider.kind.id() == payload.provider)
         .ok_or(OauthError::NotConfigured)?
         .clone();
+    exchange(db, http, &provider, params, &payload, redirect_uri, now)
+        .map(|account| Returned {
+            account,
+            provider: provider.clone(),
+            mode: payload.mode,
+            user_id: flow.user_id,
+            location: flow.target.unwrap_or_default(),
+        })
+        .map_err(|error| Failed {
+            provider: Some(provider.name.clone()),
+            error,
+        })
+}
+
+/// The checks after the flow is known: the provider's error or `iss`, the code exchange, and
+/// the ID token.
+fn exchange(
+    db: &dyn Db,
+    http: &dyn Http,
+    provider: &Provider,
+    params: &CallbackParams<'_>,
+    payload: &FlowPayload,
+    redirect_uri: &str,
+    now: i64,
+) -> Result<ProviderAccount, OauthError> {
     match params.error {
         Some("access_denied") => return Err(OauthError::Cancelled),
         Some(error) => return Err(OauthError::ProviderError(error.chars().take(100).collect())),
@@ -290,7 +331,7 @@ pub fn finish(
         .code
         .filter(|code| !code.is_empty())
         .ok_or(OauthError::StateInvalid)?;
-    let request = oidc::token_request(&provider, &metadata, code, redirect_uri, &payload.verifier)
+    let request = oidc::token_request(provider, &metadata, code, redirect_uri, &payload.verifier)
         .ok_or_else(|| OauthError::Unavailable("the token request could not be built".into()))?;
     let response = http.send(request).map_err(unavailable)?;
     let status = response.status().as_u16();
@@ -309,13 +350,7 @@ pub fn finish(
     };
     let claims = id_token::verify(&token, &keys, &expected)
         .map_err(|refused| OauthError::Refused(format!("the ID token: {refused}")))?;
-    Ok(Returned {
-        account: account_from(&claims)?,
-        provider,
-        mode: payload.mode,
-        user_id: flow.user_id,
-        location: flow.target.unwrap_or_default(),
-    })
+    account_from(&claims)
 }
 
 /// Microsoft sends no `iss` parameter today; if it does for a multi-tenant client, the tenant's

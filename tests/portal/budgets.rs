@@ -37,13 +37,21 @@ fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show()
     // home_url: the logo links to it on every page.
     let common = ["environment", "home_url", "public_origin", "secret_key"];
     for (path, specific) in [
-        ("/sign-in", &["after_sign_in_url", "sign_in_with_email_code"][..]),
-        ("/sign-in?redirect_url=%2Fdashboard", &["sign_in_with_email_code"]),
+        // `oauth_providers`: the one variable behind the "Continue with …" buttons.
+        (
+            "/sign-in",
+            &["after_sign_in_url", "oauth_providers", "sign_in_with_email_code"][..],
+        ),
+        (
+            "/sign-in?redirect_url=%2Fdashboard",
+            &["oauth_providers", "sign_in_with_email_code"],
+        ),
         (
             "/sign-up",
             &[
                 "after_sign_up_url",
                 "email_verification",
+                "oauth_providers",
                 "first_name_field",
                 "last_name_field",
                 "phone_number_field",

@@ -294,3 +294,111 @@ fn the_sign_in_page_reads_only_the_list_of_providers() {
     let plain = Portal::new();
     assert!(!plain.get("/sign-in").body.contains("Continue with"));
 }
+
+/// The provider's variables as one of the presets (`google`, `gitlab`), pointed at this server.
+fn preset_portal(provider: &OidcProvider, preset: &str) -> Portal {
+    let issuer_var = match preset {
+        "google" => "google_issuer",
+        "gitlab" => "gitlab_origin",
+        other => panic!("no preset {other}"),
+    };
+    let id_var = format!("{preset}_client_id");
+    let secret_var = format!("{preset}_client_secret");
+    Portal::with_vars(&[
+        ("oauth_providers", preset),
+        (issuer_var, provider.issuer.as_str()),
+        (id_var.as_str(), "portal-rs"),
+        (secret_var.as_str(), "portal-rs-secret"),
+    ])
+}
+
+#[test]
+fn the_google_preset_links_a_verified_address_by_default_and_gitlab_does_not() {
+    let provider = OidcProvider::start(json!({ "ada-at-idp": { "email": "ada@example.com", "email_verified": true } }));
+    let google = preset_portal(&provider, "google");
+    let _ada = Browser::signed_up(&google, "ada@example.com");
+    let mut browser = Browser::new(&google);
+    assert!(browser.get("/sign-in").body.contains("Continue with Google"));
+    let started = browser.get("/sign-in/oauth?provider=google");
+    started.assert_status(302);
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "ada-at-idp");
+    browser.get(&path_of(&back)).assert_status(302);
+    assert_eq!(
+        google.count("SELECT COUNT(*) FROM oauth_identities WHERE provider = 'google'"),
+        1
+    );
+    assert_eq!(google.count("SELECT COUNT(*) FROM users"), 1);
+
+    let gitlab = preset_portal(&provider, "gitlab");
+    let _ada = Browser::signed_up(&gitlab, "ada@example.com");
+    let mut browser = Browser::new(&gitlab);
+    assert!(browser.get("/sign-in").body.contains("Continue with GitLab"));
+    let started = browser.get("/sign-in/oauth?provider=gitlab");
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "ada-at-idp");
+    browser.get(&path_of(&back)).assert_status(409);
+    assert_eq!(gitlab.count("SELECT COUNT(*) FROM oauth_identities"), 0);
+}
+
+/// A provider that answers its discovery request with `answer` (or never, when `None`), on a
+/// loopback port: its origin.
+fn hostile_provider(answer: Option<Vec<u8>>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            match &answer {
+                Some(body) => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(body);
+                }
+                // Never answers: holds the connection until the test process ends.
+                None => std::mem::forget(stream),
+            }
+        }
+    });
+    origin
+}
+
+fn portal_at(origin: &str) -> Portal {
+    Portal::with_vars(&[
+        ("oauth_providers", "oidc:Slow SSO"),
+        ("oidc_issuer", origin),
+        ("oidc_origin", origin),
+        ("oidc_client_id", "portal"),
+        ("oidc_client_secret", "secret"),
+    ])
+}
+
+#[test]
+fn attack_a_provider_answering_10_mb_gets_a_clear_page_and_nothing_stored() {
+    let mut huge = b"{\"issuer\":\"".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+    huge.extend(b"\"}");
+    let origin = hostile_provider(Some(huge));
+    let portal = portal_at(&origin);
+    let page = Browser::new(&portal).get("/sign-in/oauth?provider=oidc");
+    page.assert_status(502);
+    assert!(
+        page.body
+            .contains("Slow SSO could not be reached or did not answer in time")
+    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_cache"), 0);
+}
+
+#[test]
+fn attack_a_provider_that_never_answers_times_out_with_a_clear_page() {
+    let origin = hostile_provider(None);
+    let portal = portal_at(&origin);
+    // The portal's own timeout (10 s to the first byte) ends the wait, not the provider.
+    let page = Browser::new(&portal).get("/sign-in/oauth?provider=oidc");
+    page.assert_status(502);
+    assert!(page.body.contains("did not answer in time"));
+}

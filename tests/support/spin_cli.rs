@@ -78,9 +78,15 @@ impl SpinProcess {
                 command.env_remove(name);
             }
         }
+        // Its own process group: `spin up` runs the app in a child (`spin trigger http`), which
+        // killing `spin up` alone would leave running; the group goes as one.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let spin = command.spawn().expect("run spin up");
         let mut watchdog = Command::new("sh")
-            .args(["-c", &format!("cat >/dev/null; kill {} 2>/dev/null", spin.id())])
+            .args([
+                "-c",
+                &format!("cat >/dev/null; kill -KILL -- -{} 2>/dev/null", spin.id()),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -161,6 +167,10 @@ impl SpinProcess {
 impl SpinProcess {
     /// Stops Spin (again: nothing).
     pub fn stop(&mut self) {
+        // The whole group: `spin up` and the `spin trigger http` it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.spin.id())])
+            .status();
         let _ = self.spin.kill();
         let _ = self.spin.wait();
         if let Some((mut watchdog, input)) = self.watchdog.take() {
