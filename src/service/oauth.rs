@@ -309,12 +309,12 @@ fn exchange(
         Some(error) => return Err(OauthError::ProviderError(error.chars().take(100).collect())),
         None => {}
     }
-    let metadata = metadata(db, http, &provider, now)?;
+    let metadata = metadata(db, http, provider, now)?;
     let expected_issuer = metadata.issuer.trim_end_matches('/').to_owned();
     match params.iss {
         Some(iss)
             if iss.trim_end_matches('/') != expected_issuer
-                && !microsoft_tenant_issuer(&provider, &expected_issuer, iss) =>
+                && !microsoft_tenant_issuer(provider, &expected_issuer, iss) =>
         {
             return Err(OauthError::Refused(format!(
                 "the iss parameter {iss:?} is not the provider's issuer (mix-up)"
