@@ -30,7 +30,17 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
     token_endpoint_auth_method: "client_secret_basic",
   });
   const provider = new Provider(issuer, {
-    clients: [client("portal-rs", "RS256"), client("portal-es", "ES256")],
+    clients: [
+      client("portal-rs", "RS256"),
+      client("portal-es", "ES256"),
+      // For the browser tier, whose portal listens on a port chosen at run time: a loopback
+      // redirect URI of a native client matches any port (RFC 8252 §7.3).
+      {
+        ...client("portal-native", "RS256"),
+        application_type: "native",
+        redirect_uris: ["http://127.0.0.1/sign-in/oauth/callback"],
+      },
+    ],
     jwks: { keys: [jwk(rsa, "RS256", "rsa-1"), jwk(ec, "ES256", "ec-1")] },
     cookies: { keys: [randomBytes(32).toString("hex")] },
     claims: {

@@ -891,3 +891,47 @@ fn passkeys_register_sign_in_by_button_and_autofill_go_passwordless_and_are_remo
     );
     assert_eq!(visible, json!(false));
 }
+
+#[test]
+fn signing_up_with_an_openid_provider_in_chromium_passes_axe() {
+    use crate::support::oidc::OidcProvider;
+    let provider = OidcProvider::start(json!({
+        "alice": { "email": "alice@example.com", "email_verified": true, "given_name": "Alice" }
+    }));
+    let mut vars = provider.portal_variables("portal-native");
+    vars.push(("username_field".into(), "required".into()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let portal = Portal::with_vars(&vars);
+    let base = format!("http://127.0.0.1:{}", portal.serve().port());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let mut auditor = Audit::new(&session, &base);
+    auditor.check(Some("/sign-in?redirect_url=%2Fuser"), "sign-in with a provider");
+    auditor.check(Some("/sign-up"), "sign-up with a provider");
+    session.goto(&format!("{base}/sign-in?redirect_url=%2Fuser"));
+    session.navigating(|| session.click("a.provider"));
+    assert!(session.url().starts_with(&provider.issuer), "at the provider: {}", session.url());
+    // The provider's own login page, as a person uses it.
+    session.fill("input[name=login]", "alice");
+    session.fill("input[name=password]", "any password");
+    session.navigating(|| session.click("button[type=submit]"));
+    // The provider asks a native client's user to authorize it once.
+    if session.url().starts_with(&provider.issuer) {
+        session.navigating(|| session.click("button[type=submit]"));
+    }
+    assert!(
+        session.url().contains("/sign-in/oauth/finish?flow="),
+        "{}: {}",
+        session.url(),
+        session.source()
+    );
+    auditor.check(None, "a new account's missing fields");
+    submit(&session, "/sign-in/oauth/finish", &[("username", "alice")]);
+    assert!(session.url().ends_with("/user"), "{}", session.url());
+    assert!(session.source().contains("Connected accounts"));
+    auditor.check(None, "user with a connected account");
+    auditor.check(Some("/sign-in/oauth/callback?state=nothing"), "a provider sign-in that expired");
+    auditor.assert_clean();
+    assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
+    assert_eq!(portal.text("SELECT username FROM users").as_deref(), Some("alice"));
+}
