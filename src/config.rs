@@ -736,12 +736,19 @@ impl<'v> Settings<'v> {
                     }
                     let read = read_provider(r, kind, entry.is_some());
                     let (entry, (issuer, client_id, client_secret)) = (entry?, read?);
+                    let api_origin = if kind == ProviderKind::Github {
+                        r.parse("github_api_origin", parse_issuer)
+                            .unwrap_or_else(|| "https://api.github.com".to_owned())
+                    } else {
+                        String::new()
+                    };
                     Some(Provider {
                         kind,
                         name: entry.name().to_owned(),
                         issuer,
                         client_id,
                         client_secret,
+                        api_origin,
                         trusted_for_email: trusted_email.contains(&kind),
                         trusted_for_mfa: trusted_mfa.contains(&kind),
                     })
@@ -939,8 +946,13 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
         ProviderKind::Google => ("google_client_id", "google_client_secret"),
         ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
         ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
+        ProviderKind::Github => ("github_client_id", "github_client_secret"),
         ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
     };
+    if kind == ProviderKind::Github && !listed {
+        // Read so that development validates it; the listed provider reads it where it is built.
+        r.parse("github_api_origin", parse_issuer);
+    }
     let issuer = match kind {
         ProviderKind::Google => Some(
             r.parse("google_issuer", parse_issuer)
@@ -958,6 +970,10 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
         ProviderKind::Gitlab => Some(
             r.parse("gitlab_origin", parse_issuer)
                 .unwrap_or_else(|| "https://gitlab.com".to_owned()),
+        ),
+        ProviderKind::Github => Some(
+            r.parse("github_origin", parse_issuer)
+                .unwrap_or_else(|| "https://github.com".to_owned()),
         ),
         ProviderKind::Oidc => {
             let issuer = r.parse("oidc_issuer", parse_issuer);
@@ -1010,8 +1026,9 @@ fn parse_provider_list(value: &str) -> Result<Vec<ListedProvider>, String> {
             Some((id, label)) => (id.trim(), Some(label.trim())),
             None => (entry, None),
         };
-        let kind = ProviderKind::from_id(id)
-            .ok_or_else(|| format!("{id:?} is not a provider here: list google, microsoft, gitlab or oidc:<name>"))?;
+        let kind = ProviderKind::from_id(id).ok_or_else(|| {
+            format!("{id:?} is not a provider here: list google, microsoft, gitlab, github or oidc:<name>")
+        })?;
         let label = match (kind, label) {
             (ProviderKind::Oidc, Some(label)) if !label.is_empty() => Some(parse_application_name(label)?),
             (ProviderKind::Oidc, _) => Some("OpenID Connect".to_owned()),

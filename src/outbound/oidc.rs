@@ -13,11 +13,13 @@ pub enum ProviderKind {
     Google,
     Microsoft,
     Gitlab,
+    /// GitHub: OAuth 2 and its REST API (`/user`, `/user/emails`), not OpenID Connect.
+    Github,
     Oidc,
 }
 
 impl ProviderKind {
-    pub const ALL: [Self; 4] = [Self::Google, Self::Microsoft, Self::Gitlab, Self::Oidc];
+    pub const ALL: [Self; 5] = [Self::Google, Self::Microsoft, Self::Gitlab, Self::Github, Self::Oidc];
 
     /// Its name in variables, forms and URLs.
     pub fn id(self) -> &'static str {
@@ -25,6 +27,7 @@ impl ProviderKind {
             Self::Google => "google",
             Self::Microsoft => "microsoft",
             Self::Gitlab => "gitlab",
+            Self::Github => "github",
             Self::Oidc => "oidc",
         }
     }
@@ -39,6 +42,7 @@ impl ProviderKind {
             Self::Google => "Google",
             Self::Microsoft => "Microsoft",
             Self::Gitlab => "GitLab",
+            Self::Github => "GitHub",
             Self::Oidc => "OpenID Connect",
         }
     }
@@ -54,6 +58,8 @@ pub struct Provider {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// GitHub's REST API origin (empty for OpenID Connect providers).
+    pub api_origin: String,
     /// Whether the provider's verified email address may link to an existing account with that
     /// address without the person signing in to it first.
     pub trusted_for_email: bool,
@@ -68,11 +74,33 @@ impl Provider {
             // Google, Microsoft and GitLab sign ID tokens with RS256 only.
             ProviderKind::Google | ProviderKind::Microsoft | ProviderKind::Gitlab => &["RS256"],
             ProviderKind::Oidc => &["RS256", "ES256"],
+            ProviderKind::Github => &[],
         }
     }
 
     pub fn scopes(&self) -> &'static str {
-        "openid email profile"
+        match self.kind {
+            ProviderKind::Github => "read:user user:email",
+            _ => "openid email profile",
+        }
+    }
+
+    /// Whether this provider speaks OpenID Connect (discovery, ID tokens) or, as GitHub, plain
+    /// OAuth 2 with an API.
+    pub fn is_openid(&self) -> bool {
+        self.kind != ProviderKind::Github
+    }
+
+    /// GitHub's endpoints, which it publishes in its documentation rather than by discovery.
+    pub fn github_metadata(&self) -> Metadata {
+        let origin = self.issuer.trim_end_matches('/');
+        Metadata {
+            issuer: origin.to_owned(),
+            authorization_endpoint: format!("{origin}/login/oauth/authorize"),
+            token_endpoint: format!("{origin}/login/oauth/access_token"),
+            jwks_uri: String::new(),
+            authorization_response_iss_parameter_supported: false,
+        }
     }
 
     pub fn discovery_url(&self) -> String {
@@ -197,12 +225,17 @@ pub fn token_request(
     code_verifier: &str,
 ) -> Option<http::Request<Vec<u8>>> {
     use base64::Engine;
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "authorization_code")
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", "authorization_code")
         .append_pair("code", code)
         .append_pair("redirect_uri", redirect_uri)
-        .append_pair("code_verifier", code_verifier)
-        .finish();
+        .append_pair("code_verifier", code_verifier);
+    if provider.kind == ProviderKind::Github {
+        // GitHub takes the client's credentials as form parameters.
+        form.append_pair("client_id", &provider.client_id)
+            .append_pair("client_secret", &provider.client_secret);
+    }
+    let body = form.finish();
     let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
@@ -232,6 +265,7 @@ pub fn get_json(url: &str) -> Option<http::Request<Vec<u8>>> {
 #[derive(Deserialize)]
 struct TokenResponse {
     id_token: Option<String>,
+    access_token: Option<String>,
     error: Option<String>,
 }
 
@@ -247,6 +281,59 @@ pub fn read_token_response(status: u16, body: &[u8]) -> Result<String, String> {
     }
 }
 
+/// The access token from a GitHub token response (GitHub answers errors with status 200 and an
+/// `error` field), or its error code.
+pub fn read_access_token(status: u16, body: &[u8]) -> Result<String, String> {
+    let parsed: Option<TokenResponse> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(TokenResponse { error: Some(error), .. }) => Err(error),
+        Some(TokenResponse {
+            access_token: Some(token),
+            ..
+        }) if status == 200 && !token.is_empty() => Ok(token),
+        _ => Err(format!("status {status} without an access token")),
+    }
+}
+
+/// A GET of GitHub's REST API with the person's access token.
+pub fn github_api_request(provider: &Provider, path: &str, access_token: &str) -> Option<http::Request<Vec<u8>>> {
+    http::Request::builder()
+        .method("GET")
+        .uri(format!("{}{path}", provider.api_origin.trim_end_matches('/')))
+        .header("accept", "application/vnd.github+json")
+        .header("authorization", format!("Bearer {access_token}"))
+        .header("user-agent", "account-portal")
+        .header("x-github-api-version", "2022-11-28")
+        .body(Vec::new())
+        .ok()
+}
+
+#[derive(Deserialize)]
+struct GithubUser {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct GithubEmail {
+    email: String,
+    #[serde(default)]
+    primary: bool,
+    #[serde(default)]
+    verified: bool,
+}
+
+/// The person at GitHub: their numeric id (stable, unlike the login), and their primary address
+/// with whether GitHub verified it (from `/user/emails`).
+pub fn read_github_account(user: &[u8], emails: &[u8]) -> Option<(String, Option<(String, bool)>)> {
+    let user: GithubUser = serde_json::from_slice(user).ok()?;
+    let emails: Vec<GithubEmail> = serde_json::from_slice(emails).ok()?;
+    let primary = emails
+        .into_iter()
+        .find(|email| email.primary)
+        .map(|email| (email.email, email.verified));
+    Some((user.id.to_string(), primary))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +345,7 @@ mod tests {
             issuer: issuer.to_owned(),
             client_id: "client id".to_owned(),
             client_secret: "s3cr:t".to_owned(),
+            api_origin: String::new(),
             trusted_for_email: false,
             trusted_for_mfa: false,
         }
@@ -344,6 +432,30 @@ mod tests {
         assert_eq!(decoded, b"client+id:s3cr%3At");
         let body = String::from_utf8(request.body().clone()).unwrap();
         assert!(body.contains("code=the+code") && body.contains("code_verifier=verifier"));
+    }
+
+    #[test]
+    fn github_answers_are_read_by_its_documented_json() {
+        assert_eq!(
+            read_access_token(200, br#"{"access_token":"gho_16C7e42F292c6912E7710c838347Ae178B4a","scope":"repo,gist","token_type":"bearer"}"#),
+            Ok("gho_16C7e42F292c6912E7710c838347Ae178B4a".into())
+        );
+        assert_eq!(
+            read_access_token(
+                200,
+                br#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#
+            ),
+            Err("bad_verification_code".into())
+        );
+        let account = read_github_account(
+            br#"{"login":"octocat","id":583231,"name":"The Octocat","email":null}"#,
+            br#"[{"email":"old@example.com","primary":false,"verified":true},{"email":"octocat@github.com","primary":true,"verified":true,"visibility":"public"}]"#,
+        );
+        assert_eq!(
+            account,
+            Some(("583231".into(), Some(("octocat@github.com".into(), true))))
+        );
+        assert_eq!(read_github_account(b"{}", b"[]"), None);
     }
 
     #[test]

@@ -132,6 +132,9 @@ fn document(db: &dyn Db, http: &dyn Http, url: &str, fresh: bool, now: i64) -> R
 }
 
 fn metadata(db: &dyn Db, http: &dyn Http, provider: &Provider, now: i64) -> Result<Metadata, OauthError> {
+    if !provider.is_openid() {
+        return Ok(provider.github_metadata());
+    }
     let body = document(db, http, &provider.discovery_url(), false, now)?;
     oidc::read_metadata(provider, body.as_bytes()).map_err(|error| OauthError::Unavailable(error.0))
 }
@@ -310,6 +313,9 @@ fn exchange(
         None => {}
     }
     let metadata = metadata(db, http, provider, now)?;
+    if !provider.is_openid() {
+        return github_account(http, provider, &metadata, params, payload, redirect_uri);
+    }
     let expected_issuer = metadata.issuer.trim_end_matches('/').to_owned();
     match params.iss {
         Some(iss)
@@ -351,6 +357,51 @@ fn exchange(
     let claims = id_token::verify(&token, &keys, &expected)
         .map_err(|refused| OauthError::Refused(format!("the ID token: {refused}")))?;
     account_from(&claims)
+}
+
+/// GitHub: the code for an access token, then who the person is from its API (`/user` for the
+/// stable numeric id, `/user/emails` for the primary address and whether GitHub verified it).
+fn github_account(
+    http: &dyn Http,
+    provider: &Provider,
+    metadata: &Metadata,
+    params: &CallbackParams<'_>,
+    payload: &FlowPayload,
+    redirect_uri: &str,
+) -> Result<ProviderAccount, OauthError> {
+    let code = params
+        .code
+        .filter(|code| !code.is_empty())
+        .ok_or(OauthError::StateInvalid)?;
+    let request = oidc::token_request(provider, metadata, code, redirect_uri, &payload.verifier)
+        .ok_or_else(|| OauthError::Unavailable("the token request could not be built".into()))?;
+    let response = http.send(request).map_err(unavailable)?;
+    let token =
+        oidc::read_access_token(response.status().as_u16(), response.body()).map_err(OauthError::ProviderError)?;
+    let get = |path: &str| -> Result<Vec<u8>, OauthError> {
+        let request = oidc::github_api_request(provider, path, &token)
+            .ok_or_else(|| OauthError::Unavailable("the API request could not be built".into()))?;
+        let response = http.send(request).map_err(unavailable)?;
+        if response.status() != 200 {
+            return Err(OauthError::Unavailable(format!("{path}: status {}", response.status())));
+        }
+        Ok(response.into_body())
+    };
+    let (user, emails) = (get("/user")?, get("/user/emails")?);
+    let (subject, primary) = oidc::read_github_account(&user, &emails)
+        .ok_or_else(|| OauthError::Unavailable("GitHub's answer is not its documented JSON".into()))?;
+    let (email, email_verified) = match primary {
+        Some((email, verified)) => (Some(email.trim().to_ascii_lowercase()), verified),
+        None => (None, false),
+    };
+    Ok(ProviderAccount {
+        subject,
+        email,
+        email_verified,
+        first_name: None,
+        last_name: None,
+        mfa: false,
+    })
 }
 
 /// Microsoft sends no `iss` parameter today; if it does for a multi-tenant client, the tenant's

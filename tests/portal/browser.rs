@@ -910,7 +910,11 @@ fn signing_up_with_an_openid_provider_in_chromium_passes_axe() {
     auditor.check(Some("/sign-up"), "sign-up with a provider");
     session.goto(&format!("{base}/sign-in?redirect_url=%2Fuser"));
     session.navigating(|| session.click("a.provider"));
-    assert!(session.url().starts_with(&provider.issuer), "at the provider: {}", session.url());
+    assert!(
+        session.url().starts_with(&provider.issuer),
+        "at the provider: {}",
+        session.url()
+    );
     // The provider's own login page, as a person uses it.
     session.fill("input[name=login]", "alice");
     session.fill("input[name=password]", "any password");
@@ -930,7 +934,10 @@ fn signing_up_with_an_openid_provider_in_chromium_passes_axe() {
     assert!(session.url().ends_with("/user"), "{}", session.url());
     assert!(session.source().contains("Connected accounts"));
     auditor.check(None, "user with a connected account");
-    auditor.check(Some("/sign-in/oauth/callback?state=nothing"), "a provider sign-in that expired");
+    auditor.check(
+        Some("/sign-in/oauth/callback?state=nothing"),
+        "a provider sign-in that expired",
+    );
     auditor.assert_clean();
     assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
     assert_eq!(portal.text("SELECT username FROM users").as_deref(), Some("alice"));

@@ -402,3 +402,92 @@ fn attack_a_provider_that_never_answers_times_out_with_a_clear_page() {
     page.assert_status(502);
     assert!(page.body.contains("did not answer in time"));
 }
+
+fn github_portal(server: &crate::support::github::GithubServer, extra: &[(&str, &str)]) -> Portal {
+    let owned = server.portal_variables();
+    let mut vars: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    Portal::with_vars(&vars)
+}
+
+/// Through GitHub's authorize endpoint (which approves at once) and back: the callback's answer.
+fn github_round_trip(browser: &mut Browser<'_>) -> TestResponse {
+    let started = browser.get("/sign-in/oauth?provider=github&redirect_url=%2Fuser");
+    started.assert_status(302);
+    assert!(
+        started.location().contains("/login/oauth/authorize?"),
+        "{}",
+        started.location()
+    );
+    assert!(started.location().contains("code_challenge_method=S256"));
+    let (status, location) = plain_get(started.location());
+    assert_eq!(status, 302);
+    browser.get(&path_of(&location))
+}
+
+fn plain_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let parsed = url::Url::parse(url).unwrap();
+    let mut stream =
+        std::net::TcpStream::connect(format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap())).unwrap();
+    let path = &url[url.find(parsed.path()).unwrap()..];
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let location = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Location: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    (status, location)
+}
+
+#[test]
+fn github_signs_up_by_its_api_with_the_primary_verified_address() {
+    use crate::support::github::{GithubServer, GithubUser};
+    let server = GithubServer::start(GithubUser {
+        id: 583231,
+        login: "octocat",
+        emails: vec![("old@example.com", false, true), ("octocat@example.com", true, true)],
+    });
+    let portal = github_portal(&server, &[]);
+    let mut browser = Browser::new(&portal);
+    assert!(browser.get("/sign-in").body.contains("Continue with GitHub"));
+    let done = github_round_trip(&mut browser);
+    done.assert_status(302);
+    assert_eq!(done.location(), "/user");
+    assert_eq!(browser.claims()["amr"], json!(["fed"]));
+    assert_eq!(
+        portal
+            .text("SELECT subject FROM oauth_identities WHERE provider = 'github'")
+            .as_deref(),
+        Some("583231"),
+        "the stable numeric id, not the login"
+    );
+    assert_eq!(
+        portal.text("SELECT email FROM users").as_deref(),
+        Some("octocat@example.com")
+    );
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users WHERE email_verified_at IS NOT NULL"),
+        1
+    );
+}
+
+#[test]
+fn attack_github_with_an_unverified_primary_address_makes_no_account() {
+    use crate::support::github::{GithubServer, GithubUser};
+    let server = GithubServer::start(GithubUser {
+        id: 7,
+        login: "mallory",
+        emails: vec![("victim@example.com", true, false)],
+    });
+    let portal = github_portal(&server, &[("email_verification", "required")]);
+    let mut browser = Browser::new(&portal);
+    let refused = github_round_trip(&mut browser);
+    refused.assert_status(422);
+    assert!(refused.body.contains("GitHub has not verified your email address"));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+}

@@ -6,6 +6,7 @@
 pub mod authenticator;
 #[path = "../../src/testing/email_text.rs"]
 pub mod email_text;
+pub mod github;
 pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;

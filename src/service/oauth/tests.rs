@@ -17,6 +17,7 @@ fn provider(kind: ProviderKind, trusted_for_email: bool) -> Provider {
         issuer: "https://idp.example.com".to_owned(),
         client_id: "client".to_owned(),
         client_secret: "secret".to_owned(),
+        api_origin: String::new(),
         trusted_for_email,
         trusted_for_mfa: false,
     }
