@@ -723,7 +723,7 @@ impl<'v> Settings<'v> {
         self.read(&self.oauth, |r| {
             let trusted_email = r
                 .parse("oauth_trusted_email_providers", parse_provider_ids)
-                .unwrap_or_else(|| vec![ProviderKind::Google]);
+                .unwrap_or_else(|| vec![ProviderKind::Google, ProviderKind::Apple]);
             let trusted_mfa = r
                 .parse("oauth_trusted_mfa_providers", parse_provider_ids)
                 .unwrap_or_default();
@@ -736,6 +736,27 @@ impl<'v> Settings<'v> {
                     }
                     let read = read_provider(r, kind, entry.is_some());
                     let (entry, (issuer, client_id, client_secret)) = (entry?, read?);
+                    let apple = if kind == ProviderKind::Apple {
+                        let team_id = r.parse("apple_team_id", parse_client_id);
+                        let key_id = r.parse("apple_key_id", parse_client_id);
+                        let key = r.secret("apple_private_key", crate::security::token::Scalar::from_pkcs8);
+                        match (team_id, key_id, key) {
+                            (Some(team_id), Some(key_id), Some(key)) => Some(crate::outbound::oidc::AppleKey {
+                                team_id,
+                                key_id,
+                                key,
+                            }),
+                            _ => {
+                                r.errors.push(ConfigError {
+                                    variable: "apple_private_key",
+                                    message: "apple is listed in oauth_providers but apple_team_id, apple_key_id or apple_private_key is not set: its button leads to an error page".into(),
+                                });
+                                return None;
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     let api_origin = if kind == ProviderKind::Github {
                         r.parse("github_api_origin", parse_issuer)
                             .unwrap_or_else(|| "https://api.github.com".to_owned())
@@ -749,6 +770,7 @@ impl<'v> Settings<'v> {
                         client_id,
                         client_secret,
                         api_origin,
+                        apple,
                         trusted_for_email: trusted_email.contains(&kind),
                         trusted_for_mfa: trusted_mfa.contains(&kind),
                     })
@@ -947,11 +969,23 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
         ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
         ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
         ProviderKind::Github => ("github_client_id", "github_client_secret"),
+        // Apple has no static secret: its key signs one (read where the provider is built).
+        ProviderKind::Apple => ("apple_client_id", ""),
         ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
     };
-    if kind == ProviderKind::Github && !listed {
-        // Read so that development validates it; the listed provider reads it where it is built.
-        r.parse("github_api_origin", parse_issuer);
+    if !listed {
+        // Read so that development validates them; a listed provider reads them where it is built.
+        match kind {
+            ProviderKind::Github => {
+                r.parse("github_api_origin", parse_issuer);
+            }
+            ProviderKind::Apple => {
+                r.parse("apple_team_id", parse_client_id);
+                r.parse("apple_key_id", parse_client_id);
+                r.secret("apple_private_key", crate::security::token::Scalar::from_pkcs8);
+            }
+            _ => {}
+        }
     }
     let issuer = match kind {
         ProviderKind::Google => Some(
@@ -974,6 +1008,10 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
         ProviderKind::Github => Some(
             r.parse("github_origin", parse_issuer)
                 .unwrap_or_else(|| "https://github.com".to_owned()),
+        ),
+        ProviderKind::Apple => Some(
+            r.parse("apple_issuer", parse_issuer)
+                .unwrap_or_else(|| "https://appleid.apple.com".to_owned()),
         ),
         ProviderKind::Oidc => {
             let issuer = r.parse("oidc_issuer", parse_issuer);
@@ -1000,7 +1038,11 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
         }
     };
     let client_id = r.parse(id_var, parse_client_id);
-    let client_secret = r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()));
+    let client_secret = if secret_var.is_empty() {
+        Some(String::new())
+    } else {
+        r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()))
+    };
     match (issuer, client_id, client_secret) {
         (Some(issuer), Some(id), Some(secret)) => Some((issuer, id, secret)),
         _ => {
@@ -1027,7 +1069,7 @@ fn parse_provider_list(value: &str) -> Result<Vec<ListedProvider>, String> {
             None => (entry, None),
         };
         let kind = ProviderKind::from_id(id).ok_or_else(|| {
-            format!("{id:?} is not a provider here: list google, microsoft, gitlab, github or oidc:<name>")
+            format!("{id:?} is not a provider here: list google, microsoft, gitlab, github, apple or oidc:<name>")
         })?;
         let label = match (kind, label) {
             (ProviderKind::Oidc, Some(label)) if !label.is_empty() => Some(parse_application_name(label)?),

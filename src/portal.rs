@@ -110,7 +110,12 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/sign-in/code", None, Some(sign_in::submit_code)),
     ("/sign-in/passkey", None, Some(sign_in::submit_passkey)),
     ("/sign-in/oauth", Some(oauth::start), None),
-    ("/sign-in/oauth/callback", Some(oauth::callback), None),
+    (
+        "/sign-in/oauth/callback",
+        Some(oauth::callback),
+        Some(oauth::callback_posted),
+    ),
+    ("/sign-in/oauth/callback/continue", None, Some(oauth::callback_continue)),
     (
         "/sign-in/oauth/finish",
         Some(oauth::show_finish),

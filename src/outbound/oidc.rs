@@ -15,11 +15,20 @@ pub enum ProviderKind {
     Gitlab,
     /// GitHub: OAuth 2 and its REST API (`/user`, `/user/emails`), not OpenID Connect.
     Github,
+    /// Sign in with Apple: OpenID Connect with `form_post` and a signed client secret.
+    Apple,
     Oidc,
 }
 
 impl ProviderKind {
-    pub const ALL: [Self; 5] = [Self::Google, Self::Microsoft, Self::Gitlab, Self::Github, Self::Oidc];
+    pub const ALL: [Self; 6] = [
+        Self::Google,
+        Self::Microsoft,
+        Self::Gitlab,
+        Self::Github,
+        Self::Apple,
+        Self::Oidc,
+    ];
 
     /// Its name in variables, forms and URLs.
     pub fn id(self) -> &'static str {
@@ -28,6 +37,7 @@ impl ProviderKind {
             Self::Microsoft => "microsoft",
             Self::Gitlab => "gitlab",
             Self::Github => "github",
+            Self::Apple => "apple",
             Self::Oidc => "oidc",
         }
     }
@@ -43,6 +53,7 @@ impl ProviderKind {
             Self::Microsoft => "Microsoft",
             Self::Gitlab => "GitLab",
             Self::Github => "GitHub",
+            Self::Apple => "Apple",
             Self::Oidc => "OpenID Connect",
         }
     }
@@ -60,6 +71,8 @@ pub struct Provider {
     pub client_secret: String,
     /// GitHub's REST API origin (empty for OpenID Connect providers).
     pub api_origin: String,
+    /// Apple's key that signs the client secret (Apple has no static secret).
+    pub apple: Option<AppleKey>,
     /// Whether the provider's verified email address may link to an existing account with that
     /// address without the person signing in to it first.
     pub trusted_for_email: bool,
@@ -72,7 +85,7 @@ impl Provider {
     pub fn algorithms(&self) -> &'static [&'static str] {
         match self.kind {
             // Google, Microsoft and GitLab sign ID tokens with RS256 only.
-            ProviderKind::Google | ProviderKind::Microsoft | ProviderKind::Gitlab => &["RS256"],
+            ProviderKind::Google | ProviderKind::Microsoft | ProviderKind::Gitlab | ProviderKind::Apple => &["RS256"],
             ProviderKind::Oidc => &["RS256", "ES256"],
             ProviderKind::Github => &[],
         }
@@ -81,6 +94,7 @@ impl Provider {
     pub fn scopes(&self) -> &'static str {
         match self.kind {
             ProviderKind::Github => "read:user user:email",
+            ProviderKind::Apple => "openid email name",
             _ => "openid email profile",
         }
     }
@@ -107,6 +121,19 @@ impl Provider {
         format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'))
     }
 }
+
+/// What signs Sign in with Apple's client secret: the team, the key's id and the key (the
+/// `.p8` file Apple hands out once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppleKey {
+    pub team_id: String,
+    pub key_id: String,
+    pub key: crate::security::token::Scalar,
+}
+
+/// Seconds an Apple client secret is valid (Apple allows six months; each is made for one
+/// token request).
+pub const APPLE_SECRET_LIFETIME: i64 = 300;
 
 /// A provider's discovery document, as far as the portal reads it.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -211,18 +238,24 @@ pub fn authorization_url(
         if let Some(locales) = request.ui_locales {
             query.append_pair("ui_locales", locales);
         }
+        if provider.kind == ProviderKind::Apple {
+            // Apple sends the name and address scopes' answer only by a cross-site form post.
+            query.append_pair("response_mode", "form_post");
+        }
     }
     Some(url.into())
 }
 
-/// The token request for `code` (client_secret_basic: RFC 6749 §2.3.1, form-encoded id and
-/// secret in the Basic credentials).
+/// The token request for `code`: `client_secret_basic` (RFC 6749 §2.3.1, form-encoded id and
+/// secret in the Basic credentials), except GitHub and Apple, which take them in the form (one
+/// method only: a provider refuses a request that authenticates twice).
 pub fn token_request(
     provider: &Provider,
     metadata: &Metadata,
     code: &str,
     redirect_uri: &str,
     code_verifier: &str,
+    now: i64,
 ) -> Option<http::Request<Vec<u8>>> {
     use base64::Engine;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -235,21 +268,36 @@ pub fn token_request(
         form.append_pair("client_id", &provider.client_id)
             .append_pair("client_secret", &provider.client_secret);
     }
+    if let Some(apple) = &provider.apple {
+        // Apple's client secret is a JWT the portal signs with the team's key, sent as a form
+        // parameter (Apple's "Generate and validate tokens").
+        let claims = serde_json::json!({
+            "iss": apple.team_id,
+            "iat": now,
+            "exp": now + APPLE_SECRET_LIFETIME,
+            "aud": provider.issuer.trim_end_matches('/'),
+            "sub": provider.client_id,
+        });
+        let secret = crate::security::token::sign_es256_with(&apple.key, &apple.key_id, &claims);
+        form.append_pair("client_id", &provider.client_id)
+            .append_pair("client_secret", &secret);
+    }
     let body = form.finish();
-    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        encode(&provider.client_id),
-        encode(&provider.client_secret)
-    ));
-    http::Request::builder()
+    let mut request = http::Request::builder()
         .method("POST")
         .uri(&metadata.token_endpoint)
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .header("authorization", format!("Basic {credentials}"))
-        .body(body.into_bytes())
-        .ok()
+        .header("accept", "application/json");
+    if provider.kind != ProviderKind::Github && provider.apple.is_none() {
+        let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(&provider.client_id),
+            encode(&provider.client_secret)
+        ));
+        request = request.header("authorization", format!("Basic {credentials}"));
+    }
+    request.body(body.into_bytes()).ok()
 }
 
 /// A GET for a JSON document (discovery, JWKS).
@@ -267,6 +315,18 @@ struct TokenResponse {
     id_token: Option<String>,
     access_token: Option<String>,
     error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl TokenResponse {
+    /// The error and its description, for the log.
+    fn error_text(&self) -> Option<String> {
+        let error = self.error.as_deref()?;
+        Some(match &self.error_description {
+            Some(description) => format!("{error}: {}", description.chars().take(200).collect::<String>()),
+            None => error.to_owned(),
+        })
+    }
 }
 
 /// The ID token from a token response, or the provider's error code.
@@ -276,7 +336,7 @@ pub fn read_token_response(status: u16, body: &[u8]) -> Result<String, String> {
         Some(TokenResponse {
             id_token: Some(token), ..
         }) if status == 200 => Ok(token),
-        Some(TokenResponse { error: Some(error), .. }) => Err(error),
+        Some(response) if response.error.is_some() => Err(response.error_text().unwrap_or_default()),
         _ => Err(format!("status {status} without an ID token")),
     }
 }
@@ -286,7 +346,7 @@ pub fn read_token_response(status: u16, body: &[u8]) -> Result<String, String> {
 pub fn read_access_token(status: u16, body: &[u8]) -> Result<String, String> {
     let parsed: Option<TokenResponse> = serde_json::from_slice(body).ok();
     match parsed {
-        Some(TokenResponse { error: Some(error), .. }) => Err(error),
+        Some(response) if response.error.is_some() => Err(response.error_text().unwrap_or_default()),
         Some(TokenResponse {
             access_token: Some(token),
             ..
@@ -346,6 +406,7 @@ mod tests {
             client_id: "client id".to_owned(),
             client_secret: "s3cr:t".to_owned(),
             api_origin: String::new(),
+            apple: None,
             trusted_for_email: false,
             trusted_for_mfa: false,
         }
@@ -423,7 +484,7 @@ mod tests {
         use base64::Engine;
         let idp = provider(ProviderKind::Oidc, "https://idp.example.com");
         let metadata = read_metadata(&idp, &metadata("https://idp.example.com")).unwrap();
-        let request = token_request(&idp, &metadata, "the code", "https://a/cb", "verifier").unwrap();
+        let request = token_request(&idp, &metadata, "the code", "https://a/cb", "verifier", 0).unwrap();
         let basic = request.headers()["authorization"]
             .to_str()
             .unwrap()
@@ -445,7 +506,7 @@ mod tests {
                 200,
                 br#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#
             ),
-            Err("bad_verification_code".into())
+            Err("bad_verification_code: The code passed is incorrect or expired.".into())
         );
         let account = read_github_account(
             br#"{"login":"octocat","id":583231,"name":"The Octocat","email":null}"#,

@@ -137,13 +137,58 @@ pub fn callback(ctx: &Ctx<'_>) -> PageResult {
         code: ctx.query.get("code"),
         error: ctx.query.get("error"),
         iss: ctx.query.get("iss"),
+        user: None,
     };
+    handle_callback(ctx, &params)
+}
+
+/// The answer fields a `form_post` provider (Apple) posts.
+const POSTED_FIELDS: [&str; 5] = ["state", "code", "error", "iss", "user"];
+
+/// `POST /sign-in/oauth/callback`: Apple posts its answer from its own site, so the browser
+/// sends no `SameSite=Lax` cookie with it and no CSRF token can be in it. Nothing is checked or
+/// spent here: the answer is handed back to the browser in a form that posts it to
+/// `/sign-in/oauth/callback/continue` from this site (the script sends it at once), where the
+/// browser's cookies come along and the round trip is checked as every other.
+pub fn callback_posted(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let strings = ctx.strings.oauth();
+    let content = html! {
+        div.card {
+            h1 { (strings.finish_continue) }
+            form method="post" action="/sign-in/oauth/callback/continue" data-autosubmit {
+                @for name in POSTED_FIELDS {
+                    @if let Some(value) = form.get(name) { (views::hidden(name, value)) }
+                }
+                button type="submit" { (strings.finish_continue) }
+            }
+        }
+    };
+    Ok(Page::new(ctx, strings.finish_continue).render(content))
+}
+
+/// `POST /sign-in/oauth/callback/continue`: a `form_post` answer, now with this browser's
+/// cookies. No CSRF token: the flow's `state` is bound to this browser's CSRF cookie, which a
+/// cross-site post does not carry, so a forged post finds "another browser".
+pub fn callback_continue(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.parse_form()?;
+    let params = CallbackParams {
+        state: form.get("state").unwrap_or_default(),
+        code: form.get("code"),
+        error: form.get("error"),
+        iss: form.get("iss"),
+        user: form.get("user"),
+    };
+    handle_callback(ctx, &params)
+}
+
+fn handle_callback(ctx: &Ctx<'_>, params: &CallbackParams<'_>) -> PageResult {
     let providers = ctx.settings.oauth();
     let finished = rules::finish(
         ctx.db()?,
         ctx.http,
         providers,
-        &params,
+        params,
         ctx.csrf_cookie_value(),
         &redirect_uri(ctx)?,
         ctx.now(),

@@ -258,21 +258,35 @@ impl Signer {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        #[cfg(test)]
-        super::cost::count("scalar multiplication", 1);
         let header = serde_json::json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
-        let signing_input = format!(
-            "{}.{}",
-            base64url(header.to_string().as_bytes()),
-            base64url(&serde_json::to_vec(claims).expect("claims serialize")),
-        );
-        let digest = sha256(signing_input.as_bytes());
-        let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).expect("a SHA-256 digest fits the field");
-        let secret: p256::Scalar = *self.scalar;
-        let (signature, _) = SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&secret, &z, &[])
-            .expect("RFC 6979 signing with a valid key succeeds");
-        format!("{signing_input}.{}", base64url(&signature.to_bytes()))
+        es256_jwt(
+            &self.scalar,
+            &header,
+            &serde_json::to_vec(claims).expect("claims serialize"),
+        )
     }
+}
+
+/// A compact ES256 JWS of `payload` under `header`, signed with `scalar` (RFC 6979).
+fn es256_jwt(scalar: &p256::NonZeroScalar, header: &serde_json::Value, payload: &[u8]) -> String {
+    #[cfg(test)]
+    super::cost::count("scalar multiplication", 1);
+    let signing_input = format!("{}.{}", base64url(header.to_string().as_bytes()), base64url(payload));
+    let digest = sha256(signing_input.as_bytes());
+    let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).expect("a SHA-256 digest fits the field");
+    let secret: p256::Scalar = **scalar;
+    let (signature, _) = SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&secret, &z, &[])
+        .expect("RFC 6979 signing with a valid key succeeds");
+    format!("{signing_input}.{}", base64url(&signature.to_bytes()))
+}
+
+/// A JWT signed with another party's P-256 key (`scalar`, named `kid` there): Sign in with
+/// Apple's client secret.
+pub fn sign_es256_with(scalar: &Scalar, kid: &str, claims: &serde_json::Value) -> String {
+    let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
+    let secret = secret.expect("a Scalar is a valid P-256 key");
+    let header = serde_json::json!({ "alg": "ES256", "kid": kid });
+    es256_jwt(&secret, &header, claims.to_string().as_bytes())
 }
 
 /// The `kid` of a key: an HMAC of the private scalar under a fixed label, so it names the key

@@ -206,6 +206,8 @@ pub struct CallbackParams<'a> {
     pub code: Option<&'a str>,
     pub error: Option<&'a str>,
     pub iss: Option<&'a str>,
+    /// Apple's `user` (JSON with the person's name), sent only at their first sign-in.
+    pub user: Option<&'a str>,
 }
 
 /// What the provider said about the person, checked.
@@ -337,7 +339,7 @@ fn exchange(
         .code
         .filter(|code| !code.is_empty())
         .ok_or(OauthError::StateInvalid)?;
-    let request = oidc::token_request(provider, &metadata, code, redirect_uri, &payload.verifier)
+    let request = oidc::token_request(provider, &metadata, code, redirect_uri, &payload.verifier, now)
         .ok_or_else(|| OauthError::Unavailable("the token request could not be built".into()))?;
     let response = http.send(request).map_err(unavailable)?;
     let status = response.status().as_u16();
@@ -356,7 +358,26 @@ fn exchange(
     };
     let claims = id_token::verify(&token, &keys, &expected)
         .map_err(|refused| OauthError::Refused(format!("the ID token: {refused}")))?;
-    account_from(&claims)
+    let mut account = account_from(&claims)?;
+    if let Some((first, last)) = params.user.and_then(apple_name) {
+        account.first_name = account.first_name.or(first);
+        account.last_name = account.last_name.or(last);
+    }
+    Ok(account)
+}
+
+/// The name in Apple's `user` parameter (`{"name":{"firstName":…,"lastName":…},"email":…}`).
+fn apple_name(user: &str) -> Option<(Option<String>, Option<String>)> {
+    let user: serde_json::Value = serde_json::from_str(user).ok()?;
+    let name = user.get("name")?;
+    let part = |key: &str| {
+        name.get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    Some((part("firstName"), part("lastName")))
 }
 
 /// GitHub: the code for an access token, then who the person is from its API (`/user` for the
@@ -373,7 +394,7 @@ fn github_account(
         .code
         .filter(|code| !code.is_empty())
         .ok_or(OauthError::StateInvalid)?;
-    let request = oidc::token_request(provider, metadata, code, redirect_uri, &payload.verifier)
+    let request = oidc::token_request(provider, metadata, code, redirect_uri, &payload.verifier, 0)
         .ok_or_else(|| OauthError::Unavailable("the token request could not be built".into()))?;
     let response = http.send(request).map_err(unavailable)?;
     let token =

@@ -203,3 +203,6 @@ if (window.PublicKeyCredential && navigator.credentials) {
 
 // Leaving for a sign-in provider from a signed-in page: the page's link is followed at once.
 document.querySelectorAll("a[data-follow]").forEach((link) => window.location.assign(link.href));
+
+// A provider's answer posted from its own site, passed on from this one at once.
+document.querySelectorAll("form[data-autosubmit]").forEach((form) => form.submit());

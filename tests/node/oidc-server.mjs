@@ -4,7 +4,7 @@
 // login page accepts any password for an account id in that file; consent is granted at once.
 // Prints `listening <port>` once it serves.
 import http from "node:http";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Provider from "oidc-provider";
 
@@ -15,6 +15,28 @@ const accounts = () => JSON.parse(readFileSync(accountsFile, "utf8"));
 const jwk = (pair, alg, kid) => ({ ...pair.privateKey.export({ format: "jwk" }), alg, use: "sig", kid });
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+// Sign in with Apple's quirk: the client secret is an ES256 JWT the client signs with a key
+// Apple handed out. This is that key; its private half is printed for the portal.
+const appleKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const APPLE_TEAM = "TEAM123456";
+const APPLE_KEY_ID = "KEY1234567";
+
+const checkedMarker = randomBytes(16).toString("hex");
+// The client secret JWT must be Apple's: ES256 by the key, iss the team, sub the client, aud
+// the issuer, unexpired. Answers the problem, or null.
+const appleSecretProblem = (jwt, issuer) => {
+  const [header, payload, signature] = String(jwt).split(".");
+  if (!signature) return "not a JWT";
+  const head = JSON.parse(Buffer.from(header, "base64url"));
+  const claims = JSON.parse(Buffer.from(payload, "base64url"));
+  const ok = verify("sha256", Buffer.from(`${header}.${payload}`), { key: appleKey.publicKey, dsaEncoding: "ieee-p1363" }, Buffer.from(signature, "base64url"));
+  if (!ok) return "bad signature";
+  if (head.alg !== "ES256" || head.kid !== APPLE_KEY_ID) return "bad header";
+  if (claims.iss !== APPLE_TEAM || claims.sub !== "portal-apple" || claims.aud !== issuer) return "bad claims";
+  const now = Math.floor(Date.now() / 1000);
+  if (!(claims.exp > now && claims.exp - claims.iat <= 15777000)) return "expired";
+  return null;
+};
 
 const server = http.createServer();
 server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
@@ -40,6 +62,8 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
         application_type: "native",
         redirect_uris: ["http://127.0.0.1/sign-in/oauth/callback"],
       },
+      // Apple: form_post answers, the secret checked above, then swapped for this one.
+      { ...client("portal-apple", "RS256"), token_endpoint_auth_method: "client_secret_post", client_secret: "apple-checked" },
     ],
     jwks: { keys: [jwk(rsa, "RS256", "rsa-1"), jwk(ec, "ES256", "ec-1")] },
     cookies: { keys: [randomBytes(32).toString("hex")] },
@@ -67,6 +91,34 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
       return grant;
     },
   });
-  server.on("request", provider.callback());
+  const handle = provider.callback();
+  server.on("request", (req, res) => {
+    // The rewritten request (below) comes back through here: it goes straight on.
+    const inner = req.headers["x-apple-secret-checked"] === checkedMarker;
+    if (req.method !== "POST" || !req.url.startsWith("/token") || inner) return handle(req, res);
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const form = new URLSearchParams(Buffer.concat(chunks).toString());
+      if (form.get("client_id") === "portal-apple") {
+        const problem = appleSecretProblem(form.get("client_secret"), issuer);
+        if (problem) {
+          res.writeHead(401, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ error: "invalid_client", error_description: problem }));
+        }
+        form.set("client_secret", "apple-checked");
+      }
+      const body = form.toString();
+      // The (rewritten) request goes to the provider itself.
+      const forward = http.request(
+        { host: "127.0.0.1", port, path: req.url, method: "POST",
+          headers: { ...req.headers, "content-length": Buffer.byteLength(body), "x-apple-secret-checked": checkedMarker } },
+        (answer) => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); },
+      );
+      forward.end(body);
+    });
+  });
+  const applePem = appleKey.privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
+  console.log(`apple ${APPLE_TEAM} ${APPLE_KEY_ID} ${applePem}`);
   console.log(`listening ${port}`);
 });

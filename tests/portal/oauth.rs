@@ -491,3 +491,67 @@ fn attack_github_with_an_unverified_primary_address_makes_no_account() {
     assert!(refused.body.contains("GitHub has not verified your email address"));
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
 }
+
+#[test]
+fn apple_answers_by_form_post_with_a_signed_client_secret_and_the_name_once() {
+    let provider = OidcProvider::start(
+        json!({ "apple-user": { "email": "ada@privaterelay.appleid.com", "email_verified": true } }),
+    );
+    let (team, key_id, key) = provider.apple.clone();
+    let portal = Portal::with_vars(&[
+        ("oauth_providers", "apple"),
+        ("apple_issuer", provider.issuer.as_str()),
+        ("apple_client_id", "portal-apple"),
+        ("apple_team_id", team.as_str()),
+        ("apple_key_id", key_id.as_str()),
+        ("apple_private_key", key.as_str()),
+    ]);
+    let mut browser = Browser::new(&portal);
+    assert!(browser.get("/sign-in").body.contains("Continue with Apple"));
+    let started = browser.get("/sign-in/oauth?provider=apple&redirect_url=%2Fuser");
+    started.assert_status(302);
+    assert!(started.location().contains("response_mode=form_post"));
+    let (action, mut fields) =
+        ProviderAgent::default().sign_in_posted(started.location(), &provider.issuer, "apple-user");
+    assert!(action.ends_with("/sign-in/oauth/callback"), "{action}");
+    // Apple adds the person's name, at the first sign-in only.
+    fields.push((
+        "user".into(),
+        r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@privaterelay.appleid.com"}"#.into(),
+    ));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    // The post comes from Apple's site: the browser sends no SameSite=Lax cookie with it.
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let cross_site = portal.send(
+        crate::support::request("POST", "/sign-in/oauth/callback")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", provider.issuer.as_str())
+            .header("sec-fetch-site", "cross-site")
+            .body(bytes::Bytes::from(body))
+            .unwrap(),
+    );
+    cross_site.assert_status(200);
+    assert!(cross_site.body.contains("data-autosubmit"));
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users"),
+        0,
+        "nothing is spent by the cross-site post"
+    );
+    // A forged post of the answer from another site carries no cookie: another browser.
+    let mut forger = Browser::new(&portal);
+    let forged = forger.post_form("/sign-in/oauth/callback/continue", &pairs);
+    forged.assert_status(400);
+    assert!(forged.body.contains("started in another browser"));
+    // The page posts it on from this site, cookies and all.
+    let done = browser.post_form("/sign-in/oauth/callback/continue", &pairs);
+    done.assert_status(302);
+    assert_eq!(done.location(), "/user");
+    assert_eq!(portal.text("SELECT first_name FROM users").as_deref(), Some("Ada"));
+    assert_eq!(portal.text("SELECT last_name FROM users").as_deref(), Some("Lovelace"));
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM oauth_identities WHERE provider = 'apple'"),
+        1
+    );
+}

@@ -18,6 +18,9 @@ pub const PROD_CALLBACK: &str = "https://accounts.myapp.com/sign-in/oauth/callba
 
 pub struct OidcProvider {
     pub issuer: String,
+    /// Apple's quirk: the team id, key id and private key (PKCS#8, base64 DER) that sign the
+    /// `portal-apple` client's secret.
+    pub apple: (String, String, String),
     accounts_file: PathBuf,
     child: Child,
 }
@@ -56,10 +59,18 @@ impl OidcProvider {
             .spawn()
             .expect("start node (install Node.js: .ci/run does)");
         let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
+        let (port, apple) = loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             if let Some(port) = text.lines().find_map(|line| line.strip_prefix("listening ")) {
-                break port.trim().to_owned();
+                let apple = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("apple "))
+                    .map(|line| {
+                        let parts: Vec<&str> = line.split_whitespace().collect();
+                        (parts[0].to_owned(), parts[1].to_owned(), parts[2].to_owned())
+                    })
+                    .expect("the Apple key line");
+                break (port.trim().to_owned(), apple);
             }
             if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
                 panic!("oidc-provider did not start: {text}");
@@ -69,6 +80,7 @@ impl OidcProvider {
         let _ = std::fs::remove_file(&log);
         Self {
             issuer: format!("http://127.0.0.1:{port}"),
+            apple,
             accounts_file,
             child,
         }
@@ -205,6 +217,38 @@ impl ProviderAgent {
         last.location.expect("back to the portal")
     }
 
+    /// Signs in at the provider as `login` from an authorization URL whose answer is posted
+    /// (`response_mode=form_post`): the action and fields of the provider's auto-posting form.
+    pub fn sign_in_posted(
+        &mut self,
+        authorization_url: &str,
+        issuer: &str,
+        login: &str,
+    ) -> (String, Vec<(String, String)>) {
+        let (page, at) = self.follow(authorization_url.to_owned(), issuer);
+        assert_eq!(page.status, 200, "the login page: {}", page.body);
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("prompt", "login")
+            .append_pair("login", login)
+            .append_pair("password", "any")
+            .finish();
+        let submitted = self.request("POST", &at, Some(&form));
+        let next = submitted.location.expect("the login redirects");
+        let (last, _) = self.follow(next, issuer);
+        assert_eq!(last.status, 200, "the form_post page: {}", last.body);
+        let action = attribute_after(&last.body, "<form", "action").expect("the form's action");
+        let mut fields = Vec::new();
+        let mut rest = last.body.as_str();
+        while let Some(at) = rest.find("<input") {
+            rest = &rest[at + 6..];
+            let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+            if let (Some(name), Some(value)) = (attribute_after(tag, "", "name"), attribute_after(tag, "", "value")) {
+                fields.push((name, value));
+            }
+        }
+        (action, fields)
+    }
+
     /// Cancels at the provider's login page: the URL it sends the browser back to.
     pub fn cancel(&mut self, authorization_url: &str, issuer: &str) -> String {
         let (_, at) = self.follow(authorization_url.to_owned(), issuer);
@@ -220,4 +264,14 @@ pub fn path_of(url: &str) -> String {
         Some(query) => format!("{}?{query}", parsed.path()),
         None => parsed.path().to_owned(),
     }
+}
+
+/// The value of attribute `name` in the first tag after `marker` in `html`, unescaped.
+fn attribute_after(html: &str, marker: &str, name: &str) -> Option<String> {
+    let start = html.find(marker)?;
+    let rest = &html[start..];
+    let key = format!("{name}=\"");
+    let at = rest.find(&key)? + key.len();
+    let end = at + rest[at..].find('"')?;
+    Some(super::html::unescape(&rest[at..end]))
 }

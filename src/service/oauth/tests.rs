@@ -18,6 +18,7 @@ fn provider(kind: ProviderKind, trusted_for_email: bool) -> Provider {
         client_id: "client".to_owned(),
         client_secret: "secret".to_owned(),
         api_origin: String::new(),
+        apple: None,
         trusted_for_email,
         trusted_for_mfa: false,
     }
