@@ -41,7 +41,10 @@ const appleSecretProblem = (jwt, issuer) => {
 const server = http.createServer();
 server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
   const port = server.address().port;
-  const issuer = process.env.ISSUER || `http://127.0.0.1:${port}`;
+  // ISSUER_PATH mounts the provider under a path, as Microsoft's per-tenant issuers are
+  // (`https://login.microsoftonline.com/<tenant>/v2.0`).
+  const mount = process.env.ISSUER_PATH || "";
+  const issuer = `http://127.0.0.1:${port}${mount}`;
   const client = (id, alg) => ({
     client_id: id,
     client_secret: `${id}-secret`,
@@ -91,11 +94,19 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
       return grant;
     },
   });
-  const handle = provider.callback();
+  const callback = provider.callback();
+  // Mounted under a path as express would mount it: the provider reads the prefix from originalUrl.
+  const handle = (req, res) => {
+    if (mount && req.url.startsWith(mount)) {
+      req.originalUrl = req.url;
+      req.url = req.url.slice(mount.length) || "/";
+    }
+    return callback(req, res);
+  };
   server.on("request", (req, res) => {
     // The rewritten request (below) comes back through here: it goes straight on.
     const inner = req.headers["x-apple-secret-checked"] === checkedMarker;
-    if (req.method !== "POST" || !req.url.startsWith("/token") || inner) return handle(req, res);
+    if (req.method !== "POST" || !req.url.startsWith(`${mount}/token`) || inner) return handle(req, res);
     const chunks = [];
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("end", () => {

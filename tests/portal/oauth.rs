@@ -555,3 +555,32 @@ fn apple_answers_by_form_post_with_a_signed_client_secret_and_the_name_once() {
         1
     );
 }
+
+#[test]
+fn the_microsoft_preset_uses_its_tenants_issuer() {
+    let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let provider = OidcProvider::start_at(alice(), &format!("/{tenant}/v2.0"));
+    let authority = provider.issuer.trim_end_matches(&format!("/{tenant}/v2.0")).to_owned();
+    let portal = Portal::with_vars(&[
+        ("oauth_providers", "microsoft"),
+        ("microsoft_authority", authority.as_str()),
+        ("microsoft_tenant", tenant),
+        ("microsoft_client_id", "portal-rs"),
+        ("microsoft_client_secret", "portal-rs-secret"),
+    ]);
+    let mut browser = Browser::new(&portal);
+    assert!(browser.get("/sign-in").body.contains("Continue with Microsoft"));
+    let started = browser.get("/sign-in/oauth?provider=microsoft&redirect_url=%2Fuser");
+    started.assert_status(302);
+    assert!(
+        started.location().starts_with(&provider.issuer),
+        "{}",
+        started.location()
+    );
+    let back = ProviderAgent::default().sign_in(started.location(), &provider.issuer, "alice");
+    browser.get(&path_of(&back)).assert_status(302);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM oauth_identities WHERE provider = 'microsoft'"),
+        1
+    );
+}

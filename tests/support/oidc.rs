@@ -36,6 +36,11 @@ impl Drop for OidcProvider {
 impl OidcProvider {
     /// Starts a provider whose accounts are `accounts` (`{"alice": {"email": …, …}}`).
     pub fn start(accounts: serde_json::Value) -> Self {
+        Self::start_at(accounts, "")
+    }
+
+    /// The same, its issuer under `path` (`/<tenant>/v2.0` for Microsoft's quirk).
+    pub fn start_at(accounts: serde_json::Value, path: &str) -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/oidc-server.mjs");
         let module = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/node_modules/oidc-provider");
         assert!(
@@ -54,6 +59,7 @@ impl OidcProvider {
             .arg(script)
             .env("ACCOUNTS_FILE", &accounts_file)
             .env("REDIRECT_URIS", format!("{DEV_CALLBACK},{PROD_CALLBACK}"))
+            .env("ISSUER_PATH", path)
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -79,7 +85,7 @@ impl OidcProvider {
         };
         let _ = std::fs::remove_file(&log);
         Self {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: format!("http://127.0.0.1:{port}{path}"),
             apple,
             accounts_file,
             child,
