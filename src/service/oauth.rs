@@ -169,24 +169,10 @@ pub fn start(
         nonce: nonce.clone(),
         mode,
     };
-    flows::insert_code_flow(
-        db,
-        &CodeFlow {
-            id: state.clone(),
-            purpose: KIND.to_owned(),
-            email: user.map(|user| user.email.as_str().to_owned()).unwrap_or_default(),
-            user_id: user.map(|user| user.id.clone()),
-            code_hash: codes::unmatchable_hash(),
-            payload: Some(serde_json::to_string(&payload).map_err(|error| DbError::Other(error.to_string()))?),
-            target: Some(location.to_owned()),
-            failures: 0,
-            sent_at: now,
-            expires_at: now + FLOW_LIFETIME,
-            used_at: None,
-            browser_hash: Some(browser_hash),
-        },
-        now,
-    )?;
+    let payload = serde_json::to_string(&payload).map_err(|error| DbError::Other(error.to_string()))?;
+    let email = user.map(|user| user.email.as_str().to_owned()).unwrap_or_default();
+    let user_id = user.map(|user| user.id.clone());
+    insert_flow(db, &state, KIND, email, user_id, payload, location, browser_hash, now)?;
     let request = AuthorizationRequest {
         redirect_uri,
         state: &state,
@@ -230,6 +216,39 @@ pub struct Returned {
     pub user_id: Option<UserId>,
     pub location: String,
     pub account: ProviderAccount,
+}
+
+/// Stores a flow of `purpose` under `id` (no code is emailed: the row is the state).
+#[allow(clippy::too_many_arguments)]
+fn insert_flow(
+    db: &dyn Db,
+    id: &str,
+    purpose: &str,
+    email: String,
+    user_id: Option<UserId>,
+    payload: String,
+    location: &str,
+    browser_hash: Vec<u8>,
+    now: i64,
+) -> Result<(), DbError> {
+    flows::insert_code_flow(
+        db,
+        &CodeFlow {
+            id: id.to_owned(),
+            purpose: purpose.to_owned(),
+            email,
+            user_id,
+            code_hash: codes::unmatchable_hash(),
+            payload: Some(payload),
+            target: Some(location.to_owned()),
+            failures: 0,
+            sent_at: now,
+            expires_at: now + FLOW_LIFETIME,
+            used_at: None,
+            browser_hash: Some(browser_hash),
+        },
+        now,
+    )
 }
 
 /// The flow `state` names, used up: it answers one callback, right or wrong.
@@ -633,22 +652,16 @@ fn store_pending(
     now: i64,
 ) -> Result<String, DbError> {
     let id = random_id("oauthsignup");
-    flows::insert_code_flow(
+    let payload = serde_json::to_string(pending).map_err(|error| DbError::Other(error.to_string()))?;
+    insert_flow(
         db,
-        &CodeFlow {
-            id: id.clone(),
-            purpose: KIND_SIGN_UP.to_owned(),
-            email: pending.email.clone(),
-            user_id: None,
-            code_hash: codes::unmatchable_hash(),
-            payload: Some(serde_json::to_string(pending).map_err(|error| DbError::Other(error.to_string()))?),
-            target: Some(location.to_owned()),
-            failures: 0,
-            sent_at: now,
-            expires_at: now + FLOW_LIFETIME,
-            used_at: None,
-            browser_hash: Some(browser_hash),
-        },
+        &id,
+        KIND_SIGN_UP,
+        pending.email.clone(),
+        None,
+        payload,
+        location,
+        browser_hash,
         now,
     )?;
     Ok(id)

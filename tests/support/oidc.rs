@@ -64,7 +64,8 @@ impl OidcProvider {
             .stderr(Stdio::null())
             .spawn()
             .expect("start node (install Node.js: .ci/run does)");
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Generous: a test run starts many of these at once on two cores.
+        let deadline = Instant::now() + Duration::from_secs(90);
         let (port, apple) = loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             if let Some(port) = text.lines().find_map(|line| line.strip_prefix("listening ")) {
@@ -79,7 +80,8 @@ impl OidcProvider {
                 break (port.trim().to_owned(), apple);
             }
             if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-                panic!("oidc-provider did not start: {text}");
+                let status = child.try_wait().ok().flatten();
+                panic!("oidc-provider did not start (exit: {status:?}): {text}");
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -206,9 +208,21 @@ impl ProviderAgent {
     /// Signs in at the provider as `login` from its authorization URL: the URL it sends the
     /// browser back to (the portal's callback with `code`, `state` and `iss`).
     pub fn sign_in(&mut self, authorization_url: &str, issuer: &str, login: &str) -> String {
+        self.log_in(authorization_url, issuer, login)
+            .location
+            .expect("back to the portal")
+    }
+
+    /// The provider's login page, filled in and sent: the provider's last answer after it (a
+    /// redirect back to the portal, or a page that posts the answer there).
+    fn log_in(&mut self, authorization_url: &str, issuer: &str, login: &str) -> Answer {
         let (page, at) = self.follow(authorization_url.to_owned(), issuer);
-        if let Some(location) = page.location.filter(|location| !location.starts_with(issuer)) {
-            return location;
+        if page
+            .location
+            .as_deref()
+            .is_some_and(|location| !location.starts_with(issuer))
+        {
+            return page;
         }
         assert_eq!(page.status, 200, "the login page: {}", page.body);
         assert!(at.contains("/interaction/"), "{at}");
@@ -219,8 +233,7 @@ impl ProviderAgent {
             .finish();
         let submitted = self.request("POST", &at, Some(&form));
         let next = submitted.location.expect("the login redirects");
-        let (last, _) = self.follow(next, issuer);
-        last.location.expect("back to the portal")
+        self.follow(next, issuer).0
     }
 
     /// Signs in at the provider as `login` from an authorization URL whose answer is posted
@@ -231,16 +244,7 @@ impl ProviderAgent {
         issuer: &str,
         login: &str,
     ) -> (String, Vec<(String, String)>) {
-        let (page, at) = self.follow(authorization_url.to_owned(), issuer);
-        assert_eq!(page.status, 200, "the login page: {}", page.body);
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("prompt", "login")
-            .append_pair("login", login)
-            .append_pair("password", "any")
-            .finish();
-        let submitted = self.request("POST", &at, Some(&form));
-        let next = submitted.location.expect("the login redirects");
-        let (last, _) = self.follow(next, issuer);
+        let last = self.log_in(authorization_url, issuer, login);
         assert_eq!(last.status, 200, "the form_post page: {}", last.body);
         let action = attribute_after(&last.body, "<form", "action").expect("the form's action");
         let mut fields = Vec::new();
