@@ -189,8 +189,16 @@ fn cancelling_at_the_provider_says_so() {
     let page = browser.get(&path_of(&back));
     page.assert_status(200);
     assert!(page.body.contains("You cancelled the sign-in. Nothing was changed."));
-    let french = Browser::new(&portal);
-    drop(french);
+
+    // The language chosen before the round trip is the language after it.
+    let mut french = Browser::new(&portal);
+    let page = french.get("/sign-in?ui_locales=fr");
+    assert!(page.body.contains("Continuer avec Acme SSO"));
+    let started = french.get("/sign-in/oauth?provider=oidc&ui_locales=fr");
+    assert!(started.location().contains("ui_locales=fr"), "the provider is asked too");
+    let back = ProviderAgent::default().cancel(started.location(), &provider.issuer);
+    let page = french.get(&path_of(&back));
+    assert!(page.body.contains("Vous avez annulé la connexion."), "{}", page.body);
 }
 
 #[test]
