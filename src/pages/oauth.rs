@@ -79,6 +79,7 @@ pub fn start(ctx: &Ctx<'_>) -> PageResult {
             &location,
             browser,
             &redirect_uri,
+            ctx.client_addr(),
             ctx.query.get("ui_locales"),
             ctx.now(),
         )
@@ -111,6 +112,7 @@ fn leave_for(ctx: &Ctx<'_>, visitor: &Visitor, provider: &Provider, mode: Mode) 
         "/user",
         browser,
         &redirect_uri(ctx)?,
+        ctx.client_addr(),
         None,
         ctx.now(),
     );
@@ -258,6 +260,9 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
     let provider = if provider.is_empty() { "?" } else { provider };
     let (status, text) = match &error {
         OauthError::NotConfigured => (StatusCode::NOT_FOUND, strings.not_configured.to_owned()),
+        OauthError::TooMany { until } => {
+            return Err(crate::service::accounts::SignInError::RateLimited { until: *until }.into());
+        }
         OauthError::Unavailable(detail) => {
             eprintln!("oauth: {provider} unavailable: {detail}");
             (

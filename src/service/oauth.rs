@@ -43,6 +43,9 @@ use crate::store::{Db, DbError, transaction};
 pub const FLOW_LIFETIME: i64 = 600;
 /// Seconds a discovery document or key set is used before it is fetched again.
 pub const CACHE_TTL: i64 = 3600;
+/// Round trips one client address may start in a minute: a person starts a few; a flood of
+/// rows and of requests to the provider is refused.
+pub const STARTS_PER_MINUTE: usize = 30;
 
 const KIND: &str = "oauth";
 const KIND_SIGN_UP: &str = "oauth_sign_up";
@@ -72,6 +75,10 @@ struct FlowPayload {
 pub enum OauthError {
     /// The provider is not configured (or no longer).
     NotConfigured,
+    /// This client address started too many round trips; again after `until`.
+    TooMany {
+        until: i64,
+    },
     /// The provider could not be reached, was too slow, or answered with something unusable.
     Unavailable(String),
     /// The person cancelled at the provider (`access_denied`).
@@ -156,9 +163,14 @@ pub fn start(
     location: &str,
     browser_hash: Vec<u8>,
     redirect_uri: &str,
+    client_addr: &str,
     ui_locales: Option<&str>,
     now: i64,
 ) -> Result<String, OauthError> {
+    let scope = format!("oauth-{}", crate::security::lockout::rate_scope(client_addr));
+    if let Err(until) = crate::store::attempts::admit_within(db, &scope, STARTS_PER_MINUTE, 60, now)? {
+        return Err(OauthError::TooMany { until });
+    }
     let metadata = metadata(db, http, provider, now)?;
     let verifier = base64url(&random_bytes::<32>());
     let nonce = base64url(&random_bytes::<24>());

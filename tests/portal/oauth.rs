@@ -195,7 +195,10 @@ fn cancelling_at_the_provider_says_so() {
     let page = french.get("/sign-in?ui_locales=fr");
     assert!(page.body.contains("Continuer avec Acme SSO"));
     let started = french.get("/sign-in/oauth?provider=oidc&ui_locales=fr");
-    assert!(started.location().contains("ui_locales=fr"), "the provider is asked too");
+    assert!(
+        started.location().contains("ui_locales=fr"),
+        "the provider is asked too"
+    );
     let back = ProviderAgent::default().cancel(started.location(), &provider.issuer);
     let page = french.get(&path_of(&back));
     assert!(page.body.contains("Vous avez annulé la connexion."), "{}", page.body);
@@ -590,5 +593,22 @@ fn the_microsoft_preset_uses_its_tenants_issuer() {
     assert_eq!(
         portal.count("SELECT COUNT(*) FROM oauth_identities WHERE provider = 'microsoft'"),
         1
+    );
+}
+
+#[test]
+fn attack_a_flood_of_round_trips_from_one_address_is_limited() {
+    let provider = OidcProvider::start(alice());
+    let portal = portal_for(&provider, "portal-rs", &[]);
+    let mut browser = Browser::new(&portal);
+    for _ in 0..30 {
+        browser.get("/sign-in/oauth?provider=oidc").assert_status(302);
+    }
+    let refused = browser.get("/sign-in/oauth?provider=oidc");
+    refused.assert_status(429);
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM auth_flows WHERE purpose = 'oauth'"),
+        30
     );
 }

@@ -170,12 +170,9 @@ pub fn start_sign_in(
 ) -> Result<Result<Ceremony, i64>, DbError> {
     let scope = format!("passkey-{}", crate::security::lockout::rate_scope(client_addr));
     transaction(db, || {
-        let recent = attempts::check_times(db, &scope, now - 60)?;
-        if recent.len() >= CHALLENGES_PER_MINUTE {
-            let oldest = recent.iter().copied().min().unwrap_or(now);
-            return Ok(Err(oldest + 60));
+        if let Err(until) = attempts::admit_within(db, &scope, CHALLENGES_PER_MINUTE, 60, now)? {
+            return Ok(Err(until));
         }
-        attempts::insert_check(db, &random_id("challenge"), &scope, now)?;
         flows::delete_expired(db, KIND_GET, now)?;
         start(db, KIND_GET, None, browser_hash, now).map(Ok)
     })
