@@ -45,6 +45,19 @@ pub fn prune(db: &dyn Db, before: i64) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Admits one more event in `scope` if fewer than `limit` happened in the last `window`
+/// seconds, recording it; otherwise `Err(until)`, when the oldest one leaves the window. Runs
+/// inside the caller's transaction.
+pub fn admit_within(db: &dyn Db, scope: &str, limit: usize, window: i64, now: i64) -> Result<Result<(), i64>, DbError> {
+    let recent = check_times(db, scope, now - window)?;
+    if recent.len() >= limit {
+        let oldest = recent.iter().copied().min().unwrap_or(now);
+        return Ok(Err(oldest + window));
+    }
+    insert_check(db, &crate::security::random_id("event"), scope, now)?;
+    Ok(Ok(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,17 +79,4 @@ mod tests {
         clear_scope(&db, "b").unwrap();
         assert_eq!(db.count("SELECT COUNT(*) FROM password_checks"), 0);
     }
-}
-
-/// Admits one more event in `scope` if fewer than `limit` happened in the last `window`
-/// seconds, recording it; otherwise `Err(until)`, when the oldest one leaves the window. Runs
-/// inside the caller's transaction.
-pub fn admit_within(db: &dyn Db, scope: &str, limit: usize, window: i64, now: i64) -> Result<Result<(), i64>, DbError> {
-    let recent = check_times(db, scope, now - window)?;
-    if recent.len() >= limit {
-        let oldest = recent.iter().copied().min().unwrap_or(now);
-        return Ok(Err(oldest + window));
-    }
-    insert_check(db, &crate::security::random_id("event"), scope, now)?;
-    Ok(Ok(()))
 }
