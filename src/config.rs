@@ -15,6 +15,7 @@ use crate::outbound::oidc::{Provider, ProviderKind};
 use crate::redirect::{self, Flow, OriginPattern};
 use crate::security::lockout::LockPolicy;
 use crate::security::secret::{self, Secret};
+use crate::security::sign_up_policy::{self, SignUpPolicy};
 use crate::security::token::Scalar;
 
 /// Where variable values come from: Spin's variables interface in the component, a map in tests.
@@ -95,6 +96,7 @@ pub struct Settings<'v> {
     sign_in_with_email_code: OnceCell<bool>,
     mfa_required: OnceCell<bool>,
     passkeys: OnceCell<PasskeySettings>,
+    sign_up_policy: OnceCell<SignUpPolicy>,
     oauth_providers: OnceCell<Vec<ListedProvider>>,
     oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
@@ -269,6 +271,7 @@ impl<'v> Settings<'v> {
             sign_in_with_email_code: OnceCell::new(),
             mfa_required: OnceCell::new(),
             passkeys: OnceCell::new(),
+            sign_up_policy: OnceCell::new(),
             oauth_providers: OnceCell::new(),
             oauth: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
@@ -311,6 +314,7 @@ impl<'v> Settings<'v> {
         self.sign_in_with_email_code();
         self.mfa_required();
         self.passkeys();
+        self.sign_up_policy();
         self.oauth();
         self.emails_per_address_per_hour();
     }
@@ -700,6 +704,20 @@ impl<'v> Settings<'v> {
                 }
             }),
             origins: r.parse("passkey_origins", parse_origin_list).unwrap_or_default(),
+        })
+    }
+
+    /// `sign_up_allowed`, `sign_up_blocked`, `sign_up_fold_subaddress`: who may create an
+    /// account (`security::sign_up_policy`). Read only where an account is about to be made.
+    pub fn sign_up_policy(&self) -> &SignUpPolicy {
+        self.read(&self.sign_up_policy, |r| SignUpPolicy {
+            allowed: r
+                .parse("sign_up_allowed", sign_up_policy::parse_rules)
+                .unwrap_or_default(),
+            blocked: r
+                .parse("sign_up_blocked", sign_up_policy::parse_rules)
+                .unwrap_or_default(),
+            fold_subaddress: r.parse("sign_up_fold_subaddress", parse_bool).unwrap_or(false),
         })
     }
 

@@ -25,6 +25,8 @@ pub enum FieldError {
     LastAdminOfOrganization,
     /// The current password a change asked for is not the account's.
     WrongPassword,
+    /// The operator's lists do not let this address sign up.
+    SignUpRefused,
 }
 
 /// Every problem of one form, by field name, in the order the fields were checked.

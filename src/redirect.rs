@@ -650,7 +650,7 @@ fn is_loopback_host(url: &Url) -> bool {
     }
 }
 
-mod punycode;
+pub(crate) mod punycode;
 
 #[cfg(test)]
 mod tests;

@@ -151,7 +151,15 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
         let new_password_hash = new_password
             .map(|new_password| accounts::hash_new_password(db, new_password, &attempt))
             .transpose()?;
-        accounts::complete_email_flow(db, flow, purpose, new_password_hash.as_deref(), now).map_err(PortalError::from)
+        accounts::complete_email_flow(
+            db,
+            flow,
+            purpose,
+            new_password_hash.as_deref(),
+            ctx.settings.sign_up_policy(),
+            now,
+        )
+        .map_err(PortalError::from)
     })?;
     let (flow, user) = match checked {
         CodeCheck::Accepted(flow, user) => (flow, user),

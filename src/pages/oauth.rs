@@ -203,7 +203,16 @@ fn handle_callback(ctx: &Ctx<'_>, params: &CallbackParams<'_>) -> PageResult {
     let browser = email_rules::browser_hash(ctx.csrf_cookie_value());
     let fields = ctx.settings.sign_up_fields();
     let required = ctx.settings.verification_required();
-    let outcome = rules::resolve(ctx.db()?, &returned, fields, required, browser.clone(), ctx.now());
+    let policy = ctx.settings.sign_up_policy();
+    let outcome = rules::resolve(
+        ctx.db()?,
+        &returned,
+        fields,
+        policy,
+        required,
+        browser.clone(),
+        ctx.now(),
+    );
     let location = stored_location(ctx, &returned.location);
     match outcome {
         Ok(Outcome::SignIn { user, first, second }) => {
@@ -288,6 +297,7 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.no_email.replace("{provider}", provider),
         ),
+        OauthError::SignUpRefused => (StatusCode::FORBIDDEN, ctx.strings.sign_up_refused.to_owned()),
         OauthError::UnverifiedEmail => (
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.unverified_email.replace("{provider}", provider),
@@ -338,6 +348,7 @@ pub fn submit_finish(ctx: &Ctx<'_>) -> PageResult {
         ctx.csrf_cookie_value(),
         &entered,
         ctx.settings.sign_up_fields(),
+        ctx.settings.sign_up_policy(),
         ctx.now(),
     );
     match completed {

@@ -261,6 +261,7 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         (_, FieldError::AlreadyMember) => strings.already_member,
         (_, FieldError::LastAdminOfOrganization) => strings.last_admin_of_organization,
         (_, FieldError::WrongPassword) => strings.wrong_current_password,
+        (_, FieldError::SignUpRefused) => strings.sign_up_refused,
         (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
         (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
         (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,

@@ -74,14 +74,26 @@ pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput 
 /// and starts the session.
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
     if !ctx.settings.verification_required() {
-        return match accounts::sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())? {
+        return match accounts::sign_up(
+            ctx.db()?,
+            input,
+            ctx.settings.sign_up_fields(),
+            ctx.settings.sign_up_policy(),
+            &ctx.attempt(),
+        )? {
             SignedUp::Created(user) | SignedUp::ExistingAccount(user) => {
                 auth::first_factor(ctx, &user, Factor::Password, &target.location())
             }
         };
     }
     mail::require_email(ctx)?;
-    let request = accounts::request_sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &ctx.attempt())?;
+    let request = accounts::request_sign_up(
+        ctx.db()?,
+        input,
+        ctx.settings.sign_up_fields(),
+        ctx.settings.sign_up_policy(),
+        &ctx.attempt(),
+    )?;
     let (email, payload, decoy) = match &request {
         SignUpRequest::New(pending) => (
             pending.email.clone(),

@@ -12,6 +12,7 @@ pub mod password;
 pub mod rsa;
 pub(crate) mod secret;
 pub(crate) mod session;
+pub mod sign_up_policy;
 pub(crate) mod token;
 pub mod totp;
 pub mod webauthn;

@@ -9,6 +9,7 @@ use crate::domain::{
 use crate::security::lockout::{self, LockPolicy, RatePolicy};
 use crate::security::password;
 use crate::security::random_id;
+use crate::security::sign_up_policy::SignUpPolicy;
 use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User};
 use crate::store::{Db, DbError, attempts, transaction};
 
@@ -166,15 +167,29 @@ struct NewUserFields {
     phone_number: Option<PhoneNumber>,
 }
 
+/// The one place that admits or refuses a new account for `email` under the operator's lists:
+/// every road that creates an account asks it (the sign-up form, a verified sign-up when its
+/// code is entered, an invitation, a provider's sign-up), before anything is looked up, so the
+/// answer says nothing about other accounts.
+pub fn admit_sign_up(policy: &SignUpPolicy, email: &EmailAddress) -> Result<(), AccountError> {
+    if policy.admits(email) {
+        Ok(())
+    } else {
+        Err(AccountError::Fields(vec![("email_address", FieldError::SignUpRefused)]))
+    }
+}
+
 /// Creates an account, or signs into the existing one when the email is taken and the password
 /// matches it.
 pub fn sign_up(
     db: &dyn Db,
     input: &SignUpInput,
     fields: SignUpFields,
+    policy: &SignUpPolicy,
     attempt: &Attempt<'_>,
 ) -> Result<SignedUp, AccountError> {
     let (email, extra) = validate(input, fields).map_err(AccountError::Fields)?;
+    admit_sign_up(policy, &email)?;
     if let Some(existing) = users::find_user_by_email(db, &email)? {
         return check_password(db, Some(existing), email.as_str(), &input.password, attempt)
             .map(SignedUp::ExistingAccount)
@@ -235,9 +250,11 @@ pub fn request_sign_up(
     db: &dyn Db,
     input: &SignUpInput,
     fields: SignUpFields,
+    policy: &SignUpPolicy,
     attempt: &Attempt<'_>,
 ) -> Result<SignUpRequest, AccountError> {
     let (email, extra) = validate(input, fields).map_err(AccountError::Fields)?;
+    admit_sign_up(policy, &email)?;
     // "Username taken" is said openly (see the README: usernames are public by design), but each
     // answer costs one of the address's password checks, so usernames cannot be listed quickly.
     admit_password_check(db, &[], attempt).map_err(AccountError::Credentials)?;
@@ -260,12 +277,20 @@ pub fn request_sign_up(
     }))
 }
 
-/// Creates the account of a sign-up whose code was entered: its address is verified. The
-/// UNIQUE constraints still decide races (another sign-up for the address finished first).
-pub fn create_verified_account(db: &dyn Db, pending: &PendingSignUp, now: i64) -> Result<User, AccountError> {
+/// Creates the account of a sign-up whose code was entered: its address is verified. The lists
+/// are asked again (they may have changed since the code was sent). The UNIQUE constraints
+/// still decide races (another sign-up for the address finished first).
+pub fn create_verified_account(
+    db: &dyn Db,
+    pending: &PendingSignUp,
+    policy: &SignUpPolicy,
+    now: i64,
+) -> Result<User, AccountError> {
     let parse_error = |what: &str| AccountError::Internal(format!("stored sign-up has a bad {what}"));
+    let email = EmailAddress::parse(&pending.email).map_err(|_| parse_error("email"))?;
+    admit_sign_up(policy, &email)?;
     let new = NewUser {
-        email: EmailAddress::parse(&pending.email).map_err(|_| parse_error("email"))?,
+        email,
         username: pending
             .username
             .as_deref()
@@ -331,6 +356,7 @@ pub fn complete_email_flow(
     flow: &crate::store::email::CodeFlow,
     purpose: crate::service::email::Purpose,
     new_password_hash: Option<&str>,
+    policy: &SignUpPolicy,
     now: i64,
 ) -> Result<User, AccountError> {
     use crate::service::email::Purpose;
@@ -342,7 +368,7 @@ pub fn complete_email_flow(
             .as_deref()
             .and_then(|payload| serde_json::from_str(payload).ok())
             .ok_or_else(|| internal("a sign-up flow without its account"))?;
-        return create_verified_account(db, &pending, now);
+        return create_verified_account(db, &pending, policy, now);
     }
     let id = flow
         .user_id
@@ -472,6 +498,7 @@ pub fn admit_and_hash(db: &dyn Db, new_password: &str, attempt: &Attempt<'_>) ->
 mod tests {
     use super::*;
     use crate::security::password::PasswordProblem;
+    use crate::security::sign_up_policy::SignUpPolicy;
     use crate::testing::{ALL_OPTIONAL, MemoryDb, attempt_from};
 
     fn attempt(now: i64) -> Attempt<'static> {
@@ -486,13 +513,94 @@ mod tests {
         }
     }
 
+    fn blocking(rules: &str) -> SignUpPolicy {
+        SignUpPolicy {
+            blocked: crate::security::sign_up_policy::parse_rules(rules).unwrap(),
+            ..SignUpPolicy::default()
+        }
+    }
+
+    #[test]
+    fn attack_blocked_address_is_refused_on_every_road_before_any_lookup() {
+        let db = MemoryDb::new();
+        let policy = blocking("*@evil.example");
+        let refused = |result: Result<(), AccountError>| matches!(result, Err(AccountError::Fields(errors)) if errors == vec![("email_address", FieldError::SignUpRefused)]);
+        assert!(refused(
+            sign_up(
+                &db,
+                &input("x@evil.example", "long enough pw"),
+                ALL_OPTIONAL,
+                &policy,
+                &attempt(0)
+            )
+            .map(|_| ())
+        ));
+        assert!(refused(
+            request_sign_up(
+                &db,
+                &input("x@EVIL.example", "long enough pw"),
+                ALL_OPTIONAL,
+                &policy,
+                &attempt(0)
+            )
+            .map(|_| ())
+        ));
+        assert!(
+            sign_up(
+                &db,
+                &input("x@notevil.example", "long enough pw"),
+                ALL_OPTIONAL,
+                &policy,
+                &attempt(1)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn attack_list_changed_after_the_code_was_sent_refuses_the_account_at_the_code() {
+        let db = MemoryDb::new();
+        let SignUpRequest::New(pending) = request_sign_up(
+            &db,
+            &input("late@evil.example", "long enough pw"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap() else {
+            panic!("a new address");
+        };
+        let refused = create_verified_account(&db, &pending, &blocking("*@evil.example"), 10);
+        assert!(matches!(refused, Err(AccountError::Fields(_))));
+        assert_eq!(
+            users::find_user_by_email(&db, &EmailAddress::parse("late@evil.example").unwrap()).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_existing_account_signs_in_whatever_the_lists_say_later() {
+        let db = MemoryDb::new();
+        sign_up(
+            &db,
+            &input("old@evil.example", "long enough pw"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap();
+        // The lists change; sign-in never asks them.
+        assert!(sign_in(&db, "old@evil.example", "long enough pw", &attempt(100)).is_ok());
+    }
+
     #[test]
     fn sign_up_then_sign_in_by_email_or_username() {
         let db = MemoryDb::new();
         let mut form = input("Ada@Example.com", "correct horse");
         form.username = "Ada".into();
         form.first_name = " Ada ".into();
-        let SignedUp::Created(user) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap() else {
+        let SignedUp::Created(user) = sign_up(&db, &form, ALL_OPTIONAL, &SignUpPolicy::default(), &attempt(0)).unwrap()
+        else {
             panic!("expected a new account")
         };
         assert_eq!(user.first_name.as_deref(), Some("Ada"));
@@ -524,7 +632,9 @@ mod tests {
             username: "a b".into(),
             phone_number: "12345".into(),
         };
-        let Err(AccountError::Fields(errors)) = sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)) else {
+        let Err(AccountError::Fields(errors)) =
+            sign_up(&db, &form, ALL_OPTIONAL, &SignUpPolicy::default(), &attempt(0))
+        else {
             panic!("expected field errors")
         };
         let names: Vec<&str> = errors.iter().map(|(name, _)| *name).collect();
@@ -544,12 +654,14 @@ mod tests {
         };
         let mut form = input("a@example.com", "long enough");
         form.phone_number = "garbage is ignored when the field is off".into();
-        let Err(AccountError::Fields(errors)) = sign_up(&db, &form, fields, &attempt(0)) else {
+        let Err(AccountError::Fields(errors)) = sign_up(&db, &form, fields, &SignUpPolicy::default(), &attempt(0))
+        else {
             panic!("expected field errors")
         };
         assert_eq!(errors, [("username", FieldError::Field(FieldProblem::Required))]);
         form.username = "ada".into();
-        let SignedUp::Created(user) = sign_up(&db, &form, fields, &attempt(0)).unwrap() else {
+        let SignedUp::Created(user) = sign_up(&db, &form, fields, &SignUpPolicy::default(), &attempt(0)).unwrap()
+        else {
             panic!()
         };
         assert_eq!(user.phone_number, None);
@@ -562,6 +674,7 @@ mod tests {
             &db,
             &input("ada@example.com", "ADA@example.com"),
             ALL_OPTIONAL,
+            &SignUpPolicy::default(),
             &attempt(0),
         ) else {
             panic!()
@@ -577,11 +690,11 @@ mod tests {
         let db = MemoryDb::new();
         let mut form = input("a@example.com", "long enough");
         form.username = "ada".into();
-        sign_up(&db, &form, ALL_OPTIONAL, &attempt(0)).unwrap();
+        sign_up(&db, &form, ALL_OPTIONAL, &SignUpPolicy::default(), &attempt(0)).unwrap();
         form.email_address = "b@example.com".into();
         form.username = "ADA".into();
         assert_eq!(
-            sign_up(&db, &form, ALL_OPTIONAL, &attempt(1)),
+            sign_up(&db, &form, ALL_OPTIONAL, &SignUpPolicy::default(), &attempt(1)),
             Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)]))
         );
     }
@@ -589,18 +702,32 @@ mod tests {
     #[test]
     fn sign_up_with_a_taken_email_behaves_like_sign_in() {
         let db = MemoryDb::new();
-        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap();
         assert_eq!(
             sign_up(
                 &db,
                 &input("A@example.com", "another password"),
                 ALL_OPTIONAL,
+                &SignUpPolicy::default(),
                 &attempt(1)
             ),
             Err(AccountError::Credentials(SignInError::BadCredentials))
         );
         assert!(matches!(
-            sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(2)),
+            sign_up(
+                &db,
+                &input("a@example.com", "long enough"),
+                ALL_OPTIONAL,
+                &SignUpPolicy::default(),
+                &attempt(2)
+            ),
             Ok(SignedUp::ExistingAccount(_))
         ));
     }
@@ -608,7 +735,14 @@ mod tests {
     #[test]
     fn lockout_applies_to_known_and_unknown_identifiers_alike() {
         let db = MemoryDb::new();
-        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap();
         for identifier in ["a@example.com", "ghost@example.com"] {
             let mut other_addr = attempt(10);
             for i in 0..3 {
@@ -656,7 +790,14 @@ mod tests {
     #[test]
     fn one_persons_typos_do_not_lock_out_colleagues_on_the_same_network() {
         let db = MemoryDb::new();
-        sign_up(&db, &input("bea@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
+        sign_up(
+            &db,
+            &input("bea@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap();
         // Ada locks her own account (3 failures) from the office's one address...
         for now in 1..=4 {
             let _ = sign_in(&db, "ada@example.com", "wrong", &attempt(now));
@@ -672,7 +813,14 @@ mod tests {
     #[test]
     fn success_clears_the_account_failures() {
         let db = MemoryDb::new();
-        sign_up(&db, &input("a@example.com", "long enough"), ALL_OPTIONAL, &attempt(0)).unwrap();
+        sign_up(
+            &db,
+            &input("a@example.com", "long enough"),
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt(0),
+        )
+        .unwrap();
         let mut a = attempt(1);
         for addr in ["1.1.1.1:1", "2.2.2.2:1"] {
             a.client_addr = addr;

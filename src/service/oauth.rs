@@ -31,6 +31,7 @@ use crate::domain::{EmailAddress, FieldError, FieldErrors, PersonName, PhoneNumb
 use crate::outbound::oidc::{self, AuthorizationRequest, Metadata, Provider};
 use crate::outbound::{Http, HttpError};
 use crate::security::id_token::{self, Expected, Jwks};
+use crate::security::sign_up_policy::SignUpPolicy;
 use crate::security::{base64url, codes, random_bytes, random_id, sha256};
 use crate::service::accounts::{AccountError, parse_attribute};
 use crate::service::auth::{Factor, Verified};
@@ -101,6 +102,8 @@ pub enum OauthError {
     AccountExists {
         email: String,
     },
+    /// The operator's lists do not let this address sign up.
+    SignUpRefused,
     Db(DbError),
 }
 
@@ -524,6 +527,7 @@ pub fn resolve(
     db: &dyn Db,
     returned: &Returned,
     fields: SignUpFields,
+    policy: &SignUpPolicy,
     verification_required: bool,
     browser_hash: Vec<u8>,
     now: i64,
@@ -587,6 +591,9 @@ pub fn resolve(
                     first: verified(Factor::Federated),
                     second,
                 });
+            }
+            if !policy.admits(&email) {
+                return Err(OauthError::SignUpRefused);
             }
             if verification_required && !account.email_verified {
                 return Err(OauthError::UnverifiedEmail);
@@ -712,11 +719,17 @@ pub fn complete_pending(
     csrf_cookie: &str,
     entered: &EnteredFields,
     fields: SignUpFields,
+    policy: &SignUpPolicy,
     now: i64,
 ) -> Result<Option<Completed>, OauthError> {
     let Some((pending, location)) = find_pending(db, id, csrf_cookie, now)? else {
         return Ok(None);
     };
+    // The lists may have changed since the round trip.
+    let email = EmailAddress::parse(&pending.email).map_err(|_| OauthError::NoEmail)?;
+    if !policy.admits(&email) {
+        return Err(OauthError::SignUpRefused);
+    }
     match create_account(db, &pending, entered, fields, now)? {
         Ok(user) => {
             flows::mark_code_used(db, id, now)?;

@@ -199,6 +199,7 @@ fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
 mod tests {
     use super::*;
     use crate::config::FieldMode;
+    use crate::security::sign_up_policy::SignUpPolicy;
     use crate::service::accounts::{SignUpInput, SignedUp, sign_up};
     use crate::store::sessions::{SessionOrigin, create_session, list_user_sessions};
     use crate::testing::{ALL_OPTIONAL as FIELDS, MemoryDb, attempt_from};
@@ -218,7 +219,7 @@ mod tests {
             password: "old password".into(),
             ..Default::default()
         };
-        let Ok(SignedUp::Created(user)) = sign_up(&db, &input, FIELDS, &attempt(0)) else {
+        let Ok(SignedUp::Created(user)) = sign_up(&db, &input, FIELDS, &SignUpPolicy::default(), &attempt(0)) else {
             panic!()
         };
         (db, user)

@@ -252,6 +252,7 @@ fn minutes_since(at: Option<i64>, now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::security::sign_up_policy::SignUpPolicy;
     use crate::service::accounts::{SignUpInput, SignedUp, sign_up};
     use crate::service::organizations::create_organization;
     use crate::testing::{ALL_OPTIONAL, MemoryDb, attempt_from};
@@ -274,7 +275,13 @@ mod tests {
             password: "long enough".into(),
             ..Default::default()
         };
-        match sign_up(db, &input, ALL_OPTIONAL, &attempt_from("10.0.0.1:1", 0)) {
+        match sign_up(
+            db,
+            &input,
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt_from("10.0.0.1:1", 0),
+        ) {
             Ok(SignedUp::Created(user)) => user,
             other => panic!("{other:?}"),
         }

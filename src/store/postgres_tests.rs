@@ -6,6 +6,7 @@ use std::sync::Barrier;
 
 use super::{Db, DbError, SCHEMA_VERSION, current_version, keys, migrate};
 use crate::domain::{EmailAddress, OrgId, UserId};
+use crate::security::sign_up_policy::SignUpPolicy;
 use crate::security::token::MacKeys;
 use crate::service::accounts::{self, SignInError, SignUpInput, SignedUp};
 use crate::service::email::{self as email_rules, CodeCheck, NewFlow, Purpose};
@@ -102,7 +103,13 @@ fn racing_sign_ups_with_one_email_create_exactly_one_account() {
             "10.0.0.5:1",
             "10.0.0.6:1",
         ];
-        accounts::sign_up(connection, &input, ALL_OPTIONAL, &attempt_from(addresses[i], 100))
+        accounts::sign_up(
+            connection,
+            &input,
+            ALL_OPTIONAL,
+            &SignUpPolicy::default(),
+            &attempt_from(addresses[i], 100),
+        )
     });
     let created = results.iter().filter(|r| matches!(r, Ok(SignedUp::Created(_)))).count();
     assert_eq!(created, 1, "{results:?}");
@@ -158,7 +165,14 @@ fn concurrent_wrong_passwords_all_count_toward_the_lock() {
         password: "a long enough password".into(),
         ..Default::default()
     };
-    accounts::sign_up(&db, &input, ALL_OPTIONAL, &attempt_from("10.9.0.1:1", 10)).unwrap();
+    accounts::sign_up(
+        &db,
+        &input,
+        ALL_OPTIONAL,
+        &SignUpPolicy::default(),
+        &attempt_from("10.9.0.1:1", 10),
+    )
+    .unwrap();
     let results = race(&db, 5, |i, connection| {
         let addresses = ["10.1.0.1:1", "10.1.0.2:1", "10.1.0.3:1", "10.1.0.4:1", "10.1.0.5:1"];
         accounts::sign_in(

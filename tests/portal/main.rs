@@ -23,6 +23,7 @@ mod postgres;
 mod profile;
 mod real_spin;
 mod redirects;
+mod sign_up_policy;
 mod two_step;
 
 /// The flows again, with the portal storing in a real PostgreSQL server (`database_url`): the
@@ -36,5 +37,6 @@ mod on_postgres {
     mod organizations;
     mod passkeys;
     mod profile;
+    mod sign_up_policy;
     mod two_step;
 }

@@ -368,13 +368,20 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
             return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
         }
         let attempt = ctx.attempt();
-        let pending = match accounts::request_sign_up(db, &input, ctx.settings.sign_up_fields(), &attempt)? {
+        let pending = match accounts::request_sign_up(
+            db,
+            &input,
+            ctx.settings.sign_up_fields(),
+            ctx.settings.sign_up_policy(),
+            &attempt,
+        )? {
             accounts::SignUpRequest::New(pending) => pending,
             // Another request made the account first: that account signs in to accept.
             accounts::SignUpRequest::Existing(_) => return Err(PortalError::Forbidden(Msg::InvitationWrongEmail)),
         };
         let (user, organization) = organizations::join_with_new_account(db, &token, ctx.now(), || {
-            accounts::create_verified_account(db, &pending, ctx.now()).map_err(PortalError::from)
+            accounts::create_verified_account(db, &pending, ctx.settings.sign_up_policy(), ctx.now())
+                .map_err(PortalError::from)
         })?;
         let location = format!("/organization?notice={}", Notice::InvitationAccepted.key());
         let response = auth::first_factor(ctx, &user, crate::service::auth::Factor::Password, &location)?;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::FieldMode;
 use crate::outbound::oidc::ProviderKind;
+use crate::security::sign_up_policy::SignUpPolicy;
 use crate::store::migrate;
 use crate::testing::{ALL_OPTIONAL, MemoryDb, stored_user};
 
@@ -48,7 +49,7 @@ fn db() -> MemoryDb {
 }
 
 fn resolve_with(db: &MemoryDb, returned: &Returned, fields: SignUpFields) -> Result<Outcome, OauthError> {
-    resolve(db, returned, fields, true, vec![1; 32], NOW)
+    resolve(db, returned, fields, &SignUpPolicy::default(), true, vec![1; 32], NOW)
 }
 
 #[test]
@@ -132,7 +133,16 @@ fn attack_pre_hijacking_with_an_unverified_address_creates_no_account() {
         OauthError::UnverifiedEmail
     );
     // Without required verification, the account exists with its address unverified.
-    let Outcome::SignIn { user, .. } = resolve(&db, &attempt, ALL_OPTIONAL, false, vec![1; 32], NOW).unwrap() else {
+    let Outcome::SignIn { user, .. } = resolve(
+        &db,
+        &attempt,
+        ALL_OPTIONAL,
+        &SignUpPolicy::default(),
+        false,
+        vec![1; 32],
+        NOW,
+    )
+    .unwrap() else {
         panic!("an account");
     };
     assert_eq!(user.email_verified_at, None);
@@ -149,7 +159,9 @@ fn a_required_field_the_provider_lacks_is_asked_for_then_the_account_is_made() {
     let browser = "this-browsers-csrf-cookie";
     let round_trip = returned(google, Mode::SignIn, None, "ada@example.com", true);
     let hash = crate::service::email::browser_hash(browser);
-    let Outcome::NeedsFields { flow } = resolve(&db, &round_trip, fields, true, hash, NOW).unwrap() else {
+    let Outcome::NeedsFields { flow } =
+        resolve(&db, &round_trip, fields, &SignUpPolicy::default(), true, hash, NOW).unwrap()
+    else {
         panic!("the username is asked for");
     };
     // The pending account is bound to the browser the round trip came back to.
@@ -158,7 +170,9 @@ fn a_required_field_the_provider_lacks_is_asked_for_then_the_account_is_made() {
     assert_eq!(pending.email, "ada@example.com");
     assert_eq!(location, "/user");
     let empty = EnteredFields::default();
-    let Some(Err(errors)) = complete_pending(&db, &flow, browser, &empty, fields, NOW).unwrap() else {
+    let Some(Err(errors)) =
+        complete_pending(&db, &flow, browser, &empty, fields, &SignUpPolicy::default(), NOW).unwrap()
+    else {
         panic!("still missing");
     };
     assert_eq!(errors[0].0, "username");
@@ -166,13 +180,15 @@ fn a_required_field_the_provider_lacks_is_asked_for_then_the_account_is_made() {
         username: "ada".into(),
         ..EnteredFields::default()
     };
-    let Some(Ok((user, _))) = complete_pending(&db, &flow, browser, &entered, fields, NOW).unwrap() else {
+    let Some(Ok((user, _))) =
+        complete_pending(&db, &flow, browser, &entered, fields, &SignUpPolicy::default(), NOW).unwrap()
+    else {
         panic!("the account is made");
     };
     assert_eq!(user.username.as_deref(), Some("ada"));
     assert_eq!(identities(&db, &user.id).unwrap().len(), 1);
     assert!(
-        complete_pending(&db, &flow, browser, &entered, fields, NOW)
+        complete_pending(&db, &flow, browser, &entered, fields, &SignUpPolicy::default(), NOW)
             .unwrap()
             .is_none(),
         "used once"
@@ -258,4 +274,24 @@ fn the_last_way_in_is_never_disconnected() {
     );
     users::update_password_hash(&db, &user.id, "$argon2id$…", NOW).unwrap();
     assert_eq!(disconnect(&db, &user, "google", "sub-1").unwrap(), Ok(()));
+}
+
+#[test]
+fn attack_a_blocked_address_makes_no_account_through_a_provider_either() {
+    use crate::security::sign_up_policy::parse_rules;
+    let db = db();
+    let policy = SignUpPolicy {
+        blocked: parse_rules("*@example.com").unwrap(),
+        ..SignUpPolicy::default()
+    };
+    let google = provider(ProviderKind::Google, true);
+    let attempt = returned(google, Mode::SignIn, None, "ada@example.com", true);
+    assert_eq!(
+        resolve(&db, &attempt, ALL_OPTIONAL, &policy, true, vec![1; 32], NOW).unwrap_err(),
+        OauthError::SignUpRefused
+    );
+    assert_eq!(
+        users::find_user_by_email(&db, &EmailAddress::parse("ada@example.com").unwrap()).unwrap(),
+        None
+    );
 }

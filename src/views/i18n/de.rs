@@ -86,6 +86,7 @@ pub const GERMAN: Strings = Strings {
     user_title: "Ihr Konto",
     signed_in_as: "Angemeldet als",
     email_taken: "Diese E-Mail-Adresse wird bereits verwendet.",
+    sign_up_refused: "Die Registrierung ist für diese E-Mail-Adresse nicht geöffnet. Wenn Sie meinen, dass sie es sein sollte, wenden Sie sich an die Betreiber dieses Dienstes.",
     confirmation_mismatch: "Geben Sie die Wörter genau wie angezeigt ein.",
     wrong_current_password: "Das ist nicht Ihr aktuelles Passwort.",
     join_title: "Erstellen Sie Ihr Konto, um beizutreten",

@@ -91,6 +91,7 @@ pub const ENGLISH: Strings = Strings {
     signed_in_as: "Signed in as",
 
     email_taken: "That email address is taken.",
+    sign_up_refused: "Sign-up is not open to this email address. If you think it should be, ask the people who run this service.",
     confirmation_mismatch: "Type the words exactly as shown.",
     wrong_current_password: "That is not your current password.",
     join_title: "Create your account to join",

@@ -86,6 +86,7 @@ pub const SPANISH: Strings = Strings {
     user_title: "Tu cuenta",
     signed_in_as: "Sesión iniciada como",
     email_taken: "Ese correo electrónico ya está en uso.",
+    sign_up_refused: "El registro no está abierto para esta dirección de correo. Si crees que debería estarlo, pregunta a quienes gestionan este servicio.",
     confirmation_mismatch: "Escribe las palabras exactamente como se muestran.",
     wrong_current_password: "Esa no es tu contraseña actual.",
     join_title: "Crea tu cuenta para unirte",

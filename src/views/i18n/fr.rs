@@ -86,6 +86,7 @@ pub const FRENCH: Strings = Strings {
     user_title: "Votre compte",
     signed_in_as: "Connecté en tant que",
     email_taken: "Cette adresse e-mail est déjà utilisée.",
+    sign_up_refused: "L'inscription n'est pas ouverte à cette adresse e-mail. Si vous pensez qu'elle devrait l'être, contactez les responsables de ce service.",
     confirmation_mismatch: "Saisissez les mots exactement comme indiqué.",
     wrong_current_password: "Ce n'est pas votre mot de passe actuel.",
     join_title: "Créez votre compte pour rejoindre",

@@ -86,6 +86,7 @@ pub const JAPANESE: Strings = Strings {
     user_title: "アカウント",
     signed_in_as: "サインイン中:",
     email_taken: "このメールアドレスは使われています。",
+    sign_up_refused: "このメールアドレスでは登録できません。登録できるはずだと思う場合は、このサービスの運営者にお問い合わせください。",
     confirmation_mismatch: "表示されているとおりに入力してください。",
     wrong_current_password: "現在のパスワードが正しくありません。",
     join_title: "参加するためにアカウントを作成",

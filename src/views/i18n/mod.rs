@@ -108,6 +108,7 @@ pub struct Strings {
     pub signed_in_as: &'static str,
 
     pub email_taken: &'static str,
+    pub sign_up_refused: &'static str,
     pub confirmation_mismatch: &'static str,
     /// A sensitive change's current password is wrong (said at that field).
     pub wrong_current_password: &'static str,

@@ -86,6 +86,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     user_title: "Sua conta",
     signed_in_as: "Conectado como",
     email_taken: "Esse e-mail já está em uso.",
+    sign_up_refused: "O cadastro não está aberto para este endereço de e-mail. Se você acha que deveria estar, fale com os responsáveis por este serviço.",
     confirmation_mismatch: "Digite as palavras exatamente como mostradas.",
     wrong_current_password: "Essa não é a sua senha atual.",
     join_title: "Crie sua conta para entrar",
