@@ -97,9 +97,31 @@ pub struct Settings<'v> {
     mfa_required: OnceCell<bool>,
     passkeys: OnceCell<PasskeySettings>,
     sign_up_policy: OnceCell<SignUpPolicy>,
+    breach_check: OnceCell<BreachCheck>,
     oauth_providers: OnceCell<Vec<ListedProvider>>,
     oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
+}
+
+/// What a breached new password does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreachMode {
+    /// Refused (the default).
+    Block,
+    /// Accepted, and logged.
+    Warn,
+    /// Not checked.
+    Off,
+}
+
+/// How new passwords are checked against known breaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachCheck {
+    pub mode: BreachMode,
+    /// Refuse new passwords while the service cannot be asked (default: accept, and log it).
+    pub fail_closed: bool,
+    /// The range API's origin (Have I Been Pwned's; another for a mirror or a test server).
+    pub api_origin: String,
 }
 
 /// A provider listed in `oauth_providers`.
@@ -272,6 +294,7 @@ impl<'v> Settings<'v> {
             mfa_required: OnceCell::new(),
             passkeys: OnceCell::new(),
             sign_up_policy: OnceCell::new(),
+            breach_check: OnceCell::new(),
             oauth_providers: OnceCell::new(),
             oauth: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
@@ -315,6 +338,7 @@ impl<'v> Settings<'v> {
         self.mfa_required();
         self.passkeys();
         self.sign_up_policy();
+        self.breach_check();
         self.oauth();
         self.emails_per_address_per_hour();
     }
@@ -718,6 +742,25 @@ impl<'v> Settings<'v> {
                 .parse("sign_up_blocked", sign_up_policy::parse_rules)
                 .unwrap_or_default(),
             fold_subaddress: r.parse("sign_up_fold_subaddress", parse_bool).unwrap_or(false),
+        })
+    }
+
+    /// `password_breach_check`, `password_breach_fail_closed`, `password_breach_api_origin`: how
+    /// new passwords are checked against known breaches. Read only where a new password is set.
+    pub fn breach_check(&self) -> &BreachCheck {
+        self.read(&self.breach_check, |r| BreachCheck {
+            mode: r
+                .parse("password_breach_check", |value| match value {
+                    "block" => Ok(BreachMode::Block),
+                    "warn" => Ok(BreachMode::Warn),
+                    "off" => Ok(BreachMode::Off),
+                    _ => Err("must be \"block\", \"warn\" or \"off\"".into()),
+                })
+                .unwrap_or(BreachMode::Block),
+            fail_closed: r.parse("password_breach_fail_closed", parse_bool).unwrap_or(false),
+            api_origin: r
+                .parse("password_breach_api_origin", parse_issuer)
+                .unwrap_or_else(|| "https://api.pwnedpasswords.com".to_owned()),
         })
     }
 

@@ -308,9 +308,14 @@ impl Http for SpinHttp {
             .map_err(|()| failed("the request could not be built"))?;
         let body = outgoing.body().map_err(|()| failed("no request body"))?;
         let options = RequestOptions::new();
-        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
-        let _ = options.set_first_byte_timeout(Some(RESPONSE_TIMEOUT_NS));
-        let _ = options.set_between_bytes_timeout(Some(RESPONSE_TIMEOUT_NS));
+        // A request may ask for less (the breached-password check waits 2 s at most).
+        let limit = request
+            .extensions()
+            .get::<crate::outbound::Timeout>()
+            .map_or(RESPONSE_TIMEOUT_NS, |timeout| timeout.0.as_nanos() as u64);
+        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS.min(limit)));
+        let _ = options.set_first_byte_timeout(Some(limit));
+        let _ = options.set_between_bytes_timeout(Some(limit));
         let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|code| http_error(code, uri))?;
         {
             let stream = body.write().map_err(|()| failed("no request body stream"))?;

@@ -12,6 +12,11 @@ pub trait Http {
     fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError>;
 }
 
+/// How long a request may wait for its answer, when it must be shorter than the host's default
+/// (a request extension; the host reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub std::time::Duration);
+
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {

@@ -131,6 +131,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     if let Some(new_password) = new_password {
         password::check_new_password(new_password, &[&flow.email])
             .map_err(|problem| FormProblem::fields(vec![("password", FieldError::Password(problem))]))?;
+        super::passwords::check_not_breached(ctx, new_password, "password")?;
     }
     if matches!(purpose, Purpose::EmailChange | Purpose::VerifyEmail) {
         let visitor = ctx.visitor()?;

@@ -13,6 +13,7 @@ mod mail;
 pub mod oauth;
 mod parts;
 pub mod passkeys;
+mod passwords;
 mod redirects;
 pub mod render;
 

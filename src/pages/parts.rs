@@ -265,6 +265,7 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
         (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
         (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
+        (_, FieldError::Password(PasswordProblem::Breached)) => strings.password_breached,
         (_, FieldError::Field(FieldProblem::Required)) => strings.field_required,
         (_, FieldError::Field(FieldProblem::TooLong)) => strings.field_too_long,
         ("email_address", _) => strings.invalid_email,

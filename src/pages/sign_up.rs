@@ -7,7 +7,7 @@ use super::mail::{self, CodeFlowStart, Email};
 use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
-use super::{Ctx, auth, oauth};
+use super::{Ctx, auth, oauth, passwords};
 use crate::config::FieldMode;
 use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::FormProblem;
@@ -73,6 +73,7 @@ pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput 
 /// With `off`: creates the account (or signs into the existing one with that email and password)
 /// and starts the session.
 fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
+    passwords::check_sign_up(ctx, input)?;
     if !ctx.settings.verification_required() {
         return match accounts::sign_up(
             ctx.db()?,

@@ -1,6 +1,7 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
 pub mod backup_codes;
+pub mod breach;
 pub mod cbor;
 pub(crate) mod client_addr;
 pub(crate) mod codes;

@@ -34,6 +34,8 @@ pub enum PasswordProblem {
     TooLong,
     /// It is, or contains, the account's email address or username.
     SameAsEmail,
+    /// It has appeared in a data breach (`security::breach`).
+    Breached,
 }
 
 /// Checks a new password against the rules shared by sign-up, password changes and resets.

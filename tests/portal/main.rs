@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod breach;
 mod browser;
 mod budgets;
 mod email;

@@ -392,6 +392,11 @@ fn prepare(overrides: &[(&str, &str)], postgres: bool) -> (PathBuf, Vec<(String,
     if !overrides.iter().any(|(name, _)| name == "email_verification") {
         overrides.push(("email_verification".to_owned(), "off".to_owned()));
     }
+    // Have I Been Pwned is not reachable from the tests: their portals check no breaches unless
+    // a test points the check at its own range server (`tests/portal/breach.rs`).
+    if !overrides.iter().any(|(name, _)| name == "password_breach_check") {
+        overrides.push(("password_breach_check".to_owned(), "off".to_owned()));
+    }
     let configured = overrides
         .iter()
         .find(|(name, _)| name == "database_url")

@@ -367,6 +367,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         if has_account {
             return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
         }
+        super::passwords::check_sign_up(ctx, &input)?;
         let attempt = ctx.attempt();
         let pending = match accounts::request_sign_up(
             db,

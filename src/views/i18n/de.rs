@@ -79,6 +79,7 @@ pub const GERMAN: Strings = Strings {
     password_too_short: "Verwenden Sie mindestens 8 Zeichen.",
     password_too_long: "Verwenden Sie höchstens 256 Zeichen.",
     password_same_as_email: "Ihr Passwort darf weder Ihre E-Mail-Adresse noch Ihren Benutzernamen enthalten.",
+    password_breached: "Dieses Passwort ist in einem Datenleck aufgetaucht, Angreifer probieren es zuerst. Wählen Sie ein anderes.",
     fix_errors: "Bitte korrigieren Sie die markierten Felder.",
     sign_out_title: "Abmelden",
     sign_out_lead: "Auf diesem Gerät abmelden?",

@@ -83,6 +83,7 @@ pub const ENGLISH: Strings = Strings {
     password_too_short: "Use at least 8 characters.",
     password_too_long: "Use at most 256 characters.",
     password_same_as_email: "Your password cannot contain your email address or username.",
+    password_breached: "This password has appeared in a data breach, so attackers try it first. Choose another one.",
     fix_errors: "Please fix the highlighted fields.",
     sign_out_title: "Sign out",
     sign_out_lead: "Sign out of this device?",

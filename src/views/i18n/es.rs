@@ -79,6 +79,7 @@ pub const SPANISH: Strings = Strings {
     password_too_short: "Usa al menos 8 caracteres.",
     password_too_long: "Usa como máximo 256 caracteres.",
     password_same_as_email: "Tu contraseña no puede contener tu correo electrónico ni tu nombre de usuario.",
+    password_breached: "Esta contraseña ha aparecido en una filtración de datos, así que los atacantes la prueban primero. Elige otra.",
     fix_errors: "Corrige los campos marcados.",
     sign_out_title: "Cerrar sesión",
     sign_out_lead: "¿Cerrar la sesión en este dispositivo?",

@@ -79,6 +79,7 @@ pub const FRENCH: Strings = Strings {
     password_too_short: "Utilisez au moins 8 caractères.",
     password_too_long: "Utilisez au plus 256 caractères.",
     password_same_as_email: "Votre mot de passe ne peut pas contenir votre adresse e-mail ni votre nom d’utilisateur.",
+    password_breached: "Ce mot de passe figure dans une fuite de données : les attaquants l’essaient en premier. Choisissez-en un autre.",
     fix_errors: "Corrigez les champs signalés.",
     sign_out_title: "Déconnexion",
     sign_out_lead: "Se déconnecter de cet appareil ?",

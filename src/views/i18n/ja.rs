@@ -79,6 +79,7 @@ pub const JAPANESE: Strings = Strings {
     password_too_short: "8 文字以上にしてください。",
     password_too_long: "256 文字以下にしてください。",
     password_same_as_email: "パスワードにメールアドレスやユーザー名を含めることはできません。",
+    password_breached: "このパスワードはデータ漏えいで流出しており、攻撃者が最初に試します。別のパスワードを選んでください。",
     fix_errors: "強調表示された項目を修正してください。",
     sign_out_title: "サインアウト",
     sign_out_lead: "この端末からサインアウトしますか？",

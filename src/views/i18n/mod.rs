@@ -100,6 +100,7 @@ pub struct Strings {
     pub password_too_short: &'static str,
     pub password_too_long: &'static str,
     pub password_same_as_email: &'static str,
+    pub password_breached: &'static str,
     pub fix_errors: &'static str,
     pub sign_out_title: &'static str,
     pub sign_out_lead: &'static str,

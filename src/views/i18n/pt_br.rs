@@ -79,6 +79,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     password_too_short: "Use pelo menos 8 caracteres.",
     password_too_long: "Use no máximo 256 caracteres.",
     password_same_as_email: "Sua senha não pode conter o seu e-mail nem o seu nome de usuário.",
+    password_breached: "Esta senha apareceu em um vazamento de dados, por isso os atacantes a testam primeiro. Escolha outra.",
     fix_errors: "Corrija os campos destacados.",
     sign_out_title: "Sair",
     sign_out_lead: "Sair neste dispositivo?",

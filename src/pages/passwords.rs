@@ -1,0 +1,68 @@
+//! The breached-password check every new password passes (sign-up, joining from an invitation,
+//! a change on `/user`, a reset), asking the range API (`security::breach`) with a 2-second
+//! limit. A breached password is a field problem at the password; a service that cannot be
+//! asked lets the password through and logs it, unless the operator chose to fail closed.
+
+use std::time::Duration;
+
+use super::Ctx;
+use crate::config::BreachMode;
+use crate::domain::FieldError;
+use crate::error::{FormProblem, PortalError};
+use crate::outbound::Timeout;
+use crate::security::breach;
+use crate::security::password::PasswordProblem;
+
+/// How long the range API may take before the portal goes on without it.
+pub const LIMIT: Duration = Duration::from_secs(2);
+
+/// Checks `password` (posted as `field`) against known breaches.
+pub fn check_not_breached(ctx: &Ctx<'_>, password: &str, field: &'static str) -> Result<(), PortalError> {
+    let check = ctx.settings.breach_check();
+    if check.mode == BreachMode::Off || password.is_empty() {
+        return Ok(());
+    }
+    let (prefix, suffix) = breach::split_hash(password);
+    let seen = breach::range_request(&check.api_origin, &prefix)
+        .ok_or_else(|| "the range request could not be built".to_owned())
+        .and_then(|mut request| {
+            request.extensions_mut().insert(Timeout(LIMIT));
+            let response = ctx.http.send(request).map_err(|error| error.to_string())?;
+            if response.status() != 200 {
+                return Err(format!("status {}", response.status()));
+            }
+            let body = String::from_utf8(response.into_body()).map_err(|_| "not UTF-8".to_owned())?;
+            breach::times_seen(&body, &suffix).ok_or_else(|| "not a range answer".to_owned())
+        });
+    let refuse = || -> PortalError {
+        FormProblem::fields(vec![(field, FieldError::Password(PasswordProblem::Breached))]).into()
+    };
+    match seen {
+        Ok(0) => Ok(()),
+        Ok(times) if check.mode == BreachMode::Warn => {
+            eprintln!(
+                "password: a new password seen {times} times in breaches was accepted (password_breach_check = warn)"
+            );
+            Ok(())
+        }
+        Ok(_) => Err(refuse()),
+        Err(problem) if check.fail_closed => {
+            eprintln!("password: the breach check failed ({problem}); refused (password_breach_fail_closed)");
+            Err(refuse())
+        }
+        Err(problem) => {
+            eprintln!("password: the breach check failed ({problem}); the password was accepted unchecked");
+            Ok(())
+        }
+    }
+}
+
+/// The breach check of a sign-up's password, once the cheap rules pass (a malformed form costs
+/// no request; its own problems are reported by the rules).
+pub fn check_sign_up(ctx: &Ctx<'_>, input: &crate::service::accounts::SignUpInput) -> Result<(), PortalError> {
+    let identities = [input.email_address.as_str(), input.username.as_str()];
+    if crate::security::password::check_new_password(&input.password, &identities).is_ok() {
+        check_not_breached(ctx, &input.password, "password")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Breached passwords through the real component, against a local server that speaks the range
+//! API's documented format (`GET /range/<5 hex>`, `SUFFIX:COUNT` lines, padding rows of count
+//! 0): refused at sign-up, at a password change and at a reset; the service down, slow or
+//! answering garbage lets the password through (fail open) unless the operator fails closed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use crate::support::{Browser, PASSWORD, Portal};
+
+/// SHA-1 of "password123" (a password seen in many breaches): 5 + 35 hex digits.
+const BREACHED: &str = "password123";
+const BREACHED_PREFIX: &str = "CBFDA";
+const BREACHED_SUFFIX: &str = "C6008F9CAB4083784CBD1874F76618D2A97";
+
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Answer,
+    Slow,
+    Garbage,
+}
+
+/// A range server: its origin, and the paths it was asked for.
+fn range_server(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                reader.read_line(&mut line).unwrap();
+                let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                        break;
+                    }
+                }
+                log.lock().unwrap().push(path.clone());
+                let body = match behaviour {
+                    Behaviour::Slow => {
+                        std::thread::sleep(std::time::Duration::from_secs(6));
+                        String::new()
+                    }
+                    Behaviour::Garbage => "<html>oops</html>".to_owned(),
+                    Behaviour::Answer if path == format!("/range/{BREACHED_PREFIX}") => format!(
+                        "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n{BREACHED_SUFFIX}:251682\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n"
+                    ),
+                    // Only padding rows: this prefix holds no breached hash the test uses.
+                    Behaviour::Answer => {
+                        "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n".to_owned()
+                    }
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (origin, asked)
+}
+
+fn portal_checking(origin: &str, extra: &[(&str, &str)]) -> Portal {
+    let mut vars = vec![
+        ("password_breach_check", "block"),
+        ("password_breach_api_origin", origin),
+    ];
+    vars.extend_from_slice(extra);
+    Portal::with_vars(&vars)
+}
+
+#[test]
+fn a_breached_password_is_refused_at_sign_up_and_only_the_prefix_leaves() {
+    let (origin, asked) = range_server(Behaviour::Answer);
+    let portal = portal_checking(&origin, &[]);
+    let refused = Browser::new(&portal).submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", BREACHED)],
+    );
+    refused.assert_status(422);
+    assert!(refused.body.contains("This password has appeared in a data breach"));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(asked.lock().unwrap().as_slice(), [format!("/range/{BREACHED_PREFIX}")]);
+    assert!(!asked.lock().unwrap()[0].contains(BREACHED_SUFFIX));
+    Browser::new(&portal)
+        .sign_up("ada@example.com", PASSWORD)
+        .assert_status(302);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+}
+
+#[test]
+fn a_breached_password_is_refused_as_a_new_password_on_the_profile() {
+    let (origin, _) = range_server(Behaviour::Answer);
+    let portal = portal_checking(&origin, &[]);
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let refused = ada.submit(
+        "/user",
+        "/user/password",
+        &[("current_password", PASSWORD), ("new_password", BREACHED)],
+    );
+    refused.assert_status(422);
+    assert!(refused.body.contains("This password has appeared in a data breach"));
+    ada.submit(
+        "/user",
+        "/user/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "a fresh and long passphrase"),
+        ],
+    )
+    .assert_status(303);
+}
+
+#[test]
+fn warn_lets_a_breached_password_through() {
+    let (origin, _) = range_server(Behaviour::Answer);
+    let portal = portal_checking(&origin, &[("password_breach_check", "warn")]);
+    Browser::new(&portal)
+        .sign_up("ada@example.com", BREACHED)
+        .assert_status(302);
+}
+
+#[test]
+fn the_service_down_slow_or_garbled_fails_open_unless_told_to_fail_closed() {
+    let closed_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let (slow, _) = range_server(Behaviour::Slow);
+    let (garbage, _) = range_server(Behaviour::Garbage);
+    for (i, origin) in [closed_port.as_str(), slow.as_str(), garbage.as_str()]
+        .into_iter()
+        .enumerate()
+    {
+        let open = portal_checking(origin, &[]);
+        Browser::new(&open)
+            .sign_up(&format!("open{i}@example.com"), PASSWORD)
+            .assert_status(302);
+        let closed = portal_checking(origin, &[("password_breach_fail_closed", "true")]);
+        let refused = Browser::new(&closed).submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", "closed@example.com"), ("password", PASSWORD)],
+        );
+        refused.assert_status(422);
+        assert_eq!(closed.count("SELECT COUNT(*) FROM users"), 0, "{origin}");
+    }
+}
