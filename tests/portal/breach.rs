@@ -155,3 +155,33 @@ fn the_service_down_slow_or_garbled_fails_open_unless_told_to_fail_closed() {
         assert_eq!(closed.count("SELECT COUNT(*) FROM users"), 0, "{origin}");
     }
 }
+
+#[test]
+fn a_breached_password_is_refused_at_a_reset_without_spending_the_code() {
+    let (origin, _) = range_server(Behaviour::Answer);
+    let portal = portal_checking(&origin, &[]);
+    let _ada = Browser::signed_up(&portal, "ada@example.com");
+    let mut browser = Browser::new(&portal);
+    let sent = browser.submit(
+        "/forgot-password",
+        "/forgot-password",
+        &[("email_address", "ada@example.com")],
+    );
+    sent.assert_status(303);
+    let page = sent.location().to_owned();
+    let flow = browser.get(&page).input_value("flow").unwrap();
+    let code = portal.newest_outbox_code().expect("the reset code");
+    let refused = browser.submit(
+        &page,
+        "/verify",
+        &[("flow", &flow), ("code", &code), ("password", BREACHED)],
+    );
+    refused.assert_status(422);
+    assert!(refused.body.contains("This password has appeared in a data breach"));
+    let reset = browser.submit(
+        &page,
+        "/verify",
+        &[("flow", &flow), ("code", &code), ("password", "a brand new passphrase")],
+    );
+    reset.assert_status(302);
+}
