@@ -97,10 +97,19 @@ pub struct Settings<'v> {
     mfa_required: OnceCell<bool>,
     passkeys: OnceCell<PasskeySettings>,
     sign_up_policy: OnceCell<SignUpPolicy>,
+    sign_up_mode: OnceCell<SignUpMode>,
     breach_check: OnceCell<BreachCheck>,
     oauth_providers: OnceCell<Vec<ListedProvider>>,
     oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
+}
+
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUpMode {
+    Public,
+    /// Only people with an invitation.
+    Restricted,
 }
 
 /// What a breached new password does.
@@ -294,6 +303,7 @@ impl<'v> Settings<'v> {
             mfa_required: OnceCell::new(),
             passkeys: OnceCell::new(),
             sign_up_policy: OnceCell::new(),
+            sign_up_mode: OnceCell::new(),
             breach_check: OnceCell::new(),
             oauth_providers: OnceCell::new(),
             oauth: OnceCell::new(),
@@ -337,6 +347,7 @@ impl<'v> Settings<'v> {
         self.sign_in_with_email_code();
         self.mfa_required();
         self.passkeys();
+        self.sign_up_mode();
         self.sign_up_policy();
         self.breach_check();
         self.oauth();
@@ -734,6 +745,7 @@ impl<'v> Settings<'v> {
     /// `sign_up_allowed`, `sign_up_blocked`, `sign_up_fold_subaddress`: who may create an
     /// account (`security::sign_up_policy`). Read only where an account is about to be made.
     pub fn sign_up_policy(&self) -> &SignUpPolicy {
+        let restricted = self.sign_up_mode() == SignUpMode::Restricted;
         self.read(&self.sign_up_policy, |r| SignUpPolicy {
             allowed: r
                 .parse("sign_up_allowed", sign_up_policy::parse_rules)
@@ -742,6 +754,27 @@ impl<'v> Settings<'v> {
                 .parse("sign_up_blocked", sign_up_policy::parse_rules)
                 .unwrap_or_default(),
             fold_subaddress: r.parse("sign_up_fold_subaddress", parse_bool).unwrap_or(false),
+            restricted,
+        })
+    }
+
+    /// `sign_up_mode`: `public` (the default) or `restricted` (only an invitation makes an
+    /// account). The one variable `GET /sign-up` reads about who may sign up. A value the portal
+    /// does not know (`waitlist` is not built yet) is reported and read as `restricted`, the
+    /// safe reading.
+    pub fn sign_up_mode(&self) -> SignUpMode {
+        *self.read(&self.sign_up_mode, |r| {
+            let mode = r.parse("sign_up_mode", |value| match value {
+                "public" => Ok(SignUpMode::Public),
+                "restricted" => Ok(SignUpMode::Restricted),
+                "waitlist" => Err("is not available yet: use \"public\" or \"restricted\" (read as restricted)".into()),
+                _ => Err("must be \"public\" or \"restricted\" (read as restricted)".into()),
+            });
+            match mode {
+                Some(mode) => mode,
+                None if r.errors.iter().any(|error| error.variable == "sign_up_mode") => SignUpMode::Restricted,
+                None => SignUpMode::Public,
+            }
         })
     }
 

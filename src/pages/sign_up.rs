@@ -8,7 +8,7 @@ use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth, oauth, passwords};
-use crate::config::FieldMode;
+use crate::config::{FieldMode, SignUpMode};
 use crate::domain::{EmailAddress, PersonName, PhoneNumber, Username};
 use crate::error::FormProblem;
 use crate::error::PortalError;
@@ -23,6 +23,9 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let choice = redirects::choose(ctx, Flow::SignUp);
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
+    }
+    if ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+        return closed(ctx);
     }
     // A form that could never be sent is not shown: production with verified sign-up and no
     // provider says so at once.
@@ -47,11 +50,29 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
+    if ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+        let mut page = closed(ctx)?;
+        *page.status_mut() = http::StatusCode::FORBIDDEN;
+        return Ok(page);
+    }
     let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignUp, &form)?;
     let input = posted_account(&form, form.text("email_address"));
     let signed_up = ctx.check_form(&form).and_then(|()| sign_up(ctx, &input, &target));
     or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
+}
+
+/// `sign_up_mode = restricted`: the page says sign-up is by invitation, with the way to sign in.
+fn closed(ctx: &Ctx<'_>) -> PageResult {
+    let strings = ctx.strings;
+    let content = html! {
+        div.card {
+            h1 { (strings.sign_up_closed_title) }
+            p.lead { (strings.sign_up_closed_lead) }
+            p { a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.sign_in_link) } }
+        }
+    };
+    Ok(super::render::Page::new(ctx, strings.sign_up_closed_title).render(content))
 }
 
 /// The fields [`account_fields`] renders, as posted, for `email_address` (the form's,

@@ -30,12 +30,14 @@ pub enum AddressRule {
     Subdomains(String),
 }
 
-/// The operator's lists.
+/// The operator's lists, and whether sign-up is open at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignUpPolicy {
     pub allowed: Vec<AddressRule>,
     pub blocked: Vec<AddressRule>,
     pub fold_subaddress: bool,
+    /// `sign_up_mode = restricted`: only an invitation makes an account.
+    pub restricted: bool,
 }
 
 /// A domain in the form rules are compared in: lower-case ASCII, each Unicode label as its
@@ -133,8 +135,20 @@ impl AddressRule {
 }
 
 impl SignUpPolicy {
+    /// The policy for a sign-up that an invitation carries: open whatever the mode, the lists
+    /// still apply.
+    pub fn for_invitation(&self) -> Self {
+        Self {
+            restricted: false,
+            ..self.clone()
+        }
+    }
+
     /// Whether an account may be created for `email`.
     pub fn admits(&self, email: &EmailAddress) -> bool {
+        if self.restricted {
+            return false;
+        }
         let Some((local, domain)) = canonical_address(email, self.fold_subaddress) else {
             return false;
         };
@@ -159,6 +173,7 @@ mod tests {
             allowed: parse_rules(allowed).unwrap(),
             blocked: parse_rules(blocked).unwrap(),
             fold_subaddress: fold,
+            restricted: false,
         }
     }
 
@@ -232,6 +247,16 @@ mod tests {
             admits(&unfolded, "mallory+again@example.com"),
             "without folding, a tag is another address"
         );
+    }
+
+    #[test]
+    fn restricted_admits_only_through_an_invitation_and_the_lists_still_apply() {
+        let mut restricted = policy("", "mallory@example.com", false);
+        restricted.restricted = true;
+        assert!(!admits(&restricted, "ada@example.com"));
+        let invited = restricted.for_invitation();
+        assert!(admits(&invited, "ada@example.com"));
+        assert!(!admits(&invited, "mallory@example.com"));
     }
 
     #[test]

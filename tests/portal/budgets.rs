@@ -52,6 +52,7 @@ fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show()
                 "after_sign_up_url",
                 "email_verification",
                 "oauth_providers",
+                "sign_up_mode",
                 "first_name_field",
                 "last_name_field",
                 "phone_number_field",

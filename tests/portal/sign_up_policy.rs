@@ -79,3 +79,66 @@ fn attack_a_blocked_address_makes_no_account_through_a_provider() {
     assert!(refused.body.contains("Sign-up is not open to this email address."));
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
 }
+
+#[test]
+fn restricted_sign_up_admits_only_an_invitation() {
+    use crate::support::orgs::{create_org, invite, org_id, proof_of, token_of};
+    use crate::support::postgres_server;
+    // Two portals on one PostgreSQL database: sign-up public, then the operator restricts it.
+    let server = postgres_server::server();
+    let url = server.url(&server.create_database());
+    let host = server.host();
+    let shared = [("database_url", url.as_str()), ("database_host", host.as_str())];
+    let public = Portal::with_vars(&shared);
+    let mut ada = Browser::signed_up(&public, "ada@example.com");
+    create_org(&mut ada, "Acme", "acme");
+    let acme = org_id(&public, "acme");
+    invite(&mut ada, &acme, "bea@example.com", "member");
+    // (The outbox of the shared PostgreSQL database: no SQLite rowid here.)
+    let text = public
+        .text("SELECT text_body FROM dev_outbox WHERE recipient = 'bea@example.com' ORDER BY created_at DESC, id DESC LIMIT 1")
+        .unwrap();
+    let link = crate::support::link_in(&text, "/organization/invitation?");
+
+    let mut restricted_vars = shared.to_vec();
+    restricted_vars.push(("sign_up_mode", "restricted"));
+    let portal = Portal::with_vars(&restricted_vars);
+    let closed = portal.get("/sign-up");
+    closed.assert_status(200);
+    assert!(closed.body.contains("Sign-up is by invitation"));
+    assert!(
+        !closed.body.contains("name=\"password\""),
+        "no form that could not be sent"
+    );
+    let refused = Browser::new(&portal).post_form(
+        "/sign-up",
+        &[("email_address", "x@example.com"), ("password", PASSWORD)],
+    );
+    refused.assert_status(403);
+    // The account made while sign-up was public signs in as before.
+    Browser::new(&portal)
+        .sign_in("ada@example.com", PASSWORD)
+        .assert_status(302);
+    // Bea joins from her invitation.
+    let mut bea = Browser::new(&portal);
+    let joined = bea.submit(
+        &link,
+        "/organization/invitation/join",
+        &[
+            ("token", token_of(&link)),
+            ("proof", proof_of(&link)),
+            ("password", PASSWORD),
+        ],
+    );
+    joined.assert_status(302);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 2);
+}
+
+#[test]
+fn an_unknown_sign_up_mode_is_read_as_restricted() {
+    // "waitlist" is not built yet: production reads it as restricted, the safe reading.
+    let portal = Portal::production(&[("sign_up_mode", "waitlist")]);
+    let page = Browser::at(&portal, "https://accounts.myapp.com").get("/sign-up");
+    page.assert_status(200);
+    assert!(page.body.contains("Sign-up is by invitation"));
+}

@@ -373,7 +373,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
             db,
             &input,
             ctx.settings.sign_up_fields(),
-            ctx.settings.sign_up_policy(),
+            &ctx.settings.sign_up_policy().for_invitation(),
             &attempt,
         )? {
             accounts::SignUpRequest::New(pending) => pending,
@@ -381,7 +381,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
             accounts::SignUpRequest::Existing(_) => return Err(PortalError::Forbidden(Msg::InvitationWrongEmail)),
         };
         let (user, organization) = organizations::join_with_new_account(db, &token, ctx.now(), || {
-            accounts::create_verified_account(db, &pending, ctx.settings.sign_up_policy(), ctx.now())
+            accounts::create_verified_account(db, &pending, &ctx.settings.sign_up_policy().for_invitation(), ctx.now())
                 .map_err(PortalError::from)
         })?;
         let location = format!("/organization?notice={}", Notice::InvitationAccepted.key());

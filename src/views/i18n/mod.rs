@@ -110,6 +110,8 @@ pub struct Strings {
 
     pub email_taken: &'static str,
     pub sign_up_refused: &'static str,
+    pub sign_up_closed_title: &'static str,
+    pub sign_up_closed_lead: &'static str,
     pub confirmation_mismatch: &'static str,
     /// A sensitive change's current password is wrong (said at that field).
     pub wrong_current_password: &'static str,

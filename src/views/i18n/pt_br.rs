@@ -88,6 +88,8 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     signed_in_as: "Conectado como",
     email_taken: "Esse e-mail já está em uso.",
     sign_up_refused: "O cadastro não está aberto para este endereço de e-mail. Se você acha que deveria estar, fale com os responsáveis por este serviço.",
+    sign_up_closed_title: "Cadastro somente com convite",
+    sign_up_closed_lead: "Aqui as contas novas são criadas a partir de um convite. Se você foi convidado, abra o link do seu e-mail de convite. Se já tem uma conta, entre.",
     confirmation_mismatch: "Digite as palavras exatamente como mostradas.",
     wrong_current_password: "Essa não é a sua senha atual.",
     join_title: "Crie sua conta para entrar",
