@@ -175,6 +175,8 @@ pub fn start(
         return Err(OauthError::TooMany { until });
     }
     let metadata = metadata(db, http, provider, now)?;
+    flows::delete_expired(db, KIND, now)?;
+    flows::delete_expired(db, KIND_SIGN_UP, now)?;
     let verifier = base64url(&random_bytes::<32>());
     let nonce = base64url(&random_bytes::<24>());
     let state = random_id("oauth");

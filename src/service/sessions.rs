@@ -107,6 +107,8 @@ pub fn start_session(
         if let Some(previous) = replacing {
             sessions::delete_session(db, previous)?;
         }
+        // Sessions that expired are deleted here, on a sign-in, never on the hot pages.
+        sessions::delete_expired(db, context.now)?;
         sessions::create_session(
             db,
             &SessionId::generate(),
@@ -302,6 +304,24 @@ mod tests {
         assert_eq!(visitor.user.id, ada.id);
         assert!(find_visitor(&db, &second.token, 102).unwrap().is_none(), "expired");
         assert!(!format!("{second:?}").contains(&second.token), "the token never prints");
+    }
+
+    #[test]
+    fn expired_sessions_of_anyone_are_deleted_when_a_session_starts() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "a@example.com");
+        let bea = user(&db, "b@example.com");
+        start_session(&db, &ada.id, None, &context(1)).unwrap();
+        let live = start_session(&db, &ada.id, None, &context(50)).unwrap();
+        // At 120 the first (until 101) has expired; the second (until 150) has not.
+        start_session(&db, &bea.id, None, &context(120)).unwrap();
+        let count = |db: &MemoryDb| {
+            db.execute("SELECT COUNT(*) FROM portal_sessions", &[]).unwrap()[0]
+                .integer(0)
+                .unwrap()
+        };
+        assert_eq!(count(&db), 2);
+        assert!(find_visitor(&db, &live.token, 121).unwrap().is_some());
     }
 
     #[test]

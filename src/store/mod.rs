@@ -428,6 +428,10 @@ const MIGRATIONS: &[&[&str]] = &[
             fetched_at INTEGER NOT NULL
         )",
     ],
+    &[
+        // Expired portal sessions are deleted as new ones start (`sessions::delete_expired`).
+        "CREATE INDEX IF NOT EXISTS portal_sessions_expiry ON portal_sessions(expires_at)",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -218,6 +218,13 @@ pub fn delete_session(db: &dyn Db, id: &SessionId) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Removes every session that expired before `now` (their tokens no longer open anything; the
+/// rows only grew the table). Uses the `portal_sessions_expiry` index.
+pub fn delete_expired(db: &dyn Db, now: i64) -> Result<(), DbError> {
+    db.execute("DELETE FROM portal_sessions WHERE expires_at < ?", &[now.into()])?;
+    Ok(())
+}
+
 /// Every session of a user (their account is being deleted).
 pub fn delete_user_sessions(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     db.execute("DELETE FROM portal_sessions WHERE user_id = ?", &[user_id.into()])?;
