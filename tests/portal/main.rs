@@ -33,6 +33,7 @@ mod two_step;
 #[allow(clippy::duplicate_mod, reason = "the same suites, run a second time on PostgreSQL")]
 mod on_postgres {
     mod accounts;
+    mod breach;
     mod email_flows;
     mod oauth;
     mod organizations;
