@@ -829,42 +829,15 @@ impl<'v> Settings<'v> {
                         return None;
                     }
                     let read = read_provider(r, kind, entry.is_some());
-                    let (entry, (issuer, client_id, client_secret)) = (entry?, read?);
-                    let apple = if kind == ProviderKind::Apple {
-                        let team_id = r.parse("apple_team_id", parse_client_id);
-                        let key_id = r.parse("apple_key_id", parse_client_id);
-                        let key = r.secret("apple_private_key", crate::security::token::Scalar::from_pkcs8);
-                        match (team_id, key_id, key) {
-                            (Some(team_id), Some(key_id), Some(key)) => Some(crate::outbound::oidc::AppleKey {
-                                team_id,
-                                key_id,
-                                key,
-                            }),
-                            _ => {
-                                r.errors.push(ConfigError {
-                                    variable: "apple_private_key",
-                                    message: "apple is listed in oauth_providers but apple_team_id, apple_key_id or apple_private_key is not set: its button leads to an error page".into(),
-                                });
-                                return None;
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    let api_origin = if kind == ProviderKind::Github {
-                        r.parse("github_api_origin", parse_issuer)
-                            .unwrap_or_else(|| "https://api.github.com".to_owned())
-                    } else {
-                        String::new()
-                    };
+                    let (entry, variables) = (entry?, read?);
                     Some(Provider {
                         kind,
                         name: entry.name().to_owned(),
-                        issuer,
-                        client_id,
-                        client_secret,
-                        api_origin,
-                        apple,
+                        issuer: variables.issuer,
+                        client_id: variables.client_id,
+                        client_secret: variables.client_secret,
+                        api_origin: variables.api_origin,
+                        apple: variables.apple,
                         trusted_for_email: trusted_email.contains(&kind),
                         trusted_for_mfa: trusted_mfa.contains(&kind),
                     })
@@ -1057,30 +1030,27 @@ fn parse_origin_list(value: &str) -> Result<Vec<String>, String> {
 
 /// A provider's issuer, client id and secret; what is missing is reported only for a `listed`
 /// provider.
-fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option<(String, String, String)> {
+/// A provider's own variables, read.
+struct ProviderVariables {
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    /// GitHub's API origin; empty for the others.
+    api_origin: String,
+    /// Apple's signing key; `None` for the others.
+    apple: Option<crate::outbound::oidc::AppleKey>,
+}
+
+fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option<ProviderVariables> {
     let (id_var, secret_var) = match kind {
         ProviderKind::Google => ("google_client_id", "google_client_secret"),
         ProviderKind::Microsoft => ("microsoft_client_id", "microsoft_client_secret"),
         ProviderKind::Gitlab => ("gitlab_client_id", "gitlab_client_secret"),
         ProviderKind::Github => ("github_client_id", "github_client_secret"),
-        // Apple has no static secret: its key signs one (read where the provider is built).
+        // Apple has no static secret: its key signs one (read below).
         ProviderKind::Apple => ("apple_client_id", ""),
         ProviderKind::Oidc => ("oidc_client_id", "oidc_client_secret"),
     };
-    if !listed {
-        // Read so that development validates them; a listed provider reads them where it is built.
-        match kind {
-            ProviderKind::Github => {
-                r.parse("github_api_origin", parse_issuer);
-            }
-            ProviderKind::Apple => {
-                r.parse("apple_team_id", parse_client_id);
-                r.parse("apple_key_id", parse_client_id);
-                r.secret("apple_private_key", crate::security::token::Scalar::from_pkcs8);
-            }
-            _ => {}
-        }
-    }
     let issuer = match kind {
         ProviderKind::Google => Some(
             r.parse("google_issuer", parse_issuer)
@@ -1137,8 +1107,39 @@ fn read_provider(r: &mut Reader<'_>, kind: ProviderKind, listed: bool) -> Option
     } else {
         r.secret(secret_var, |value| Ok::<_, String>(value.to_owned()))
     };
+    let api_origin = if kind == ProviderKind::Github {
+        r.parse("github_api_origin", parse_issuer)
+            .unwrap_or_else(|| "https://api.github.com".to_owned())
+    } else {
+        String::new()
+    };
+    let apple = (kind == ProviderKind::Apple).then(|| {
+        let team_id = r.parse("apple_team_id", parse_client_id);
+        let key_id = r.parse("apple_key_id", parse_client_id);
+        let key = r.secret("apple_private_key", crate::security::token::Scalar::from_pkcs8);
+        Some(crate::outbound::oidc::AppleKey {
+            team_id: team_id?,
+            key_id: key_id?,
+            key: key?,
+        })
+    });
     match (issuer, client_id, client_secret) {
-        (Some(issuer), Some(id), Some(secret)) => Some((issuer, id, secret)),
+        (Some(_), Some(_), Some(_)) if apple.as_ref().is_some_and(Option::is_none) => {
+            if listed {
+                r.errors.push(ConfigError {
+                    variable: "apple_private_key",
+                    message: "apple is listed in oauth_providers but apple_team_id, apple_key_id or apple_private_key is not set: its button leads to an error page".into(),
+                });
+            }
+            None
+        }
+        (Some(issuer), Some(client_id), Some(client_secret)) => Some(ProviderVariables {
+            issuer,
+            client_id,
+            client_secret,
+            api_origin,
+            apple: apple.flatten(),
+        }),
         _ => {
             if listed {
                 r.errors.push(ConfigError {
