@@ -68,7 +68,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
             ctx.now(),
         )?;
         match presented {
-            Ok((step, location)) => auth::answer(ctx, step, &stored_location(ctx, &location)),
+            Ok((step, location)) => auth::answer(ctx, step, &redirects::stored_location(ctx, &location)),
             Err(Refused::Wrong { tries_left: 0 } | Refused::Dead) => codes::dead(ctx),
             Err(Refused::OtherBrowser) => codes::other_browser(ctx),
             Err(Refused::Wrong { .. }) => {
@@ -78,18 +78,6 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
         }
     });
     or_show_form(result, |problem| render(ctx, &flow_id, method, Some(&problem)))
-}
-
-/// Where a pending sign-in goes: the location stored when its first factor was proved, a path
-/// on the portal as it is, anything else re-checked against today's redirect policy.
-fn stored_location(ctx: &Ctx<'_>, location: &str) -> String {
-    let is_portal_path = location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
-    if is_portal_path {
-        return location.to_owned();
-    }
-    redirects::recheck(ctx, Some(location))
-        .unwrap_or_else(|| redirects::fallback(ctx, crate::redirect::Flow::SignIn))
-        .location()
 }
 
 fn render(ctx: &Ctx<'_>, flow_id: &str, method: Method, problem: Option<&FormProblem>) -> PageResult {

@@ -213,7 +213,7 @@ fn handle_callback(ctx: &Ctx<'_>, params: &CallbackParams<'_>) -> PageResult {
         browser.clone(),
         ctx.now(),
     );
-    let location = stored_location(ctx, &returned.location);
+    let location = redirects::stored_location(ctx, &returned.location);
     match outcome {
         Ok(Outcome::SignIn { user, first, second }) => {
             let step = match second {
@@ -249,17 +249,6 @@ fn done_on_profile(ctx: &Ctx<'_>, user: Option<&crate::domain::UserId>, notice: 
         auth::refresh_token(ctx, &visitor.session, visitor.two_step_on())?;
     }
     Ok(see_other(&format!("/user?notice={}", notice.key())))
-}
-
-/// Where a round trip goes once signed in: a portal path as stored, anything else re-checked.
-fn stored_location(ctx: &Ctx<'_>, location: &str) -> String {
-    let is_portal_path = location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
-    if is_portal_path {
-        return location.to_owned();
-    }
-    redirects::recheck(ctx, Some(location))
-        .unwrap_or_else(|| redirects::fallback(ctx, Flow::SignIn))
-        .location()
 }
 
 /// The page a failed round trip ends on: what happened, in the visitor's language, and the way
@@ -354,7 +343,7 @@ pub fn submit_finish(ctx: &Ctx<'_>) -> PageResult {
     match completed {
         Ok(None) => failure(ctx, "", OauthError::StateInvalid),
         Ok(Some(Ok((user, location)))) => {
-            let location = stored_location(ctx, &location);
+            let location = redirects::stored_location(ctx, &location);
             auth::first_factor(ctx, &user, auth_rules::Factor::Federated, &location)
         }
         Ok(Some(Err(errors))) => {

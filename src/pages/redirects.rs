@@ -88,6 +88,19 @@ pub fn from_form(ctx: &Ctx<'_>, flow: Flow, form: &Params) -> Result<RedirectTar
     })
 }
 
+/// Where a sign-in stored in a flow goes once it is done (a pending second step, a provider's
+/// round trip): a path on the portal as it is, anything else re-checked against today's
+/// redirect policy, else the sign-in fallback.
+pub fn stored_location(ctx: &Ctx<'_>, location: &str) -> String {
+    let is_portal_path = location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
+    if is_portal_path {
+        return location.to_owned();
+    }
+    recheck(ctx, Some(location))
+        .unwrap_or_else(|| fallback(ctx, Flow::SignIn))
+        .location()
+}
+
 /// A target validated earlier (sealed in a form, stored with a code flow), if today's policy
 /// still allows it: the operator may have removed an origin since. The page that carried it was
 /// on its origin, so that origin counts as the requesting one.
