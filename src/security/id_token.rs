@@ -151,56 +151,16 @@ fn find_key<'k>(jwks: &'k Jwks, header: &Header) -> Option<&'k Jwk> {
 }
 
 fn check_signature(key: &Jwk, alg: &str, signed: &[u8], signature: &[u8]) -> bool {
+    let bytes = |field: &Option<String>| field.as_deref().and_then(from_base64url).unwrap_or_default();
     match alg {
-        "RS256" => {
-            let (Some(n), Some(e)) = (
-                key.n.as_deref().and_then(from_base64url),
-                key.e.as_deref().and_then(from_base64url),
-            ) else {
-                return false;
-            };
-            let n = strip_zeros(&n);
-            let e = strip_zeros(&e);
-            let bits = rsa::bit_length(n);
-            let exponent = (e.len() <= 4).then(|| e.iter().fold(0u32, |acc, byte| (acc << 8) | u32::from(*byte)));
-            match exponent {
-                Some(exponent)
-                    if (rsa::MIN_BITS..=rsa::MAX_BITS).contains(&bits) && exponent >= 3 && exponent % 2 == 1 =>
-                {
-                    rsa::verify_pkcs1_sha256(n, exponent, signed, signature)
-                }
-                _ => false,
-            }
-        }
-        "ES256" => {
-            if key.crv.as_deref() != Some("P-256") {
-                return false;
-            }
-            let (Some(x), Some(y)) = (
-                key.x.as_deref().and_then(from_base64url),
-                key.y.as_deref().and_then(from_base64url),
-            ) else {
-                return false;
-            };
-            if x.len() != 32 || y.len() != 32 {
-                return false;
-            }
-            let mut sec1 = vec![0x04];
-            sec1.extend_from_slice(&x);
-            sec1.extend_from_slice(&y);
-            let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1) else {
-                return false;
-            };
-            // JWS carries ES256 signatures as r ‖ s (64 bytes), not DER.
-            p256::ecdsa::Signature::from_slice(signature).is_ok_and(|signature| key.verify(signed, &signature).is_ok())
-        }
+        "RS256" => rsa::PublicKey::from_components(&bytes(&key.n), &bytes(&key.e))
+            .is_some_and(|key| key.verify_pkcs1_sha256(signed, signature)),
+        // JWS carries ES256 signatures as r ‖ s (64 bytes), not DER.
+        "ES256" if key.crv.as_deref() == Some("P-256") => super::p256_key(&bytes(&key.x), &bytes(&key.y))
+            .zip(p256::ecdsa::Signature::from_slice(signature).ok())
+            .is_some_and(|(key, signature)| key.verify(signed, &signature).is_ok()),
         _ => false,
     }
-}
-
-fn strip_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|byte| *byte != 0).unwrap_or(bytes.len());
-    &bytes[start..]
 }
 
 fn number(claims: &Map<String, Value>, name: &str) -> Option<i64> {

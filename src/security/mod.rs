@@ -67,6 +67,19 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     sha256(token.as_bytes())
 }
 
+/// The P-256 public key of affine coordinates `x` and `y` (32 bytes each), if it is a point of
+/// the curve (a COSE key's or a JWK's).
+pub(crate) fn p256_key(x: &[u8], y: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    if x.len() != 32 || y.len() != 32 {
+        return None;
+    }
+    let mut sec1 = Vec::with_capacity(65);
+    sec1.push(0x04);
+    sec1.extend_from_slice(x);
+    sec1.extend_from_slice(y);
+    p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()
+}
+
 /// Counts of the costly operations this thread ran (Argon2 runs, scalar multiplications, key
 /// generations), so native tests can pin that a page does none, or exactly one.
 #[cfg(test)]

@@ -221,7 +221,7 @@ fn check_flags(rp: &RelyingParty<'_>, data: &AuthenticatorData<'_>, require_uv: 
 /// A public key the portal can verify with.
 enum PublicKey {
     Es256(p256::ecdsa::VerifyingKey),
-    Rs256 { modulus: Vec<u8>, exponent: u32 },
+    Rs256(rsa::PublicKey),
 }
 
 /// Reads a COSE key, insisting that its `alg` is one the portal accepts and matches its type.
@@ -230,59 +230,20 @@ fn parse_cose_key(bytes: &[u8]) -> Result<(PublicKey, i64), Rejected> {
     let kty = key.get_int(1).and_then(Value::as_integer);
     let alg = key.get_int(3).and_then(Value::as_integer);
     match (kty, alg) {
-        (Some(2), Some(ES256)) => {
-            if key.get_int(-1).and_then(Value::as_integer) != Some(1) {
-                return Err(Rejected::UnsupportedKey);
-            }
-            let x = key.get_int(-2).and_then(Value::as_bytes).filter(|x| x.len() == 32);
-            let y = key.get_int(-3).and_then(Value::as_bytes).filter(|y| y.len() == 32);
-            let (Some(x), Some(y)) = (x, y) else {
-                return Err(Rejected::UnsupportedKey);
-            };
-            let mut sec1 = Vec::with_capacity(65);
-            sec1.push(0x04);
-            sec1.extend_from_slice(x);
-            sec1.extend_from_slice(y);
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| Rejected::UnsupportedKey)?;
+        (Some(2), Some(ES256)) if key.get_int(-1).and_then(Value::as_integer) == Some(1) => {
+            let x = key.get_int(-2).and_then(Value::as_bytes).unwrap_or_default();
+            let y = key.get_int(-3).and_then(Value::as_bytes).unwrap_or_default();
+            let key = super::p256_key(x, y).ok_or(Rejected::UnsupportedKey)?;
             Ok((PublicKey::Es256(key), ES256))
         }
         (Some(3), Some(RS256)) => {
-            let modulus = key
-                .get_int(-1)
-                .and_then(Value::as_bytes)
-                .ok_or(Rejected::UnsupportedKey)?;
-            let exponent = key
-                .get_int(-2)
-                .and_then(Value::as_bytes)
-                .ok_or(Rejected::UnsupportedKey)?;
-            let modulus = strip_leading_zeros(modulus);
-            let exponent = strip_leading_zeros(exponent);
-            let bits = rsa::bit_length(modulus);
-            let exponent = (exponent.len() <= 4)
-                .then(|| exponent.iter().fold(0u32, |e, byte| (e << 8) | u32::from(*byte)))
-                .filter(|e| *e >= 3 && e % 2 == 1);
-            match exponent {
-                Some(exponent)
-                    if (rsa::MIN_BITS..=rsa::MAX_BITS).contains(&bits) && modulus[modulus.len() - 1] % 2 == 1 =>
-                {
-                    Ok((
-                        PublicKey::Rs256 {
-                            modulus: modulus.to_vec(),
-                            exponent,
-                        },
-                        RS256,
-                    ))
-                }
-                _ => Err(Rejected::UnsupportedKey),
-            }
+            let modulus = key.get_int(-1).and_then(Value::as_bytes).unwrap_or_default();
+            let exponent = key.get_int(-2).and_then(Value::as_bytes).unwrap_or_default();
+            let key = rsa::PublicKey::from_components(modulus, exponent).ok_or(Rejected::UnsupportedKey)?;
+            Ok((PublicKey::Rs256(key), RS256))
         }
         _ => Err(Rejected::UnsupportedKey),
     }
-}
-
-fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|byte| *byte != 0).unwrap_or(bytes.len());
-    &bytes[start..]
 }
 
 impl PublicKey {
@@ -292,7 +253,7 @@ impl PublicKey {
         match self {
             Self::Es256(key) => p256::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
-            Self::Rs256 { modulus, exponent } => rsa::verify_pkcs1_sha256(modulus, *exponent, message, signature),
+            Self::Rs256(key) => key.verify_pkcs1_sha256(message, signature),
         }
     }
 }
