@@ -221,7 +221,7 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Map<S
 }
 
 /// A Microsoft tenant id: a GUID.
-fn is_tenant_id(text: &str) -> bool {
+pub fn is_tenant_id(text: &str) -> bool {
     text.len() == 36 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 

@@ -468,7 +468,7 @@ fn microsoft_tenant_issuer(provider: &Provider, expected: &str, iss: &str) -> bo
         let (before, after) = expected.split_once("{tenantid}").unwrap_or_default();
         iss.strip_prefix(before)
             .and_then(|rest| rest.strip_suffix(after))
-            .is_some_and(|tenant| tenant.len() == 36 && tenant.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+            .is_some_and(id_token::is_tenant_id)
     }
 }
 

@@ -356,7 +356,7 @@ pub fn register(
         if store::find(db, &id)?.is_some() {
             return Ok(Err(PasskeyRefused::AlreadyRegistered));
         }
-        let aaguid = hex(&credential.aaguid);
+        let aaguid = crate::outbound::hex(&credential.aaguid);
         let passkey = Passkey {
             name: authenticator_name(&aaguid).unwrap_or("Passkey").to_owned(),
             id,
@@ -438,10 +438,6 @@ pub fn remove_password(db: &dyn Db, user: &User, now: i64) -> Result<bool, DbErr
         users::update_password_hash(db, &user.id, "", now)?;
         Ok(true)
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The name of a well-known authenticator model by its AAGUID (from the FIDO Alliance's
