@@ -83,18 +83,17 @@ pub fn start(ctx: &Ctx<'_>) -> PageResult {
             ctx.query.get("ui_locales"),
             ctx.now(),
         )
-        .map(|url| (url, provider))
     });
-    let name = ctx
-        .settings
-        .oauth_providers()
-        .iter()
-        .find(|listed| Some(listed.kind) == kind)
-        .map(|listed| listed.name().to_owned())
-        .unwrap_or_default();
     match started {
-        Ok((url, _)) => Ok(found(&url)),
-        Err(error) => failure(ctx, &name, error),
+        Ok(url) => Ok(found(&url)),
+        Err(error) => {
+            let listed = ctx.settings.oauth_providers().iter();
+            let name = listed
+                .filter(|listed| Some(listed.kind) == kind)
+                .map(|listed| listed.name())
+                .next();
+            failure(ctx, name.unwrap_or_default(), error)
+        }
     }
 }
 
