@@ -13,6 +13,15 @@ pub fn input_value(body: &str, name: &str) -> Option<String> {
     Some(unescape(&tag[value_start..value_end]))
 }
 
+/// The value of attribute `name` on the first element of `body` that has it, unescaped.
+#[allow(dead_code, reason = "the .wasm tier's helpers use it; the native tier does not yet")]
+pub fn attribute(body: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = start + body[start..].find('"')?;
+    Some(unescape(&body[start..end]))
+}
+
 /// Undoes the portal's HTML escaping of a text or attribute value.
 pub fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")

@@ -125,6 +125,11 @@ pub struct Answer {
 }
 
 impl ProviderAgent {
+    /// A GET of `url` with this agent's cookies, redirects not followed.
+    pub fn get(&mut self, url: &str) -> Answer {
+        self.request("GET", url, None)
+    }
+
     fn request(&mut self, method: &str, url: &str, form: Option<&str>) -> Answer {
         let parsed = url::Url::parse(url).expect("an absolute URL");
         let host = format!(
@@ -278,10 +283,5 @@ pub fn path_of(url: &str) -> String {
 
 /// The value of attribute `name` in the first tag after `marker` in `html`, unescaped.
 fn attribute_after(html: &str, marker: &str, name: &str) -> Option<String> {
-    let start = html.find(marker)?;
-    let rest = &html[start..];
-    let key = format!("{name}=\"");
-    let at = rest.find(&key)? + key.len();
-    let end = at + rest[at..].find('"')?;
-    Some(super::html::unescape(&rest[at..end]))
+    super::html::attribute(&html[html.find(marker)?..], name)
 }

@@ -17,14 +17,6 @@ pub const DEV: Site = Site {
     origin: "http://127.0.0.1:3000",
 };
 
-/// The value of attribute `name` on the first element that has it.
-pub fn attribute(body: &str, name: &str) -> Option<String> {
-    let marker = format!(" {name}=\"");
-    let start = body.find(&marker)? + marker.len();
-    let end = start + body[start..].find('"')?;
-    Some(html::unescape(&body[start..end]))
-}
-
 /// Adds a passkey to the signed-in `browser` from `/user` (its factor must be recent): the
 /// response to the registration post.
 pub fn add(browser: &mut Browser<'_>, authenticator: &mut SoftAuthenticator) -> TestResponse {
@@ -45,7 +37,7 @@ pub fn register_on(
     authenticator: &mut SoftAuthenticator,
 ) -> TestResponse {
     let options: serde_json::Value =
-        serde_json::from_str(&attribute(&page.body, "data-options").expect("the creation options")).unwrap();
+        serde_json::from_str(&html::attribute(&page.body, "data-options").expect("the creation options")).unwrap();
     assert_eq!(options["rp"]["id"], site.rp_id);
     assert_eq!(options["algorithms"], serde_json::json!([-7, -257]));
     let challenge = super::authenticator_bytes(options["challenge"].as_str().unwrap());
