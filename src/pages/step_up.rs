@@ -68,12 +68,7 @@ pub fn guard(
 pub fn reauthentication<'f>(ctx: &Ctx<'_>, visitor: &Visitor, form: &'f Params) -> Reauthentication<'f> {
     let strongest = reauth::strongest_factor(visitor);
     let proven = strongest != Factor::Password && reauth::is_recent(visitor, ctx.now());
-    let session = &visitor.session;
-    let at = match strongest {
-        Factor::Totp => session.second_factor_at,
-        _ => session.first_factor_at.max(session.second_factor_at),
-    };
-    match at {
+    match reauth::verified_at(visitor, strongest) {
         Some(at) if proven => Reauthentication::Proven(Reauthenticated(Verified { factor: strongest, at })),
         _ => Reauthentication::Password(form.text("current_password")),
     }

@@ -39,16 +39,21 @@ pub fn strongest_factor(visitor: &Visitor) -> Factor {
     }
 }
 
-/// Whether the visitor verified their strongest factor within [`WINDOW`].
-pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
+/// When the visitor's session last verified `factor`: a second factor's own time, else the
+/// later of the two (a second factor proves the first too).
+pub fn verified_at(visitor: &Visitor, factor: Factor) -> Option<i64> {
     let session = &visitor.session;
-    let at = match strongest_factor(visitor) {
+    match factor {
         Factor::Totp | Factor::BackupCode | Factor::UserVerification | Factor::ProviderMfa => session.second_factor_at,
         Factor::Password | Factor::EmailCode | Factor::Passkey | Factor::SyncedPasskey | Factor::Federated => {
             session.first_factor_at.max(session.second_factor_at)
         }
-    };
-    at.is_some_and(|at| now - at < WINDOW)
+    }
+}
+
+/// Whether the visitor verified their strongest factor within [`WINDOW`].
+pub fn is_recent(visitor: &Visitor, now: i64) -> bool {
+    verified_at(visitor, strongest_factor(visitor)).is_some_and(|at| now - at < WINDOW)
 }
 
 /// How a sensitive change is re-authenticated: the current password the change's form asked
