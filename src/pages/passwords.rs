@@ -57,12 +57,23 @@ pub fn check_not_breached(ctx: &Ctx<'_>, password: &str, field: &'static str) ->
     }
 }
 
-/// The breach check of a sign-up's password, once the cheap rules pass (a malformed form costs
-/// no request; its own problems are reported by the rules).
-pub fn check_sign_up(ctx: &Ctx<'_>, input: &crate::service::accounts::SignUpInput) -> Result<(), PortalError> {
-    let identities = [input.email_address.as_str(), input.username.as_str()];
-    if crate::security::password::check_new_password(&input.password, &identities).is_ok() {
-        check_not_breached(ctx, &input.password, "password")?;
+/// The breach check of a new `password` (posted as `field`) of an account known by
+/// `identities`, once the cheap rules pass: a password they refuse costs no request, and the
+/// rules report their own problem.
+pub fn check_if_valid(
+    ctx: &Ctx<'_>,
+    password: &str,
+    identities: &[&str],
+    field: &'static str,
+) -> Result<(), PortalError> {
+    if crate::security::password::check_new_password(password, identities).is_ok() {
+        check_not_breached(ctx, password, field)?;
     }
     Ok(())
+}
+
+/// [`check_if_valid`] for a sign-up's password.
+pub fn check_sign_up(ctx: &Ctx<'_>, input: &crate::service::accounts::SignUpInput) -> Result<(), PortalError> {
+    let identities = [input.email_address.as_str(), input.username.as_str()];
+    check_if_valid(ctx, &input.password, &identities, "password")
 }

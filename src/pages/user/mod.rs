@@ -169,9 +169,7 @@ pub fn update_password(ctx: &Ctx<'_>) -> PageResult {
         let new_password = form.text("new_password");
         let username = visitor.user.username.as_deref().unwrap_or_default();
         let identities = [visitor.user.email.as_str(), username];
-        if crate::security::password::check_new_password(new_password, &identities).is_ok() {
-            super::passwords::check_not_breached(ctx, new_password, "new_password")?;
-        }
+        super::passwords::check_if_valid(ctx, new_password, &identities, "new_password")?;
         profile::change_password(
             ctx.db()?,
             &visitor.user,
