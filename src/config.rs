@@ -85,9 +85,11 @@ pub struct Settings<'v> {
     session_token_audience: OnceCell<Option<String>>,
     lock_policy: OnceCell<LockPolicy>,
     password_checks_per_minute: OnceCell<i64>,
+    api_requests_per_minute: OnceCell<i64>,
     session_signing_key: OnceCell<Option<Scalar>>,
     secret_key: OnceCell<Option<Secret>>,
     previous_secret_keys: OnceCell<Vec<Secret>>,
+    api_secret_keys: OnceCell<Vec<crate::security::api_key::ApiKey>>,
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
@@ -291,9 +293,11 @@ impl<'v> Settings<'v> {
             session_token_audience: OnceCell::new(),
             lock_policy: OnceCell::new(),
             password_checks_per_minute: OnceCell::new(),
+            api_requests_per_minute: OnceCell::new(),
             session_signing_key: OnceCell::new(),
             secret_key: OnceCell::new(),
             previous_secret_keys: OnceCell::new(),
+            api_secret_keys: OnceCell::new(),
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
@@ -336,9 +340,11 @@ impl<'v> Settings<'v> {
         self.session_token_audience();
         self.lock_policy();
         self.password_checks_per_minute();
+        self.api_requests_per_minute();
         self.session_signing_key();
         self.secret_key();
         self.previous_secret_keys();
+        self.api_secret_keys();
         self.client_ip_header();
         self.development_hosts();
         self.legal_links();
@@ -544,6 +550,13 @@ impl<'v> Settings<'v> {
         })
     }
 
+    /// `api_requests_per_minute`: how many Backend API requests one key may make in a minute.
+    pub fn api_requests_per_minute(&self) -> i64 {
+        *self.read(&self.api_requests_per_minute, |r| {
+            r.seconds("api_requests_per_minute", 600, 1, 100_000)
+        })
+    }
+
     /// From `session_signing_key` (PKCS#8 P-256): signs tokens instead of the derived key.
     pub fn session_signing_key(&self) -> Option<&Scalar> {
         self.read(&self.session_signing_key, |r| {
@@ -584,6 +597,16 @@ impl<'v> Settings<'v> {
                 Some(origin) => secrets.into_iter().map(|secret| secret.bound_to(origin)).collect(),
                 None => secrets,
             }
+        })
+        .as_slice()
+    }
+
+    /// `api_secret_key`: the Backend API's keys, comma separated (several during a rotation).
+    /// None: the API is off and answers 404. Read only by `/api/` requests.
+    pub fn api_secret_keys(&self) -> &[crate::security::api_key::ApiKey] {
+        self.read(&self.api_secret_keys, |r| {
+            r.secret("api_secret_key", crate::security::api_key::parse_list)
+                .unwrap_or_default()
         })
         .as_slice()
     }

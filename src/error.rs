@@ -167,6 +167,7 @@ impl From<AccountError> for PortalError {
             AccountError::Credentials(error) => error.into(),
             AccountError::Db(error) => error.into(),
             AccountError::Internal(detail) => Self::Internal(detail),
+            AccountError::Suspended => Self::Forbidden(Msg::AccountSuspended),
         }
     }
 }

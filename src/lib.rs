@@ -18,6 +18,7 @@
 //! itself is compiled for `wasm32` only (Spin's export names do not link in a native `cdylib`).
 //! Lint it with `cargo clippy --target wasm32-wasip1`.
 
+mod api;
 mod config;
 mod domain;
 mod error;

@@ -32,6 +32,15 @@ pub struct Env<'a> {
 /// Handles one request. Never panics on input: every failure becomes a page.
 pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
     let ctx = Ctx::new(&request, env.db, env.http, env.now, Settings::new(env.variables)).with_later(env.later);
+    if is_api(ctx.path) {
+        // The Backend API answers JSON and never reads or sets a cookie.
+        let mut response = crate::api::handle(&ctx, check_configuration(&ctx));
+        add_security_headers(&ctx, &mut response);
+        if ctx.method == Method::HEAD {
+            response.body_mut().clear();
+        }
+        return response;
+    }
     let mut response = route(&ctx).unwrap_or_else(|error| {
         // Cookies a failed page meant to set (a half-finished sign-in) must not leak out.
         ctx.take_cookies();
@@ -48,6 +57,11 @@ pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
         response.body_mut().clear();
     }
     response
+}
+
+/// Whether `path` is the Backend API's (`/api` and below).
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
 /// Development mode relaxes the redirect policy, drops `Secure` from cookies, keeps its key in

@@ -44,6 +44,7 @@ pub fn answer(ctx: &Ctx<'_>, step: Step, location: &str) -> PageResult {
             }
         }
         Step::Next { flow, .. } => Ok(see_other(&super::factor_two::page(ctx, &flow))),
+        Step::Suspended => Err(PortalError::Forbidden(views::Msg::AccountSuspended)),
     }
 }
 
@@ -73,7 +74,8 @@ fn start_session(ctx: &Ctx<'_>, signed_in: &SignedIn) -> Result<Token, PortalErr
         first_factor_at: signed_in.first.at,
         second_factor_at: signed_in.second.map(|second| second.at),
     };
-    let started = session_rules::start_session(ctx.db()?, &user.id, previous.as_ref(), &context)?;
+    let started = session_rules::start_session(ctx.db()?, &user.id, previous.as_ref(), &context)?
+        .ok_or(PortalError::Forbidden(views::Msg::AccountSuspended))?;
     ctx.add_cookie(session::set_cookie(
         ctx.portal_session_cookie(),
         &started.token,

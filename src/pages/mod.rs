@@ -11,7 +11,7 @@ mod ctx;
 pub mod error_page;
 mod mail;
 pub mod oauth;
-mod parts;
+pub(crate) mod parts;
 pub mod passkeys;
 mod passwords;
 mod redirects;

@@ -1,5 +1,6 @@
 //! Security-sensitive code, one module per concern, each with its threat in its doc comment.
 
+pub mod api_key;
 pub mod backup_codes;
 pub mod breach;
 pub mod cbor;

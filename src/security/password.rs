@@ -89,6 +89,49 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     }
 }
 
+/// Largest Argon2id cost an imported hash may carry: verifying it runs at every sign-in of that
+/// account, in a wasm instance, so a hash with absurd parameters would be a denial of service.
+pub const IMPORT_MAX_MEMORY_KIB: u32 = 65_536;
+pub const IMPORT_MAX_ITERATIONS: u32 = 10;
+pub const IMPORT_MAX_PARALLELISM: u32 = 8;
+
+/// Checks a password hash brought from another system (a migration through the Backend API):
+/// an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) whose cost is at most the
+/// import limits and at least the hash's own minimum. Answers the hash to store, or why it is
+/// refused. A hash the portal cannot verify is refused here rather than stored, so an imported
+/// account never ends up with a password that can never work. (bcrypt is not accepted yet.)
+pub fn check_imported_hash(digest: &str) -> Result<String, String> {
+    let digest = digest.trim();
+    if digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$") {
+        return Err("bcrypt hashes cannot be imported yet: only Argon2id PHC strings".into());
+    }
+    let parsed = PasswordHash::new(digest).map_err(|_| "is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)")?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(format!("uses {}: only argon2id is accepted", parsed.algorithm));
+    }
+    let params = Params::try_from(&parsed).map_err(|error| format!("has unusable parameters: {error}"))?;
+    if params.m_cost() > IMPORT_MAX_MEMORY_KIB
+        || params.t_cost() > IMPORT_MAX_ITERATIONS
+        || params.p_cost() > IMPORT_MAX_PARALLELISM
+    {
+        return Err(format!(
+            "costs more than the portal verifies (at most m={IMPORT_MAX_MEMORY_KIB}, t={IMPORT_MAX_ITERATIONS}, p={IMPORT_MAX_PARALLELISM})"
+        ));
+    }
+    if parsed.version.is_some_and(|version| version != 0x13) {
+        return Err("must be Argon2 version 19 (0x13)".into());
+    }
+    match &parsed.hash {
+        Some(output) if output.len() >= 16 => {}
+        _ => return Err("has no hash output (or one shorter than 16 bytes)".into()),
+    }
+    match &parsed.salt {
+        Some(salt) if salt.len() >= 8 => {}
+        _ => return Err("has no salt (or one shorter than 8 characters)".into()),
+    }
+    Ok(digest.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +154,52 @@ mod tests {
     #[test]
     fn the_same_password_gets_a_different_salt_each_time() {
         assert_ne!(hash_password("abcdefgh").unwrap(), hash_password("abcdefgh").unwrap());
+    }
+
+    #[test]
+    fn an_imported_argon2id_hash_is_kept_and_verifies_with_its_own_parameters() {
+        let other_system = argon2::Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"migrated secret", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        let stored = check_imported_hash(&other_system).unwrap();
+        assert!(verify_password("migrated secret", Some(&stored)));
+        assert!(!verify_password("migrated secreT", Some(&stored)));
+    }
+
+    #[test]
+    fn attack_an_imported_hash_that_would_cost_every_sign_in_a_gigabyte_is_refused() {
+        let expensive =
+            "$argon2id$v=19$m=1048576,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI";
+        assert!(check_imported_hash(expensive).unwrap_err().contains("costs more"));
+        let slow =
+            "$argon2id$v=19$m=19456,t=1000,p=1$c29tZXNhbHRzb21lc2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI";
+        assert!(check_imported_hash(slow).is_err());
+    }
+
+    #[test]
+    fn imported_hashes_the_portal_cannot_verify_are_refused() {
+        assert!(check_imported_hash("plain text password").is_err());
+        assert!(
+            check_imported_hash(
+                "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI"
+            )
+            .unwrap_err()
+            .contains("argon2id")
+        );
+        assert!(
+            check_imported_hash("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW")
+                .unwrap_err()
+                .contains("bcrypt")
+        );
+        assert!(
+            check_imported_hash("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA").is_err(),
+            "no output"
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub enum AccountError {
     Db(#[from] DbError),
     #[error("{0}")]
     Internal(String),
+    /// The operator suspended the account: nothing it proves changes it.
+    #[error("the account is suspended")]
+    Suspended,
 }
 
 impl From<SignInError> for AccountError {
@@ -377,6 +380,11 @@ pub fn complete_email_flow(
     match purpose {
         Purpose::Reset => {
             let hash = new_password_hash.ok_or_else(|| internal("a reset without its password"))?;
+            if users::get_user(db, id)?.banned_at.is_some() {
+                // The password stays as it was: a suspended account is not reopened through its
+                // owner's mailbox.
+                return Err(AccountError::Suspended);
+            }
             reset_password(db, id, &email, hash, now)?;
         }
         Purpose::EmailChange => {

@@ -9,3 +9,4 @@ pub mod oauth;
 pub mod organizations;
 pub mod profile;
 pub mod sessions;
+pub mod users;

@@ -184,7 +184,7 @@ pub fn delete_account(
 }
 
 /// Every row that belongs to a user. Runs inside the caller's transaction.
-fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
+pub(crate) fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
     organizations::remove_user_everywhere(db, user_id)?;
     sessions::delete_user_sessions(db, user_id)?;
     // SQLite enforces no foreign keys here, so nothing cascades: every factor goes explicitly.

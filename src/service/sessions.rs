@@ -86,12 +86,14 @@ pub struct SignInContext<'a> {
 
 /// Starts a portal session for `user_id`. The visitor's previous session (`replacing`) ends in
 /// the same transaction, so a session token is never carried across sign-ins (no fixation).
+/// `None` when the account is suspended (or was deleted) by the time the session would start:
+/// a ban that lands during someone's sign-in still wins.
 pub fn start_session(
     db: &dyn Db,
     user_id: &UserId,
     replacing: Option<&SessionId>,
     context: &SignInContext<'_>,
-) -> Result<StartedSession, DbError> {
+) -> Result<Option<StartedSession>, DbError> {
     let (token, hash) = new_token();
     let user_agent: Option<String> = context
         .user_agent
@@ -119,7 +121,7 @@ pub fn start_session(
             context.lifetime,
         )
     })?;
-    Ok(StartedSession { token, session })
+    Ok(session.map(|session| StartedSession { token, session }))
 }
 
 /// Ends a portal session (sign-out): its token stops working everywhere at once.
@@ -133,8 +135,14 @@ pub fn list_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<Vec<Port
 }
 
 /// Signs out one of the user's sessions (never another user's).
-pub fn revoke_session(db: &dyn Db, user_id: &UserId, session_id: &SessionId) -> Result<(), DbError> {
-    sessions::delete_user_session(db, user_id, session_id).map(drop)
+/// `false` when the user has no such session.
+pub fn revoke_session(db: &dyn Db, user_id: &UserId, session_id: &SessionId) -> Result<bool, DbError> {
+    sessions::delete_user_session(db, user_id, session_id)
+}
+
+/// Signs the user out everywhere (the operator's "sign out everywhere").
+pub fn end_all_sessions(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
+    sessions::delete_user_sessions(db, user_id)
 }
 
 /// Signs out every session of the user but `keep`.
@@ -293,8 +301,10 @@ mod tests {
     fn a_new_session_replaces_the_visitors_old_one_against_fixation() {
         let db = MemoryDb::new();
         let ada = user(&db, "a@example.com");
-        let first = start_session(&db, &ada.id, None, &context(1)).unwrap();
-        let second = start_session(&db, &ada.id, Some(&first.session.id), &context(2)).unwrap();
+        let first = start_session(&db, &ada.id, None, &context(1)).unwrap().unwrap();
+        let second = start_session(&db, &ada.id, Some(&first.session.id), &context(2))
+            .unwrap()
+            .unwrap();
         assert_ne!(first.token, second.token);
         assert!(
             find_visitor(&db, &first.token, 3).unwrap().is_none(),
@@ -311,10 +321,10 @@ mod tests {
         let db = MemoryDb::new();
         let ada = user(&db, "a@example.com");
         let bea = user(&db, "b@example.com");
-        start_session(&db, &ada.id, None, &context(1)).unwrap();
-        let live = start_session(&db, &ada.id, None, &context(50)).unwrap();
+        start_session(&db, &ada.id, None, &context(1)).unwrap().unwrap();
+        let live = start_session(&db, &ada.id, None, &context(50)).unwrap().unwrap();
         // At 120 the first (until 101) has expired; the second (until 150) has not.
-        start_session(&db, &bea.id, None, &context(120)).unwrap();
+        start_session(&db, &bea.id, None, &context(120)).unwrap().unwrap();
         let count = |db: &MemoryDb| {
             db.execute("SELECT COUNT(*) FROM portal_sessions", &[]).unwrap()[0]
                 .integer(0)
@@ -328,7 +338,7 @@ mod tests {
     fn claims_carry_the_active_organization_only_while_the_user_belongs_to_it() {
         let db = MemoryDb::new();
         let ada = user(&db, "a@example.com");
-        let started = start_session(&db, &ada.id, None, &context(1)).unwrap();
+        let started = start_session(&db, &ada.id, None, &context(1)).unwrap().unwrap();
         let terms = TokenTerms {
             issuer: "https://accounts.example.com",
             audience: "example.com",

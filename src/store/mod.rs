@@ -8,6 +8,7 @@
 //!   `COMMIT`, rolled back on any error), so a failure never leaves half a change;
 //! - a busy database is retried briefly, then reported as [`DbError::Busy`] (a 503 page).
 
+pub mod api_requests;
 pub mod attempts;
 pub mod dialect;
 pub mod email;
@@ -431,6 +432,20 @@ const MIGRATIONS: &[&[&str]] = &[
     &[
         // Expired portal sessions are deleted as new ones start (`sessions::delete_expired`).
         "CREATE INDEX IF NOT EXISTS portal_sessions_expiry ON portal_sessions(expires_at)",
+    ],
+    &[
+        // The operator's side: a suspended account (its sign-ins refused, its sessions ended),
+        // metadata an app keeps on a user (JSON objects as text), and the Backend API's requests
+        // counted per key and minute (its rate limit).
+        "ALTER TABLE users ADD COLUMN banned_at INTEGER",
+        "ALTER TABLE users ADD COLUMN public_metadata TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE users ADD COLUMN private_metadata TEXT NOT NULL DEFAULT '{}'",
+        "CREATE TABLE IF NOT EXISTS api_requests (
+            key_id TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            PRIMARY KEY (key_id, window_start)
+        )",
     ],
 ];
 

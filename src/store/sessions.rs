@@ -55,6 +55,8 @@ fn from_row(row: &Row) -> Result<PortalSession, DbError> {
     })
 }
 
+/// Inserts a session for `user_id`, unless the account is suspended (banned) or gone: `None`
+/// then. The check is in the insert itself, so a ban that commits first leaves no session behind.
 pub fn create_session(
     db: &dyn Db,
     id: &SessionId,
@@ -63,15 +65,15 @@ pub fn create_session(
     origin: &SessionOrigin<'_>,
     now: i64,
     lifetime: i64,
-) -> Result<PortalSession, DbError> {
-    db.execute(
+) -> Result<Option<PortalSession>, DbError> {
+    let inserted = db.execute(
         "INSERT INTO portal_sessions (id, token_hash, user_id, created_at, last_active_at, expires_at, client_addr, user_agent,
             amr, first_factor_at, second_factor_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         SELECT ?, ?, id, ?, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND banned_at IS NULL
+         RETURNING id",
         &[
             id.into(),
             token_hash.into(),
-            user_id.into(),
             now.into(),
             now.into(),
             (now + lifetime).into(),
@@ -80,9 +82,13 @@ pub fn create_session(
             origin.amr.into(),
             origin.first_factor_at.into(),
             origin.second_factor_at.into(),
+            user_id.into(),
         ],
     )?;
-    Ok(PortalSession {
+    if inserted.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(PortalSession {
         id: id.clone(),
         user_id: user_id.clone(),
         created_at: now,
@@ -93,7 +99,7 @@ pub fn create_session(
         amr: Some(origin.amr.to_owned()),
         first_factor_at: Some(origin.first_factor_at),
         second_factor_at: origin.second_factor_at,
-    })
+    }))
 }
 
 /// Records that the session's user proved a factor again just now (a step-up before a
@@ -137,13 +143,13 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
                 s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
                 u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
-                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id),
+                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id), u.banned_at,
                 s.active_org_id, o.id, o.name, o.slug, o.created_at, o.require_two_step, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
          LEFT JOIN organizations o ON o.id = m.org_id
-         WHERE s.token_hash = ? AND s.expires_at > ?";
+         WHERE s.token_hash = ? AND s.expires_at > ? AND u.banned_at IS NULL";
     let Some(row) = query_row(db, statement, &[token_hash.into(), now.into()])? else {
         return Ok(None);
     };

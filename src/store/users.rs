@@ -20,6 +20,8 @@ pub struct User {
     pub totp_enabled_at: Option<i64>,
     /// How many passkeys the account has.
     pub passkeys: i64,
+    /// When the operator suspended the account; `None` while it may sign in.
+    pub banned_at: Option<i64>,
 }
 
 impl User {
@@ -77,9 +79,9 @@ impl From<DbError> for CreateUserError {
 const COLUMNS: &str =
     "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at,
      (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = users.id),
-     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id)";
+     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id), banned_at";
 /// Columns of a user in a row.
-pub(super) const COLUMN_COUNT: usize = 11;
+pub(super) const COLUMN_COUNT: usize = 12;
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     from_row_at(row, 0)
@@ -99,6 +101,7 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         email_verified_at: row.optional_integer(offset + 8)?,
         totp_enabled_at: row.optional_integer(offset + 9)?,
         passkeys: row.integer(offset + 10)?,
+        banned_at: row.optional_integer(offset + 11)?,
     })
 }
 
@@ -252,6 +255,119 @@ pub fn update_password_hash(db: &dyn Db, id: &UserId, password_hash: &str, now: 
 pub fn delete_user(db: &dyn Db, id: &UserId) -> Result<(), DbError> {
     db.execute("DELETE FROM users WHERE id = ?", &[id.into()])?;
     Ok(())
+}
+
+/// Suspends (`Some(now)`) or restores (`None`) an account; `false` when there is no such user.
+pub fn set_banned(db: &dyn Db, id: &UserId, banned_at: Option<i64>, now: i64) -> Result<bool, DbError> {
+    let rows = db.execute(
+        "UPDATE users SET banned_at = ?, updated_at = ? WHERE id = ? RETURNING id",
+        &[banned_at.into(), now.into(), id.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// A user's metadata as stored (JSON object texts): `(public, private)`.
+pub fn metadata(db: &dyn Db, id: &UserId) -> Result<Option<(String, String)>, DbError> {
+    query_row(
+        db,
+        "SELECT public_metadata, private_metadata FROM users WHERE id = ?",
+        &[id.into()],
+    )?
+    .map(|row| Ok((row.text(0)?, row.text(1)?)))
+    .transpose()
+}
+
+/// Replaces a user's metadata (JSON object texts the caller checked).
+pub fn set_metadata(db: &dyn Db, id: &UserId, public: &str, private: &str, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET public_metadata = ?, private_metadata = ?, updated_at = ? WHERE id = ?",
+        &[public.into(), private.into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+/// What a list of users is narrowed to; every part that is set must hold.
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    /// Exact addresses (any of them).
+    pub emails: Vec<EmailAddress>,
+    /// Exact usernames (any of them).
+    pub usernames: Vec<String>,
+    /// Text found, in any case, in the address, username, first or last name.
+    pub query: Option<String>,
+}
+
+/// A user with its metadata texts `(public, private)`, as the operator lists them.
+pub type UserWithMetadata = (User, String, String);
+
+/// One page of users, newest first, with their metadata, and how many users the filter finds
+/// in all.
+pub fn list_users(
+    db: &dyn Db,
+    filter: &UserFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UserWithMetadata>, i64), DbError> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut parameters: Vec<Value> = Vec::new();
+    if !filter.emails.is_empty() {
+        conditions.push(format!("email IN ({})", placeholders(filter.emails.len())));
+        parameters.extend(filter.emails.iter().map(Value::from));
+    }
+    if !filter.usernames.is_empty() {
+        conditions.push(format!("username IN ({})", placeholders(filter.usernames.len())));
+        parameters.extend(filter.usernames.iter().map(|name| Value::from(name.as_str())));
+    }
+    if let Some(query) = &filter.query {
+        let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
+        conditions.push(
+            "(LOWER(email) LIKE ? ESCAPE '!' OR LOWER(COALESCE(username, '')) LIKE ? ESCAPE '!'
+              OR LOWER(COALESCE(first_name, '')) LIKE ? ESCAPE '!' OR LOWER(COALESCE(last_name, '')) LIKE ? ESCAPE '!')"
+                .into(),
+        );
+        for _ in 0..4 {
+            parameters.push(pattern.as_str().into());
+        }
+    }
+    let condition = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let total = query_row(db, &format!("SELECT COUNT(*) FROM users {condition}"), &parameters)?
+        .map_or(Ok(0), |row| row.integer(0))?;
+    let mut page_parameters = parameters;
+    page_parameters.push(limit.into());
+    page_parameters.push(offset.into());
+    let users = db
+        .execute(
+            &format!(
+                "SELECT {COLUMNS}, public_metadata, private_metadata FROM users {condition}
+                 ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
+            ),
+            &page_parameters,
+        )?
+        .iter()
+        .map(|row| Ok((from_row(row)?, row.text(COLUMN_COUNT)?, row.text(COLUMN_COUNT + 1)?)))
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok((users, total))
+}
+
+fn placeholders(count: usize) -> String {
+    vec!["?"; count].join(", ")
+}
+
+/// `text` with LIKE's wildcards (and the escape character) escaped by `!` (not a backslash,
+/// which the two dialects' string literals read differently).
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 #[cfg(test)]

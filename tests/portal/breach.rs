@@ -162,15 +162,7 @@ fn a_breached_password_is_refused_at_a_reset_without_spending_the_code() {
     let portal = portal_checking(&origin, &[]);
     let _ada = Browser::signed_up(&portal, "ada@example.com");
     let mut browser = Browser::new(&portal);
-    let sent = browser.submit(
-        "/forgot-password",
-        "/forgot-password",
-        &[("email_address", "ada@example.com")],
-    );
-    sent.assert_status(303);
-    let page = sent.location().to_owned();
-    let flow = browser.get(&page).input_value("flow").unwrap();
-    let code = portal.newest_outbox_code().expect("the reset code");
+    let (page, flow, code) = browser.ask_for_reset("ada@example.com");
     let refused = browser.submit(
         &page,
         "/verify",

@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod api;
 mod breach;
 mod browser;
 mod budgets;
@@ -33,6 +34,7 @@ mod two_step;
 #[allow(clippy::duplicate_mod, reason = "the same suites, run a second time on PostgreSQL")]
 mod on_postgres {
     mod accounts;
+    mod api;
     mod breach;
     mod email_flows;
     mod oauth;

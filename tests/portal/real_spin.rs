@@ -484,3 +484,56 @@ fn signing_in_with_an_openid_provider_works_on_real_spin_with_postgres() {
     assert_eq!(browser.claims()["amr"], serde_json::json!(["fed"]));
     assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
 }
+
+#[test]
+fn the_backend_api_and_a_ban_work_on_real_spin_with_postgres_in_production() {
+    const KEY: &str = "sk_live_5e8a1c3f7b9d2e4a6c8f0b1d3e5a7c9f";
+    let call = |portal: &Portal, method: &str, path: &str, body: Option<serde_json::Value>| {
+        let mut builder = crate::support::request(method, path).header("authorization", format!("Bearer {KEY}"));
+        let bytes = match body {
+            Some(body) => {
+                builder = builder.header("content-type", "application/json");
+                bytes::Bytes::from(body.to_string())
+            }
+            None => bytes::Bytes::new(),
+        };
+        let answer = portal.send(builder.body(bytes).unwrap());
+        let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        (answer.status, json)
+    };
+    let portal = Portal::production_on_spin(&[("api_secret_key", KEY)], true);
+    let origin = "https://accounts.myapp.com";
+    let (status, ada) = call(
+        &portal,
+        "POST",
+        "/api/v1/users",
+        Some(serde_json::json!({"email_address": "ada@example.com", "password": PASSWORD, "first_name": "Ada"})),
+    );
+    assert_eq!(status, 201, "{ada}");
+    let id = ada["id"].as_str().unwrap().to_owned();
+    let (status, found) = call(&portal, "GET", "/api/v1/users?query=AD&limit=5", None);
+    assert_eq!((status, found["total_count"].clone()), (200, serde_json::json!(1)));
+    let (status, none) = call(&portal, "GET", "/api/v1/users?query=%25zz", None);
+    assert_eq!((status, none["total_count"].clone()), (200, serde_json::json!(0)));
+
+    let mut browser = Browser::at(&portal, origin);
+    browser.sign_in("ada@example.com", PASSWORD).assert_status(302);
+    let (status, banned) = call(&portal, "POST", &format!("/api/v1/users/{id}/ban"), None);
+    assert_eq!((status, banned["banned"].clone()), (200, serde_json::json!(true)));
+    assert_eq!(browser.get("/user").status, 302, "the session ended");
+    let refused = Browser::at(&portal, origin).sign_in("ada@example.com", PASSWORD);
+    refused.assert_status(403);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM portal_sessions"), 0);
+    call(&portal, "POST", &format!("/api/v1/users/{id}/unban"), None);
+    Browser::at(&portal, origin)
+        .sign_in("ada@example.com", PASSWORD)
+        .assert_status(302);
+    let (status, _) = call(&portal, "DELETE", &format!("/api/v1/users/{id}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM api_requests"),
+        1,
+        "one row per key and minute"
+    );
+}

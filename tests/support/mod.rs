@@ -660,6 +660,17 @@ impl<'p> Browser<'p> {
         self.submit(code_page, "/verify", &[("flow", &flow), ("code", code)])
     }
 
+    /// Asks `/forgot-password` for a reset code for `email`: the code page, its flow and the
+    /// code from the development outbox.
+    pub fn ask_for_reset(&mut self, email: &str) -> (String, String, String) {
+        let sent = self.submit("/forgot-password", "/forgot-password", &[("email_address", email)]);
+        sent.assert_status(303);
+        let page = sent.location().to_owned();
+        let flow = self.get(&page).input_value("flow").unwrap();
+        let code = self.portal.newest_outbox_code().expect("the reset code");
+        (page, flow, code)
+    }
+
     pub fn sign_in(&mut self, identifier: &str, password: &str) -> TestResponse {
         self.submit(
             "/sign-in",

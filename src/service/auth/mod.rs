@@ -101,6 +101,8 @@ pub enum Step {
         flow: String,
         allowed: Vec<Factor>,
     },
+    /// The operator suspended the account: no factor signs it in.
+    Suspended,
 }
 
 /// A second factor presented at a pending sign-in.
@@ -149,6 +151,9 @@ pub fn first_factor(
     browser_hash: Vec<u8>,
     now: i64,
 ) -> Result<Step, DbError> {
+    if user.banned_at.is_some() {
+        return Ok(Step::Suspended);
+    }
     let first = Verified { factor, at: now };
     let allowed = second_factors(&user);
     if allowed.is_empty() {
@@ -183,6 +188,9 @@ pub fn present(
             return Ok(Err(Refused::OtherBrowser));
         }
         let user = users::get_user(db, &pending.user_id)?;
+        if user.banned_at.is_some() {
+            return Ok(Ok((Step::Suspended, pending.location)));
+        }
         let scope = lockout::account_scope(Some(&user.id), user.email.as_str());
         let failures = attempts::check_times(db, &scope, now - policy.horizon())?;
         if policy.is_locked(&failures, now) {

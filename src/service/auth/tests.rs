@@ -74,6 +74,7 @@ fn pending(db: &MemoryDb, user: User) -> String {
             flow
         }
         Step::Done(_) => panic!("a user with an app must present it"),
+        Step::Suspended => panic!("the user is not suspended"),
     }
 }
 
@@ -280,4 +281,25 @@ fn an_app_is_on_only_after_a_right_first_code() {
         present_totp(&db, &flow, &code(&secret, NOW), NOW + 5),
         Err(Refused::Wrong { tries_left: 4 })
     );
+}
+
+#[test]
+fn attack_a_suspended_account_is_not_signed_in_by_a_right_password() {
+    let db = MemoryDb::new();
+    migrate(&db, 0).unwrap();
+    let user = stored_user(&db, "user_1", "ada@example.com");
+    assert!(users::set_banned(&db, &user.id, Some(NOW - 1), NOW - 1).unwrap());
+    let user = users::get_user(&db, &user.id).unwrap();
+    let step = first_factor(&db, user, Factor::Password, "/user", vec![1], NOW).unwrap();
+    assert_eq!(step, Step::Suspended);
+}
+
+#[test]
+fn attack_a_ban_during_a_pending_sign_in_stops_it_at_the_second_factor() {
+    let db = MemoryDb::new();
+    let (user, secret, _) = user_with_app(&db);
+    let flow = pending(&db, user.clone());
+    users::set_banned(&db, &user.id, Some(NOW), NOW).unwrap();
+    let (step, _) = present_totp(&db, &flow, &code(&secret, NOW), NOW).unwrap();
+    assert_eq!(step, Step::Suspended);
 }

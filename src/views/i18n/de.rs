@@ -199,6 +199,7 @@ pub const GERMAN: Strings = Strings {
     csrf_cross_site: "Dieses Formular wurde von einer anderen Website gesendet und daher abgelehnt.",
     csrf_token_missing: "Das Sicherheitstoken des Formulars fehlt. Prüfen Sie, ob Cookies aktiviert sind, laden Sie die Seite neu und versuchen Sie es erneut.",
     csrf_token_invalid: "Das Sicherheitstoken des Formulars ist ungültig oder abgelaufen. Laden Sie die Seite neu und versuchen Sie es erneut.",
+    account_suspended: "Dieses Konto ist gesperrt und kann sich nicht anmelden. Wenn Sie das für einen Fehler halten, wenden Sie sich an den Support der Anwendung.",
     database_unavailable_title: "Vorübergehend nicht verfügbar",
     database_unavailable: "Das Portal erreicht seine Datenbank gerade nicht. Es wurde nichts geändert. Bitte versuchen Sie es gleich noch einmal.",
     busy: "Das Portal ist ausgelastet. Bitte versuchen Sie es gleich noch einmal.",

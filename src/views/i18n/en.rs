@@ -205,6 +205,7 @@ pub const ENGLISH: Strings = Strings {
     csrf_cross_site: "This form was sent from another site, so it was refused.",
     csrf_token_missing: "The form's security token is missing. Make sure cookies are enabled, reload the page and try again.",
     csrf_token_invalid: "The form's security token is invalid or expired. Reload the page and try again.",
+    account_suspended: "This account is suspended, so it cannot sign in. If you think this is a mistake, contact the application's support.",
     database_unavailable_title: "Temporarily unavailable",
     database_unavailable: "The portal cannot reach its database right now. Nothing was changed. Please try again in a moment.",
     busy: "The portal is busy. Please try again in a moment.",

@@ -199,6 +199,7 @@ pub const SPANISH: Strings = Strings {
     csrf_cross_site: "Este formulario se envió desde otro sitio, así que se ha rechazado.",
     csrf_token_missing: "Falta el token de seguridad del formulario. Comprueba que las cookies estén activadas, recarga la página y vuelve a intentarlo.",
     csrf_token_invalid: "El token de seguridad del formulario no es válido o ha caducado. Recarga la página y vuelve a intentarlo.",
+    account_suspended: "Esta cuenta está suspendida y no puede iniciar sesión. Si crees que es un error, contacta con el soporte de la aplicación.",
     database_unavailable_title: "No disponible temporalmente",
     database_unavailable: "El portal no puede conectar con su base de datos ahora mismo. No se cambió nada. Inténtalo de nuevo en un momento.",
     busy: "El portal está ocupado. Vuelve a intentarlo en un momento.",

@@ -199,6 +199,7 @@ pub const FRENCH: Strings = Strings {
     csrf_cross_site: "Ce formulaire a été envoyé depuis un autre site : il a été refusé.",
     csrf_token_missing: "Le jeton de sécurité du formulaire est absent. Vérifiez que les cookies sont activés, rechargez la page et réessayez.",
     csrf_token_invalid: "Le jeton de sécurité du formulaire est invalide ou expiré. Rechargez la page et réessayez.",
+    account_suspended: "Ce compte est suspendu : il ne peut pas se connecter. Si vous pensez qu'il s'agit d'une erreur, contactez l'assistance de l'application.",
     database_unavailable_title: "Temporairement indisponible",
     database_unavailable: "Le portail ne peut pas joindre sa base de données pour le moment. Rien n'a été modifié. Réessayez dans un instant.",
     busy: "Le portail est occupé. Réessayez dans un instant.",

@@ -199,6 +199,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     csrf_cross_site: "Este formulário foi enviado de outro site e, por isso, foi recusado.",
     csrf_token_missing: "O token de segurança do formulário está ausente. Verifique se os cookies estão ativados, recarregue a página e tente de novo.",
     csrf_token_invalid: "O token de segurança do formulário é inválido ou expirou. Recarregue a página e tente de novo.",
+    account_suspended: "Esta conta está suspensa e não pode entrar. Se você acha que é um engano, fale com o suporte do aplicativo.",
     database_unavailable_title: "Temporariamente indisponível",
     database_unavailable: "O portal não consegue acessar o banco de dados agora. Nada foi alterado. Tente de novo em instantes.",
     busy: "O portal está ocupado. Tente de novo em instantes.",

@@ -1,0 +1,329 @@
+//! `/api/v1/users…`: users, their sessions and their organization memberships.
+
+use http::StatusCode;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+
+use super::{ApiError, ApiResult, json_body};
+use crate::domain::{EmailAddress, FieldError, SessionId, UserId};
+use crate::pages::Ctx;
+use crate::service::users::{self as rules, NewAccount, NewPassword, OperatorError, UserChanges, UserRecord};
+use crate::service::{organizations, sessions};
+use crate::store::sessions::PortalSession;
+use crate::store::users::UserFilter;
+use crate::views;
+
+/// Page sizes of the user list.
+const DEFAULT_LIMIT: i64 = 20;
+const MAX_LIMIT: i64 = 100;
+const MAX_OFFSET: i64 = 1_000_000;
+/// Most addresses or usernames one list request may name.
+const MAX_FILTER_VALUES: usize = 100;
+
+impl From<OperatorError> for ApiError {
+    fn from(error: OperatorError) -> Self {
+        match error {
+            OperatorError::NotFound => ApiError::not_found("user"),
+            OperatorError::Fields(fields) => {
+                let Some((field, problem)) = fields.first().copied() else {
+                    return ApiError::bad_request("the input has problems");
+                };
+                let (status, code) = match problem {
+                    FieldError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+                    FieldError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+                };
+                let message = crate::pages::parts::field_error_text(&views::i18n::ENGLISH, field, problem);
+                ApiError::new(status, code, format!("{field}: {message}")).on_field(field)
+            }
+            OperatorError::Invalid { field, message } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("{field} {message}"),
+            )
+            .on_field(field),
+            OperatorError::LastAdmin(names) => ApiError::new(
+                StatusCode::CONFLICT,
+                "last_admin",
+                format!(
+                    "the user is the last admin of {}: make another member admin first",
+                    names.join(", ")
+                ),
+            ),
+            OperatorError::Db(error) => error.into(),
+            OperatorError::Internal(detail) => {
+                eprintln!("api: {detail}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+            }
+        }
+    }
+}
+
+fn user_id(text: &str) -> Result<UserId, ApiError> {
+    UserId::parse(text).ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// A user as the API shows it. Times are Unix seconds, as in the session token.
+pub(crate) fn user_json(record: &UserRecord) -> Value {
+    let user = &record.user;
+    json!({
+        "object": "user",
+        "id": user.id.as_str(),
+        "email_address": user.email.as_str(),
+        "email_verified": user.email_verified_at.is_some(),
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone_number": user.phone_number,
+        "password_enabled": user.has_password(),
+        "totp_enabled": user.totp_enabled_at.is_some(),
+        "passkeys": user.passkeys,
+        "banned": user.banned_at.is_some(),
+        "banned_at": user.banned_at,
+        "created_at": user.created_at,
+        "public_metadata": Value::Object(record.public_metadata.clone()),
+        "private_metadata": Value::Object(record.private_metadata.clone()),
+    })
+}
+
+fn session_json(session: &PortalSession) -> Value {
+    json!({
+        "object": "session",
+        "id": session.id.as_str(),
+        "user_id": session.user_id.as_str(),
+        "created_at": session.created_at,
+        "last_active_at": session.last_active_at,
+        "expires_at": session.expires_at,
+        "client_addr": session.client_addr,
+        "user_agent": session.user_agent,
+        "amr": session.amr.as_deref().map(|amr| amr.split(',').collect::<Vec<_>>()).unwrap_or_default(),
+    })
+}
+
+/// `GET /users?email_address=…&username=…&query=…&limit=…&offset=…`
+pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
+    let mut filter = UserFilter::default();
+    let (mut limit, mut offset) = (DEFAULT_LIMIT, 0);
+    for (name, value) in ctx.query.pairs() {
+        match name {
+            // `name[]` is how several common clients (axios, PHP, Rails) repeat a parameter.
+            "email_address" | "email_address[]" => {
+                let email = EmailAddress::parse(value).map_err(|_| {
+                    ApiError::bad_request(format!("email_address {value:?} is not an email address"))
+                        .on_field("email_address")
+                })?;
+                filter.emails.push(email);
+            }
+            "username" | "username[]" => filter.usernames.push(value.to_lowercase()),
+            "query" if !value.trim().is_empty() => filter.query = Some(value.trim().chars().take(100).collect()),
+            "query" => {}
+            "limit" => limit = number(value, "limit", 1, MAX_LIMIT)?,
+            "offset" => offset = number(value, "offset", 0, MAX_OFFSET)?,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {other:?}: use email_address, username, query, limit, offset"
+                )));
+            }
+        }
+    }
+    if filter.emails.len() > MAX_FILTER_VALUES || filter.usernames.len() > MAX_FILTER_VALUES {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_FILTER_VALUES} addresses and {MAX_FILTER_VALUES} usernames per request"
+        )));
+    }
+    let (records, total) = rules::list(ctx.db()?, &filter, limit, offset)?;
+    let data: Vec<Value> = records.iter().map(user_json).collect();
+    Ok((StatusCode::OK, json!({ "data": data, "total_count": total })))
+}
+
+fn number(text: &str, name: &'static str, min: i64, max: i64) -> Result<i64, ApiError> {
+    match text.parse::<i64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(ApiError::bad_request(format!("{name} must be a whole number from {min} to {max}")).on_field(name)),
+    }
+}
+
+/// `GET /users/{id}`
+pub(super) fn get(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let record = rules::get(ctx.db()?, &user_id(id)?)?;
+    Ok((StatusCode::OK, user_json(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    email_address: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    phone_number: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    /// A hash from another system (an Argon2id PHC string).
+    #[serde(default)]
+    password_digest: Option<String>,
+    #[serde(default = "verified_by_default")]
+    email_verified: bool,
+    #[serde(default)]
+    public_metadata: Option<Value>,
+    #[serde(default)]
+    private_metadata: Option<Value>,
+}
+
+fn verified_by_default() -> bool {
+    true
+}
+
+/// `POST /users`
+pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
+    let body: CreateUser = json_body(ctx)?;
+    let password = match (&body.password, &body.password_digest) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "send either password or password_digest, not both",
+            )
+            .on_field("password_digest"));
+        }
+        (Some(plain), None) => NewPassword::Plain(plain),
+        (None, Some(digest)) => NewPassword::Imported(digest),
+        (None, None) => NewPassword::None,
+    };
+    let account = NewAccount {
+        email_address: &body.email_address,
+        username: body.username.as_deref(),
+        first_name: body.first_name.as_deref(),
+        last_name: body.last_name.as_deref(),
+        phone_number: body.phone_number.as_deref(),
+        password,
+        email_verified: body.email_verified,
+        public_metadata: body.public_metadata,
+        private_metadata: body.private_metadata,
+    };
+    let record = rules::create(ctx.db()?, &account, ctx.now())?;
+    Ok((StatusCode::CREATED, user_json(&record)))
+}
+
+/// A field that may be absent (leave it), `null` (clear it) or a value.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateUser {
+    #[serde(default, deserialize_with = "present")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
+    #[serde(default)]
+    public_metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    private_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /users/{id}`: names, username (`null` clears one) and metadata (replaced whole).
+pub(super) fn update(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let id = user_id(id)?;
+    let body: UpdateUser = json_body(ctx)?;
+    let changes = UserChanges {
+        first_name: body.first_name.as_ref().map(Option::as_deref),
+        last_name: body.last_name.as_ref().map(Option::as_deref),
+        username: body.username.as_ref().map(Option::as_deref),
+        public_metadata: body.public_metadata.map(Value::Object),
+        private_metadata: body.private_metadata.map(Value::Object),
+    };
+    let record = rules::update(ctx.db()?, &id, &changes, ctx.now())?;
+    Ok((StatusCode::OK, user_json(&record)))
+}
+
+/// `DELETE /users/{id}`
+pub(super) fn delete(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let id = user_id(id)?;
+    rules::delete(ctx.db()?, &id)?;
+    Ok((
+        StatusCode::OK,
+        json!({"object": "user", "id": id.as_str(), "deleted": true}),
+    ))
+}
+
+/// `POST /users/{id}/ban`: every session ends now; no sign-in works until an unban.
+pub(super) fn ban(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let record = rules::ban(ctx.db()?, &user_id(id)?, ctx.now())?;
+    Ok((StatusCode::OK, user_json(&record)))
+}
+
+/// `POST /users/{id}/unban`
+pub(super) fn unban(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let record = rules::unban(ctx.db()?, &user_id(id)?, ctx.now())?;
+    Ok((StatusCode::OK, user_json(&record)))
+}
+
+/// The user, or 404: the endpoints below answer for existing users only.
+fn existing_user(ctx: &Ctx<'_>, id: &str) -> Result<UserId, ApiError> {
+    let id = user_id(id)?;
+    rules::get(ctx.db()?, &id)?;
+    Ok(id)
+}
+
+/// `GET /users/{id}/sessions`: live sessions, newest first.
+pub(super) fn sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let id = existing_user(ctx, id)?;
+    let list = sessions::list_sessions(ctx.db()?, &id, ctx.now())?;
+    let data: Vec<Value> = list.iter().map(session_json).collect();
+    Ok((StatusCode::OK, json!({ "data": data, "total_count": data.len() })))
+}
+
+/// `DELETE /users/{id}/sessions`: signs the user out everywhere.
+pub(super) fn revoke_all_sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let id = existing_user(ctx, id)?;
+    sessions::end_all_sessions(ctx.db()?, &id)?;
+    Ok((
+        StatusCode::OK,
+        json!({"object": "user", "id": id.as_str(), "sessions_revoked": true}),
+    ))
+}
+
+/// `DELETE /users/{id}/sessions/{session_id}`
+pub(super) fn revoke_session(ctx: &Ctx<'_>, id: &str, session_id: &str) -> ApiResult {
+    let id = existing_user(ctx, id)?;
+    let session_id = SessionId::parse(session_id).ok_or_else(|| ApiError::not_found("session"))?;
+    if !sessions::revoke_session(ctx.db()?, &id, &session_id)? {
+        return Err(ApiError::not_found("session"));
+    }
+    Ok((
+        StatusCode::OK,
+        json!({"object": "session", "id": session_id.as_str(), "revoked": true}),
+    ))
+}
+
+/// `GET /users/{id}/organization_memberships`
+pub(super) fn memberships(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    let id = existing_user(ctx, id)?;
+    let list = organizations::list_memberships(ctx.db()?, &id)?;
+    let data: Vec<Value> = list
+        .iter()
+        .map(|membership| {
+            let organization = &membership.organization;
+            json!({
+                "object": "organization_membership",
+                "role": membership.role.as_str(),
+                "organization": {
+                    "object": "organization",
+                    "id": organization.id.as_str(),
+                    "name": organization.name,
+                    "slug": organization.slug,
+                    "created_at": organization.created_at,
+                },
+            })
+        })
+        .collect();
+    Ok((StatusCode::OK, json!({ "data": data, "total_count": data.len() })))
+}

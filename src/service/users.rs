@@ -1,0 +1,501 @@
+//! The operator's rules over accounts (the Backend API; the admin console will call the same):
+//! create an account, with a password or a hash imported from another system; change names,
+//! username and metadata; suspend (ban) and restore; delete. What a person meets on the pages
+//! holds here too, through the same functions: a valid, unique address and username, the
+//! password rules, and an organization never left without an admin.
+//!
+//! A ban ends every session of the account in the same transaction, and the store refuses to
+//! start a session for a suspended account (`store::sessions::create_session`), so a token is
+//! never issued to it again whichever road a sign-in takes.
+
+use serde_json::{Map, Value};
+
+use crate::domain::{EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, UserId, Username};
+use crate::security::password;
+use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User, UserFilter};
+use crate::store::{Db, DbError, sessions, transaction};
+
+use super::{organizations, profile};
+
+/// Largest metadata object, as compact JSON: what an app keeps about a user, not a document
+/// store (Clerk's limit too).
+pub const METADATA_MAX_BYTES: usize = 8 * 1024;
+
+/// Why the operator's change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OperatorError {
+    #[error("there is no such user")]
+    NotFound,
+    #[error("the input has problems: {0:?}")]
+    Fields(FieldErrors),
+    /// A field the caller sent is not valid for its own reason (a metadata object, a hash).
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// Deleting the user would leave these organizations (names) without an admin.
+    #[error("the user is the last admin of {0:?}")]
+    LastAdmin(Vec<String>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<CreateUserError> for OperatorError {
+    fn from(error: CreateUserError) -> Self {
+        match error {
+            CreateUserError::EmailTaken => Self::Fields(vec![("email_address", FieldError::EmailTaken)]),
+            CreateUserError::UsernameTaken => Self::Fields(vec![("username", FieldError::UsernameTaken)]),
+            CreateUserError::Db(error) => Self::Db(error),
+        }
+    }
+}
+
+impl From<UpdateUserError> for OperatorError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::EmailTaken => Self::Fields(vec![("email_address", FieldError::EmailTaken)]),
+            UpdateUserError::UsernameTaken => Self::Fields(vec![("username", FieldError::UsernameTaken)]),
+            UpdateUserError::Db(error) => Self::Db(error),
+        }
+    }
+}
+
+/// A user with its metadata, as the operator sees it.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub public_metadata: Map<String, Value>,
+    pub private_metadata: Map<String, Value>,
+}
+
+/// How a new account gets its password.
+#[derive(Debug, Clone, Copy)]
+pub enum NewPassword<'a> {
+    /// None: the person signs in with an email code, a provider or a passkey, or sets one by
+    /// "forgot password".
+    None,
+    /// A password in clear, checked by the rules of sign-up and hashed here.
+    Plain(&'a str),
+    /// A hash imported from another system (`security::password::check_imported_hash`).
+    Imported(&'a str),
+}
+
+/// An account the operator creates.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub email_address: &'a str,
+    pub username: Option<&'a str>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+    pub password: NewPassword<'a>,
+    /// Whether the operator vouches for the address (an import from a system that verified it).
+    pub email_verified: bool,
+    pub public_metadata: Option<Value>,
+    pub private_metadata: Option<Value>,
+}
+
+/// Creates an account. The sign-up mode and lists do not apply: they govern who may sign
+/// themselves up, and the operator's key is the operator.
+pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRecord, OperatorError> {
+    let mut errors = FieldErrors::new();
+    let email = match EmailAddress::parse(account.email_address) {
+        Ok(email) => Some(email),
+        Err(problem) => {
+            errors.push(("email_address", FieldError::Field(problem)));
+            None
+        }
+    };
+    let username = optional_field(&mut errors, "username", account.username, Username::parse);
+    let first_name = optional_field(&mut errors, "first_name", account.first_name, PersonName::parse);
+    let last_name = optional_field(&mut errors, "last_name", account.last_name, PersonName::parse);
+    let phone_number = optional_field(&mut errors, "phone_number", account.phone_number, PhoneNumber::parse);
+    if let NewPassword::Plain(plain) = account.password {
+        let identities = [account.email_address, account.username.unwrap_or_default()];
+        if let Err(problem) = password::check_new_password(plain, &identities) {
+            errors.push(("password", FieldError::Password(problem)));
+        }
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return Err(OperatorError::Fields(errors));
+    };
+    let public = metadata_text("public_metadata", account.public_metadata.as_ref())?;
+    let private = metadata_text("private_metadata", account.private_metadata.as_ref())?;
+    let password_hash = match account.password {
+        NewPassword::None => String::new(),
+        NewPassword::Plain(plain) => password::hash_password(plain).map_err(OperatorError::Internal)?,
+        NewPassword::Imported(digest) => {
+            password::check_imported_hash(digest).map_err(|message| OperatorError::Invalid {
+                field: "password_digest",
+                message,
+            })?
+        }
+    };
+    let new = NewUser {
+        email,
+        username,
+        first_name,
+        last_name,
+        phone_number,
+        password_hash,
+        email_verified_at: account.email_verified.then_some(now),
+    };
+    let id = UserId::generate();
+    transaction(db, || {
+        users::create_user(db, &id, &new, now)?;
+        users::set_metadata(
+            db,
+            &id,
+            public.as_deref().unwrap_or("{}"),
+            private.as_deref().unwrap_or("{}"),
+            now,
+        )?;
+        Ok::<_, OperatorError>(())
+    })?;
+    get(db, &id)
+}
+
+/// A parsed optional field: absent or empty is `None`.
+fn optional_field<T>(
+    errors: &mut FieldErrors,
+    name: &'static str,
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, FieldProblem>,
+) -> Option<T> {
+    match crate::domain::optional(text.unwrap_or_default(), false, parse) {
+        Ok(value) => value,
+        Err(problem) => {
+            errors.push((name, FieldError::Field(problem)));
+            None
+        }
+    }
+}
+
+/// A metadata object as the text to store, or why it is refused (not an object, too large).
+fn metadata_text(field: &'static str, value: Option<&Value>) -> Result<Option<String>, OperatorError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if !value.is_object() {
+        return Err(OperatorError::Invalid {
+            field,
+            message: "must be a JSON object".into(),
+        });
+    }
+    let text = value.to_string();
+    if text.len() > METADATA_MAX_BYTES {
+        return Err(OperatorError::Invalid {
+            field,
+            message: format!("is larger than {METADATA_MAX_BYTES} bytes as JSON"),
+        });
+    }
+    Ok(Some(text))
+}
+
+/// A user and its metadata.
+pub fn get(db: &dyn Db, id: &UserId) -> Result<UserRecord, OperatorError> {
+    let user = users::find_user_by_id(db, id)?.ok_or(OperatorError::NotFound)?;
+    let (public, private) = users::metadata(db, id)?.ok_or(OperatorError::NotFound)?;
+    Ok(UserRecord {
+        user,
+        public_metadata: parse_stored(&public),
+        private_metadata: parse_stored(&private),
+    })
+}
+
+fn parse_stored(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// One page of users (newest first) and how many the filter finds.
+pub fn list(db: &dyn Db, filter: &UserFilter, limit: i64, offset: i64) -> Result<(Vec<UserRecord>, i64), DbError> {
+    let (page, total) = users::list_users(db, filter, limit, offset)?;
+    let records = page
+        .into_iter()
+        .map(|(user, public, private)| UserRecord {
+            user,
+            public_metadata: parse_stored(&public),
+            private_metadata: parse_stored(&private),
+        })
+        .collect();
+    Ok((records, total))
+}
+
+/// A change of some of a user's fields: `None` leaves a field as it is; `Some(None)` clears
+/// it (names and username).
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges<'a> {
+    pub first_name: Option<Option<&'a str>>,
+    pub last_name: Option<Option<&'a str>>,
+    pub username: Option<Option<&'a str>>,
+    pub public_metadata: Option<Value>,
+    pub private_metadata: Option<Value>,
+}
+
+/// Changes names, username and metadata, all or nothing.
+pub fn update(db: &dyn Db, id: &UserId, changes: &UserChanges<'_>, now: i64) -> Result<UserRecord, OperatorError> {
+    let current = get(db, id)?;
+    let user = &current.user;
+    let mut errors = FieldErrors::new();
+    let first_name = match changes.first_name {
+        Some(text) => optional_field(&mut errors, "first_name", text, PersonName::parse),
+        None => stored(&user.first_name, PersonName::parse),
+    };
+    let last_name = match changes.last_name {
+        Some(text) => optional_field(&mut errors, "last_name", text, PersonName::parse),
+        None => stored(&user.last_name, PersonName::parse),
+    };
+    let username = match changes.username {
+        Some(text) => optional_field(&mut errors, "username", text, Username::parse),
+        None => stored(&user.username, Username::parse),
+    };
+    if !errors.is_empty() {
+        return Err(OperatorError::Fields(errors));
+    }
+    let public = metadata_text("public_metadata", changes.public_metadata.as_ref())?;
+    let private = metadata_text("private_metadata", changes.private_metadata.as_ref())?;
+    transaction(db, || {
+        users::update_profile(db, id, first_name.as_ref(), last_name.as_ref(), username.as_ref(), now)?;
+        if public.is_some() || private.is_some() {
+            let keep_public = Value::Object(current.public_metadata.clone()).to_string();
+            let keep_private = Value::Object(current.private_metadata.clone()).to_string();
+            users::set_metadata(
+                db,
+                id,
+                public.as_deref().unwrap_or(&keep_public),
+                private.as_deref().unwrap_or(&keep_private),
+                now,
+            )?;
+        }
+        Ok::<_, OperatorError>(())
+    })?;
+    get(db, id)
+}
+
+fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
+    value.as_deref().and_then(|text| parse(text).ok())
+}
+
+/// Suspends the account: from now on no road signs it in, and every session it has ends in the
+/// same transaction (the app's `__session` tokens then live out their short lifetime and are
+/// never refreshed).
+pub fn ban(db: &dyn Db, id: &UserId, now: i64) -> Result<UserRecord, OperatorError> {
+    transaction(db, || {
+        if !users::set_banned(db, id, Some(now), now)? {
+            return Err(OperatorError::NotFound);
+        }
+        sessions::delete_user_sessions(db, id)?;
+        Ok(())
+    })?;
+    get(db, id)
+}
+
+/// Lifts a suspension: the person may sign in again.
+pub fn unban(db: &dyn Db, id: &UserId, now: i64) -> Result<UserRecord, OperatorError> {
+    if !users::set_banned(db, id, None, now)? {
+        return Err(OperatorError::NotFound);
+    }
+    get(db, id)
+}
+
+/// Deletes the user and everything that belongs to it, unless an organization would be left
+/// with members and no admin (as when the person deletes their own account).
+pub fn delete(db: &dyn Db, id: &UserId) -> Result<(), OperatorError> {
+    transaction(db, || {
+        if users::find_user_by_id(db, id)?.is_none() {
+            return Err(OperatorError::NotFound);
+        }
+        let blocking = organizations::organizations_blocking_deletion(db, id)?;
+        if !blocking.is_empty() {
+            return Err(OperatorError::LastAdmin(blocking));
+        }
+        profile::delete_user_rows(db, id)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::migrate;
+    use crate::testing::{MemoryDb, stored_user};
+
+    fn db() -> MemoryDb {
+        let db = MemoryDb::new();
+        migrate(&db, 0).unwrap();
+        db
+    }
+
+    fn account(email: &str) -> NewAccount<'_> {
+        NewAccount {
+            email_address: email,
+            username: None,
+            first_name: None,
+            last_name: None,
+            phone_number: None,
+            password: NewPassword::None,
+            email_verified: true,
+            public_metadata: None,
+            private_metadata: None,
+        }
+    }
+
+    #[test]
+    fn created_accounts_follow_the_sign_up_rules() {
+        let db = db();
+        let created = create(
+            &db,
+            &NewAccount {
+                username: Some("ada"),
+                first_name: Some("Ada"),
+                password: NewPassword::Plain("a long enough secret"),
+                public_metadata: Some(serde_json::json!({"plan": "pro"})),
+                ..account("ada@example.com")
+            },
+            10,
+        )
+        .unwrap();
+        assert_eq!(created.user.email.as_str(), "ada@example.com");
+        assert_eq!(created.user.email_verified_at, Some(10));
+        assert!(password::verify_password(
+            "a long enough secret",
+            Some(&created.user.password_hash)
+        ));
+        assert_eq!(created.public_metadata["plan"], "pro");
+        assert!(created.private_metadata.is_empty());
+
+        let taken = create(&db, &account("ADA@example.com"), 11).unwrap_err();
+        assert_eq!(
+            taken,
+            OperatorError::Fields(vec![("email_address", FieldError::EmailTaken)])
+        );
+        let bad = create(
+            &db,
+            &NewAccount {
+                username: Some("ada"),
+                password: NewPassword::Plain("short"),
+                ..account("not an address")
+            },
+            11,
+        )
+        .unwrap_err();
+        let OperatorError::Fields(fields) = bad else {
+            panic!("{bad:?}")
+        };
+        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["email_address", "password"]);
+    }
+
+    #[test]
+    fn metadata_must_be_a_small_object() {
+        let db = db();
+        let not_object = create(
+            &db,
+            &NewAccount {
+                private_metadata: Some(serde_json::json!([1, 2])),
+                ..account("a@example.com")
+            },
+            1,
+        );
+        assert!(matches!(
+            not_object,
+            Err(OperatorError::Invalid {
+                field: "private_metadata",
+                ..
+            })
+        ));
+        let huge = create(
+            &db,
+            &NewAccount {
+                public_metadata: Some(serde_json::json!({"x": "y".repeat(METADATA_MAX_BYTES)})),
+                ..account("a@example.com")
+            },
+            1,
+        );
+        assert!(matches!(
+            huge,
+            Err(OperatorError::Invalid {
+                field: "public_metadata",
+                ..
+            })
+        ));
+        assert_eq!(db.count("SELECT COUNT(*) FROM users"), 0, "nothing half-written");
+    }
+
+    #[test]
+    fn updates_change_only_what_is_sent() {
+        let db = db();
+        let user = stored_user(&db, "user_1", "ada@example.com");
+        let changed = update(
+            &db,
+            &user.id,
+            &UserChanges {
+                first_name: Some(Some("Ada")),
+                private_metadata: Some(serde_json::json!({"stripe": "cus_1"})),
+                ..Default::default()
+            },
+            5,
+        )
+        .unwrap();
+        assert_eq!(changed.user.first_name.as_deref(), Some("Ada"));
+        assert_eq!(changed.private_metadata["stripe"], "cus_1");
+        let cleared = update(
+            &db,
+            &user.id,
+            &UserChanges {
+                first_name: Some(None),
+                ..Default::default()
+            },
+            6,
+        )
+        .unwrap();
+        assert_eq!(cleared.user.first_name, None);
+        assert_eq!(cleared.private_metadata["stripe"], "cus_1", "metadata not sent is kept");
+    }
+
+    #[test]
+    fn attack_a_banned_users_live_session_ends_at_once() {
+        let db = db();
+        let user = stored_user(&db, "user_1", "ada@example.com");
+        let origin = sessions::SessionOrigin {
+            client_addr: None,
+            user_agent: None,
+            amr: "pwd",
+            first_factor_at: 1,
+            second_factor_at: None,
+        };
+        let start = |token: u8, now: i64| {
+            let id = crate::domain::SessionId::generate();
+            sessions::create_session(&db, &id, &[token; 32], &user.id, &origin, now, 1_000).unwrap()
+        };
+        start(1, 1).unwrap();
+        let banned = ban(&db, &user.id, 2).unwrap();
+        assert_eq!(banned.user.banned_at, Some(2));
+        assert!(
+            sessions::find_live_session_with_user(&db, &[1; 32], 3)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(db.count("SELECT COUNT(*) FROM portal_sessions"), 0);
+        assert!(start(2, 3).is_none(), "no new session for a suspended account");
+        unban(&db, &user.id, 4).unwrap();
+        assert!(start(2, 5).is_some());
+        assert_eq!(ban(&db, &UserId::generate(), 6).unwrap_err(), OperatorError::NotFound);
+    }
+
+    #[test]
+    fn deleting_the_last_admin_of_an_organization_is_refused() {
+        let db = db();
+        let ada = stored_user(&db, "user_1", "ada@example.com");
+        let bea = stored_user(&db, "user_2", "bea@example.com");
+        let org = organizations::create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
+        crate::store::organizations::add_membership(&db, &org.id, &bea.id, crate::domain::Role::Member, 2).unwrap();
+        assert_eq!(
+            delete(&db, &ada.id).unwrap_err(),
+            OperatorError::LastAdmin(vec!["Acme".into()])
+        );
+        delete(&db, &bea.id).unwrap();
+        assert!(users::find_user_by_id(&db, &bea.id).unwrap().is_none());
+        assert_eq!(delete(&db, &bea.id).unwrap_err(), OperatorError::NotFound);
+    }
+}

@@ -1,0 +1,97 @@
+// Checks the Backend API against its own OpenAPI document with software that did not come from
+// this project: the document is validated by @seriousme/openapi-schema-validator (OpenAPI 3.1's
+// schema), then a client generated at run time from the document (openapi-client-axios) calls
+// every operation by its operationId, and each answer is checked against the response schema the
+// document gives for its status (Ajv, JSON Schema 2020-12, as OpenAPI 3.1 uses).
+//
+// Usage: node openapi-check.mjs <portal base URL> <api key>. Prints `ok <calls>` and exits 0,
+// or prints the problem and exits 1.
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { OpenAPIClientAxios } from "openapi-client-axios";
+import Ajv2020 from "ajv/dist/2020.js";
+
+const [base, key] = process.argv.slice(2);
+const fail = (message) => {
+  console.log(`FAIL ${message}`);
+  process.exit(1);
+};
+
+const fetched = await fetch(`${base}/api/v1/openapi.json`);
+if (fetched.status !== 200) fail(`openapi.json answered ${fetched.status}`);
+const document = await fetched.json();
+
+const validation = await new Validator().validate(structuredClone(document));
+if (!validation.valid) fail(`the document is not valid OpenAPI: ${JSON.stringify(validation.errors)}`);
+
+const ajv = new Ajv2020({ strict: false, validateFormats: false });
+ajv.addSchema(document, "openapi");
+const operations = {};
+for (const [path, item] of Object.entries(document.paths)) {
+  for (const [method, operation] of Object.entries(item)) {
+    if (operation.operationId) operations[operation.operationId] = { path, method, operation };
+  }
+}
+const resolve = (node) => {
+  while (node && node.$ref) {
+    node = node.$ref.replace(/^#\//, "").split("/").reduce((at, part) => at[part], document);
+  }
+  return node;
+};
+let calls = 0;
+const check = (operationId, answer, expected) => {
+  calls += 1;
+  if (answer.status !== expected) {
+    fail(`${operationId} answered ${answer.status}, not ${expected}: ${JSON.stringify(answer.data)}`);
+  }
+  const response = resolve(operations[operationId].operation.responses[String(answer.status)]);
+  if (!response) fail(`${operationId}: the document has no ${answer.status} answer`);
+  // Every answer's schema in the document is a reference to one of its components.
+  const validate = ajv.compile({ $ref: `openapi${response.content["application/json"].schema.$ref}` });
+  if (!validate(answer.data)) {
+    fail(`${operationId} ${answer.status} does not match the document: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(answer.data)}`);
+  }
+  return answer.data;
+};
+
+const api = new OpenAPIClientAxios({
+  definition: document,
+  axiosConfigDefaults: {
+    baseURL: base,
+    headers: { Authorization: `Bearer ${key}` },
+    validateStatus: () => true,
+  },
+});
+const client = await api.init();
+
+const ada = check("createUser", await client.createUser(null, {
+  email_address: "ada@example.com", username: "ada", first_name: "Ada",
+  password: "a long enough passphrase", public_metadata: { plan: "pro" },
+}), 201);
+check("createUser", await client.createUser(null, { email_address: "ada@example.com" }), 409);
+check("createUser", await client.createUser(null, { email_address: "bea@example.com", username: "with space" }), 422);
+check("createUser", await client.createUser(null, { email_address: "bea@example.com", admin: true }), 400);
+const got = check("getUser", await client.getUser({ user_id: ada.id }), 200);
+if (got.public_metadata.plan !== "pro") fail("the metadata did not round-trip");
+check("getUser", await client.getUser({ user_id: "user_00000000000000000000000000000000" }), 404);
+const list = check("listUsers", await client.listUsers({ query: "AD", limit: 5 }), 200);
+if (list.total_count !== 1) fail(`the search found ${list.total_count}`);
+check("listUsers", await client.listUsers({ email_address: ["ada@example.com", "x@example.com"] }), 200);
+check("listUsers", await client.listUsers({ limit: 0 }), 400);
+check("updateUser", await client.updateUser({ user_id: ada.id }, { first_name: null, private_metadata: { id: 7 } }), 200);
+check("listUserSessions", await client.listUserSessions({ user_id: ada.id }), 200);
+check("revokeUserSessions", await client.revokeUserSessions({ user_id: ada.id }), 200);
+check("revokeUserSession", await client.revokeUserSession({ user_id: ada.id, session_id: "sess_00000000000000000000000000000000" }), 404);
+check("listUserOrganizationMemberships", await client.listUserOrganizationMemberships({ user_id: ada.id }), 200);
+const banned = check("banUser", await client.banUser({ user_id: ada.id }), 200);
+if (!banned.banned) fail("not banned");
+check("unbanUser", await client.unbanUser({ user_id: ada.id }), 200);
+check("deleteUser", await client.deleteUser({ user_id: ada.id }), 200);
+check("deleteUser", await client.deleteUser({ user_id: ada.id }), 404);
+
+const anonymous = await fetch(`${base}/api/v1/users`);
+calls += 1;
+const refused = await anonymous.json();
+const unauthorized = ajv.compile({ $ref: "openapi#/components/schemas/Error" });
+if (anonymous.status !== 401 || !unauthorized(refused)) fail(`without a key: ${anonymous.status} ${JSON.stringify(refused)}`);
+
+console.log(`ok ${calls}`);
