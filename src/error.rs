@@ -181,6 +181,8 @@ impl From<OrgError> for PortalError {
             OrgError::NotAMember => Self::Forbidden(Msg::NotAMember),
             OrgError::InvitationUnavailable => Self::Gone(Msg::InvitationUnavailable),
             OrgError::InvitationForAnotherEmail => Self::Forbidden(Msg::InvitationWrongEmail),
+            OrgError::NoSuchOrganization | OrgError::NoSuchMember => Self::NotFound,
+            OrgError::Invalid { .. } => Self::BadRequest(Msg::FixErrors),
             OrgError::Db(error) => error.into(),
         }
     }

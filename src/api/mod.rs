@@ -14,6 +14,7 @@
 //! - `GET /api/v1/openapi.json` describes all of it (OpenAPI 3.1), without a key once the API
 //!   is on; the tests validate it and call the API through a client generated from it.
 
+mod organizations;
 mod users;
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -233,8 +234,45 @@ fn route(ctx: &Ctx<'_>, segments: &[&str]) -> ApiResult {
             Method::GET => users::memberships(ctx, id),
             _ => Err(ApiError::method_not_allowed("GET")),
         },
+        ["organizations"] => match *method {
+            Method::GET => organizations::list(ctx),
+            Method::POST => organizations::create(ctx),
+            _ => Err(ApiError::method_not_allowed("GET, POST")),
+        },
+        ["organizations", id] => match *method {
+            Method::GET => organizations::get(ctx, id),
+            Method::PATCH => organizations::update(ctx, id),
+            Method::DELETE => organizations::delete(ctx, id),
+            _ => Err(ApiError::method_not_allowed("GET, PATCH, DELETE")),
+        },
+        ["organizations", id, "memberships"] => match *method {
+            Method::GET => organizations::memberships(ctx, id),
+            Method::POST => organizations::add_member(ctx, id),
+            _ => Err(ApiError::method_not_allowed("GET, POST")),
+        },
+        ["organizations", id, "memberships", user_id] => match *method {
+            Method::PATCH => organizations::change_role(ctx, id, user_id),
+            Method::DELETE => organizations::remove_member(ctx, id, user_id),
+            _ => Err(ApiError::method_not_allowed("PATCH, DELETE")),
+        },
+        ["organizations", id, "invitations"] => match *method {
+            Method::GET => organizations::invitations(ctx, id),
+            Method::POST => organizations::invite(ctx, id),
+            _ => Err(ApiError::method_not_allowed("GET, POST")),
+        },
+        ["organizations", id, "invitations", invitation_id] => match *method {
+            Method::DELETE => organizations::revoke_invitation(ctx, id, invitation_id),
+            _ => Err(ApiError::method_not_allowed("DELETE")),
+        },
         _ => Err(ApiError::not_found("endpoint")),
     }
+}
+
+/// A list answer: `{"data": [...], "total_count": n}`, the count being everything the request
+/// matched (`total`) or, for an unpaged list, its length.
+pub(crate) fn listed(data: Vec<Value>, total: Option<i64>) -> ApiResult {
+    let total = total.unwrap_or(data.len() as i64);
+    Ok((StatusCode::OK, json!({ "data": data, "total_count": total })))
 }
 
 /// The request's JSON body as `T` (unknown fields refused by `T`'s derive).

@@ -4,8 +4,8 @@ use http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, ApiResult, json_body};
-use crate::domain::{EmailAddress, FieldError, SessionId, UserId};
+use super::{ApiError, ApiResult, json_body, listed};
+use crate::domain::{EmailAddress, FieldError, FieldErrors, SessionId, UserId};
 use crate::pages::Ctx;
 use crate::service::users::{self as rules, NewAccount, NewPassword, OperatorError, UserChanges, UserRecord};
 use crate::service::{organizations, sessions};
@@ -24,18 +24,7 @@ impl From<OperatorError> for ApiError {
     fn from(error: OperatorError) -> Self {
         match error {
             OperatorError::NotFound => ApiError::not_found("user"),
-            OperatorError::Fields(fields) => {
-                let Some((field, problem)) = fields.first().copied() else {
-                    return ApiError::bad_request("the input has problems");
-                };
-                let (status, code) = match problem {
-                    FieldError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
-                    FieldError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
-                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-                };
-                let message = crate::pages::parts::field_error_text(&views::i18n::ENGLISH, field, problem);
-                ApiError::new(status, code, format!("{field}: {message}")).on_field(field)
-            }
+            OperatorError::Fields(fields) => field_error(&fields),
             OperatorError::Invalid { field, message } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
@@ -57,6 +46,40 @@ impl From<OperatorError> for ApiError {
             }
         }
     }
+}
+
+/// The first problem of a field list, as the API answers it (the pages' English text).
+pub(super) fn field_error(fields: &FieldErrors) -> ApiError {
+    let Some((field, problem)) = fields.first().copied() else {
+        return ApiError::bad_request("the input has problems");
+    };
+    let (status, code) = match problem {
+        FieldError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+        FieldError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+        FieldError::SlugTaken => (StatusCode::CONFLICT, "slug_taken"),
+        FieldError::AlreadyMember => (StatusCode::CONFLICT, "already_member"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+    };
+    let message = crate::pages::parts::field_error_text(&views::i18n::ENGLISH, field, problem);
+    ApiError::new(status, code, format!("{field}: {message}")).on_field(field)
+}
+
+/// A list's `limit` and `offset` from the query; every other parameter goes to `other`, which
+/// answers whether it knew it. An unknown parameter is refused (a typo must not widen a list).
+pub(super) fn page_params(
+    ctx: &Ctx<'_>,
+    mut other: impl FnMut(&str, &str) -> Result<bool, ApiError>,
+) -> Result<(i64, i64), ApiError> {
+    let (mut limit, mut offset) = (DEFAULT_LIMIT, 0);
+    for (name, value) in ctx.query.pairs() {
+        match name {
+            "limit" => limit = number(value, "limit", 1, MAX_LIMIT)?,
+            "offset" => offset = number(value, "offset", 0, MAX_OFFSET)?,
+            _ if other(name, value)? => {}
+            unknown => return Err(ApiError::bad_request(format!("unknown query parameter {unknown:?}"))),
+        }
+    }
+    Ok((limit, offset))
 }
 
 fn user_id(text: &str) -> Result<UserId, ApiError> {
@@ -103,8 +126,7 @@ fn session_json(session: &PortalSession) -> Value {
 /// `GET /users?email_address=…&username=…&query=…&limit=…&offset=…`
 pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
     let mut filter = UserFilter::default();
-    let (mut limit, mut offset) = (DEFAULT_LIMIT, 0);
-    for (name, value) in ctx.query.pairs() {
+    let (limit, offset) = page_params(ctx, |name, value| {
         match name {
             // `name[]` is how several common clients (axios, PHP, Rails) repeat a parameter.
             "email_address" | "email_address[]" => {
@@ -115,25 +137,21 @@ pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
                 filter.emails.push(email);
             }
             "username" | "username[]" => filter.usernames.push(value.to_lowercase()),
-            "query" if !value.trim().is_empty() => filter.query = Some(value.trim().chars().take(100).collect()),
-            "query" => {}
-            "limit" => limit = number(value, "limit", 1, MAX_LIMIT)?,
-            "offset" => offset = number(value, "offset", 0, MAX_OFFSET)?,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown query parameter {other:?}: use email_address, username, query, limit, offset"
-                )));
+            "query" => {
+                let trimmed = value.trim();
+                filter.query = (!trimmed.is_empty()).then(|| trimmed.chars().take(100).collect());
             }
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if filter.emails.len() > MAX_FILTER_VALUES || filter.usernames.len() > MAX_FILTER_VALUES {
         return Err(ApiError::bad_request(format!(
             "at most {MAX_FILTER_VALUES} addresses and {MAX_FILTER_VALUES} usernames per request"
         )));
     }
     let (records, total) = rules::list(ctx.db()?, &filter, limit, offset)?;
-    let data: Vec<Value> = records.iter().map(user_json).collect();
-    Ok((StatusCode::OK, json!({ "data": data, "total_count": total })))
+    listed(records.iter().map(user_json).collect(), Some(total))
 }
 
 fn number(text: &str, name: &'static str, min: i64, max: i64) -> Result<i64, ApiError> {
@@ -277,8 +295,7 @@ fn existing_user(ctx: &Ctx<'_>, id: &str) -> Result<UserId, ApiError> {
 pub(super) fn sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = existing_user(ctx, id)?;
     let list = sessions::list_sessions(ctx.db()?, &id, ctx.now())?;
-    let data: Vec<Value> = list.iter().map(session_json).collect();
-    Ok((StatusCode::OK, json!({ "data": data, "total_count": data.len() })))
+    listed(list.iter().map(session_json).collect(), None)
 }
 
 /// `DELETE /users/{id}/sessions`: signs the user out everywhere.
@@ -308,22 +325,23 @@ pub(super) fn revoke_session(ctx: &Ctx<'_>, id: &str, session_id: &str) -> ApiRe
 pub(super) fn memberships(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = existing_user(ctx, id)?;
     let list = organizations::list_memberships(ctx.db()?, &id)?;
-    let data: Vec<Value> = list
-        .iter()
-        .map(|membership| {
-            let organization = &membership.organization;
-            json!({
-                "object": "organization_membership",
-                "role": membership.role.as_str(),
-                "organization": {
-                    "object": "organization",
-                    "id": organization.id.as_str(),
-                    "name": organization.name,
-                    "slug": organization.slug,
-                    "created_at": organization.created_at,
-                },
+    listed(
+        list.iter()
+            .map(|membership| {
+                let organization = &membership.organization;
+                json!({
+                    "object": "organization_membership",
+                    "role": membership.role.as_str(),
+                    "organization": {
+                        "object": "organization",
+                        "id": organization.id.as_str(),
+                        "name": organization.name,
+                        "slug": organization.slug,
+                        "created_at": organization.created_at,
+                    },
+                })
             })
-        })
-        .collect();
-    Ok((StatusCode::OK, json!({ "data": data, "total_count": data.len() })))
+            .collect(),
+        None,
+    )
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod email;
+pub mod metadata;
 pub mod oauth;
 pub mod organizations;
 pub mod profile;

@@ -13,6 +13,8 @@ use crate::domain::{
 use crate::security::{new_token, token_hash};
 use crate::store::organizations::{self as orgs, Invitation, Member, Membership, NewInvitation, Organization};
 use crate::store::users::User;
+
+use super::metadata;
 use crate::store::{Db, DbError, sessions, transaction, users};
 
 /// How long an invitation link stays valid.
@@ -37,8 +39,56 @@ pub enum OrgError {
     /// The invitation was sent to another email address than the signed-in user's.
     #[error("the invitation is for another email address")]
     InvitationForAnotherEmail,
+    /// The operator named an organization that does not exist.
+    #[error("there is no such organization")]
+    NoSuchOrganization,
+    /// The operator named a user who is not a member of the organization.
+    #[error("the user is not a member of the organization")]
+    NoSuchMember,
+    /// A value the operator sent is not valid for its own reason (a metadata object).
+    #[error("{field} {message}")]
+    Invalid { field: &'static str, message: String },
     #[error(transparent)]
     Db(DbError),
+}
+
+/// Who asks for a change to an organization: a person, whose admin role is re-read from the
+/// database every time, or the operator (the Backend API's key), who may act on any
+/// organization. The rules that protect the organization itself (it keeps an admin, its slug is
+/// unique, names are valid) hold for both.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Person(&'a User),
+    Operator,
+}
+
+impl Actor<'_> {
+    fn user_id(&self) -> Option<&UserId> {
+        match self {
+            Self::Person(user) => Some(&user.id),
+            Self::Operator => None,
+        }
+    }
+}
+
+/// `Ok` when `actor` may change the organization: a person who is its admin, or the operator
+/// when it exists.
+fn authorize(db: &dyn Db, org_id: &OrgId, actor: Actor<'_>) -> Result<(), OrgError> {
+    match actor {
+        Actor::Person(user) => require_admin(db, org_id, &user.id).map(drop),
+        Actor::Operator => orgs::find_organization(db, org_id)?
+            .map(drop)
+            .ok_or(OrgError::NoSuchOrganization),
+    }
+}
+
+/// The target's membership; a missing one is `Forbidden` to a person (who learns nothing about
+/// who else exists) and `NoSuchMember` to the operator.
+fn target_membership(db: &dyn Db, org_id: &OrgId, target: &UserId, actor: Actor<'_>) -> Result<Membership, OrgError> {
+    orgs::find_membership(db, org_id, target)?.ok_or(match actor {
+        Actor::Person(_) => OrgError::Forbidden,
+        Actor::Operator => OrgError::NoSuchMember,
+    })
 }
 
 impl From<DbError> for OrgError {
@@ -147,25 +197,25 @@ pub fn create_organization(
 /// Sets whether the organization's members must use two-step verification (admins only).
 pub fn set_require_two_step(
     db: &dyn Db,
-    actor: &User,
+    actor: Actor<'_>,
     org_id: &OrgId,
     required: bool,
     now: i64,
 ) -> Result<(), OrgError> {
-    require_admin(db, org_id, &actor.id)?;
+    authorize(db, org_id, actor)?;
     orgs::set_require_two_step(db, org_id, required, now)?;
     Ok(())
 }
 
 pub fn update_organization(
     db: &dyn Db,
-    actor: &User,
+    actor: Actor<'_>,
     org_id: &OrgId,
     name: &str,
     slug: &str,
     now: i64,
 ) -> Result<(), OrgError> {
-    require_admin(db, org_id, &actor.id)?;
+    authorize(db, org_id, actor)?;
     let (name, slug) = parse_name_and_slug(name, slug)?;
     orgs::update_organization(db, org_id, &name, &slug, now)?;
     Ok(())
@@ -182,15 +232,15 @@ fn keep_an_admin(db: &dyn Db, org_id: &OrgId, target: &Membership) -> Result<(),
 /// Changes a member's role (admins only).
 pub fn change_role(
     db: &dyn Db,
-    actor: &User,
+    actor: Actor<'_>,
     org_id: &OrgId,
     target_user_id: &UserId,
     role: &str,
 ) -> Result<(), OrgError> {
     let role = Role::parse(role).map_err(|problem| fields("role", problem))?;
     transaction(db, || {
-        require_admin(db, org_id, &actor.id)?;
-        let target = orgs::find_membership(db, org_id, target_user_id)?.ok_or(OrgError::Forbidden)?;
+        authorize(db, org_id, actor)?;
+        let target = target_membership(db, org_id, target_user_id, actor)?;
         if role == Role::Member {
             keep_an_admin(db, org_id, &target)?;
         }
@@ -200,10 +250,10 @@ pub fn change_role(
 }
 
 /// Removes a member (admins only).
-pub fn remove_member(db: &dyn Db, actor: &User, org_id: &OrgId, target_user_id: &UserId) -> Result<(), OrgError> {
+pub fn remove_member(db: &dyn Db, actor: Actor<'_>, org_id: &OrgId, target_user_id: &UserId) -> Result<(), OrgError> {
     transaction(db, || {
-        require_admin(db, org_id, &actor.id)?;
-        let target = orgs::find_membership(db, org_id, target_user_id)?.ok_or(OrgError::Forbidden)?;
+        authorize(db, org_id, actor)?;
+        let target = target_membership(db, org_id, target_user_id, actor)?;
         keep_an_admin(db, org_id, &target)?;
         delete_membership(db, org_id, target_user_id)?;
         Ok(())
@@ -248,6 +298,162 @@ pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &OrgId, confirmati
     })
 }
 
+/// An organization as the operator sees it: its member count and metadata.
+#[derive(Debug, Clone)]
+pub struct OrganizationDetails {
+    pub organization: Organization,
+    pub members: i64,
+    pub public_metadata: serde_json::Map<String, serde_json::Value>,
+    pub private_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+fn details_of((organization, members, public, private): orgs::OrganizationRecord) -> OrganizationDetails {
+    OrganizationDetails {
+        organization,
+        members,
+        public_metadata: metadata::from_text(&public),
+        private_metadata: metadata::from_text(&private),
+    }
+}
+
+/// One organization for the operator, or `NoSuchOrganization`.
+pub fn details(db: &dyn Db, org_id: &OrgId) -> Result<OrganizationDetails, OrgError> {
+    orgs::find_organization_record(db, org_id)?
+        .map(details_of)
+        .ok_or(OrgError::NoSuchOrganization)
+}
+
+/// One page of organizations for the operator (newest first), and how many `query` finds.
+pub fn list_details(
+    db: &dyn Db,
+    query: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<OrganizationDetails>, i64), DbError> {
+    let (page, total) = orgs::list_organizations(db, query, limit, offset)?;
+    Ok((page.into_iter().map(details_of).collect(), total))
+}
+
+/// What the operator sets on an organization; `None` leaves a part as it is (metadata are
+/// replaced whole).
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationChanges<'a> {
+    pub name: Option<&'a str>,
+    pub slug: Option<&'a str>,
+    pub require_two_step: Option<bool>,
+    pub public_metadata: Option<&'a serde_json::Value>,
+    pub private_metadata: Option<&'a serde_json::Value>,
+}
+
+/// Checked metadata texts, or the problem.
+fn metadata_texts(changes: &OrganizationChanges<'_>) -> Result<(Option<String>, Option<String>), OrgError> {
+    let invalid = |problem: metadata::MetadataProblem| OrgError::Invalid {
+        field: problem.field,
+        message: problem.message,
+    };
+    Ok((
+        metadata::to_text("public_metadata", changes.public_metadata).map_err(invalid)?,
+        metadata::to_text("private_metadata", changes.private_metadata).map_err(invalid)?,
+    ))
+}
+
+/// Applies `changes` inside the caller's transaction.
+fn apply_changes(db: &dyn Db, org_id: &OrgId, changes: &OrganizationChanges<'_>, now: i64) -> Result<(), OrgError> {
+    let (public, private) = metadata_texts(changes)?;
+    let (current, _, stored_public, stored_private) =
+        orgs::find_organization_record(db, org_id)?.ok_or(OrgError::NoSuchOrganization)?;
+    if changes.name.is_some() || changes.slug.is_some() {
+        let (name, slug) = parse_name_and_slug(
+            changes.name.unwrap_or(&current.name),
+            changes.slug.unwrap_or(&current.slug),
+        )?;
+        orgs::update_organization(db, org_id, &name, &slug, now)?;
+    }
+    if let Some(required) = changes.require_two_step {
+        orgs::set_require_two_step(db, org_id, required, now)?;
+    }
+    if public.is_some() || private.is_some() {
+        orgs::set_metadata(
+            db,
+            org_id,
+            public.as_deref().unwrap_or(&stored_public),
+            private.as_deref().unwrap_or(&stored_private),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Creates an organization for the operator, `creator` its first admin, with `changes` set, all
+/// in one transaction.
+pub fn create_as_operator(
+    db: &dyn Db,
+    creator: &User,
+    name: &str,
+    slug: &str,
+    changes: &OrganizationChanges<'_>,
+    now: i64,
+) -> Result<OrgId, OrgError> {
+    let (name, slug) = parse_name_and_slug(name, slug)?;
+    metadata_texts(changes)?;
+    transaction(db, || {
+        let organization = orgs::create_organization(db, &OrgId::generate(), &name, &slug, &creator.id, now)?;
+        orgs::add_membership(db, &organization.id, &creator.id, Role::Admin, now)?;
+        apply_changes(db, &organization.id, changes, now)?;
+        Ok(organization.id)
+    })
+}
+
+/// Changes an organization for the operator, all or nothing.
+pub fn update_as_operator(
+    db: &dyn Db,
+    org_id: &OrgId,
+    changes: &OrganizationChanges<'_>,
+    now: i64,
+) -> Result<(), OrgError> {
+    metadata_texts(changes)?;
+    transaction(db, || apply_changes(db, org_id, changes, now))
+}
+
+/// Every member of an organization, for the operator.
+pub fn members(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Member>, OrgError> {
+    authorize(db, org_id, Actor::Operator)?;
+    Ok(orgs::list_members(db, org_id)?)
+}
+
+/// Pending invitations of an organization, for the operator.
+pub fn pending_invitations(db: &dyn Db, org_id: &OrgId) -> Result<Vec<Invitation>, OrgError> {
+    authorize(db, org_id, Actor::Operator)?;
+    Ok(orgs::list_pending_invitations(db, org_id)?)
+}
+
+/// Adds an existing user to an organization with a role (the operator only: a person joins by
+/// an invitation).
+pub fn add_member(db: &dyn Db, org_id: &OrgId, user_id: &UserId, role: &str, now: i64) -> Result<(), OrgError> {
+    let role = Role::parse(role).map_err(|problem| fields("role", problem))?;
+    transaction(db, || {
+        authorize(db, org_id, Actor::Operator)?;
+        if users::find_user_by_id(db, user_id)?.is_none() {
+            return Err(fields("user_id", FieldProblem::Invalid));
+        }
+        if orgs::find_membership(db, org_id, user_id)?.is_some() {
+            return Err(OrgError::Fields(vec![("user_id", FieldError::AlreadyMember)]));
+        }
+        orgs::add_membership(db, org_id, user_id, role, now)?;
+        Ok(())
+    })
+}
+
+/// Deletes an organization with its memberships and invitations (the operator: no typed
+/// confirmation).
+pub fn delete_as_operator(db: &dyn Db, org_id: &OrgId) -> Result<(), OrgError> {
+    transaction(db, || {
+        authorize(db, org_id, Actor::Operator)?;
+        delete_organization_rows(db, org_id)?;
+        Ok(())
+    })
+}
+
 /// A new invitation: the one-time token of its link (only its hash is stored) and what it was
 /// made out to, as validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,13 +467,13 @@ pub struct CreatedInvitation {
 /// same email is revoked.
 pub fn invite(
     db: &dyn Db,
-    actor: &User,
+    actor: Actor<'_>,
     org_id: &OrgId,
     email: &str,
     role: &str,
     now: i64,
 ) -> Result<CreatedInvitation, OrgError> {
-    require_admin(db, org_id, &actor.id)?;
+    authorize(db, org_id, actor)?;
     let (email, role) = both_fields(
         ("email_address", EmailAddress::parse(email)),
         ("role", Role::parse(role)),
@@ -288,7 +494,7 @@ pub fn invite(
                 email: &email,
                 role,
                 token_hash: &token_hash,
-                invited_by: &actor.id,
+                invited_by: actor.user_id(),
                 now,
                 expires_at: now + INVITATION_LIFETIME,
             },
@@ -301,12 +507,12 @@ pub fn invite(
 /// invitation ids). An id that did not parse names no invitation.
 pub fn revoke_invitation(
     db: &dyn Db,
-    actor: &User,
+    actor: Actor<'_>,
     org_id: &OrgId,
     invitation_id: Option<&InvitationId>,
     now: i64,
 ) -> Result<(), OrgError> {
-    require_admin(db, org_id, &actor.id)?;
+    authorize(db, org_id, actor)?;
     let Some(invitation_id) = invitation_id else {
         return Err(OrgError::InvitationUnavailable);
     };
@@ -320,6 +526,11 @@ pub fn revoke_invitation(
 /// The organization with `id`, if it still exists.
 pub fn organization(db: &dyn Db, id: &OrgId) -> Result<Option<Organization>, DbError> {
     orgs::find_organization(db, id)
+}
+
+/// The pending invitation a new link's token opens (the operator's answer names its id).
+pub fn invitation_by_token(db: &dyn Db, token: &str) -> Result<Option<Invitation>, DbError> {
+    orgs::find_invitation_by_token_hash(db, &token_hash(token))
 }
 
 /// Takes back an invitation whose email could not be sent, so a failed send leaves nothing
@@ -344,12 +555,13 @@ fn live_invitation(db: &dyn Db, token: &str, now: i64) -> Result<Option<Invitati
     else {
         return Ok(None);
     };
-    let inviter_is_admin = match &invitation.invited_by {
+    // An admin's invitation dies with their admin role; the operator's stands on its own.
+    let inviter_stands = match &invitation.invited_by {
         Some(inviter) => orgs::find_membership(db, &invitation.org_id, inviter)?
             .is_some_and(|membership| membership.role == Role::Admin),
-        None => false,
+        None => invitation.by_operator,
     };
-    Ok(inviter_is_admin.then_some(invitation))
+    Ok(inviter_stands.then_some(invitation))
 }
 
 /// The live invitation behind `token`, addressed to `user`, with its organization.
@@ -507,16 +719,19 @@ mod tests {
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         orgs::add_membership(&db, &org.id, &bea.id, Role::Member, 2).unwrap();
         assert_eq!(
-            update_organization(&db, &bea, &org.id, "Evil", "evil", 3),
+            update_organization(&db, Actor::Person(&bea), &org.id, "Evil", "evil", 3),
             Err(OrgError::Forbidden)
         );
         assert_eq!(
-            change_role(&db, &bea, &org.id, &bea.id, "admin"),
+            change_role(&db, Actor::Person(&bea), &org.id, &bea.id, "admin"),
             Err(OrgError::Forbidden)
         );
-        assert_eq!(remove_member(&db, &bea, &org.id, &ada.id), Err(OrgError::Forbidden));
         assert_eq!(
-            invite(&db, &bea, &org.id, "c@example.com", "admin", 3),
+            remove_member(&db, Actor::Person(&bea), &org.id, &ada.id),
+            Err(OrgError::Forbidden)
+        );
+        assert_eq!(
+            invite(&db, Actor::Person(&bea), &org.id, "c@example.com", "admin", 3),
             Err(OrgError::Forbidden)
         );
         assert_eq!(
@@ -536,11 +751,14 @@ mod tests {
         orgs::add_membership(&db, &org.id, &bea.id, Role::Member, 2).unwrap();
         assert_eq!(leave_organization(&db, &ada, &org.id), Err(OrgError::LastAdmin));
         assert_eq!(
-            change_role(&db, &ada, &org.id, &ada.id, "member"),
+            change_role(&db, Actor::Person(&ada), &org.id, &ada.id, "member"),
             Err(OrgError::LastAdmin)
         );
-        assert_eq!(remove_member(&db, &ada, &org.id, &ada.id), Err(OrgError::LastAdmin));
-        change_role(&db, &ada, &org.id, &bea.id, "admin").unwrap();
+        assert_eq!(
+            remove_member(&db, Actor::Person(&ada), &org.id, &ada.id),
+            Err(OrgError::LastAdmin)
+        );
+        change_role(&db, Actor::Person(&ada), &org.id, &bea.id, "admin").unwrap();
         leave_organization(&db, &ada, &org.id).unwrap();
         assert_eq!(orgs::count_admins(&db, &org.id).unwrap(), 1);
     }
@@ -551,7 +769,9 @@ mod tests {
         let ada = user(&db, "user_a", "a@example.com");
         let bea = user(&db, "user_b", "b@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        let token = invite(&db, &ada, &org.id, "B@example.com", "member", 10).unwrap().token;
+        let token = invite(&db, Actor::Person(&ada), &org.id, "B@example.com", "member", 10)
+            .unwrap()
+            .token;
         assert_eq!(
             accept_invitation(&db, &token, &ada, 11),
             Err(OrgError::InvitationForAnotherEmail)
@@ -573,7 +793,7 @@ mod tests {
             "one use"
         );
         assert_eq!(
-            invite(&db, &ada, &org.id, "b@example.com", "admin", 14),
+            invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "admin", 14),
             Err(OrgError::Fields(vec![("email_address", FieldError::AlreadyMember)]))
         );
     }
@@ -590,7 +810,9 @@ mod tests {
         let db = MemoryDb::new();
         let ada = user(&db, "user_a", "a@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        let token = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap().token;
+        let token = invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "member", 10)
+            .unwrap()
+            .token;
         let accounts = || db.count("SELECT COUNT(*) FROM users");
         // Attack: an account made for another address than the invitation's joins with it.
         let other = join_with_new_account(&db, &token, 11, || verified(&db, "user_x", "x@example.com", 11));
@@ -608,7 +830,9 @@ mod tests {
         assert_eq!(again, Err(OrgError::InvitationUnavailable));
         assert_eq!(accounts(), 2, "a used link makes no account");
         // An expired invitation makes no account either.
-        let late = invite(&db, &ada, &org.id, "d@example.com", "member", 20).unwrap().token;
+        let late = invite(&db, Actor::Person(&ada), &org.id, "d@example.com", "member", 20)
+            .unwrap()
+            .token;
         let expired = join_with_new_account(&db, &late, 20 + INVITATION_LIFETIME + 1, || {
             verified(&db, "user_d", "d@example.com", 21)
         });
@@ -625,14 +849,16 @@ mod tests {
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         orgs::add_membership(&db, &org.id, &bea.id, Role::Admin, 2).unwrap();
         // Bea, an admin, invites her own second address; then Ada removes her.
-        let link = invite(&db, &bea, &org.id, "e@example.com", "admin", 3).unwrap().token;
+        let link = invite(&db, Actor::Person(&bea), &org.id, "e@example.com", "admin", 3)
+            .unwrap()
+            .token;
         assert_eq!(
             invited_email(&db, &link, 4)
                 .unwrap()
                 .map(|email| email.as_str().to_owned()),
             Some("e@example.com".to_owned())
         );
-        remove_member(&db, &ada, &org.id, &bea.id).unwrap();
+        remove_member(&db, Actor::Person(&ada), &org.id, &bea.id).unwrap();
         assert_eq!(
             invited_email(&db, &link, 4).unwrap(),
             None,
@@ -643,7 +869,9 @@ mod tests {
             Err(OrgError::InvitationUnavailable),
             "a removed admin cannot regain admin through an old link"
         );
-        let fresh = invite(&db, &ada, &org.id, "e@example.com", "member", 5).unwrap().token;
+        let fresh = invite(&db, Actor::Person(&ada), &org.id, "e@example.com", "member", 5)
+            .unwrap()
+            .token;
         accept_invitation(&db, &fresh, &eve, 6).unwrap();
     }
 
@@ -653,22 +881,28 @@ mod tests {
         let ada = user(&db, "user_a", "a@example.com");
         let bea = user(&db, "user_b", "b@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        let first = invite(&db, &ada, &org.id, "b@example.com", "member", 10).unwrap().token;
-        let second = invite(&db, &ada, &org.id, "b@example.com", "admin", 11).unwrap().token;
+        let first = invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "member", 10)
+            .unwrap()
+            .token;
+        let second = invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "admin", 11)
+            .unwrap()
+            .token;
         assert_eq!(
             accept_invitation(&db, &first, &bea, 12),
             Err(OrgError::InvitationUnavailable)
         );
         let pending = orgs::list_pending_invitations(&db, &org.id).unwrap();
         assert_eq!(pending.len(), 1);
-        revoke_invitation(&db, &ada, &org.id, Some(&pending[0].id), 13).unwrap();
+        revoke_invitation(&db, Actor::Person(&ada), &org.id, Some(&pending[0].id), 13).unwrap();
         assert_eq!(
             accept_invitation(&db, &second, &bea, 14),
             Err(OrgError::InvitationUnavailable)
         );
         decline_invitation(
             &db,
-            &invite(&db, &ada, &org.id, "b@example.com", "member", 15).unwrap().token,
+            &invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "member", 15)
+                .unwrap()
+                .token,
             &bea,
             16,
         )
@@ -681,7 +915,7 @@ mod tests {
         let db = MemoryDb::new();
         let ada = user(&db, "user_a", "a@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-        invite(&db, &ada, &org.id, "b@example.com", "member", 2).unwrap();
+        invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "member", 2).unwrap();
         assert!(matches!(
             delete_organization(&db, &ada, &org.id, "nope"),
             Err(OrgError::Fields(_))
@@ -702,7 +936,7 @@ mod tests {
         let shared = create_organization(&db, &ada, "Shared", "shared", 1).unwrap();
         orgs::add_membership(&db, &shared.id, &bea.id, Role::Member, 2).unwrap();
         assert_eq!(organizations_blocking_deletion(&db, &ada.id).unwrap(), ["Shared"]);
-        change_role(&db, &ada, &shared.id, &bea.id, "admin").unwrap();
+        change_role(&db, Actor::Person(&ada), &shared.id, &bea.id, "admin").unwrap();
         assert!(organizations_blocking_deletion(&db, &ada.id).unwrap().is_empty());
         remove_user_everywhere(&db, &ada.id).unwrap();
         assert!(

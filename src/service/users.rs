@@ -15,11 +15,8 @@ use crate::security::password;
 use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User, UserFilter};
 use crate::store::{Db, DbError, sessions, transaction};
 
+use super::metadata::{self, MetadataProblem};
 use super::{organizations, profile};
-
-/// Largest metadata object, as compact JSON: what an app keeps about a user, not a document
-/// store (Clerk's limit too).
-pub const METADATA_MAX_BYTES: usize = 8 * 1024;
 
 /// Why the operator's change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +35,15 @@ pub enum OperatorError {
     Db(#[from] DbError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<MetadataProblem> for OperatorError {
+    fn from(problem: MetadataProblem) -> Self {
+        Self::Invalid {
+            field: problem.field,
+            message: problem.message,
+        }
+    }
 }
 
 impl From<CreateUserError> for OperatorError {
@@ -119,8 +125,8 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Err(OperatorError::Fields(errors));
     };
-    let public = metadata_text("public_metadata", account.public_metadata.as_ref())?;
-    let private = metadata_text("private_metadata", account.private_metadata.as_ref())?;
+    let public = metadata::to_text("public_metadata", account.public_metadata.as_ref())?;
+    let private = metadata::to_text("private_metadata", account.private_metadata.as_ref())?;
     let password_hash = match account.password {
         NewPassword::None => String::new(),
         NewPassword::Plain(plain) => password::hash_password(plain).map_err(OperatorError::Internal)?,
@@ -171,40 +177,15 @@ fn optional_field<T>(
     }
 }
 
-/// A metadata object as the text to store, or why it is refused (not an object, too large).
-fn metadata_text(field: &'static str, value: Option<&Value>) -> Result<Option<String>, OperatorError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    if !value.is_object() {
-        return Err(OperatorError::Invalid {
-            field,
-            message: "must be a JSON object".into(),
-        });
-    }
-    let text = value.to_string();
-    if text.len() > METADATA_MAX_BYTES {
-        return Err(OperatorError::Invalid {
-            field,
-            message: format!("is larger than {METADATA_MAX_BYTES} bytes as JSON"),
-        });
-    }
-    Ok(Some(text))
-}
-
 /// A user and its metadata.
 pub fn get(db: &dyn Db, id: &UserId) -> Result<UserRecord, OperatorError> {
     let user = users::find_user_by_id(db, id)?.ok_or(OperatorError::NotFound)?;
     let (public, private) = users::metadata(db, id)?.ok_or(OperatorError::NotFound)?;
     Ok(UserRecord {
         user,
-        public_metadata: parse_stored(&public),
-        private_metadata: parse_stored(&private),
+        public_metadata: metadata::from_text(&public),
+        private_metadata: metadata::from_text(&private),
     })
-}
-
-fn parse_stored(text: &str) -> Map<String, Value> {
-    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// One page of users (newest first) and how many the filter finds.
@@ -214,8 +195,8 @@ pub fn list(db: &dyn Db, filter: &UserFilter, limit: i64, offset: i64) -> Result
         .into_iter()
         .map(|(user, public, private)| UserRecord {
             user,
-            public_metadata: parse_stored(&public),
-            private_metadata: parse_stored(&private),
+            public_metadata: metadata::from_text(&public),
+            private_metadata: metadata::from_text(&private),
         })
         .collect();
     Ok((records, total))
@@ -252,8 +233,8 @@ pub fn update(db: &dyn Db, id: &UserId, changes: &UserChanges<'_>, now: i64) -> 
     if !errors.is_empty() {
         return Err(OperatorError::Fields(errors));
     }
-    let public = metadata_text("public_metadata", changes.public_metadata.as_ref())?;
-    let private = metadata_text("private_metadata", changes.private_metadata.as_ref())?;
+    let public = metadata::to_text("public_metadata", changes.public_metadata.as_ref())?;
+    let private = metadata::to_text("private_metadata", changes.private_metadata.as_ref())?;
     transaction(db, || {
         users::update_profile(db, id, first_name.as_ref(), last_name.as_ref(), username.as_ref(), now)?;
         if public.is_some() || private.is_some() {
@@ -407,7 +388,7 @@ mod tests {
         let huge = create(
             &db,
             &NewAccount {
-                public_metadata: Some(serde_json::json!({"x": "y".repeat(METADATA_MAX_BYTES)})),
+                public_metadata: Some(serde_json::json!({"x": "y".repeat(metadata::METADATA_MAX_BYTES)})),
                 ..account("a@example.com")
             },
             1,

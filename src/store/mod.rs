@@ -447,6 +447,13 @@ const MIGRATIONS: &[&[&str]] = &[
             PRIMARY KEY (key_id, window_start)
         )",
     ],
+    &[
+        // Metadata an app keeps on an organization (JSON objects as text), as on users.
+        "ALTER TABLE organizations ADD COLUMN public_metadata TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE organizations ADD COLUMN private_metadata TEXT NOT NULL DEFAULT '{}'",
+        // An invitation the operator made (no admin sent it): live while pending and unexpired.
+        "ALTER TABLE invitations ADD COLUMN by_operator INTEGER NOT NULL DEFAULT 0",
+    ],
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

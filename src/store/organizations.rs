@@ -42,8 +42,11 @@ pub struct Invitation {
     pub email: EmailAddress,
     pub role: Role,
     pub status: InvitationStatus,
-    /// The admin who sent it; `None` for rows from before this was recorded.
+    /// The admin who sent it; `None` when the operator did, or for rows from before this was
+    /// recorded.
     pub invited_by: Option<UserId>,
+    /// Made by the operator (the Backend API), not by an admin of the organization.
+    pub by_operator: bool,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -76,13 +79,14 @@ fn invitation(row: &Row) -> Result<Invitation, DbError> {
         invited_by: row.optional_text(5)?.map(UserId::from_stored),
         created_at: row.integer(6)?,
         expires_at: row.integer(7)?,
+        by_operator: row.integer(8)? != 0,
     })
 }
 
 const ORG_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at, o.require_two_step";
 /// Columns of [`ORG_COLUMNS`].
 pub(super) const ORG_COLUMN_COUNT: usize = 5;
-const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at";
+const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at, by_operator";
 
 pub fn create_organization(
     db: &dyn Db,
@@ -264,7 +268,8 @@ pub struct NewInvitation<'a> {
     pub email: &'a EmailAddress,
     pub role: Role,
     pub token_hash: &'a [u8],
-    pub invited_by: &'a UserId,
+    /// The admin who invites; `None`: the operator.
+    pub invited_by: Option<&'a UserId>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -277,8 +282,9 @@ pub fn create_invitation(db: &dyn Db, new: &NewInvitation<'_>) -> Result<(), DbE
         &[new.now.into(), new.org_id.into(), new.email.into()],
     )?;
     db.execute(
-        "INSERT INTO invitations (id, org_id, email, role, status, token_hash, invited_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        "INSERT INTO invitations (id, org_id, email, role, status, token_hash, invited_by, created_at, expires_at,
+            by_operator)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
         &[
             new.id.into(),
             new.org_id.into(),
@@ -288,6 +294,7 @@ pub fn create_invitation(db: &dyn Db, new: &NewInvitation<'_>) -> Result<(), DbE
             new.invited_by.into(),
             new.now.into(),
             new.expires_at.into(),
+            i64::from(new.invited_by.is_none()).into(),
         ],
     )?;
     Ok(())
@@ -333,5 +340,74 @@ pub fn revoke_invitation(db: &dyn Db, org_id: &OrgId, id: &InvitationId, now: i6
 /// Removes an invitation that never reached anyone (its email could not be sent).
 pub fn delete_invitation_by_token_hash(db: &dyn Db, token_hash: &[u8]) -> Result<(), DbError> {
     db.execute("DELETE FROM invitations WHERE token_hash = ?", &[token_hash.into()])?;
+    Ok(())
+}
+/// An organization as the operator lists it: with its member count and metadata texts
+/// `(public, private)`.
+pub type OrganizationRecord = (Organization, i64, String, String);
+
+const RECORD_COLUMNS: &str = "o.id, o.name, o.slug, o.created_at, o.require_two_step,
+    (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id), o.public_metadata, o.private_metadata";
+
+fn record(row: &Row) -> Result<OrganizationRecord, DbError> {
+    Ok((
+        organization(row, 0)?,
+        row.integer(ORG_COLUMN_COUNT)?,
+        row.text(ORG_COLUMN_COUNT + 1)?,
+        row.text(ORG_COLUMN_COUNT + 2)?,
+    ))
+}
+
+/// One organization with its member count and metadata.
+pub fn find_organization_record(db: &dyn Db, id: &OrgId) -> Result<Option<OrganizationRecord>, DbError> {
+    let statement = format!("SELECT {RECORD_COLUMNS} FROM organizations o WHERE o.id = ?");
+    query_row(db, &statement, &[id.into()])?
+        .map(|row| record(&row))
+        .transpose()
+}
+
+/// One page of organizations, newest first, whose name or slug contains `query` (any case),
+/// and how many there are in all.
+pub fn list_organizations(
+    db: &dyn Db,
+    query: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<OrganizationRecord>, i64), DbError> {
+    let (condition, mut parameters): (&str, Vec<super::Value>) = match query {
+        Some(query) => {
+            let pattern = format!("%{}%", super::users::escape_like(&query.to_lowercase()));
+            (
+                "WHERE LOWER(o.name) LIKE ? ESCAPE '!' OR LOWER(o.slug) LIKE ? ESCAPE '!'",
+                vec![pattern.as_str().into(), pattern.as_str().into()],
+            )
+        }
+        None => ("", Vec::new()),
+    };
+    let total = query_row(
+        db,
+        &format!("SELECT COUNT(*) FROM organizations o {condition}"),
+        &parameters,
+    )?
+    .map_or(Ok(0), |row| row.integer(0))?;
+    parameters.push(limit.into());
+    parameters.push(offset.into());
+    let page = db
+        .execute(
+            &format!("SELECT {RECORD_COLUMNS} FROM organizations o {condition} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?"),
+            &parameters,
+        )?
+        .iter()
+        .map(record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((page, total))
+}
+
+/// Replaces an organization's metadata (JSON object texts the caller checked).
+pub fn set_metadata(db: &dyn Db, id: &OrgId, public: &str, private: &str, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE organizations SET public_metadata = ?, private_metadata = ?, updated_at = ? WHERE id = ?",
+        &[public.into(), private.into(), now.into(), id.into()],
+    )?;
     Ok(())
 }

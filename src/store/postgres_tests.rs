@@ -236,9 +236,16 @@ fn an_invitation_accepted_twice_at_once_is_used_once() {
     let ada = user(&db, "user_a", "ada@example.com");
     let bea = user(&db, "user_b", "bea@example.com");
     let org = organizations::create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
-    let token = organizations::invite(&db, &ada, &org.id, "bea@example.com", "member", 2)
-        .unwrap()
-        .token;
+    let token = organizations::invite(
+        &db,
+        organizations::Actor::Person(&ada),
+        &org.id,
+        "bea@example.com",
+        "member",
+        2,
+    )
+    .unwrap()
+    .token;
     let results = race(&db, 3, |_, connection| {
         organizations::accept_invitation(connection, &token, &bea, 3)
     });

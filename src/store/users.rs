@@ -359,7 +359,7 @@ fn placeholders(count: usize) -> String {
 
 /// `text` with LIKE's wildcards (and the escape character) escaped by `!` (not a backslash,
 /// which the two dialects' string literals read differently).
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '!') {

@@ -4,6 +4,8 @@
 // every operation by its operationId, and each answer is checked against the response schema the
 // document gives for its status (Ajv, JSON Schema 2020-12, as OpenAPI 3.1 uses).
 //
+// Every operation the document names must be called at least once here.
+//
 // Usage: node openapi-check.mjs <portal base URL> <api key>. Prints `ok <calls>` and exits 0,
 // or prints the problem and exits 1.
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -38,8 +40,10 @@ const resolve = (node) => {
   return node;
 };
 let calls = 0;
+const called = new Set();
 const check = (operationId, answer, expected) => {
   calls += 1;
+  called.add(operationId);
   if (answer.status !== expected) {
     fail(`${operationId} answered ${answer.status}, not ${expected}: ${JSON.stringify(answer.data)}`);
   }
@@ -82,6 +86,25 @@ check("listUserSessions", await client.listUserSessions({ user_id: ada.id }), 20
 check("revokeUserSessions", await client.revokeUserSessions({ user_id: ada.id }), 200);
 check("revokeUserSession", await client.revokeUserSession({ user_id: ada.id, session_id: "sess_00000000000000000000000000000000" }), 404);
 check("listUserOrganizationMemberships", await client.listUserOrganizationMemberships({ user_id: ada.id }), 200);
+const bea = check("createUser", await client.createUser(null, { email_address: "bea@example.com" }), 201);
+const acme = check("createOrganization", await client.createOrganization(null, {
+  name: "Acme", created_by: ada.id, public_metadata: { tier: "gold" },
+}), 201);
+check("createOrganization", await client.createOrganization(null, { name: "Acme", slug: "acme", created_by: ada.id }), 409);
+check("listOrganizations", await client.listOrganizations({ query: "acm" }), 200);
+check("getOrganization", await client.getOrganization({ organization_id: acme.id }), 200);
+check("updateOrganization", await client.updateOrganization({ organization_id: acme.id }, { name: "Acme Inc", require_two_step: true }), 200);
+check("createOrganizationMembership", await client.createOrganizationMembership({ organization_id: acme.id }, { user_id: bea.id, role: "member" }), 201);
+check("listOrganizationMemberships", await client.listOrganizationMemberships({ organization_id: acme.id }), 200);
+check("updateOrganizationMembership", await client.updateOrganizationMembership({ organization_id: acme.id, user_id: ada.id }, { role: "member" }), 409);
+check("updateOrganizationMembership", await client.updateOrganizationMembership({ organization_id: acme.id, user_id: bea.id }, { role: "admin" }), 200);
+check("deleteOrganizationMembership", await client.deleteOrganizationMembership({ organization_id: acme.id, user_id: bea.id }), 200);
+const invitation = check("createOrganizationInvitation", await client.createOrganizationInvitation({ organization_id: acme.id }, { email_address: "cy@example.com", role: "member" }), 201);
+check("listOrganizationInvitations", await client.listOrganizationInvitations({ organization_id: acme.id }), 200);
+check("revokeOrganizationInvitation", await client.revokeOrganizationInvitation({ organization_id: acme.id, invitation_id: invitation.id }), 200);
+check("listUserOrganizationMemberships", await client.listUserOrganizationMemberships({ user_id: ada.id }), 200);
+check("deleteOrganization", await client.deleteOrganization({ organization_id: acme.id }), 200);
+check("getOrganization", await client.getOrganization({ organization_id: acme.id }), 404);
 const banned = check("banUser", await client.banUser({ user_id: ada.id }), 200);
 if (!banned.banned) fail("not banned");
 check("unbanUser", await client.unbanUser({ user_id: ada.id }), 200);
@@ -94,4 +117,6 @@ const refused = await anonymous.json();
 const unauthorized = ajv.compile({ $ref: "openapi#/components/schemas/Error" });
 if (anonymous.status !== 401 || !unauthorized(refused)) fail(`without a key: ${anonymous.status} ${JSON.stringify(refused)}`);
 
+const uncalled = Object.keys(operations).filter((id) => !called.has(id));
+if (uncalled.length) fail(`operations never called: ${uncalled.join(", ")}`);
 console.log(`ok ${calls}`);

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::support::{Browser, PASSWORD, Portal, TestResponse, request};
 
-const KEY: &str = "sk_test_7d1e4b9a2c6f8e0d3a5b7c9e1f2a4b6c";
+pub const KEY: &str = "sk_test_7d1e4b9a2c6f8e0d3a5b7c9e1f2a4b6c";
 const OLD_KEY: &str = "sk_test_0f9e8d7c6b5a49382716f5e4d3c2b1a0";
 
-fn portal(extra: &[(&str, &str)]) -> Portal {
+pub fn portal(extra: &[(&str, &str)]) -> Portal {
     let mut vars = vec![("api_secret_key", KEY)];
     vars.extend_from_slice(extra);
     Portal::with_vars(&vars)
@@ -31,11 +31,11 @@ fn call_with(portal: &Portal, key: &str, method: &str, path: &str, body: &Value)
     portal.send(builder.body(body).unwrap())
 }
 
-fn call(portal: &Portal, method: &str, path: &str, body: &Value) -> TestResponse {
+pub fn call(portal: &Portal, method: &str, path: &str, body: &Value) -> TestResponse {
     call_with(portal, KEY, method, path, body)
 }
 
-fn json_of(response: &TestResponse) -> Value {
+pub fn json_of(response: &TestResponse) -> Value {
     assert_eq!(
         response.header("content-type"),
         Some("application/json; charset=utf-8"),
@@ -46,12 +46,12 @@ fn json_of(response: &TestResponse) -> Value {
 }
 
 /// The error code of a refused call, its status checked.
-fn error_code(response: &TestResponse, status: u16) -> String {
+pub fn error_code(response: &TestResponse, status: u16) -> String {
     response.assert_status(status);
     json_of(response)["error"]["code"].as_str().unwrap().to_owned()
 }
 
-fn create(portal: &Portal, body: Value) -> Value {
+pub fn create(portal: &Portal, body: Value) -> Value {
     let created = call(portal, "POST", "/api/v1/users", &body);
     created.assert_status(201);
     json_of(&created)
@@ -407,7 +407,7 @@ fn user_id_of(portal: &Portal, email: &str) -> String {
 }
 
 /// Ada, signed up and the admin of the organization Acme she just created.
-fn admin_of_acme(portal: &Portal) -> Browser<'_> {
+pub fn admin_of_acme(portal: &Portal) -> Browser<'_> {
     let mut browser = Browser::signed_up(portal, "ada@example.com");
     browser
         .submit(

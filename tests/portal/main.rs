@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod api;
+mod api_organizations;
 mod breach;
 mod browser;
 mod budgets;
@@ -35,6 +36,7 @@ mod two_step;
 mod on_postgres {
     mod accounts;
     mod api;
+    mod api_organizations;
     mod breach;
     mod email_flows;
     mod oauth;

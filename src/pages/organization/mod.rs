@@ -149,7 +149,7 @@ pub fn update_general(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "general", |form, visitor, org_id| {
         organizations::update_organization(
             ctx.db()?,
-            &visitor.user,
+            organizations::Actor::Person(&visitor.user),
             org_id,
             form.text("name"),
             form.text("slug"),
@@ -163,7 +163,13 @@ pub fn update_general(ctx: &Ctx<'_>) -> PageResult {
 pub fn set_two_step(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "two-step", |form, visitor, org_id| {
         let required = form.text("require_two_step") == "on";
-        organizations::set_require_two_step(ctx.db()?, &visitor.user, org_id, required, ctx.now())?;
+        organizations::set_require_two_step(
+            ctx.db()?,
+            organizations::Actor::Person(&visitor.user),
+            org_id,
+            required,
+            ctx.now(),
+        )?;
         changed(ctx, visitor, Notice::OrgUpdated)
     })
 }
@@ -171,7 +177,13 @@ pub fn set_two_step(ctx: &Ctx<'_>) -> PageResult {
 pub fn change_role(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "members", |form, visitor, org_id| {
         let member = target_member(form)?;
-        organizations::change_role(ctx.db()?, &visitor.user, org_id, &member, form.text("role"))?;
+        organizations::change_role(
+            ctx.db()?,
+            organizations::Actor::Person(&visitor.user),
+            org_id,
+            &member,
+            form.text("role"),
+        )?;
         changed(ctx, visitor, Notice::RoleChanged)
     })
 }
@@ -179,7 +191,7 @@ pub fn change_role(ctx: &Ctx<'_>) -> PageResult {
 pub fn remove_member(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "members", |form, visitor, org_id| {
         let member = target_member(form)?;
-        organizations::remove_member(ctx.db()?, &visitor.user, org_id, &member)?;
+        organizations::remove_member(ctx.db()?, organizations::Actor::Person(&visitor.user), org_id, &member)?;
         changed(ctx, visitor, Notice::MemberRemoved)
     })
 }
@@ -188,7 +200,7 @@ pub fn invite(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "invitations", |form, visitor, org_id| {
         let created = organizations::invite(
             ctx.db()?,
-            &visitor.user,
+            organizations::Actor::Person(&visitor.user),
             org_id,
             form.text("email_address"),
             form.text("role"),
@@ -284,7 +296,13 @@ fn send_invitation(
 pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "invitations", |form, visitor, org_id| {
         let invitation = InvitationId::parse(form.text("invitation_id"));
-        organizations::revoke_invitation(ctx.db()?, &visitor.user, org_id, invitation.as_ref(), ctx.now())?;
+        organizations::revoke_invitation(
+            ctx.db()?,
+            organizations::Actor::Person(&visitor.user),
+            org_id,
+            invitation.as_ref(),
+            ctx.now(),
+        )?;
         changed(ctx, visitor, Notice::InvitationRevoked)
     })
 }
