@@ -90,6 +90,7 @@ pub struct Settings<'v> {
     secret_key: OnceCell<Option<Secret>>,
     previous_secret_keys: OnceCell<Vec<Secret>>,
     api_secret_keys: OnceCell<Vec<crate::security::api_key::ApiKey>>,
+    webhooks: OnceCell<Option<WebhookSettings>>,
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
@@ -270,6 +271,13 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// Where signed webhooks go (`Settings::webhooks`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub url: Url,
+    pub secret: crate::security::webhook_signature::WebhookSecret,
+}
+
 pub const DEFAULT_APPLICATION_NAME: &str = "Account Portal";
 pub const DEFAULT_PRIMARY_COLOR: &str = "#4f46e5";
 
@@ -298,6 +306,7 @@ impl<'v> Settings<'v> {
             secret_key: OnceCell::new(),
             previous_secret_keys: OnceCell::new(),
             api_secret_keys: OnceCell::new(),
+            webhooks: OnceCell::new(),
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
@@ -345,6 +354,7 @@ impl<'v> Settings<'v> {
         self.secret_key();
         self.previous_secret_keys();
         self.api_secret_keys();
+        self.webhooks();
         self.client_ip_header();
         self.development_hosts();
         self.legal_links();
@@ -609,6 +619,55 @@ impl<'v> Settings<'v> {
                 .unwrap_or_default()
         })
         .as_slice()
+    }
+
+    /// `webhook_url`, `webhook_secret`, `webhook_origin`: where signed webhooks go. `None` (no
+    /// event is recorded) without a URL; a URL without a sound secret, or outside the origin
+    /// `spin.toml` grants, is a configuration error and sends nothing. Only `webhook_url` is
+    /// read when it is empty.
+    pub fn webhooks(&self) -> Option<&WebhookSettings> {
+        let development = self.is_development();
+        self.read(&self.webhooks, |r| {
+            let url = r.parse("webhook_url", |value| {
+                let trimmed = value.trim();
+                let ok = crate::outbound::oidc::is_allowed_endpoint(trimmed);
+                match Url::parse(trimmed) {
+                    Ok(url) if ok && url.fragment().is_none() && url.username().is_empty() => Ok(url),
+                    _ => Err("must be an https URL (http only on localhost), without credentials or fragment".into()),
+                }
+            });
+            let Some(url) = url else {
+                if development {
+                    // Development checks every variable on every request.
+                    r.secret("webhook_secret", crate::security::webhook_signature::WebhookSecret::parse);
+                    r.raw("webhook_origin");
+                }
+                return None;
+            };
+            let secret = r.secret(
+                "webhook_secret",
+                crate::security::webhook_signature::WebhookSecret::parse,
+            );
+            if secret.is_none() && !r.errors.iter().any(|error| error.variable == "webhook_secret") {
+                r.errors.push(ConfigError {
+                    variable: "webhook_secret",
+                    message: "is required with webhook_url: whsec_ followed by `openssl rand -base64 32`".into(),
+                });
+            }
+            let origin = r.raw("webhook_origin").unwrap_or_default();
+            let url_origin = url.origin().ascii_serialization();
+            if origin.trim_end_matches('/') != url_origin {
+                r.errors.push(ConfigError {
+                    variable: "webhook_origin",
+                    message: format!(
+                        "must be the origin of webhook_url ({url_origin}), so spin.toml's allowed_outbound_hosts lets the portal reach it"
+                    ),
+                });
+                return None;
+            }
+            Some(WebhookSettings { url, secret: secret? })
+        })
+        .as_ref()
     }
 
     /// The origin keys are bound to: `public_origin`, as an origin (`https://accounts.myapp.com`).

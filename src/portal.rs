@@ -29,9 +29,28 @@ pub struct Env<'a> {
     pub later: &'a crate::service::email::AfterResponse,
 }
 
-/// Handles one request. Never panics on input: every failure becomes a page.
+/// Handles one request. Never panics on input: every failure becomes a page. A request whose
+/// changes wrote webhook events leaves their delivery for after its response.
 pub fn handle(request: Request<Vec<u8>>, env: &Env<'_>) -> Response<Vec<u8>> {
-    let ctx = Ctx::new(&request, env.db, env.http, env.now, Settings::new(env.variables)).with_later(env.later);
+    let settings = Settings::new(env.variables);
+    let webhooks_on = || settings.webhooks().is_some();
+    let db = crate::store::events::Recording::new(env.db, &webhooks_on);
+    let response = respond(&request, env, &settings, &db);
+    if db.recorded()
+        && let Some(webhooks) = settings.webhooks()
+    {
+        env.later.deliver_webhooks(webhooks.clone());
+    }
+    response
+}
+
+fn respond(
+    request: &Request<Vec<u8>>,
+    env: &Env<'_>,
+    settings: &Settings<'_>,
+    db: &dyn crate::store::Db,
+) -> Response<Vec<u8>> {
+    let ctx = Ctx::new(request, db, env.http, env.now, settings).with_later(env.later);
     if is_api(ctx.path) {
         // The Backend API answers JSON and never reads or sets a cookie.
         let mut response = crate::api::handle(&ctx, check_configuration(&ctx));

@@ -16,6 +16,7 @@
 
 mod organizations;
 mod users;
+mod webhooks;
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
@@ -263,6 +264,18 @@ fn route(ctx: &Ctx<'_>, segments: &[&str]) -> ApiResult {
         ["organizations", id, "invitations", invitation_id] => match *method {
             Method::DELETE => organizations::revoke_invitation(ctx, id, invitation_id),
             _ => Err(ApiError::method_not_allowed("DELETE")),
+        },
+        ["webhooks", "deliver"] => match *method {
+            Method::POST => webhooks::deliver(ctx),
+            _ => Err(ApiError::method_not_allowed("POST")),
+        },
+        ["webhooks", "events"] => match *method {
+            Method::GET => webhooks::list(ctx),
+            _ => Err(ApiError::method_not_allowed("GET")),
+        },
+        ["webhooks", "events", id, "retry"] => match *method {
+            Method::POST => webhooks::retry(ctx, id),
+            _ => Err(ApiError::method_not_allowed("POST")),
         },
         _ => Err(ApiError::not_found("endpoint")),
     }

@@ -198,7 +198,7 @@ pub(super) fn update(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 /// `DELETE /organizations/{id}`
 pub(super) fn delete(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = org_id(id)?;
-    rules::delete_as_operator(ctx.db()?, &id)?;
+    rules::delete_as_operator(ctx.db()?, &id, ctx.now())?;
     Ok((
         StatusCode::OK,
         json!({"object": "organization", "id": id.as_str(), "deleted": true}),
@@ -261,7 +261,7 @@ pub(super) fn change_role(ctx: &Ctx<'_>, id: &str, user_id: &str) -> ApiResult {
     let id = org_id(id)?;
     let user_id = member_id(user_id)?;
     let body: ChangeRole = json_body(ctx)?;
-    rules::change_role(ctx.db()?, Actor::Operator, &id, &user_id, &body.role)?;
+    rules::change_role(ctx.db()?, Actor::Operator, &id, &user_id, &body.role, ctx.now())?;
     membership_answer(ctx, &id, &user_id, StatusCode::OK)
 }
 
@@ -269,7 +269,7 @@ pub(super) fn change_role(ctx: &Ctx<'_>, id: &str, user_id: &str) -> ApiResult {
 pub(super) fn remove_member(ctx: &Ctx<'_>, id: &str, user_id: &str) -> ApiResult {
     let id = org_id(id)?;
     let user_id = member_id(user_id)?;
-    rules::remove_member(ctx.db()?, Actor::Operator, &id, &user_id)?;
+    rules::remove_member(ctx.db()?, Actor::Operator, &id, &user_id, ctx.now())?;
     Ok((
         StatusCode::OK,
         json!({"object": "organization_membership", "organization_id": id.as_str(),

@@ -86,27 +86,12 @@ fn user_id(text: &str) -> Result<UserId, ApiError> {
     UserId::parse(text).ok_or_else(|| ApiError::not_found("user"))
 }
 
-/// A user as the API shows it. Times are Unix seconds, as in the session token.
+/// A user as the API shows it: the operator's view of the account and its metadata.
 pub(crate) fn user_json(record: &UserRecord) -> Value {
-    let user = &record.user;
-    json!({
-        "object": "user",
-        "id": user.id.as_str(),
-        "email_address": user.email.as_str(),
-        "email_verified": user.email_verified_at.is_some(),
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "phone_number": user.phone_number,
-        "password_enabled": user.has_password(),
-        "totp_enabled": user.totp_enabled_at.is_some(),
-        "passkeys": user.passkeys,
-        "banned": user.banned_at.is_some(),
-        "banned_at": user.banned_at,
-        "created_at": user.created_at,
-        "public_metadata": Value::Object(record.public_metadata.clone()),
-        "private_metadata": Value::Object(record.private_metadata.clone()),
-    })
+    let mut json = rules::user_json(&record.user);
+    json["public_metadata"] = Value::Object(record.public_metadata.clone());
+    json["private_metadata"] = Value::Object(record.private_metadata.clone());
+    json
 }
 
 fn session_json(session: &PortalSession) -> Value {
@@ -265,7 +250,7 @@ pub(super) fn update(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 /// `DELETE /users/{id}`
 pub(super) fn delete(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = user_id(id)?;
-    rules::delete(ctx.db()?, &id)?;
+    rules::delete(ctx.db()?, &id, ctx.now())?;
     Ok((
         StatusCode::OK,
         json!({"object": "user", "id": id.as_str(), "deleted": true}),
@@ -301,7 +286,7 @@ pub(super) fn sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 /// `DELETE /users/{id}/sessions`: signs the user out everywhere.
 pub(super) fn revoke_all_sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = existing_user(ctx, id)?;
-    sessions::end_all_sessions(ctx.db()?, &id)?;
+    sessions::end_all_sessions(ctx.db()?, &id, ctx.now())?;
     Ok((
         StatusCode::OK,
         json!({"object": "user", "id": id.as_str(), "sessions_revoked": true}),
@@ -312,7 +297,7 @@ pub(super) fn revoke_all_sessions(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 pub(super) fn revoke_session(ctx: &Ctx<'_>, id: &str, session_id: &str) -> ApiResult {
     let id = existing_user(ctx, id)?;
     let session_id = SessionId::parse(session_id).ok_or_else(|| ApiError::not_found("session"))?;
-    if !sessions::revoke_session(ctx.db()?, &id, &session_id)? {
+    if !sessions::revoke_session(ctx.db()?, &id, &session_id, ctx.now())? {
         return Err(ApiError::not_found("session"));
     }
     Ok((

@@ -26,7 +26,7 @@ use crate::store::{self, Db, DbError, keys};
 use crate::views::{self, Msg, Strings};
 
 pub struct Ctx<'a> {
-    pub settings: Settings<'a>,
+    pub settings: &'a Settings<'a>,
     pub method: &'a Method,
     pub path: &'a str,
     pub query: Params,
@@ -68,7 +68,7 @@ impl<'a> Ctx<'a> {
         db: &'a dyn Db,
         http: &'a dyn Http,
         now: i64,
-        settings: Settings<'a>,
+        settings: &'a Settings<'a>,
     ) -> Self {
         let headers = request.headers();
         let request_origin = request_origin(headers, request.uri());

@@ -35,13 +35,13 @@ pub fn policy<'c>(ctx: &'c Ctx<'_>) -> RedirectPolicy<'c> {
         portal_origin: ctx.portal_origin().clone(),
         development: ctx.settings.is_development(),
         requesting_origin: redirect::requesting_origin(ctx.header("origin"), ctx.header("referer")),
-        rules: &ctx.settings,
+        rules: ctx.settings,
     }
 }
 
 /// Runs the redirect chain for `flow` on this request's query and logs every rejection.
 pub fn choose(ctx: &Ctx<'_>, flow: Flow) -> RedirectChoice {
-    let choice = redirect::choose_redirect(&policy(ctx), flow, |name| ctx.query.get(name), &ctx.settings);
+    let choice = redirect::choose_redirect(&policy(ctx), flow, |name| ctx.query.get(name), ctx.settings);
     for rejection in &choice.rejected {
         eprintln!("redirect: {} {rejection}", ctx.path);
     }
@@ -51,7 +51,7 @@ pub fn choose(ctx: &Ctx<'_>, flow: Flow) -> RedirectChoice {
 /// Where a form of `flow` that carries no redirect of its own ends: the operator's fallbacks
 /// only (the chain a POST without redirect parameters runs). Not logged: the post logs.
 pub fn fallback(ctx: &Ctx<'_>, flow: Flow) -> RedirectTarget {
-    redirect::choose_redirect(&policy(ctx), flow, |_| None, &ctx.settings).target
+    redirect::choose_redirect(&policy(ctx), flow, |_| None, ctx.settings).target
 }
 
 /// What a sealed target is sealed for: its flow and this visitor (their CSRF cookie), so a

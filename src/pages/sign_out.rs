@@ -34,7 +34,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let target = redirects::from_form(ctx, Flow::SignOut, &form)?;
     if let Some(visitor) = ctx.signed_in()? {
-        sessions::end_session(ctx.db()?, &visitor.session.id)?;
+        sessions::end_session(ctx.db()?, &visitor.session.id, ctx.now())?;
     }
     auth::clear_session_cookies(ctx);
     Ok(found(&Notice::SignedOut.after(&target, "/sign-in")))

@@ -42,7 +42,7 @@ pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
             let db = ctx.db()?;
             let taken = email_rules::take_sign_in_notice(db, token, ctx.now())?;
             if let Some((session_id, user_id)) = &taken {
-                session_rules::revoke_session(db, user_id, session_id)?;
+                session_rules::revoke_session(db, user_id, session_id, ctx.now())?;
                 eprintln!("unauthorized sign-in reported: session {session_id} of {user_id} revoked");
             }
             Some(taken.is_some())

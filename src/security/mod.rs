@@ -18,6 +18,7 @@ pub mod sign_up_policy;
 pub(crate) mod token;
 pub mod totp;
 pub mod webauthn;
+pub mod webhook_signature;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

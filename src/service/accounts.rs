@@ -13,6 +13,8 @@ use crate::security::sign_up_policy::SignUpPolicy;
 use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User};
 use crate::store::{Db, DbError, attempts, transaction};
 
+use super::webhooks;
+
 /// What a sign-up form carries, as typed.
 #[derive(Debug, Default, Clone)]
 pub struct SignUpInput {
@@ -216,7 +218,12 @@ pub fn sign_up(
         password_hash,
         email_verified_at: None,
     };
-    match users::create_user(db, &UserId::generate(), &new, attempt.now) {
+    let created = webhooks::atomically(db, || {
+        let user = users::create_user(db, &UserId::generate(), &new, attempt.now)?;
+        webhooks::user_created(db, &user, attempt.now)?;
+        Ok::<_, CreateUserError>(user)
+    });
+    match created {
         Ok(user) => Ok(SignedUp::Created(user)),
         // Lost a race with a concurrent sign-up for the same email: report it like a failed
         // sign-in without a second Argon2 run.
@@ -321,7 +328,13 @@ pub fn create_verified_account(
         password_hash: pending.password_hash.clone(),
         email_verified_at: Some(now),
     };
-    match users::create_user(db, &UserId::generate(), &new, now) {
+    // Inside the transaction that spends the code.
+    let created = users::create_user(db, &UserId::generate(), &new, now).and_then(|user| {
+        webhooks::user_created(db, &user, now)
+            .map(|()| user)
+            .map_err(CreateUserError::Db)
+    });
+    match created {
         Ok(user) => Ok(user),
         Err(CreateUserError::EmailTaken) => Err(AccountError::Fields(vec![("email_address", FieldError::EmailTaken)])),
         Err(CreateUserError::UsernameTaken) => Err(AccountError::Fields(vec![("username", FieldError::UsernameTaken)])),
@@ -342,7 +355,8 @@ pub fn reset_password(
     users::update_password_hash(db, user_id, password_hash, now)?;
     users::mark_email_verified(db, user_id, email, now)?;
     crate::service::email::end_flows(db, user_id, email.as_str(), now)?;
-    crate::store::sessions::delete_user_sessions(db, user_id)?;
+    let ended = crate::store::sessions::delete_user_sessions(db, user_id)?;
+    webhooks::sessions_ended(db, user_id.as_str(), &ended, "password_reset", now)?;
     attempts::clear_scope(db, &lockout::account_scope(Some(user_id), email.as_str()))
 }
 

@@ -130,6 +130,8 @@ pub fn deliver(
 #[derive(Default)]
 pub struct AfterResponse {
     sends: std::cell::RefCell<Vec<DeferredSend>>,
+    /// Set when the request wrote webhook events: deliver what is due.
+    webhooks: std::cell::RefCell<Option<crate::config::WebhookSettings>>,
 }
 
 struct DeferredSend {
@@ -157,10 +159,20 @@ impl AfterResponse {
                 }
             }
         }
+        if let Some(settings) = self.webhooks.take()
+            && let Err(error) = crate::service::webhooks::deliver(db, http, &settings, now)
+        {
+            eprintln!("webhooks: delivery stopped: {error}");
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sends.borrow().is_empty()
+        self.sends.borrow().is_empty() && self.webhooks.borrow().is_none()
+    }
+
+    /// Delivers due webhook events once the response is out.
+    pub fn deliver_webhooks(&self, settings: crate::config::WebhookSettings) {
+        self.webhooks.replace(Some(settings));
     }
 }
 

@@ -11,3 +11,4 @@ pub mod organizations;
 pub mod profile;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;

@@ -35,6 +35,7 @@ use crate::security::sign_up_policy::SignUpPolicy;
 use crate::security::{base64url, codes, random_bytes, random_id, sha256};
 use crate::service::accounts::{AccountError, parse_attribute};
 use crate::service::auth::{Factor, Verified};
+use crate::service::webhooks;
 use crate::store::email::{self as flows, CodeFlow};
 use crate::store::identities::{self as store, Identity};
 use crate::store::users::{self, CreateUserError, NewUser, User};
@@ -817,6 +818,7 @@ fn create_account(
             Err(CreateUserError::Db(error)) => return Err(error.into()),
         };
         link(db, &pending.provider, &account, &user.id, now)?;
+        webhooks::user_created(db, &user, now)?;
         Ok(Ok(user))
     })?;
     Ok(created)

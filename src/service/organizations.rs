@@ -15,6 +15,7 @@ use crate::store::organizations::{self as orgs, Invitation, Member, Membership, 
 use crate::store::users::User;
 
 use super::metadata;
+use super::webhooks::{self, OrgEvent};
 use crate::store::{Db, DbError, sessions, transaction, users};
 
 /// How long an invitation link stays valid.
@@ -189,6 +190,7 @@ pub fn create_organization(
     transaction(db, || {
         let organization = orgs::create_organization(db, &OrgId::generate(), &name, &slug, &creator.id, now)?;
         orgs::add_membership(db, &organization.id, &creator.id, Role::Admin, now)?;
+        created_events(db, &organization, &creator.id, now)?;
         Ok(organization)
     })
 }
@@ -202,9 +204,11 @@ pub fn set_require_two_step(
     required: bool,
     now: i64,
 ) -> Result<(), OrgError> {
-    authorize(db, org_id, actor)?;
-    orgs::set_require_two_step(db, org_id, required, now)?;
-    Ok(())
+    webhooks::atomically(db, || {
+        authorize(db, org_id, actor)?;
+        orgs::set_require_two_step(db, org_id, required, now)?;
+        organization_updated(db, org_id, now)
+    })
 }
 
 pub fn update_organization(
@@ -217,8 +221,10 @@ pub fn update_organization(
 ) -> Result<(), OrgError> {
     authorize(db, org_id, actor)?;
     let (name, slug) = parse_name_and_slug(name, slug)?;
-    orgs::update_organization(db, org_id, &name, &slug, now)?;
-    Ok(())
+    webhooks::atomically(db, || {
+        orgs::update_organization(db, org_id, &name, &slug, now)?;
+        organization_updated(db, org_id, now)
+    })
 }
 
 /// Fails with `LastAdmin` when removing `target`'s admin role would leave no admin.
@@ -236,6 +242,7 @@ pub fn change_role(
     org_id: &OrgId,
     target_user_id: &UserId,
     role: &str,
+    now: i64,
 ) -> Result<(), OrgError> {
     let role = Role::parse(role).map_err(|problem| fields("role", problem))?;
     transaction(db, || {
@@ -245,46 +252,93 @@ pub fn change_role(
             keep_an_admin(db, org_id, &target)?;
         }
         orgs::update_role(db, org_id, target_user_id, role)?;
+        if target.role != role {
+            webhooks::membership_event(
+                db,
+                OrgEvent::Updated,
+                org_id.as_str(),
+                target_user_id.as_str(),
+                role.as_str(),
+                now,
+            )?;
+        }
         Ok(())
     })
 }
 
 /// Removes a member (admins only).
-pub fn remove_member(db: &dyn Db, actor: Actor<'_>, org_id: &OrgId, target_user_id: &UserId) -> Result<(), OrgError> {
+pub fn remove_member(
+    db: &dyn Db,
+    actor: Actor<'_>,
+    org_id: &OrgId,
+    target_user_id: &UserId,
+    now: i64,
+) -> Result<(), OrgError> {
     transaction(db, || {
         authorize(db, org_id, actor)?;
         let target = target_membership(db, org_id, target_user_id, actor)?;
         keep_an_admin(db, org_id, &target)?;
-        delete_membership(db, org_id, target_user_id)?;
+        delete_membership(db, org_id, target_user_id, now)?;
         Ok(())
     })
 }
 
 /// Removes a membership and stops the organization being active in that user's sessions.
-fn delete_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId) -> Result<(), DbError> {
+fn delete_membership(db: &dyn Db, org_id: &OrgId, user_id: &UserId, now: i64) -> Result<(), DbError> {
     orgs::delete_membership(db, org_id, user_id)?;
-    sessions::clear_active_organization(db, org_id, Some(user_id))
+    sessions::clear_active_organization(db, org_id, Some(user_id))?;
+    webhooks::membership_event(db, OrgEvent::Deleted, org_id.as_str(), user_id.as_str(), "", now)
 }
 
 /// Deletes an organization with everything in it and clears it as anyone's active organization.
-fn delete_organization_rows(db: &dyn Db, org_id: &OrgId) -> Result<(), DbError> {
-    orgs::delete_organization(db, org_id)?;
-    sessions::clear_active_organization(db, org_id, None)
+fn delete_organization_rows(db: &dyn Db, organization: &Organization, now: i64) -> Result<(), DbError> {
+    orgs::delete_organization(db, &organization.id)?;
+    sessions::clear_active_organization(db, &organization.id, None)?;
+    webhooks::organization_event(db, OrgEvent::Deleted, organization, now)
+}
+
+/// `organization.created` and the creator's `organization_membership.created`.
+fn created_events(db: &dyn Db, organization: &Organization, creator: &UserId, now: i64) -> Result<(), DbError> {
+    webhooks::organization_event(db, OrgEvent::Created, organization, now)?;
+    webhooks::membership_event(
+        db,
+        OrgEvent::Created,
+        organization.id.as_str(),
+        creator.as_str(),
+        Role::Admin.as_str(),
+        now,
+    )
+}
+
+/// `organization.updated` with the organization as stored now (read only when webhooks are on).
+fn organization_updated(db: &dyn Db, org_id: &OrgId, now: i64) -> Result<(), OrgError> {
+    if db.records_events()
+        && let Some(organization) = orgs::find_organization(db, org_id)?
+    {
+        webhooks::organization_event(db, OrgEvent::Updated, &organization, now)?;
+    }
+    Ok(())
 }
 
 /// Leaves an organization (any member but the last admin).
-pub fn leave_organization(db: &dyn Db, user: &User, org_id: &OrgId) -> Result<(), OrgError> {
+pub fn leave_organization(db: &dyn Db, user: &User, org_id: &OrgId, now: i64) -> Result<(), OrgError> {
     transaction(db, || {
         let membership = require_member(db, org_id, &user.id)?;
         keep_an_admin(db, org_id, &membership)?;
-        delete_membership(db, org_id, &user.id)?;
+        delete_membership(db, org_id, &user.id, now)?;
         Ok(())
     })
 }
 
 /// Deletes an organization with its memberships and invitations (admins only, confirmed by
 /// typing the slug).
-pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &OrgId, confirmation: &str) -> Result<(), OrgError> {
+pub fn delete_organization(
+    db: &dyn Db,
+    actor: &User,
+    org_id: &OrgId,
+    confirmation: &str,
+    now: i64,
+) -> Result<(), OrgError> {
     transaction(db, || {
         let membership = require_admin(db, org_id, &actor.id)?;
         if confirmation.trim() != membership.organization.slug {
@@ -293,7 +347,7 @@ pub fn delete_organization(db: &dyn Db, actor: &User, org_id: &OrgId, confirmati
                 FieldError::ConfirmationMismatch,
             )]));
         }
-        delete_organization_rows(db, org_id)?;
+        delete_organization_rows(db, &membership.organization, now)?;
         Ok(())
     })
 }
@@ -400,7 +454,9 @@ pub fn create_as_operator(
         let organization = orgs::create_organization(db, &OrgId::generate(), &name, &slug, &creator.id, now)?;
         orgs::add_membership(db, &organization.id, &creator.id, Role::Admin, now)?;
         apply_changes(db, &organization.id, changes, now)?;
-        Ok(organization.id)
+        let created = orgs::find_organization(db, &organization.id)?.unwrap_or(organization);
+        created_events(db, &created, &creator.id, now)?;
+        Ok(created.id)
     })
 }
 
@@ -412,7 +468,10 @@ pub fn update_as_operator(
     now: i64,
 ) -> Result<(), OrgError> {
     metadata_texts(changes)?;
-    transaction(db, || apply_changes(db, org_id, changes, now))
+    transaction(db, || {
+        apply_changes(db, org_id, changes, now)?;
+        organization_updated(db, org_id, now)
+    })
 }
 
 /// Every member of an organization, for the operator.
@@ -440,16 +499,24 @@ pub fn add_member(db: &dyn Db, org_id: &OrgId, user_id: &UserId, role: &str, now
             return Err(OrgError::Fields(vec![("user_id", FieldError::AlreadyMember)]));
         }
         orgs::add_membership(db, org_id, user_id, role, now)?;
+        webhooks::membership_event(
+            db,
+            OrgEvent::Created,
+            org_id.as_str(),
+            user_id.as_str(),
+            role.as_str(),
+            now,
+        )?;
         Ok(())
     })
 }
 
 /// Deletes an organization with its memberships and invitations (the operator: no typed
 /// confirmation).
-pub fn delete_as_operator(db: &dyn Db, org_id: &OrgId) -> Result<(), OrgError> {
+pub fn delete_as_operator(db: &dyn Db, org_id: &OrgId, now: i64) -> Result<(), OrgError> {
     transaction(db, || {
-        authorize(db, org_id, Actor::Operator)?;
-        delete_organization_rows(db, org_id)?;
+        let organization = orgs::find_organization(db, org_id)?.ok_or(OrgError::NoSuchOrganization)?;
+        delete_organization_rows(db, &organization, now)?;
         Ok(())
     })
 }
@@ -588,10 +655,30 @@ pub fn accept_invitation(db: &dyn Db, token: &str, user: &User, now: i64) -> Res
             return Err(OrgError::InvitationUnavailable);
         }
         if orgs::find_membership(db, &organization.id, &user.id)?.is_none() {
-            orgs::add_membership(db, &organization.id, &user.id, invitation.role, now)?;
+            add_member_by_invitation(db, &organization, &user.id, &invitation, now)?;
         }
         Ok(organization)
     })
+}
+
+/// Adds the invitee with the invited role and tells the webhook. Runs inside the caller's
+/// transaction.
+fn add_member_by_invitation(
+    db: &dyn Db,
+    organization: &Organization,
+    user_id: &UserId,
+    invitation: &Invitation,
+    now: i64,
+) -> Result<(), DbError> {
+    orgs::add_membership(db, &organization.id, user_id, invitation.role, now)?;
+    webhooks::membership_event(
+        db,
+        OrgEvent::Created,
+        organization.id.as_str(),
+        user_id.as_str(),
+        invitation.role.as_str(),
+        now,
+    )
 }
 
 /// The live invitation behind `token` for a visitor who is not signed in, its organization, and
@@ -642,7 +729,7 @@ pub fn join_with_new_account<E: From<OrgError> + From<DbError>>(
         if !orgs::close_invitation(db, &invitation.id, InvitationStatus::Accepted, now)? {
             return Err(OrgError::InvitationUnavailable.into());
         }
-        orgs::add_membership(db, &organization.id, &user.id, invitation.role, now)?;
+        add_member_by_invitation(db, &organization, &user.id, &invitation, now)?;
         Ok((user, organization))
     })
 }
@@ -676,13 +763,13 @@ pub fn organizations_blocking_deletion(db: &dyn Db, user_id: &UserId) -> Result<
 
 /// Removes a user from every organization, deleting those they were the only member of. Runs
 /// inside the caller's transaction, after `organizations_blocking_deletion` found none.
-pub fn remove_user_everywhere(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
+pub fn remove_user_everywhere(db: &dyn Db, user_id: &UserId, now: i64) -> Result<(), DbError> {
     for membership in orgs::list_user_memberships(db, user_id)? {
         let org_id = &membership.organization.id;
         if orgs::count_members(db, org_id)? <= 1 {
-            delete_organization_rows(db, org_id)?;
+            delete_organization_rows(db, &membership.organization, now)?;
         } else {
-            delete_membership(db, org_id, user_id)?;
+            delete_membership(db, org_id, user_id, now)?;
         }
     }
     Ok(())
@@ -723,11 +810,11 @@ mod tests {
             Err(OrgError::Forbidden)
         );
         assert_eq!(
-            change_role(&db, Actor::Person(&bea), &org.id, &bea.id, "admin"),
+            change_role(&db, Actor::Person(&bea), &org.id, &bea.id, "admin", 9),
             Err(OrgError::Forbidden)
         );
         assert_eq!(
-            remove_member(&db, Actor::Person(&bea), &org.id, &ada.id),
+            remove_member(&db, Actor::Person(&bea), &org.id, &ada.id, 9),
             Err(OrgError::Forbidden)
         );
         assert_eq!(
@@ -735,11 +822,11 @@ mod tests {
             Err(OrgError::Forbidden)
         );
         assert_eq!(
-            delete_organization(&db, &bea, &org.id, "acme"),
+            delete_organization(&db, &bea, &org.id, "acme", 9),
             Err(OrgError::Forbidden)
         );
         let outsider = user(&db, "user_c", "c@example.com");
-        assert_eq!(leave_organization(&db, &outsider, &org.id), Err(OrgError::Forbidden));
+        assert_eq!(leave_organization(&db, &outsider, &org.id, 9), Err(OrgError::Forbidden));
     }
 
     #[test]
@@ -749,17 +836,17 @@ mod tests {
         let bea = user(&db, "user_b", "b@example.com");
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         orgs::add_membership(&db, &org.id, &bea.id, Role::Member, 2).unwrap();
-        assert_eq!(leave_organization(&db, &ada, &org.id), Err(OrgError::LastAdmin));
+        assert_eq!(leave_organization(&db, &ada, &org.id, 9), Err(OrgError::LastAdmin));
         assert_eq!(
-            change_role(&db, Actor::Person(&ada), &org.id, &ada.id, "member"),
+            change_role(&db, Actor::Person(&ada), &org.id, &ada.id, "member", 9),
             Err(OrgError::LastAdmin)
         );
         assert_eq!(
-            remove_member(&db, Actor::Person(&ada), &org.id, &ada.id),
+            remove_member(&db, Actor::Person(&ada), &org.id, &ada.id, 9),
             Err(OrgError::LastAdmin)
         );
-        change_role(&db, Actor::Person(&ada), &org.id, &bea.id, "admin").unwrap();
-        leave_organization(&db, &ada, &org.id).unwrap();
+        change_role(&db, Actor::Person(&ada), &org.id, &bea.id, "admin", 9).unwrap();
+        leave_organization(&db, &ada, &org.id, 9).unwrap();
         assert_eq!(orgs::count_admins(&db, &org.id).unwrap(), 1);
     }
 
@@ -858,7 +945,7 @@ mod tests {
                 .map(|email| email.as_str().to_owned()),
             Some("e@example.com".to_owned())
         );
-        remove_member(&db, Actor::Person(&ada), &org.id, &bea.id).unwrap();
+        remove_member(&db, Actor::Person(&ada), &org.id, &bea.id, 9).unwrap();
         assert_eq!(
             invited_email(&db, &link, 4).unwrap(),
             None,
@@ -917,10 +1004,10 @@ mod tests {
         let org = create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         invite(&db, Actor::Person(&ada), &org.id, "b@example.com", "member", 2).unwrap();
         assert!(matches!(
-            delete_organization(&db, &ada, &org.id, "nope"),
+            delete_organization(&db, &ada, &org.id, "nope", 9),
             Err(OrgError::Fields(_))
         ));
-        delete_organization(&db, &ada, &org.id, "acme").unwrap();
+        delete_organization(&db, &ada, &org.id, "acme", 9).unwrap();
         for table in ["organizations", "memberships", "invitations"] {
             let rows = db.execute(&format!("SELECT COUNT(*) FROM {table}"), &[]).unwrap();
             assert_eq!(rows[0].integer(0).unwrap(), 0, "{table}");
@@ -936,9 +1023,9 @@ mod tests {
         let shared = create_organization(&db, &ada, "Shared", "shared", 1).unwrap();
         orgs::add_membership(&db, &shared.id, &bea.id, Role::Member, 2).unwrap();
         assert_eq!(organizations_blocking_deletion(&db, &ada.id).unwrap(), ["Shared"]);
-        change_role(&db, Actor::Person(&ada), &shared.id, &bea.id, "admin").unwrap();
+        change_role(&db, Actor::Person(&ada), &shared.id, &bea.id, "admin", 9).unwrap();
         assert!(organizations_blocking_deletion(&db, &ada.id).unwrap().is_empty());
-        remove_user_everywhere(&db, &ada.id).unwrap();
+        remove_user_everywhere(&db, &ada.id, 9).unwrap();
         assert!(
             orgs::find_organization_by_slug(&db, "solo").unwrap().is_none(),
             "{}",

@@ -5,6 +5,7 @@
 use super::accounts::{self, AccountError, Attempt, parse_attribute};
 use super::auth::reauth::Reauthentication;
 use super::organizations;
+use super::webhooks;
 use crate::config::SignUpFields;
 use crate::domain::{
     EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, SessionId, UserId, Username, optional,
@@ -75,8 +76,17 @@ pub fn update_profile(
     } else {
         stored(&user.username, Username::parse)
     };
-    users::update_profile(db, &user.id, first.as_ref(), last.as_ref(), name.as_ref(), now)?;
-    Ok(())
+    webhooks::atomically(db, || {
+        users::update_profile(db, &user.id, first.as_ref(), last.as_ref(), name.as_ref(), now)?;
+        let changed = User {
+            first_name: first.as_ref().map(|name| name.as_str().to_owned()),
+            last_name: last.as_ref().map(|name| name.as_str().to_owned()),
+            username: name.as_ref().map(|name| name.as_str().to_owned()),
+            ..user.clone()
+        };
+        webhooks::user_updated(db, &changed, now)?;
+        Ok::<_, AccountError>(())
+    })
 }
 
 /// What an email change came to.
@@ -111,6 +121,12 @@ pub fn change_email(
     transaction(db, || -> Result<(), AccountError> {
         users::update_email(db, &user.id, &email, None, attempt.now)?;
         crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
+        let changed = User {
+            email: email.clone(),
+            email_verified_at: None,
+            ..user.clone()
+        };
+        webhooks::user_updated(db, &changed, attempt.now)?;
         Ok(())
     })?;
     Ok(EmailChange::Changed)
@@ -124,7 +140,14 @@ pub fn change_phone_number(
     now: i64,
 ) -> Result<Option<PhoneNumber>, AccountError> {
     let phone = optional(phone, false, PhoneNumber::parse).map_err(|problem| field("phone_number", problem))?;
-    users::update_phone_number(db, &user.id, phone.as_ref(), now)?;
+    webhooks::atomically(db, || {
+        users::update_phone_number(db, &user.id, phone.as_ref(), now)?;
+        let changed = User {
+            phone_number: phone.as_ref().map(|phone| phone.as_str().to_owned()),
+            ..user.clone()
+        };
+        webhooks::user_updated(db, &changed, now)
+    })?;
     Ok(phone)
 }
 
@@ -150,7 +173,8 @@ pub fn change_password(
     transaction(db, || {
         users::update_password_hash(db, &user.id, &hash, attempt.now)?;
         crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
-        sessions::delete_other_sessions(db, &user.id, keep_session)
+        let ended = sessions::delete_other_sessions(db, &user.id, keep_session)?;
+        webhooks::sessions_ended(db, user.id.as_str(), &ended, "password_changed", attempt.now)
     })?;
     Ok(())
 }
@@ -178,15 +202,17 @@ pub fn delete_account(
                 FieldError::LastAdminOfOrganization,
             )]));
         }
-        delete_user_rows(db, &user.id)?;
+        delete_user_rows(db, &user.id, attempt.now)?;
         Ok(())
     })
 }
 
-/// Every row that belongs to a user. Runs inside the caller's transaction.
-pub(crate) fn delete_user_rows(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
-    organizations::remove_user_everywhere(db, user_id)?;
-    sessions::delete_user_sessions(db, user_id)?;
+/// Every row that belongs to a user, and the events of the deletion. Runs inside the caller's
+/// transaction.
+pub(crate) fn delete_user_rows(db: &dyn Db, user_id: &UserId, now: i64) -> Result<(), DbError> {
+    organizations::remove_user_everywhere(db, user_id, now)?;
+    let ended = sessions::delete_user_sessions(db, user_id)?;
+    webhooks::user_deleted(db, user_id.as_str(), &ended, now)?;
     // SQLite enforces no foreign keys here, so nothing cascades: every factor goes explicitly.
     crate::store::factors::delete_second_factors(db, user_id)?;
     crate::store::passkeys::delete_all(db, user_id)?;

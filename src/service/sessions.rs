@@ -14,6 +14,7 @@ use crate::store::users::User;
 use crate::store::{Db, DbError, transaction};
 
 use super::organizations::{self, OrgError};
+use super::webhooks;
 
 /// Seconds `nbf` lies before `iat`: an app whose clock runs a little behind the portal's still
 /// accepts a token issued a moment ago.
@@ -106,12 +107,20 @@ pub fn start_session(
         second_factor_at: context.second_factor_at,
     };
     let session = transaction(db, || {
-        if let Some(previous) = replacing {
-            sessions::delete_session(db, previous)?;
+        if let Some(previous) = replacing
+            && let Some(previous_user) = sessions::delete_session(db, previous)?
+        {
+            webhooks::sessions_ended(
+                db,
+                previous_user.as_str(),
+                &[previous.as_str().to_owned()],
+                "replaced",
+                context.now,
+            )?;
         }
         // Sessions that expired are deleted here, on a sign-in, never on the hot pages.
         sessions::delete_expired(db, context.now)?;
-        sessions::create_session(
+        let session = sessions::create_session(
             db,
             &SessionId::generate(),
             &hash,
@@ -119,14 +128,23 @@ pub fn start_session(
             &origin,
             context.now,
             context.lifetime,
-        )
+        )?;
+        if let Some(session) = &session {
+            webhooks::session_created(db, session, context.now)?;
+        }
+        Ok::<_, DbError>(session)
     })?;
     Ok(session.map(|session| StartedSession { token, session }))
 }
 
 /// Ends a portal session (sign-out): its token stops working everywhere at once.
-pub fn end_session(db: &dyn Db, session_id: &SessionId) -> Result<(), DbError> {
-    sessions::delete_session(db, session_id)
+pub fn end_session(db: &dyn Db, session_id: &SessionId, now: i64) -> Result<(), DbError> {
+    webhooks::atomically(db, || {
+        if let Some(user_id) = sessions::delete_session(db, session_id)? {
+            webhooks::sessions_ended(db, user_id.as_str(), &[session_id.as_str().to_owned()], "sign_out", now)?;
+        }
+        Ok(())
+    })
 }
 
 /// The user's live sessions, newest first, for the sessions list.
@@ -136,18 +154,30 @@ pub fn list_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<Vec<Port
 
 /// Signs out one of the user's sessions (never another user's).
 /// `false` when the user has no such session.
-pub fn revoke_session(db: &dyn Db, user_id: &UserId, session_id: &SessionId) -> Result<bool, DbError> {
-    sessions::delete_user_session(db, user_id, session_id)
+pub fn revoke_session(db: &dyn Db, user_id: &UserId, session_id: &SessionId, now: i64) -> Result<bool, DbError> {
+    webhooks::atomically(db, || {
+        let revoked = sessions::delete_user_session(db, user_id, session_id)?;
+        if revoked {
+            webhooks::sessions_ended(db, user_id.as_str(), &[session_id.as_str().to_owned()], "revoked", now)?;
+        }
+        Ok(revoked)
+    })
 }
 
 /// Signs the user out everywhere (the operator's "sign out everywhere").
-pub fn end_all_sessions(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
-    sessions::delete_user_sessions(db, user_id)
+pub fn end_all_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<(), DbError> {
+    webhooks::atomically(db, || {
+        let ended = sessions::delete_user_sessions(db, user_id)?;
+        webhooks::sessions_ended(db, user_id.as_str(), &ended, "revoked", now)
+    })
 }
 
 /// Signs out every session of the user but `keep`.
-pub fn revoke_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId) -> Result<(), DbError> {
-    sessions::delete_other_sessions(db, user_id, keep)
+pub fn revoke_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId, now: i64) -> Result<(), DbError> {
+    webhooks::atomically(db, || {
+        let ended = sessions::delete_other_sessions(db, user_id, keep)?;
+        webhooks::sessions_ended(db, user_id.as_str(), &ended, "revoked", now)
+    })
 }
 
 /// The session's active organization with the user's role there, if they still belong to it.

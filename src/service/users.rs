@@ -16,6 +16,7 @@ use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User,
 use crate::store::{Db, DbError, sessions, transaction};
 
 use super::metadata::{self, MetadataProblem};
+use super::webhooks;
 use super::{organizations, profile};
 
 /// Why the operator's change was refused.
@@ -148,7 +149,8 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
     };
     let id = UserId::generate();
     transaction(db, || {
-        users::create_user(db, &id, &new, now)?;
+        let user = users::create_user(db, &id, &new, now)?;
+        webhooks::user_created(db, &user, now)?;
         users::set_metadata(
             db,
             &id,
@@ -175,6 +177,27 @@ fn optional_field<T>(
             None
         }
     }
+}
+
+/// A user as the operator's side shows it (the Backend API, webhook events): what the account
+/// is, never its secrets. Times are Unix seconds, as in the session token.
+pub fn user_json(user: &User) -> Value {
+    serde_json::json!({
+        "object": "user",
+        "id": user.id.as_str(),
+        "email_address": user.email.as_str(),
+        "email_verified": user.email_verified_at.is_some(),
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone_number": user.phone_number,
+        "password_enabled": user.has_password(),
+        "totp_enabled": user.totp_enabled_at.is_some(),
+        "passkeys": user.passkeys,
+        "banned": user.banned_at.is_some(),
+        "banned_at": user.banned_at,
+        "created_at": user.created_at,
+    })
 }
 
 /// A user and its metadata.
@@ -248,6 +271,13 @@ pub fn update(db: &dyn Db, id: &UserId, changes: &UserChanges<'_>, now: i64) -> 
                 now,
             )?;
         }
+        let changed = User {
+            first_name: first_name.as_ref().map(|name| name.as_str().to_owned()),
+            last_name: last_name.as_ref().map(|name| name.as_str().to_owned()),
+            username: username.as_ref().map(|name| name.as_str().to_owned()),
+            ..user.clone()
+        };
+        webhooks::user_updated(db, &changed, now)?;
         Ok::<_, OperatorError>(())
     })?;
     get(db, id)
@@ -265,7 +295,11 @@ pub fn ban(db: &dyn Db, id: &UserId, now: i64) -> Result<UserRecord, OperatorErr
         if !users::set_banned(db, id, Some(now), now)? {
             return Err(OperatorError::NotFound);
         }
-        sessions::delete_user_sessions(db, id)?;
+        let ended = sessions::delete_user_sessions(db, id)?;
+        webhooks::sessions_ended(db, id.as_str(), &ended, "banned", now)?;
+        if db.records_events() {
+            webhooks::user_updated(db, &users::get_user(db, id)?, now)?;
+        }
         Ok(())
     })?;
     get(db, id)
@@ -273,15 +307,21 @@ pub fn ban(db: &dyn Db, id: &UserId, now: i64) -> Result<UserRecord, OperatorErr
 
 /// Lifts a suspension: the person may sign in again.
 pub fn unban(db: &dyn Db, id: &UserId, now: i64) -> Result<UserRecord, OperatorError> {
-    if !users::set_banned(db, id, None, now)? {
-        return Err(OperatorError::NotFound);
-    }
+    webhooks::atomically(db, || {
+        if !users::set_banned(db, id, None, now)? {
+            return Err(OperatorError::NotFound);
+        }
+        if db.records_events() {
+            webhooks::user_updated(db, &users::get_user(db, id)?, now)?;
+        }
+        Ok(())
+    })?;
     get(db, id)
 }
 
 /// Deletes the user and everything that belongs to it, unless an organization would be left
 /// with members and no admin (as when the person deletes their own account).
-pub fn delete(db: &dyn Db, id: &UserId) -> Result<(), OperatorError> {
+pub fn delete(db: &dyn Db, id: &UserId, now: i64) -> Result<(), OperatorError> {
     transaction(db, || {
         if users::find_user_by_id(db, id)?.is_none() {
             return Err(OperatorError::NotFound);
@@ -290,7 +330,7 @@ pub fn delete(db: &dyn Db, id: &UserId) -> Result<(), OperatorError> {
         if !blocking.is_empty() {
             return Err(OperatorError::LastAdmin(blocking));
         }
-        profile::delete_user_rows(db, id)?;
+        profile::delete_user_rows(db, id, now)?;
         Ok(())
     })
 }
@@ -472,11 +512,11 @@ mod tests {
         let org = organizations::create_organization(&db, &ada, "Acme", "acme", 1).unwrap();
         crate::store::organizations::add_membership(&db, &org.id, &bea.id, crate::domain::Role::Member, 2).unwrap();
         assert_eq!(
-            delete(&db, &ada.id).unwrap_err(),
+            delete(&db, &ada.id, 9).unwrap_err(),
             OperatorError::LastAdmin(vec!["Acme".into()])
         );
-        delete(&db, &bea.id).unwrap();
+        delete(&db, &bea.id, 9).unwrap();
         assert!(users::find_user_by_id(&db, &bea.id).unwrap().is_none());
-        assert_eq!(delete(&db, &bea.id).unwrap_err(), OperatorError::NotFound);
+        assert_eq!(delete(&db, &bea.id, 9).unwrap_err(), OperatorError::NotFound);
     }
 }

@@ -12,6 +12,7 @@ pub mod api_requests;
 pub mod attempts;
 pub mod dialect;
 pub mod email;
+pub mod events;
 pub mod factors;
 pub mod identities;
 pub mod keys;
@@ -156,6 +157,15 @@ pub trait Db {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
+
+    /// Whether changes made through this connection write webhook events (`events::Recording`
+    /// says so when the operator configured webhooks; a bare connection never does).
+    fn records_events(&self) -> bool {
+        false
+    }
+
+    /// Notes that an event was written, so the request delivers after its response.
+    fn event_recorded(&self) {}
 }
 
 /// Runs a statement and returns its first row, if any.
@@ -453,6 +463,24 @@ const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE organizations ADD COLUMN private_metadata TEXT NOT NULL DEFAULT '{}'",
         // An invitation the operator made (no admin sent it): live while pending and unexpired.
         "ALTER TABLE invitations ADD COLUMN by_operator INTEGER NOT NULL DEFAULT 0",
+    ],
+    &[
+        // The webhook outbox: each event written in the transaction of the change it describes,
+        // then delivered (and retried) in creation order (`seq`).
+        "CREATE TABLE IF NOT EXISTS webhook_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            event_type TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            delivered_at INTEGER,
+            failed_at INTEGER,
+            last_status INTEGER,
+            last_error TEXT
+        )",
+        "CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events(delivered_at, failed_at, next_attempt_at)",
     ],
 ];
 

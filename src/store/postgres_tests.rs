@@ -145,7 +145,7 @@ fn two_admins_leaving_at_once_leave_one_admin_behind() {
     .unwrap();
     let admins = [ada, bea];
     let results = race(&db, 2, |i, connection| {
-        organizations::leave_organization(connection, &admins[i], &org.id)
+        organizations::leave_organization(connection, &admins[i], &org.id, 9)
     });
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.iter().any(|r| matches!(r, Err(OrgError::LastAdmin))));

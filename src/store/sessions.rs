@@ -219,9 +219,13 @@ pub fn clear_active_organization(db: &dyn Db, org_id: &OrgId, user_id: Option<&U
     Ok(())
 }
 
-pub fn delete_session(db: &dyn Db, id: &SessionId) -> Result<(), DbError> {
-    db.execute("DELETE FROM portal_sessions WHERE id = ?", &[id.into()])?;
-    Ok(())
+/// Removes a session; answers its user when there was one.
+pub fn delete_session(db: &dyn Db, id: &SessionId) -> Result<Option<UserId>, DbError> {
+    let rows = db.execute(
+        "DELETE FROM portal_sessions WHERE id = ? RETURNING user_id",
+        &[id.into()],
+    )?;
+    rows.first().map(|row| row.text(0).map(UserId::from_stored)).transpose()
 }
 
 /// Removes every session that expired before `now` (their tokens no longer open anything; the
@@ -231,10 +235,15 @@ pub fn delete_expired(db: &dyn Db, now: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Every session of a user (their account is being deleted).
-pub fn delete_user_sessions(db: &dyn Db, user_id: &UserId) -> Result<(), DbError> {
-    db.execute("DELETE FROM portal_sessions WHERE user_id = ?", &[user_id.into()])?;
-    Ok(())
+/// Every session of a user; answers the ids removed.
+pub fn delete_user_sessions(db: &dyn Db, user_id: &UserId) -> Result<Vec<String>, DbError> {
+    db.execute(
+        "DELETE FROM portal_sessions WHERE user_id = ? RETURNING id",
+        &[user_id.into()],
+    )?
+    .iter()
+    .map(|row| row.text(0))
+    .collect()
 }
 
 /// Revokes one session of `user_id` (never another user's); returns whether one was removed.
@@ -246,13 +255,15 @@ pub fn delete_user_session(db: &dyn Db, user_id: &UserId, id: &SessionId) -> Res
     Ok(!rows.is_empty())
 }
 
-/// Revokes every session of a user except `keep`.
-pub fn delete_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId) -> Result<(), DbError> {
+/// Revokes every session of a user except `keep`; answers the ids removed.
+pub fn delete_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId) -> Result<Vec<String>, DbError> {
     db.execute(
-        "DELETE FROM portal_sessions WHERE user_id = ? AND id <> ?",
+        "DELETE FROM portal_sessions WHERE user_id = ? AND id <> ? RETURNING id",
         &[user_id.into(), keep.into()],
-    )?;
-    Ok(())
+    )?
+    .iter()
+    .map(|row| row.text(0))
+    .collect()
 }
 
 #[cfg(test)]

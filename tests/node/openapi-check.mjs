@@ -111,6 +111,10 @@ check("unbanUser", await client.unbanUser({ user_id: ada.id }), 200);
 check("deleteUser", await client.deleteUser({ user_id: ada.id }), 200);
 check("deleteUser", await client.deleteUser({ user_id: ada.id }), 404);
 
+check("deliverWebhooks", await client.deliverWebhooks(), 409);
+check("listWebhookEvents", await client.listWebhookEvents({ limit: 5 }), 200);
+check("retryWebhookEvent", await client.retryWebhookEvent({ event_id: "msg_none" }), 404);
+
 const anonymous = await fetch(`${base}/api/v1/users`);
 calls += 1;
 const refused = await anonymous.json();

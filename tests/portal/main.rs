@@ -28,6 +28,7 @@ mod real_spin;
 mod redirects;
 mod sign_up_policy;
 mod two_step;
+mod webhooks;
 
 /// The flows again, with the portal storing in a real PostgreSQL server (`database_url`): the
 /// same tests, the same assertions (`support::on_postgres` tells `Portal` which store to use).

@@ -537,3 +537,37 @@ fn the_backend_api_and_a_ban_work_on_real_spin_with_postgres_in_production() {
         "one row per key and minute"
     );
 }
+
+#[test]
+fn signed_webhooks_reach_a_standardwebhooks_receiver_on_real_spin_with_postgres() {
+    use crate::support::webhooks::{Receiver, SECRET};
+    const KEY: &str = "sk_live_5e8a1c3f7b9d2e4a6c8f0b1d3e5a7c9f";
+    let receiver = Receiver::start(SECRET);
+    let owned = receiver.portal_variables(SECRET);
+    let mut vars: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    vars.push(("api_secret_key", KEY));
+    let portal = Portal::production_on_spin(&vars, true);
+    let origin = "https://accounts.myapp.com";
+    let mut browser = Browser::at(&portal, origin);
+    browser.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    // Delivered after the response, by the same component instance.
+    let received = receiver.wait_for(2);
+    assert!(received.iter().all(|entry| entry["verified"] == true), "{received:?}");
+    assert_eq!(receiver.accepted_types(), ["user.created", "session.created"]);
+    receiver.set_mode("fail");
+    browser.submit("/sign-out", "/sign-out", &[]).assert_status(302);
+    receiver.wait_for(3);
+    receiver.set_mode("ok");
+    portal.execute("UPDATE webhook_events SET next_attempt_at = 0 WHERE delivered_at IS NULL");
+    let deliver = portal.send(
+        crate::support::request("POST", "/api/v1/webhooks/deliver")
+            .header("authorization", format!("Bearer {KEY}"))
+            .body(bytes::Bytes::new())
+            .unwrap(),
+    );
+    deliver.assert_status(200);
+    assert_eq!(
+        receiver.accepted_types(),
+        ["user.created", "session.created", "session.ended"]
+    );
+}

@@ -20,6 +20,7 @@ pub mod ses;
 pub mod spin_cli;
 pub mod two_step;
 pub mod webdriver;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -183,6 +183,7 @@ pub fn change_role(ctx: &Ctx<'_>) -> PageResult {
             org_id,
             &member,
             form.text("role"),
+            ctx.now(),
         )?;
         changed(ctx, visitor, Notice::RoleChanged)
     })
@@ -191,7 +192,13 @@ pub fn change_role(ctx: &Ctx<'_>) -> PageResult {
 pub fn remove_member(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "members", |form, visitor, org_id| {
         let member = target_member(form)?;
-        organizations::remove_member(ctx.db()?, organizations::Actor::Person(&visitor.user), org_id, &member)?;
+        organizations::remove_member(
+            ctx.db()?,
+            organizations::Actor::Person(&visitor.user),
+            org_id,
+            &member,
+            ctx.now(),
+        )?;
         changed(ctx, visitor, Notice::MemberRemoved)
     })
 }
@@ -309,7 +316,7 @@ pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn leave(ctx: &Ctx<'_>) -> PageResult {
     org_post(ctx, "leave", |form, visitor, org_id| {
-        organizations::leave_organization(ctx.db()?, &visitor.user, org_id)?;
+        organizations::leave_organization(ctx.db()?, &visitor.user, org_id, ctx.now())?;
         after_leaving(ctx, visitor, form, Notice::LeftOrganization)
     })
 }
@@ -319,7 +326,7 @@ pub fn delete(ctx: &Ctx<'_>) -> PageResult {
         if let Some(page) = super::step_up::guard(ctx, visitor, form, "/organization/delete", false) {
             return page;
         }
-        organizations::delete_organization(ctx.db()?, &visitor.user, org_id, form.text("confirmation"))?;
+        organizations::delete_organization(ctx.db()?, &visitor.user, org_id, form.text("confirmation"), ctx.now())?;
         after_leaving(ctx, visitor, form, Notice::OrganizationDeleted)
     })
 }

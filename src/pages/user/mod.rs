@@ -187,7 +187,7 @@ pub fn revoke_session(ctx: &Ctx<'_>) -> PageResult {
         let Some(session_id) = SessionId::parse(form.text("session_id")) else {
             return done(ctx, visitor, target, Notice::SessionRevoked);
         };
-        sessions::revoke_session(ctx.db()?, &visitor.user.id, &session_id)?;
+        sessions::revoke_session(ctx.db()?, &visitor.user.id, &session_id, ctx.now())?;
         if session_id == visitor.session.id {
             // Revoking this device's own session is signing out.
             auth::clear_session_cookies(ctx);
@@ -199,7 +199,7 @@ pub fn revoke_session(ctx: &Ctx<'_>) -> PageResult {
 
 pub fn revoke_other_sessions(ctx: &Ctx<'_>) -> PageResult {
     post(ctx, "sessions", |_, visitor, target| {
-        sessions::revoke_other_sessions(ctx.db()?, &visitor.user.id, &visitor.session.id)?;
+        sessions::revoke_other_sessions(ctx.db()?, &visitor.user.id, &visitor.session.id, ctx.now())?;
         done(ctx, visitor, target, Notice::OtherSessionsRevoked)
     })
 }
