@@ -9,6 +9,8 @@ use std::cell::{OnceCell, RefCell};
 
 use url::Url;
 
+use crate::domain::EmailAddress;
+
 use crate::outbound::email::{ApiKey, Provider as EmailProvider, ProviderConfig};
 use crate::outbound::oidc::{Provider, ProviderKind};
 
@@ -91,6 +93,7 @@ pub struct Settings<'v> {
     previous_secret_keys: OnceCell<Vec<Secret>>,
     api_secret_keys: OnceCell<Vec<crate::security::api_key::ApiKey>>,
     webhooks: OnceCell<Option<WebhookSettings>>,
+    admin_emails: OnceCell<Vec<EmailAddress>>,
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
@@ -307,6 +310,7 @@ impl<'v> Settings<'v> {
             previous_secret_keys: OnceCell::new(),
             api_secret_keys: OnceCell::new(),
             webhooks: OnceCell::new(),
+            admin_emails: OnceCell::new(),
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
@@ -355,6 +359,7 @@ impl<'v> Settings<'v> {
         self.previous_secret_keys();
         self.api_secret_keys();
         self.webhooks();
+        self.admin_emails();
         self.client_ip_header();
         self.development_hosts();
         self.legal_links();
@@ -668,6 +673,23 @@ impl<'v> Settings<'v> {
             Some(WebhookSettings { url, secret: secret? })
         })
         .as_ref()
+    }
+
+    /// `admin_emails`: the addresses (comma separated) whose verified owners may open the admin
+    /// console. Read only by `/admin` pages.
+    pub fn admin_emails(&self) -> &[EmailAddress] {
+        self.read(&self.admin_emails, |r| {
+            r.parse("admin_emails", |value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| EmailAddress::parse(item).map_err(|_| format!("{item:?} is not an email address")))
+                    .collect::<Result<Vec<_>, String>>()
+            })
+            .unwrap_or_default()
+        })
+        .as_slice()
     }
 
     /// The origin keys are bound to: `public_origin`, as an origin (`https://accounts.myapp.com`).

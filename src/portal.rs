@@ -7,8 +7,8 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, assets, codes, error_page, factor_two, oauth, organization, passkeys, recovery,
-    sign_in, sign_out, sign_up, status, step_up, user,
+    Ctx, FormActionOrigins, PageResult, admin, assets, codes, error_page, factor_two, oauth, organization, passkeys,
+    recovery, sign_in, sign_out, sign_up, status, step_up, user,
 };
 use crate::store::Db;
 
@@ -226,6 +226,13 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
         Some(organization::create),
     ),
     ("/unauthorized-sign-in", Some(status::unauthorized_sign_in), None),
+    ("/admin", Some(admin::users), None),
+    ("/admin/user", Some(admin::user), None),
+    ("/admin/user/action", None, Some(admin::user_action)),
+    ("/admin/organizations", Some(admin::organizations_list), None),
+    ("/admin/webhooks", Some(admin::webhooks), None),
+    ("/admin/webhooks/retry", None, Some(admin::retry_webhook)),
+    ("/admin/audit", Some(admin::audit), None),
 ];
 
 fn route(ctx: &Ctx<'_>) -> PageResult {

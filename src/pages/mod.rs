@@ -6,6 +6,7 @@
 //! goes next), [`render`] (the page builder and plain responses), [`auth`] (session cookies),
 //! [`parts`] (shared fragments). Page modules never import each other.
 
+pub mod admin;
 mod auth;
 mod ctx;
 pub mod error_page;

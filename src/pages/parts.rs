@@ -87,10 +87,11 @@ pub enum Notice {
     ProviderConnected,
     ProviderDisconnected,
     Reauthenticated,
+    AdminActionDone,
 }
 
 impl Notice {
-    const ALL: [Self; 31] = [
+    const ALL: [Self; 32] = [
         Self::ProfileUpdated,
         Self::EmailUpdated,
         Self::PhoneUpdated,
@@ -122,6 +123,7 @@ impl Notice {
         Self::ProviderConnected,
         Self::ProviderDisconnected,
         Self::Reauthenticated,
+        Self::AdminActionDone,
     ];
 
     pub fn key(self) -> &'static str {
@@ -157,6 +159,7 @@ impl Notice {
             Self::ProviderConnected => "provider_connected",
             Self::ProviderDisconnected => "provider_disconnected",
             Self::Reauthenticated => "reauthenticated",
+            Self::AdminActionDone => "admin_done",
         }
     }
 
@@ -193,6 +196,7 @@ impl Notice {
             Self::ProviderConnected => strings.oauth().notice_connected,
             Self::ProviderDisconnected => strings.oauth().notice_disconnected,
             Self::Reauthenticated => strings.oauth().notice_reauthenticated,
+            Self::AdminActionDone => strings.admin().notice_done,
         }
     }
 
@@ -229,6 +233,7 @@ impl Notice {
             | Self::InvitationAccepted
             | Self::Switched
             | Self::OrganizationCreated => path == "/organization",
+            Self::AdminActionDone => path.starts_with("/admin"),
         }
     }
 
@@ -462,10 +467,15 @@ pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> Markup {
         ("/organization", strings.organizations_section),
         ("/sign-out", strings.sign_out_title),
     ];
+    tabs(strings.account_navigation, &links, current)
+}
+
+/// A row of links between pages (`label` names the navigation), the `current` one marked.
+pub fn tabs(label: &str, links: &[(&str, &str)], current: &str) -> Markup {
     html! {
-        nav.tabs aria-label=(strings.account_navigation) {
-            @for (href, label) in links {
-                a.button.secondary href=(href) aria-current=[(href == current).then_some("page")] { (label) }
+        nav.tabs aria-label=(label) {
+            @for (href, text) in links {
+                a.button.secondary href=(href) aria-current=[(*href == current).then_some("page")] { (text) }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! HTTP; pages call these and turn their errors into pages (`crate::error`).
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod email;
 pub mod metadata;

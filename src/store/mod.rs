@@ -10,6 +10,7 @@
 
 pub mod api_requests;
 pub mod attempts;
+pub mod audit;
 pub mod dialect;
 pub mod email;
 pub mod events;
@@ -481,6 +482,18 @@ const MIGRATIONS: &[&[&str]] = &[
             last_error TEXT
         )",
         "CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events(delivered_at, failed_at, next_attempt_at)",
+    ],
+    &[
+        // What operators did in the admin console: who, what, to what, when, from where.
+        "CREATE TABLE IF NOT EXISTS admin_audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            actor_id TEXT NOT NULL,
+            actor_email TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            client_addr TEXT,
+            created_at INTEGER NOT NULL
+        )",
     ],
 ];
 

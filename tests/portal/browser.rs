@@ -942,3 +942,44 @@ fn signing_up_with_an_openid_provider_in_chromium_passes_axe() {
     assert_eq!(portal.count("SELECT COUNT(*) FROM oauth_identities"), 1);
     assert_eq!(portal.text("SELECT username FROM users").as_deref(), Some("alice"));
 }
+
+#[test]
+fn the_admin_console_passes_axe_and_its_actions_work_in_chromium() {
+    use crate::support::two_step::oathtool;
+    let portal = Portal::with_vars(&[("admin_emails", "ada@example.com")]);
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let mut auditor = Audit::new(&session, &base);
+    crate::support::Browser::signed_up(&portal, "bea@example.com");
+    session.goto(&format!("{base}/sign-up"));
+    submit(
+        &session,
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    // The operator's address is verified (the code flow has its own tests) and their session
+    // needs its second factor.
+    portal.execute("UPDATE users SET email_verified_at = 1 WHERE email = 'ada@example.com'");
+    submit(&session, "/user/two-step", &[]);
+    let key = key_on_page(&session);
+    submit(&session, "/user/two-step/confirm", &[("code", &oathtool(&key, 0))]);
+    auditor.check(Some("/admin"), "admin: users");
+    auditor.check(Some("/admin?q=nobody"), "admin: no users found");
+    let bea = portal
+        .text("SELECT id FROM users WHERE email = 'bea@example.com'")
+        .unwrap();
+    auditor.check(Some(&format!("/admin/user?id={bea}")), "admin: a user");
+    // The first action form is the suspension.
+    submit(&session, "/admin/user/action", &[]);
+    assert!(session.url().contains("notice=admin_done"), "{}", session.url());
+    auditor.check(None, "admin: a user, suspended, with the notice");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users WHERE banned_at IS NOT NULL"),
+        1
+    );
+    auditor.check(Some("/admin/organizations"), "admin: organizations");
+    auditor.check(Some("/admin/webhooks"), "admin: webhooks (off)");
+    auditor.check(Some("/admin/audit"), "admin: audit log");
+    auditor.assert_clean();
+}

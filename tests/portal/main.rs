@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod api;
 mod api_organizations;
 mod breach;
@@ -36,6 +37,7 @@ mod webhooks;
 #[allow(clippy::duplicate_mod, reason = "the same suites, run a second time on PostgreSQL")]
 mod on_postgres {
     mod accounts;
+    mod admin;
     mod api;
     mod api_organizations;
     mod breach;

@@ -2,6 +2,7 @@
 //! the request's `Accept-Language`. A translation is one more table in `LANGUAGES`; the compiler
 //! makes sure it has every message.
 
+pub mod admin;
 mod de;
 mod en;
 mod es;
@@ -259,6 +260,8 @@ pub enum Msg {
     CsrfTokenMissing,
     CsrfTokenInvalid,
     AccountSuspended,
+    AdminNeedsVerified,
+    AdminNeedsTwoStep,
     TooManyPasswordChecks,
     NotAMember,
     FormExpired,
@@ -291,6 +294,11 @@ impl Strings {
         passkey::for_lang(self.lang)
     }
 
+    /// The admin console's text in this language.
+    pub fn admin(&self) -> &'static admin::AdminStrings {
+        admin::for_lang(self.lang)
+    }
+
     /// Two-step verification's text in this language.
     pub fn two_step(&self) -> &'static two_step::TwoStepStrings {
         two_step::for_lang(self.lang)
@@ -311,6 +319,8 @@ impl Strings {
             Msg::CsrfTokenMissing => self.csrf_token_missing,
             Msg::CsrfTokenInvalid => self.csrf_token_invalid,
             Msg::AccountSuspended => self.account_suspended,
+            Msg::AdminNeedsVerified => self.admin().needs_verified,
+            Msg::AdminNeedsTwoStep => self.admin().needs_two_step,
             Msg::TooManyPasswordChecks => self.too_many_password_checks,
             Msg::NotAMember => self.not_a_member,
             Msg::FormExpired => self.form_expired,
