@@ -94,6 +94,7 @@ pub struct Settings<'v> {
     api_secret_keys: OnceCell<Vec<crate::security::api_key::ApiKey>>,
     webhooks: OnceCell<Option<WebhookSettings>>,
     admin_emails: OnceCell<Vec<EmailAddress>>,
+    session_token_public_metadata: OnceCell<bool>,
     client_ip_header: OnceCell<Option<String>>,
     development_hosts: OnceCell<Vec<String>>,
     legal_links: OnceCell<LegalLinks>,
@@ -311,6 +312,7 @@ impl<'v> Settings<'v> {
             api_secret_keys: OnceCell::new(),
             webhooks: OnceCell::new(),
             admin_emails: OnceCell::new(),
+            session_token_public_metadata: OnceCell::new(),
             client_ip_header: OnceCell::new(),
             development_hosts: OnceCell::new(),
             legal_links: OnceCell::new(),
@@ -360,6 +362,7 @@ impl<'v> Settings<'v> {
         self.api_secret_keys();
         self.webhooks();
         self.admin_emails();
+        self.session_token_public_metadata();
         self.client_ip_header();
         self.development_hosts();
         self.legal_links();
@@ -673,6 +676,14 @@ impl<'v> Settings<'v> {
             Some(WebhookSettings { url, secret: secret? })
         })
         .as_ref()
+    }
+
+    /// `session_token_public_metadata`: whether `__session` carries the user's public metadata
+    /// (up to 1.2 KB). Asked only when a token is made for a user who has some.
+    pub fn session_token_public_metadata(&self) -> bool {
+        *self.read(&self.session_token_public_metadata, |r| {
+            r.parse("session_token_public_metadata", parse_bool).unwrap_or(false)
+        })
     }
 
     /// `admin_emails`: the addresses (comma separated) whose verified owners may open the admin

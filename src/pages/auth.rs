@@ -202,25 +202,27 @@ pub fn refresh_token(ctx: &Ctx<'_>, session: &PortalSession, second_factor_on: b
 }
 
 /// What a token says about its issuer and time, owned for the duration of one token.
-struct OwnedTerms {
+struct OwnedTerms<'c> {
     issuer: String,
     audience: String,
     now: i64,
     lifetime: i64,
+    public_metadata: Box<dyn Fn() -> bool + 'c>,
 }
 
-impl OwnedTerms {
+impl OwnedTerms<'_> {
     fn as_terms(&self) -> TokenTerms<'_> {
         TokenTerms {
             issuer: &self.issuer,
             audience: &self.audience,
             now: self.now,
             lifetime: self.lifetime,
+            public_metadata: &*self.public_metadata,
         }
     }
 }
 
-fn token_terms(ctx: &Ctx<'_>) -> OwnedTerms {
+fn token_terms<'c>(ctx: &'c Ctx<'_>) -> OwnedTerms<'c> {
     let issuer = ctx.portal_origin().origin().ascii_serialization();
     let audience = ctx
         .settings
@@ -232,6 +234,7 @@ fn token_terms(ctx: &Ctx<'_>) -> OwnedTerms {
         audience,
         now: ctx.now(),
         lifetime: ctx.settings.session_token_lifetime(),
+        public_metadata: Box::new(move || ctx.settings.session_token_public_metadata()),
     }
 }
 

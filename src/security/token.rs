@@ -55,6 +55,10 @@ pub struct Claims {
     /// verified (Clerk's claim): an app can demand a recent second factor.
     #[serde(default)]
     pub fva: [i64; 2],
+    /// The user's public metadata, when the operator lets tokens carry it
+    /// (`session_token_public_metadata`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub public_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Why a token does not verify. The portal issues tokens and apps verify them; this verifier is

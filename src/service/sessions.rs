@@ -183,7 +183,13 @@ pub fn revoke_other_sessions(db: &dyn Db, user_id: &UserId, keep: &SessionId, no
 /// The session's active organization with the user's role there, if they still belong to it.
 /// An organization they no longer belong to stops being active.
 pub fn active_membership(db: &dyn Db, session: &PortalSession) -> Result<Option<Membership>, DbError> {
-    let Some(org_id) = sessions::find_active_organization(db, &session.id)? else {
+    let (org_id, _) = sessions::find_token_facts(db, &session.id)?;
+    membership_in(db, session, org_id)
+}
+
+/// The user's membership in the organization the session names, if they still belong to it.
+fn membership_in(db: &dyn Db, session: &PortalSession, org_id: Option<OrgId>) -> Result<Option<Membership>, DbError> {
+    let Some(org_id) = org_id else {
         return Ok(None);
     };
     let membership = orgs::find_membership(db, &org_id, &session.user_id)?;
@@ -214,7 +220,14 @@ pub struct TokenTerms<'a> {
     pub now: i64,
     /// Seconds the token lasts.
     pub lifetime: i64,
+    /// Whether the operator lets tokens carry `public_metadata`: asked only for a user who has
+    /// some, so the tokens of everyone else cost no setting more.
+    pub public_metadata: &'a dyn Fn() -> bool,
 }
+
+/// Largest `public_metadata` a token carries, as compact JSON (Clerk's advice: a session token
+/// travels in a cookie on every request, and browsers cap a cookie at about 4 KB).
+pub const TOKEN_METADATA_MAX_BYTES: usize = 1_200;
 
 /// The claims of a fresh `__session` for this session, with the active organization as stored
 /// now (after a change in this request). `second_factor_on`: whether the user has two-step
@@ -226,10 +239,11 @@ pub fn session_claims(
     second_factor_on: bool,
     terms: &TokenTerms<'_>,
 ) -> Result<(Claims, bool), DbError> {
-    let membership = active_membership(db, session)?;
+    let (org_id, public_metadata) = sessions::find_token_facts(db, &session.id)?;
+    let membership = membership_in(db, session, org_id)?;
     let allowed = allowed_membership(membership.as_ref(), second_factor_on);
     let withheld = membership.is_some() && allowed.is_none();
-    Ok((claims(session, allowed, terms), withheld))
+    Ok((claims(session, allowed, &public_metadata, terms), withheld))
 }
 
 /// The claims of a fresh `__session` for a visitor whose session this request has just read,
@@ -237,7 +251,7 @@ pub fn session_claims(
 pub fn visitor_claims(visitor: &Visitor, terms: &TokenTerms<'_>) -> Claims {
     let second_factor_on = visitor.two_step_on();
     let membership = allowed_membership(visitor.active_membership.as_ref(), second_factor_on);
-    claims(&visitor.session, membership, terms)
+    claims(&visitor.session, membership, &visitor.user.public_metadata, terms)
 }
 
 /// Whether the visitor's active organization requires two-step verification they do not have:
@@ -256,8 +270,35 @@ fn allowed_membership(membership: Option<&Membership>, second_factor_on: bool) -
     membership.filter(|membership| second_factor_on || !membership.organization.require_two_step)
 }
 
-fn claims(session: &PortalSession, membership: Option<&Membership>, terms: &TokenTerms<'_>) -> Claims {
+/// The `public_metadata` claim: the user's object when it has something, is small enough and the
+/// operator allows it.
+fn token_metadata(
+    session: &PortalSession,
+    text: &str,
+    terms: &TokenTerms<'_>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "{}" || !(terms.public_metadata)() {
+        return None;
+    }
+    if trimmed.len() > TOKEN_METADATA_MAX_BYTES {
+        eprintln!(
+            "session token: the public_metadata of {} is over {TOKEN_METADATA_MAX_BYTES} bytes and is left out",
+            session.user_id
+        );
+        return None;
+    }
+    serde_json::from_str(trimmed).ok()
+}
+
+fn claims(
+    session: &PortalSession,
+    membership: Option<&Membership>,
+    public_metadata: &str,
+    terms: &TokenTerms<'_>,
+) -> Claims {
     Claims {
+        public_metadata: token_metadata(session, public_metadata, terms),
         iss: terms.issuer.to_owned(),
         aud: terms.audience.to_owned(),
         sub: session.user_id.to_string(),
@@ -365,6 +406,29 @@ mod tests {
     }
 
     #[test]
+    fn public_metadata_is_carried_only_when_allowed_and_small() {
+        let db = MemoryDb::new();
+        let ada = user(&db, "a@example.com");
+        let started = start_session(&db, &ada.id, None, &context(1)).unwrap().unwrap();
+        let terms = |allowed: &'static dyn Fn() -> bool| TokenTerms {
+            issuer: "https://accounts.example.com",
+            audience: "example.com",
+            now: 10,
+            lifetime: 60,
+            public_metadata: allowed,
+        };
+        crate::store::users::set_metadata(&db, &ada.id, r#"{"plan":"pro"}"#, r#"{"secret":1}"#, 2).unwrap();
+        let (on, _) = session_claims(&db, &started.session, false, &terms(&|| true)).unwrap();
+        assert_eq!(on.public_metadata.unwrap()["plan"], "pro");
+        let (off, _) = session_claims(&db, &started.session, false, &terms(&|| false)).unwrap();
+        assert!(off.public_metadata.is_none());
+        let big = format!(r#"{{"notes":"{}"}}"#, "x".repeat(TOKEN_METADATA_MAX_BYTES));
+        crate::store::users::set_metadata(&db, &ada.id, &big, "{}", 3).unwrap();
+        let (large, _) = session_claims(&db, &started.session, false, &terms(&|| true)).unwrap();
+        assert!(large.public_metadata.is_none(), "too large for a cookie: left out");
+    }
+
+    #[test]
     fn claims_carry_the_active_organization_only_while_the_user_belongs_to_it() {
         let db = MemoryDb::new();
         let ada = user(&db, "a@example.com");
@@ -374,6 +438,7 @@ mod tests {
             audience: "example.com",
             now: 10,
             lifetime: 60,
+            public_metadata: &|| panic!("asked only for a user who has public metadata"),
         };
         let (claims, _) = session_claims(&db, &started.session, false, &terms).unwrap();
         assert_eq!((claims.org_id, claims.exp), (None, 70));
@@ -397,9 +462,6 @@ mod tests {
             claims.org_id, None,
             "an organization the user left is no longer claimed"
         );
-        assert_eq!(
-            sessions::find_active_organization(&db, &started.session.id).unwrap(),
-            None
-        );
+        assert_eq!(sessions::find_token_facts(&db, &started.session.id).unwrap().0, None);
     }
 }

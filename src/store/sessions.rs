@@ -143,7 +143,7 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
                 s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
                 u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
-                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id), u.banned_at,
+                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id), u.banned_at, u.public_metadata,
                 s.active_org_id, o.id, o.name, o.slug, o.created_at, o.require_two_step, m.role
          FROM portal_sessions s
          JOIN users u ON u.id = s.user_id
@@ -184,15 +184,18 @@ pub fn list_user_sessions(db: &dyn Db, user_id: &UserId, now: i64) -> Result<Vec
 }
 
 /// The organization currently active in a session, as stored now.
-pub fn find_active_organization(db: &dyn Db, session_id: &SessionId) -> Result<Option<OrgId>, DbError> {
+/// What a fresh token needs that the session row leads to, in one statement: the session's
+/// active organization (as stored) and its user's public metadata (`{}` when none).
+pub fn find_token_facts(db: &dyn Db, session_id: &SessionId) -> Result<(Option<OrgId>, String), DbError> {
     let row = query_row(
         db,
-        "SELECT active_org_id FROM portal_sessions WHERE id = ?",
+        "SELECT s.active_org_id, u.public_metadata FROM portal_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
         &[session_id.into()],
     )?;
-    Ok(row
-        .map_or(Ok(None), |row| row.optional_text(0))?
-        .map(OrgId::from_stored))
+    let Some(row) = row else {
+        return Ok((None, "{}".to_owned()));
+    };
+    Ok((row.optional_text(0)?.map(OrgId::from_stored), row.text(1)?))
 }
 
 pub fn set_active_organization(db: &dyn Db, session_id: &SessionId, org_id: Option<&OrgId>) -> Result<(), DbError> {

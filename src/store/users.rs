@@ -22,6 +22,9 @@ pub struct User {
     pub passkeys: i64,
     /// When the operator suspended the account; `None` while it may sign in.
     pub banned_at: Option<i64>,
+    /// What the app keeps about the user that it may show (a JSON object as text, `{}` when
+    /// none): read with the user, so a token can carry it without a statement more.
+    pub public_metadata: String,
 }
 
 impl User {
@@ -79,9 +82,9 @@ impl From<DbError> for CreateUserError {
 const COLUMNS: &str =
     "id, email, username, first_name, last_name, phone_number, password_hash, created_at, email_verified_at,
      (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = users.id),
-     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id), banned_at";
+     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id), banned_at, public_metadata";
 /// Columns of a user in a row.
-pub(super) const COLUMN_COUNT: usize = 12;
+pub(super) const COLUMN_COUNT: usize = 13;
 
 fn from_row(row: &Row) -> Result<User, DbError> {
     from_row_at(row, 0)
@@ -102,6 +105,7 @@ pub(super) fn from_row_at(row: &Row, offset: usize) -> Result<User, DbError> {
         totp_enabled_at: row.optional_integer(offset + 9)?,
         passkeys: row.integer(offset + 10)?,
         banned_at: row.optional_integer(offset + 11)?,
+        public_metadata: row.text(offset + 12)?,
     })
 }
 
@@ -342,7 +346,7 @@ pub fn list_users(
     let users = db
         .execute(
             &format!(
-                "SELECT {COLUMNS}, public_metadata, private_metadata FROM users {condition}
+                "SELECT {COLUMNS}, private_metadata FROM users {condition}
                  ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
             ),
             &page_parameters,

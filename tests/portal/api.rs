@@ -645,3 +645,29 @@ fn the_openapi_document_is_valid_and_a_client_generated_from_it_calls_every_oper
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn public_metadata_rides_in_the_session_token_only_when_the_operator_allows_it() {
+    for allowed in ["true", "false"] {
+        let portal = portal(&[("session_token_public_metadata", allowed)]);
+        create(
+            &portal,
+            json!({"email_address": "ada@example.com", "password": PASSWORD,
+                   "public_metadata": {"plan": "pro"}, "private_metadata": {"stripe": "cus_1"}}),
+        );
+        let mut browser = Browser::new(&portal);
+        browser.sign_in("ada@example.com", PASSWORD).assert_status(302);
+        let claims = browser.claims();
+        assert!(!claims.to_string().contains("cus_1"), "private metadata never");
+        // The app's bounce back with a fresh token says the same.
+        browser.get("/sign-in?redirect_url=%2Fuser").assert_status(302);
+        let bounced = browser.claims();
+        if allowed == "true" {
+            assert_eq!(claims["public_metadata"], json!({"plan": "pro"}));
+            assert_eq!(bounced["public_metadata"], json!({"plan": "pro"}));
+        } else {
+            assert!(claims.get("public_metadata").is_none(), "{claims}");
+            assert!(bounced.get("public_metadata").is_none());
+        }
+    }
+}

@@ -17,6 +17,7 @@ fn claims(now: i64) -> Claims {
         org_role: None,
         amr: vec!["pwd".into()],
         fva: [0, -1],
+        public_metadata: None,
     }
 }
 
