@@ -408,7 +408,11 @@ pub fn complete_email_flow(
         }
         Purpose::SignIn | Purpose::VerifyEmail | Purpose::SignUp => users::mark_email_verified(db, id, &email, now)?,
     }
-    Ok(users::get_user(db, id)?)
+    let user = users::get_user(db, id)?;
+    if matches!(purpose, Purpose::EmailChange | Purpose::VerifyEmail) {
+        webhooks::user_updated(db, &user, now)?;
+    }
+    Ok(user)
 }
 
 /// Checks an email address or username and a password.

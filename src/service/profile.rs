@@ -174,7 +174,16 @@ pub fn change_password(
         users::update_password_hash(db, &user.id, &hash, attempt.now)?;
         crate::service::email::end_flows(db, &user.id, user.email.as_str(), attempt.now)?;
         let ended = sessions::delete_other_sessions(db, &user.id, keep_session)?;
-        webhooks::sessions_ended(db, user.id.as_str(), &ended, "password_changed", attempt.now)
+        webhooks::sessions_ended(db, user.id.as_str(), &ended, "password_changed", attempt.now)?;
+        if !user.has_password() {
+            // A passwordless account now has one (`password_enabled`).
+            let changed = User {
+                password_hash: hash.clone(),
+                ..user.clone()
+            };
+            webhooks::user_updated(db, &changed, attempt.now)?;
+        }
+        Ok::<_, DbError>(())
     })?;
     Ok(())
 }

@@ -303,3 +303,19 @@ fn the_webhook_settings_must_be_sound() {
         assert!(page.body.contains(message), "{name}");
     }
 }
+
+#[test]
+fn turning_on_two_step_verification_is_a_user_update() {
+    let receiver = Receiver::start(SECRET);
+    let portal = portal_for(&receiver, SECRET, &[]);
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    crate::support::two_step::turn_on(&mut ada);
+    let events = portal.count("SELECT COUNT(*) FROM webhook_events") as usize;
+    let received = receiver.wait_for(events);
+    let last_update = received
+        .iter()
+        .rev()
+        .find(|entry| entry["type"] == "user.updated")
+        .expect("a user.updated");
+    assert_eq!(last_update["data"]["totp_enabled"], true, "{received:?}");
+}

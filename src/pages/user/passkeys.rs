@@ -195,7 +195,7 @@ pub fn remove(ctx: &Ctx<'_>) -> PageResult {
         if let Some(page) = step_up::guard(ctx, visitor, form, "/user/passkeys/remove", false) {
             return page;
         }
-        rules::remove(ctx.db()?, &visitor.user, form.text("passkey_id"))?.map_err(change_problem)?;
+        rules::remove(ctx.db()?, &visitor.user, form.text("passkey_id"), ctx.now())?.map_err(change_problem)?;
         done(ctx, visitor, target, Notice::PasskeyRemoved)
     })
 }

@@ -95,7 +95,7 @@ pub fn disable(ctx: &Ctx<'_>) -> PageResult {
             return page;
         }
         if visitor.user.totp_enabled_at.is_some() {
-            factors::disable(ctx.db()?, &visitor.user)?;
+            factors::disable(ctx.db()?, &visitor.user, ctx.now())?;
             tell(ctx, visitor.user.email.as_str(), false);
         }
         done(ctx, visitor, target, Notice::TwoStepOff)

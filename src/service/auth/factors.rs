@@ -63,6 +63,11 @@ pub fn totp_confirm(
             step,
             now,
         )?;
+        let changed = User {
+            totp_enabled_at: Some(now),
+            ..user.clone()
+        };
+        crate::service::webhooks::user_updated(db, &changed, now)?;
         Ok(Some(replace_backup_codes(db, keys, user)?))
     })
 }
@@ -89,6 +94,13 @@ pub fn backup_codes_left(db: &dyn Db, user: &User) -> Result<usize, DbError> {
 }
 
 /// Turns two-step verification off: the app and every backup code are removed.
-pub fn disable(db: &dyn Db, user: &User) -> Result<(), DbError> {
-    transaction(db, || store::delete_second_factors(db, &user.id))
+pub fn disable(db: &dyn Db, user: &User, now: i64) -> Result<(), DbError> {
+    transaction(db, || {
+        store::delete_second_factors(db, &user.id)?;
+        let changed = User {
+            totp_enabled_at: None,
+            ..user.clone()
+        };
+        crate::service::webhooks::user_updated(db, &changed, now)
+    })
 }

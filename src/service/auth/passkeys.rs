@@ -372,6 +372,11 @@ pub fn register(
             last_used_at: None,
         };
         store::insert(db, &passkey)?;
+        let changed = User {
+            passkeys: user.passkeys + 1,
+            ..user.clone()
+        };
+        crate::service::webhooks::user_updated(db, &changed, now)?;
         Ok(Ok(passkey))
     })
 }
@@ -398,7 +403,7 @@ pub enum ChangeRefused {
 }
 
 /// Removes one of `user`'s passkeys, unless it is the last way the account signs in.
-pub fn remove(db: &dyn Db, user: &User, id: &str) -> Result<Result<(), ChangeRefused>, DbError> {
+pub fn remove(db: &dyn Db, user: &User, id: &str, now: i64) -> Result<Result<(), ChangeRefused>, DbError> {
     transaction(db, || {
         let passkeys = store::list(db, &user.id)?;
         if !passkeys.iter().any(|passkey| passkey.id == id) {
@@ -410,6 +415,11 @@ pub fn remove(db: &dyn Db, user: &User, id: &str) -> Result<Result<(), ChangeRef
             return Ok(Err(ChangeRefused::LastWayIn));
         }
         store::delete(db, &user.id, id)?;
+        let changed = User {
+            passkeys: user.passkeys - 1,
+            ..user
+        };
+        crate::service::webhooks::user_updated(db, &changed, now)?;
         Ok(Ok(()))
     })
 }
@@ -436,6 +446,11 @@ pub fn remove_password(db: &dyn Db, user: &User, now: i64) -> Result<bool, DbErr
             return Ok(false);
         }
         users::update_password_hash(db, &user.id, "", now)?;
+        let changed = User {
+            password_hash: String::new(),
+            ..user.clone()
+        };
+        crate::service::webhooks::user_updated(db, &changed, now)?;
         Ok(true)
     })
 }

@@ -235,7 +235,7 @@ fn regenerated_backup_codes_void_the_old_set_and_disabling_removes_everything() 
         present(&db, &keys(), &flow, Proof::BackupCode(&old[0]), BROWSER, policy(), NOW).unwrap(),
         Err(Refused::Wrong { .. })
     ));
-    disable(&db, &user).unwrap();
+    disable(&db, &user, NOW).unwrap();
     let user = users::get_user(&db, &user.id).unwrap();
     assert_eq!(user.totp_enabled_at, None);
     assert_eq!(backup_codes_left(&db, &user).unwrap(), 0);

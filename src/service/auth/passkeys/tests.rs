@@ -304,10 +304,10 @@ fn the_last_way_in_is_never_removed() {
     assert!(remove_password(&db, &user, NOW).unwrap());
     let user = users::get_user(&db, &user.id).unwrap();
     assert!(!user.has_password());
-    assert_eq!(remove(&db, &user, &one.id).unwrap(), Ok(()));
-    assert_eq!(remove(&db, &user, &two.id).unwrap(), Err(ChangeRefused::LastWayIn));
+    assert_eq!(remove(&db, &user, &one.id, NOW).unwrap(), Ok(()));
+    assert_eq!(remove(&db, &user, &two.id, NOW).unwrap(), Err(ChangeRefused::LastWayIn));
     assert_eq!(
-        remove(&db, &user, "no-such-passkey").unwrap(),
+        remove(&db, &user, "no-such-passkey", NOW).unwrap(),
         Err(ChangeRefused::NotFound)
     );
     // Without a passkey, the password stays.
