@@ -230,6 +230,8 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/admin/user", Some(admin::user), None),
     ("/admin/user/action", None, Some(admin::user_action)),
     ("/admin/organizations", Some(admin::organizations_list), None),
+    ("/admin/invitations", Some(admin::invitations), None),
+    ("/admin/invitations/revoke", None, Some(admin::revoke_invitation)),
     ("/admin/webhooks", Some(admin::webhooks), None),
     ("/admin/webhooks/retry", None, Some(admin::retry_webhook)),
     ("/admin/audit", Some(admin::audit), None),

@@ -14,6 +14,7 @@
 //! - `GET /api/v1/openapi.json` describes all of it (OpenAPI 3.1), without a key once the API
 //!   is on; the tests validate it and call the API through a client generated from it.
 
+mod invitations;
 mod organizations;
 mod users;
 mod webhooks;
@@ -263,6 +264,15 @@ fn route(ctx: &Ctx<'_>, segments: &[&str]) -> ApiResult {
         },
         ["organizations", id, "invitations", invitation_id] => match *method {
             Method::DELETE => organizations::revoke_invitation(ctx, id, invitation_id),
+            _ => Err(ApiError::method_not_allowed("DELETE")),
+        },
+        ["invitations"] => match *method {
+            Method::GET => invitations::list(ctx),
+            Method::POST => invitations::create(ctx),
+            _ => Err(ApiError::method_not_allowed("GET, POST")),
+        },
+        ["invitations", id] => match *method {
+            Method::DELETE => invitations::revoke(ctx, id),
             _ => Err(ApiError::method_not_allowed("DELETE")),
         },
         ["webhooks", "deliver"] => match *method {

@@ -40,6 +40,7 @@ fn nav(ctx: &Ctx<'_>, current: &str) -> Markup {
     let links = [
         ("/admin", admin.nav_users),
         ("/admin/organizations", admin.nav_organizations),
+        ("/admin/invitations", admin.nav_invitations),
         ("/admin/webhooks", admin.nav_webhooks),
         ("/admin/audit", admin.nav_audit),
     ];
@@ -392,6 +393,59 @@ pub fn retry_webhook(ctx: &Ctx<'_>) -> PageResult {
     }
     Ok(see_other(&format!(
         "/admin/webhooks?notice={}",
+        Notice::AdminActionDone.key()
+    )))
+}
+
+/// `GET /admin/invitations`: pending invitations to the instance, each with a revoke button.
+pub fn invitations(ctx: &Ctx<'_>) -> PageResult {
+    operator_visitor(ctx)?;
+    let admin = ctx.strings.admin();
+    let pending = crate::service::invitations::pending(ctx.db()?)?;
+    let content = html! {
+        p.hint { (admin.invitations_lead) }
+        @if pending.is_empty() { p { (admin.no_results) } } @else {
+            table.stack {
+                thead { tr {
+                    th scope="col" { (admin.col_email) }
+                    th scope="col" { (admin.col_created) }
+                    th scope="col" { (admin.col_expires) }
+                    th scope="col" { span.visually-hidden { (admin.revoke_button) } }
+                } }
+                tbody {
+                    @for invitation in &pending {
+                        tr {
+                            td data-label=(admin.col_email) { (invitation.email.as_str()) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), invitation.created_at)) }
+                            td data-label=(admin.col_expires) { (views::relative_time(ctx.strings, ctx.now(), invitation.expires_at)) }
+                            td {
+                                form.inline method="post" action="/admin/invitations/revoke" {
+                                    (ctx.csrf_field()?)
+                                    input type="hidden" name="id" value=(invitation.id);
+                                    button.secondary type="submit" aria-label=(format!("{} {}", admin.revoke_button, invitation.email.as_str())) { (admin.revoke_button) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(ctx, "/admin/invitations", admin.nav_invitations, content)
+}
+
+/// `POST /admin/invitations/revoke`
+pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = operator_visitor(ctx)?;
+    let id = form.text("id");
+    let db = ctx.db()?;
+    if !crate::service::invitations::revoke(db, id, ctx.now())? {
+        return Err(PortalError::NotFound);
+    }
+    rules::record(db, visitor, "revoke_invitation", id, ctx.client_addr(), ctx.now())?;
+    Ok(see_other(&format!(
+        "/admin/invitations?notice={}",
         Notice::AdminActionDone.key()
     )))
 }

@@ -17,6 +17,7 @@ use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::security::password::MAX_PASSWORD_CHARS;
 use crate::service::accounts::{self, SignUpInput, SignUpRequest, SignedUp};
 use crate::service::email::Purpose;
+use crate::service::invitations;
 use crate::views::Field;
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
@@ -24,7 +25,8 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
     }
-    if ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+    let invitation = invitation(ctx, ctx.query.text("invitation"))?;
+    if invitation.is_none() && ctx.settings.sign_up_mode() == SignUpMode::Restricted {
         return closed(ctx);
     }
     // A form that could never be sent is not shown: production with verified sign-up and no
@@ -46,20 +48,49 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         last_name: value("last_name", PersonName::MAX_LEN),
         password: String::new(),
     };
-    render(ctx, &choice.target, Some(&choice), &input, None)
+    render(ctx, &choice.target, Some(&choice), &input, None, invitation.as_ref())
+}
+
+/// The instance invitation a sign-up carries (`invitation`, the link's token): `None` without
+/// one; a token that opens nothing live is a clear "no longer available" page.
+fn invitation(ctx: &Ctx<'_>, token: &str) -> Result<Option<Invited>, PortalError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let invitation = invitations::open(ctx.db()?, token, ctx.now())?
+        .ok_or(PortalError::Gone(crate::views::Msg::InvitationUnavailable))?;
+    Ok(Some(Invited {
+        token: token.to_owned(),
+        invitation,
+    }))
+}
+
+/// A sign-up opened by an instance invitation: its token (carried by the form) and what it is.
+struct Invited {
+    token: String,
+    invitation: crate::store::instance_invitations::InstanceInvitation,
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
-    if ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+    let form = ctx.parse_form()?;
+    let invited = invitation(ctx, form.text("invitation"))?;
+    if invited.is_none() && ctx.settings.sign_up_mode() == SignUpMode::Restricted {
         let mut page = closed(ctx)?;
         *page.status_mut() = http::StatusCode::FORBIDDEN;
         return Ok(page);
     }
-    let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignUp, &form)?;
-    let input = posted_account(&form, form.text("email_address"));
-    let signed_up = ctx.check_form(&form).and_then(|()| sign_up(ctx, &input, &target));
-    or_show_form(signed_up, |problem| render(ctx, &target, None, &input, Some(&problem)))
+    // An invitation fixes the address: the one it was made out to, whatever the form says.
+    let email = invited
+        .as_ref()
+        .map_or(form.text("email_address"), |invited| invited.invitation.email.as_str());
+    let input = posted_account(&form, email);
+    let signed_up = ctx
+        .check_form(&form)
+        .and_then(|()| sign_up(ctx, &input, &target, invited.as_ref()));
+    or_show_form(signed_up, |problem| {
+        render(ctx, &target, None, &input, Some(&problem), invited.as_ref())
+    })
 }
 
 /// `sign_up_mode = restricted`: the page says sign-up is by invitation, with the way to sign in.
@@ -93,35 +124,39 @@ pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput 
 /// the same page (its owner gets an email saying someone tried), so sign-up reveals nothing.
 /// With `off`: creates the account (or signs into the existing one with that email and password)
 /// and starts the session.
-fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget) -> PageResult {
+fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget, invited: Option<&Invited>) -> PageResult {
     passwords::check_sign_up(ctx, input)?;
+    // An invitation lifts the restricted mode for its address; the block list still applies.
+    let policy = match invited {
+        Some(_) => ctx.settings.sign_up_policy().for_invitation(),
+        None => ctx.settings.sign_up_policy().clone(),
+    };
     if !ctx.settings.verification_required() {
-        return match accounts::sign_up(
-            ctx.db()?,
-            input,
-            ctx.settings.sign_up_fields(),
-            ctx.settings.sign_up_policy(),
-            &ctx.attempt(),
-        )? {
-            SignedUp::Created(user) | SignedUp::ExistingAccount(user) => {
+        let db = ctx.db()?;
+        return match accounts::sign_up(db, input, ctx.settings.sign_up_fields(), &policy, &ctx.attempt())? {
+            SignedUp::Created(user) => {
+                if let Some(invited) = invited {
+                    invitations::take(db, &invited.invitation.id, &user.email, ctx.now())?;
+                }
                 auth::first_factor(ctx, &user, Factor::Password, &target.location())
             }
+            SignedUp::ExistingAccount(user) => auth::first_factor(ctx, &user, Factor::Password, &target.location()),
         };
     }
     mail::require_email(ctx)?;
-    let request = accounts::request_sign_up(
-        ctx.db()?,
-        input,
-        ctx.settings.sign_up_fields(),
-        ctx.settings.sign_up_policy(),
-        &ctx.attempt(),
-    )?;
+    let request = accounts::request_sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &policy, &ctx.attempt())?;
     let (email, payload, decoy) = match &request {
-        SignUpRequest::New(pending) => (
-            pending.email.clone(),
-            Some(serde_json::to_string(pending).map_err(|error| PortalError::Internal(error.to_string()))?),
-            None,
-        ),
+        SignUpRequest::New(pending) => {
+            let pending = accounts::PendingSignUp {
+                invitation: invited.map(|invited| invited.invitation.id.clone()),
+                ..pending.clone()
+            };
+            (
+                pending.email.clone(),
+                Some(serde_json::to_string(&pending).map_err(|error| PortalError::Internal(error.to_string()))?),
+                None,
+            )
+        }
         SignUpRequest::Existing(user) => (user.email.as_str().to_owned(), None, Some(Some(Email::SignUpAttempt))),
     };
     mail::start_code_flow(
@@ -143,6 +178,7 @@ fn render(
     choice: Option<&RedirectChoice>,
     input: &SignUpInput,
     problem: Option<&FormProblem>,
+    invited: Option<&Invited>,
 ) -> PageResult {
     let strings = ctx.strings;
     let card = FormCard {
@@ -154,8 +190,12 @@ fn render(
         choice,
         problem,
     };
+    let fixed_email = invited.map(|invited| invited.invitation.email.as_str());
     let form_fields = html! {
-        (account_fields(ctx, input, problem, None))
+        @if let Some(invited) = invited {
+            input type="hidden" name="invitation" value=(invited.token);
+        }
+        (account_fields(ctx, input, problem, fixed_email))
                 button type="submit" { (strings.sign_up_button) }
     };
     let legal = ctx.settings.legal_links();

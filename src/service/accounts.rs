@@ -243,6 +243,9 @@ pub struct PendingSignUp {
     pub last_name: Option<String>,
     pub phone_number: Option<String>,
     pub password_hash: String,
+    /// The instance invitation (its id) that opened this sign-up, used when the code is entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<String>,
 }
 
 /// What a verified sign-up found.
@@ -284,6 +287,7 @@ pub fn request_sign_up(
         last_name: extra.last_name.map(|n| n.as_str().to_owned()),
         phone_number: extra.phone_number.map(|p| p.as_str().to_owned()),
         password_hash,
+        invitation: None,
     }))
 }
 
@@ -298,7 +302,18 @@ pub fn create_verified_account(
 ) -> Result<User, AccountError> {
     let parse_error = |what: &str| AccountError::Internal(format!("stored sign-up has a bad {what}"));
     let email = EmailAddress::parse(&pending.email).map_err(|_| parse_error("email"))?;
-    admit_sign_up(policy, &email)?;
+    // An instance invitation for this address opens a restricted sign-up; it is used up here,
+    // in the transaction that creates the account (rolled back with it).
+    let invited = match &pending.invitation {
+        Some(id) => crate::service::invitations::take(db, id, &email, now)?,
+        None => false,
+    };
+    let policy = if invited {
+        policy.for_invitation()
+    } else {
+        policy.clone()
+    };
+    admit_sign_up(&policy, &email)?;
     let new = NewUser {
         email,
         username: pending

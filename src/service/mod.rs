@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod email;
+pub mod invitations;
 pub mod metadata;
 pub mod oauth;
 pub mod organizations;

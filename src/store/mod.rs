@@ -16,6 +16,7 @@ pub mod email;
 pub mod events;
 pub mod factors;
 pub mod identities;
+pub mod instance_invitations;
 pub mod keys;
 pub mod organizations;
 pub mod passkeys;
@@ -494,6 +495,20 @@ const MIGRATIONS: &[&[&str]] = &[
             client_addr TEXT,
             created_at INTEGER NOT NULL
         )",
+    ],
+    &[
+        // Invitations to make an account on the instance (not into an organization): they open
+        // sign-up for their address even when `sign_up_mode = restricted`. Tokens as SHA-256.
+        "CREATE TABLE IF NOT EXISTS instance_invitations (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            token_hash BLOB NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            responded_at INTEGER
+        )",
+        "CREATE INDEX IF NOT EXISTS instance_invitations_email ON instance_invitations(email)",
     ],
 ];
 

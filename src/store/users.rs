@@ -352,7 +352,11 @@ pub fn list_users(
             &page_parameters,
         )?
         .iter()
-        .map(|row| Ok((from_row(row)?, row.text(COLUMN_COUNT)?, row.text(COLUMN_COUNT + 1)?)))
+        .map(|row| {
+            let user = from_row(row)?;
+            let public = user.public_metadata.clone();
+            Ok((user, public, row.text(COLUMN_COUNT)?))
+        })
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok((users, total))
 }
@@ -452,6 +456,41 @@ mod tests {
         assert_eq!(get_user(&db, &id("user_2")).unwrap().email.as_str(), "c@example.com");
         update_profile(&db, &id("user_2"), None, None, None, 13).unwrap();
         assert_eq!(get_user(&db, &id("user_2")).unwrap().username, None);
+    }
+
+    #[test]
+    fn lists_search_page_and_carry_metadata() {
+        let db = MemoryDb::new();
+        for (i, email) in ["ada@example.com", "bea@example.com", "cy_%@example.com"]
+            .iter()
+            .enumerate()
+        {
+            create_user(&db, &id(&format!("user_{i}")), &new_user(email, None), i as i64).unwrap();
+        }
+        set_metadata(&db, &id("user_0"), r#"{"plan":"pro"}"#, r#"{"x":1}"#, 5).unwrap();
+        let (all, total) = list_users(&db, &UserFilter::default(), 2, 0).unwrap();
+        assert_eq!((all.len(), total), (2, 3));
+        assert_eq!(all[0].0.email.as_str(), "cy_%@example.com", "newest first");
+        let (rest, _) = list_users(&db, &UserFilter::default(), 2, 2).unwrap();
+        assert_eq!(rest[0].0.email.as_str(), "ada@example.com");
+        assert_eq!(
+            (rest[0].1.as_str(), rest[0].2.as_str()),
+            (r#"{"plan":"pro"}"#, r#"{"x":1}"#)
+        );
+        // Attack: LIKE wildcards are text.
+        let filter = UserFilter {
+            query: Some("_%".into()),
+            ..Default::default()
+        };
+        assert_eq!(list_users(&db, &filter, 10, 0).unwrap().1, 1);
+        let filter = UserFilter {
+            emails: vec![EmailAddress::parse("BEA@example.com").unwrap()],
+            ..Default::default()
+        };
+        assert_eq!(
+            list_users(&db, &filter, 10, 0).unwrap().0[0].0.email.as_str(),
+            "bea@example.com"
+        );
     }
 
     #[test]

@@ -220,3 +220,27 @@ fn the_console_shows_webhook_deliveries_and_retries_one() {
     );
     assert!(root.get("/admin/audit").body.contains("retry_webhook"));
 }
+
+#[test]
+fn an_operator_sees_and_revokes_instance_invitations() {
+    let portal = Portal::with_vars(&[("admin_emails", ROOT), ("api_secret_key", crate::api::KEY)]);
+    let mut root = operator(&portal);
+    crate::api::call(
+        &portal,
+        "POST",
+        "/api/v1/invitations",
+        &serde_json::json!({"email_address": "dee@example.com"}),
+    )
+    .assert_status(201);
+    let page = root.get("/admin/invitations");
+    page.assert_status(200);
+    assert!(page.body.contains("dee@example.com"));
+    let id = portal.text("SELECT id FROM instance_invitations").unwrap();
+    root.submit("/admin/invitations", "/admin/invitations/revoke", &[("id", &id)])
+        .assert_status(303);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM instance_invitations WHERE status = 'revoked'"),
+        1
+    );
+    assert!(root.get("/admin/audit").body.contains("revoke_invitation"));
+}

@@ -979,6 +979,7 @@ fn the_admin_console_passes_axe_and_its_actions_work_in_chromium() {
         1
     );
     auditor.check(Some("/admin/organizations"), "admin: organizations");
+    auditor.check(Some("/admin/invitations"), "admin: invitations (none)");
     auditor.check(Some("/admin/webhooks"), "admin: webhooks (off)");
     auditor.check(Some("/admin/audit"), "admin: audit log");
     auditor.assert_clean();

@@ -142,3 +142,98 @@ fn an_unknown_sign_up_mode_is_read_as_restricted() {
     page.assert_status(200);
     assert!(page.body.contains("Sign-up is by invitation"));
 }
+
+/// An instance invitation made with the Backend API: its link and its token.
+fn invite(portal: &Portal, email: &str) -> (String, String) {
+    use crate::api::{call, json_of};
+    let made = call(
+        portal,
+        "POST",
+        "/api/v1/invitations",
+        &serde_json::json!({"email_address": email}),
+    );
+    made.assert_status(201);
+    let url = json_of(&made)["url"].as_str().unwrap().to_owned();
+    let path = url["http://127.0.0.1:3000".len()..].to_owned();
+    let token = url[url.find("invitation=").unwrap() + "invitation=".len()..].to_owned();
+    (path, token)
+}
+
+#[test]
+fn attack_an_instance_invitation_opens_a_restricted_sign_up_for_its_address_only_once() {
+    for verification in ["required", "off"] {
+        let portal = crate::api::portal(&[("sign_up_mode", "restricted"), ("email_verification", verification)]);
+        let closed = Browser::new(&portal).get("/sign-up");
+        assert!(
+            !closed.body.contains("name=\"password\""),
+            "closed without an invitation"
+        );
+        let (link, token) = invite(&portal, "ada@example.com");
+        let mut browser = Browser::new(&portal);
+        let form = browser.get(&link);
+        form.assert_status(200);
+        assert!(form.body.contains("ada@example.com"), "the address is shown, not asked");
+        assert!(!form.body.contains("name=\"email_address\""));
+        // The form is tampered with: the account is still the invitation's address.
+        let signed_up = browser.submit(
+            &link,
+            "/sign-up",
+            &[
+                ("invitation", &token),
+                ("email_address", "eve@example.com"),
+                ("password", PASSWORD),
+            ],
+        );
+        browser.enter_emailed_code(signed_up).assert_status(302);
+        assert_eq!(
+            portal.text("SELECT email FROM users").as_deref(),
+            Some("ada@example.com"),
+            "{verification}"
+        );
+        assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+        assert_eq!(
+            portal.count("SELECT COUNT(*) FROM instance_invitations WHERE status = 'accepted'"),
+            1,
+            "{verification}: used up"
+        );
+        Browser::new(&portal).get(&link).assert_status(410);
+        // Without an invitation, the restricted mode stands.
+        let refused = Browser::new(&portal).submit(
+            "/sign-in",
+            "/sign-up",
+            &[("email_address", "bea@example.com"), ("password", PASSWORD)],
+        );
+        refused.assert_status(403);
+    }
+}
+
+#[test]
+fn a_revoked_or_unknown_invitation_opens_nothing() {
+    use crate::api::call;
+    let portal = crate::api::portal(&[("sign_up_mode", "restricted")]);
+    let (link, token) = invite(&portal, "ada@example.com");
+    let listed = crate::api::json_of(&call(&portal, "GET", "/api/v1/invitations", &serde_json::Value::Null));
+    let id = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    call(
+        &portal,
+        "DELETE",
+        &format!("/api/v1/invitations/{id}"),
+        &serde_json::Value::Null,
+    )
+    .assert_status(200);
+    Browser::new(&portal).get(&link).assert_status(410);
+    let posted = Browser::new(&portal).submit(
+        "/sign-in",
+        "/sign-up",
+        &[
+            ("invitation", &token),
+            ("email_address", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    posted.assert_status(410);
+    Browser::new(&portal)
+        .get("/sign-up?invitation=made-up")
+        .assert_status(410);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+}

@@ -52,6 +52,10 @@ pub struct AdminStrings {
     pub col_target: &'static str,
     pub col_from: &'static str,
     pub notice_done: &'static str,
+    pub nav_invitations: &'static str,
+    pub col_expires: &'static str,
+    pub revoke_button: &'static str,
+    pub invitations_lead: &'static str,
 }
 
 pub const ENGLISH: AdminStrings = AdminStrings {
@@ -104,6 +108,10 @@ pub const ENGLISH: AdminStrings = AdminStrings {
     col_target: "Target",
     col_from: "From",
     notice_done: "Done. It is in the audit log.",
+    nav_invitations: "Invitations",
+    col_expires: "Expires",
+    revoke_button: "Revoke",
+    invitations_lead: "Invitations made with the Backend API (POST /api/v1/invitations) open sign-up for their address.",
 };
 
 pub const FRENCH: AdminStrings = AdminStrings {
@@ -156,6 +164,10 @@ pub const FRENCH: AdminStrings = AdminStrings {
     col_target: "Cible",
     col_from: "Depuis",
     notice_done: "C'est fait, et inscrit au journal d'audit.",
+    nav_invitations: "Invitations",
+    col_expires: "Expire",
+    revoke_button: "Révoquer",
+    invitations_lead: "Les invitations créées avec l'API backend (POST /api/v1/invitations) ouvrent l'inscription à leur adresse.",
 };
 
 pub const GERMAN: AdminStrings = AdminStrings {
@@ -208,6 +220,10 @@ pub const GERMAN: AdminStrings = AdminStrings {
     col_target: "Ziel",
     col_from: "Von",
     notice_done: "Erledigt und im Audit-Protokoll vermerkt.",
+    nav_invitations: "Einladungen",
+    col_expires: "Läuft ab",
+    revoke_button: "Widerrufen",
+    invitations_lead: "Mit der Backend-API (POST /api/v1/invitations) erstellte Einladungen öffnen die Registrierung für ihre Adresse.",
 };
 
 pub const SPANISH: AdminStrings = AdminStrings {
@@ -260,6 +276,10 @@ pub const SPANISH: AdminStrings = AdminStrings {
     col_target: "Destino",
     col_from: "Desde",
     notice_done: "Hecho, y anotado en el registro de auditoría.",
+    nav_invitations: "Invitaciones",
+    col_expires: "Caduca",
+    revoke_button: "Revocar",
+    invitations_lead: "Las invitaciones creadas con la API de backend (POST /api/v1/invitations) abren el registro para su dirección.",
 };
 
 pub const PORTUGUESE_BRAZIL: AdminStrings = AdminStrings {
@@ -312,6 +332,10 @@ pub const PORTUGUESE_BRAZIL: AdminStrings = AdminStrings {
     col_target: "Alvo",
     col_from: "De",
     notice_done: "Feito, e registrado no registro de auditoria.",
+    nav_invitations: "Convites",
+    col_expires: "Expira",
+    revoke_button: "Revogar",
+    invitations_lead: "Convites criados com a API de backend (POST /api/v1/invitations) abrem o cadastro para o endereço deles.",
 };
 
 pub const JAPANESE: AdminStrings = AdminStrings {
@@ -364,6 +388,10 @@ pub const JAPANESE: AdminStrings = AdminStrings {
     col_target: "対象",
     col_from: "接続元",
     notice_done: "完了しました。監査ログに記録されています。",
+    nav_invitations: "招待",
+    col_expires: "有効期限",
+    revoke_button: "取り消す",
+    invitations_lead: "バックエンドAPI（POST /api/v1/invitations）で作成した招待は、そのアドレスの登録を可能にします。",
 };
 
 /// The strings of `lang` (a `Strings::lang` code), English when there are none.

@@ -1,0 +1,78 @@
+//! `/api/v1/invitations…`: invitations to make an account on the instance (they open sign-up
+//! for their address even in `sign_up_mode = restricted`).
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult, json_body, listed};
+use crate::domain::EmailAddress;
+use crate::pages::Ctx;
+use crate::service::invitations::{self as rules, DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
+use crate::store::instance_invitations::InstanceInvitation;
+
+fn invitation_json(invitation: &InstanceInvitation) -> Value {
+    json!({
+        "object": "invitation",
+        "id": invitation.id,
+        "email_address": invitation.email.as_str(),
+        "status": invitation.status,
+        "created_at": invitation.created_at,
+        "expires_at": invitation.expires_at,
+    })
+}
+
+/// `GET /invitations`: pending ones, newest first.
+pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
+    let pending = rules::pending(ctx.db()?)?;
+    listed(pending.iter().map(invitation_json).collect(), None)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Invite {
+    email_address: String,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+}
+
+/// `POST /invitations`: the answer carries the sign-up link (`url`), this once; the portal does
+/// not email it. An earlier pending invitation for the address is revoked.
+pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
+    let body: Invite = json_body(ctx)?;
+    let email = EmailAddress::parse(&body.email_address).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "email_address is not an email address",
+        )
+        .on_field("email_address")
+    })?;
+    let days = body.expires_in_days.unwrap_or(DEFAULT_LIFETIME_DAYS);
+    if !(1..=MAX_LIFETIME_DAYS).contains(&days) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("expires_in_days must be from 1 to {MAX_LIFETIME_DAYS}"),
+        )
+        .on_field("expires_in_days"));
+    }
+    let (invitation, token) = rules::invite(ctx.db()?, &email, days, ctx.now())?;
+    let mut link = ctx.link_origin()?.clone();
+    link.set_path("/sign-up");
+    link.query_pairs_mut().clear().append_pair("invitation", &token);
+    let mut answer = invitation_json(&invitation);
+    answer["url"] = json!(link.as_str());
+    Ok((StatusCode::CREATED, answer))
+}
+
+/// `DELETE /invitations/{id}`
+pub(super) fn revoke(ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    if !rules::revoke(ctx.db()?, id, ctx.now())? {
+        return Err(ApiError::not_found("pending invitation"));
+    }
+    Ok((
+        StatusCode::OK,
+        json!({"object": "invitation", "id": id, "revoked": true}),
+    ))
+}
