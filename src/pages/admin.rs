@@ -229,6 +229,9 @@ pub fn user(ctx: &Ctx<'_>) -> PageResult {
                     (action("ban", admin.ban_button, false)?)
                 }
                 (action("sign_out", admin.sign_out_button, true)?)
+                @if user.email_verified_at.is_none() && ctx.settings.email().can_send() {
+                    (action("resend_verification", admin.verify_button, true)?)
+                }
             }
             @if user.totp_enabled_at.is_some() {
                 p.hint { (admin.reset_two_step_hint) }
@@ -273,6 +276,13 @@ pub fn user_action(ctx: &Ctx<'_>) -> PageResult {
             {
                 eprintln!("admin: the email about a reset two-step verification was not sent: {error:?}");
             }
+        }
+        "resend_verification" => {
+            if target.user.email_verified_at.is_some() {
+                return Err(PortalError::BadRequest(Msg::FixErrors));
+            }
+            mail::admit(ctx, target.user.email.as_str())?;
+            mail::send(ctx, target.user.email.as_str(), Email::VerifyReminder)?;
         }
         "delete" => {
             if !form

@@ -41,6 +41,8 @@ pub enum Email<'a> {
     BackupCodeUsed { left: usize },
     /// A passkey was added to the account.
     PasskeyAdded { name: String },
+    /// The operator asks the person to verify their address (the admin console).
+    VerifyReminder,
 }
 
 /// Whether emails can be sent at all; otherwise the configuration error to show.
@@ -143,6 +145,18 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
                     vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned()],
                 )
             }
+        }
+        Email::VerifyReminder => {
+            let admin = ctx.strings.admin();
+            plain(
+                fill(admin.verify_subject),
+                fill(admin.verify_lead),
+                vec![(
+                    ctx.strings.sign_in_link,
+                    format!("{origin}/sign-in?redirect_url=%2Fuser&{language}"),
+                )],
+                Vec::new(),
+            )
         }
         Email::SignUpAttempt => plain(
             fill(strings.subject_sign_up_attempt),

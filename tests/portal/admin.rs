@@ -244,3 +244,32 @@ fn an_operator_sees_and_revokes_instance_invitations() {
     );
     assert!(root.get("/admin/audit").body.contains("revoke_invitation"));
 }
+
+#[test]
+fn an_operator_asks_an_unverified_person_to_verify_their_address() {
+    let portal = Portal::with_vars(&[("admin_emails", ROOT), ("email_verification", "off")]);
+    let mut root = operator(&portal);
+    let mut unverified = Browser::new(&portal);
+    unverified.sign_up("ada@example.com", PASSWORD).assert_status(302);
+    let id = user_id(&portal, "ada@example.com");
+    let page = root.get(&format!("/admin/user?id={id}"));
+    assert!(page.body.contains("Ask to verify the address"), "{}", page.body);
+    let before = portal.count("SELECT COUNT(*) FROM dev_outbox WHERE recipient = 'ada@example.com'");
+    root.submit(
+        &format!("/admin/user?id={id}"),
+        "/admin/user/action",
+        &[("id", &id), ("action", "resend_verification")],
+    )
+    .assert_status(303);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM dev_outbox WHERE recipient = 'ada@example.com'"),
+        before + 1
+    );
+    assert!(
+        portal
+            .text("SELECT subject FROM dev_outbox ORDER BY id DESC LIMIT 1")
+            .unwrap()
+            .contains("verify your email address")
+    );
+    assert!(root.get("/admin/audit").body.contains("resend_verification"));
+}
