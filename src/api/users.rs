@@ -166,7 +166,7 @@ struct CreateUser {
     phone_number: Option<String>,
     #[serde(default)]
     password: Option<String>,
-    /// A hash from another system (an Argon2id PHC string).
+    /// A hash from another system (an Argon2id PHC string or a bcrypt hash).
     #[serde(default)]
     password_digest: Option<String>,
     #[serde(default = "verified_by_default")]

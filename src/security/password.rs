@@ -74,11 +74,15 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("password hashing failed: {e}"))
 }
 
-/// Checks `password` against a stored PHC string. With `None` (no such account) it performs the
-/// same Argon2 work against a throw-away salt and returns `false`, so both cases take as long.
+/// Checks `password` against a stored PHC string, or an imported bcrypt hash
+/// ([`is_imported_bcrypt`]). With `None` (no such account) it performs the same Argon2 work
+/// against a throw-away salt and returns `false`, so both cases take as long.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     #[cfg(test)]
     super::cost::count("argon2", 1);
+    if let Some(hash) = stored.filter(|hash| is_imported_bcrypt(hash)) {
+        return bcrypt::verify(password, hash).unwrap_or(false);
+    }
     match stored.map(PasswordHash::new) {
         Some(Ok(parsed)) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Some(Err(_)) | None => {
@@ -95,15 +99,41 @@ pub const IMPORT_MAX_MEMORY_KIB: u32 = 65_536;
 pub const IMPORT_MAX_ITERATIONS: u32 = 10;
 pub const IMPORT_MAX_PARALLELISM: u32 = 8;
 
+/// Largest bcrypt cost an imported hash may carry (2^12 rounds: about a quarter of a second).
+pub const IMPORT_MAX_BCRYPT_COST: u32 = 12;
+
+/// Whether a stored hash is a bcrypt hash brought from another system (`$2a$`, `$2b$`, `$2y$`).
+/// It verifies as it is, and is replaced by an Argon2id hash at the account's next sign-in
+/// ([`needs_rehash`]).
+pub fn is_imported_bcrypt(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+}
+
+/// Whether a stored hash should be replaced by a fresh Argon2id one once its password is known
+/// (a sign-in): an imported bcrypt hash.
+pub fn needs_rehash(hash: &str) -> bool {
+    is_imported_bcrypt(hash)
+}
+
 /// Checks a password hash brought from another system (a migration through the Backend API):
-/// an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) whose cost is at most the
-/// import limits and at least the hash's own minimum. Answers the hash to store, or why it is
-/// refused. A hash the portal cannot verify is refused here rather than stored, so an imported
-/// account never ends up with a password that can never work. (bcrypt is not accepted yet.)
+/// an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) or a bcrypt hash (`$2a$`,
+/// `$2b$`, `$2y$`, cost 4 to [`IMPORT_MAX_BCRYPT_COST`]) whose cost is at most the import
+/// limits. Answers the hash to store, or why it is refused. A hash the portal cannot verify is
+/// refused here rather than stored, so an imported account never ends up with a password that
+/// can never work. bcrypt reads at most 72 bytes of a password, as the system it came from did.
 pub fn check_imported_hash(digest: &str) -> Result<String, String> {
     let digest = digest.trim();
-    if digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$") {
-        return Err("bcrypt hashes cannot be imported yet: only Argon2id PHC strings".into());
+    if is_imported_bcrypt(digest) {
+        let parts: bcrypt::HashParts = digest
+            .parse()
+            .map_err(|_| "is not a bcrypt hash ($2b$<cost>$<22-character salt><31-character hash>)".to_owned())?;
+        if !(4..=IMPORT_MAX_BCRYPT_COST).contains(&parts.get_cost()) {
+            return Err(format!(
+                "has bcrypt cost {}: the portal verifies costs 4 to {IMPORT_MAX_BCRYPT_COST}",
+                parts.get_cost()
+            ));
+        }
+        return Ok(digest.to_owned());
     }
     let parsed = PasswordHash::new(digest).map_err(|_| "is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)")?;
     if parsed.algorithm.as_str() != "argon2id" {
@@ -191,15 +221,32 @@ mod tests {
             .unwrap_err()
             .contains("argon2id")
         );
-        assert!(
-            check_imported_hash("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW")
-                .unwrap_err()
-                .contains("bcrypt")
-        );
+        assert!(check_imported_hash("$2b$10$tooshort").unwrap_err().contains("bcrypt"));
         assert!(
             check_imported_hash("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA").is_err(),
             "no output"
         );
+    }
+
+    /// A bcrypt hash of "correctbatteryhorsestapler" at cost 4, as another system stored it (the
+    /// `bcrypt` crate's own test vector).
+    const BCRYPT_COST_4: &str = "$2b$04$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie";
+
+    #[test]
+    fn an_imported_bcrypt_hash_verifies_and_asks_to_be_replaced() {
+        let stored = check_imported_hash(BCRYPT_COST_4).unwrap();
+        assert!(verify_password("correctbatteryhorsestapler", Some(&stored)));
+        assert!(!verify_password("correctbatteryhorsestaple", Some(&stored)));
+        assert!(needs_rehash(&stored));
+        assert!(!needs_rehash(&hash_password("a new password").unwrap()));
+    }
+
+    #[test]
+    fn attack_an_imported_bcrypt_hash_too_costly_to_verify_is_refused() {
+        let costly = BCRYPT_COST_4.replacen("$04$", "$31$", 1);
+        assert!(check_imported_hash(&costly).unwrap_err().contains("cost 31"));
+        let silly = BCRYPT_COST_4.replacen("$04$", "$13$", 1);
+        assert!(check_imported_hash(&silly).is_err());
     }
 
     #[test]

@@ -468,11 +468,25 @@ fn check_password(
         // The check's rows stay: they are the failure records.
         return Err(SignInError::BadCredentials);
     }
-    let user = user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
+    let mut user = user.ok_or_else(|| SignInError::Internal("verified without an account".into()))?;
+    // A hash imported from another system (bcrypt) becomes Argon2id now that the password is
+    // known: the one Argon2 run of this request.
+    let upgraded = if password::needs_rehash(&user.password_hash) {
+        Some(password::hash_password(password).map_err(SignInError::Internal)?)
+    } else {
+        None
+    };
     transaction(db, || {
         attempts::clear_scope(db, &account)?;
-        attempts::delete_check(db, &check, &address)
+        attempts::delete_check(db, &check, &address)?;
+        if let Some(hash) = &upgraded {
+            users::update_password_hash(db, &user.id, hash, attempt.now)?;
+        }
+        Ok::<_, DbError>(())
     })?;
+    if let Some(hash) = upgraded {
+        user.password_hash = hash;
+    }
     Ok(user)
 }
 

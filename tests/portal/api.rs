@@ -247,6 +247,22 @@ fn a_password_hash_from_another_system_is_imported_and_signs_in() {
     Browser::new(&portal)
         .sign_in("ada@example.com", "not the password")
         .assert_status(401);
+    // bcrypt, from another system: it signs in, and is replaced by Argon2id at once.
+    create(
+        &portal,
+        json!({"email_address": "cy@example.com",
+               "password_digest": "$2b$04$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie"}),
+    );
+    Browser::new(&portal)
+        .sign_in("cy@example.com", "correctbatteryhorsestapler")
+        .assert_status(302);
+    let rehashed = portal
+        .text("SELECT password_hash FROM users WHERE email = 'cy@example.com'")
+        .unwrap();
+    assert!(rehashed.starts_with("$argon2id$"), "{rehashed}");
+    Browser::new(&portal)
+        .sign_in("cy@example.com", "correctbatteryhorsestapler")
+        .assert_status(302);
     // Attack: a hash that would cost every sign-in a gigabyte of memory.
     let expensive = call(
         &portal,
@@ -264,7 +280,7 @@ fn a_password_hash_from_another_system_is_imported_and_signs_in() {
         &json!({"email_address": "bea@example.com", "password": PASSWORD, "password_digest": digest}),
     );
     assert_eq!(error_code(&both, 422), "invalid_field");
-    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 2);
 }
 
 #[test]
