@@ -117,6 +117,16 @@ pub enum SignUpMode {
     Public,
     /// Only people with an invitation.
     Restricted,
+    /// Only people with an invitation, which the operator sends by approving the waitlist
+    /// (`/waitlist`).
+    Waitlist,
+}
+
+impl SignUpMode {
+    /// Whether sign-up needs an invitation (restricted and waitlist).
+    pub fn needs_invitation(self) -> bool {
+        self != Self::Public
+    }
 }
 
 /// What a breached new password does.
@@ -860,7 +870,7 @@ impl<'v> Settings<'v> {
     /// `sign_up_allowed`, `sign_up_blocked`, `sign_up_fold_subaddress`: who may create an
     /// account (`security::sign_up_policy`). Read only where an account is about to be made.
     pub fn sign_up_policy(&self) -> &SignUpPolicy {
-        let restricted = self.sign_up_mode() == SignUpMode::Restricted;
+        let restricted = self.sign_up_mode().needs_invitation();
         self.read(&self.sign_up_policy, |r| SignUpPolicy {
             allowed: r
                 .parse("sign_up_allowed", sign_up_policy::parse_rules)
@@ -882,8 +892,8 @@ impl<'v> Settings<'v> {
             let mode = r.parse("sign_up_mode", |value| match value {
                 "public" => Ok(SignUpMode::Public),
                 "restricted" => Ok(SignUpMode::Restricted),
-                "waitlist" => Err("is not available yet: use \"public\" or \"restricted\" (read as restricted)".into()),
-                _ => Err("must be \"public\" or \"restricted\" (read as restricted)".into()),
+                "waitlist" => Ok(SignUpMode::Waitlist),
+                _ => Err("must be \"public\", \"restricted\" or \"waitlist\" (read as restricted)".into()),
             });
             match mode {
                 Some(mode) => mode,

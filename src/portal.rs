@@ -8,7 +8,7 @@ use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
     Ctx, FormActionOrigins, PageResult, admin, assets, codes, error_page, factor_two, oauth, organization, passkeys,
-    recovery, sign_in, sign_out, sign_up, status, step_up, user,
+    recovery, sign_in, sign_out, sign_up, status, step_up, user, waitlist,
 };
 use crate::store::Db;
 
@@ -160,6 +160,7 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/verify", Some(codes::show), Some(codes::submit)),
     ("/verify/resend", None, Some(codes::resend)),
     ("/forgot-password", Some(recovery::show), Some(recovery::submit)),
+    ("/waitlist", Some(waitlist::show), Some(waitlist::submit)),
     ("/dev/outbox", Some(status::dev_outbox), None),
     ("/sign-out", Some(sign_out::show), Some(sign_out::submit)),
     ("/.well-known/jwks.json", Some(status::jwks), None),
@@ -232,6 +233,8 @@ const ROUTES: &[(&str, Option<Handler>, Option<Handler>)] = &[
     ("/admin/organizations", Some(admin::organizations_list), None),
     ("/admin/invitations", Some(admin::invitations), None),
     ("/admin/invitations/revoke", None, Some(admin::revoke_invitation)),
+    ("/admin/waitlist", Some(admin::waitlist), None),
+    ("/admin/waitlist/approve", None, Some(admin::approve_waitlist)),
     ("/admin/webhooks", Some(admin::webhooks), None),
     ("/admin/webhooks/retry", None, Some(admin::retry_webhook)),
     ("/admin/audit", Some(admin::audit), None),

@@ -11,7 +11,7 @@ use crate::pages::Ctx;
 use crate::service::invitations::{self as rules, DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
 use crate::store::instance_invitations::InstanceInvitation;
 
-fn invitation_json(invitation: &InstanceInvitation) -> Value {
+pub(super) fn invitation_json(invitation: &InstanceInvitation) -> Value {
     json!({
         "object": "invitation",
         "id": invitation.id,
@@ -34,10 +34,19 @@ struct Invite {
     email_address: String,
     #[serde(default)]
     expires_in_days: Option<i64>,
+    /// Whether the portal emails the invitation (default `true`): that link also proves the
+    /// mailbox, so the account is made verified without a code.
+    #[serde(default = "notify_by_default")]
+    notify: bool,
 }
 
-/// `POST /invitations`: the answer carries the sign-up link (`url`), this once; the portal does
-/// not email it. An earlier pending invitation for the address is revoked.
+fn notify_by_default() -> bool {
+    true
+}
+
+/// `POST /invitations`: the answer carries the sign-up link (`url`), this once, and the portal
+/// emails the invitation unless `notify` is `false`. An earlier pending invitation for the address
+/// is revoked.
 pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
     let body: Invite = json_body(ctx)?;
     let email = EmailAddress::parse(&body.email_address).map_err(|_| {
@@ -58,12 +67,35 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
         .on_field("expires_in_days"));
     }
     let (invitation, token) = rules::invite(ctx.db()?, &email, days, ctx.now())?;
+    if body.notify {
+        send_or_withdraw(ctx, &invitation, &token)?;
+    }
     let mut link = ctx.link_origin()?.clone();
     link.set_path("/sign-up");
     link.query_pairs_mut().clear().append_pair("invitation", &token);
     let mut answer = invitation_json(&invitation);
     answer["url"] = json!(link.as_str());
     Ok((StatusCode::CREATED, answer))
+}
+
+/// Emails a new invitation; when it cannot be sent, it is revoked (nothing half-done) and the
+/// answer says so.
+pub(super) fn send_or_withdraw(ctx: &Ctx<'_>, invitation: &InstanceInvitation, token: &str) -> Result<(), ApiError> {
+    let sent = crate::pages::mail::require_email(ctx)
+        .and_then(|()| crate::pages::sign_up::send_instance_invitation(ctx, invitation.email.as_str(), token));
+    if let Err(error) = sent {
+        eprintln!(
+            "api: the invitation to {} was not sent: {error}",
+            invitation.email.as_str()
+        );
+        rules::revoke(ctx.db()?, &invitation.id, ctx.now())?;
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "email_not_sent",
+            "the invitation email could not be sent (see the portal's log); nothing was kept: send notify=false to get the link only",
+        ));
+    }
+    Ok(())
 }
 
 /// `DELETE /invitations/{id}`

@@ -17,6 +17,7 @@
 mod invitations;
 mod organizations;
 mod users;
+mod waitlist;
 mod webhooks;
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -274,6 +275,18 @@ fn route(ctx: &Ctx<'_>, segments: &[&str]) -> ApiResult {
         ["invitations", id] => match *method {
             Method::DELETE => invitations::revoke(ctx, id),
             _ => Err(ApiError::method_not_allowed("DELETE")),
+        },
+        ["waitlist"] => match *method {
+            Method::GET => waitlist::list(ctx),
+            _ => Err(ApiError::method_not_allowed("GET")),
+        },
+        ["waitlist", id] => match *method {
+            Method::DELETE => waitlist::remove(ctx, id),
+            _ => Err(ApiError::method_not_allowed("DELETE")),
+        },
+        ["waitlist", id, "approve"] => match *method {
+            Method::POST => waitlist::approve(ctx, id),
+            _ => Err(ApiError::method_not_allowed("POST")),
         },
         ["webhooks", "deliver"] => match *method {
             Method::POST => webhooks::deliver(ctx),

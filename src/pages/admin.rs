@@ -41,6 +41,7 @@ fn nav(ctx: &Ctx<'_>, current: &str) -> Markup {
         ("/admin", admin.nav_users),
         ("/admin/organizations", admin.nav_organizations),
         ("/admin/invitations", admin.nav_invitations),
+        ("/admin/waitlist", admin.nav_waitlist),
         ("/admin/webhooks", admin.nav_webhooks),
         ("/admin/audit", admin.nav_audit),
     ];
@@ -456,6 +457,71 @@ pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
     rules::record(db, visitor, "revoke_invitation", id, ctx.client_addr(), ctx.now())?;
     Ok(see_other(&format!(
         "/admin/invitations?notice={}",
+        Notice::AdminActionDone.key()
+    )))
+}
+
+/// `GET /admin/waitlist`: who is waiting, first come first, each with "Approve and invite".
+pub fn waitlist(ctx: &Ctx<'_>) -> PageResult {
+    operator_visitor(ctx)?;
+    let admin = ctx.strings.admin();
+    let waiting = crate::service::waitlist::waiting(ctx.db()?, LIST_LIMIT)?;
+    let content = html! {
+        @if waiting.is_empty() { p { (admin.no_results) } } @else {
+            table.stack {
+                thead { tr {
+                    th scope="col" { (admin.col_email) }
+                    th scope="col" { (admin.col_created) }
+                    th scope="col" { span.visually-hidden { (admin.approve_button) } }
+                } }
+                tbody {
+                    @for entry in &waiting {
+                        tr {
+                            td data-label=(admin.col_email) { (entry.email.as_str()) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), entry.created_at)) }
+                            td {
+                                form.inline method="post" action="/admin/waitlist/approve" {
+                                    (ctx.csrf_field()?)
+                                    input type="hidden" name="id" value=(entry.id);
+                                    button type="submit" aria-label=(format!("{} {}", admin.approve_button, entry.email.as_str())) { (admin.approve_button) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(ctx, "/admin/waitlist", admin.nav_waitlist, content)
+}
+
+/// `POST /admin/waitlist/approve`: an instance invitation, emailed; an email that cannot be sent
+/// takes the approval back.
+pub fn approve_waitlist(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form()?;
+    let visitor = operator_visitor(ctx)?;
+    let id = form.text("id");
+    let db = ctx.db()?;
+    let days = crate::service::invitations::DEFAULT_LIFETIME_DAYS;
+    let (invitation, token) =
+        crate::service::waitlist::approve(db, id, days, ctx.now())?.ok_or(PortalError::NotFound)?;
+    let sent = mail::require_email(ctx)
+        .and_then(|()| super::sign_up::send_instance_invitation(ctx, invitation.email.as_str(), &token));
+    if let Err(error) = sent {
+        crate::service::waitlist::unapprove(db, id)?;
+        crate::service::invitations::revoke(db, &invitation.id, ctx.now())?;
+        return Err(error);
+    }
+    rules::record(
+        db,
+        visitor,
+        "approve_waitlist",
+        invitation.email.as_str(),
+        ctx.client_addr(),
+        ctx.now(),
+    )?;
+    Ok(see_other(&format!(
+        "/admin/waitlist?notice={}",
         Notice::AdminActionDone.key()
     )))
 }

@@ -43,6 +43,9 @@ pub enum Email<'a> {
     PasskeyAdded { name: String },
     /// The operator asks the person to verify their address (the admin console).
     VerifyReminder,
+    /// An invitation to make an account on the instance (an operator's invitation, or an
+    /// approval from the waitlist): `link` carries the mailbox proof.
+    InstanceInvitation { link: String },
 }
 
 /// Whether emails can be sent at all; otherwise the configuration error to show.
@@ -145,6 +148,15 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
                     vec![fill(strings.mail_code_expires), strings.mail_ignore.to_owned()],
                 )
             }
+        }
+        Email::InstanceInvitation { link } => {
+            let waitlist = ctx.strings.waitlist();
+            plain(
+                fill(waitlist.subject_invited),
+                fill(waitlist.lead_invited),
+                vec![(waitlist.create_button, link.clone())],
+                vec![strings.mail_ignore.to_owned()],
+            )
         }
         Email::VerifyReminder => {
             let admin = ctx.strings.admin();

@@ -10,7 +10,7 @@ pub mod admin;
 mod auth;
 mod ctx;
 pub mod error_page;
-mod mail;
+pub(crate) mod mail;
 pub mod oauth;
 pub(crate) mod parts;
 pub mod passkeys;
@@ -29,6 +29,7 @@ pub mod sign_up;
 pub mod status;
 pub mod step_up;
 pub mod user;
+pub mod waitlist;
 
 pub use ctx::Ctx;
 pub use render::{FormActionOrigins, PageResult};

@@ -25,8 +25,8 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if let Some(visitor) = ctx.signed_in()? {
         return auth::resume(ctx, visitor, &choice.target);
     }
-    let invitation = invitation(ctx, ctx.query.text("invitation"))?;
-    if invitation.is_none() && ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+    let invitation = invitation(ctx, ctx.query.text("invitation"), ctx.query.text("proof"))?;
+    if invitation.is_none() && ctx.settings.sign_up_mode().needs_invitation() {
         return closed(ctx);
     }
     // A form that could never be sent is not shown: production with verified sign-up and no
@@ -53,7 +53,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
 
 /// The instance invitation a sign-up carries (`invitation`, the link's token): `None` without
 /// one; a token that opens nothing live is a clear "no longer available" page.
-fn invitation(ctx: &Ctx<'_>, token: &str) -> Result<Option<Invited>, PortalError> {
+fn invitation(ctx: &Ctx<'_>, token: &str, proof: &str) -> Result<Option<Invited>, PortalError> {
     if token.is_empty() {
         return Ok(None);
     }
@@ -62,19 +62,55 @@ fn invitation(ctx: &Ctx<'_>, token: &str) -> Result<Option<Invited>, PortalError
     Ok(Some(Invited {
         token: token.to_owned(),
         invitation,
+        proof: proof.chars().take(100).collect(),
     }))
 }
 
-/// A sign-up opened by an instance invitation: its token (carried by the form) and what it is.
+/// A sign-up opened by an instance invitation: its token (carried by the form), what it is, and
+/// the emailed link's mailbox proof when the form came from the email.
 struct Invited {
     token: String,
     invitation: crate::store::instance_invitations::InstanceInvitation,
+    proof: String,
+}
+
+impl Invited {
+    /// Whether the person opened the link the portal emailed to the invitation's address (so the
+    /// address is theirs, and the account is made verified without a code).
+    fn proves_mailbox(&self, ctx: &Ctx<'_>) -> bool {
+        !self.proof.is_empty()
+            && ctx
+                .mac_keys()
+                .is_ok_and(|keys| keys.check_tag(EMAILED_PROOF_PURPOSE, &self.token, &self.proof))
+    }
+}
+
+/// What the emailed instance invitation link adds to the token: proof that whoever opens it read
+/// the invitee's mailbox.
+///
+/// # Threat
+/// The operator who invites sees the token (the Backend API answers the link), so the token alone
+/// proves nothing about the address. Only the link the portal emails carries this tag (HMAC under
+/// the portal's key, bound to the token); an account is made verified by an invitation only with
+/// it. Without it, a verified sign-up still sends its code to the address.
+const EMAILED_PROOF_PURPOSE: &str = "instance invitation link as emailed to its address";
+
+/// Emails an instance invitation to its address: the sign-up link with the mailbox proof.
+pub(crate) fn send_instance_invitation(ctx: &Ctx<'_>, email: &str, token: &str) -> Result<(), PortalError> {
+    let mut link = ctx.link_origin()?.clone();
+    link.set_path("/sign-up");
+    let proof = ctx.signing_mac()?.tag(EMAILED_PROOF_PURPOSE, token);
+    link.query_pairs_mut()
+        .clear()
+        .append_pair("invitation", token)
+        .append_pair("proof", &proof);
+    mail::send(ctx, email, Email::InstanceInvitation { link: link.to_string() })
 }
 
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
-    let invited = invitation(ctx, form.text("invitation"))?;
-    if invited.is_none() && ctx.settings.sign_up_mode() == SignUpMode::Restricted {
+    let invited = invitation(ctx, form.text("invitation"), form.text("proof"))?;
+    if invited.is_none() && ctx.settings.sign_up_mode().needs_invitation() {
         let mut page = closed(ctx)?;
         *page.status_mut() = http::StatusCode::FORBIDDEN;
         return Ok(page);
@@ -93,17 +129,30 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     })
 }
 
-/// `sign_up_mode = restricted`: the page says sign-up is by invitation, with the way to sign in.
+/// `sign_up_mode = restricted`: the page says sign-up is by invitation, with the way to sign in;
+/// `waitlist`: that it is by the waitlist, with the way to join it.
 fn closed(ctx: &Ctx<'_>) -> PageResult {
     let strings = ctx.strings;
+    let waitlist = ctx.strings.waitlist();
+    let on_waitlist = ctx.settings.sign_up_mode() == SignUpMode::Waitlist;
+    let (title, lead) = if on_waitlist {
+        (waitlist.closed_title, waitlist.closed_lead)
+    } else {
+        (strings.sign_up_closed_title, strings.sign_up_closed_lead)
+    };
     let content = html! {
         div.card {
-            h1 { (strings.sign_up_closed_title) }
-            p.lead { (strings.sign_up_closed_lead) }
-            p { a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.sign_in_link) } }
+            h1 { (title) }
+            p.lead { (lead) }
+            div.actions {
+                @if on_waitlist {
+                    a.button href="/waitlist" { (waitlist.join_button) }
+                }
+                a.button.secondary[on_waitlist] href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.sign_in_link) }
+            }
         }
     };
-    Ok(super::render::Page::new(ctx, strings.sign_up_closed_title).render(content))
+    Ok(super::render::Page::new(ctx, title).render(content))
 }
 
 /// The fields [`account_fields`] renders, as posted, for `email_address` (the form's,
@@ -131,6 +180,23 @@ fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget, invited:
         Some(_) => ctx.settings.sign_up_policy().for_invitation(),
         None => ctx.settings.sign_up_policy().clone(),
     };
+    // The emailed invitation link proved the mailbox: a new account is made verified at once.
+    if let Some(invited) = invited.filter(|invited| invited.proves_mailbox(ctx)) {
+        let db = ctx.db()?;
+        if let SignUpRequest::New(pending) =
+            accounts::request_sign_up(db, input, ctx.settings.sign_up_fields(), &policy, &ctx.attempt())?
+        {
+            let pending = accounts::PendingSignUp {
+                invitation: Some(invited.invitation.id.clone()),
+                ..pending
+            };
+            let user = crate::store::transaction(db, || {
+                accounts::create_verified_account(db, &pending, &policy, ctx.now())
+            })?;
+            return auth::first_factor(ctx, &user, Factor::Password, &target.location());
+        }
+        // The address has an account already: as any sign-up of a taken address, below.
+    }
     if !ctx.settings.verification_required() {
         let db = ctx.db()?;
         return match accounts::sign_up(db, input, ctx.settings.sign_up_fields(), &policy, &ctx.attempt())? {
@@ -143,8 +209,8 @@ fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget, invited:
             SignedUp::ExistingAccount(user) => auth::first_factor(ctx, &user, Factor::Password, &target.location()),
         };
     }
-    mail::require_email(ctx)?;
     let request = accounts::request_sign_up(ctx.db()?, input, ctx.settings.sign_up_fields(), &policy, &ctx.attempt())?;
+    mail::require_email(ctx)?;
     let (email, payload, decoy) = match &request {
         SignUpRequest::New(pending) => {
             let pending = accounts::PendingSignUp {
@@ -194,6 +260,9 @@ fn render(
     let form_fields = html! {
         @if let Some(invited) = invited {
             input type="hidden" name="invitation" value=(invited.token);
+            @if !invited.proof.is_empty() {
+                input type="hidden" name="proof" value=(invited.proof);
+            }
         }
         (account_fields(ctx, input, problem, fixed_email))
                 button type="submit" { (strings.sign_up_button) }

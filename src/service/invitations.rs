@@ -19,10 +19,18 @@ pub const MAX_LIFETIME_DAYS: i64 = 365;
 
 /// A new invitation and its one-time token (for the link; shown once).
 pub fn invite(db: &dyn Db, email: &EmailAddress, days: i64, now: i64) -> Result<(InstanceInvitation, String), DbError> {
+    transaction(db, || invite_within(db, email, days, now))
+}
+
+/// [`invite`], inside the caller's transaction.
+pub fn invite_within(
+    db: &dyn Db,
+    email: &EmailAddress,
+    days: i64,
+    now: i64,
+) -> Result<(InstanceInvitation, String), DbError> {
     let (token, hash) = new_token();
-    let invitation = transaction(db, || {
-        store::create(db, &random_id("inv"), email, &hash, now, now + days * 86_400)
-    })?;
+    let invitation = store::create(db, &random_id("inv"), email, &hash, now, now + days * 86_400)?;
     Ok((invitation, token))
 }
 

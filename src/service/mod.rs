@@ -13,4 +13,5 @@ pub mod organizations;
 pub mod profile;
 pub mod sessions;
 pub mod users;
+pub mod waitlist;
 pub mod webhooks;

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod passkeys;
 pub mod sessions;
 pub mod users;
+pub mod waitlist;
 
 pub use dialect::Dialect;
 
@@ -509,6 +510,16 @@ const MIGRATIONS: &[&[&str]] = &[
             responded_at INTEGER
         )",
         "CREATE INDEX IF NOT EXISTS instance_invitations_email ON instance_invitations(email)",
+    ],
+    &[
+        // The waitlist (`sign_up_mode = waitlist`): one row per address, until the operator
+        // approves it (an instance invitation is emailed) or removes it.
+        "CREATE TABLE IF NOT EXISTS waitlist (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            invited_at INTEGER
+        )",
     ],
 ];
 

@@ -111,11 +111,14 @@ check("unbanUser", await client.unbanUser({ user_id: ada.id }), 200);
 check("deleteUser", await client.deleteUser({ user_id: ada.id }), 200);
 check("deleteUser", await client.deleteUser({ user_id: ada.id }), 404);
 
-const invited = check("createInvitation", await client.createInvitation(null, { email_address: "dee@example.com", expires_in_days: 7 }), 201);
+const invited = check("createInvitation", await client.createInvitation(null, { email_address: "dee@example.com", expires_in_days: 7, notify: false }), 201);
 check("createInvitation", await client.createInvitation(null, { email_address: "dee@example.com", expires_in_days: 0 }), 422);
 check("listInvitations", await client.listInvitations(), 200);
 check("revokeInvitation", await client.revokeInvitation({ invitation_id: invited.id }), 200);
 check("revokeInvitation", await client.revokeInvitation({ invitation_id: invited.id }), 404);
+check("listWaitlist", await client.listWaitlist({ limit: 5 }), 200);
+check("approveWaitlistEntry", await client.approveWaitlistEntry({ entry_id: "wait_none" }), 404);
+check("removeWaitlistEntry", await client.removeWaitlistEntry({ entry_id: "wait_none" }), 404);
 check("deliverWebhooks", await client.deliverWebhooks(), 409);
 check("listWebhookEvents", await client.listWebhookEvents({ limit: 5 }), 200);
 check("retryWebhookEvent", await client.retryWebhookEvent({ event_id: "msg_none" }), 404);

@@ -273,3 +273,39 @@ fn an_operator_asks_an_unverified_person_to_verify_their_address() {
     );
     assert!(root.get("/admin/audit").body.contains("resend_verification"));
 }
+
+#[test]
+fn an_operator_approves_the_waitlist_and_the_person_is_emailed() {
+    let portal = Portal::with_vars(&[
+        ("admin_emails", ROOT),
+        ("sign_up_mode", "waitlist"),
+        ("api_secret_key", crate::api::KEY),
+    ]);
+    // Sign-up is by waitlist: the operator's account comes from the Backend API.
+    crate::api::create(
+        &portal,
+        serde_json::json!({"email_address": ROOT, "password": PASSWORD}),
+    );
+    let mut root = Browser::new(&portal);
+    root.sign_in(ROOT, PASSWORD).assert_status(302);
+    turn_on(&mut root);
+    Browser::new(&portal)
+        .submit("/waitlist", "/waitlist", &[("email_address", "bea@example.com")])
+        .assert_status(200);
+    let page = root.get("/admin/waitlist");
+    page.assert_status(200);
+    assert!(page.body.contains("bea@example.com"));
+    let id = portal.text("SELECT id FROM waitlist").unwrap();
+    root.submit("/admin/waitlist", "/admin/waitlist/approve", &[("id", &id)])
+        .assert_status(303);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM waitlist WHERE invited_at IS NOT NULL"),
+        1
+    );
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM dev_outbox WHERE recipient = 'bea@example.com'"),
+        1,
+        "the invitation is emailed"
+    );
+    assert!(root.get("/admin/audit").body.contains("approve_waitlist"));
+}

@@ -980,7 +980,24 @@ fn the_admin_console_passes_axe_and_its_actions_work_in_chromium() {
     );
     auditor.check(Some("/admin/organizations"), "admin: organizations");
     auditor.check(Some("/admin/invitations"), "admin: invitations (none)");
+    auditor.check(Some("/admin/waitlist"), "admin: waitlist (empty)");
     auditor.check(Some("/admin/webhooks"), "admin: webhooks (off)");
     auditor.check(Some("/admin/audit"), "admin: audit log");
+    auditor.assert_clean();
+}
+
+#[test]
+fn the_waitlist_pages_pass_axe() {
+    let portal = Portal::with_vars(&[("sign_up_mode", "waitlist")]);
+    let base = format!("http://{}", portal.serve());
+    let driver = Driver::start();
+    let session = driver.session(true);
+    let mut auditor = Audit::new(&session, &base);
+    auditor.check(Some("/sign-up"), "sign-up by waitlist");
+    auditor.check(Some("/waitlist"), "waitlist");
+    submit(&session, "/waitlist", &[("email_address", "not an address")]);
+    auditor.check(None, "waitlist, a bad address");
+    submit(&session, "/waitlist", &[("email_address", "bea@example.com")]);
+    auditor.check(None, "waitlist, joined");
     auditor.assert_clean();
 }

@@ -136,8 +136,8 @@ fn restricted_sign_up_admits_only_an_invitation() {
 
 #[test]
 fn an_unknown_sign_up_mode_is_read_as_restricted() {
-    // "waitlist" is not built yet: production reads it as restricted, the safe reading.
-    let portal = Portal::production(&[("sign_up_mode", "waitlist")]);
+    // A mode the portal does not know: production reads it as restricted, the safe reading.
+    let portal = Portal::production(&[("sign_up_mode", "invite-only")]);
     let page = Browser::at(&portal, "https://accounts.myapp.com").get("/sign-up");
     page.assert_status(200);
     assert!(page.body.contains("Sign-up is by invitation"));
@@ -236,4 +236,119 @@ fn a_revoked_or_unknown_invitation_opens_nothing() {
         .get("/sign-up?invitation=made-up")
         .assert_status(410);
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+}
+
+/// The sign-up link of the newest invitation email to `email` (with its mailbox proof).
+fn emailed_invitation_link(portal: &Portal, email: &str) -> String {
+    let body = portal
+        .text(&format!(
+            "SELECT text_body FROM dev_outbox WHERE recipient = '{email}' ORDER BY id DESC LIMIT 1"
+        ))
+        .expect("an invitation email");
+    let start = body.find("/sign-up?invitation=").expect("the sign-up link");
+    body[start..]
+        .split(|c: char| c.is_whitespace() || c == ')' || c == '>')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn attack_joining_the_waitlist_says_the_same_for_new_waiting_existing_and_blocked_addresses() {
+    let portal = crate::api::portal(&[("sign_up_mode", "waitlist"), ("sign_up_blocked", "*@evil.example")]);
+    crate::api::create(&portal, serde_json::json!({"email_address": "old@example.com"}));
+    let mut answers = Vec::new();
+    for address in [
+        "new@example.com",
+        "NEW@example.com",
+        "old@example.com",
+        "mallory@evil.example",
+    ] {
+        let joined = Browser::new(&portal).submit("/waitlist", "/waitlist", &[("email_address", address)]);
+        joined.assert_status(200);
+        let card = &joined.body[joined.body.find("<main").unwrap()..];
+        answers.push(card.to_owned());
+    }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "one answer for every address"
+    );
+    assert!(answers[0].contains("If this address can join"));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM waitlist"), 1);
+    let bad = Browser::new(&portal).submit("/waitlist", "/waitlist", &[("email_address", "not an address")]);
+    bad.assert_status(422);
+}
+
+#[test]
+fn an_approved_waitlist_entry_gets_an_emailed_link_that_makes_a_verified_account_at_once() {
+    use crate::api::{call, json_of};
+    let portal = crate::api::portal(&[("sign_up_mode", "waitlist"), ("email_verification", "required")]);
+    let closed = Browser::new(&portal).get("/sign-up");
+    assert!(
+        closed.body.contains("href=\"/waitlist\""),
+        "the closed page points to the waitlist"
+    );
+    Browser::new(&portal)
+        .submit("/waitlist", "/waitlist", &[("email_address", "bea@example.com")])
+        .assert_status(200);
+    let waiting = json_of(&call(&portal, "GET", "/api/v1/waitlist", &serde_json::Value::Null));
+    assert_eq!(waiting["total_count"], 1);
+    let id = waiting["data"][0]["id"].as_str().unwrap().to_owned();
+    let approved = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/waitlist/{id}/approve"),
+        &serde_json::Value::Null,
+    );
+    approved.assert_status(200);
+    assert_eq!(json_of(&approved)["email_address"], "bea@example.com");
+    let again = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/waitlist/{id}/approve"),
+        &serde_json::Value::Null,
+    );
+    again.assert_status(404);
+
+    let link = emailed_invitation_link(&portal, "bea@example.com");
+    assert!(link.contains("&proof="), "{link}");
+    let mut bea = Browser::new(&portal);
+    let form = bea.get(&link);
+    form.assert_status(200);
+    let token = form.input_value("invitation").unwrap();
+    let proof = form.input_value("proof").unwrap();
+    let done = bea.submit(
+        &link,
+        "/sign-up",
+        &[("invitation", &token), ("proof", &proof), ("password", PASSWORD)],
+    );
+    done.assert_status(302);
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM users WHERE email = 'bea@example.com' AND email_verified_at IS NOT NULL"),
+        1,
+        "the emailed link proved the address: no code"
+    );
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM instance_invitations WHERE status = 'accepted'"),
+        1
+    );
+    // Attack: a forged proof verifies nothing (a code is asked for instead).
+    let (copied, copied_token) = invite(&portal, "cy@example.com");
+    let mut cy = Browser::new(&portal);
+    let forged = cy.submit(
+        &copied,
+        "/sign-up",
+        &[
+            ("invitation", &copied_token),
+            ("proof", "forged"),
+            ("password", PASSWORD),
+        ],
+    );
+    forged.assert_status(303);
+    assert!(forged.location().starts_with("/verify"), "{}", forged.location());
+}
+
+#[test]
+fn the_waitlist_page_exists_only_in_waitlist_mode() {
+    Portal::new().get("/waitlist").assert_status(404);
 }

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod passkey;
 mod pt_br;
 pub mod two_step;
+pub mod waitlist;
 
 pub use en::ENGLISH;
 
@@ -292,6 +293,11 @@ impl Strings {
     /// Passkeys' text in this language.
     pub fn passkey(&self) -> &'static passkey::PasskeyStrings {
         passkey::for_lang(self.lang)
+    }
+
+    /// The waitlist's text in this language.
+    pub fn waitlist(&self) -> &'static waitlist::WaitlistStrings {
+        waitlist::for_lang(self.lang)
     }
 
     /// The admin console's text in this language.
