@@ -70,9 +70,7 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
     if body.notify {
         send_or_withdraw(ctx, &invitation, &token)?;
     }
-    let mut link = ctx.link_origin()?.clone();
-    link.set_path("/sign-up");
-    link.query_pairs_mut().clear().append_pair("invitation", &token);
+    let link = crate::pages::sign_up::instance_invitation_link(ctx, &token)?;
     let mut answer = invitation_json(&invitation);
     answer["url"] = json!(link.as_str());
     Ok((StatusCode::CREATED, answer))

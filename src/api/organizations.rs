@@ -300,9 +300,7 @@ pub(super) fn invite(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let created = rules::invite(db, Actor::Operator, &id, &body.email_address, &body.role, ctx.now())?;
     let invitation = rules::invitation_by_token(db, &created.token)?
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error"))?;
-    let mut link = ctx.link_origin()?.clone();
-    link.set_path("/organization/invitation");
-    link.query_pairs_mut().clear().append_pair("token", &created.token);
+    let link = crate::pages::organization::view::invitation_link(ctx, &created.token)?;
     let mut answer = invitation_json(&invitation);
     answer["url"] = json!(link.as_str());
     Ok((StatusCode::CREATED, answer))

@@ -95,15 +95,19 @@ impl Invited {
 /// it. Without it, a verified sign-up still sends its code to the address.
 const EMAILED_PROOF_PURPOSE: &str = "instance invitation link as emailed to its address";
 
-/// Emails an instance invitation to its address: the sign-up link with the mailbox proof.
-pub(crate) fn send_instance_invitation(ctx: &Ctx<'_>, email: &str, token: &str) -> Result<(), PortalError> {
+/// The sign-up link of an instance invitation (what the operator is shown: no mailbox proof).
+pub(crate) fn instance_invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, PortalError> {
     let mut link = ctx.link_origin()?.clone();
     link.set_path("/sign-up");
+    link.query_pairs_mut().clear().append_pair("invitation", token);
+    Ok(link)
+}
+
+/// Emails an instance invitation to its address: the sign-up link with the mailbox proof.
+pub(crate) fn send_instance_invitation(ctx: &Ctx<'_>, email: &str, token: &str) -> Result<(), PortalError> {
+    let mut link = instance_invitation_link(ctx, token)?;
     let proof = ctx.signing_mac()?.tag(EMAILED_PROOF_PURPOSE, token);
-    link.query_pairs_mut()
-        .clear()
-        .append_pair("invitation", token)
-        .append_pair("proof", &proof);
+    link.query_pairs_mut().append_pair("proof", &proof);
     mail::send(ctx, email, Email::InstanceInvitation { link: link.to_string() })
 }
 

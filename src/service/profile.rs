@@ -32,7 +32,7 @@ fn field(name: &'static str, problem: FieldProblem) -> AccountError {
 }
 
 /// A stored value back in its type (it was valid when stored).
-fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
+pub(crate) fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
     value.as_deref().and_then(|text| parse(text).ok())
 }
 

@@ -10,12 +10,15 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, UserId, Username};
+use crate::config::FieldMode;
+use crate::domain::{EmailAddress, FieldError, FieldErrors, PersonName, PhoneNumber, UserId, Username};
 use crate::security::password;
 use crate::store::users::{self, CreateUserError, NewUser, UpdateUserError, User, UserFilter};
 use crate::store::{Db, DbError, sessions, transaction};
 
+use super::accounts::parse_attribute;
 use super::metadata::{self, MetadataProblem};
+use super::profile::stored;
 use super::webhooks;
 use super::{organizations, profile};
 
@@ -113,10 +116,34 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
             None
         }
     };
-    let username = optional_field(&mut errors, "username", account.username, Username::parse);
-    let first_name = optional_field(&mut errors, "first_name", account.first_name, PersonName::parse);
-    let last_name = optional_field(&mut errors, "last_name", account.last_name, PersonName::parse);
-    let phone_number = optional_field(&mut errors, "phone_number", account.phone_number, PhoneNumber::parse);
+    let username = parse_attribute(
+        &mut errors,
+        "username",
+        FieldMode::Optional,
+        account.username.unwrap_or_default(),
+        Username::parse,
+    );
+    let first_name = parse_attribute(
+        &mut errors,
+        "first_name",
+        FieldMode::Optional,
+        account.first_name.unwrap_or_default(),
+        PersonName::parse,
+    );
+    let last_name = parse_attribute(
+        &mut errors,
+        "last_name",
+        FieldMode::Optional,
+        account.last_name.unwrap_or_default(),
+        PersonName::parse,
+    );
+    let phone_number = parse_attribute(
+        &mut errors,
+        "phone_number",
+        FieldMode::Optional,
+        account.phone_number.unwrap_or_default(),
+        PhoneNumber::parse,
+    );
     if let NewPassword::Plain(plain) = account.password {
         let identities = [account.email_address, account.username.unwrap_or_default()];
         if let Err(problem) = password::check_new_password(plain, &identities) {
@@ -161,22 +188,6 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
         Ok::<_, OperatorError>(())
     })?;
     get(db, &id)
-}
-
-/// A parsed optional field: absent or empty is `None`.
-fn optional_field<T>(
-    errors: &mut FieldErrors,
-    name: &'static str,
-    text: Option<&str>,
-    parse: fn(&str) -> Result<T, FieldProblem>,
-) -> Option<T> {
-    match crate::domain::optional(text.unwrap_or_default(), false, parse) {
-        Ok(value) => value,
-        Err(problem) => {
-            errors.push((name, FieldError::Field(problem)));
-            None
-        }
-    }
 }
 
 /// A user as the operator's side shows it (the Backend API, webhook events): what the account
@@ -242,15 +253,33 @@ pub fn update(db: &dyn Db, id: &UserId, changes: &UserChanges<'_>, now: i64) -> 
     let user = &current.user;
     let mut errors = FieldErrors::new();
     let first_name = match changes.first_name {
-        Some(text) => optional_field(&mut errors, "first_name", text, PersonName::parse),
+        Some(text) => parse_attribute(
+            &mut errors,
+            "first_name",
+            FieldMode::Optional,
+            text.unwrap_or_default(),
+            PersonName::parse,
+        ),
         None => stored(&user.first_name, PersonName::parse),
     };
     let last_name = match changes.last_name {
-        Some(text) => optional_field(&mut errors, "last_name", text, PersonName::parse),
+        Some(text) => parse_attribute(
+            &mut errors,
+            "last_name",
+            FieldMode::Optional,
+            text.unwrap_or_default(),
+            PersonName::parse,
+        ),
         None => stored(&user.last_name, PersonName::parse),
     };
     let username = match changes.username {
-        Some(text) => optional_field(&mut errors, "username", text, Username::parse),
+        Some(text) => parse_attribute(
+            &mut errors,
+            "username",
+            FieldMode::Optional,
+            text.unwrap_or_default(),
+            Username::parse,
+        ),
         None => stored(&user.username, Username::parse),
     };
     if !errors.is_empty() {
@@ -281,10 +310,6 @@ pub fn update(db: &dyn Db, id: &UserId, changes: &UserChanges<'_>, now: i64) -> 
         Ok::<_, OperatorError>(())
     })?;
     get(db, id)
-}
-
-fn stored<T>(value: &Option<String>, parse: fn(&str) -> Result<T, FieldProblem>) -> Option<T> {
-    value.as_deref().and_then(|text| parse(text).ok())
 }
 
 /// Suspends the account: from now on no road signs it in, and every session it has ends in the

@@ -5,7 +5,7 @@
 //! `crate::service::organizations` re-read the visitor's membership and role from the database,
 //! so a crafted post gets 403, never a change.
 
-mod view;
+pub(crate) mod view;
 
 use super::parts::{Notice, Sections, role_text};
 use super::redirects;

@@ -387,7 +387,7 @@ pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitat
 
 /// The link of an invitation, on the origin emailed links use (`Ctx::link_origin`): what the
 /// admin copies.
-pub(super) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, crate::error::PortalError> {
+pub(crate) fn invitation_link(ctx: &Ctx<'_>, token: &str) -> Result<url::Url, crate::error::PortalError> {
     let mut link = ctx.link_origin()?.clone();
     link.set_path("/organization/invitation");
     link.query_pairs_mut().clear().append_pair("token", token);
