@@ -213,27 +213,22 @@ pub fn user_json(user: &User) -> Value {
 
 /// A user and its metadata.
 pub fn get(db: &dyn Db, id: &UserId) -> Result<UserRecord, OperatorError> {
-    let user = users::find_user_by_id(db, id)?.ok_or(OperatorError::NotFound)?;
-    let (public, private) = users::metadata(db, id)?.ok_or(OperatorError::NotFound)?;
-    Ok(UserRecord {
-        user,
-        public_metadata: metadata::from_text(&public),
+    let found = users::find_user_with_metadata(db, id)?.ok_or(OperatorError::NotFound)?;
+    Ok(record(found))
+}
+
+fn record((user, private): users::UserWithMetadata) -> UserRecord {
+    UserRecord {
+        public_metadata: metadata::from_text(&user.public_metadata),
         private_metadata: metadata::from_text(&private),
-    })
+        user,
+    }
 }
 
 /// One page of users (newest first) and how many the filter finds.
 pub fn list(db: &dyn Db, filter: &UserFilter, limit: i64, offset: i64) -> Result<(Vec<UserRecord>, i64), DbError> {
     let (page, total) = users::list_users(db, filter, limit, offset)?;
-    let records = page
-        .into_iter()
-        .map(|(user, public, private)| UserRecord {
-            user,
-            public_metadata: metadata::from_text(&public),
-            private_metadata: metadata::from_text(&private),
-        })
-        .collect();
-    Ok((records, total))
+    Ok((page.into_iter().map(record).collect(), total))
 }
 
 /// A change of some of a user's fields: `None` leaves a field as it is; `Some(None)` clears

@@ -270,15 +270,20 @@ pub fn set_banned(db: &dyn Db, id: &UserId, banned_at: Option<i64>, now: i64) ->
     Ok(!rows.is_empty())
 }
 
-/// A user's metadata as stored (JSON object texts): `(public, private)`.
-pub fn metadata(db: &dyn Db, id: &UserId) -> Result<Option<(String, String)>, DbError> {
-    query_row(
-        db,
-        "SELECT public_metadata, private_metadata FROM users WHERE id = ?",
-        &[id.into()],
-    )?
-    .map(|row| Ok((row.text(0)?, row.text(1)?)))
-    .transpose()
+/// A user with its private metadata (JSON object text; the public one is in the `User`), as the
+/// operator sees it.
+pub type UserWithMetadata = (User, String);
+
+fn with_private_metadata(row: &Row) -> Result<UserWithMetadata, DbError> {
+    Ok((from_row(row)?, row.text(COLUMN_COUNT)?))
+}
+
+/// A user and its private metadata, in one statement.
+pub fn find_user_with_metadata(db: &dyn Db, id: &UserId) -> Result<Option<UserWithMetadata>, DbError> {
+    let statement = format!("SELECT {COLUMNS}, private_metadata FROM users WHERE id = ?");
+    query_row(db, &statement, &[id.into()])?
+        .map(|row| with_private_metadata(&row))
+        .transpose()
 }
 
 /// Replaces a user's metadata (JSON object texts the caller checked).
@@ -300,9 +305,6 @@ pub struct UserFilter {
     /// Text found, in any case, in the address, username, first or last name.
     pub query: Option<String>,
 }
-
-/// A user with its metadata texts `(public, private)`, as the operator lists them.
-pub type UserWithMetadata = (User, String, String);
 
 /// One page of users, newest first, with their metadata, and how many users the filter finds
 /// in all.
@@ -352,11 +354,7 @@ pub fn list_users(
             &page_parameters,
         )?
         .iter()
-        .map(|row| {
-            let user = from_row(row)?;
-            let public = user.public_metadata.clone();
-            Ok((user, public, row.text(COLUMN_COUNT)?))
-        })
+        .map(with_private_metadata)
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok((users, total))
 }
@@ -474,7 +472,7 @@ mod tests {
         let (rest, _) = list_users(&db, &UserFilter::default(), 2, 2).unwrap();
         assert_eq!(rest[0].0.email.as_str(), "ada@example.com");
         assert_eq!(
-            (rest[0].1.as_str(), rest[0].2.as_str()),
+            (rest[0].0.public_metadata.as_str(), rest[0].1.as_str()),
             (r#"{"plan":"pro"}"#, r#"{"x":1}"#)
         );
         // Attack: LIKE wildcards are text.
