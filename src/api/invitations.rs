@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult, json_body, listed};
 use crate::domain::EmailAddress;
+use crate::error::PortalError;
 use crate::pages::Ctx;
 use crate::service::invitations::{self as rules, DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
 use crate::store::instance_invitations::InstanceInvitation;
@@ -68,7 +69,7 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
     }
     let (invitation, token) = rules::invite(ctx.db()?, &email, days, ctx.now())?;
     if body.notify {
-        send_or_withdraw(ctx, &invitation, &token)?;
+        crate::pages::sign_up::email_or_withdraw(ctx, &invitation, &token).map_err(email_not_sent)?;
     }
     let link = crate::pages::sign_up::instance_invitation_link(ctx, &token)?;
     let mut answer = invitation_json(&invitation);
@@ -76,24 +77,17 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
     Ok((StatusCode::CREATED, answer))
 }
 
-/// Emails a new invitation; when it cannot be sent, it is revoked (nothing half-done) and the
-/// answer says so.
-pub(super) fn send_or_withdraw(ctx: &Ctx<'_>, invitation: &InstanceInvitation, token: &str) -> Result<(), ApiError> {
-    let sent = crate::pages::mail::require_email(ctx)
-        .and_then(|()| crate::pages::sign_up::send_instance_invitation(ctx, invitation.email.as_str(), token));
-    if let Err(error) = sent {
-        eprintln!(
-            "api: the invitation to {} was not sent: {error}",
-            invitation.email.as_str()
-        );
-        rules::revoke(ctx.db()?, &invitation.id, ctx.now())?;
-        return Err(ApiError::new(
+/// The answer when an invitation email could not be sent (the invitation was withdrawn); any
+/// other failure answers as itself.
+pub(super) fn email_not_sent(error: PortalError) -> ApiError {
+    match error {
+        PortalError::EmailNotSent | PortalError::Config(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "email_not_sent",
             "the invitation email could not be sent (see the portal's log); nothing was kept: send notify=false to get the link only",
-        ));
+        ),
+        other => other.into(),
     }
-    Ok(())
 }
 
 /// `DELETE /invitations/{id}`

@@ -4,11 +4,10 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::invitations::{invitation_json, send_or_withdraw};
+use super::invitations::{email_not_sent, invitation_json};
 use super::users::page_params;
 use super::{ApiError, ApiResult, listed};
 use crate::pages::Ctx;
-use crate::service::invitations::DEFAULT_LIFETIME_DAYS;
 use crate::service::waitlist as rules;
 use crate::store::waitlist::WaitlistEntry;
 
@@ -31,13 +30,9 @@ pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
 /// `POST /waitlist/{id}/approve`: an instance invitation for the entry's address, emailed (an
 /// email that cannot be sent takes the approval back). Answers the invitation.
 pub(super) fn approve(ctx: &Ctx<'_>, id: &str) -> ApiResult {
-    let db = ctx.db()?;
-    let (invitation, token) = rules::approve(db, id, DEFAULT_LIFETIME_DAYS, ctx.now())?
+    let invitation = crate::pages::sign_up::approve_waitlist_entry(ctx, id)
+        .map_err(email_not_sent)?
         .ok_or_else(|| ApiError::not_found("waiting entry"))?;
-    if let Err(error) = send_or_withdraw(ctx, &invitation, &token) {
-        rules::unapprove(db, id)?;
-        return Err(error);
-    }
     Ok((StatusCode::OK, invitation_json(&invitation)))
 }
 

@@ -501,17 +501,8 @@ pub fn approve_waitlist(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.form()?;
     let visitor = operator_visitor(ctx)?;
     let id = form.text("id");
+    let invitation = super::sign_up::approve_waitlist_entry(ctx, id)?.ok_or(PortalError::NotFound)?;
     let db = ctx.db()?;
-    let days = crate::service::invitations::DEFAULT_LIFETIME_DAYS;
-    let (invitation, token) =
-        crate::service::waitlist::approve(db, id, days, ctx.now())?.ok_or(PortalError::NotFound)?;
-    let sent = mail::require_email(ctx)
-        .and_then(|()| super::sign_up::send_instance_invitation(ctx, invitation.email.as_str(), &token));
-    if let Err(error) = sent {
-        crate::service::waitlist::unapprove(db, id)?;
-        crate::service::invitations::revoke(db, &invitation.id, ctx.now())?;
-        return Err(error);
-    }
     rules::record(
         db,
         visitor,

@@ -111,6 +111,40 @@ pub(crate) fn send_instance_invitation(ctx: &Ctx<'_>, email: &str, token: &str) 
     mail::send(ctx, email, Email::InstanceInvitation { link: link.to_string() })
 }
 
+/// Emails a new instance invitation; when the email cannot go, the invitation is revoked (no
+/// link nobody received stays live) and the error is answered.
+pub(crate) fn email_or_withdraw(
+    ctx: &Ctx<'_>,
+    invitation: &crate::store::instance_invitations::InstanceInvitation,
+    token: &str,
+) -> Result<(), PortalError> {
+    let sent = mail::require_email(ctx).and_then(|()| send_instance_invitation(ctx, invitation.email.as_str(), token));
+    if let Err(error) = sent {
+        eprintln!("the invitation to {} was not sent: {error}", invitation.email.as_str());
+        invitations::revoke(ctx.db()?, &invitation.id, ctx.now())?;
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// Approves a waiting entry and emails its invitation; an email that cannot go takes the
+/// approval back. `None` when the entry is not waiting.
+pub(crate) fn approve_waitlist_entry(
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<Option<crate::store::instance_invitations::InstanceInvitation>, PortalError> {
+    let db = ctx.db()?;
+    let days = invitations::DEFAULT_LIFETIME_DAYS;
+    let Some((invitation, token)) = crate::service::waitlist::approve(db, id, days, ctx.now())? else {
+        return Ok(None);
+    };
+    if let Err(error) = email_or_withdraw(ctx, &invitation, &token) {
+        crate::service::waitlist::unapprove(db, id)?;
+        return Err(error);
+    }
+    Ok(Some(invitation))
+}
+
 pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let invited = invitation(ctx, form.text("invitation"), form.text("proof"))?;
