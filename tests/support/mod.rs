@@ -11,6 +11,7 @@ pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
 pub mod netns;
+pub mod node;
 pub mod oidc;
 pub mod orgs;
 pub mod passkeys;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 /// The portal's callback as the test host's portal has it (`Host: 127.0.0.1:3000`).
 pub const DEV_CALLBACK: &str = "http://127.0.0.1:3000/sign-in/oauth/callback";
@@ -54,58 +54,26 @@ impl OidcProvider {
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::write(&accounts_file, accounts.to_string()).unwrap();
-        let log = accounts_file.with_extension("log");
-        let errors = accounts_file.with_extension("err");
-        // A node that prints nothing is started again: once in a few hundred runs on a loaded
-        // two-core machine a node sat silent for the whole wait (CI, exit None, empty log) while
-        // a start normally takes 0.3 s.
-        let mut attempts = 0;
-        let (child, port, apple) = loop {
-            attempts += 1;
-            let mut child = Command::new("node")
-                .arg(script)
-                .env("ACCOUNTS_FILE", &accounts_file)
-                .env("REDIRECT_URIS", format!("{DEV_CALLBACK},{PROD_CALLBACK}"))
-                .env("ISSUER_PATH", path)
-                .env_remove("PORT")
-                .stdout(std::fs::File::create(&log).unwrap())
-                .stderr(std::fs::File::create(&errors).unwrap())
-                .spawn()
-                .expect("start node (install Node.js: .ci/run does)");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let started = loop {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                if let Some(port) = text.lines().find_map(|line| line.strip_prefix("listening ")) {
-                    let apple = text
-                        .lines()
-                        .find_map(|line| line.strip_prefix("apple "))
-                        .map(|line| {
-                            let parts: Vec<&str> = line.split_whitespace().collect();
-                            (parts[0].to_owned(), parts[1].to_owned(), parts[2].to_owned())
-                        })
-                        .expect("the Apple key line");
-                    break Some((port.trim().to_owned(), apple));
-                }
-                let exited = child.try_wait().ok().flatten();
-                if Instant::now() > deadline || exited.is_some() {
-                    let _ = child.kill();
-                    let status = child.wait().ok();
-                    let stderr = std::fs::read_to_string(&errors).unwrap_or_default();
-                    assert!(
-                        attempts < 3,
-                        "oidc-provider did not start in {attempts} attempts (last exit: {status:?}): {text}{stderr}"
-                    );
-                    eprintln!("oidc-provider did not start (exit: {status:?}), starting it again: {text}{stderr}");
-                    break None;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            if let Some((port, apple)) = started {
-                break (child, port, apple);
-            }
-        };
-        let _ = std::fs::remove_file(&errors);
-        let _ = std::fs::remove_file(&log);
+        let started = super::node::start(
+            "oidc-provider",
+            script,
+            &[
+                ("ACCOUNTS_FILE", accounts_file.clone().into()),
+                ("REDIRECT_URIS", format!("{DEV_CALLBACK},{PROD_CALLBACK}").into()),
+                ("ISSUER_PATH", path.into()),
+            ],
+            &accounts_file,
+        );
+        let apple = started
+            .output
+            .lines()
+            .find_map(|line| line.strip_prefix("apple "))
+            .map(|line| {
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                (parts[0].to_owned(), parts[1].to_owned(), parts[2].to_owned())
+            })
+            .expect("the Apple key line");
+        let (child, port) = (started.child, started.port);
         Self {
             issuer: format!("http://127.0.0.1:{port}{path}"),
             apple,

@@ -3,7 +3,7 @@
 //! Each test starts its own; it logs every request it gets, and answers as the test sets.
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// The secret portals and receivers share in the tests.
@@ -38,31 +38,19 @@ impl Receiver {
         ));
         let log_file = base.with_extension("log");
         let mode_file = base.with_extension("mode");
-        let out_file = base.with_extension("out");
         std::fs::write(&log_file, "").unwrap();
         std::fs::write(&mode_file, "ok").unwrap();
-        let mut child = Command::new("node")
-            .arg(script)
-            .env("SECRET", secret)
-            .env("LOG_FILE", &log_file)
-            .env("MODE_FILE", &mode_file)
-            .stdout(std::fs::File::create(&out_file).unwrap())
-            .spawn()
-            .expect("start node (install Node.js and the tests' npm packages: .ci/run does)");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let port = loop {
-            let text = std::fs::read_to_string(&out_file).unwrap_or_default();
-            if let Some(port) = text.lines().find_map(|line| line.strip_prefix("listening ")) {
-                break port.trim().to_owned();
-            }
-            let exited = child.try_wait().ok().flatten();
-            assert!(
-                Instant::now() < deadline && exited.is_none(),
-                "the webhook receiver did not start ({exited:?}): {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let _ = std::fs::remove_file(&out_file);
+        let started = super::node::start(
+            "the webhook receiver",
+            script,
+            &[
+                ("SECRET", secret.into()),
+                ("LOG_FILE", log_file.clone().into()),
+                ("MODE_FILE", mode_file.clone().into()),
+            ],
+            &base,
+        );
+        let (child, port) = (started.child, started.port);
         Self {
             origin: format!("http://127.0.0.1:{port}"),
             log_file,
