@@ -142,12 +142,17 @@ pub fn user_updated(db: &dyn Db, user: &User, now: i64) -> Result<(), DbError> {
 
 /// `user.deleted`, and `session.ended` for each session the deletion ended.
 pub fn user_deleted(db: &dyn Db, user_id: &str, ended_sessions: &[String], now: i64) -> Result<(), DbError> {
-    let mut changes: Vec<(&'static str, Value)> = ended_sessions
-        .iter()
-        .map(|session| ("session.ended", ended_session_data(session, user_id, "user_deleted")))
-        .collect();
+    let mut changes = ended(user_id, ended_sessions, "user_deleted");
     changes.push(("user.deleted", deleted_data("user", user_id)));
     record(db, &changes, now)
+}
+
+/// A `session.ended` for each of `sessions` (ids) of `user_id`.
+fn ended(user_id: &str, sessions: &[String], reason: &str) -> Vec<(&'static str, Value)> {
+    sessions
+        .iter()
+        .map(|session| ("session.ended", ended_session_data(session, user_id, reason)))
+        .collect()
 }
 
 /// `session.created`.
@@ -157,11 +162,7 @@ pub fn session_created(db: &dyn Db, session: &PortalSession, now: i64) -> Result
 
 /// `session.ended` for each of `sessions` (ids) of `user_id`, with the reason.
 pub fn sessions_ended(db: &dyn Db, user_id: &str, sessions: &[String], reason: &str, now: i64) -> Result<(), DbError> {
-    let changes: Vec<(&'static str, Value)> = sessions
-        .iter()
-        .map(|session| ("session.ended", ended_session_data(session, user_id, reason)))
-        .collect();
-    record(db, &changes, now)
+    record(db, &ended(user_id, sessions, reason), now)
 }
 
 /// `organization.created`, `.updated` or `.deleted` (`kind`).
