@@ -16,6 +16,7 @@ use crate::outbound::oidc::{Provider, ProviderKind};
 
 use crate::redirect::{self, Flow, OriginPattern};
 use crate::security::lockout::LockPolicy;
+use crate::security::password;
 use crate::security::secret::{self, Secret};
 use crate::security::sign_up_policy::{self, SignUpPolicy};
 use crate::security::token::Scalar;
@@ -106,6 +107,7 @@ pub struct Settings<'v> {
     sign_up_policy: OnceCell<SignUpPolicy>,
     sign_up_mode: OnceCell<SignUpMode>,
     breach_check: OnceCell<BreachCheck>,
+    password_min_length: OnceCell<usize>,
     oauth_providers: OnceCell<Vec<ListedProvider>>,
     oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
@@ -334,6 +336,7 @@ impl<'v> Settings<'v> {
             sign_up_policy: OnceCell::new(),
             sign_up_mode: OnceCell::new(),
             breach_check: OnceCell::new(),
+            password_min_length: OnceCell::new(),
             oauth_providers: OnceCell::new(),
             oauth: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
@@ -384,6 +387,7 @@ impl<'v> Settings<'v> {
         self.sign_up_mode();
         self.sign_up_policy();
         self.breach_check();
+        self.password_min_length();
         self.oauth();
         self.emails_per_address_per_hour();
     }
@@ -922,6 +926,23 @@ impl<'v> Settings<'v> {
         })
     }
 
+    /// `password_min_length`: the fewest characters a new password may have, from 8 (NIST SP
+    /// 800-63B-4's floor, which the rules below the pages keep whatever this says) to 64. Read
+    /// only where a new password is set, like the breach check.
+    pub fn password_min_length(&self) -> usize {
+        *self.read(&self.password_min_length, |r| {
+            r.parse("password_min_length", parse_password_min_length)
+                .unwrap_or(password::MIN_PASSWORD_CHARS)
+        })
+    }
+
+    /// [`Self::password_min_length`] if this request has read it already: a page that has not
+    /// (an anonymous `GET /sign-up`, which reads no policy variable but the mode) words its
+    /// password hint without a number.
+    pub fn password_min_length_if_read(&self) -> Option<usize> {
+        self.password_min_length.get().copied()
+    }
+
     /// `oauth_providers`: the providers whose buttons the sign-in and sign-up pages show, in
     /// order. The one variable those pages read for them (the generic provider's name rides in
     /// it: `oidc:Acme SSO`).
@@ -1351,6 +1372,19 @@ fn parse_client_id(value: &str) -> Result<String, String> {
     }
 }
 
+fn parse_password_min_length(value: &str) -> Result<usize, String> {
+    let floor = password::MIN_PASSWORD_CHARS;
+    match value.trim().parse::<usize>() {
+        Ok(length) if (floor..=MAX_PASSWORD_MIN_LENGTH).contains(&length) => Ok(length),
+        _ => Err(format!(
+            "must be a whole number from {floor} to {MAX_PASSWORD_MIN_LENGTH}"
+        )),
+    }
+}
+
+/// The most `password_min_length` may ask: longer passphrases are welcome, never required.
+const MAX_PASSWORD_MIN_LENGTH: usize = 64;
+
 fn parse_bool(value: &str) -> Result<bool, String> {
     match value {
         "true" => Ok(true),
@@ -1703,6 +1737,25 @@ mod tests {
             "a spin-* header would be the client's own"
         );
         assert_eq!(settings.password_checks_per_minute(), 10);
+    }
+
+    #[test]
+    fn the_password_minimum_never_drops_below_nist_floor_nor_asks_the_impossible() {
+        let (settings, errors) = load(&[("password_min_length", "12")]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(settings.password_min_length_if_read(), Some(12));
+        for wrong in ["6", "65", "twelve", "-1"] {
+            let (settings, errors) = load(&[("password_min_length", wrong)]);
+            assert_eq!(error_names(&errors), ["password_min_length"], "{wrong}");
+            assert_eq!(settings.password_min_length(), 8, "{wrong}");
+        }
+        let settings = Settings::new(Box::leak(Box::new(Map(HashMap::new()))));
+        assert_eq!(
+            settings.password_min_length_if_read(),
+            None,
+            "a page that has not read it"
+        );
+        assert_eq!(settings.password_min_length(), 8);
     }
 
     #[test]

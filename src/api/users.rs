@@ -193,7 +193,10 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
             )
             .on_field("password_digest"));
         }
-        (Some(plain), None) => NewPassword::Plain(plain),
+        (Some(plain), None) => NewPassword::Plain {
+            password: plain,
+            min_chars: ctx.settings.password_min_length(),
+        },
         (None, Some(digest)) => NewPassword::Imported(digest),
         (None, None) => NewPassword::None,
     };

@@ -129,7 +129,7 @@ fn complete(ctx: &Ctx<'_>, flow_id: &str, typed: &str, form: &Params) -> PageRes
     // admitted by the address's password-check rate: a flood of posts costs no Argon2 memory.
     let new_password = (purpose == Purpose::Reset).then(|| form.text("password"));
     if let Some(new_password) = new_password {
-        password::check_new_password(new_password, &[&flow.email])
+        password::check_new_password(new_password, &[&flow.email], ctx.settings.password_min_length())
             .map_err(|problem| FormProblem::fields(vec![("password", FieldError::Password(problem))]))?;
         super::passwords::check_not_breached(ctx, new_password, "password")?;
     }
@@ -279,7 +279,9 @@ fn render(
                 @if purpose == Some(Purpose::Reset) {
                     (Field::new("password", mail_strings.new_password_label, "password", "new-password")
                         .error(field_error(ctx, problem, "password")).required(true)
-                        .max_length(MAX_PASSWORD_CHARS).hint(strings.password_hint).render(strings))
+                        .max_length(MAX_PASSWORD_CHARS)
+                        .hint(super::parts::password_hint(strings, Some(ctx.settings.password_min_length())))
+                        .render(strings))
                 }
                 button type="submit" { (mail_strings.verify_button) }
             }

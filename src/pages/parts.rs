@@ -2,6 +2,8 @@
 //! helper that puts a failed post back into its section, the account navigation, the list of
 //! the visitor's organizations, and prefill values from the query.
 
+use std::borrow::Cow;
+
 use maud::{Markup, html};
 
 use super::Ctx;
@@ -257,8 +259,11 @@ impl Notice {
 }
 
 /// The message shown next to a field for a problem with it.
-pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'static str {
-    match (field, error) {
+pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> Cow<'static, str> {
+    if let FieldError::Password(PasswordProblem::TooShort { min }) = error {
+        return strings.password_too_short.replace("{n}", &min.to_string()).into();
+    }
+    let text = match (field, error) {
         (_, FieldError::UsernameTaken) => strings.username_taken,
         (_, FieldError::EmailTaken) => strings.email_taken,
         (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
@@ -267,7 +272,6 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         (_, FieldError::LastAdminOfOrganization) => strings.last_admin_of_organization,
         (_, FieldError::WrongPassword) => strings.wrong_current_password,
         (_, FieldError::SignUpRefused) => strings.sign_up_refused,
-        (_, FieldError::Password(PasswordProblem::TooShort)) => strings.password_too_short,
         (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
         (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
         (_, FieldError::Password(PasswordProblem::Breached)) => strings.password_breached,
@@ -279,7 +283,8 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> &'
         ("slug", _) => strings.invalid_slug,
         ("role", _) => strings.invalid_role,
         _ => strings.invalid_name,
-    }
+    };
+    text.into()
 }
 
 /// The message above a failed form, in the visitor's language (a lock says for how long).
@@ -345,13 +350,23 @@ pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl F
     )
 }
 
+/// The hint under a new-password field: the operator's minimum when this request has read it
+/// (`min_length`), else words without a number (an anonymous `GET /sign-up` reads no policy
+/// variable but the mode).
+pub fn password_hint(strings: &Strings, min_length: Option<usize>) -> String {
+    match min_length {
+        Some(min) => strings.password_hint.replace("{n}", &min.to_string()),
+        None => strings.password_hint_without_length.to_owned(),
+    }
+}
+
 /// The id of a field on a page with one form of it.
 pub fn field_id(name: &str) -> String {
     format!("field-{name}")
 }
 
 /// The message next to field `name` of a failed form.
-pub fn field_error(ctx: &Ctx<'_>, problem: Option<&FormProblem>, name: &str) -> Option<&'static str> {
+pub fn field_error(ctx: &Ctx<'_>, problem: Option<&FormProblem>, name: &str) -> Option<Cow<'static, str>> {
     let error = problem?.field(name)?;
     Some(field_error_text(ctx.strings, name, error))
 }
@@ -398,7 +413,7 @@ impl<'c, 'a> Sections<'c, 'a> {
     }
 
     /// The message next to `field` in `section`.
-    pub fn error(&self, section: &str, field: &str) -> Option<&'static str> {
+    pub fn error(&self, section: &str, field: &str) -> Option<Cow<'static, str>> {
         field_error(self.ctx, self.problem_in(section), field)
     }
 

@@ -66,7 +66,8 @@ pub fn check_if_valid(
     identities: &[&str],
     field: &'static str,
 ) -> Result<(), PortalError> {
-    if crate::security::password::check_new_password(password, identities).is_ok() {
+    let min_chars = ctx.settings.password_min_length();
+    if crate::security::password::check_new_password(password, identities, min_chars).is_ok() {
         check_not_breached(ctx, password, field)?;
     }
     Ok(())

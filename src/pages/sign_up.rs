@@ -47,6 +47,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         first_name: value("first_name", PersonName::MAX_LEN),
         last_name: value("last_name", PersonName::MAX_LEN),
         password: String::new(),
+        password_min_length: 0,
     };
     render(ctx, &choice.target, Some(&choice), &input, None, invitation.as_ref())
 }
@@ -158,7 +159,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let email = invited
         .as_ref()
         .map_or(form.text("email_address"), |invited| invited.invitation.email.as_str());
-    let input = posted_account(&form, email);
+    let input = posted_account(ctx, &form, email);
     let signed_up = ctx
         .check_form(&form)
         .and_then(|()| sign_up(ctx, &input, &target, invited.as_ref()));
@@ -195,7 +196,7 @@ fn closed(ctx: &Ctx<'_>) -> PageResult {
 
 /// The fields [`account_fields`] renders, as posted, for `email_address` (the form's,
 /// or one the page fixed).
-pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput {
+pub(super) fn posted_account(ctx: &Ctx<'_>, form: &Params, email_address: &str) -> SignUpInput {
     SignUpInput {
         email_address: email_address.to_owned(),
         password: form.text("password").to_owned(),
@@ -203,6 +204,7 @@ pub(super) fn posted_account(form: &Params, email_address: &str) -> SignUpInput 
         last_name: form.text("last_name").to_owned(),
         username: form.text("username").to_owned(),
         phone_number: form.text("phone_number").to_owned(),
+        password_min_length: ctx.settings.password_min_length(),
     }
 }
 
@@ -370,6 +372,7 @@ pub(super) fn account_fields(
                 }
                 (Field::new("password", strings.password_label, "password", "new-password")
                     .error(error("password")).required(true).max_length(MAX_PASSWORD_CHARS)
-                    .hint(strings.password_hint).render(strings))
+                    .hint(super::parts::password_hint(strings, ctx.settings.password_min_length_if_read()))
+                    .render(strings))
     }
 }

@@ -30,7 +30,10 @@ fn argon2() -> Argon2<'static> {
 /// Why a new password is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordProblem {
-    TooShort,
+    /// Shorter than `min` characters (the operator's `password_min_length`, at least 8).
+    TooShort {
+        min: usize,
+    },
     TooLong,
     /// It is, or contains, the account's email address or username.
     SameAsEmail,
@@ -41,11 +44,13 @@ pub enum PasswordProblem {
 /// Checks a new password against the rules shared by sign-up, password changes and resets.
 /// `identities` are what others may know of the account (its email address, its username): a
 /// password that contains one, in any case, is among the first an attacker tries (NIST SP
-/// 800-63B asks for context-specific words to be refused).
-pub fn check_new_password(password: &str, identities: &[&str]) -> Result<(), PasswordProblem> {
+/// 800-63B asks for context-specific words to be refused). `min_chars` is the operator's
+/// `password_min_length`; [`MIN_PASSWORD_CHARS`] holds whatever it says (0 means the floor).
+pub fn check_new_password(password: &str, identities: &[&str], min_chars: usize) -> Result<(), PasswordProblem> {
     let length = password.chars().count();
-    if length < MIN_PASSWORD_CHARS {
-        return Err(PasswordProblem::TooShort);
+    let min = min_chars.max(MIN_PASSWORD_CHARS);
+    if length < min {
+        return Err(PasswordProblem::TooShort { min });
     }
     if length > MAX_PASSWORD_CHARS {
         return Err(PasswordProblem::TooLong);
@@ -257,31 +262,44 @@ mod tests {
 
     #[test]
     fn new_password_rules() {
-        assert_eq!(check_new_password("short", &["a@b.co"]), Err(PasswordProblem::TooShort));
         assert_eq!(
-            check_new_password(&"x".repeat(257), &["a@b.co"]),
+            check_new_password("short", &["a@b.co"], 0),
+            Err(PasswordProblem::TooShort { min: 8 })
+        );
+        assert_eq!(
+            check_new_password(&"x".repeat(257), &["a@b.co"], 0),
             Err(PasswordProblem::TooLong)
         );
         assert_eq!(
-            check_new_password("Ada@Example.com", &["ada@example.com"]),
+            check_new_password("Ada@Example.com", &["ada@example.com"], 0),
             Err(PasswordProblem::SameAsEmail)
         );
-        assert_eq!(check_new_password("long enough", &["a@b.co"]), Ok(()));
+        assert_eq!(check_new_password("long enough", &["a@b.co"], 0), Ok(()));
         // Attack: guessing the password from what the account shows (address, username).
         assert_eq!(
-            check_new_password("my ADA@example.com 2024", &["ada@example.com"]),
+            check_new_password("my ADA@example.com 2024", &["ada@example.com"], 0),
             Err(PasswordProblem::SameAsEmail)
         );
         assert_eq!(
-            check_new_password("lovelace1815", &["ada@example.com", "Lovelace"]),
+            check_new_password("lovelace1815", &["ada@example.com", "Lovelace"], 0),
             Err(PasswordProblem::SameAsEmail)
         );
         assert_eq!(
-            check_new_password("long enough", &["a@b.co", "", " "]),
+            check_new_password("long enough", &["a@b.co", "", " "], 0),
             Ok(()),
             "no username, no rule"
         );
-        assert_eq!(check_new_password(&"é".repeat(8), &["a@b.co"]), Ok(()));
-        assert_eq!(check_new_password(&"x".repeat(256), &["a@b.co"]), Ok(()));
+        assert_eq!(check_new_password(&"é".repeat(8), &["a@b.co"], 0), Ok(()));
+        assert_eq!(check_new_password(&"x".repeat(256), &["a@b.co"], 0), Ok(()));
+        // The operator's minimum counts characters, not bytes, and never lowers the floor.
+        assert_eq!(
+            check_new_password("eleven char", &["a@b.co"], 12),
+            Err(PasswordProblem::TooShort { min: 12 })
+        );
+        assert_eq!(check_new_password(&"é".repeat(12), &["a@b.co"], 12), Ok(()));
+        assert_eq!(
+            check_new_password("seven c", &["a@b.co"], 4),
+            Err(PasswordProblem::TooShort { min: 8 })
+        );
     }
 }

@@ -24,6 +24,8 @@ pub struct SignUpInput {
     pub last_name: String,
     pub username: String,
     pub phone_number: String,
+    /// The operator's `password_min_length` (0: the floor), read only where a form is posted.
+    pub password_min_length: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,7 +158,11 @@ fn validate(input: &SignUpInput, fields: SignUpFields) -> Result<(EmailAddress, 
     if let Err(problem) = &email {
         errors.push(("email_address", FieldError::Field(*problem)));
     }
-    if let Err(problem) = password::check_new_password(&input.password, &[&input.email_address, &input.username]) {
+    if let Err(problem) = password::check_new_password(
+        &input.password,
+        &[&input.email_address, &input.username],
+        input.password_min_length,
+    ) {
         errors.push(("password", FieldError::Password(problem)));
     }
     match email {
@@ -681,11 +687,13 @@ mod tests {
         let db = MemoryDb::new();
         let form = SignUpInput {
             email_address: "not-an-email".into(),
-            password: "short".into(),
+            // Long enough for the floor, not for this operator's `password_min_length`.
+            password: "eleven char".into(),
             first_name: "x".repeat(101),
             last_name: String::new(),
             username: "a b".into(),
             phone_number: "12345".into(),
+            password_min_length: 12,
         };
         let Err(AccountError::Fields(errors)) =
             sign_up(&db, &form, ALL_OPTIONAL, &SignUpPolicy::default(), &attempt(0))
@@ -696,6 +704,10 @@ mod tests {
         assert_eq!(
             names,
             ["first_name", "username", "phone_number", "email_address", "password"]
+        );
+        assert_eq!(
+            errors.last(),
+            Some(&("password", FieldError::Password(PasswordProblem::TooShort { min: 12 })))
         );
     }
 

@@ -159,13 +159,14 @@ pub fn change_password(
     keep_session: &SessionId,
     reauth: Reauthentication<'_>,
     new_password: &str,
+    min_password_chars: usize,
     attempt: &Attempt<'_>,
 ) -> Result<(), AccountError> {
     if matches!(reauth, Reauthentication::Password("")) {
         return Err(field("current_password", FieldProblem::Required));
     }
     let username = user.username.as_ref().map_or("", |name| name.as_str());
-    password::check_new_password(new_password, &[user.email.as_str(), username])
+    password::check_new_password(new_password, &[user.email.as_str(), username], min_password_chars)
         .map_err(|problem| AccountError::Fields(vec![("new_password", FieldError::Password(problem))]))?;
     reauth.check(db, user, attempt)?;
     // The new password's hash is an Argon2 run like any other: it counts against the rate.
@@ -327,6 +328,7 @@ mod tests {
                 &session("sess_keep"),
                 Reauthentication::Password("old password"),
                 "short",
+                0,
                 &attempt(1)
             ),
             Err(AccountError::Fields(_))
@@ -337,6 +339,7 @@ mod tests {
             &session("sess_keep"),
             Reauthentication::Password("old password"),
             "new password!",
+            0,
             &attempt(2),
         )
         .unwrap();

@@ -84,8 +84,9 @@ pub enum NewPassword<'a> {
     /// None: the person signs in with an email code, a provider or a passkey, or sets one by
     /// "forgot password".
     None,
-    /// A password in clear, checked by the rules of sign-up and hashed here.
-    Plain(&'a str),
+    /// A password in clear, checked by the rules of sign-up (`min_chars`: the operator's
+    /// `password_min_length`) and hashed here.
+    Plain { password: &'a str, min_chars: usize },
     /// A hash imported from another system (`security::password::check_imported_hash`).
     Imported(&'a str),
 }
@@ -144,9 +145,13 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
         account.phone_number.unwrap_or_default(),
         PhoneNumber::parse,
     );
-    if let NewPassword::Plain(plain) = account.password {
+    if let NewPassword::Plain {
+        password: plain,
+        min_chars,
+    } = account.password
+    {
         let identities = [account.email_address, account.username.unwrap_or_default()];
-        if let Err(problem) = password::check_new_password(plain, &identities) {
+        if let Err(problem) = password::check_new_password(plain, &identities, min_chars) {
             errors.push(("password", FieldError::Password(problem)));
         }
     }
@@ -157,7 +162,9 @@ pub fn create(db: &dyn Db, account: &NewAccount<'_>, now: i64) -> Result<UserRec
     let private = metadata::to_text("private_metadata", account.private_metadata.as_ref())?;
     let password_hash = match account.password {
         NewPassword::None => String::new(),
-        NewPassword::Plain(plain) => password::hash_password(plain).map_err(OperatorError::Internal)?,
+        NewPassword::Plain { password: plain, .. } => {
+            password::hash_password(plain).map_err(OperatorError::Internal)?
+        }
         NewPassword::Imported(digest) => {
             password::check_imported_hash(digest).map_err(|message| OperatorError::Invalid {
                 field: "password_digest",
@@ -389,7 +396,10 @@ mod tests {
             &NewAccount {
                 username: Some("ada"),
                 first_name: Some("Ada"),
-                password: NewPassword::Plain("a long enough secret"),
+                password: NewPassword::Plain {
+                    password: "a long enough secret",
+                    min_chars: 0,
+                },
                 public_metadata: Some(serde_json::json!({"plan": "pro"})),
                 ..account("ada@example.com")
             },
@@ -414,7 +424,10 @@ mod tests {
             &db,
             &NewAccount {
                 username: Some("ada"),
-                password: NewPassword::Plain("short"),
+                password: NewPassword::Plain {
+                    password: "short",
+                    min_chars: 0,
+                },
                 ..account("not an address")
             },
             11,

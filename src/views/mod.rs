@@ -6,6 +6,8 @@ pub mod email;
 pub mod i18n;
 pub mod theme;
 
+use std::borrow::Cow;
+
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Branding;
@@ -146,10 +148,10 @@ pub struct Field<'a> {
     pub kind: &'a str,
     pub autocomplete: &'a str,
     pub value: &'a str,
-    pub error: Option<&'a str>,
+    pub error: Option<Cow<'a, str>>,
     pub required: bool,
     pub max_length: usize,
-    pub hint: Option<&'a str>,
+    pub hint: Option<Cow<'a, str>>,
     /// A one-time code of digits: numeric keyboard, large spaced input, focus on arrival.
     pub numeric_code: bool,
 }
@@ -189,8 +191,8 @@ impl<'a> Field<'a> {
         self
     }
 
-    pub fn error(mut self, error: Option<&'a str>) -> Self {
-        self.error = error;
+    pub fn error(mut self, error: Option<impl Into<Cow<'a, str>>>) -> Self {
+        self.error = error.map(Into::into);
         self
     }
 
@@ -204,8 +206,8 @@ impl<'a> Field<'a> {
         self
     }
 
-    pub fn hint(mut self, hint: &'a str) -> Self {
-        self.hint = Some(hint);
+    pub fn hint(mut self, hint: impl Into<Cow<'a, str>>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 
@@ -238,16 +240,16 @@ impl<'a> Field<'a> {
                     value=[(!is_password && !self.value.is_empty()).then_some(self.value)]
                     maxlength=(self.max_length)
                     required[self.required]
-                    aria-invalid=[self.error.map(|_| "true")]
+                    aria-invalid=[self.error.as_ref().map(|_| "true")]
                     aria-describedby=[described_by]
                     autocapitalize=[is_identifier.then_some("none")]
                     spellcheck=[is_identifier.then_some("false")]
                     data-show=[is_password.then_some(strings.show_password)]
                     data-hide=[is_password.then_some(strings.hide_password)];
-                @if let Some(hint) = self.hint {
+                @if let Some(hint) = &self.hint {
                     p.hint id=(hint_id) { (hint) }
                 }
-                @if let Some(error) = self.error {
+                @if let Some(error) = &self.error {
                     p.field-error id=(error_id) { (error) }
                 }
             }

@@ -177,3 +177,70 @@ fn a_breached_password_is_refused_at_a_reset_without_spending_the_code() {
     );
     reset.assert_status(302);
 }
+
+#[test]
+fn an_operator_minimum_holds_on_every_road_a_new_password_takes() {
+    let portal = super::api::portal(&[("password_min_length", "12"), ("password_breach_check", "off")]);
+    let eleven = "eleven char";
+    // In production an anonymous sign-up page reads no policy variable but the mode: its hint
+    // names no number (development reads every variable, and names it).
+    let production = Portal::production(&[("password_min_length", "12")]);
+    let page = Browser::new(&production).get("/sign-up");
+    page.assert_status(200);
+    assert!(page.body.contains("Choose a long password that you use nowhere else."));
+    assert!(!page.body.contains("At least 8 characters."));
+    assert!(
+        Browser::new(&portal)
+            .get("/sign-up")
+            .body
+            .contains("At least 12 characters.")
+    );
+    let refused = Browser::new(&portal).submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", eleven)],
+    );
+    refused.assert_status(422);
+    assert!(refused.body.contains("Use at least 12 characters."));
+    assert!(
+        refused.body.contains("At least 12 characters."),
+        "the posted page has read it"
+    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
+
+    let mut ada = Browser::signed_up(&portal, "ada@example.com");
+    let weak = ada.submit(
+        "/user",
+        "/user/password",
+        &[("current_password", PASSWORD), ("new_password", eleven)],
+    );
+    weak.assert_status(422);
+    assert!(weak.body.contains("Use at least 12 characters."));
+
+    let mut browser = Browser::new(&portal);
+    let (page, flow, code) = browser.ask_for_reset("ada@example.com");
+    assert!(browser.get(&page).body.contains("At least 12 characters."));
+    let short = browser.submit(
+        &page,
+        "/verify",
+        &[("flow", &flow), ("code", &code), ("password", eleven)],
+    );
+    short.assert_status(422);
+    assert!(short.body.contains("Use at least 12 characters."));
+    browser
+        .submit(
+            &page,
+            "/verify",
+            &[("flow", &flow), ("code", &code), ("password", "twelve chars")],
+        )
+        .assert_status(302);
+
+    let created = super::api::call(
+        &portal,
+        "POST",
+        "/api/v1/users",
+        &serde_json::json!({"email_address": "bob@example.com", "password": eleven}),
+    );
+    assert_eq!(super::api::error_code(&created, 422), "invalid_field");
+    assert!(created.body.contains("Use at least 12 characters."), "{}", created.body);
+}

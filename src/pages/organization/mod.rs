@@ -387,7 +387,7 @@ pub fn join_invitation(ctx: &Ctx<'_>) -> PageResult {
         // Only the emailed link proves the address; a copy signs up like anyone else.
         return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));
     }
-    let input = super::sign_up::posted_account(&form, invitation.email.as_str());
+    let input = super::sign_up::posted_account(ctx, &form, invitation.email.as_str());
     let joined = ctx.check_form(&form).and_then(|()| {
         if has_account {
             return Err(PortalError::Forbidden(Msg::InvitationWrongEmail));

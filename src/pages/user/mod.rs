@@ -176,6 +176,7 @@ pub fn update_password(ctx: &Ctx<'_>) -> PageResult {
             &visitor.session.id,
             step_up::reauthentication(ctx, visitor, form),
             form.text("new_password"),
+            ctx.settings.password_min_length(),
             &ctx.attempt(),
         )?;
         done(ctx, visitor, target, Notice::PasswordUpdated)

@@ -220,7 +220,8 @@ fn password_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections:
                 (current_password_field(ctx, sections, "password"))
                 (Field::new("new_password", strings.new_password_label, "password", "new-password")
                     .error(sections.error("password", "new_password")).required(true).max_length(MAX_PASSWORD_CHARS)
-                    .hint(strings.password_hint).render(strings))
+                    .hint(crate::pages::parts::password_hint(strings, ctx.settings.password_min_length_if_read()))
+                    .render(strings))
                 button type="submit" { (button) }
             }
             @if has_password && visitor.user.passkeys > 0 {

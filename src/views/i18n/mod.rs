@@ -41,7 +41,10 @@ pub struct Strings {
     pub identifier_label: &'static str,
     pub email_label: &'static str,
     pub password_label: &'static str,
+    /// `{n}`: the operator's `password_min_length`.
     pub password_hint: &'static str,
+    /// The hint of a page that has not read `password_min_length` (an anonymous sign-up).
+    pub password_hint_without_length: &'static str,
     pub first_name_label: &'static str,
     pub last_name_label: &'static str,
     pub username_label: &'static str,
@@ -99,6 +102,7 @@ pub struct Strings {
     pub invalid_phone: &'static str,
     pub invalid_name: &'static str,
     pub username_taken: &'static str,
+    /// `{n}`: the operator's `password_min_length`.
     pub password_too_short: &'static str,
     pub password_too_long: &'static str,
     pub password_same_as_email: &'static str,
@@ -527,6 +531,8 @@ mod tests {
                 assert!(with_count.contains("{n}"), "{}", strings.lang);
             }
             assert!(strings.revoke_session_context.contains("{what}"), "{}", strings.lang);
+            assert!(strings.password_hint.contains("{n}") && strings.password_too_short.contains("{n}"));
+            assert!(!strings.password_hint_without_length.contains('{'), "{}", strings.lang);
             assert!(strings.date_pattern.contains("{year}") && strings.date_pattern.contains("{time}"));
         }
     }
