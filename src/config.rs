@@ -108,6 +108,8 @@ pub struct Settings<'v> {
     sign_up_mode: OnceCell<SignUpMode>,
     breach_check: OnceCell<BreachCheck>,
     password_min_length: OnceCell<usize>,
+    turnstile_site_key: OnceCell<Option<String>>,
+    bot_check: OnceCell<BotCheck>,
     oauth_providers: OnceCell<Vec<ListedProvider>>,
     oauth: OnceCell<Vec<Provider>>,
     emails_per_address_per_hour: OnceCell<usize>,
@@ -150,6 +152,25 @@ pub struct BreachCheck {
     pub fail_closed: bool,
     /// The range API's origin (Have I Been Pwned's; another for a mirror or a test server).
     pub api_origin: String,
+}
+
+/// What a form with bot protection does when the check cannot be made: the visitor's browser
+/// runs no JavaScript (no token), or Cloudflare cannot be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotCheckFallback {
+    /// The form is refused (the default: a script sends no token either).
+    Refuse,
+    /// The form goes through, with the rate limits as they are (and it is logged).
+    Allow,
+}
+
+/// Cloudflare Turnstile's server side, read only where a protected form is posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotCheck {
+    pub secret_key: Option<String>,
+    /// `siteverify`'s origin (Cloudflare's; another for a test server).
+    pub api_origin: String,
+    pub fallback: BotCheckFallback,
 }
 
 /// A provider listed in `oauth_providers`.
@@ -337,6 +358,8 @@ impl<'v> Settings<'v> {
             sign_up_mode: OnceCell::new(),
             breach_check: OnceCell::new(),
             password_min_length: OnceCell::new(),
+            turnstile_site_key: OnceCell::new(),
+            bot_check: OnceCell::new(),
             oauth_providers: OnceCell::new(),
             oauth: OnceCell::new(),
             emails_per_address_per_hour: OnceCell::new(),
@@ -388,6 +411,7 @@ impl<'v> Settings<'v> {
         self.sign_up_policy();
         self.breach_check();
         self.password_min_length();
+        self.bot_check();
         self.oauth();
         self.emails_per_address_per_hour();
     }
@@ -941,6 +965,54 @@ impl<'v> Settings<'v> {
     /// password hint without a number.
     pub fn password_min_length_if_read(&self) -> Option<usize> {
         self.password_min_length.get().copied()
+    }
+
+    /// `turnstile_site_key`: Cloudflare Turnstile's widget on sign-up, the waitlist and
+    /// forgot-password when set. The one variable those pages read for it.
+    pub fn turnstile_site_key(&self) -> Option<&str> {
+        self.read(&self.turnstile_site_key, |r| {
+            r.parse("turnstile_site_key", |value| {
+                let ok = value.len() <= 128
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if ok {
+                    Ok(value.to_owned())
+                } else {
+                    Err("is not a Turnstile site key".into())
+                }
+            })
+        })
+        .as_deref()
+    }
+
+    /// `turnstile_secret_key`, `turnstile_api_origin`, `turnstile_fallback`: how a protected
+    /// form's token is verified. A site key without its secret is reported; every form is then
+    /// judged by the fallback (nothing can be verified).
+    pub fn bot_check(&self) -> &BotCheck {
+        let has_site_key = self.turnstile_site_key().is_some();
+        self.read(&self.bot_check, |r| {
+            let secret_key = r.secret("turnstile_secret_key", |value| Ok(value.to_owned()));
+            if has_site_key && secret_key.is_none() {
+                r.errors.push(ConfigError {
+                    variable: "turnstile_secret_key",
+                    message: "is needed with turnstile_site_key (no token can be verified without it)".into(),
+                });
+            }
+            BotCheck {
+                secret_key,
+                api_origin: r
+                    .parse("turnstile_api_origin", parse_issuer)
+                    .unwrap_or_else(|| crate::security::bot_check::WIDGET_ORIGIN.to_owned()),
+                fallback: r
+                    .parse("turnstile_fallback", |value| match value {
+                        "refuse" => Ok(BotCheckFallback::Refuse),
+                        "allow" => Ok(BotCheckFallback::Allow),
+                        _ => Err("must be \"refuse\" or \"allow\" (read as refuse)".into()),
+                    })
+                    .unwrap_or(BotCheckFallback::Refuse),
+            }
+        })
     }
 
     /// `oauth_providers`: the providers whose buttons the sign-in and sign-up pages show, in

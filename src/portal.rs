@@ -7,8 +7,8 @@ use crate::config::{Settings, Variables};
 use crate::error::PortalError;
 use crate::outbound::Http;
 use crate::pages::{
-    Ctx, FormActionOrigins, PageResult, admin, assets, codes, error_page, factor_two, oauth, organization, passkeys,
-    recovery, sign_in, sign_out, sign_up, status, step_up, user, waitlist,
+    Ctx, FormActionOrigins, PageResult, ShowsBotCheck, admin, assets, codes, error_page, factor_two, oauth,
+    organization, passkeys, recovery, sign_in, sign_out, sign_up, status, step_up, user, waitlist,
 };
 use crate::store::Db;
 
@@ -318,8 +318,16 @@ fn add_security_headers(ctx: &Ctx<'_>, response: &mut Response<Vec<u8>>) {
             form_action.push_str(origin);
         }
     }
+    // Turnstile's widget is a script and a frame from its origin, on the pages that show it.
+    let (scripts, frames) = match response.extensions().get::<ShowsBotCheck>() {
+        Some(_) => {
+            let origin = crate::security::bot_check::WIDGET_ORIGIN;
+            (format!("'self' {origin}"), format!(" frame-src {origin};"))
+        }
+        None => ("'self'".to_owned(), String::new()),
+    };
     let csp = format!(
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+        "default-src 'none'; script-src {scripts};{frames} connect-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let headers = response.headers_mut();

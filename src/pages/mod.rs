@@ -8,6 +8,7 @@
 
 pub mod admin;
 mod auth;
+mod bot_check;
 mod ctx;
 pub mod error_page;
 pub(crate) mod mail;
@@ -32,4 +33,4 @@ pub mod user;
 pub mod waitlist;
 
 pub use ctx::Ctx;
-pub use render::{FormActionOrigins, PageResult};
+pub use render::{FormActionOrigins, PageResult, ShowsBotCheck};

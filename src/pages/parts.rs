@@ -28,6 +28,9 @@ pub struct FormCard<'p> {
     /// The chain this request ran, when the page is shown rather than re-shown after a post.
     pub choice: Option<&'p RedirectChoice>,
     pub problem: Option<&'p FormProblem>,
+    /// The form is protected by Turnstile: its fields hold `bot_check::widget` before the
+    /// submit button, and the page's CSP names the widget's origin (when a site key is set).
+    pub bot_check: bool,
 }
 
 impl FormCard<'_> {
@@ -50,6 +53,7 @@ impl FormCard<'_> {
             .redirect_choice(self.choice)
             .form_target(self.target)
             .problem(self.problem)
+            .bot_check(self.bot_check && super::bot_check::is_shown(ctx))
             .render(content))
     }
 }

@@ -4,6 +4,7 @@
 
 use maud::html;
 
+use super::bot_check::{self, Protected};
 use super::mail;
 use super::parts::{FormCard, alternate_link, prefill};
 use super::redirects::{self, link_keeping_redirect};
@@ -32,6 +33,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let typed = form.text("email_address").trim().to_owned();
     let result = ctx
         .check_form(&form)
+        .and_then(|()| bot_check::check(ctx, &form, Protected::ForgotPassword))
         .and_then(|()| mail::start_for_address(ctx, &typed, &target, Purpose::Reset));
     or_show_form(result, |problem| render(ctx, &target, None, &typed, Some(&problem)))
 }
@@ -53,11 +55,13 @@ fn render(
         target,
         choice,
         problem,
+        bot_check: true,
     };
     let fields = html! {
         (Field::new("email_address", strings.email_label, "email", "email")
             .value(email).error(super::parts::field_error(ctx, problem, "email_address"))
             .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+        (bot_check::widget(ctx, Protected::ForgotPassword))
         button type="submit" { (mail_strings.send_code_button) }
     };
     let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");

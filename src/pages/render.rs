@@ -17,6 +17,11 @@ pub type PageResult = Result<Response<Vec<u8>>, PortalError>;
 #[derive(Debug, Clone, Default)]
 pub struct FormActionOrigins(pub Vec<String>);
 
+/// The page shows Turnstile's widget: its CSP names the widget's origin for scripts and frames
+/// (and no other page's does).
+#[derive(Debug, Clone, Copy)]
+pub struct ShowsBotCheck;
+
 /// One HTML page being put together.
 pub struct Page<'c, 'a> {
     ctx: &'c Ctx<'a>,
@@ -29,6 +34,7 @@ pub struct Page<'c, 'a> {
     retry_after: Option<i64>,
     back_link: bool,
     failed: bool,
+    bot_check: bool,
     dev_notices: Vec<String>,
 }
 
@@ -45,6 +51,7 @@ impl<'c, 'a> Page<'c, 'a> {
             retry_after: None,
             back_link: true,
             failed: false,
+            bot_check: false,
             dev_notices: Vec::new(),
         }
     }
@@ -89,6 +96,12 @@ impl<'c, 'a> Page<'c, 'a> {
             self.status = problem.status;
             self.retry_after = problem.locked_until.map(|until| (until - self.ctx.now()).max(1));
         }
+        self
+    }
+
+    /// The page shows Turnstile's widget (`pages::bot_check::widget`).
+    pub fn bot_check(mut self, shown: bool) -> Self {
+        self.bot_check = shown;
         self
     }
 
@@ -152,6 +165,9 @@ impl<'c, 'a> Page<'c, 'a> {
             });
         if !origins.is_empty() {
             response.extensions_mut().insert(FormActionOrigins(origins));
+        }
+        if self.bot_check {
+            response.extensions_mut().insert(ShowsBotCheck);
         }
         if let Some(value) = self
             .retry_after

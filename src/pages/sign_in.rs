@@ -98,6 +98,7 @@ fn render(
         target,
         choice,
         problem,
+        bot_check: false,
     };
     let fields = html! {
         // `webauthn`: the browser may offer passkeys among the field's suggestions (autofill).

@@ -3,6 +3,7 @@
 use crate::service::auth::Factor;
 use maud::{Markup, html};
 
+use super::bot_check::{self, Protected};
 use super::mail::{self, CodeFlowStart, Email};
 use super::parts::{FormCard, alternate_link, field_error, invited_email, prefill};
 use super::redirects::{self, link_keeping_redirect};
@@ -162,6 +163,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let input = posted_account(ctx, &form, email);
     let signed_up = ctx
         .check_form(&form)
+        .and_then(|()| bot_check::check(ctx, &form, Protected::SignUp))
         .and_then(|()| sign_up(ctx, &input, &target, invited.as_ref()));
     or_show_form(signed_up, |problem| {
         render(ctx, &target, None, &input, Some(&problem), invited.as_ref())
@@ -295,6 +297,7 @@ fn render(
         target,
         choice,
         problem,
+        bot_check: true,
     };
     let fixed_email = invited.map(|invited| invited.invitation.email.as_str());
     let form_fields = html! {
@@ -305,6 +308,7 @@ fn render(
             }
         }
         (account_fields(ctx, input, problem, fixed_email))
+                (bot_check::widget(ctx, Protected::SignUp))
                 button type="submit" { (strings.sign_up_button) }
     };
     let legal = ctx.settings.legal_links();

@@ -5,6 +5,7 @@
 use maud::html;
 
 use super::Ctx;
+use super::bot_check::{self, Protected};
 use super::parts::{FormCard, alternate_link, field_error, prefill};
 use super::redirects::{self, link_keeping_redirect};
 use super::render::{Page, PageResult, or_show_form};
@@ -37,7 +38,10 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
     let target = redirects::from_form(ctx, Flow::SignUp, &form)?;
     let typed = form.text("email_address").trim().to_owned();
-    let joined = ctx.check_form(&form).and_then(|()| join(ctx, &typed));
+    let joined = ctx
+        .check_form(&form)
+        .and_then(|()| bot_check::check(ctx, &form, Protected::Waitlist))
+        .and_then(|()| join(ctx, &typed));
     or_show_form(joined, |problem| render(ctx, &target, None, &typed, Some(&problem)))
 }
 
@@ -86,11 +90,13 @@ fn render(
         target,
         choice,
         problem,
+        bot_check: true,
     };
     let fields = html! {
         (Field::new("email_address", strings.email_label, "email", "email")
             .value(email).error(field_error(ctx, problem, "email_address"))
             .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+        (bot_check::widget(ctx, Protected::Waitlist))
         button type="submit" { (waitlist.join_button) }
     };
     let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod backup_codes;
+pub mod bot_check;
 pub mod breach;
 pub mod cbor;
 pub(crate) mod client_addr;

@@ -3,10 +3,10 @@
 //! 0): refused at sign-up, at a password change and at a reset; the service down, slow or
 //! answering garbage lets the password through (fail open) unless the operator fails closed.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
+use crate::support::local_http::{self, Received};
 use crate::support::{Browser, PASSWORD, Portal};
 
 /// SHA-1 of "password123" (a password seen in many breaches): 5 + 35 hex digits.
@@ -22,50 +22,24 @@ enum Behaviour {
 }
 
 /// A range server: its origin, and the paths it was asked for.
-fn range_server(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = asked.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                reader.read_line(&mut line).unwrap();
-                let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                        break;
-                    }
-                }
-                log.lock().unwrap().push(path.clone());
-                let body = match behaviour {
-                    Behaviour::Slow => {
-                        std::thread::sleep(std::time::Duration::from_secs(6));
-                        String::new()
-                    }
-                    Behaviour::Garbage => "<html>oops</html>".to_owned(),
-                    Behaviour::Answer if path == format!("/range/{BREACHED_PREFIX}") => format!(
-                        "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n{BREACHED_SUFFIX}:251682\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n"
-                    ),
-                    // Only padding rows: this prefix holds no breached hash the test uses.
-                    Behaviour::Answer => {
-                        "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n".to_owned()
-                    }
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    (origin, asked)
+fn range_server(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<Received>>>) {
+    local_http::serve(move |request| {
+        let body = match behaviour {
+            Behaviour::Slow => {
+                std::thread::sleep(std::time::Duration::from_secs(6));
+                return None;
+            }
+            Behaviour::Garbage => "<html>oops</html>".to_owned(),
+            Behaviour::Answer if request.path == format!("/range/{BREACHED_PREFIX}") => format!(
+                "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n{BREACHED_SUFFIX}:251682\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n"
+            ),
+            // Only padding rows: this prefix holds no breached hash the test uses.
+            Behaviour::Answer => {
+                "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n".to_owned()
+            }
+        };
+        Some((200, "text/plain", body))
+    })
 }
 
 fn portal_checking(origin: &str, extra: &[(&str, &str)]) -> Portal {
@@ -89,8 +63,14 @@ fn a_breached_password_is_refused_at_sign_up_and_only_the_prefix_leaves() {
     refused.assert_status(422);
     assert!(refused.body.contains("This password has appeared in a data breach"));
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0);
-    assert_eq!(asked.lock().unwrap().as_slice(), [format!("/range/{BREACHED_PREFIX}")]);
-    assert!(!asked.lock().unwrap()[0].contains(BREACHED_SUFFIX));
+    let asked: Vec<String> = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|request| request.path.clone())
+        .collect();
+    assert_eq!(asked, [format!("/range/{BREACHED_PREFIX}")]);
+    assert!(!asked[0].contains(BREACHED_SUFFIX));
     Browser::new(&portal)
         .sign_up("ada@example.com", PASSWORD)
         .assert_status(302);

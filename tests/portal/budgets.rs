@@ -58,6 +58,8 @@ fn anonymous_sign_in_and_sign_up_run_no_statement_and_read_only_what_they_show()
                 "phone_number_field",
                 "privacy_url",
                 "terms_url",
+                // Turnstile's widget and its CSP need the site key on the page (one variable).
+                "turnstile_site_key",
                 "username_field",
             ],
         ),

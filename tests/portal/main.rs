@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod api;
 mod api_organizations;
+mod bot_check;
 mod breach;
 mod browser;
 mod budgets;
@@ -40,6 +41,7 @@ mod on_postgres {
     mod admin;
     mod api;
     mod api_organizations;
+    mod bot_check;
     mod breach;
     mod email_flows;
     mod oauth;

@@ -10,6 +10,7 @@ pub mod github;
 pub mod host;
 #[path = "../../src/testing/html.rs"]
 pub mod html;
+pub mod local_http;
 pub mod netns;
 pub mod node;
 pub mod oidc;

@@ -36,6 +36,7 @@ pub fn create_page(
         target,
         choice,
         problem,
+        bot_check: false,
     };
     let fields = html! {
         (Field::new("name", strings.org_name_label, "text", "organization")

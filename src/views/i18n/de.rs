@@ -89,6 +89,7 @@ pub const GERMAN: Strings = Strings {
     signed_in_as: "Angemeldet als",
     email_taken: "Diese E-Mail-Adresse wird bereits verwendet.",
     sign_up_refused: "Die Registrierung ist für diese E-Mail-Adresse nicht geöffnet. Wenn Sie meinen, dass sie es sein sollte, wenden Sie sich an die Betreiber dieses Dienstes.",
+    bot_check_failed: "Schließen Sie die Prüfung ab, dass Sie ein Mensch sind, und senden Sie das Formular erneut. Die Prüfung benötigt JavaScript.",
     sign_up_closed_title: "Registrierung nur mit Einladung",
     sign_up_closed_lead: "Neue Konten entstehen hier aus einer Einladung. Wenn Sie eingeladen wurden, öffnen Sie den Link in Ihrer Einladungs-E-Mail. Wenn Sie schon ein Konto haben, melden Sie sich an.",
     confirmation_mismatch: "Geben Sie die Wörter genau wie angezeigt ein.",

@@ -94,6 +94,7 @@ pub const ENGLISH: Strings = Strings {
 
     email_taken: "That email address is taken.",
     sign_up_refused: "Sign-up is not open to this email address. If you think it should be, ask the people who run this service.",
+    bot_check_failed: "Complete the check that you are a person, then send the form again. The check needs JavaScript.",
     sign_up_closed_title: "Sign-up is by invitation",
     sign_up_closed_lead: "New accounts here are made from an invitation. If you were invited, open the link in your invitation email. If you already have an account, sign in.",
     confirmation_mismatch: "Type the words exactly as shown.",

@@ -89,6 +89,7 @@ pub const SPANISH: Strings = Strings {
     signed_in_as: "Sesión iniciada como",
     email_taken: "Ese correo electrónico ya está en uso.",
     sign_up_refused: "El registro no está abierto para esta dirección de correo. Si crees que debería estarlo, pregunta a quienes gestionan este servicio.",
+    bot_check_failed: "Completa la comprobación de que eres una persona y vuelve a enviar el formulario. La comprobación necesita JavaScript.",
     sign_up_closed_title: "Registro solo con invitación",
     sign_up_closed_lead: "Aquí las cuentas nuevas se crean a partir de una invitación. Si te invitaron, abre el enlace de tu correo de invitación. Si ya tienes una cuenta, inicia sesión.",
     confirmation_mismatch: "Escribe las palabras exactamente como se muestran.",

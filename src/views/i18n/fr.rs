@@ -89,6 +89,7 @@ pub const FRENCH: Strings = Strings {
     signed_in_as: "Connecté en tant que",
     email_taken: "Cette adresse e-mail est déjà utilisée.",
     sign_up_refused: "L'inscription n'est pas ouverte à cette adresse e-mail. Si vous pensez qu'elle devrait l'être, contactez les responsables de ce service.",
+    bot_check_failed: "Effectuez la vérification qui montre que vous êtes une personne, puis renvoyez le formulaire. Cette vérification nécessite JavaScript.",
     sign_up_closed_title: "Inscription sur invitation",
     sign_up_closed_lead: "Les nouveaux comptes se créent ici à partir d’une invitation. Si vous avez été invité, ouvrez le lien de votre e-mail d’invitation. Si vous avez déjà un compte, connectez-vous.",
     confirmation_mismatch: "Saisissez les mots exactement comme indiqué.",

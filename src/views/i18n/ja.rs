@@ -89,6 +89,7 @@ pub const JAPANESE: Strings = Strings {
     signed_in_as: "サインイン中:",
     email_taken: "このメールアドレスは使われています。",
     sign_up_refused: "このメールアドレスでは登録できません。登録できるはずだと思う場合は、このサービスの運営者にお問い合わせください。",
+    bot_check_failed: "人間であることの確認を完了してから、もう一度フォームを送信してください。確認には JavaScript が必要です。",
     sign_up_closed_title: "登録は招待制です",
     sign_up_closed_lead: "ここでの新しいアカウントは招待から作成されます。招待された場合は、招待メールのリンクを開いてください。すでにアカウントをお持ちの場合は、サインインしてください。",
     confirmation_mismatch: "表示されているとおりに入力してください。",

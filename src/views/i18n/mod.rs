@@ -116,6 +116,8 @@ pub struct Strings {
 
     pub email_taken: &'static str,
     pub sign_up_refused: &'static str,
+    /// A protected form whose bot check did not pass (or could not be made).
+    pub bot_check_failed: &'static str,
     pub sign_up_closed_title: &'static str,
     pub sign_up_closed_lead: &'static str,
     pub confirmation_mismatch: &'static str,
@@ -281,6 +283,7 @@ pub enum Msg {
     PasskeyLimit,
     PasskeyLastWayIn,
     PasskeyBadName,
+    BotCheckFailed,
 }
 
 impl Strings {
@@ -345,6 +348,7 @@ impl Strings {
             Msg::PasskeyLimit => self.passkey().limit_reached,
             Msg::PasskeyLastWayIn => self.passkey().last_way_in,
             Msg::PasskeyBadName => self.passkey().bad_name,
+            Msg::BotCheckFailed => self.bot_check_failed,
         }
     }
 }

@@ -89,6 +89,7 @@ pub const PORTUGUESE_BRAZIL: Strings = Strings {
     signed_in_as: "Conectado como",
     email_taken: "Esse e-mail já está em uso.",
     sign_up_refused: "O cadastro não está aberto para este endereço de e-mail. Se você acha que deveria estar, fale com os responsáveis por este serviço.",
+    bot_check_failed: "Conclua a verificação de que você é uma pessoa e envie o formulário novamente. A verificação precisa de JavaScript.",
     sign_up_closed_title: "Cadastro somente com convite",
     sign_up_closed_lead: "Aqui as contas novas são criadas a partir de um convite. Se você foi convidado, abra o link do seu e-mail de convite. Se já tem uma conta, entre.",
     confirmation_mismatch: "Digite as palavras exatamente como mostradas.",
