@@ -815,10 +815,18 @@ pub fn runtime() -> &'static Runtime {
 pub fn hello_world_runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
+        let wasm = std::fs::read(hello_world_wasm()).expect("read the built .wasm");
+        link(&compile("hello", &wasm))
+    })
+}
+
+/// The hello-world component's release `.wasm`, built once per run.
+pub fn hello_world_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/hello");
-        let wasm = build_wasm(&source, &target_tmp.join("hello-wasm"), "hello_component");
-        link(&compile("hello", &std::fs::read(wasm).expect("read the built .wasm")))
+        build_wasm(&source, &target_tmp.join("hello-wasm"), "hello_component")
     })
 }
 

@@ -182,6 +182,40 @@ impl Portal {
         portal
     }
 
+    /// Spin's hello-world component run by the real `spin up` (the real-Spin benchmark's ceiling).
+    pub fn hello_world_on_spin() -> Self {
+        let mut portal = Self::new();
+        let dir = portal.dir.join("hello");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(host::hello_world_wasm(), dir.join("hello_component.wasm")).expect("copy hello-world's .wasm");
+        let manifest = dir.join("spin.toml");
+        std::fs::write(
+            &manifest,
+            "spin_manifest_version = 2\n\n[application]\nname = \"hello\"\n\n[[trigger.http]]\nroute = \"/...\"\n\
+             component = \"hello\"\n\n[component.hello]\nsource = \"hello_component.wasm\"\n",
+        )
+        .unwrap();
+        portal.backend = Backend::Spin(spin_cli::SpinProcess::start_manifest(
+            &manifest,
+            &[],
+            std::net::Ipv4Addr::LOCALHOST,
+        ));
+        portal
+    }
+
+    /// The PostgreSQL database this portal stores in (`None`: Spin's SQLite).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
+    }
+
+    /// Where the real Spin serving this portal listens (`None` on the test host).
+    pub fn spin_addr(&self) -> Option<SocketAddr> {
+        match &self.backend {
+            Backend::Spin(spin) => Some(spin.addr),
+            Backend::TestHost(_) => None,
+        }
+    }
+
     /// Path of this application's SQLite file, for tests that inspect what was stored.
     pub fn database_path(&self) -> PathBuf {
         self.app.database.clone()

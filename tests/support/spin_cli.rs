@@ -55,7 +55,12 @@ impl SpinProcess {
     /// `listen` is the address Spin listens on: `127.0.0.1`, or `0.0.0.0` for a test that
     /// also reaches it from another machine.
     pub fn start(dir: &Path, variables: &[(&str, &str)], listen: std::net::Ipv4Addr) -> Self {
-        let manifest = app_dir(dir);
+        Self::start_manifest(&app_dir(dir), variables, listen)
+    }
+
+    /// `spin up -f manifest` (any application; its directory holds the log and Spin's state).
+    pub fn start_manifest(manifest: &Path, variables: &[(&str, &str)], listen: std::net::Ipv4Addr) -> Self {
+        let dir = manifest.parent().expect("the manifest's directory");
         let port = TcpListener::bind((listen, 0)).unwrap().local_addr().unwrap().port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = dir.join("spin.log");
@@ -64,7 +69,7 @@ impl SpinProcess {
         command
             .arg("up")
             .arg("-f")
-            .arg(&manifest)
+            .arg(manifest)
             .args(["--listen", &SocketAddr::from((listen, port)).to_string()])
             .stdin(Stdio::null())
             .stdout(output.try_clone().unwrap())
