@@ -36,6 +36,8 @@ struct Load {
     per_second: f64,
     /// Answers that were neither 2xx nor 3xx (a benchmark of errors is no benchmark).
     bad: u64,
+    /// The median latency, in milliseconds.
+    median_ms: f64,
 }
 
 fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connections: u32) -> Load {
@@ -43,7 +45,8 @@ fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connect
     command
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
-        .arg(format!("-d{}s", env_number("BENCH_SECONDS", 10)));
+        .arg(format!("-d{}s", env_number("BENCH_SECONDS", 10)))
+        .arg("--latency");
     if let Some(cookie) = cookie {
         command.arg("-H").arg(format!("Cookie: {cookie}"));
     }
@@ -59,7 +62,23 @@ fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connect
     };
     let per_second = number_after("Requests/sec:").unwrap_or_else(|| panic!("wrk said:\n{text}"));
     let bad = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64;
-    Load { per_second, bad }
+    let median_ms = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("50%"))
+        .and_then(|latency| {
+            let latency = latency.trim();
+            let number = |unit: &str| latency.strip_suffix(unit).and_then(|n| n.parse::<f64>().ok());
+            number("us")
+                .map(|us| us / 1e3)
+                .or_else(|| number("ms"))
+                .or_else(|| number("s").map(|s| s * 1e3))
+        })
+        .unwrap_or(f64::NAN);
+    Load {
+        per_second,
+        bad,
+        median_ms,
+    }
 }
 
 /// The table: each row after a hello-world run, with its share of that run.
@@ -261,6 +280,22 @@ fn main() {
         BOUNCE,
         Some(&cookie),
     );
+
+    // One kept-alive connection, one request at a time: what a browser's page load waits for.
+    println!("\none kept-alive connection (wrk -t1 -c1), median latency:\n");
+    println!("| request | portal | hello-world |\n| --- | --- | --- |");
+    let hello_alone = wrk(table.hello, "/", None, 1, 1);
+    for (name, path, cookie) in [
+        ("anonymous `GET /sign-in`", "/sign-in?redirect_url=%2Fdashboard", None),
+        ("signed-in `GET /user`", "/user", Some(cookie.as_str())),
+        ("the signed-in bounce", BOUNCE, Some(cookie.as_str())),
+    ] {
+        let alone = wrk(addr, path, cookie, 1, 1);
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms |",
+            alone.median_ms, hello_alone.median_ms
+        );
+    }
 
     let stored = account_portal::security::password::hash_password(PASSWORD).expect("hash");
     let native = median(

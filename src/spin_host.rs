@@ -375,7 +375,7 @@ fn unix_now() -> i64 {
 pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
     let request = match read_request(request).await {
         Ok(request) => request,
-        Err(status) => return write_response(response_out, plain_response(status)).await,
+        Err(status) => return write_response(response_out, plain_response(status)),
     };
     let db = SpinDb {
         connection: OnceCell::new(),
@@ -389,7 +389,7 @@ pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
         later: &later,
     };
     let response = portal::handle(request, &env);
-    write_response(response_out, response).await;
+    write_response(response_out, response);
     portal::after_response(&env);
 }
 
@@ -442,13 +442,20 @@ fn plain_response(status: http::StatusCode) -> http::Response<Vec<u8>> {
     response
 }
 
-async fn write_response(response_out: ResponseOutparam, response: http::Response<Vec<u8>>) {
+fn write_response(response_out: ResponseOutparam, response: http::Response<Vec<u8>>) {
     let (parts, body) = response.into_parts();
-    let entries: Vec<(String, Vec<u8>)> = parts
+    let mut entries: Vec<(String, Vec<u8>)> = parts
         .headers
         .iter()
         .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
         .collect();
+    // A known length: no chunked framing, and the body's last byte ends the message.
+    let has_body = !(parts.status.is_informational()
+        || parts.status == http::StatusCode::NO_CONTENT
+        || parts.status == http::StatusCode::NOT_MODIFIED);
+    if has_body && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        entries.push(("content-length".to_owned(), body.len().to_string().into_bytes()));
+    }
     let headers = match Fields::from_list(&entries) {
         Ok(headers) => headers,
         Err(error) => {
@@ -460,7 +467,46 @@ async fn write_response(response_out: ResponseOutparam, response: http::Response
     if outgoing.set_status_code(parts.status.as_u16()).is_err() {
         eprintln!("status {} rejected by the host", parts.status);
     }
-    if let Err(error) = response_out.set_with_body(outgoing, body).await {
+    if let Err(error) = send_whole(response_out, outgoing, &body) {
         eprintln!("could not send the response body: {error}");
     }
+}
+
+/// Hands Spin the response with its whole body already written and finished, when the host
+/// buffers it (Spin's `wasi:http` takes a write of up to 1 MiB without a reader): Spin's HTTP
+/// server then sends head and body in one write. Setting the response first, as spin-sdk's
+/// `set_with_body` does, lets the server flush the head alone; on a kept-alive connection the
+/// body then waits for the client's delayed ACK (Nagle's algorithm): about 40 ms on every page
+/// (measured on Spin 4.0.2 with `wrk -c1`). A body the host will not take at once is written
+/// after the head, as before.
+fn send_whole(response_out: ResponseOutparam, response: OutgoingResponse, body: &[u8]) -> Result<(), String> {
+    use spin_sdk::wit::wasi::http0_2_0::types::OutgoingBody;
+    let outgoing_body = response.body().map_err(|()| "no response body".to_owned())?;
+    let mut pending = Some((response_out, response));
+    {
+        let stream = outgoing_body
+            .write()
+            .map_err(|()| "no response body stream".to_owned())?;
+        let mut rest = body;
+        while !rest.is_empty() {
+            let budget = stream.check_write().map_err(|error| format!("{error:?}"))? as usize;
+            if budget == 0 {
+                // The host wants a reader first: the head goes out, then the rest as it drains.
+                if let Some((out, response)) = pending.take() {
+                    out.set(response);
+                }
+                stream.subscribe().block();
+                continue;
+            }
+            let (now, later) = rest.split_at(budget.min(rest.len()));
+            stream.write(now).map_err(|error| format!("{error:?}"))?;
+            rest = later;
+        }
+        stream.flush().map_err(|error| format!("{error:?}"))?;
+    }
+    OutgoingBody::finish(outgoing_body, None).map_err(|error| format!("{error:?}"))?;
+    if let Some((out, response)) = pending.take() {
+        out.set(response);
+    }
+    Ok(())
 }
