@@ -9,6 +9,7 @@ pub(crate) mod client_addr;
 pub(crate) mod codes;
 pub(crate) mod csrf;
 pub mod email_text;
+pub(crate) mod fixed_base;
 pub mod id_token;
 pub(crate) mod lockout;
 pub mod password;

@@ -14,13 +14,12 @@
 //!
 //! Private keys never print: [`SigningKeys`], [`Scalar`] and [`MacKeys`] show `***`.
 
-use ecdsa::hazmat::SignPrimitive;
 use hmac::{Hmac, Mac};
 #[cfg(test)]
 use p256::ecdsa::Signature;
+use p256::ecdsa::VerifyingKey;
 #[cfg(test)]
 use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::DecodePrivateKey as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -277,11 +276,31 @@ fn es256_jwt(scalar: &p256::NonZeroScalar, header: &serde_json::Value, payload: 
     super::cost::count("scalar multiplication", 1);
     let signing_input = format!("{}.{}", base64url(header.to_string().as_bytes()), base64url(payload));
     let digest = sha256(signing_input.as_bytes());
-    let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).expect("a SHA-256 digest fits the field");
-    let secret: p256::Scalar = **scalar;
-    let (signature, _) = SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&secret, &z, &[])
-        .expect("RFC 6979 signing with a valid key succeeds");
-    format!("{signing_input}.{}", base64url(&signature.to_bytes()))
+    format!("{signing_input}.{}", base64url(&sign_digest(scalar, &digest)))
+}
+
+/// RFC 6979 deterministic ECDSA of a SHA-256 digest (`r ‖ s`), computed as `ecdsa`'s
+/// `try_sign_prehashed_rfc6979` computes it (a test holds them equal), with k·G taken from the
+/// precomputed table of [`super::fixed_base`]: the one scalar multiplication is a quarter of
+/// the work.
+fn sign_digest(key: &p256::NonZeroScalar, digest: &[u8; 32]) -> [u8; 64] {
+    use p256::elliptic_curve::ops::Reduce;
+    use p256::elliptic_curve::point::AffineCoordinates;
+    use p256::elliptic_curve::{Curve, FieldBytesEncoding, PrimeField};
+    let z = ecdsa::hazmat::bits2field::<p256::NistP256>(digest).expect("a SHA-256 digest fits the field");
+    let d: p256::Scalar = **key;
+    let order = p256::NistP256::ORDER.encode_field_bytes();
+    let k = p256::Scalar::from_repr(rfc6979::generate_k::<Sha256, _>(&d.to_repr(), &order, &z, &[]))
+        .expect("RFC 6979 yields a scalar below the order");
+    // RFC 6979's k is never zero, so it has an inverse.
+    let k_inverse = k.invert().expect("a nonzero scalar is invertible");
+    let big_r = super::fixed_base::mul_generator(&k).to_affine();
+    let r = <p256::Scalar as Reduce<p256::U256>>::reduce_bytes(&big_r.x());
+    let s = k_inverse * (<p256::Scalar as Reduce<p256::U256>>::reduce_bytes(&z) + r * d);
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&r.to_bytes());
+    signature[32..].copy_from_slice(&s.to_bytes());
+    signature
 }
 
 /// A JWT signed with another party's P-256 key (`scalar`, named `kid` there): Sign in with
@@ -322,9 +341,10 @@ impl SigningKeys {
         super::cost::count("scalar multiplication", 1 + previous.len());
         let mut published: Vec<(String, VerifyingKey)> = Vec::new();
         for scalar in std::iter::once(current).chain(previous) {
-            let key = *SigningKey::from_slice(&scalar.0)
-                .expect("a Scalar is a valid P-256 key")
-                .verifying_key();
+            let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
+            let secret = secret.expect("a Scalar is a valid P-256 key");
+            let point = super::fixed_base::mul_generator(&secret).to_affine();
+            let key = VerifyingKey::from_affine(point).expect("d·G of a nonzero d is a valid key");
             let kid = key_id(&scalar.0);
             if !published.iter().any(|(known, _)| *known == kid) {
                 published.push((kid, key));

@@ -240,3 +240,22 @@ fn a_secret_always_derives_the_same_signing_key() {
     assert_eq!(Scalar::derive(&secret), Scalar::derive(&secret));
     assert_ne!(Scalar::derive(&secret).to_bytes(), secret.derive("hmac"));
 }
+
+#[test]
+fn the_table_signature_is_the_one_ecdsa_computes_bit_for_bit() {
+    use ecdsa::hazmat::SignPrimitive;
+    // Attack surface: a home-made ECDSA that drifts from RFC 6979 (a nonce computed otherwise
+    // could repeat across messages and give the key away); it must equal the library's output.
+    for round in 0..16u8 {
+        let scalar = Scalar::generate();
+        let key: p256::NonZeroScalar = Option::from(p256::NonZeroScalar::from_repr(scalar.0.into())).unwrap();
+        let digest = sha256(&[round; 40]);
+        let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).unwrap();
+        let (expected, _) =
+            SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&*key, &z, &[]).unwrap();
+        assert_eq!(sign_digest(&key, &digest), expected.to_bytes().as_slice());
+        let published = p256::ecdsa::SigningKey::from_slice(&scalar.0).unwrap();
+        let keys = SigningKeys::new(&scalar, &[]);
+        assert_eq!(keys.published[0].1, *published.verifying_key(), "the JWKS key is d·G");
+    }
+}
