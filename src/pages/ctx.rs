@@ -352,10 +352,25 @@ impl<'a> Ctx<'a> {
             return Ok(found.as_ref());
         }
         let found = match self.cookie(self.portal_session_cookie()) {
-            Some(token) if !token.is_empty() => session_rules::find_visitor(self.db()?, token, self.now)?,
+            Some(token) if !token.is_empty() => self.find_visitor(token)?,
             _ => None,
         };
         Ok(self.visitor.get_or_init(|| found).as_ref())
+    }
+
+    /// The visitor behind a session token. When the request has not checked the schema yet (the
+    /// hot signed-in pages: the bounce, `/user`), the check rides in the session's statement; a
+    /// read that cannot tell (no live session, another schema) checks the schema the usual way
+    /// and reads again.
+    fn find_visitor(&self, token: &str) -> Result<Option<Visitor>, PortalError> {
+        if self.migrated.get().is_none()
+            && let Some(found) =
+                session_rules::find_visitor_if_schema_is(self.db, token, self.now, store::SCHEMA_VERSION)?
+        {
+            let _ = self.migrated.set(Ok(()));
+            return Ok(Some(found));
+        }
+        Ok(session_rules::find_visitor(self.db()?, token, self.now)?)
     }
 
     /// The signed-in visitor, or [`PortalError::SignInFirst`]: the one gate of every signed-in

@@ -47,14 +47,28 @@ pub fn find_visitor(db: &dyn Db, token: &str, now: i64) -> Result<Option<Visitor
     let Some(live) = sessions::find_live_session_with_user(db, &token_hash(token), now)? else {
         return Ok(None);
     };
+    visitor(db, live).map(Some)
+}
+
+/// [`find_visitor`] for a request that has not checked the schema: the version rides in the
+/// session's statement. `None` when that cannot tell (see
+/// [`sessions::find_live_session_if_schema_is`]).
+pub fn find_visitor_if_schema_is(db: &dyn Db, token: &str, now: i64, version: i64) -> Result<Option<Visitor>, DbError> {
+    match sessions::find_live_session_if_schema_is(db, &token_hash(token), now, version)? {
+        Some(live) => visitor(db, live).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn visitor(db: &dyn Db, live: sessions::LiveSession) -> Result<Visitor, DbError> {
     if live.active_org_id.is_some() && live.active_membership.is_none() {
         sessions::set_active_organization(db, &live.session.id, None)?;
     }
-    Ok(Some(Visitor {
+    Ok(Visitor {
         session: live.session,
         user: live.user,
         active_membership: live.active_membership,
-    }))
+    })
 }
 
 /// A new portal session and the secret for its cookie (the database keeps only its hash).

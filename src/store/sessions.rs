@@ -135,11 +135,8 @@ pub struct LiveSession {
     pub active_membership: Option<Membership>,
 }
 
-/// The live session with this token hash, its user and its active organization's membership, in
-/// one statement (the signed-in bounce back to an app needs nothing more); refreshes the
-/// session's activity time when it is stale.
-pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<LiveSession>, DbError> {
-    let statement = "SELECT s.id, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.client_addr, s.user_agent,
+/// The columns and tables of [`find_live_session_with_user`]'s statement, after `SELECT`.
+const LIVE_SESSION: &str = "s.id, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.client_addr, s.user_agent,
                 s.amr, s.first_factor_at, s.second_factor_at,
                 u.id, u.email, u.username, u.first_name, u.last_name, u.phone_number, u.password_hash, u.created_at,
                 u.email_verified_at, (SELECT t.enabled_at FROM totp_factors t WHERE t.user_id = u.id),
@@ -150,26 +147,58 @@ pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> 
          LEFT JOIN memberships m ON m.org_id = s.active_org_id AND m.user_id = s.user_id
          LEFT JOIN organizations o ON o.id = m.org_id
          WHERE s.token_hash = ? AND s.expires_at > ? AND u.banned_at IS NULL";
-    let Some(row) = query_row(db, statement, &[token_hash.into(), now.into()])? else {
+
+/// The live session with this token hash, its user and its active organization's membership, in
+/// one statement (the signed-in bounce back to an app needs nothing more); refreshes the
+/// session's activity time when it is stale.
+pub fn find_live_session_with_user(db: &dyn Db, token_hash: &[u8], now: i64) -> Result<Option<LiveSession>, DbError> {
+    let statement = format!("SELECT {LIVE_SESSION}");
+    let Some(row) = query_row(db, &statement, &[token_hash.into(), now.into()])? else {
         return Ok(None);
     };
-    let session = from_row(&row)?;
+    live_session(db, &row, now).map(Some)
+}
+
+/// [`find_live_session_with_user`] with the schema's version read in the same statement, for a
+/// request that has not checked the schema yet (the hot signed-in pages then run one statement,
+/// not two). `None` when that cannot tell: no live session, a schema other than `version`, or a
+/// statement an older schema cannot run; the caller then checks the schema the usual way and
+/// reads again. Nothing is written unless the schema is `version`.
+pub fn find_live_session_if_schema_is(
+    db: &dyn Db,
+    token_hash: &[u8],
+    now: i64,
+    version: i64,
+) -> Result<Option<LiveSession>, DbError> {
+    let statement = format!("SELECT (SELECT MAX(version) FROM schema_migrations), {LIVE_SESSION}");
+    let Ok(Some(mut row)) = query_row(db, &statement, &[token_hash.into(), now.into()]) else {
+        return Ok(None);
+    };
+    if row.integer(0).ok() != Some(version) {
+        return Ok(None);
+    }
+    row.0.remove(0);
+    live_session(db, &row, now).map(Some)
+}
+
+fn live_session(db: &dyn Db, row: &Row, now: i64) -> Result<LiveSession, DbError> {
+    let session = from_row(row)?;
     let after_user = COLUMN_COUNT + users::COLUMN_COUNT;
     let active_membership = match row.optional_text(after_user + 1 + organizations::ORG_COLUMN_COUNT)? {
         Some(role) => Some(Membership {
-            organization: organizations::organization(&row, after_user + 1)?,
+            organization: organizations::organization(row, after_user + 1)?,
             role: organizations::role(&role)?,
         }),
         None => None,
     };
     let live = LiveSession {
-        user: users::from_row_at(&row, COLUMN_COUNT)?,
+        user: users::from_row_at(row, COLUMN_COUNT)?,
         active_org_id: row.optional_text(after_user)?.map(OrgId::from_stored),
         active_membership,
         session,
     };
     refresh_activity(db, &live.session, now)?;
-    Ok(Some(live))
+    Ok(live)
 }
 
 /// Live sessions of a user, newest first.
@@ -316,6 +345,36 @@ mod tests {
         assert!(
             find_live_session_with_user(&db, &[1; 32], 150).unwrap().is_none(),
             "expired"
+        );
+    }
+
+    #[test]
+    fn the_schema_check_rides_in_the_session_read_and_tells_only_when_sure() {
+        let db = setup();
+        create_session(&db, &sess("sess_1"), &[1; 32], &user(), &ORIGIN, 100, 1000).unwrap();
+        let current = crate::store::SCHEMA_VERSION;
+        let found = find_live_session_if_schema_is(&db, &[1; 32], 170, current).unwrap();
+        assert_eq!(found.unwrap().session.id, sess("sess_1"));
+        assert_eq!(list_user_sessions(&db, &user(), 170).unwrap()[0].last_active_at, 170);
+        // Another schema: nothing read, nothing written; the caller migrates and reads again.
+        assert!(
+            find_live_session_if_schema_is(&db, &[1; 32], 300, current + 1)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(list_user_sessions(&db, &user(), 300).unwrap()[0].last_active_at, 170);
+        // No live session: cannot tell either.
+        assert!(
+            find_live_session_if_schema_is(&db, &[2; 32], 300, current)
+                .unwrap()
+                .is_none()
+        );
+        // A database without the tables: the statement fails, which is no error here.
+        let empty = crate::testing::MemoryDb::unmigrated();
+        assert!(
+            find_live_session_if_schema_is(&empty, &[1; 32], 300, current)
+                .unwrap()
+                .is_none()
         );
     }
 

@@ -45,6 +45,14 @@ impl MemoryDb {
         db
     }
 
+    /// An in-memory database with no tables at all (a store the portal has never opened).
+    pub fn unmigrated() -> Self {
+        Self {
+            sqlite: rusqlite::Connection::open_in_memory().expect("in-memory sqlite"),
+            shadow: postgres::PgDb::fresh_schema(),
+        }
+    }
+
     /// The first column of the first row of `sql`, as an integer (`SELECT COUNT(*) …`).
     pub fn count(&self, sql: &str) -> i64 {
         self.execute(sql, &[]).expect("query")[0].integer(0).expect("integer")
