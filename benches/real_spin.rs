@@ -369,6 +369,28 @@ fn main() {
     );
     drop(second);
 
+    // What the host itself charges, with a probe component that answers as the portal does.
+    let empty = Portal::probe_on_spin(None);
+    let portal_store = Portal::probe_on_spin(Some(&portal.database_path()));
+    println!("\nwhat Spin charges a request (benches/probe, answering as the portal does):\n");
+    println!("| request | req/s |\n| --- | --- |");
+    for (name, probe, path) in [
+        ("nothing", &empty, "/variables/0"),
+        ("10 variables", &empty, "/variables/10"),
+        ("open an empty store, 1 statement", &empty, "/sqlite/1"),
+        ("open an empty store, 2 statements", &empty, "/sqlite/2"),
+        (
+            "open the portal's store (its schema), 1 statement",
+            &portal_store,
+            "/sqlite/1",
+        ),
+        ("open the portal's store, 2 statements", &portal_store, "/sqlite/2"),
+    ] {
+        let load = wrk(probe.spin_addr().unwrap(), path, None, 2, 16);
+        println!("| {name} | {:.0} |", load.per_second);
+    }
+    drop((empty, portal_store));
+
     let portal_start = start_up(|| Portal::production_on_spin(PRODUCTION, false), "/healthz");
     let hello_start = start_up(Portal::hello_world_on_spin, "/");
     println!(

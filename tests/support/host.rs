@@ -820,6 +820,17 @@ pub fn hello_world_runtime() -> &'static Runtime {
     })
 }
 
+/// The probe component's release `.wasm` (`benches/probe`: what variables and the store cost),
+/// built once per run.
+pub fn probe_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/probe");
+        build_wasm(&source, &target_tmp.join("probe-wasm"), "probe_component")
+    })
+}
+
 /// The hello-world component's release `.wasm`, built once per run.
 pub fn hello_world_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();

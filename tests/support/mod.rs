@@ -208,6 +208,42 @@ impl Portal {
         self.postgres_url.as_deref()
     }
 
+    /// The probe component (`benches/probe`) run by the real `spin up`, on a copy of the store at
+    /// `database` (a fresh, empty one without).
+    pub fn probe_on_spin(database: Option<&std::path::Path>) -> Self {
+        let mut portal = Self::new();
+        let dir = portal.dir.join("probe");
+        std::fs::create_dir_all(dir.join(".spin")).unwrap();
+        std::fs::copy(host::probe_wasm(), dir.join("probe_component.wasm")).expect("copy the probe's .wasm");
+        if let Some(database) = database {
+            // A consistent copy, write-ahead log included.
+            let copy = dir.join(".spin/sqlite_db.db");
+            rusqlite::Connection::open(database)
+                .and_then(|store| store.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
+                .expect("copy the store");
+        }
+        let mut manifest =
+            String::from("spin_manifest_version = 2\n\n[application]\nname = \"probe\"\n\n[variables]\n");
+        for i in 0..10 {
+            manifest.push_str(&format!("v{i} = {{ default = \"a\" }}\n"));
+        }
+        manifest.push_str(
+            "\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n\n[component.probe]\n\
+             source = \"probe_component.wasm\"\nsqlite_databases = [\"default\"]\n\n[component.probe.variables]\n",
+        );
+        for i in 0..10 {
+            manifest.push_str(&format!("v{i} = \"{{{{ v{i} }}}}\"\n"));
+        }
+        let path = dir.join("spin.toml");
+        std::fs::write(&path, manifest).unwrap();
+        portal.backend = Backend::Spin(spin_cli::SpinProcess::start_manifest(
+            &path,
+            &[],
+            std::net::Ipv4Addr::LOCALHOST,
+        ));
+        portal
+    }
+
     /// Where the real Spin serving this portal listens (`None` on the test host).
     pub fn spin_addr(&self) -> Option<SocketAddr> {
         match &self.backend {
