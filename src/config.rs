@@ -1831,6 +1831,43 @@ mod tests {
     }
 
     #[test]
+    fn bot_protection_needs_a_secret_and_a_known_fallback() {
+        let (settings, errors) = load(&[("turnstile_site_key", "0x4AAAAAAA-site_key")]);
+        assert_eq!(error_names(&errors), ["turnstile_secret_key"]);
+        assert_eq!(settings.turnstile_site_key(), Some("0x4AAAAAAA-site_key"));
+        assert_eq!(
+            settings.bot_check().secret_key,
+            None,
+            "every form is judged by the fallback"
+        );
+        let (settings, errors) = load(&[
+            ("turnstile_site_key", "0x4AAAAAAAsitekey"),
+            ("turnstile_secret_key", "0x4AAAAAAAsecret"),
+            ("turnstile_fallback", "allow"),
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(settings.bot_check().fallback, BotCheckFallback::Allow);
+        assert_eq!(settings.bot_check().api_origin, "https://challenges.cloudflare.com");
+        // Attack: a site key that would break out of the widget's attribute, a fallback typo.
+        let (settings, errors) = load(&[
+            ("turnstile_site_key", "x\" onload=\"alert(1)"),
+            ("turnstile_fallback", "yes"),
+        ]);
+        assert_eq!(error_names(&errors), ["turnstile_site_key", "turnstile_fallback"]);
+        assert_eq!(settings.turnstile_site_key(), None);
+        assert_eq!(
+            settings.bot_check().fallback,
+            BotCheckFallback::Refuse,
+            "a typo refuses"
+        );
+        let (_, errors) = load(&[]);
+        assert!(
+            errors.is_empty(),
+            "no site key, no bot check, nothing to report: {errors:?}"
+        );
+    }
+
+    #[test]
     fn a_failing_variable_provider_is_reported() {
         struct Failing;
         impl Variables for Failing {
