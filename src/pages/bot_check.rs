@@ -29,6 +29,8 @@ pub enum Protected {
 }
 
 impl Protected {
+    const ALL: [Self; 3] = [Self::SignUp, Self::Waitlist, Self::ForgotPassword];
+
     pub fn action(self) -> &'static str {
         match self {
             Self::SignUp => "sign-up",
@@ -93,7 +95,10 @@ fn ask(ctx: &Ctx<'_>, api_origin: &str, secret: &str, token: &str, form: Protect
     };
     request.extensions_mut().insert(Timeout(LIMIT));
     match ctx.http.send(request) {
-        Ok(response) => bot_check::verdict(response.status().as_u16(), response.body(), form.action()),
+        Ok(response) => {
+            let actions = Protected::ALL.map(Protected::action);
+            bot_check::verdict(response.status().as_u16(), response.body(), form.action(), &actions)
+        }
         Err(error) => Verdict::Unavailable(format!("siteverify could not be asked: {error}")),
     }
 }

@@ -6,8 +6,10 @@
 //! the portal's emails to strangers. The widget's token proves a browser passed Cloudflare's
 //! challenge, but only the server can trust it: a token is any string the client sends, so every
 //! submission is verified with the secret key, once (tokens are single use and live five
-//! minutes; a replayed one comes back `timeout-or-duplicate`). A token for another form of the
-//! same site key (its `action`) is refused, so one solved challenge opens one kind of form. An
+//! minutes; a replayed one comes back `timeout-or-duplicate`). A token solved on another of the
+//! portal's protected forms (its `action`) is refused, so one solved challenge opens one kind of
+//! form; an action the portal does not use (a widget of the operator's elsewhere on the same
+//! site key, Cloudflare's documentation's `login`) proves a solved challenge all the same. An
 //! oversized token is refused without asking. What Cloudflare could not judge (its own error,
 //! a wrong secret, no answer within the limit, an answer that is not its format) is
 //! `Unavailable`, never a pass: the operator's fallback decides, and it is logged.
@@ -82,8 +84,9 @@ struct Answer {
 /// Codes that say nothing about the visitor: Cloudflare's fault or the operator's secret.
 const NOT_THE_VISITORS_FAULT: &[&str] = &["internal-error", "missing-input-secret", "invalid-input-secret"];
 
-/// Reads `siteverify`'s answer (`status`, `body`) for a form whose widget had `action`.
-pub fn verdict(status: u16, body: &[u8], action: &str) -> Verdict {
+/// Reads `siteverify`'s answer (`status`, `body`) for a form whose widget had `action`, among
+/// the portal's protected forms' `actions`.
+pub fn verdict(status: u16, body: &[u8], action: &str, actions: &[&str]) -> Verdict {
     if status != 200 {
         return Verdict::Unavailable(format!("siteverify answered {status}"));
     }
@@ -102,16 +105,18 @@ pub fn verdict(status: u16, body: &[u8], action: &str) -> Verdict {
         return Verdict::Refused(format!("siteverify refused the token: {codes}"));
     }
     match answer.action.as_deref() {
-        // A widget without an action (an older or hand-made page) has none to compare.
-        None | Some("") => Verdict::Passed,
-        Some(theirs) if theirs == action => Verdict::Passed,
-        Some(theirs) => Verdict::Refused(format!("a token for another form ({theirs:?})")),
+        Some(theirs) if theirs != action && actions.contains(&theirs) => {
+            Verdict::Refused(format!("a token for another form ({theirs:?})"))
+        }
+        _ => Verdict::Passed,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const OURS: &[&str] = &["sign-up", "waitlist", "forgot-password"];
 
     #[test]
     fn the_request_carries_secret_token_and_visitor_as_a_form() {
@@ -147,22 +152,25 @@ mod tests {
     #[test]
     fn documented_answers_are_read_as_documented() {
         let passed = br#"{"success":true,"challenge_ts":"2026-12-06T12:00:00.000Z","hostname":"accounts.example.com","error-codes":[],"action":"sign-up","cdata":""}"#;
-        assert_eq!(verdict(200, passed, "sign-up"), Verdict::Passed);
+        assert_eq!(verdict(200, passed, "sign-up", OURS), Verdict::Passed);
         let no_action = br#"{"success":true,"error-codes":[]}"#;
-        assert_eq!(verdict(200, no_action, "waitlist"), Verdict::Passed);
+        assert_eq!(verdict(200, no_action, "waitlist", OURS), Verdict::Passed);
         // Attack: replaying a spent or expired token.
         let spent = br#"{"success":false,"error-codes":["timeout-or-duplicate"]}"#;
-        assert!(matches!(verdict(200, spent, "sign-up"), Verdict::Refused(_)));
+        assert!(matches!(verdict(200, spent, "sign-up", OURS), Verdict::Refused(_)));
         // Attack: a forged token.
         let forged = br#"{"success":false,"error-codes":["invalid-input-response"]}"#;
-        assert!(matches!(verdict(200, forged, "sign-up"), Verdict::Refused(_)));
+        assert!(matches!(verdict(200, forged, "sign-up", OURS), Verdict::Refused(_)));
     }
 
     #[test]
     fn a_token_solved_for_another_form_is_refused() {
         // Attack: one challenge solved on the waitlist, spent on sign-up.
         let waitlist = br#"{"success":true,"error-codes":[],"action":"waitlist"}"#;
-        assert!(matches!(verdict(200, waitlist, "sign-up"), Verdict::Refused(_)));
+        assert!(matches!(verdict(200, waitlist, "sign-up", OURS), Verdict::Refused(_)));
+        // Cloudflare's documented example answer: an action the portal does not use.
+        let documented = br#"{"success":true,"challenge_ts":"2022-02-28T15:14:30.096Z","hostname":"example.com","error-codes":[],"action":"login","cdata":"sessionid-123456789"}"#;
+        assert_eq!(verdict(200, documented, "sign-up", OURS), Verdict::Passed);
     }
 
     #[test]
@@ -175,7 +183,7 @@ mod tests {
             (502, br#"{"success":true}"#),
         ] {
             assert!(
-                matches!(verdict(status, body, "sign-up"), Verdict::Unavailable(_)),
+                matches!(verdict(status, body, "sign-up", OURS), Verdict::Unavailable(_)),
                 "{status} {}",
                 String::from_utf8_lossy(body)
             );
