@@ -20,16 +20,9 @@ fn configured<'c>(ctx: &'c Ctx<'_>) -> Result<&'c crate::config::WebhookSettings
     })
 }
 
-/// An event as the operator sees it: `delivered`, `pending` (waiting for its next attempt) or
-/// `failed` (given up after three days; a retry sends it again).
+/// An event as the operator sees it, with its [`StoredEvent::status`].
 fn event_json(event: &StoredEvent) -> Value {
-    let status = if event.delivered_at.is_some() {
-        "delivered"
-    } else if event.failed_at.is_some() {
-        "failed"
-    } else {
-        "pending"
-    };
+    let status = event.status();
     json!({
         "object": "webhook_event",
         "id": event.id,

@@ -362,10 +362,9 @@ pub fn webhooks(ctx: &Ctx<'_>) -> PageResult {
                 } }
                 tbody {
                     @for event in &recent {
-                        @let status = if event.delivered_at.is_some() { "delivered" } else if event.failed_at.is_some() { "failed" } else { "pending" };
                         tr {
                             td.mono data-label=(admin.col_type) { (event.event_type) }
-                            td data-label=(admin.col_status) { (status) }
+                            td data-label=(admin.col_status) { (event.status()) }
                             td data-label=(admin.col_attempts) { (event.attempts) }
                             td data-label=(admin.col_last_error) { (event.last_error.as_deref().unwrap_or_default()) }
                             td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), event.created_at)) }

@@ -96,6 +96,20 @@ pub struct StoredEvent {
     pub last_error: Option<String>,
 }
 
+impl StoredEvent {
+    /// `delivered`, `failed` (given up after three days; a retry sends it again) or `pending`
+    /// (waiting for its next attempt): what the operator is told, in the API and the console.
+    pub fn status(&self) -> &'static str {
+        if self.delivered_at.is_some() {
+            "delivered"
+        } else if self.failed_at.is_some() {
+            "failed"
+        } else {
+            "pending"
+        }
+    }
+}
+
 const COLUMNS: &str = "seq, id, event_type, body, created_at, attempts, next_attempt_at, delivered_at, failed_at,
     last_status, last_error";
 
