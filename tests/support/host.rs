@@ -824,20 +824,21 @@ pub fn hello_world_runtime() -> &'static Runtime {
 /// built once per run.
 pub fn probe_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/probe");
-        build_wasm(&source, &target_tmp.join("probe-wasm"), "probe_component")
-    })
+    bench_component_wasm(&WASM, "probe", "probe_component")
 }
 
 /// The hello-world component's release `.wasm`, built once per run.
 pub fn hello_world_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
+    bench_component_wasm(&WASM, "hello", "hello_component")
+}
+
+/// The release `.wasm` of the component in `benches/<name>`, built into `cell` once per run.
+fn bench_component_wasm(cell: &'static OnceLock<PathBuf>, name: &str, artifact: &str) -> &'static Path {
+    cell.get_or_init(|| {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/hello");
-        build_wasm(&source, &target_tmp.join("hello-wasm"), "hello_component")
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches").join(name);
+        build_wasm(&source, &target_tmp.join(format!("{name}-wasm")), artifact)
     })
 }
 

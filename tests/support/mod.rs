@@ -184,19 +184,28 @@ impl Portal {
 
     /// Spin's hello-world component run by the real `spin up` (the real-Spin benchmark's ceiling).
     pub fn hello_world_on_spin() -> Self {
+        let manifest = "spin_manifest_version = 2\n\n[application]\nname = \"hello\"\n\n[[trigger.http]]\n\
+                        route = \"/...\"\ncomponent = \"hello\"\n\n[component.hello]\nsource = \"hello.wasm\"\n";
+        Self::component_on_spin("hello", host::hello_world_wasm(), manifest, |_| {})
+    }
+
+    /// A component of the benchmark (`benches/<name>`) run by the real `spin up`: its `.wasm` as
+    /// `<name>.wasm` beside `manifest`, after `lay_out` put whatever else it needs in its directory.
+    fn component_on_spin(
+        name: &str,
+        wasm: &std::path::Path,
+        manifest: &str,
+        lay_out: impl FnOnce(&std::path::Path),
+    ) -> Self {
         let mut portal = Self::new();
-        let dir = portal.dir.join("hello");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(host::hello_world_wasm(), dir.join("hello_component.wasm")).expect("copy hello-world's .wasm");
-        let manifest = dir.join("spin.toml");
-        std::fs::write(
-            &manifest,
-            "spin_manifest_version = 2\n\n[application]\nname = \"hello\"\n\n[[trigger.http]]\nroute = \"/...\"\n\
-             component = \"hello\"\n\n[component.hello]\nsource = \"hello_component.wasm\"\n",
-        )
-        .unwrap();
+        let dir = portal.dir.join(name);
+        std::fs::create_dir_all(dir.join(".spin")).unwrap();
+        std::fs::copy(wasm, dir.join(format!("{name}.wasm"))).expect("copy the component's .wasm");
+        lay_out(&dir);
+        let path = dir.join("spin.toml");
+        std::fs::write(&path, manifest).unwrap();
         portal.backend = Backend::Spin(spin_cli::SpinProcess::start_manifest(
-            &manifest,
+            &path,
             &[],
             std::net::Ipv4Addr::LOCALHOST,
         ));
@@ -211,17 +220,6 @@ impl Portal {
     /// The probe component (`benches/probe`) run by the real `spin up`, on a copy of the store at
     /// `database` (a fresh, empty one without).
     pub fn probe_on_spin(database: Option<&std::path::Path>) -> Self {
-        let mut portal = Self::new();
-        let dir = portal.dir.join("probe");
-        std::fs::create_dir_all(dir.join(".spin")).unwrap();
-        std::fs::copy(host::probe_wasm(), dir.join("probe_component.wasm")).expect("copy the probe's .wasm");
-        if let Some(database) = database {
-            // A consistent copy, write-ahead log included.
-            let copy = dir.join(".spin/sqlite_db.db");
-            rusqlite::Connection::open(database)
-                .and_then(|store| store.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
-                .expect("copy the store");
-        }
         let mut manifest =
             String::from("spin_manifest_version = 2\n\n[application]\nname = \"probe\"\n\n[variables]\n");
         for i in 0..10 {
@@ -229,19 +227,20 @@ impl Portal {
         }
         manifest.push_str(
             "\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n\n[component.probe]\n\
-             source = \"probe_component.wasm\"\nsqlite_databases = [\"default\"]\n\n[component.probe.variables]\n",
+             source = \"probe.wasm\"\nsqlite_databases = [\"default\"]\n\n[component.probe.variables]\n",
         );
         for i in 0..10 {
             manifest.push_str(&format!("v{i} = \"{{{{ v{i} }}}}\"\n"));
         }
-        let path = dir.join("spin.toml");
-        std::fs::write(&path, manifest).unwrap();
-        portal.backend = Backend::Spin(spin_cli::SpinProcess::start_manifest(
-            &path,
-            &[],
-            std::net::Ipv4Addr::LOCALHOST,
-        ));
-        portal
+        Self::component_on_spin("probe", host::probe_wasm(), &manifest, |dir| {
+            if let Some(database) = database {
+                // A consistent copy, write-ahead log included.
+                let copy = dir.join(".spin/sqlite_db.db");
+                rusqlite::Connection::open(database)
+                    .and_then(|store| store.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
+                    .expect("copy the store");
+            }
+        })
     }
 
     /// Where the real Spin serving this portal listens (`None` on the test host).
