@@ -2,7 +2,12 @@
 //! Spin's hello-world component (built with the same spin-sdk, on the same host, in the same run),
 //! and the sign-in post against a native Argon2id verify with the same parameters.
 //!
-//! `cargo bench --bench pages` (set `BENCH_ITERATIONS` for more or fewer requests per page).
+//! `cargo bench --bench pages` (set `BENCH_ITERATIONS` for more or fewer requests per page;
+//! `BENCH_ONLY=bounce` times only the pages whose name contains it, and no post). To see where a
+//! page's time goes: build an unstripped `.wasm` (`CARGO_PROFILE_RELEASE_STRIP=false
+//! CARGO_TARGET_DIR=/tmp/unstripped cargo build --target wasm32-wasip1 --release`), then run this
+//! benchmark's binary under `perf record -g` with `TEST_HOST_PERFMAP=1` and `TEST_HOST_WASM` set to
+//! it (the README's performance section shows the commands).
 //! These are single-request latencies on this machine, not a load test: the ratio to hello-world
 //! is what carries over to a real Spin host, where each page also pays for the variables and
 //! statements that `tests/portal/budgets.rs` counts.
@@ -122,8 +127,14 @@ fn main() {
         );
     };
     row("hello-world component (the ceiling)", hello_time);
+    let only = std::env::var("BENCH_ONLY").ok();
     for (name, page) in &pages {
-        row(name, median(runs, page));
+        if only.as_deref().is_none_or(|only| name.contains(only)) {
+            row(name, median(runs, page));
+        }
+    }
+    if only.is_some() {
+        return;
     }
 
     // Argon2id: a native verify against the whole sign-in post in wasm (one verify, a session,

@@ -375,6 +375,23 @@ fn main() {
     // What the host itself charges, with a probe component that answers as the portal does.
     let empty = Portal::probe_on_spin(None);
     let portal_store = Portal::probe_on_spin(Some(&portal.database_path()));
+    // As many schema entries as the portal's, each a table of one column: whether the cost is
+    // the number of entries or what they declare.
+    let entries: i64 = rusqlite::Connection::open(portal.database_path())
+        .and_then(|store| store.query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0)))
+        .expect("count the portal's schema entries");
+    let small_tables_path = std::env::temp_dir().join(format!("real-spin-small-tables-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&small_tables_path);
+    {
+        let store = rusqlite::Connection::open(&small_tables_path).expect("a scratch store");
+        for table in 0..entries {
+            store
+                .execute(&format!("CREATE TABLE t{table} (a)"), [])
+                .expect("a one-column table");
+        }
+    }
+    let small_tables = Portal::probe_on_spin(Some(&small_tables_path));
+    let small_tables_row = format!("open a store of {entries} one-column tables, 1 statement");
     println!("\nwhat Spin charges a request (benches/probe, answering as the portal does):\n");
     println!("| request | req/s |\n| --- | --- |");
     for (name, probe, path) in [
@@ -388,11 +405,13 @@ fn main() {
             "/sqlite/1",
         ),
         ("open the portal's store, 2 statements", &portal_store, "/sqlite/2"),
+        (small_tables_row.as_str(), &small_tables, "/sqlite/1"),
     ] {
         let load = wrk(probe.spin_addr().unwrap(), path, None, 2, 16);
         println!("| {name} | {:.0} |", load.per_second);
     }
-    drop((empty, portal_store));
+    drop((empty, portal_store, small_tables));
+    let _ = std::fs::remove_file(&small_tables_path);
 
     let portal_start = start_up(|| Portal::production_on_spin(PRODUCTION, false), "/healthz");
     let hello_start = start_up(Portal::hello_world_on_spin, "/");

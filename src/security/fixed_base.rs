@@ -7,57 +7,30 @@
 //! # Threat
 //! The scalar is secret (an ECDSA nonce, whose leak gives away the signing key, or the key
 //! itself): no branch and no memory address may depend on it. Each of the 64 windows reads all
-//! 15 entries of its row and keeps one by constant-time selection (`subtle`), decodes it (a
-//! digit of zero decodes the all-zero entry, whose failure `CtOption` turns into the identity
-//! without a branch), and adds it with p256's complete mixed addition, which has no special case
-//! for the identity. The entries are public points; only which one is kept is secret.
+//! 15 entries of its row and keeps one by masking (a digit of zero keeps none), and the kept
+//! entry is added with the complete mixed addition of `p256_limbs`, which keeps the sum
+//! unchanged for a zero digit by masking too. The entries are public points; only which one is
+//! kept is secret.
 
-use p256::elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint};
-use p256::{AffinePoint, FieldBytes, NistP256, ProjectivePoint, Scalar};
-use subtle::{ConditionallySelectable, ConstantTimeEq};
-
-/// Windows of four bits over a 256-bit scalar.
-const WINDOWS: usize = 64;
-/// Entries per window: the digits 1 to 15 (0 is the identity, not stored).
-const ENTRIES: usize = 15;
-/// An affine point as its two 32-byte big-endian coordinates.
-const POINT: usize = 64;
+use p256::Scalar;
+use p256_limbs::{Projective, TABLE_BYTES, mul_base};
 
 /// Entry `(w, j)` is j·16^w·G, at `(w · 15 + j − 1) · 64`.
-static TABLE: &[u8; WINDOWS * ENTRIES * POINT] = include_bytes!("p256_base_table.bin");
+static TABLE: &[u8; TABLE_BYTES] = include_bytes!("p256_base_table.bin");
 
-/// k·G, in constant time.
-pub fn mul_generator(k: &Scalar) -> ProjectivePoint {
-    let bytes = k.to_bytes();
-    let mut sum = ProjectivePoint::IDENTITY;
-    for window in 0..WINDOWS {
-        let byte = bytes[31 - window / 2];
-        let digit = if window % 2 == 0 { byte & 0x0f } else { byte >> 4 };
-        let mut chosen = [0u8; POINT];
-        for entry in 0..ENTRIES {
-            let take = digit.ct_eq(&(entry as u8 + 1));
-            let start = (window * ENTRIES + entry) * POINT;
-            for (kept, offered) in chosen.iter_mut().zip(&TABLE[start..start + POINT]) {
-                kept.conditional_assign(offered, take);
-            }
-        }
-        sum += decode(&chosen);
-    }
-    sum
-}
-
-/// An entry as a point; the all-zero entry (digit 0) is the identity.
-fn decode(entry: &[u8; POINT]) -> AffinePoint {
-    let (x, y) = entry.split_at(32);
-    let encoded =
-        EncodedPoint::<NistP256>::from_affine_coordinates(FieldBytes::from_slice(x), FieldBytes::from_slice(y), false);
-    AffinePoint::from_encoded_point(&encoded).unwrap_or(AffinePoint::IDENTITY)
+/// k·G, in constant time (see [`p256_limbs::mul_base`]).
+pub fn mul_generator(k: &Scalar) -> Projective {
+    mul_base(TABLE, &k.to_bytes().into())
 }
 
 #[cfg(test)]
 mod tests {
     use p256::elliptic_curve::Field;
     use p256::elliptic_curve::sec1::ToEncodedPoint;
+
+    use p256::ProjectivePoint;
+
+    use p256_limbs::{ENTRIES, POINT, WINDOWS};
 
     use super::*;
 
@@ -106,10 +79,16 @@ mod tests {
         ];
         scalars.extend((0..32).map(|_| Scalar::random(&mut p256::elliptic_curve::rand_core::OsRng)));
         for k in scalars {
-            assert_eq!(
-                mul_generator(&k).to_affine(),
-                (ProjectivePoint::GENERATOR * k).to_affine()
-            );
+            let expected = (ProjectivePoint::GENERATOR * k).to_affine().to_encoded_point(false);
+            let (x, y) = mul_generator(&k).to_affine_bytes();
+            if k == Scalar::ZERO {
+                assert_eq!((x, y), ([0; 32], [0; 32]), "0·G is the point at infinity");
+            } else {
+                assert_eq!(
+                    (&x[..], &y[..]),
+                    (&expected.x().unwrap()[..], &expected.y().unwrap()[..])
+                );
+            }
         }
     }
 }

@@ -284,22 +284,26 @@ fn es256_jwt(scalar: &p256::NonZeroScalar, header: &serde_json::Value, payload: 
 /// precomputed table of [`super::fixed_base`]: the one scalar multiplication is a quarter of
 /// the work.
 fn sign_digest(key: &p256::NonZeroScalar, digest: &[u8; 32]) -> [u8; 64] {
-    use p256::elliptic_curve::ops::Reduce;
-    use p256::elliptic_curve::point::AffineCoordinates;
     use p256::elliptic_curve::{Curve, FieldBytesEncoding, PrimeField};
+
+    use p256_limbs::{ORDER, from_be_bytes, to_be_bytes};
     let z = ecdsa::hazmat::bits2field::<p256::NistP256>(digest).expect("a SHA-256 digest fits the field");
     let d: p256::Scalar = **key;
     let order = p256::NistP256::ORDER.encode_field_bytes();
-    let k = p256::Scalar::from_repr(rfc6979::generate_k::<Sha256, _>(&d.to_repr(), &order, &z, &[]))
-        .expect("RFC 6979 yields a scalar below the order");
-    // RFC 6979's k is never zero, so it has an inverse.
-    let k_inverse = k.invert().expect("a nonzero scalar is invertible");
-    let big_r = super::fixed_base::mul_generator(&k).to_affine();
-    let r = <p256::Scalar as Reduce<p256::U256>>::reduce_bytes(&big_r.x());
-    let s = k_inverse * (<p256::Scalar as Reduce<p256::U256>>::reduce_bytes(&z) + r * d);
+    let k_bytes = rfc6979::generate_k::<Sha256, _>(&d.to_repr(), &order, &z, &[]);
+    let k = p256::Scalar::from_repr(k_bytes).expect("RFC 6979 yields a scalar below the order");
+    let (big_r_x, _) = super::fixed_base::mul_generator(&k).to_affine_bytes();
+    // s = k⁻¹·(z + r·d) mod n, in the order's Montgomery form. RFC 6979's k is never zero, so
+    // it has an inverse.
+    let r = ORDER.reduce(&from_be_bytes(&big_r_x));
+    let z = ORDER.reduce(&from_be_bytes(&z.into()));
+    let k = ORDER.to_montgomery(&from_be_bytes(&k_bytes.into()));
+    let d = ORDER.to_montgomery(&from_be_bytes(&d.to_bytes().into()));
+    let r_times_d = ORDER.mul(&ORDER.to_montgomery(&r), &d);
+    let s = ORDER.mul(&ORDER.invert(&k), &ORDER.add(&ORDER.to_montgomery(&z), &r_times_d));
     let mut signature = [0u8; 64];
-    signature[..32].copy_from_slice(&r.to_bytes());
-    signature[32..].copy_from_slice(&s.to_bytes());
+    signature[..32].copy_from_slice(&to_be_bytes(&r));
+    signature[32..].copy_from_slice(&to_be_bytes(&ORDER.from_montgomery(&s)));
     signature
 }
 
@@ -343,8 +347,10 @@ impl SigningKeys {
         for scalar in std::iter::once(current).chain(previous) {
             let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
             let secret = secret.expect("a Scalar is a valid P-256 key");
-            let point = super::fixed_base::mul_generator(&secret).to_affine();
-            let key = VerifyingKey::from_affine(point).expect("d·G of a nonzero d is a valid key");
+            let (x, y) = super::fixed_base::mul_generator(&secret).to_affine_bytes();
+            // p256 checks the point is on the curve as it decodes it.
+            let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+            let key = VerifyingKey::from_encoded_point(&point).expect("d·G of a nonzero d is a valid key");
             let kid = key_id(&scalar.0);
             if !published.iter().any(|(known, _)| *known == kid) {
                 published.push((kid, key));

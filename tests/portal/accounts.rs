@@ -76,6 +76,19 @@ fn the_database_keeps_only_the_hash_of_the_session_token() {
     assert_ne!(stored, token.as_bytes());
     let hash = portal.text("SELECT password_hash FROM users").unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    // A hash made in the `.wasm` verifies natively: the stored format is plain Argon2id.
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let parsed = PasswordHash::new(&hash).unwrap();
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(PASSWORD.as_bytes(), &parsed)
+            .is_ok()
+    );
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(b"not the password", &parsed)
+            .is_err()
+    );
     assert!(!response.logs.contains(&token));
     assert!(!response.logs.contains("argon2id"));
 }

@@ -772,7 +772,15 @@ pub struct Runtime {
 /// The engine every component runs on, as Spin has one for its application.
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::new(&Config::new()).expect("engine"))
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        // `TEST_HOST_PERFMAP=1`: wasmtime writes /tmp/perf-<pid>.map, so `perf record` names the
+        // component's functions (with an unstripped `.wasm` in `TEST_HOST_WASM`).
+        if std::env::var_os("TEST_HOST_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        Engine::new(&config).expect("engine")
+    })
 }
 
 /// The async runtime the host serves requests on.
@@ -792,6 +800,10 @@ pub fn tokio() -> &'static tokio::runtime::Runtime {
 pub fn built_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
     WASM.get_or_init(|| {
+        // `TEST_HOST_WASM=path`: another build of the portal, such as an unstripped one to profile.
+        if let Some(path) = std::env::var_os("TEST_HOST_WASM") {
+            return PathBuf::from(path);
+        }
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         build_wasm(
             Path::new(env!("CARGO_MANIFEST_DIR")),

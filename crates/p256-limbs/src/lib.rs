@@ -1,0 +1,370 @@
+//! P-256 arithmetic on eight 32-bit limbs, for the account portal's one signature behind every
+//! `__session` token and its JWKS's public point: field and scalar Montgomery arithmetic, the
+//! complete mixed addition, and k·G from a table of precomputed multiples.
+//!
+//! Its own crate so that it is compiled with `opt-level = 3` while the rest of the `.wasm` is
+//! built for size: at `opt-level = "z"` these loops are neither unrolled nor inlined and the
+//! signature costs more than p256's.
+//!
+//! Why not p256's own field: its "32-bit" back end multiplies 64-bit words into 128-bit products,
+//! and wasm has no 64×64→128 multiply, so every product is a call to the compiler's `__multi3`.
+//! Profiling the signed-in bounce put about 70% of the component's time in that signature.
+//! Montgomery multiplication on 32-bit limbs needs only wasm's native 64-bit multiply. The
+//! points, the table and the signature format stay p256's; the tests hold every operation here
+//! equal to p256's for random and edge inputs (and the portal's tests hold its signatures equal
+//! to `ecdsa`'s, bit for bit).
+//!
+//! # Threat
+//! The values are secret (an ECDSA nonce, its inverse, the signing key): a branch or a memory
+//! address that depends on one leaks it through timing. Every operation here runs the same
+//! instructions whatever the values: carries and borrows become masks, and the choice between
+//! a value and the value minus the modulus is made by masking both. Only the exponent of
+//! [`Modulus::invert`] (the public `m − 2`) steers branches.
+
+// Limb loops index several arrays in step, as the arithmetic is written on paper.
+#![allow(clippy::needless_range_loop)]
+
+/// A number below a modulus, least significant limb first; in Montgomery form (x·2²⁵⁶ mod m)
+/// wherever arithmetic is done on it.
+pub type Limbs = [u32; 8];
+
+/// A modulus with the constants Montgomery multiplication needs.
+pub struct Modulus {
+    m: Limbs,
+    /// −m⁻¹ mod 2³².
+    neg_inverse: u32,
+    /// 2⁵¹² mod m, which takes a number into Montgomery form.
+    r_squared: Limbs,
+    /// m − 2: Fermat's exponent for inverses.
+    inverse_exponent: Limbs,
+}
+
+/// m − 2. Both moduli's lowest limbs are above 2, so nothing borrows from the next limb (a
+/// compile-time check).
+const fn minus_two(m: Limbs) -> Limbs {
+    assert!(m[0] >= 2);
+    let mut exponent = m;
+    exponent[0] -= 2;
+    exponent
+}
+
+/// p = 2²⁵⁶ − 2²²⁴ + 2¹⁹² + 2⁹⁶ − 1, the prime of P-256's coordinates.
+const P: Limbs = [0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0, 0, 0, 1, 0xffff_ffff];
+
+/// n, the order of P-256's group.
+const N: Limbs = [
+    0xfc63_2551,
+    0xf3b9_cac2,
+    0xa717_9e84,
+    0xbce6_faad,
+    0xffff_ffff,
+    0xffff_ffff,
+    0,
+    0xffff_ffff,
+];
+
+/// The field of P-256's coordinates.
+pub const FIELD: Modulus = Modulus {
+    m: P,
+    neg_inverse: 1,
+    r_squared: [3, 0, 0xffff_ffff, 0xffff_fffb, 0xffff_fffe, 0xffff_ffff, 0xffff_fffd, 4],
+    inverse_exponent: minus_two(P),
+};
+
+/// The order of P-256's group: ECDSA's scalars.
+pub const ORDER: Modulus = Modulus {
+    m: N,
+    neg_inverse: 0xee00_bc4f,
+    r_squared: [
+        0xbe79_eea2,
+        0x8324_4c95,
+        0x49bd_6fa6,
+        0x4699_799c,
+        0x2b6b_ec59,
+        0x2845_b239,
+        0xf3d9_5620,
+        0x66e1_2d94,
+    ],
+    inverse_exponent: minus_two(N),
+};
+
+/// The curve's b, in Montgomery form.
+const B: Limbs = [
+    0x29c4_bddf,
+    0xd89c_df62,
+    0x7884_3090,
+    0xacf0_05cd,
+    0xf721_2ed6,
+    0xe5a2_20ab,
+    0x0487_4834,
+    0xdc30_061d,
+];
+
+/// 1 in the field's Montgomery form (2²⁵⁶ mod p).
+const FIELD_ONE: Limbs = [1, 0, 0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_fffe, 0];
+
+/// a − b over eight limbs, with the borrow out of the top (0 or 1).
+fn subtract(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
+    let mut difference = [0u32; 8];
+    let mut borrow = 0u64;
+    for i in 0..8 {
+        let d = u64::from(a[i]).wrapping_sub(u64::from(b[i])).wrapping_sub(borrow);
+        difference[i] = d as u32;
+        borrow = d >> 63;
+    }
+    (difference, borrow)
+}
+
+/// `value − m` when that does not go below zero, else `value`; `high` is the value's ninth limb
+/// (0 or 1). In constant time.
+fn subtract_if_not_below(value: &Limbs, high: u32, m: &Limbs) -> Limbs {
+    let (difference, borrow) = subtract(value, m);
+    // The whole value went below zero when the borrow out of the ninth limb is set.
+    let below = (u64::from(high).wrapping_sub(borrow) >> 63) as u32;
+    let keep_value = below.wrapping_neg();
+    let mut result = [0u32; 8];
+    for i in 0..8 {
+        result[i] = (value[i] & keep_value) | (difference[i] & !keep_value);
+    }
+    result
+}
+
+impl Modulus {
+    /// a·b·2⁻²⁵⁶ mod m (coarsely integrated operand scanning), for a, b < m.
+    pub fn mul(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        let mut t = [0u32; 8];
+        let mut t8 = 0u32;
+        for &b_i in b {
+            // t += a·b_i
+            let mut carry = 0u64;
+            for j in 0..8 {
+                let sum = u64::from(t[j]) + u64::from(a[j]) * u64::from(b_i) + carry;
+                t[j] = sum as u32;
+                carry = sum >> 32;
+            }
+            let sum = u64::from(t8) + carry;
+            t8 = sum as u32;
+            let t9 = (sum >> 32) as u32;
+            // t = (t + q·m) / 2³², where q makes the low limb vanish.
+            let q = t[0].wrapping_mul(self.neg_inverse);
+            let mut carry = (u64::from(t[0]) + u64::from(q) * u64::from(self.m[0])) >> 32;
+            for j in 1..8 {
+                let sum = u64::from(t[j]) + u64::from(q) * u64::from(self.m[j]) + carry;
+                t[j - 1] = sum as u32;
+                carry = sum >> 32;
+            }
+            let sum = u64::from(t8) + carry;
+            t[7] = sum as u32;
+            t8 = t9 + (sum >> 32) as u32;
+        }
+        subtract_if_not_below(&t, t8, &self.m)
+    }
+
+    /// a + b mod m, for a, b < m.
+    pub fn add(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        let mut sum = [0u32; 8];
+        let mut carry = 0u64;
+        for i in 0..8 {
+            let s = u64::from(a[i]) + u64::from(b[i]) + carry;
+            sum[i] = s as u32;
+            carry = s >> 32;
+        }
+        subtract_if_not_below(&sum, carry as u32, &self.m)
+    }
+
+    /// a − b mod m, for a, b < m.
+    pub fn sub(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        let (mut difference, borrow) = subtract(a, b);
+        // Went below zero: add m back (masked, so the same work either way).
+        let add_back = (borrow as u32).wrapping_neg();
+        let mut carry = 0u64;
+        for i in 0..8 {
+            let s = u64::from(difference[i]) + u64::from(self.m[i] & add_back) + carry;
+            difference[i] = s as u32;
+            carry = s >> 32;
+        }
+        difference
+    }
+
+    /// Into Montgomery form; `a` below m.
+    pub fn to_montgomery(&self, a: &Limbs) -> Limbs {
+        self.mul(a, &self.r_squared)
+    }
+
+    /// Out of Montgomery form.
+    pub fn from_montgomery(&self, a: &Limbs) -> Limbs {
+        self.mul(a, &[1, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    /// a⁻¹ (Montgomery form in and out) by Fermat, a^(m−2), four exponent bits at a time; 0 for
+    /// 0. The exponent is public, so its digits may pick the table entry and the branches.
+    pub fn invert(&self, a: &Limbs) -> Limbs {
+        let mut powers = [[0u32; 8]; 16];
+        powers[1] = *a;
+        for i in 2..16 {
+            powers[i] = self.mul(&powers[i - 1], a);
+        }
+        let mut result: Option<Limbs> = None;
+        for window in (0..64).rev() {
+            let digit = (self.inverse_exponent[window / 8] >> (4 * (window % 8))) & 0xf;
+            if let Some(value) = result.as_mut() {
+                for _ in 0..4 {
+                    *value = self.mul(value, value);
+                }
+            }
+            if digit != 0 {
+                let power = &powers[digit as usize];
+                result = Some(match result {
+                    Some(value) => self.mul(&value, power),
+                    None => *power,
+                });
+            }
+        }
+        result.unwrap_or([0; 8])
+    }
+
+    /// Any 256-bit number mod m, for a modulus above 2²⁵⁵ (both here): one subtraction at most.
+    pub fn reduce(&self, a: &Limbs) -> Limbs {
+        subtract_if_not_below(a, 0, &self.m)
+    }
+}
+
+/// Big-endian bytes to limbs.
+pub fn from_be_bytes(bytes: &[u8; 32]) -> Limbs {
+    let mut limbs = [0u32; 8];
+    for (i, limb) in limbs.iter_mut().enumerate() {
+        let start = 28 - 4 * i;
+        *limb = u32::from_be_bytes([bytes[start], bytes[start + 1], bytes[start + 2], bytes[start + 3]]);
+    }
+    limbs
+}
+
+/// Limbs to big-endian bytes.
+pub fn to_be_bytes(limbs: &Limbs) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    for (i, limb) in limbs.iter().enumerate() {
+        let start = 28 - 4 * i;
+        bytes[start..start + 4].copy_from_slice(&limb.to_be_bytes());
+    }
+    bytes
+}
+
+/// A point in projective coordinates (X:Y:Z), each in the field's Montgomery form.
+#[derive(Clone, Copy)]
+pub struct Projective {
+    x: Limbs,
+    y: Limbs,
+    z: Limbs,
+}
+
+impl Projective {
+    /// The point at infinity, (0:1:0).
+    pub const IDENTITY: Self = Self {
+        x: [0; 8],
+        y: FIELD_ONE,
+        z: [0; 8],
+    };
+
+    /// self + (x, y) for an affine point given in Montgomery form when `add` is all ones, self
+    /// unchanged when it is zero, in constant time (a mask, not a `bool`, so that no compiler
+    /// turns the choice into a branch). Renes–Costello–Batina 2015, algorithm 5 (complete
+    /// mixed addition for a = −3): no exception for self at infinity or self = (x, y).
+    pub fn add_affine_masked(&self, x: &Limbs, y: &Limbs, add: u32) -> Self {
+        let f = &FIELD;
+        let xx = f.mul(&self.x, x);
+        let yy = f.mul(&self.y, y);
+        let xy_pairs = f.sub(&f.mul(&f.add(&self.x, &self.y), &f.add(x, y)), &f.add(&xx, &yy));
+        let yz_pairs = f.add(&f.mul(y, &self.z), &self.y);
+        let xz_pairs = f.add(&f.mul(x, &self.z), &self.x);
+
+        let bz_part = f.sub(&xz_pairs, &f.mul(&B, &self.z));
+        let bz3_part = f.add(&f.add(&bz_part, &bz_part), &bz_part);
+        let yy_m_bzz3 = f.sub(&yy, &bz3_part);
+        let yy_p_bzz3 = f.add(&yy, &bz3_part);
+
+        let z3 = f.add(&f.add(&self.z, &self.z), &self.z);
+        let bxz_part = f.sub(&f.mul(&B, &xz_pairs), &f.add(&z3, &xx));
+        let bxz3_part = f.add(&f.add(&bxz_part, &bxz_part), &bxz_part);
+        let xx3_m_zz3 = f.sub(&f.add(&f.add(&xx, &xx), &xx), &z3);
+
+        let sum = Self {
+            x: f.sub(&f.mul(&yy_p_bzz3, &xy_pairs), &f.mul(&yz_pairs, &bxz3_part)),
+            y: f.add(&f.mul(&yy_p_bzz3, &yy_m_bzz3), &f.mul(&xx3_m_zz3, &bxz3_part)),
+            z: f.add(&f.mul(&yy_m_bzz3, &yz_pairs), &f.mul(&xy_pairs, &xx3_m_zz3)),
+        };
+        let keep_sum = add;
+        let pick = |from_sum: &Limbs, from_self: &Limbs| {
+            let mut limbs = [0u32; 8];
+            for i in 0..8 {
+                limbs[i] = (from_sum[i] & keep_sum) | (from_self[i] & !keep_sum);
+            }
+            limbs
+        };
+        Self {
+            x: pick(&sum.x, &self.x),
+            y: pick(&sum.y, &self.y),
+            z: pick(&sum.z, &self.z),
+        }
+    }
+
+    /// The affine coordinates (x, y), big-endian, out of Montgomery form; (0, 0) for the point
+    /// at infinity.
+    pub fn to_affine_bytes(&self) -> ([u8; 32], [u8; 32]) {
+        let f = &FIELD;
+        let z_inverse = f.invert(&self.z);
+        let x = f.from_montgomery(&f.mul(&self.x, &z_inverse));
+        let y = f.from_montgomery(&f.mul(&self.y, &z_inverse));
+        (to_be_bytes(&x), to_be_bytes(&y))
+    }
+}
+
+/// Windows of four bits over a 256-bit scalar, in a table of k·G.
+pub const WINDOWS: usize = 64;
+/// Entries per window: the digits 1 to 15 (0 is the point at infinity, not stored).
+pub const ENTRIES: usize = 15;
+/// An entry: an affine point as its two 32-byte big-endian coordinates.
+pub const POINT: usize = 64;
+/// The table's size: entry `(w, j)`, which is j·16^w·G, starts at `(w · 15 + j − 1) · 64`.
+pub const TABLE_BYTES: usize = WINDOWS * ENTRIES * POINT;
+
+/// All ones when `a == b`, else zero, without a branch.
+fn mask_if_equal(a: u8, b: u8) -> u32 {
+    let difference = u32::from(a ^ b);
+    // difference − 1 borrows into the top bit only when difference is zero.
+    (difference.wrapping_sub(1) >> 31).wrapping_neg()
+}
+
+/// k·G for a big-endian scalar `k` and a table of multiples of G laid out as [`TABLE_BYTES`]
+/// says: 64 mixed additions. In constant time: each window reads all 15 entries of its row and
+/// keeps one by masking (a digit of zero keeps none, and the addition is masked off).
+pub fn mul_base(table: &[u8; TABLE_BYTES], k: &[u8; 32]) -> Projective {
+    let mut sum = Projective::IDENTITY;
+    for window in 0..WINDOWS {
+        let byte = k[31 - window / 2];
+        let digit = if window % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+        // The kept entry's bytes, gathered four at a time.
+        let mut chosen = [0u32; POINT / 4];
+        for entry in 0..ENTRIES {
+            let keep = mask_if_equal(digit, entry as u8 + 1);
+            let start = (window * ENTRIES + entry) * POINT;
+            for (kept, offered) in chosen.iter_mut().zip(table[start..start + POINT].chunks_exact(4)) {
+                *kept |= u32::from_ne_bytes([offered[0], offered[1], offered[2], offered[3]]) & keep;
+            }
+        }
+        let mut point = [0u8; POINT];
+        for (bytes, word) in point.chunks_exact_mut(4).zip(chosen) {
+            bytes.copy_from_slice(&word.to_ne_bytes());
+        }
+        let mut x = [0u8; 32];
+        let mut y = [0u8; 32];
+        x.copy_from_slice(&point[..32]);
+        y.copy_from_slice(&point[32..]);
+        let x = FIELD.to_montgomery(&from_be_bytes(&x));
+        let y = FIELD.to_montgomery(&from_be_bytes(&y));
+        sum = sum.add_affine_masked(&x, &y, !mask_if_equal(digit, 0));
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests;
