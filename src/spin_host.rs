@@ -416,11 +416,17 @@ async fn read_request(request: IncomingRequest) -> Result<http::Request<Vec<u8>>
         .path_and_query(path_and_query)
         .build()
         .map_err(|_| http::StatusCode::BAD_REQUEST)?;
+    // A GET or HEAD body means nothing to any page (RFC 9110 §9.3.1), so none is read: the
+    // commonest requests skip the body stream's host calls. Spin drops what is left unread.
+    let reads_body = !matches!(method, http::Method::GET | http::Method::HEAD);
     let mut builder = http::Request::builder().method(method).uri(uri);
     for (name, value) in request.headers().entries() {
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&value)) {
             builder = builder.header(name, value);
         }
+    }
+    if !reads_body {
+        return builder.body(Vec::new()).map_err(|_| http::StatusCode::BAD_REQUEST);
     }
     // Read at most one byte past the limit: enough for the portal to answer 413.
     let mut body = Vec::new();
