@@ -73,7 +73,13 @@ fn main() {
     first.assert_status(303);
     let second_step = first.location().to_owned();
     let second_cookies = second.cookie_header().unwrap_or_default();
-    let pages: [NamedRequest<'_>; 6] = [
+    let pages: [NamedRequest<'_>; 7] = [
+        (
+            "GET /healthz (the floor of a portal request)",
+            Box::new(|| {
+                portal.get("/healthz").assert_status(200);
+            }),
+        ),
         (
             "GET /sign-in?redirect_url=%2Fdashboard (anonymous)",
             Box::new(|| {
