@@ -7,8 +7,10 @@ use std::borrow::Cow;
 use maud::{Markup, html};
 
 use super::Ctx;
+use super::bot_check::{self, Protected};
+use super::redirects::link_keeping_redirect;
 use super::render::{Page, PageResult};
-use crate::domain::{FieldError, FieldProblem, OrgId, Role};
+use crate::domain::{EmailAddress, FieldError, FieldProblem, OrgId, Role};
 use crate::error::{FormProblem, PortalError};
 use crate::form::Params;
 use crate::redirect::{self, Flow, RedirectChoice, RedirectTarget};
@@ -55,6 +57,51 @@ impl FormCard<'_> {
             .problem(self.problem)
             .bot_check(self.bot_check && super::bot_check::is_shown(ctx))
             .render(content))
+    }
+}
+
+/// A card whose form asks for an email address alone and is guarded by the bot check (the
+/// waitlist, "forgot password"), with "Already have an account? Sign in" under it.
+pub struct EmailOnlyForm<'p> {
+    pub title: &'p str,
+    pub lead: &'p str,
+    /// The page's own path, which the form posts back to (keeping `redirect_url`).
+    pub path: &'static str,
+    pub flow: Flow,
+    pub protected: Protected,
+    pub button: &'p str,
+}
+
+impl EmailOnlyForm<'_> {
+    /// The form holding `email`, with `problem` when re-shown after a post.
+    pub fn render(
+        self,
+        ctx: &Ctx<'_>,
+        target: &RedirectTarget,
+        choice: Option<&RedirectChoice>,
+        email: &str,
+        problem: Option<&FormProblem>,
+    ) -> PageResult {
+        let strings = ctx.strings;
+        let card = FormCard {
+            title: self.title,
+            lead: self.lead,
+            action: &link_keeping_redirect(ctx, self.path),
+            flow: self.flow,
+            target,
+            choice,
+            problem,
+            bot_check: true,
+        };
+        let fields = html! {
+            (views::Field::new("email_address", strings.email_label, "email", "email")
+                .value(email).error(field_error(ctx, problem, "email_address"))
+                .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
+            (bot_check::widget(ctx, self.protected))
+            button type="submit" { (self.button) }
+        };
+        let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");
+        card.render(ctx, fields, after)
     }
 }
 

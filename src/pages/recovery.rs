@@ -2,19 +2,16 @@
 //! code page asks for the code and the new password. The answer is the same whether or not the
 //! address has an account.
 
-use maud::html;
-
 use super::bot_check::{self, Protected};
 use super::mail;
-use super::parts::{FormCard, alternate_link, prefill};
-use super::redirects::{self, link_keeping_redirect};
+use super::parts::{EmailOnlyForm, prefill};
+use super::redirects;
 use super::render::{PageResult, or_show_form};
 use super::{Ctx, auth};
 use crate::domain::EmailAddress;
 use crate::error::FormProblem;
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::service::email::Purpose;
-use crate::views::Field;
 
 pub fn show(ctx: &Ctx<'_>) -> PageResult {
     let choice = redirects::choose(ctx, Flow::SignIn);
@@ -45,25 +42,14 @@ fn render(
     email: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
-    let mail_strings = strings.mail();
-    let card = FormCard {
+    let mail_strings = ctx.strings.mail();
+    EmailOnlyForm {
         title: mail_strings.forgot_title,
         lead: mail_strings.forgot_lead,
-        action: &link_keeping_redirect(ctx, "/forgot-password"),
+        path: "/forgot-password",
         flow: Flow::SignIn,
-        target,
-        choice,
-        problem,
-        bot_check: true,
-    };
-    let fields = html! {
-        (Field::new("email_address", strings.email_label, "email", "email")
-            .value(email).error(super::parts::field_error(ctx, problem, "email_address"))
-            .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
-        (bot_check::widget(ctx, Protected::ForgotPassword))
-        button type="submit" { (mail_strings.send_code_button) }
-    };
-    let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");
-    card.render(ctx, fields, after)
+        protected: Protected::ForgotPassword,
+        button: mail_strings.send_code_button,
+    }
+    .render(ctx, target, choice, email, problem)
 }

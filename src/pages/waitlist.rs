@@ -6,15 +6,15 @@ use maud::html;
 
 use super::Ctx;
 use super::bot_check::{self, Protected};
-use super::parts::{FormCard, alternate_link, field_error, prefill};
-use super::redirects::{self, link_keeping_redirect};
+use super::parts::{EmailOnlyForm, prefill};
+use super::redirects;
 use super::render::{Page, PageResult, or_show_form};
 use crate::config::SignUpMode;
 use crate::domain::{EmailAddress, FieldError};
 use crate::error::{FormProblem, PortalError};
 use crate::redirect::{Flow, RedirectChoice, RedirectTarget};
 use crate::service::waitlist::{self as rules, JoinRefused};
-use crate::views::{Field, Msg};
+use crate::views::Msg;
 
 fn open(ctx: &Ctx<'_>) -> Result<(), PortalError> {
     if ctx.settings.sign_up_mode() == SignUpMode::Waitlist {
@@ -78,27 +78,16 @@ fn render(
     email: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
-    let waitlist = strings.waitlist();
+    let waitlist = ctx.strings.waitlist();
     let app = &ctx.settings.branding().application_name;
     let lead = waitlist.lead.replace("{app}", app);
-    let card = FormCard {
+    EmailOnlyForm {
         title: waitlist.title,
         lead: &lead,
-        action: &link_keeping_redirect(ctx, "/waitlist"),
+        path: "/waitlist",
         flow: Flow::SignUp,
-        target,
-        choice,
-        problem,
-        bot_check: true,
-    };
-    let fields = html! {
-        (Field::new("email_address", strings.email_label, "email", "email")
-            .value(email).error(field_error(ctx, problem, "email_address"))
-            .required(true).max_length(EmailAddress::MAX_LEN).render(strings))
-        (bot_check::widget(ctx, Protected::Waitlist))
-        button type="submit" { (waitlist.join_button) }
-    };
-    let after = alternate_link(ctx, strings.have_account, strings.sign_in_link, "/sign-in");
-    card.render(ctx, fields, after)
+        protected: Protected::Waitlist,
+        button: waitlist.join_button,
+    }
+    .render(ctx, target, choice, email, problem)
 }
