@@ -342,25 +342,18 @@ pub fn mul_base(table: &[u8; TABLE_BYTES], k: &[u8; 32]) -> Projective {
     for window in 0..WINDOWS {
         let byte = k[31 - window / 2];
         let digit = if window % 2 == 0 { byte & 0x0f } else { byte >> 4 };
-        // The kept entry's bytes, gathered four at a time.
+        // The kept entry as sixteen big-endian words: x's, most significant first, then y's.
         let mut chosen = [0u32; POINT / 4];
         for entry in 0..ENTRIES {
             let keep = mask_if_equal(digit, entry as u8 + 1);
             let start = (window * ENTRIES + entry) * POINT;
             for (kept, offered) in chosen.iter_mut().zip(table[start..start + POINT].chunks_exact(4)) {
-                *kept |= u32::from_ne_bytes([offered[0], offered[1], offered[2], offered[3]]) & keep;
+                *kept |= u32::from_be_bytes([offered[0], offered[1], offered[2], offered[3]]) & keep;
             }
         }
-        let mut point = [0u8; POINT];
-        for (bytes, word) in point.chunks_exact_mut(4).zip(chosen) {
-            bytes.copy_from_slice(&word.to_ne_bytes());
-        }
-        let mut x = [0u8; 32];
-        let mut y = [0u8; 32];
-        x.copy_from_slice(&point[..32]);
-        y.copy_from_slice(&point[32..]);
-        let x = FIELD.to_montgomery(&from_be_bytes(&x));
-        let y = FIELD.to_montgomery(&from_be_bytes(&y));
+        let limbs = |words: &[u32]| -> Limbs { core::array::from_fn(|i| words[7 - i]) };
+        let x = FIELD.to_montgomery(&limbs(&chosen[..8]));
+        let y = FIELD.to_montgomery(&limbs(&chosen[8..]));
         sum = sum.add_affine_masked(&x, &y, !mask_if_equal(digit, 0));
     }
     sum
