@@ -225,6 +225,58 @@ fn users_are_created_found_listed_searched_updated_and_deleted() {
     assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 2);
 }
 
+/// The component's stack is small (256 KiB, `.cargo/config.toml`: every request's fresh memory
+/// is cheaper on Spin the smaller it is), and JSON is read and written recursively: the deepest
+/// metadata the parser accepts goes in, out and back, and a deeper body is a clean refusal.
+#[test]
+fn attack_deeply_nested_metadata_cannot_exhaust_the_stack() {
+    let portal = portal(&[("session_token_public_metadata", "true")]);
+    let id = create(
+        &portal,
+        json!({"email_address": "ada@example.com", "password": PASSWORD}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // serde_json refuses past 128 levels; the body's own object is one of them.
+    let mut deepest = json!(1);
+    for _ in 0..125 {
+        deepest = json!([deepest]);
+    }
+    let metadata = json!({ "deep": deepest });
+    let patched = call(
+        &portal,
+        "PATCH",
+        &format!("/api/v1/users/{id}"),
+        &json!({ "public_metadata": metadata }),
+    );
+    patched.assert_status(200);
+    let read = call(&portal, "GET", &format!("/api/v1/users/{id}"), &Value::Null);
+    assert_eq!(json_of(&read)["public_metadata"], metadata);
+    // The session token carries public metadata: a sign-in writes it into the token as well.
+    let mut browser = Browser::new(&portal);
+    browser.sign_in("ada@example.com", PASSWORD).assert_status(302);
+    browser.get("/user").assert_status(200);
+
+    let too_deep = format!(
+        "{{\"public_metadata\":{{\"a\":{}1{}}}}}",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let refused = portal.send(
+        request("PATCH", &format!("/api/v1/users/{id}"))
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .body(Bytes::from(too_deep))
+            .unwrap(),
+    );
+    assert_eq!(error_code(&refused, 400), "invalid_json");
+    assert_eq!(
+        json_of(&call(&portal, "GET", &format!("/api/v1/users/{id}"), &Value::Null))["public_metadata"],
+        metadata
+    );
+}
+
 #[test]
 fn a_password_hash_from_another_system_is_imported_and_signs_in() {
     use argon2::password_hash::{PasswordHasher, SaltString};

@@ -261,6 +261,23 @@ pub struct HostCalls {
     pub statements: Vec<String>,
     /// URIs of outgoing HTTP requests.
     pub outbound: Vec<String>,
+    /// The largest linear memory the instance had, in bytes. Spin resets an instance's memory
+    /// after every request (up to 2 MiB by memset and copy, the rest given back and faulted in
+    /// again by the next request), so memory is a cost of every request too.
+    pub memory_bytes: usize,
+}
+
+/// Records the largest linear memory an instance asks for (its initial size included: wasmtime
+/// asks the limiter when it creates a memory too).
+impl wasmtime::ResourceLimiter for HostCalls {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.memory_bytes = self.memory_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 /// Per-request store data.
@@ -1037,6 +1054,7 @@ pub async fn dispatch_to(
             calls: HostCalls::default(),
         },
     );
+    store.limiter(|state| &mut state.calls);
     let incoming = store
         .data_mut()
         .http()
