@@ -374,6 +374,7 @@ fn main() {
 
     // What the host itself charges, with a probe component that answers as the portal does.
     let empty = Portal::probe_on_spin(None);
+    let stock = Portal::stock_probe_on_spin();
     let portal_store = Portal::probe_on_spin(Some(&portal.database_path()));
     // As many schema entries as the portal's, each a table of one column: whether the cost is
     // the number of entries or what they declare.
@@ -396,6 +397,7 @@ fn main() {
     println!("| request | req/s |\n| --- | --- |");
     for (name, probe, path) in [
         ("nothing", &empty, "/variables/0"),
+        ("nothing, built with Rust's default 1 MiB stack", &stock, "/variables/0"),
         ("10 variables", &empty, "/variables/10"),
         ("open an empty store, 1 statement", &empty, "/sqlite/1"),
         ("open an empty store, 2 statements", &empty, "/sqlite/2"),
@@ -410,7 +412,7 @@ fn main() {
         let load = wrk(probe.spin_addr().unwrap(), path, None, 2, 16);
         println!("| {name} | {:.0} |", load.per_second);
     }
-    drop((empty, portal_store, small_tables));
+    drop((empty, stock, portal_store, small_tables));
     let _ = std::fs::remove_file(&small_tables_path);
 
     let portal_start = start_up(|| Portal::production_on_spin(PRODUCTION, false), "/healthz");

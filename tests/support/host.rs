@@ -826,6 +826,7 @@ pub fn built_wasm() -> &'static Path {
             Path::new(env!("CARGO_MANIFEST_DIR")),
             &target_tmp.join("portal-wasm"),
             "account_portal",
+            Flags::Project,
         )
     })
 }
@@ -853,22 +854,45 @@ pub fn hello_world_runtime() -> &'static Runtime {
 /// built once per run.
 pub fn probe_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    bench_component_wasm(&WASM, "probe", "probe_component")
+    // Built as the portal is (its stack size above all), since it prices what the portal pays.
+    bench_component_wasm(&WASM, "probe", "probe_component", Flags::Project)
 }
 
-/// The hello-world component's release `.wasm`, built once per run.
+/// The probe built with Rust's defaults (a 1 MiB stack), to price the portal's smaller stack.
+pub fn stock_probe_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    bench_component_wasm(&WASM, "probe", "probe_component", Flags::Stock)
+}
+
+/// The hello-world component's release `.wasm`, built once per run as Spin's template builds it
+/// (Rust's own settings, a 1 MiB stack): the ceiling is Spin's hello-world, not one tuned like
+/// the portal.
 pub fn hello_world_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    bench_component_wasm(&WASM, "hello", "hello_component")
+    bench_component_wasm(&WASM, "hello", "hello_component", Flags::Stock)
 }
 
 /// The release `.wasm` of the component in `benches/<name>`, built into `cell` once per run.
-fn bench_component_wasm(cell: &'static OnceLock<PathBuf>, name: &str, artifact: &str) -> &'static Path {
+fn bench_component_wasm(cell: &'static OnceLock<PathBuf>, name: &str, artifact: &str, flags: Flags) -> &'static Path {
     cell.get_or_init(|| {
         let target_tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches").join(name);
-        build_wasm(&source, &target_tmp.join(format!("{name}-wasm")), artifact)
+        let target_dir = match flags {
+            Flags::Project => target_tmp.join(format!("{name}-wasm")),
+            Flags::Stock => target_tmp.join(format!("{name}-stock-wasm")),
+        };
+        build_wasm(&source, &target_dir, artifact, flags)
     })
+}
+
+/// Which compiler flags a component is built with.
+#[derive(Clone, Copy)]
+enum Flags {
+    /// The project's `.cargo/config.toml` (found from any crate under the repository), as
+    /// `spin build` applies it to the portal.
+    Project,
+    /// None: Rust's defaults, as a component outside this repository is built.
+    Stock,
 }
 
 fn link(component: &Component) -> Runtime {
@@ -947,17 +971,21 @@ fn ensure_wasm_target() {
 
 /// Builds the release `.wasm` of the crate in `source` with the command `spin build` runs, and
 /// answers its path.
-fn build_wasm(source: &Path, target_dir: &Path, artifact: &str) -> PathBuf {
+fn build_wasm(source: &Path, target_dir: &Path, artifact: &str, flags: Flags) -> PathBuf {
     ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(source)
         .args(["build", "--target", "wasm32-wasip1", "--release", "--quiet"])
         .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("run cargo build for the component");
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    match flags {
+        Flags::Project => command.env_remove("RUSTFLAGS"),
+        // A set RUSTFLAGS, even empty, replaces every `rustflags` of the config files.
+        Flags::Stock => command.env("RUSTFLAGS", ""),
+    };
+    let status = command.status().expect("run cargo build for the component");
     assert!(status.success(), "cargo build --target wasm32-wasip1 --release failed");
     let path = target_dir.join(format!("wasm32-wasip1/release/{artifact}.wasm"));
     assert!(path.is_file(), "cargo build made no {}", path.display());

@@ -220,6 +220,15 @@ impl Portal {
     /// The probe component (`benches/probe`) run by the real `spin up`, on a copy of the store at
     /// `database` (a fresh, empty one without).
     pub fn probe_on_spin(database: Option<&std::path::Path>) -> Self {
+        Self::some_probe_on_spin(host::probe_wasm(), database)
+    }
+
+    /// [`Portal::probe_on_spin`] with the probe built with Rust's defaults (a 1 MiB stack).
+    pub fn stock_probe_on_spin() -> Self {
+        Self::some_probe_on_spin(host::stock_probe_wasm(), None)
+    }
+
+    fn some_probe_on_spin(wasm: &std::path::Path, database: Option<&std::path::Path>) -> Self {
         let mut manifest =
             String::from("spin_manifest_version = 2\n\n[application]\nname = \"probe\"\n\n[variables]\n");
         for i in 0..10 {
@@ -232,7 +241,7 @@ impl Portal {
         for i in 0..10 {
             manifest.push_str(&format!("v{i} = \"{{{{ v{i} }}}}\"\n"));
         }
-        Self::component_on_spin("probe", host::probe_wasm(), &manifest, |dir| {
+        Self::component_on_spin("probe", wasm, &manifest, |dir| {
             if let Some(database) = database {
                 // A consistent copy, write-ahead log included.
                 let copy = dir.join(".spin/sqlite_db.db");
