@@ -31,6 +31,9 @@ pub type Limbs = [u32; 8];
 /// A modulus with the constants Montgomery multiplication needs.
 pub struct Modulus {
     m: Limbs,
+    /// Whether m is P-256's field prime, whose sparse limbs let the reduction add instead of
+    /// multiply (a public property of the modulus, so branching on it leaks nothing).
+    is_field_prime: bool,
     /// −m⁻¹ mod 2³².
     neg_inverse: u32,
     /// 2⁵¹² mod m, which takes a number into Montgomery form.
@@ -66,6 +69,7 @@ const N: Limbs = [
 /// The field of P-256's coordinates.
 pub const FIELD: Modulus = Modulus {
     m: P,
+    is_field_prime: true,
     neg_inverse: 1,
     r_squared: [3, 0, 0xffff_ffff, 0xffff_fffb, 0xffff_fffe, 0xffff_ffff, 0xffff_fffd, 4],
     inverse_exponent: minus_two(P),
@@ -74,6 +78,7 @@ pub const FIELD: Modulus = Modulus {
 /// The order of P-256's group: ECDSA's scalars.
 pub const ORDER: Modulus = Modulus {
     m: N,
+    is_field_prime: false,
     neg_inverse: 0xee00_bc4f,
     r_squared: [
         0xbe79_eea2,
@@ -102,6 +107,46 @@ const B: Limbs = [
 
 /// 1 in the field's Montgomery form (2²⁵⁶ mod p).
 const FIELD_ONE: Limbs = [1, 0, 0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_fffe, 0];
+
+/// One row of Montgomery multiplication: (t, t8) += a·b_i, answering the limb above t8.
+#[inline(always)]
+fn add_product(t: &mut Limbs, t8: &mut u32, a: &Limbs, b_i: u32) -> u32 {
+    let mut carry = 0u64;
+    for j in 0..8 {
+        let sum = u64::from(t[j]) + u64::from(a[j]) * u64::from(b_i) + carry;
+        t[j] = sum as u32;
+        carry = sum >> 32;
+    }
+    let sum = u64::from(*t8) + carry;
+    *t8 = sum as u32;
+    (sum >> 32) as u32
+}
+
+/// a·b·2⁻²⁵⁶ mod p: [`Modulus::mul`] for the field prime, whose reduction step needs no
+/// multiplication by p's limbs. With −p⁻¹ ≡ 1 (mod 2³²) the multiple of p to add is q = t₀, and
+/// t + q·p = t − q + q·2⁹⁶ + q·2¹⁹² − q·2²²⁴ + q·2²⁵⁶: the low limb cancels, so one limb down
+/// that is t's upper limbs plus q at limbs 2 and 5 and q·(2³² − 1) at limbs 6–7. The same
+/// value as the generic step, so the same bounds hold.
+fn mul_mod_p(a: &Limbs, b: &Limbs) -> Limbs {
+    let mut t = [0u32; 8];
+    let mut t8 = 0u32;
+    for &b_i in b {
+        let t9 = add_product(&mut t, &mut t8, a, b_i);
+        let q = u64::from(t[0]);
+        let q_times_mask = q * 0xffff_ffff;
+        let addends = [0, 0, q, 0, 0, q, q_times_mask & 0xffff_ffff, q_times_mask >> 32];
+        let mut carry = 0u64;
+        for j in 0..7 {
+            let sum = u64::from(t[j + 1]) + addends[j] + carry;
+            t[j] = sum as u32;
+            carry = sum >> 32;
+        }
+        let sum = u64::from(t8) + addends[7] + carry;
+        t[7] = sum as u32;
+        t8 = t9 + (sum >> 32) as u32;
+    }
+    subtract_if_not_below(&t, t8, &P)
+}
 
 /// a − b over eight limbs, with the borrow out of the top (0 or 1).
 fn subtract(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
@@ -132,19 +177,13 @@ fn subtract_if_not_below(value: &Limbs, high: u32, m: &Limbs) -> Limbs {
 impl Modulus {
     /// a·b·2⁻²⁵⁶ mod m (coarsely integrated operand scanning), for a, b < m.
     pub fn mul(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        if self.is_field_prime {
+            return mul_mod_p(a, b);
+        }
         let mut t = [0u32; 8];
         let mut t8 = 0u32;
         for &b_i in b {
-            // t += a·b_i
-            let mut carry = 0u64;
-            for j in 0..8 {
-                let sum = u64::from(t[j]) + u64::from(a[j]) * u64::from(b_i) + carry;
-                t[j] = sum as u32;
-                carry = sum >> 32;
-            }
-            let sum = u64::from(t8) + carry;
-            t8 = sum as u32;
-            let t9 = (sum >> 32) as u32;
+            let t9 = add_product(&mut t, &mut t8, a, b_i);
             // t = (t + q·m) / 2³², where q makes the low limb vanish.
             let q = t[0].wrapping_mul(self.neg_inverse);
             let mut carry = (u64::from(t[0]) + u64::from(q) * u64::from(self.m[0])) >> 32;
@@ -318,14 +357,26 @@ impl Projective {
     }
 }
 
-/// Windows of four bits over a 256-bit scalar, in a table of k·G.
-pub const WINDOWS: usize = 64;
-/// Entries per window: the digits 1 to 15 (0 is the point at infinity, not stored).
-pub const ENTRIES: usize = 15;
-/// An entry: an affine point as its two 32-byte big-endian coordinates.
+/// Windows of four bits over a 256-bit scalar, in a table of k·G: 64, and one more for the carry
+/// out of the top window when the digits are made signed.
+pub const WINDOWS: usize = 65;
+/// Entries per window: the digit magnitudes 1 to 8 (digits run from −8 to 7; a negative one
+/// uses its magnitude's entry with y negated, 0 is the point at infinity, not stored).
+pub const ENTRIES: usize = 8;
+/// An entry: an affine point as its two coordinates, each 32 big-endian bytes in the field's
+/// Montgomery form ([`table_entry`]).
 pub const POINT: usize = 64;
-/// The table's size: entry `(w, j)`, which is j·16^w·G, starts at `(w · 15 + j − 1) · 64`.
+/// The table's size: entry `(w, j)`, which is j·16^w·G, starts at `(w · 8 + j − 1) · 64`.
 pub const TABLE_BYTES: usize = WINDOWS * ENTRIES * POINT;
+
+/// A table entry for the affine point (x, y) given as big-endian coordinates: the coordinates in
+/// Montgomery form, so that the table walk uses them as they are.
+pub fn table_entry(x: &[u8; 32], y: &[u8; 32]) -> [u8; POINT] {
+    let mut entry = [0u8; POINT];
+    entry[..32].copy_from_slice(&to_be_bytes(&FIELD.to_montgomery(&FIELD.reduce(&from_be_bytes(x)))));
+    entry[32..].copy_from_slice(&to_be_bytes(&FIELD.to_montgomery(&FIELD.reduce(&from_be_bytes(y)))));
+    entry
+}
 
 /// All ones when `a == b`, else zero, without a branch.
 fn mask_if_equal(a: u8, b: u8) -> u32 {
@@ -335,26 +386,43 @@ fn mask_if_equal(a: u8, b: u8) -> u32 {
 }
 
 /// k·G for a big-endian scalar `k` and a table of multiples of G laid out as [`TABLE_BYTES`]
-/// says: 64 mixed additions. In constant time: each window reads all 15 entries of its row and
-/// keeps one by masking (a digit of zero keeps none, and the addition is masked off).
+/// says: 65 mixed additions. k is read as 65 signed digits from −8 to 7 (a nibble of 8 or more
+/// becomes the nibble − 16 and carries one into the next window), so each window needs only
+/// eight entries. In constant time: the digits are made with arithmetic, not branches; each
+/// window reads all eight entries of its row and keeps one by masking, negates y by masking,
+/// and a digit of zero masks the addition off.
 pub fn mul_base(table: &[u8; TABLE_BYTES], k: &[u8; 32]) -> Projective {
     let mut sum = Projective::IDENTITY;
+    let mut carry = 0u8;
     for window in 0..WINDOWS {
-        let byte = k[31 - window / 2];
-        let digit = if window % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+        let nibble = match window {
+            64 => 0,
+            _ => {
+                let byte = k[31 - window / 2];
+                if window % 2 == 0 { byte & 0x0f } else { byte >> 4 }
+            }
+        };
+        // 0 to 16; 8 and above is the negative digit digit − 16, carrying one on.
+        let digit = nibble + carry;
+        carry = (digit + 8) >> 4;
+        let negative = 0u8.wrapping_sub(carry);
+        let magnitude = (16u8.wrapping_sub(digit) & negative) | (digit & !negative);
         // The kept entry as sixteen big-endian words: x's, most significant first, then y's.
         let mut chosen = [0u32; POINT / 4];
         for entry in 0..ENTRIES {
-            let keep = mask_if_equal(digit, entry as u8 + 1);
+            let keep = mask_if_equal(magnitude, entry as u8 + 1);
             let start = (window * ENTRIES + entry) * POINT;
             for (kept, offered) in chosen.iter_mut().zip(table[start..start + POINT].chunks_exact(4)) {
                 *kept |= u32::from_be_bytes([offered[0], offered[1], offered[2], offered[3]]) & keep;
             }
         }
         let limbs = |words: &[u32]| -> Limbs { core::array::from_fn(|i| words[7 - i]) };
-        let x = FIELD.to_montgomery(&limbs(&chosen[..8]));
-        let y = FIELD.to_montgomery(&limbs(&chosen[8..]));
-        sum = sum.add_affine_masked(&x, &y, !mask_if_equal(digit, 0));
+        let x = limbs(&chosen[..8]);
+        let y = limbs(&chosen[8..]);
+        let negated_y = FIELD.sub(&[0; 8], &y);
+        let negate = u32::from(carry).wrapping_neg();
+        let y: Limbs = core::array::from_fn(|i| (negated_y[i] & negate) | (y[i] & !negate));
+        sum = sum.add_affine_masked(&x, &y, !mask_if_equal(magnitude, 0));
     }
     sum
 }

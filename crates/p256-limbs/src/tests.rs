@@ -58,6 +58,35 @@ fn out_of_order(limbs: &Limbs) -> Scalar {
 }
 
 #[test]
+fn the_field_primes_own_reduction_equals_the_generic_one() {
+    // Attack: a carry lost in the sparse reduction (which adds where the generic step
+    // multiplies) would show only for some limbs; many random products and every edge pair.
+    let generic = Modulus {
+        is_field_prime: false,
+        ..FIELD
+    };
+    let mut values: Vec<Limbs> = field_samples().iter().map(into_field).collect();
+    values.extend([
+        [0; 8],
+        FIELD_ONE,
+        FIELD.reduce(&[u32::MAX; 8]),
+        [u32::MAX, u32::MAX, u32::MAX, 0, 0, 0, 1, u32::MAX - 1],
+    ]);
+    for a in &values {
+        for b in &values {
+            assert_eq!(FIELD.mul(a, b), generic.mul(a, b));
+        }
+    }
+    for _ in 0..5_000 {
+        let (a, b) = (
+            FIELD.reduce(&from_be_bytes(&random_bytes())),
+            FIELD.reduce(&from_be_bytes(&random_bytes())),
+        );
+        assert_eq!(FIELD.mul(&a, &b), generic.mul(&a, &b));
+    }
+}
+
+#[test]
 fn field_arithmetic_matches_p256() {
     // Attack: a carry lost in a corner of the arithmetic signs with a wrong k·G, and a
     // signature over a wrong point can leak the key.
@@ -157,30 +186,65 @@ fn mixed_addition_matches_p256_at_infinity_doubling_and_at_random() {
     }
 }
 
+/// The table as the portal ships it: entry (w, j) is j·16^w·G, by p256's own arithmetic.
+fn p256_table() -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut table = Vec::with_capacity(TABLE_BYTES);
+    let mut base = ProjectivePoint::GENERATOR;
+    for _ in 0..WINDOWS {
+        let mut multiple = base;
+        for _ in 0..ENTRIES {
+            let encoded = multiple.to_affine().to_encoded_point(false);
+            let coordinate = |c: &[u8]| -> [u8; 32] { c.try_into().unwrap() };
+            table.extend_from_slice(&table_entry(
+                &coordinate(encoded.x().unwrap()),
+                &coordinate(encoded.y().unwrap()),
+            ));
+            multiple += base;
+        }
+        base = base.double().double().double().double();
+    }
+    table
+}
+
 #[test]
 fn base_multiplication_from_a_table_matches_p256() {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
-    // The table as the portal ships it: entry (w, j) is j·16^w·G.
-    let mut table = vec![0u8; TABLE_BYTES];
-    let mut base = ProjectivePoint::GENERATOR;
-    for window in 0..WINDOWS {
-        let mut multiple = base;
-        for entry in 0..ENTRIES {
-            let encoded = multiple.to_affine().to_encoded_point(false);
-            let start = (window * ENTRIES + entry) * POINT;
-            table[start..start + POINT].copy_from_slice(&encoded.as_bytes()[1..]);
-            multiple += base;
-        }
-        base = multiple;
-    }
+    let table = p256_table();
     let table: &[u8; TABLE_BYTES] = table.as_slice().try_into().unwrap();
-    // Scalars whose digits are all zero but one, all fifteen, and random.
-    let mut scalars = vec![Scalar::ONE, -Scalar::ONE, Scalar::from(16u64), Scalar::from(0xf0u64)];
-    scalars.extend((0..16).map(|_| Scalar::random(&mut OsRng)));
+    // Attack: a wrong signed digit (a lost carry, a negation kept or dropped) signs with a wrong
+    // k·G. Scalars whose digits are all zero but one, each magnitude and sign, digits of 8 (the
+    // most negative), long carry chains (…fff + 1), a carry out of the top window, and random.
+    let from_hex = |hex: &str| {
+        let bytes: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        Scalar::from_repr(*FieldBytes::from_slice(&bytes)).unwrap()
+    };
+    let mut scalars = vec![
+        Scalar::ONE,
+        -Scalar::ONE,
+        -Scalar::from(2u64),
+        Scalar::from(7u64),
+        Scalar::from(8u64),
+        Scalar::from(9u64),
+        Scalar::from(15u64),
+        Scalar::from(16u64),
+        Scalar::from(0xf0u64),
+        Scalar::from(0x8888_8888_8888_8888u64),
+        Scalar::from(0x7777_7777_7777_7777u64),
+        Scalar::from(u64::MAX),
+        from_hex("8000000000000000000000000000000000000000000000000000000000000000"),
+        from_hex("f888888888888888888888888888888888888888888888888888888888888888"),
+        from_hex("7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+    ];
+    scalars.extend((0..32).map(|_| Scalar::random(&mut OsRng)));
     for k in scalars {
         let expected = (ProjectivePoint::GENERATOR * k).to_affine().to_encoded_point(false);
         let (x, y) = mul_base(table, &k.to_bytes().into()).to_affine_bytes();
-        assert_eq!(&x[..], &expected.x().unwrap()[..]);
-        assert_eq!(&y[..], &expected.y().unwrap()[..]);
+        assert_eq!(&x[..], &expected.x().unwrap()[..], "{k:?}");
+        assert_eq!(&y[..], &expected.y().unwrap()[..], "{k:?}");
     }
+    // Zero is the point at infinity.
+    assert_eq!(mul_base(table, &[0; 32]).to_affine_bytes(), ([0; 32], [0; 32]));
 }
