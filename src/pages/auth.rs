@@ -108,11 +108,8 @@ pub fn two_step_setup(location: &str) -> String {
     format!("/user/two-step?{query}")
 }
 
-/// The long-lived cookie that tells one browser from another for new-device notices. It only
-/// says "this browser was here before": it grants nothing.
-const DEVICE_COOKIE_LIFETIME: i64 = 2 * 365 * 24 * 3600;
-
-/// Records this browser for `user` and, when it is new to an account that has signed in
+/// Records this browser for `user` (a long-lived cookie that only says "this browser was here
+/// before": it grants nothing) and, when it is new to an account that has signed in
 /// elsewhere, emails "this wasn't me" (a failure to send is logged; the sign-in stands).
 fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
     let production = !ctx.settings.is_development();
@@ -128,7 +125,8 @@ fn notice_new_device(ctx: &Ctx<'_>, user: &User, session: &PortalSession) {
             ctx.add_cookie(session::set_cookie(
                 name,
                 &token,
-                DEVICE_COOKIE_LIFETIME,
+                // Set once, never renewed: the store forgets a browser after this long.
+                email_rules::DEVICE_LIFETIME,
                 &ctx.portal_cookie_scope(),
             ));
             token

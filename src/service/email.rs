@@ -427,12 +427,26 @@ pub fn end_flows(db: &dyn Db, user_id: &UserId, email: &str, now: i64) -> Result
 /// Records the browser (its device cookie) for `user_id`. `true` when the account should hear
 /// of it: the browser is new to an account that has signed in elsewhere before (the first
 /// browser of an account, the one it signed up in, is simply recorded).
+/// A browser new to the account also forgets the account's browsers whose cookie has expired
+/// (first seen more than [`DEVICE_LIFETIME`] ago), so the table does not only grow; a known
+/// browser's sign-in runs no statement more. They are counted first: a sign-in from a new
+/// browser into an account last used years ago is exactly the one its owner should hear of.
 pub fn is_new_device(db: &dyn Db, user_id: &UserId, device_token: &str, now: i64) -> Result<bool, DbError> {
     let inserted = store::remember_device(db, user_id, &token_hash(device_token), now)?;
-    Ok(inserted && store::count_devices(db, user_id)? > 1)
+    if !inserted {
+        return Ok(false);
+    }
+    let seen_elsewhere = store::count_devices(db, user_id)? > 1;
+    store::forget_devices_seen_before(db, user_id, now - DEVICE_LIFETIME)?;
+    Ok(seen_elsewhere)
 }
 
-/// A "this wasn't me" link token for a session just started.
+/// How long the browser cookie behind [`is_new_device`] lives. It is set once and never
+/// renewed, so a browser first seen longer ago than this is no longer recognisable.
+pub const DEVICE_LIFETIME: i64 = 2 * 365 * 24 * 3600;
+
+/// A "this wasn't me" link token for a session just started (expired ones are deleted as
+/// emails are sent: [`admit_send`]).
 pub fn new_sign_in_notice(db: &dyn Db, session_id: &SessionId, user_id: &UserId, now: i64) -> Result<String, DbError> {
     let (token, hash) = new_token();
     store::insert_sign_in_notice(db, &hash, session_id, user_id, now + NOTICE_LIFETIME)?;

@@ -228,6 +228,16 @@ pub fn remember_device(db: &dyn Db, user_id: &UserId, device_hash: &[u8], now: i
     Ok(!rows.is_empty())
 }
 
+/// Forgets a user's browsers first seen before `before`: their device cookie has expired since
+/// (it is set once, for a fixed lifetime), so they can never be recognised again.
+pub fn forget_devices_seen_before(db: &dyn Db, user_id: &UserId, before: i64) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM known_devices WHERE user_id = ? AND first_seen_at < ?",
+        &[user_id.into(), before.into()],
+    )?;
+    Ok(())
+}
+
 pub fn count_devices(db: &dyn Db, user_id: &UserId) -> Result<i64, DbError> {
     query_row(
         db,

@@ -154,16 +154,47 @@ fn code_sign_in_counts_toward_the_account_lockout() {
 #[test]
 fn a_notice_link_works_once() {
     let db = db();
-    let user = crate::domain::UserId::from_stored("user_1".into());
+    let user = user_1(&db);
+    let session = SessionId::from_stored("sess_1".into());
+    let token = new_sign_in_notice(&db, &session, &user, 1000).unwrap();
+    assert_eq!(take_sign_in_notice(&db, &token, 1001).unwrap(), Some((session, user)));
+    assert_eq!(take_sign_in_notice(&db, &token, 1002).unwrap(), None);
+}
+
+fn user_1(db: &MemoryDb) -> crate::domain::UserId {
     db.execute(
         "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('user_1', 'a@x.com', 'h', 0, 0)",
         &[],
     )
     .unwrap();
-    let session = SessionId::from_stored("sess_1".into());
-    let token = new_sign_in_notice(&db, &session, &user, 1000).unwrap();
-    assert_eq!(take_sign_in_notice(&db, &token, 1001).unwrap(), Some((session, user)));
-    assert_eq!(take_sign_in_notice(&db, &token, 1002).unwrap(), None);
+    crate::domain::UserId::from_stored("user_1".into())
+}
+
+fn count(db: &MemoryDb, sql: &str) -> i64 {
+    db.execute(sql, &[]).unwrap()[0].integer(0).unwrap()
+}
+
+#[test]
+fn browsers_whose_cookie_expired_are_forgotten_and_still_count_once() {
+    let db = db();
+    let user = user_1(&db);
+    let first = 1_000;
+    assert!(
+        !is_new_device(&db, &user, "sign-up-browser", first).unwrap(),
+        "the account's first browser"
+    );
+    assert!(
+        !is_new_device(&db, &user, "sign-up-browser", first + 10).unwrap(),
+        "a known browser"
+    );
+    // Years later, a browser nobody has seen: the owner hears of it (the stale browser still
+    // counts), and the stale one is forgotten.
+    let later = first + DEVICE_LIFETIME + 1;
+    assert!(is_new_device(&db, &user, "new-browser", later).unwrap());
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM known_devices"), 1);
+    // A browser seen within the lifetime stays.
+    assert!(is_new_device(&db, &user, "third-browser", later + 5).unwrap());
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM known_devices"), 2);
 }
 
 #[test]
