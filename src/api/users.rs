@@ -193,10 +193,22 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
             )
             .on_field("password_digest"));
         }
-        (Some(plain), None) => NewPassword::Plain {
-            password: plain,
-            min_chars: ctx.settings.password_min_length(),
-        },
+        (Some(plain), None) => {
+            let identities = [
+                body.email_address.as_str(),
+                body.username.as_deref().unwrap_or_default(),
+            ];
+            if crate::pages::passwords::refuses_if_valid(ctx, plain, &identities) {
+                return Err(field_error(&vec![(
+                    "password",
+                    FieldError::Password(crate::security::password::PasswordProblem::Breached),
+                )]));
+            }
+            NewPassword::Plain {
+                password: plain,
+                min_chars: ctx.settings.password_min_length(),
+            }
+        }
         (None, Some(digest)) => NewPassword::Imported(digest),
         (None, None) => NewPassword::None,
     };

@@ -15,7 +15,7 @@ pub(crate) mod mail;
 pub mod oauth;
 pub(crate) mod parts;
 pub mod passkeys;
-mod passwords;
+pub(crate) mod passwords;
 mod redirects;
 pub mod render;
 

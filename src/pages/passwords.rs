@@ -1,5 +1,5 @@
 //! The breached-password check every new password passes (sign-up, joining from an invitation,
-//! a change on `/user`, a reset), asking the range API (`security::breach`) with a 2-second
+//! a change on `/user`, a reset, a user created by the Backend API with a password), asking the range API (`security::breach`) with a 2-second
 //! limit. A breached password is a field problem at the password; a service that cannot be
 //! asked lets the password through and logs it, unless the operator chose to fail closed.
 
@@ -18,9 +18,23 @@ pub const LIMIT: Duration = Duration::from_secs(2);
 
 /// Checks `password` (posted as `field`) against known breaches.
 pub fn check_not_breached(ctx: &Ctx<'_>, password: &str, field: &'static str) -> Result<(), PortalError> {
+    if refuses(ctx, password) {
+        return Err(breached(field));
+    }
+    Ok(())
+}
+
+/// The field problem of a refused password.
+fn breached(field: &'static str) -> PortalError {
+    FormProblem::fields(vec![(field, FieldError::Password(PasswordProblem::Breached))]).into()
+}
+
+/// Whether the breach check refuses `password`, with the operator's mode (`block`, `warn`,
+/// `off`) and failure policy applied.
+fn refuses(ctx: &Ctx<'_>, password: &str) -> bool {
     let check = ctx.settings.breach_check();
     if check.mode == BreachMode::Off || password.is_empty() {
-        return Ok(());
+        return false;
     }
     let (prefix, suffix) = breach::split_hash(password);
     let seen = breach::range_request(&check.api_origin, &prefix)
@@ -34,25 +48,22 @@ pub fn check_not_breached(ctx: &Ctx<'_>, password: &str, field: &'static str) ->
             let body = String::from_utf8(response.into_body()).map_err(|_| "not UTF-8".to_owned())?;
             breach::times_seen(&body, &suffix).ok_or_else(|| "not a range answer".to_owned())
         });
-    let refuse = || -> PortalError {
-        FormProblem::fields(vec![(field, FieldError::Password(PasswordProblem::Breached))]).into()
-    };
     match seen {
-        Ok(0) => Ok(()),
+        Ok(0) => false,
         Ok(times) if check.mode == BreachMode::Warn => {
             eprintln!(
                 "password: a new password seen {times} times in breaches was accepted (password_breach_check = warn)"
             );
-            Ok(())
+            false
         }
-        Ok(_) => Err(refuse()),
+        Ok(_) => true,
         Err(problem) if check.fail_closed => {
             eprintln!("password: the breach check failed ({problem}); refused (password_breach_fail_closed)");
-            Err(refuse())
+            true
         }
         Err(problem) => {
             eprintln!("password: the breach check failed ({problem}); the password was accepted unchecked");
-            Ok(())
+            false
         }
     }
 }
@@ -66,11 +77,18 @@ pub fn check_if_valid(
     identities: &[&str],
     field: &'static str,
 ) -> Result<(), PortalError> {
-    let min_chars = ctx.settings.password_min_length();
-    if crate::security::password::check_new_password(password, identities, min_chars).is_ok() {
-        check_not_breached(ctx, password, field)?;
+    if refuses_if_valid(ctx, password, identities) {
+        return Err(breached(field));
     }
     Ok(())
+}
+
+/// Whether a new `password` of an account known by `identities` passes the cheap rules and is
+/// then refused by the breach check (the Backend API's user creation asks this; the rules
+/// report their own problems).
+pub fn refuses_if_valid(ctx: &Ctx<'_>, password: &str, identities: &[&str]) -> bool {
+    let min_chars = ctx.settings.password_min_length();
+    crate::security::password::check_new_password(password, identities, min_chars).is_ok() && refuses(ctx, password)
 }
 
 /// [`check_if_valid`] for a sign-up's password.

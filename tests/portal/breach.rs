@@ -224,3 +224,43 @@ fn an_operator_minimum_holds_on_every_road_a_new_password_takes() {
     assert_eq!(super::api::error_code(&created, 422), "invalid_field");
     assert!(created.body.contains("Use at least 12 characters."), "{}", created.body);
 }
+
+#[test]
+fn attack_a_breached_password_is_refused_when_the_backend_api_creates_a_user() {
+    use serde_json::json;
+    let (origin, asked) = range_server(Behaviour::Answer);
+    let portal = portal_checking(&origin, &[("api_secret_key", crate::api::KEY)]);
+    let refused = crate::api::call(
+        &portal,
+        "POST",
+        "/api/v1/users",
+        &json!({"email_address": "ada@example.com", "password": BREACHED}),
+    );
+    assert_eq!(crate::api::error_code(&refused, 422), "invalid_field");
+    assert_eq!(crate::api::json_of(&refused)["error"]["field"], "password");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 0, "nothing stored");
+    assert!(
+        asked
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|received| received.path == format!("/range/{BREACHED_PREFIX}")),
+        "the range API was asked for the hash's prefix"
+    );
+    // A password the cheap rules refuse costs no request and answers as those rules do.
+    let before = asked.lock().unwrap().len();
+    let short = crate::api::call(
+        &portal,
+        "POST",
+        "/api/v1/users",
+        &json!({"email_address": "ada@example.com", "password": "short"}),
+    );
+    assert_eq!(crate::api::error_code(&short, 422), "invalid_field");
+    assert_eq!(asked.lock().unwrap().len(), before);
+    // A clean password goes through.
+    crate::api::create(
+        &portal,
+        json!({"email_address": "ada@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(portal.count("SELECT COUNT(*) FROM users"), 1);
+}
