@@ -6,7 +6,8 @@
 //! `BENCH_SKIP_MILLION=1` skips the million-row store). Each portal row runs right after a
 //! hello-world run, and its share is against that run: the machine's other load moves both.
 //! Throughput is `wrk -t2 -c16`; the posts are single requests one after another (median),
-//! against a native Argon2id verify with the same parameters. Then: the same on PostgreSQL (the
+//! against a native Argon2id verify with the same parameters (the `argon2` crate the portal
+//! uses, and libargon2, the reference C implementation, when it is installed). Then: the same on PostgreSQL (the
 //! tests' own server), two Spin processes on one PostgreSQL, `spin up` to the first answer, and
 //! the hot requests again with a million users and sessions in the store.
 
@@ -313,6 +314,7 @@ fn main() {
             })
             .collect(),
     );
+    let reference = libargon2_verify_time(&stored);
     let sign_in = sign_in_post(&portal, "ada@example.com", posts);
     let sign_up = sign_up_post(&portal, "plain", posts);
     let breach_checking = Portal::production_on_spin(
@@ -325,15 +327,23 @@ fn main() {
     );
     let sign_up_checked = sign_up_post(&breach_checking, "checked", posts);
     println!("\nposts, one after another, median of {posts}:\n");
+    let reference_heading = reference.map_or_else(
+        || "libargon2 (not installed)".to_owned(),
+        |time| format!("libargon2's verify ({:.1} ms)", ms(time)),
+    );
     println!(
-        "| request | median | against a native Argon2id verify ({:.1} ms) |\n| --- | --- | --- |",
+        "| request | median | against a native Argon2id verify, the `argon2` crate ({:.1} ms) | against {reference_heading} |\n| --- | --- | --- | --- |",
         ms(native)
     );
     let post_row = |name: &str, time: Duration| {
         println!(
-            "| {name} | {:.1} ms | {:.2}× |",
+            "| {name} | {:.1} ms | {:.2}× | {} |",
             ms(time),
-            time.as_secs_f64() / native.as_secs_f64()
+            time.as_secs_f64() / native.as_secs_f64(),
+            reference.map_or_else(
+                || "–".to_owned(),
+                |reference| format!("{:.2}×", time.as_secs_f64() / reference.as_secs_f64())
+            )
         );
     };
     post_row("`POST /sign-in`, right password", sign_in);
@@ -444,6 +454,44 @@ fn main() {
             ms(after)
         );
     }
+}
+
+/// The median of ten verifies of `stored` by libargon2, the reference C implementation (Debian's
+/// `libargon2-1`, which `.ci/run` installs), loaded at run time; `None` where it is missing.
+fn libargon2_verify_time(stored: &str) -> Option<Duration> {
+    use std::ffi::{CString, c_char, c_int, c_void};
+    unsafe extern "C" {
+        fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    const RTLD_NOW: c_int = 2;
+    type Verify = unsafe extern "C" fn(encoded: *const c_char, pwd: *const c_void, pwdlen: usize) -> c_int;
+    let library = CString::new("libargon2.so.1").unwrap();
+    let name = CString::new("argon2id_verify").unwrap();
+    // SAFETY: dlopen/dlsym with NUL-terminated names; the symbol, when found, is libargon2's
+    // `int argon2id_verify(const char *encoded, const void *pwd, size_t pwdlen)`.
+    let verify: Verify = unsafe {
+        let handle = dlopen(library.as_ptr(), RTLD_NOW);
+        if handle.is_null() {
+            return None;
+        }
+        let symbol = dlsym(handle, name.as_ptr());
+        if symbol.is_null() {
+            return None;
+        }
+        std::mem::transmute::<*mut c_void, Verify>(symbol)
+    };
+    let encoded = CString::new(stored).unwrap();
+    let times = (0..10)
+        .map(|_| {
+            let start = Instant::now();
+            // SAFETY: the encoded hash is NUL-terminated and the password a live byte slice.
+            let result = unsafe { verify(encoded.as_ptr(), PASSWORD.as_ptr().cast(), PASSWORD.len()) };
+            assert_eq!(result, 0, "libargon2 verifies the portal's own hash (ARGON2_OK)");
+            start.elapsed()
+        })
+        .collect();
+    Some(median(times))
 }
 
 fn spin_version() -> String {
