@@ -1,6 +1,12 @@
 //! P-256 arithmetic on eight 32-bit limbs, for the account portal's one signature behind every
 //! `__session` token and its JWKS's public point: field and scalar Montgomery arithmetic, the
-//! complete mixed addition, and k·G from a table of precomputed multiples.
+//! complete mixed addition, and k·G from a table of precomputed multiples ([`mul_generator`]).
+//!
+//! The table ships in the binary (`base_table.bin`, 32.5 KiB): a component instance lives for
+//! one request, so a table built at run time would be built on every request. Signed digits
+//! need only eight multiples per window, stored in Montgomery form. A test rebuilds it with
+//! p256's own arithmetic and compares (`REGENERATE_P256_TABLE=1 cargo test -p p256-limbs`
+//! writes it anew).
 //!
 //! Its own crate so that it is compiled with `opt-level = 3` while the rest of the `.wasm` is
 //! built for size: at `opt-level = "z"` these loops are neither unrolled nor inlined and the
@@ -359,23 +365,22 @@ impl Projective {
 
 /// Windows of four bits over a 256-bit scalar, in a table of k·G: 64, and one more for the carry
 /// out of the top window when the digits are made signed.
-pub const WINDOWS: usize = 65;
+const WINDOWS: usize = 65;
 /// Entries per window: the digit magnitudes 1 to 8 (digits run from −8 to 7; a negative one
 /// uses its magnitude's entry with y negated, 0 is the point at infinity, not stored).
-pub const ENTRIES: usize = 8;
+const ENTRIES: usize = 8;
 /// An entry: an affine point as its two coordinates, each 32 big-endian bytes in the field's
-/// Montgomery form ([`table_entry`]).
-pub const POINT: usize = 64;
-/// The table's size: entry `(w, j)`, which is j·16^w·G, starts at `(w · 8 + j − 1) · 64`.
-pub const TABLE_BYTES: usize = WINDOWS * ENTRIES * POINT;
-
-/// A table entry for the affine point (x, y) given as big-endian coordinates: the coordinates in
 /// Montgomery form, so that the table walk uses them as they are.
-pub fn table_entry(x: &[u8; 32], y: &[u8; 32]) -> [u8; POINT] {
-    let mut entry = [0u8; POINT];
-    entry[..32].copy_from_slice(&to_be_bytes(&FIELD.to_montgomery(&FIELD.reduce(&from_be_bytes(x)))));
-    entry[32..].copy_from_slice(&to_be_bytes(&FIELD.to_montgomery(&FIELD.reduce(&from_be_bytes(y)))));
-    entry
+const POINT: usize = 64;
+/// The table's size: entry `(w, j)`, which is j·16^w·G, starts at `(w · 8 + j − 1) · 64`.
+const TABLE_BYTES: usize = WINDOWS * ENTRIES * POINT;
+
+/// The table of multiples of G that [`mul_generator`] walks.
+static BASE_TABLE: &[u8; TABLE_BYTES] = include_bytes!("base_table.bin");
+
+/// k·G for a big-endian scalar `k`, from the shipped table, in constant time ([`mul_base`]).
+pub fn mul_generator(k: &[u8; 32]) -> Projective {
+    mul_base(BASE_TABLE, k)
 }
 
 /// All ones when `a == b`, else zero, without a branch.
@@ -391,7 +396,7 @@ fn mask_if_equal(a: u8, b: u8) -> u32 {
 /// eight entries. In constant time: the digits are made with arithmetic, not branches; each
 /// window reads all eight entries of its row and keeps one by masking, negates y by masking,
 /// and a digit of zero masks the addition off.
-pub fn mul_base(table: &[u8; TABLE_BYTES], k: &[u8; 32]) -> Projective {
+fn mul_base(table: &[u8; TABLE_BYTES], k: &[u8; 32]) -> Projective {
     let mut sum = Projective::IDENTITY;
     let mut carry = 0u8;
     for window in 0..WINDOWS {
