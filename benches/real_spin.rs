@@ -7,9 +7,9 @@
 //! hello-world run, and its share is against that run: the machine's other load moves both.
 //! Throughput is `wrk -t2 -c16`; the posts are single requests one after another (median),
 //! against a native Argon2id verify with the same parameters (the `argon2` crate the portal
-//! uses, and libargon2, the reference C implementation, when it is installed). Then: the same on PostgreSQL (the
-//! tests' own server), two Spin processes on one PostgreSQL, `spin up` to the first answer, and
-//! the hot requests again with a million users and sessions in the store.
+//! uses, and libargon2, the reference C implementation, when it is installed). Then: the same
+//! on PostgreSQL (the tests' own server), two Spin processes on one PostgreSQL, `spin up` to the
+//! first answer, and the hot requests again with a million users and sessions in the store.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -111,6 +111,19 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+/// The median time of `runs` calls of `once`.
+fn median_time(runs: usize, mut once: impl FnMut()) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                once();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
 /// A signed-up browser's cookie header, after checking the bounce answers 302.
 fn signed_in(portal: &Portal, email: &str) -> String {
     let mut browser = Browser::at(portal, ORIGIN);
@@ -135,15 +148,9 @@ fn sign_in_post(portal: &Portal, email: &str, runs: usize) -> Duration {
         ("password", PASSWORD),
     ];
     browser.post_form("/sign-in", &fields).assert_status(302);
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                browser.post_form("/sign-in", &fields).assert_status(302);
-                start.elapsed()
-            })
-            .collect(),
-    )
+    median_time(runs, || {
+        browser.post_form("/sign-in", &fields).assert_status(302);
+    })
 }
 
 /// The median time of a sign-up post (a new account each time).
@@ -302,18 +309,12 @@ fn main() {
     }
 
     let stored = account_portal::security::password::hash_password(PASSWORD).expect("hash");
-    let native = median(
-        (0..10)
-            .map(|_| {
-                let start = Instant::now();
-                assert!(account_portal::security::password::verify_password(
-                    PASSWORD,
-                    Some(&stored)
-                ));
-                start.elapsed()
-            })
-            .collect(),
-    );
+    let native = median_time(10, || {
+        assert!(account_portal::security::password::verify_password(
+            PASSWORD,
+            Some(&stored)
+        ));
+    });
     let reference = libargon2_verify_time(&stored);
     let sign_in = sign_in_post(&portal, "ada@example.com", posts);
     let sign_up = sign_up_post(&portal, "plain", posts);
@@ -482,16 +483,11 @@ fn libargon2_verify_time(stored: &str) -> Option<Duration> {
         std::mem::transmute::<*mut c_void, Verify>(symbol)
     };
     let encoded = CString::new(stored).unwrap();
-    let times = (0..10)
-        .map(|_| {
-            let start = Instant::now();
-            // SAFETY: the encoded hash is NUL-terminated and the password a live byte slice.
-            let result = unsafe { verify(encoded.as_ptr(), PASSWORD.as_ptr().cast(), PASSWORD.len()) };
-            assert_eq!(result, 0, "libargon2 verifies the portal's own hash (ARGON2_OK)");
-            start.elapsed()
-        })
-        .collect();
-    Some(median(times))
+    Some(median_time(10, || {
+        // SAFETY: the encoded hash is NUL-terminated and the password a live byte slice.
+        let result = unsafe { verify(encoded.as_ptr(), PASSWORD.as_ptr().cast(), PASSWORD.len()) };
+        assert_eq!(result, 0, "libargon2 verifies the portal's own hash (ARGON2_OK)");
+    }))
 }
 
 fn spin_version() -> String {

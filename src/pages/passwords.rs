@@ -1,7 +1,8 @@
 //! The breached-password check every new password passes (sign-up, joining from an invitation,
-//! a change on `/user`, a reset, a user created by the Backend API with a password), asking the range API (`security::breach`) with a 2-second
-//! limit. A breached password is a field problem at the password; a service that cannot be
-//! asked lets the password through and logs it, unless the operator chose to fail closed.
+//! a change on `/user`, a reset, a user created by the Backend API with a password), asking the
+//! range API (`security::breach`) with a 2-second limit. A breached password is a field problem
+//! at the password; a service that cannot be asked lets the password through and logs it,
+//! unless the operator chose to fail closed.
 
 use std::time::Duration;
 
