@@ -8,6 +8,7 @@ pub mod cbor;
 pub(crate) mod client_addr;
 pub(crate) mod codes;
 pub(crate) mod csrf;
+pub(crate) mod ec_der;
 pub mod email_text;
 pub(crate) mod fixed_base;
 pub mod id_token;

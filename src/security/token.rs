@@ -20,7 +20,6 @@ use p256::ecdsa::Signature;
 use p256::ecdsa::VerifyingKey;
 #[cfg(test)]
 use p256::ecdsa::signature::Verifier;
-use p256::pkcs8::DecodePrivateKey as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -220,9 +219,9 @@ impl Scalar {
             .collect();
         let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &body)
             .map_err(|_| "is not PEM or base64 (expected a PKCS#8 P-256 private key)".to_owned())?;
-        let key = p256::SecretKey::from_pkcs8_der(&der)
-            .map_err(|_| "is not a PKCS#8 P-256 private key (generate one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)".to_owned())?;
-        Ok(Self(key.to_bytes().into()))
+        super::ec_der::pkcs8_p256_scalar(&der)
+            .and_then(|scalar| Self::from_bytes(&scalar).ok())
+            .ok_or_else(|| "is not a PKCS#8 P-256 private key (generate one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)".to_owned())
     }
 
     pub fn to_bytes(&self) -> [u8; 32] {

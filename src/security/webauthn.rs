@@ -251,8 +251,9 @@ impl PublicKey {
         #[cfg(test)]
         super::cost::count("signature_check", 1);
         match self {
-            Self::Es256(key) => p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
+            Self::Es256(key) => super::ec_der::signature_from_der(signature)
+                .and_then(|rs| p256::ecdsa::Signature::from_slice(&rs).ok())
+                .is_some_and(|signature| key.verify(message, &signature).is_ok()),
             Self::Rs256(key) => key.verify_pkcs1_sha256(message, signature),
         }
     }
