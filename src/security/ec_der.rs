@@ -5,7 +5,8 @@
 //! Read by hand instead of with the `der` and `pkcs8` crates: those two calls were all the
 //! portal used of them, and they linked about 50 KB of generic DER machinery (and `base64ct`)
 //! into the `.wasm`. Both readers only walk fixed shapes; the range checks of what they return
-//! stay p256's (`Signature::from_slice`, `SecretKey::from_slice`).
+//! are `p256_limbs`' (`verify_prehashed` refuses r or s outside [1, n − 1], `Scalar::from_bytes`
+//! a key outside it).
 //!
 //! # Threat
 //! A signature comes from whoever answers a passkey challenge, so its reader must not panic,

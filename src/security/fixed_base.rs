@@ -11,19 +11,18 @@
 //! masking too. The entries are public points; only which one is kept, and its sign, is secret.
 //! `p256_limbs`' tests hold the table equal to p256's multiples of G.
 
-use p256::Scalar;
 use p256_limbs::Projective;
 
-/// k·G, in constant time (see [`p256_limbs::mul_generator`]).
-pub fn mul_generator(k: &Scalar) -> Projective {
-    p256_limbs::mul_generator(&k.to_bytes().into())
+/// k·G for a big-endian scalar, in constant time (see [`p256_limbs::mul_generator`]).
+pub fn mul_generator(k: &[u8; 32]) -> Projective {
+    p256_limbs::mul_generator(k)
 }
 
 #[cfg(test)]
 mod tests {
-    use p256::ProjectivePoint;
     use p256::elliptic_curve::Field;
     use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use p256::{ProjectivePoint, Scalar};
 
     use super::*;
 
@@ -39,7 +38,7 @@ mod tests {
         scalars.extend((0..32).map(|_| Scalar::random(&mut p256::elliptic_curve::rand_core::OsRng)));
         for k in scalars {
             let expected = (ProjectivePoint::GENERATOR * k).to_affine().to_encoded_point(false);
-            let (x, y) = mul_generator(&k).to_affine_bytes();
+            let (x, y) = mul_generator(&k.to_bytes().into()).to_affine_bytes();
             if k == Scalar::ZERO {
                 assert_eq!((x, y), ([0; 32], [0; 32]), "0·G is the point at infinity");
             } else {

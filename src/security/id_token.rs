@@ -14,7 +14,6 @@
 //!   issued in the future, or replayed into another sign-in (`nonce`): refused;
 //! - malformed base64, JSON or signatures of any length: an error, never a panic.
 
-use p256::ecdsa::signature::Verifier;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -157,8 +156,7 @@ fn check_signature(key: &Jwk, alg: &str, signed: &[u8], signature: &[u8]) -> boo
             .is_some_and(|key| key.verify_pkcs1_sha256(signed, signature)),
         // JWS carries ES256 signatures as r ‖ s (64 bytes), not DER.
         "ES256" if key.crv.as_deref() == Some("P-256") => super::p256_key(&bytes(&key.x), &bytes(&key.y))
-            .zip(p256::ecdsa::Signature::from_slice(signature).ok())
-            .is_some_and(|(key, signature)| key.verify(signed, &signature).is_ok()),
+            .is_some_and(|key| super::es256_verify(&key, signed, signature)),
         _ => false,
     }
 }

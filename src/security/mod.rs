@@ -74,15 +74,14 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 
 /// The P-256 public key of affine coordinates `x` and `y` (32 bytes each), if it is a point of
 /// the curve (a COSE key's or a JWK's).
-pub(crate) fn p256_key(x: &[u8], y: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
-    if x.len() != 32 || y.len() != 32 {
-        return None;
-    }
-    let mut sec1 = Vec::with_capacity(65);
-    sec1.push(0x04);
-    sec1.extend_from_slice(x);
-    sec1.extend_from_slice(y);
-    p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()
+pub(crate) fn p256_key(x: &[u8], y: &[u8]) -> Option<p256_limbs::PublicKey> {
+    p256_limbs::PublicKey::from_affine_bytes(x.try_into().ok()?, y.try_into().ok()?)
+}
+
+/// Whether `signature` (r ‖ s, 64 bytes) is `key`'s ES256 signature of `message`.
+pub(crate) fn es256_verify(key: &p256_limbs::PublicKey, message: &[u8], signature: &[u8]) -> bool {
+    <&[u8; 64]>::try_from(signature)
+        .is_ok_and(|signature| p256_limbs::verify_prehashed(key, &sha256(message), signature))
 }
 
 /// Counts of the costly operations this thread ran (Argon2 runs, scalar multiplications, key

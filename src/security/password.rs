@@ -10,7 +10,6 @@
 //! Each call allocates about 19 MiB and, in wasm, takes roughly twice the native time: callers
 //! hash at most once per request.
 
-use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -68,11 +67,17 @@ pub fn check_new_password(password: &str, identities: &[&str], min_chars: usize)
     Ok(())
 }
 
+/// 16 random bytes (RFC 9106's recommended salt length, as `SaltString::generate` makes) in the
+/// PHC string's base64.
+fn new_salt() -> SaltString {
+    SaltString::encode_b64(&super::random_bytes::<16>()).expect("16 bytes fit a salt")
+}
+
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(password: &str) -> Result<String, String> {
     #[cfg(test)]
     super::cost::count("argon2", 1);
-    let salt = SaltString::generate(&mut OsRng);
+    let salt = new_salt();
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
@@ -198,7 +203,7 @@ mod tests {
             Version::V0x13,
             Params::new(8_192, 3, 1, None).unwrap(),
         )
-        .hash_password(b"migrated secret", &SaltString::generate(&mut OsRng))
+        .hash_password(b"migrated secret", &new_salt())
         .unwrap()
         .to_string();
         let stored = check_imported_hash(&other_system).unwrap();

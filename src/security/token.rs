@@ -15,11 +15,7 @@
 //! Private keys never print: [`SigningKeys`], [`Scalar`] and [`MacKeys`] show `***`.
 
 use hmac::{Hmac, Mac};
-#[cfg(test)]
-use p256::ecdsa::Signature;
-use p256::ecdsa::VerifyingKey;
-#[cfg(test)]
-use p256::ecdsa::signature::Verifier;
+use p256_limbs::PublicKey;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -194,8 +190,10 @@ impl Scalar {
 
     /// A stored scalar.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let key = p256::SecretKey::from_slice(bytes).map_err(|_| "not a valid P-256 private key".to_owned())?;
-        Ok(Self(key.to_bytes().into()))
+        match <[u8; 32]>::try_from(bytes) {
+            Ok(scalar) if p256_limbs::is_valid_scalar(&scalar) => Ok(Self(scalar)),
+            _ => Err("not a valid P-256 private key".to_owned()),
+        }
     }
 
     /// The token signing scalar of a secret (`secret_key`).
@@ -240,7 +238,7 @@ const SIGNING_PURPOSE: &str = "token signing key (ES256)";
 /// the public key, another one, is computed only for the JWKS.
 #[derive(Clone)]
 pub struct Signer {
-    scalar: p256::NonZeroScalar,
+    scalar: Scalar,
     kid: String,
 }
 
@@ -252,10 +250,9 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn new(scalar: &Scalar) -> Self {
-        let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
         Self {
             kid: key_id(&scalar.0),
-            scalar: secret.expect("a Scalar is a valid P-256 key"),
+            scalar: scalar.clone(),
         }
     }
 
@@ -270,7 +267,7 @@ impl Signer {
 }
 
 /// A compact ES256 JWS of `payload` under `header`, signed with `scalar` (RFC 6979).
-fn es256_jwt(scalar: &p256::NonZeroScalar, header: &serde_json::Value, payload: &[u8]) -> String {
+fn es256_jwt(scalar: &Scalar, header: &serde_json::Value, payload: &[u8]) -> String {
     #[cfg(test)]
     super::cost::count("scalar multiplication", 1);
     let signing_input = format!("{}.{}", base64url(header.to_string().as_bytes()), base64url(payload));
@@ -282,22 +279,20 @@ fn es256_jwt(scalar: &p256::NonZeroScalar, header: &serde_json::Value, payload: 
 /// `try_sign_prehashed_rfc6979` computes it (a test holds them equal), with k·G taken from the
 /// precomputed table of [`super::fixed_base`]: the one scalar multiplication is a quarter of
 /// the work.
-fn sign_digest(key: &p256::NonZeroScalar, digest: &[u8; 32]) -> [u8; 64] {
-    use p256::elliptic_curve::{Curve, FieldBytesEncoding, PrimeField};
-
+fn sign_digest(key: &Scalar, digest: &[u8; 32]) -> [u8; 64] {
     use p256_limbs::{ORDER, from_be_bytes, to_be_bytes};
-    let z = ecdsa::hazmat::bits2field::<p256::NistP256>(digest).expect("a SHA-256 digest fits the field");
-    let d: p256::Scalar = **key;
-    let order = p256::NistP256::ORDER.encode_field_bytes();
-    let k_bytes = rfc6979::generate_k::<Sha256, _>(&d.to_repr(), &order, &z, &[]);
-    let k = p256::Scalar::from_repr(k_bytes).expect("RFC 6979 yields a scalar below the order");
-    let (big_r_x, _) = super::fixed_base::mul_generator(&k).to_affine_bytes();
+    // RFC 6979's bits2octets of a 256-bit digest for a 256-bit order is the digest itself.
+    let order = p256_limbs::order_be_bytes();
+    let k_bytes: [u8; 32] =
+        rfc6979::generate_k::<Sha256, rfc6979::consts::U32>(&key.0.into(), &order.into(), &(*digest).into(), &[])
+            .into();
+    let (big_r_x, _) = super::fixed_base::mul_generator(&k_bytes).to_affine_bytes();
     // s = k⁻¹·(z + r·d) mod n, in the order's Montgomery form. RFC 6979's k is never zero, so
     // it has an inverse.
     let r = ORDER.reduce(&from_be_bytes(&big_r_x));
-    let z = ORDER.reduce(&from_be_bytes(&z.into()));
-    let k = ORDER.to_montgomery(&from_be_bytes(&k_bytes.into()));
-    let d = ORDER.to_montgomery(&from_be_bytes(&d.to_bytes().into()));
+    let z = ORDER.reduce(&from_be_bytes(digest));
+    let k = ORDER.to_montgomery(&from_be_bytes(&k_bytes));
+    let d = ORDER.to_montgomery(&from_be_bytes(&key.0));
     let r_times_d = ORDER.mul(&ORDER.to_montgomery(&r), &d);
     let s = ORDER.mul(&ORDER.invert(&k), &ORDER.add(&ORDER.to_montgomery(&z), &r_times_d));
     let mut signature = [0u8; 64];
@@ -309,10 +304,8 @@ fn sign_digest(key: &p256::NonZeroScalar, digest: &[u8; 32]) -> [u8; 64] {
 /// A JWT signed with another party's P-256 key (`scalar`, named `kid` there): Sign in with
 /// Apple's client secret.
 pub fn sign_es256_with(scalar: &Scalar, kid: &str, claims: &serde_json::Value) -> String {
-    let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
-    let secret = secret.expect("a Scalar is a valid P-256 key");
     let header = serde_json::json!({ "alg": "ES256", "kid": kid });
-    es256_jwt(&secret, &header, claims.to_string().as_bytes())
+    es256_jwt(scalar, &header, claims.to_string().as_bytes())
 }
 
 /// The `kid` of a key: an HMAC of the private scalar under a fixed label, so it names the key
@@ -328,7 +321,7 @@ fn key_id(scalar: &[u8]) -> String {
 #[derive(Clone)]
 pub struct SigningKeys {
     signer: Signer,
-    published: Vec<(String, VerifyingKey)>,
+    published: Vec<(String, PublicKey)>,
 }
 
 impl std::fmt::Debug for SigningKeys {
@@ -342,14 +335,10 @@ impl SigningKeys {
     pub fn new(current: &Scalar, previous: &[Scalar]) -> Self {
         #[cfg(test)]
         super::cost::count("scalar multiplication", 1 + previous.len());
-        let mut published: Vec<(String, VerifyingKey)> = Vec::new();
+        let mut published: Vec<(String, PublicKey)> = Vec::new();
         for scalar in std::iter::once(current).chain(previous) {
-            let secret: Option<p256::NonZeroScalar> = p256::NonZeroScalar::from_repr(scalar.0.into()).into();
-            let secret = secret.expect("a Scalar is a valid P-256 key");
-            let (x, y) = super::fixed_base::mul_generator(&secret).to_affine_bytes();
-            // p256 checks the point is on the curve as it decodes it.
-            let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-            let key = VerifyingKey::from_encoded_point(&point).expect("d·G of a nonzero d is a valid key");
+            // Checked to lie on the curve as it is made.
+            let key = PublicKey::from_scalar(&scalar.0).expect("d·G of a valid d is a key");
             let kid = key_id(&scalar.0);
             if !published.iter().any(|(known, _)| *known == kid) {
                 published.push((kid, key));
@@ -395,14 +384,13 @@ impl SigningKeys {
         if header.kid.as_deref() != Some(self.signer.kid.as_str()) {
             return Err(TokenError::UnknownKey);
         }
-        let signature = from_base64url(signature_b64)
-            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        let signature: [u8; 64] = from_base64url(signature_b64)
+            .and_then(|bytes| bytes.try_into().ok())
             .ok_or(TokenError::BadSignature)?;
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        self.published[0]
-            .1
-            .verify(signing_input.as_bytes(), &signature)
-            .map_err(|_| TokenError::BadSignature)?;
+        if !p256_limbs::verify_prehashed(&self.published[0].1, &sha256(signing_input.as_bytes()), &signature) {
+            return Err(TokenError::BadSignature);
+        }
         let claims: Claims = from_base64url(payload_b64)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .ok_or(TokenError::Malformed)?;
@@ -420,8 +408,9 @@ impl SigningKeys {
 }
 
 /// A public key as an RFC 7517 JWK.
-fn jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {
-    let (x, y) = coordinates(key);
+fn jwk(kid: &str, key: &PublicKey) -> serde_json::Value {
+    let (x, y) = key.to_affine_bytes();
+    let (x, y) = (base64url(&x), base64url(&y));
     serde_json::json!({
         "kty": "EC",
         "crv": "P-256",
@@ -431,13 +420,6 @@ fn jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {
         "alg": "ES256",
         "use": "sig",
     })
-}
-
-fn coordinates(key: &VerifyingKey) -> (String, String) {
-    let point = key.to_encoded_point(false);
-    let x = point.x().map(|x| base64url(x)).unwrap_or_default();
-    let y = point.y().map(|y| base64url(y)).unwrap_or_default();
-    (x, y)
 }
 
 #[cfg(test)]

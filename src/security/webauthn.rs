@@ -25,7 +25,6 @@
 //!   caller logs it), except the all-zero counters of synced passkeys;
 //! - malformed CBOR, JSON or base64 of any length: an error, never a panic (`security::cbor`).
 
-use p256::ecdsa::signature::Verifier;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -220,7 +219,7 @@ fn check_flags(rp: &RelyingParty<'_>, data: &AuthenticatorData<'_>, require_uv: 
 
 /// A public key the portal can verify with.
 enum PublicKey {
-    Es256(p256::ecdsa::VerifyingKey),
+    Es256(p256_limbs::PublicKey),
     Rs256(rsa::PublicKey),
 }
 
@@ -251,9 +250,9 @@ impl PublicKey {
         #[cfg(test)]
         super::cost::count("signature_check", 1);
         match self {
-            Self::Es256(key) => super::ec_der::signature_from_der(signature)
-                .and_then(|rs| p256::ecdsa::Signature::from_slice(&rs).ok())
-                .is_some_and(|signature| key.verify(message, &signature).is_ok()),
+            Self::Es256(key) => {
+                super::ec_der::signature_from_der(signature).is_some_and(|rs| super::es256_verify(key, message, &rs))
+            }
             Self::Rs256(key) => key.verify_pkcs1_sha256(message, signature),
         }
     }

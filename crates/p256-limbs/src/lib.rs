@@ -1,6 +1,8 @@
 //! P-256 arithmetic on eight 32-bit limbs, for the account portal's one signature behind every
 //! `__session` token and its JWKS's public point: field and scalar Montgomery arithmetic, the
-//! complete mixed addition, and k·G from a table of precomputed multiples ([`mul_generator`]).
+//! complete mixed addition, and k·G from a table of precomputed multiples ([`mul_generator`]);
+//! and the ECDSA verification of passkey and ID-token signatures ([`verify_prehashed`]), so
+//! that the `.wasm` carries one P-256 implementation, not two.
 //!
 //! The table ships in the binary (`base_table.bin`, 32.5 KiB): a component instance lives for
 //! one request, so a table built at run time would be built on every request. Signed digits
@@ -25,7 +27,10 @@
 //! address that depends on one leaks it through timing. Every operation here runs the same
 //! instructions whatever the values: carries and borrows become masks, and the choice between
 //! a value and the value minus the modulus is made by masking both. Only the exponent of
-//! [`Modulus::invert`] (the public `m − 2`) steers branches.
+//! [`Modulus::invert`] (the public `m − 2`) steers branches. Verification handles only public
+//! values (a public key, a signature, a digest), so [`verify_prehashed`]'s double-and-add may
+//! branch on them; what it must never do is accept a forgery: a point off the curve, r or s
+//! outside [1, n − 1], or a sum at infinity is refused before any comparison.
 
 // Limb loops index several arrays in step, as the arithmetic is written on paper.
 #![allow(clippy::needless_range_loop)]
@@ -155,6 +160,18 @@ fn mul_mod_p(a: &Limbs, b: &Limbs) -> Limbs {
 }
 
 /// a − b over eight limbs, with the borrow out of the top (0 or 1).
+/// a + b as 256 bits and the carry out of them (0 or 1).
+fn add_with_carry(a: &Limbs, b: &Limbs) -> (Limbs, u32) {
+    let mut sum = [0u32; 8];
+    let mut carry = 0u64;
+    for i in 0..8 {
+        let s = u64::from(a[i]) + u64::from(b[i]) + carry;
+        sum[i] = s as u32;
+        carry = s >> 32;
+    }
+    (sum, carry as u32)
+}
+
 fn subtract(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
     let mut difference = [0u32; 8];
     let mut borrow = 0u64;
@@ -207,14 +224,8 @@ impl Modulus {
 
     /// a + b mod m, for a, b < m.
     pub fn add(&self, a: &Limbs, b: &Limbs) -> Limbs {
-        let mut sum = [0u32; 8];
-        let mut carry = 0u64;
-        for i in 0..8 {
-            let s = u64::from(a[i]) + u64::from(b[i]) + carry;
-            sum[i] = s as u32;
-            carry = s >> 32;
-        }
-        subtract_if_not_below(&sum, carry as u32, &self.m)
+        let (sum, carry) = add_with_carry(a, b);
+        subtract_if_not_below(&sum, carry, &self.m)
     }
 
     /// a − b mod m, for a, b < m.
@@ -272,6 +283,22 @@ impl Modulus {
     pub fn reduce(&self, a: &Limbs) -> Limbs {
         subtract_if_not_below(a, 0, &self.m)
     }
+}
+
+/// Whether a < b (a borrow out of a − b), for any 256-bit numbers.
+fn is_below(a: &Limbs, b: &Limbs) -> bool {
+    subtract(a, b).1 != 0
+}
+
+/// Whether big-endian `bytes` are an ECDSA scalar of P-256: at least 1, below the group order.
+pub fn is_valid_scalar(bytes: &[u8; 32]) -> bool {
+    let limbs = from_be_bytes(bytes);
+    limbs != [0; 8] && is_below(&limbs, &N)
+}
+
+/// n, the group order, big-endian (RFC 6979's nonce generation takes it as bytes).
+pub fn order_be_bytes() -> [u8; 32] {
+    to_be_bytes(&N)
 }
 
 /// Big-endian bytes to limbs.
@@ -352,6 +379,55 @@ impl Projective {
         }
     }
 
+    /// self + other, Renes–Costello–Batina 2015, algorithm 4 (complete projective addition for
+    /// a = −3): no exception for either point at infinity or for self = other, so it doubles too.
+    pub fn add(&self, other: &Self) -> Self {
+        let f = &FIELD;
+        let xx = f.mul(&self.x, &other.x);
+        let yy = f.mul(&self.y, &other.y);
+        let zz = f.mul(&self.z, &other.z);
+        let pairs = |a1: &Limbs, b1: &Limbs, a2: &Limbs, b2: &Limbs, aa: &Limbs, bb: &Limbs| {
+            f.sub(&f.mul(&f.add(a1, b1), &f.add(a2, b2)), &f.add(aa, bb))
+        };
+        let xy_pairs = pairs(&self.x, &self.y, &other.x, &other.y, &xx, &yy);
+        let yz_pairs = pairs(&self.y, &self.z, &other.y, &other.z, &yy, &zz);
+        let xz_pairs = pairs(&self.x, &self.z, &other.x, &other.z, &xx, &zz);
+
+        let bzz_part = f.sub(&xz_pairs, &f.mul(&B, &zz));
+        let bzz3_part = f.add(&f.add(&bzz_part, &bzz_part), &bzz_part);
+        let yy_m_bzz3 = f.sub(&yy, &bzz3_part);
+        let yy_p_bzz3 = f.add(&yy, &bzz3_part);
+
+        let zz3 = f.add(&f.add(&zz, &zz), &zz);
+        let bxz_part = f.sub(&f.mul(&B, &xz_pairs), &f.add(&zz3, &xx));
+        let bxz3_part = f.add(&f.add(&bxz_part, &bxz_part), &bxz_part);
+        let xx3_m_zz3 = f.sub(&f.add(&f.add(&xx, &xx), &xx), &zz3);
+
+        Self {
+            x: f.sub(&f.mul(&yy_p_bzz3, &xy_pairs), &f.mul(&yz_pairs, &bxz3_part)),
+            y: f.add(&f.mul(&yy_p_bzz3, &yy_m_bzz3), &f.mul(&xx3_m_zz3, &bxz3_part)),
+            z: f.add(&f.mul(&yy_m_bzz3, &yz_pairs), &f.mul(&xy_pairs, &xx3_m_zz3)),
+        }
+    }
+
+    /// k·self for a public scalar `k` (least significant limb first, not Montgomery form), by
+    /// double-and-add over its bits: variable time, for verification only.
+    fn mul_public(&self, k: &Limbs) -> Self {
+        let mut product = Self::IDENTITY;
+        for bit in (0..256).rev() {
+            product = product.add(&product);
+            if (k[bit / 32] >> (bit % 32)) & 1 == 1 {
+                product = product.add(self);
+            }
+        }
+        product
+    }
+
+    /// Whether this is the point at infinity (Z = 0).
+    pub fn is_identity(&self) -> bool {
+        self.z == [0; 8]
+    }
+
     /// The affine coordinates (x, y), big-endian, out of Montgomery form; (0, 0) for the point
     /// at infinity.
     pub fn to_affine_bytes(&self) -> ([u8; 32], [u8; 32]) {
@@ -361,6 +437,80 @@ impl Projective {
         let y = f.from_montgomery(&f.mul(&self.y, &z_inverse));
         (to_be_bytes(&x), to_be_bytes(&y))
     }
+}
+
+/// A P-256 public key: an affine point checked to lie on the curve, in the field's Montgomery
+/// form.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PublicKey {
+    x: Limbs,
+    y: Limbs,
+}
+
+impl PublicKey {
+    /// The point (x, y), big-endian, if both coordinates are below p and y² = x³ − 3x + b. The
+    /// point at infinity has no affine coordinates, so it is never a key.
+    pub fn from_affine_bytes(x: &[u8; 32], y: &[u8; 32]) -> Option<Self> {
+        let (x, y) = (from_be_bytes(x), from_be_bytes(y));
+        if !is_below(&x, &P) || !is_below(&y, &P) {
+            return None;
+        }
+        let f = &FIELD;
+        let (x, y) = (f.to_montgomery(&x), f.to_montgomery(&y));
+        let y_squared = f.mul(&y, &y);
+        let x_cubed = f.mul(&f.mul(&x, &x), &x);
+        let three_x = f.add(&f.add(&x, &x), &x);
+        let right_side = f.add(&f.sub(&x_cubed, &three_x), &B);
+        (y_squared == right_side).then_some(Self { x, y })
+    }
+
+    /// The key of the private scalar `d` (big-endian, a valid scalar): d·G.
+    pub fn from_scalar(d: &[u8; 32]) -> Option<Self> {
+        let (x, y) = mul_generator(d).to_affine_bytes();
+        Self::from_affine_bytes(&x, &y)
+    }
+
+    /// The affine coordinates (x, y), big-endian.
+    pub fn to_affine_bytes(&self) -> ([u8; 32], [u8; 32]) {
+        (
+            to_be_bytes(&FIELD.from_montgomery(&self.x)),
+            to_be_bytes(&FIELD.from_montgomery(&self.y)),
+        )
+    }
+
+    fn to_projective(self) -> Projective {
+        Projective {
+            x: self.x,
+            y: self.y,
+            z: FIELD_ONE,
+        }
+    }
+}
+
+/// Whether `signature` (r ‖ s, big-endian) is `key`'s ECDSA signature of a message whose
+/// SHA-256 digest is `digest` (FIPS 186-5 §6.4.2): r and s in [1, n − 1], w = s⁻¹,
+/// R = (z·w)·G + (r·w)·Q not at infinity, and x(R) mod n = r. Accepts both s and n − s, as
+/// ECDSA does.
+pub fn verify_prehashed(key: &PublicKey, digest: &[u8; 32], signature: &[u8; 64]) -> bool {
+    let r_bytes: &[u8; 32] = signature[..32].try_into().expect("32 bytes");
+    let s_bytes: &[u8; 32] = signature[32..].try_into().expect("32 bytes");
+    if !is_valid_scalar(r_bytes) || !is_valid_scalar(s_bytes) {
+        return false;
+    }
+    let n = &ORDER;
+    let r = from_be_bytes(r_bytes);
+    // A 256-bit digest is below 2n, so one subtraction reduces it.
+    let z = n.reduce(&from_be_bytes(digest));
+    let w = n.invert(&n.to_montgomery(&from_be_bytes(s_bytes)));
+    let u1 = n.from_montgomery(&n.mul(&n.to_montgomery(&z), &w));
+    let u2 = n.from_montgomery(&n.mul(&n.to_montgomery(&r), &w));
+    let sum = mul_generator(&to_be_bytes(&u1)).add(&key.to_projective().mul_public(&u2));
+    if sum.is_identity() {
+        return false;
+    }
+    // x(R) is below p, which is below 2n: one subtraction reduces it too.
+    let (x, _) = sum.to_affine_bytes();
+    n.reduce(&from_be_bytes(&x)) == r
 }
 
 /// Windows of four bits over a 256-bit scalar, in a table of k·G: 64, and one more for the carry

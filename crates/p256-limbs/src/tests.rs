@@ -267,3 +267,198 @@ fn base_multiplication_from_the_table_matches_p256() {
     // Zero is the point at infinity.
     assert_eq!(mul_generator(&[0; 32]).to_affine_bytes(), ([0; 32], [0; 32]));
 }
+
+/// A random point of the group, as p256 and as a key here.
+fn random_point() -> (ProjectivePoint, PublicKey) {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let point = ProjectivePoint::GENERATOR * Scalar::random(&mut OsRng);
+    let encoded = point.to_affine().to_encoded_point(false);
+    let key = PublicKey::from_affine_bytes(encoded.x().unwrap().as_ref(), encoded.y().unwrap().as_ref())
+        .expect("a point of the group is a key");
+    (point, key)
+}
+
+fn affine_of(point: &ProjectivePoint) -> ([u8; 32], [u8; 32]) {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let encoded = point.to_affine().to_encoded_point(false);
+    match (encoded.x(), encoded.y()) {
+        (Some(x), Some(y)) => ((*x).into(), (*y).into()),
+        _ => ([0; 32], [0; 32]),
+    }
+}
+
+#[test]
+fn projective_addition_matches_p256_including_doubling_and_infinity() {
+    for _ in 0..24 {
+        let (p, p_key) = random_point();
+        let (q, q_key) = random_point();
+        let (p_here, q_here) = (p_key.to_projective(), q_key.to_projective());
+        assert_eq!(p_here.add(&q_here).to_affine_bytes(), affine_of(&(p + q)), "P + Q");
+        assert_eq!(p_here.add(&p_here).to_affine_bytes(), affine_of(&p.double()), "P + P");
+        assert_eq!(
+            p_here.add(&Projective::IDENTITY).to_affine_bytes(),
+            affine_of(&p),
+            "P + O"
+        );
+        assert_eq!(
+            Projective::IDENTITY.add(&q_here).to_affine_bytes(),
+            affine_of(&q),
+            "O + Q"
+        );
+        let (x, y) = p_key.to_affine_bytes();
+        let negated = PublicKey::from_affine_bytes(&x, &field_bytes(&-field_element(&y))).unwrap();
+        assert!(p_here.add(&negated.to_projective()).is_identity(), "P + (−P)");
+    }
+}
+
+#[test]
+fn public_scalar_multiplication_matches_p256() {
+    for scalar in scalar_samples().into_iter().chain([Scalar::ZERO]) {
+        let (point, key) = random_point();
+        let k = from_be_bytes(&scalar.to_bytes().into());
+        assert_eq!(
+            key.to_projective().mul_public(&k).to_affine_bytes(),
+            affine_of(&(point * scalar))
+        );
+    }
+}
+
+#[test]
+fn attack_points_off_the_curve_are_no_keys() {
+    // Invalid-curve attacks feed a point of another curve; it must be refused as it is read.
+    for _ in 0..16 {
+        let (_, key) = random_point();
+        let (x, y) = key.to_affine_bytes();
+        assert_eq!(PublicKey::from_affine_bytes(&x, &y), Some(key));
+        let y_plus_one = field_bytes(&(field_element(&y) + FieldElement::ONE));
+        assert!(PublicKey::from_affine_bytes(&x, &y_plus_one).is_none(), "y + 1");
+        let x_plus_one = field_bytes(&(field_element(&x) + FieldElement::ONE));
+        assert!(PublicKey::from_affine_bytes(&x_plus_one, &y).is_none(), "x + 1");
+    }
+    assert!(PublicKey::from_affine_bytes(&[0; 32], &[0; 32]).is_none(), "(0, 0)");
+    // Coordinates at or above p are another encoding of a smaller number: refused.
+    let p = to_be_bytes(&P);
+    let (_, key) = random_point();
+    let (_, y) = key.to_affine_bytes();
+    assert!(PublicKey::from_affine_bytes(&p, &y).is_none());
+    assert!(PublicKey::from_affine_bytes(&[0xff; 32], &y).is_none());
+    // The generator itself is a key, and d·G is the key of d.
+    let (gx, gy) = affine_of(&ProjectivePoint::GENERATOR);
+    assert!(PublicKey::from_affine_bytes(&gx, &gy).is_some());
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    assert_eq!(PublicKey::from_scalar(&one), PublicKey::from_affine_bytes(&gx, &gy));
+}
+
+#[test]
+fn valid_scalars_are_one_to_n_minus_one() {
+    let n = to_be_bytes(&N);
+    let mut n_minus_one = N;
+    n_minus_one[0] -= 1;
+    assert!(is_valid_scalar(&to_be_bytes(&n_minus_one)));
+    assert!(is_valid_scalar(&to_be_bytes(&[1, 0, 0, 0, 0, 0, 0, 0])));
+    assert!(!is_valid_scalar(&[0; 32]));
+    assert!(!is_valid_scalar(&n));
+    assert!(!is_valid_scalar(&[0xff; 32]));
+    assert_eq!(order_be_bytes(), n);
+}
+
+/// A p256 key, a digest and its signature by that key.
+fn signed_sample(digest: [u8; 32]) -> (PublicKey, p256::ecdsa::VerifyingKey, [u8; 64]) {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    let signing = p256::ecdsa::SigningKey::random(&mut OsRng);
+    let signature: p256::ecdsa::Signature = signing.sign_prehash(&digest).unwrap();
+    let verifying = *signing.verifying_key();
+    let (x, y) = affine_of(&verifying.as_affine().into());
+    let key = PublicKey::from_affine_bytes(&x, &y).unwrap();
+    (key, verifying, signature.to_bytes().into())
+}
+
+fn p256_accepts(key: &p256::ecdsa::VerifyingKey, digest: &[u8; 32], signature: &[u8; 64]) -> bool {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    p256::ecdsa::Signature::from_slice(signature).is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok())
+}
+
+#[test]
+fn verification_agrees_with_p256_on_good_and_altered_signatures() {
+    let mut digests = vec![[0u8; 32], [0xff; 32], to_be_bytes(&N)];
+    digests.extend((0..20).map(|_| random_bytes()));
+    for digest in digests {
+        let (key, verifying, signature) = signed_sample(digest);
+        assert!(verify_prehashed(&key, &digest, &signature), "a good signature");
+        assert!(p256_accepts(&verifying, &digest, &signature));
+        // s and n − s are both valid ECDSA signatures.
+        let s = from_be_bytes(signature[32..].try_into().unwrap());
+        let mut high = signature;
+        high[32..].copy_from_slice(&to_be_bytes(&ORDER.sub(&[0; 8], &s)));
+        assert_eq!(
+            verify_prehashed(&key, &digest, &high),
+            p256_accepts(&verifying, &digest, &high),
+            "n − s"
+        );
+        for position in [0, 17, 31, 32, 50, 63] {
+            let mut altered = signature;
+            altered[position] ^= 0x01;
+            assert!(
+                !verify_prehashed(&key, &digest, &altered),
+                "signature bit at {position}"
+            );
+            assert!(!p256_accepts(&verifying, &digest, &altered));
+        }
+        let mut other_digest = digest;
+        other_digest[5] ^= 0x80;
+        assert!(!verify_prehashed(&key, &other_digest, &signature), "another message");
+        let (_, other_key) = random_point();
+        assert!(!verify_prehashed(&other_key, &digest, &signature), "another key");
+    }
+}
+
+#[test]
+fn attack_r_or_s_out_of_range_is_refused() {
+    let digest = random_bytes();
+    let (key, _, signature) = signed_sample(digest);
+    let n = to_be_bytes(&N);
+    let r_plus_n = {
+        // r + n, when it fits 256 bits, is the same value mod n: the classic range-check bypass.
+        let (sum, carry) = add_with_carry(&from_be_bytes(signature[..32].try_into().unwrap()), &N);
+        (carry == 0).then(|| to_be_bytes(&sum))
+    };
+    let mut cases: Vec<[u8; 64]> = Vec::new();
+    for (r, s) in [
+        ([0; 32], signature[32..].try_into().unwrap()),
+        (signature[..32].try_into().unwrap(), [0; 32]),
+        (n, signature[32..].try_into().unwrap()),
+        (signature[..32].try_into().unwrap(), n),
+        ([0xff; 32], signature[32..].try_into().unwrap()),
+    ] {
+        let mut case = [0u8; 64];
+        case[..32].copy_from_slice(&r);
+        case[32..].copy_from_slice(&s);
+        cases.push(case);
+    }
+    if let Some(r_plus_n) = r_plus_n {
+        let mut case = signature;
+        case[..32].copy_from_slice(&r_plus_n);
+        cases.push(case);
+    }
+    for case in cases {
+        assert!(!verify_prehashed(&key, &digest, &case), "{case:02x?}");
+    }
+}
+
+#[test]
+fn attack_a_sum_at_infinity_is_refused() {
+    // With Q = k·G, R = (z + r·k)·w·G is the point at infinity when z = −r·k mod n: whatever x
+    // such an R would be compared by, it has none, and the signature must not pass.
+    let k = Scalar::random(&mut OsRng);
+    let k_bytes: [u8; 32] = k.to_bytes().into();
+    let key = PublicKey::from_scalar(&k_bytes).unwrap();
+    let r = Scalar::random(&mut OsRng);
+    let z: [u8; 32] = (-(r * k)).to_bytes().into();
+    for s in [Scalar::ONE, Scalar::random(&mut OsRng)] {
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&r.to_bytes());
+        signature[32..].copy_from_slice(&s.to_bytes());
+        assert!(!verify_prehashed(&key, &z, &signature));
+    }
+}

@@ -253,9 +253,25 @@ fn the_table_signature_is_the_one_ecdsa_computes_bit_for_bit() {
         let z = ecdsa::hazmat::bits2field::<p256::NistP256>(&digest).unwrap();
         let (expected, _) =
             SignPrimitive::<p256::NistP256>::try_sign_prehashed_rfc6979::<Sha256>(&*key, &z, &[]).unwrap();
-        assert_eq!(sign_digest(&key, &digest), expected.to_bytes().as_slice());
+        assert_eq!(sign_digest(&scalar, &digest), expected.to_bytes().as_slice());
         let published = p256::ecdsa::SigningKey::from_slice(&scalar.0).unwrap();
+        let point = published.verifying_key().to_encoded_point(false);
         let keys = SigningKeys::new(&scalar, &[]);
-        assert_eq!(keys.published[0].1, *published.verifying_key(), "the JWKS key is d·G");
+        let (x, y) = keys.published[0].1.to_affine_bytes();
+        assert_eq!(
+            (&x[..], &y[..]),
+            (&point.x().unwrap()[..], &point.y().unwrap()[..]),
+            "the JWKS key is d·G"
+        );
+        // And p256 verifies what the portal signed.
+        let signature = p256::ecdsa::Signature::from_slice(&sign_digest(&scalar, &digest)).unwrap();
+        assert!(
+            p256::ecdsa::signature::hazmat::PrehashVerifier::verify_prehash(
+                published.verifying_key(),
+                &digest,
+                &signature
+            )
+            .is_ok()
+        );
     }
 }
