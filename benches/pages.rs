@@ -12,6 +12,9 @@
 //! is what carries over to a real Spin host, where each page also pays for the variables and
 //! statements that `tests/portal/budgets.rs` counts.
 
+// The tests may parse JSON from `&str` (clippy.toml keeps it out of the `.wasm`).
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

@@ -11,6 +11,9 @@
 //! on PostgreSQL (the tests' own server), two Spin processes on one PostgreSQL, `spin up` to the
 //! first answer, and the hot requests again with a million users and sessions in the store.
 
+// The tests may parse JSON from `&str` (clippy.toml keeps it out of the `.wasm`).
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

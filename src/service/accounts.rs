@@ -404,7 +404,7 @@ pub fn complete_email_flow(
         let pending: PendingSignUp = flow
             .payload
             .as_deref()
-            .and_then(|payload| serde_json::from_str(payload).ok())
+            .and_then(|payload| serde_json::from_slice(payload.as_bytes()).ok())
             .ok_or_else(|| internal("a sign-up flow without its account"))?;
         return create_verified_account(db, &pending, policy, now);
     }

@@ -37,7 +37,7 @@ pub fn to_text(field: &'static str, value: Option<&Value>) -> Result<Option<Stri
 
 /// Stored metadata back as an object (an unreadable one reads as empty).
 pub fn from_text(text: &str) -> Map<String, Value> {
-    serde_json::from_str(text).unwrap_or_default()
+    serde_json::from_slice(text.as_bytes()).unwrap_or_default()
 }
 
 #[cfg(test)]

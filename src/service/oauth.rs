@@ -133,7 +133,7 @@ fn document(db: &dyn Db, http: &dyn Http, url: &str, fresh: bool, now: i64) -> R
     }
     let body =
         String::from_utf8(response.into_body()).map_err(|_| OauthError::Unavailable(format!("{url}: not UTF-8")))?;
-    if serde_json::from_str::<serde_json::Value>(&body).is_err() {
+    if serde_json::from_slice::<serde_json::Value>(body.as_bytes()).is_err() {
         return Err(OauthError::Unavailable(format!(
             "{url}: not JSON (or larger than the host keeps)"
         )));
@@ -152,7 +152,7 @@ fn metadata(db: &dyn Db, http: &dyn Http, provider: &Provider, now: i64) -> Resu
 
 fn jwks(db: &dyn Db, http: &dyn Http, metadata: &Metadata, fresh: bool, now: i64) -> Result<Jwks, OauthError> {
     let body = document(db, http, &metadata.jwks_uri, fresh, now)?;
-    serde_json::from_str(&body).map_err(|_| OauthError::Unavailable("the key set is not a JWKS".into()))
+    serde_json::from_slice(body.as_bytes()).map_err(|_| OauthError::Unavailable("the key set is not a JWKS".into()))
 }
 
 /// Starts a round trip to `provider`: the flow row, then the URL the browser goes to.
@@ -273,7 +273,10 @@ fn insert_flow(
 fn take_flow(db: &dyn Db, state: &str, csrf_cookie: &str, now: i64) -> Result<(CodeFlow, FlowPayload), OauthError> {
     let flow = flows::find_code_flow(db, state)?.ok_or(OauthError::StateInvalid)?;
     let live = flow.purpose == KIND && flow.used_at.is_none() && flow.expires_at > now;
-    let payload: Option<FlowPayload> = flow.payload.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    let payload: Option<FlowPayload> = flow
+        .payload
+        .as_deref()
+        .and_then(|json| serde_json::from_slice(json.as_bytes()).ok());
     let (true, Some(payload)) = (live, payload) else {
         return Err(OauthError::StateInvalid);
     };
@@ -405,7 +408,7 @@ fn exchange(
 
 /// The name in Apple's `user` parameter (`{"name":{"firstName":…,"lastName":…},"email":…}`).
 fn apple_name(user: &str) -> Option<(Option<String>, Option<String>)> {
-    let user: serde_json::Value = serde_json::from_str(user).ok()?;
+    let user: serde_json::Value = serde_json::from_slice(user.as_bytes()).ok()?;
     let name = user.get("name")?;
     let part = |key: &str| {
         name.get(key)
@@ -704,7 +707,10 @@ pub fn find_pending(
         && flow.used_at.is_none()
         && flow.expires_at > now
         && crate::service::email::is_same_browser(&flow, csrf_cookie);
-    let pending = flow.payload.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    let pending = flow
+        .payload
+        .as_deref()
+        .and_then(|json| serde_json::from_slice(json.as_bytes()).ok());
     Ok(pending
         .filter(|_| live)
         .map(|pending| (pending, flow.target.unwrap_or_default())))

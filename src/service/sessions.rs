@@ -302,7 +302,7 @@ fn token_metadata(
         );
         return None;
     }
-    serde_json::from_str(trimmed).ok()
+    serde_json::from_slice(trimmed.as_bytes()).ok()
 }
 
 fn claims(

@@ -1,6 +1,9 @@
 //! Integration tests: every test drives the real release `.wasm` through the wasmtime test host
 //! in `tests/support`. One test binary, so wasmtime is compiled and linked once.
 
+// The tests may parse JSON from `&str` (clippy.toml keeps it out of the `.wasm`).
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

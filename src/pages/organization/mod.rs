@@ -259,7 +259,7 @@ pub fn show_created_invitation(ctx: &Ctx<'_>) -> PageResult {
     let opened = ctx
         .cookie(name)
         .and_then(|sealed| ctx.mac_keys().ok()?.unseal(&created_seal_purpose(visitor), sealed))
-        .and_then(|json| serde_json::from_str::<(String, String, String)>(&json).ok());
+        .and_then(|json| serde_json::from_slice::<(String, String, String)>(json.as_bytes()).ok());
     ctx.add_cookie(crate::security::session::clear_cookie(name, &ctx.portal_cookie_scope()));
     let Some((token, email, role)) = opened else {
         return Ok(see_other("/organization"));

@@ -70,7 +70,7 @@ pub fn find_live(db: &dyn Db, id: &str, now: i64) -> Result<Option<Pending>, DbE
     else {
         return Ok(None);
     };
-    let Ok(first) = serde_json::from_str::<Verified>(payload) else {
+    let Ok(first) = serde_json::from_slice::<Verified>(payload.as_bytes()) else {
         return Ok(None);
     };
     Ok(live.then_some(Pending {

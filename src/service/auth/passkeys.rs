@@ -78,7 +78,7 @@ struct PostedResponse {
 }
 
 fn posted(json: &str) -> Option<PostedCredential> {
-    let credential: PostedCredential = serde_json::from_str(json).ok()?;
+    let credential: PostedCredential = serde_json::from_slice(json.as_bytes()).ok()?;
     (credential.kind == "public-key" && !credential.id.is_empty()).then_some(credential)
 }
 
