@@ -10,6 +10,10 @@
 //! uses, and libargon2, the reference C implementation, when it is installed). Then: the same
 //! on PostgreSQL (the tests' own server), two Spin processes on one PostgreSQL, `spin up` to the
 //! first answer, and the hot requests again with a million users and sessions in the store.
+//!
+//! Beside each rate: the CPU time Spin's process spent per request (the `spin trigger http`
+//! child that `spin up` starts, user and system time from `/proc/<pid>/stat`, its threads
+//! included), which is what sets the rate on a machine whose cores Spin fills.
 
 // The tests may parse JSON from `&str` (clippy.toml keeps it out of the `.wasm`).
 #![allow(clippy::disallowed_methods)]
@@ -38,13 +42,55 @@ fn env_number(name: &str, default: u64) -> u64 {
 #[derive(Debug, Clone, Copy)]
 struct Load {
     per_second: f64,
+    /// Spin's CPU time per request during the run, in microseconds (`None` where the serving
+    /// process could not be read).
+    cpu_us: Option<f64>,
     /// Answers that were neither 2xx nor 3xx (a benchmark of errors is no benchmark).
     bad: u64,
     /// The median latency, in milliseconds.
     median_ms: f64,
 }
 
+/// The `spin trigger http` process that serves `addr` (`spin up` runs the app in that child).
+fn trigger_pid(addr: SocketAddr) -> Option<u32> {
+    let listen = addr.to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let command_line = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = command_line.split(|byte| *byte == 0).collect();
+            let serves = args.contains(&&b"trigger"[..])
+                && args
+                    .windows(2)
+                    .any(|pair| pair[0] == b"--listen" && pair[1] == listen.as_bytes());
+            serves.then_some(pid)
+        })
+}
+
+/// The user and system CPU time of a process so far, its threads included (ended ones too).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's closing parenthesis come fields 3 onwards: utime is field 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+}
+
+/// The unit of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connections: u32) -> Load {
+    let pid = trigger_pid(addr);
+    let cpu_before = pid.and_then(cpu_time);
     let mut command = Command::new("wrk");
     command
         .arg(format!("-t{threads}"))
@@ -64,7 +110,19 @@ fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connect
             .find_map(|line| line.trim().strip_prefix(label))
             .and_then(|rest| rest.trim().parse::<f64>().ok())
     };
+    let cpu_after = pid.and_then(cpu_time);
     let per_second = number_after("Requests/sec:").unwrap_or_else(|| panic!("wrk said:\n{text}"));
+    // "  12345 requests in 5.00s, 3.27MB read"
+    let requests = text
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in "))
+        .and_then(|(count, _)| count.trim().parse::<f64>().ok());
+    let cpu_us = match (cpu_before, cpu_after, requests) {
+        (Some(before), Some(after), Some(requests)) if requests > 0.0 => {
+            Some((after - before).as_secs_f64() * 1e6 / requests)
+        }
+        _ => None,
+    };
     let bad = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64;
     let median_ms = text
         .lines()
@@ -80,6 +138,7 @@ fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connect
         .unwrap_or(f64::NAN);
     Load {
         per_second,
+        cpu_us,
         bad,
         median_ms,
     }
@@ -100,14 +159,24 @@ impl Table {
             String::new()
         };
         println!(
-            "| {name} | {:.0}{errors} | {:.2} (hello-world {:.0}) |",
+            "| {name} | {:.0}{errors} | {:.2} (hello-world {:.0}) | {} ({}) |",
             load.per_second,
             load.per_second / ceiling.per_second,
-            ceiling.per_second
+            ceiling.per_second,
+            microseconds(load.cpu_us),
+            microseconds(ceiling.cpu_us)
         );
         load.per_second
     }
 }
+
+fn microseconds(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |us| format!("{us:.0} µs"))
+}
+
+/// The heading of a table of [`Table::row`]s.
+const ROWS_HEADING: &str =
+    "| request | req/s | share of hello-world | Spin's CPU per request (hello-world's) |\n| --- | --- | --- | --- |";
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort_unstable();
@@ -276,7 +345,7 @@ fn main() {
         spin_version(),
         16
     );
-    println!("\n| request | req/s | share of hello-world |\n| --- | --- | --- |");
+    println!("\n{ROWS_HEADING}");
     table.row("`GET /healthz`", addr, "/healthz", None);
     table.row(
         "anonymous `GET /sign-in?redirect_url=%2Fdashboard`",
@@ -359,7 +428,7 @@ fn main() {
     drop(breach_checking);
 
     println!("\nPostgreSQL (the tests' own server), one Spin process:\n");
-    println!("| request | req/s | share of hello-world |\n| --- | --- | --- |");
+    println!("{ROWS_HEADING}");
     let on_postgres = Portal::production_on_spin(PRODUCTION, true);
     let pg_addr = on_postgres.spin_addr().unwrap();
     let pg_cookie = signed_in(&on_postgres, "ada@example.com");
@@ -408,7 +477,7 @@ fn main() {
     let small_tables = Portal::probe_on_spin(Some(&small_tables_path));
     let small_tables_row = format!("open a store of {entries} one-column tables, 1 statement");
     println!("\nwhat Spin charges a request (benches/probe, answering as the portal does):\n");
-    println!("| request | req/s |\n| --- | --- |");
+    println!("| request | req/s | Spin's CPU per request |\n| --- | --- | --- |");
     for (name, probe, path) in [
         ("nothing", &empty, "/variables/0"),
         ("nothing, built with Rust's default 1 MiB stack", &stock, "/variables/0"),
@@ -424,7 +493,7 @@ fn main() {
         (small_tables_row.as_str(), &small_tables, "/sqlite/1"),
     ] {
         let load = wrk(probe.spin_addr().unwrap(), path, None, 2, 16);
-        println!("| {name} | {:.0} |", load.per_second);
+        println!("| {name} | {:.0} | {} |", load.per_second, microseconds(load.cpu_us));
     }
     drop((empty, stock, portal_store, small_tables));
     let _ = std::fs::remove_file(&small_tables_path);
@@ -448,7 +517,7 @@ fn main() {
         let before = sign_in_post(portal, "ada@example.com", posts);
         add_a_million(portal);
         println!("\n{store} with 1,000,000 more users and live sessions:\n");
-        println!("| request | req/s | share of hello-world |\n| --- | --- | --- |");
+        println!("{ROWS_HEADING}");
         table.row("signed-in `GET /user`", addr, "/user", Some(cookie));
         table.row("**the signed-in bounce**", addr, BOUNCE, Some(cookie));
         let after = sign_in_post(portal, "ada@example.com", posts);
