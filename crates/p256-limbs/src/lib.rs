@@ -291,9 +291,15 @@ fn is_below(a: &Limbs, b: &Limbs) -> bool {
 }
 
 /// Whether big-endian `bytes` are an ECDSA scalar of P-256: at least 1, below the group order.
+/// In constant time, since the bytes are usually a private key: both tests are computed whole
+/// (an `OR` of every limb, a full subtraction) and combined without a branch.
 pub fn is_valid_scalar(bytes: &[u8; 32]) -> bool {
     let limbs = from_be_bytes(bytes);
-    limbs != [0; 8] && is_below(&limbs, &N)
+    let bits = limbs.iter().fold(0u32, |bits, limb| bits | limb);
+    // The top bit of x | −x is set exactly when x is not zero.
+    let nonzero = (bits | bits.wrapping_neg()) >> 31;
+    let below_order = subtract(&limbs, &N).1 as u32;
+    nonzero & below_order == 1
 }
 
 /// n, the group order, big-endian (RFC 6979's nonce generation takes it as bytes).

@@ -357,6 +357,14 @@ fn valid_scalars_are_one_to_n_minus_one() {
     n_minus_one[0] -= 1;
     assert!(is_valid_scalar(&to_be_bytes(&n_minus_one)));
     assert!(is_valid_scalar(&to_be_bytes(&[1, 0, 0, 0, 0, 0, 0, 0])));
+    assert!(
+        is_valid_scalar(&to_be_bytes(&[0, 0, 0, 0, 0, 0, 0, 0x8000_0000])),
+        "only the top bit"
+    );
+    assert!(
+        is_valid_scalar(&to_be_bytes(&[0, 0, 0, 0, 1, 0, 0, 0])),
+        "only a middle limb"
+    );
     assert!(!is_valid_scalar(&[0; 32]));
     assert!(!is_valid_scalar(&n));
     assert!(!is_valid_scalar(&[0xff; 32]));
