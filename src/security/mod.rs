@@ -10,7 +10,6 @@ pub(crate) mod codes;
 pub(crate) mod csrf;
 pub(crate) mod ec_der;
 pub mod email_text;
-pub(crate) mod fixed_base;
 pub mod id_token;
 pub(crate) mod lockout;
 pub mod password;

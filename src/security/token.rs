@@ -276,17 +276,17 @@ fn es256_jwt(scalar: &Scalar, header: &serde_json::Value, payload: &[u8]) -> Str
 }
 
 /// RFC 6979 deterministic ECDSA of a SHA-256 digest (`r ‖ s`), computed as `ecdsa`'s
-/// `try_sign_prehashed_rfc6979` computes it (a test holds them equal), with k·G taken from the
-/// precomputed table of [`super::fixed_base`]: the one scalar multiplication is a quarter of
-/// the work.
+/// `try_sign_prehashed_rfc6979` computes it (a test holds them equal), with k·G taken in
+/// constant time from the precomputed table of [`p256_limbs::mul_generator`]: the one scalar
+/// multiplication is a quarter of the work.
 fn sign_digest(key: &Scalar, digest: &[u8; 32]) -> [u8; 64] {
-    use p256_limbs::{ORDER, from_be_bytes, to_be_bytes};
+    use p256_limbs::{ORDER, from_be_bytes, mul_generator, to_be_bytes};
     // RFC 6979's bits2octets of a 256-bit digest for a 256-bit order is the digest itself.
     let order = p256_limbs::order_be_bytes();
     let k_bytes: [u8; 32] =
         rfc6979::generate_k::<Sha256, rfc6979::consts::U32>(&key.0.into(), &order.into(), &(*digest).into(), &[])
             .into();
-    let (big_r_x, _) = super::fixed_base::mul_generator(&k_bytes).to_affine_bytes();
+    let (big_r_x, _) = mul_generator(&k_bytes).to_affine_bytes();
     // s = k⁻¹·(z + r·d) mod n, in the order's Montgomery form. RFC 6979's k is never zero, so
     // it has an inverse.
     let r = ORDER.reduce(&from_be_bytes(&big_r_x));
