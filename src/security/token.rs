@@ -384,11 +384,9 @@ impl SigningKeys {
         if header.kid.as_deref() != Some(self.signer.kid.as_str()) {
             return Err(TokenError::UnknownKey);
         }
-        let signature: [u8; 64] = from_base64url(signature_b64)
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or(TokenError::BadSignature)?;
+        let signature = from_base64url(signature_b64).ok_or(TokenError::BadSignature)?;
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        if !p256_limbs::verify_prehashed(&self.published[0].1, &sha256(signing_input.as_bytes()), &signature) {
+        if !super::es256_verify(&self.published[0].1, signing_input.as_bytes(), &signature) {
             return Err(TokenError::BadSignature);
         }
         let claims: Claims = from_base64url(payload_b64)
