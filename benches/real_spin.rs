@@ -78,14 +78,17 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
 }
 
-/// The unit of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`; 100 on Linux).
+/// The unit of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`, asked once; 100 on Linux).
 fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 fn wrk(addr: SocketAddr, path: &str, cookie: Option<&str>, threads: u32, connections: u32) -> Load {
