@@ -698,6 +698,25 @@ fn the_openapi_document_is_valid_and_a_client_generated_from_it_calls_every_oper
         "3.1.0",
         "served without a key once the API is on"
     );
+    // Embedded compressed: sent as it is to a client that asks for gzip (the Node client below
+    // does, and parses what it inflates), inflated for one that does not (a bare `curl`).
+    assert_eq!(document.header("content-encoding"), None);
+    assert_eq!(document.header("vary"), Some("accept-encoding"));
+    for (accept_encoding, compressed) in [("gzip, deflate, br", true), ("br", false), ("gzip;q=0", false)] {
+        let answer = portal.send(
+            request("GET", "/api/v1/openapi.json")
+                .header("accept-encoding", accept_encoding)
+                .body(Bytes::new())
+                .unwrap(),
+        );
+        answer.assert_status(200);
+        assert_eq!(
+            answer.header("content-encoding").is_some(),
+            compressed,
+            "{accept_encoding}"
+        );
+        assert_eq!(answer.body == document.body, !compressed, "{accept_encoding}");
+    }
     let address = portal.serve();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/openapi-check.mjs");
     let output = std::process::Command::new("node")

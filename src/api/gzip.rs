@@ -1,0 +1,417 @@
+//! The OpenAPI document is embedded gzip-compressed (RFC 1952; 4.9 KB instead of 38.7 KB of the
+//! `.wasm`, and of the data image Spin copies into every request's instance). It is sent as it is
+//! to a client that accepts gzip, and inflated here for one that does not: an app's build that
+//! fetches it with a bare `curl` gets JSON, not compressed bytes.
+//!
+//! The only input ever inflated is that constant, checked byte for byte against `openapi.json`
+//! by the tests; still, malformed data (truncated, a bad header, codes that do not form a Huffman
+//! code, a distance before the start) ends in `None`, never a panic or a read out of bounds.
+
+/// Whether an `Accept-Encoding` value (RFC 9110 §12.5.3) accepts gzip: `gzip`, `x-gzip` or `*`
+/// listed with a weight other than zero. An absent header accepts any coding by the RFC, but a
+/// bare `curl` sends none and would print compressed bytes, so only an explicit one counts.
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|entry| {
+        let mut parts = entry.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let named = ["gzip", "x-gzip", "*"]
+            .iter()
+            .any(|name| coding.eq_ignore_ascii_case(name));
+        named && parts.all(|parameter| !is_zero_weight(parameter))
+    })
+}
+
+fn is_zero_weight(parameter: &str) -> bool {
+    let Some((name, value)) = parameter.split_once('=') else {
+        return false;
+    };
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    name.trim().eq_ignore_ascii_case("q") && whole == "0" && fraction.bytes().all(|digit| digit == b'0')
+}
+
+/// Inflates a gzip member: its header, the deflate stream (RFC 1951) and the length in the
+/// trailer (the CRC is not recomputed: the only input is a constant the tests compare whole).
+pub fn inflate(gzip: &[u8]) -> Option<Vec<u8>> {
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    const FHCRC: u8 = 2;
+    let (&[0x1f, 0x8b, 8, flags], mut rest) = gzip.split_first_chunk::<4>()? else {
+        return None;
+    };
+    rest = rest.get(6..)?; // MTIME, XFL, OS
+    if flags & FEXTRA != 0 {
+        let length = u16::from_le_bytes(*rest.first_chunk::<2>()?) as usize;
+        rest = rest.get(2 + length..)?;
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let end = rest.iter().position(|&byte| byte == 0)?;
+            rest = &rest[end + 1..];
+        }
+    }
+    if flags & FHCRC != 0 {
+        rest = rest.get(2..)?;
+    }
+    let mut bits = Bits {
+        data: rest,
+        next: 0,
+        buffer: 0,
+        count: 0,
+    };
+    let output = inflate_stream(&mut bits)?;
+    let trailer = rest.get(bits.next..)?;
+    let size = u32::from_le_bytes(*trailer.get(4..)?.first_chunk::<4>()?);
+    (size == output.len() as u32).then_some(output)
+}
+
+/// Reads a deflate stream's bits, least significant first.
+struct Bits<'a> {
+    data: &'a [u8],
+    next: usize,
+    buffer: u32,
+    count: u32,
+}
+
+impl Bits<'_> {
+    fn take(&mut self, wanted: u32) -> Option<u32> {
+        while self.count < wanted {
+            let byte = *self.data.get(self.next)?;
+            self.next += 1;
+            self.buffer |= u32::from(byte) << self.count;
+            self.count += 8;
+        }
+        let value = self.buffer & ((1u32 << wanted) - 1);
+        self.buffer >>= wanted;
+        self.count -= wanted;
+        Some(value)
+    }
+
+    /// Drops the bits left in the current byte (every `take` leaves fewer than eight).
+    fn skip_to_byte_boundary(&mut self) {
+        self.buffer = 0;
+        self.count = 0;
+    }
+
+    fn bytes(&mut self, length: usize) -> Option<&[u8]> {
+        let bytes = self.data.get(self.next..self.next + length)?;
+        self.next += length;
+        Some(bytes)
+    }
+}
+
+/// A canonical Huffman code: how many codes each length has, and the symbols in code order.
+struct Huffman {
+    counts: [u16; 16],
+    symbols: Vec<u16>,
+}
+
+impl Huffman {
+    /// Builds the code from each symbol's code length (0: unused). Refuses an over-subscribed
+    /// set of lengths; an incomplete one is allowed, as RFC 1951 allows a single distance code.
+    fn new(lengths: &[u8]) -> Option<Self> {
+        let mut counts = [0u16; 16];
+        for &length in lengths {
+            counts[usize::from(length)] += 1;
+        }
+        counts[0] = 0;
+        let mut left: i32 = 1;
+        for &count in &counts[1..] {
+            left = left * 2 - i32::from(count);
+            if left < 0 {
+                return None;
+            }
+        }
+        let mut offsets = [0u16; 16];
+        for length in 1..15 {
+            offsets[length + 1] = offsets[length] + counts[length];
+        }
+        let mut symbols = vec![0u16; lengths.len()];
+        for (symbol, &length) in lengths.iter().enumerate() {
+            if length != 0 {
+                let slot = &mut offsets[usize::from(length)];
+                symbols[usize::from(*slot)] = symbol as u16;
+                *slot += 1;
+            }
+        }
+        Some(Self { counts, symbols })
+    }
+
+    fn decode(&self, bits: &mut Bits<'_>) -> Option<u16> {
+        // Canonical codes of one length are consecutive: walk the lengths, keeping the first
+        // code of each and where its symbols start.
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for &count in &self.counts[1..] {
+            code |= bits.take(1)? as i32;
+            let count = i32::from(count);
+            if code - first < count {
+                return self.symbols.get((index + code - first) as usize).copied();
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        None
+    }
+}
+
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DISTANCE_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
+    8193, 12289, 16385, 24577,
+];
+const DISTANCE_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+];
+/// The order in which a dynamic block lists the code lengths of its code-length code.
+const CODE_LENGTH_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+fn inflate_stream(bits: &mut Bits<'_>) -> Option<Vec<u8>> {
+    let mut output = Vec::new();
+    loop {
+        let last = bits.take(1)? == 1;
+        match bits.take(2)? {
+            0 => {
+                bits.skip_to_byte_boundary();
+                let header = bits.bytes(4)?;
+                let length = u16::from_le_bytes([header[0], header[1]]);
+                if length != !u16::from_le_bytes([header[2], header[3]]) {
+                    return None;
+                }
+                output.extend_from_slice(bits.bytes(usize::from(length))?);
+            }
+            1 => {
+                let mut lengths = [8u8; 288 + 30];
+                lengths[144..256].fill(9);
+                lengths[256..280].fill(7);
+                lengths[288..].fill(5);
+                let literals = Huffman::new(&lengths[..288])?;
+                let distances = Huffman::new(&lengths[288..])?;
+                inflate_block(bits, &literals, &distances, &mut output)?;
+            }
+            2 => {
+                let (literals, distances) = dynamic_codes(bits)?;
+                inflate_block(bits, &literals, &distances, &mut output)?;
+            }
+            _ => return None,
+        }
+        if last {
+            return Some(output);
+        }
+    }
+}
+
+fn dynamic_codes(bits: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
+    let literal_count = bits.take(5)? as usize + 257;
+    let distance_count = bits.take(5)? as usize + 1;
+    let code_length_count = bits.take(4)? as usize + 4;
+    if literal_count > 286 || distance_count > 30 {
+        return None;
+    }
+    let mut code_lengths = [0u8; 19];
+    for &symbol in &CODE_LENGTH_ORDER[..code_length_count] {
+        code_lengths[symbol] = bits.take(3)? as u8;
+    }
+    let code_length_code = Huffman::new(&code_lengths)?;
+    let mut lengths = Vec::with_capacity(literal_count + distance_count);
+    while lengths.len() < literal_count + distance_count {
+        let (value, repeat) = match code_length_code.decode(bits)? {
+            length @ 0..=15 => (length as u8, 1),
+            16 => (*lengths.last()?, 3 + bits.take(2)?),
+            17 => (0, 3 + bits.take(3)?),
+            _ => (0, 11 + bits.take(7)?),
+        };
+        for _ in 0..repeat {
+            lengths.push(value);
+        }
+    }
+    if lengths.len() != literal_count + distance_count || lengths[256] == 0 {
+        return None;
+    }
+    let (literal_lengths, distance_lengths) = lengths.split_at(literal_count);
+    Some((Huffman::new(literal_lengths)?, Huffman::new(distance_lengths)?))
+}
+
+fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, output: &mut Vec<u8>) -> Option<()> {
+    loop {
+        let symbol = usize::from(literals.decode(bits)?);
+        if symbol < 256 {
+            output.push(symbol as u8);
+            continue;
+        }
+        if symbol == 256 {
+            return Some(());
+        }
+        let code = symbol - 257;
+        let length = usize::from(*LENGTH_BASE.get(code)?) + bits.take(u32::from(LENGTH_EXTRA[code]))? as usize;
+        let code = usize::from(distances.decode(bits)?);
+        let distance = usize::from(*DISTANCE_BASE.get(code)?) + bits.take(u32::from(DISTANCE_EXTRA[code]))? as usize;
+        let start = output.len().checked_sub(distance)?;
+        for index in start..start + length {
+            output.push(output[index]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// Compresses with the system's `gzip` (Debian's essential package), not with code of ours.
+    fn gzip(data: &[u8], level: &str) -> Vec<u8> {
+        let mut child = Command::new("gzip")
+            .args(["-c", "-n", level])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gzip runs");
+        let mut stdin = child.stdin.take().expect("gzip's stdin");
+        let input = data.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input).expect("gzip reads"));
+        let output = child.wait_with_output().expect("gzip ends");
+        writer.join().expect("the writer ends");
+        assert!(output.status.success());
+        output.stdout
+    }
+
+    fn sample_inputs() -> Vec<Vec<u8>> {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut noise = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        };
+        let random: Vec<u8> = (0..70_000).map(|_| noise()).collect();
+        let few_symbols: Vec<u8> = (0..50_000).map(|_| b"ab"[usize::from(noise() & 1)]).collect();
+        vec![
+            Vec::new(),
+            b"a".to_vec(),
+            vec![0; 100_000],
+            include_bytes!("openapi.json").to_vec(),
+            include_bytes!("../../README.md").to_vec(),
+            random,
+            few_symbols,
+        ]
+    }
+
+    #[test]
+    fn the_embedded_document_is_openapi_json_compressed() {
+        // Regenerate with `gzip -9 -n -c src/api/openapi.json > src/api/openapi.json.gz`.
+        let inflated = inflate(include_bytes!("openapi.json.gz")).expect("the embedded document inflates");
+        assert!(
+            inflated == include_bytes!("openapi.json"),
+            "openapi.json.gz is stale: regenerate it"
+        );
+    }
+
+    #[test]
+    fn what_gzip_compresses_inflates_back_at_every_level() {
+        // Stored blocks (random bytes at -1), fixed and dynamic codes, long repeats, empty input.
+        for input in sample_inputs() {
+            for level in ["-1", "-6", "-9"] {
+                let compressed = gzip(&input, level);
+                assert!(
+                    inflate(&compressed).as_deref() == Some(&input[..]),
+                    "{} bytes at {level}",
+                    input.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn optional_header_fields_are_skipped() {
+        let mut compressed = gzip(b"hello, hello, hello", "-9");
+        // FNAME and FCOMMENT set, with their zero-terminated texts after the fixed header.
+        compressed[3] |= 8 | 16;
+        let mut with_fields = compressed[..10].to_vec();
+        with_fields.extend_from_slice(b"name.json\0a comment\0");
+        with_fields.extend_from_slice(&compressed[10..]);
+        assert_eq!(inflate(&with_fields).as_deref(), Some(&b"hello, hello, hello"[..]));
+    }
+
+    #[test]
+    fn malformed_data_is_refused_without_panicking() {
+        let document = gzip(include_bytes!("openapi.json"), "-9");
+        for end in 0..document.len() {
+            assert_eq!(inflate(&document[..end]), None, "truncated at {end}");
+        }
+        let mut seed = 7u32;
+        for round in 0..20_000 {
+            let mut mangled = document.clone();
+            for _ in 0..1 + round % 4 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let at = (seed >> 8) as usize % mangled.len();
+                mangled[at] ^= 1 << (seed % 8);
+            }
+            // Any answer but a panic; a flip the format cannot see (in MTIME, say) still inflates.
+            let _ = inflate(&mangled);
+        }
+        assert_eq!(inflate(b"not gzip at all"), None);
+        let mut wrong_size = document.clone();
+        let at = wrong_size.len() - 1;
+        wrong_size[at] ^= 1;
+        assert_eq!(inflate(&wrong_size), None, "a trailer whose length disagrees");
+    }
+
+    /// A gzip member around one fixed-code block, from its bits in stream order (a Huffman code
+    /// written most significant bit first, as RFC 1951 stores it).
+    fn fixed_block_member(bits: &str, output_length: u8) -> Vec<u8> {
+        let mut member = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        let bits: Vec<char> = bits.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut packed = vec![0u8; bits.len().div_ceil(8)];
+        for (index, &bit) in bits.iter().enumerate() {
+            if bit == '1' {
+                packed[index / 8] |= 1 << (index % 8);
+            }
+        }
+        member.extend_from_slice(&packed);
+        member.extend_from_slice(&[0, 0, 0, 0, output_length, 0, 0, 0]);
+        member
+    }
+
+    #[test]
+    fn a_distance_before_the_start_is_refused() {
+        // BFINAL, BTYPE 01 (read least significant first), 'a' (10010001), a copy of length 3
+        // (symbol 257: 0000001) at distance 1 (00000), end of block (0000000).
+        let copy_after_a = fixed_block_member("1 10 10010001 0000001 00000 0000000", 4);
+        assert_eq!(inflate(&copy_after_a).as_deref(), Some(&b"aaaa"[..]));
+        // The same copy with nothing before it to copy from.
+        let copy_first = fixed_block_member("1 10 0000001 00000 0000000", 3);
+        assert_eq!(inflate(&copy_first), None);
+    }
+
+    #[test]
+    fn gzip_is_accepted_only_when_named_with_a_weight_above_zero() {
+        for accepted in [
+            "gzip",
+            "gzip, deflate, br",
+            "br;q=1.0, gzip;q=0.5",
+            "*",
+            "X-GZIP",
+            "deflate, *;q=0.1",
+        ] {
+            assert!(accepts_gzip(accepted), "{accepted}");
+        }
+        for refused in [
+            "",
+            "identity",
+            "br, deflate",
+            "gzip;q=0",
+            "gzip; q=0.000",
+            "*;q=0",
+            "gzipped",
+        ] {
+            assert!(!accepts_gzip(refused), "{refused}");
+        }
+    }
+}
