@@ -29,6 +29,7 @@ mod form;
 mod outbound;
 mod pages;
 mod portal;
+mod qvalue;
 mod redirect;
 pub mod security;
 mod service;

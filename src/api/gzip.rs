@@ -21,13 +21,11 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
     })
 }
 
+/// A `q=0` parameter (a malformed weight is not read as a refusal).
 fn is_zero_weight(parameter: &str) -> bool {
-    let Some((name, value)) = parameter.split_once('=') else {
-        return false;
-    };
-    let value = value.trim();
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
-    name.trim().eq_ignore_ascii_case("q") && whole == "0" && fraction.bytes().all(|digit| digit == b'0')
+    parameter.split_once('=').is_some_and(|(name, value)| {
+        name.trim().eq_ignore_ascii_case("q") && crate::qvalue::thousandths(value.trim()) == Some(0)
+    })
 }
 
 /// Inflates a gzip member: its header, the deflate stream (RFC 1951) and the length in the

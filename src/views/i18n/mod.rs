@@ -390,20 +390,18 @@ impl Strings {
     /// Picks the best language from `Accept-Language` (RFC 9110: weights, then order); English
     /// when nothing matches. Only the primary subtag counts (`fr-CA` is French).
     pub fn negotiate(accept_language: Option<&str>) -> &'static Strings {
-        let mut best: Option<(&'static Strings, f32)> = None;
+        let mut best: Option<(&'static Strings, u16)> = None;
         for entry in accept_language.unwrap_or_default().split(',').take(32) {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim();
             let weight = parts
                 .find_map(|param| param.trim().strip_prefix("q="))
-                .map_or(Some(1.0), |q| {
-                    q.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))
-                })
-                .unwrap_or(0.0);
+                .map_or(Some(1000), |q| crate::qvalue::thousandths(q.trim()))
+                .unwrap_or(0);
             let Some(strings) = language_for_tag(tag) else {
                 continue;
             };
-            if weight > 0.0 && best.is_none_or(|(_, best_weight)| weight > best_weight) {
+            if weight > 0 && best.is_none_or(|(_, best_weight)| weight > best_weight) {
                 best = Some((strings, weight));
             }
         }
