@@ -26,6 +26,7 @@ mod config;
 mod domain;
 mod error;
 mod form;
+mod gzip;
 mod outbound;
 mod pages;
 mod portal;

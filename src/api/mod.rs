@@ -14,7 +14,6 @@
 //! - `GET /api/v1/openapi.json` describes all of it (OpenAPI 3.1), without a key once the API
 //!   is on; the tests validate it and call the API through a client generated from it.
 
-mod gzip;
 mod invitations;
 mod organizations;
 mod users;
@@ -132,9 +131,9 @@ impl From<PortalError> for ApiError {
     }
 }
 
-/// The OpenAPI 3.1 document of this API, gzip-compressed (`gzip`; regenerate it with
+/// The OpenAPI 3.1 document of this API, gzip-compressed (`crate::gzip`; regenerate it with
 /// `gzip -9 -n -c src/api/openapi.json > src/api/openapi.json.gz`; a test fails when it is stale).
-const OPENAPI_GZIP: &[u8] = include_bytes!("openapi.json.gz");
+pub(crate) const OPENAPI_GZIP: &[u8] = include_bytes!("openapi.json.gz");
 const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// Answers one `/api/…` request; `configured` is the pipeline's configuration check.
@@ -144,7 +143,7 @@ pub fn handle(ctx: &Ctx<'_>, configured: Result<(), PortalError>) -> Response<Ve
         && *ctx.method == Method::GET
         && !ctx.settings.api_secret_keys().is_empty()
     {
-        return openapi_document(ctx.header("accept-encoding").is_some_and(gzip::accepts_gzip));
+        return openapi_document(ctx.header("accept-encoding"));
     }
     let result = configured.map_err(ApiError::from).and_then(|()| serve(ctx));
     match result {
@@ -154,30 +153,14 @@ pub fn handle(ctx: &Ctx<'_>, configured: Result<(), PortalError>) -> Response<Ve
 }
 
 /// The document as the client asked: the embedded gzip member as it is, or inflated.
-fn openapi_document(gzip_accepted: bool) -> Response<Vec<u8>> {
-    let body = if gzip_accepted {
-        Some(OPENAPI_GZIP.to_vec())
-    } else {
-        gzip::inflate(OPENAPI_GZIP)
-    };
-    let Some(body) = body else {
-        return error_response(&ApiError::new(
+fn openapi_document(accept_encoding: Option<&str>) -> Response<Vec<u8>> {
+    crate::gzip::serve(OPENAPI_GZIP, accept_encoding, "application/json; charset=utf-8").unwrap_or_else(|| {
+        error_response(&ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "internal error",
-        ));
-    };
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if gzip_accepted {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    response
+        ))
+    })
 }
 
 fn serve(ctx: &Ctx<'_>) -> ApiResult {

@@ -13,8 +13,9 @@ use maud::{DOCTYPE, Markup, html};
 use crate::config::Branding;
 pub use i18n::{Msg, Strings};
 
-/// The portal's stylesheet, embedded in the component.
-pub const PORTAL_CSS: &str = include_str!("portal.css");
+/// The portal's stylesheet, embedded gzip-compressed (`crate::gzip`; regenerate it with
+/// `gzip -9 -n -c src/views/portal.css > src/views/portal.css.gz`; a test fails when it is stale).
+pub const PORTAL_CSS_GZIP: &[u8] = include_bytes!("portal.css.gz");
 
 /// FNV-1a, enough to give each stylesheet version its own URL so it can be cached forever.
 pub const fn fingerprint(bytes: &[u8]) -> u64 {
@@ -28,13 +29,14 @@ pub const fn fingerprint(bytes: &[u8]) -> u64 {
     hash
 }
 
-const PORTAL_CSS_FINGERPRINT: u64 = fingerprint(PORTAL_CSS.as_bytes());
+// The compressed bytes change whenever the stylesheet does, so they fingerprint it.
+const PORTAL_CSS_FINGERPRINT: u64 = fingerprint(PORTAL_CSS_GZIP);
 
 /// The portal's one script, progressive enhancement only (show password, no double submit,
-/// copy buttons).
-pub const PORTAL_JS: &str = include_str!("portal.js");
+/// copy buttons), embedded gzip-compressed like the stylesheet (`src/views/portal.js.gz`).
+pub const PORTAL_JS_GZIP: &[u8] = include_bytes!("portal.js.gz");
 
-const PORTAL_JS_FINGERPRINT: u64 = fingerprint(PORTAL_JS.as_bytes());
+const PORTAL_JS_FINGERPRINT: u64 = fingerprint(PORTAL_JS_GZIP);
 
 pub fn portal_js_path() -> String {
     format!("/assets/portal-{PORTAL_JS_FINGERPRINT:016x}.js")

@@ -1,5 +1,7 @@
 //! Every route answers with a real page, status and headers.
 
+use bytes::Bytes;
+
 use crate::support::{Portal, SECRET_KEY, request};
 
 #[test]
@@ -61,6 +63,48 @@ fn stylesheets_are_fingerprinted_and_cacheable() {
     assert!(portal.get(links[1]).body.contains("--primary:#ff0000"));
     assert!(portal.get(links[0]).body.contains("prefers-color-scheme: dark"));
     portal.get("/assets/portal-0000000000000000.css").assert_status(404);
+}
+
+#[test]
+fn the_stylesheet_and_script_go_compressed_to_browsers_and_plain_to_other_clients() {
+    let portal = Portal::new();
+    let page = portal.get("/sign-in");
+    let asset = |suffix: &str| {
+        let mut links = page.body.match_indices("\"/assets/portal-").map(|(at, _)| {
+            let start = at + 1;
+            &page.body[start..start + page.body[start..].find('"').unwrap()]
+        });
+        links
+            .find(|link| link.ends_with(suffix))
+            .expect("the asset's link")
+            .to_owned()
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (path, source) in [
+        (asset(".css"), "src/views/portal.css"),
+        (asset(".js"), "src/views/portal.js"),
+    ] {
+        let plain = portal.get(&path);
+        plain.assert_status(200);
+        assert_eq!(plain.header("content-encoding"), None, "{path}");
+        assert_eq!(
+            plain.body,
+            std::fs::read_to_string(format!("{root}/{source}")).unwrap(),
+            "{path}"
+        );
+        assert_eq!(plain.header("vary"), Some("accept-encoding"));
+        let browser = portal.send(
+            request("GET", &path)
+                .header("accept-encoding", "gzip, deflate, br, zstd")
+                .body(Bytes::new())
+                .unwrap(),
+        );
+        browser.assert_status(200);
+        assert_eq!(browser.header("content-encoding"), Some("gzip"), "{path}");
+        assert_eq!(browser.header("vary"), Some("accept-encoding"));
+        assert!(browser.header("cache-control").unwrap().contains("immutable"));
+        assert!(browser.body != plain.body);
+    }
 }
 
 #[test]
