@@ -2,10 +2,10 @@
 //! for their address even in `sign_up_mode = restricted`).
 
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, json_body, listed};
+use super::body::JsonObject;
+use super::{ApiError, ApiResult, listed};
 use crate::domain::EmailAddress;
 use crate::error::PortalError;
 use crate::pages::Ctx;
@@ -29,27 +29,33 @@ pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
     listed(pending.iter().map(invitation_json).collect(), None)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /invitations`: the body's fields.
 struct Invite {
     email_address: String,
-    #[serde(default)]
     expires_in_days: Option<i64>,
     /// Whether the portal emails the invitation (default `true`): that link also proves the
     /// mailbox, so the account is made verified without a code.
-    #[serde(default = "notify_by_default")]
     notify: bool,
 }
 
-fn notify_by_default() -> bool {
-    true
+impl Invite {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            email_address: body.string("email_address")?,
+            expires_in_days: body.optional_integer("expires_in_days")?,
+            notify: body.bool_or("notify", true)?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `POST /invitations`: the answer carries the sign-up link (`url`), this once, and the portal
 /// emails the invitation unless `notify` is `false`. An earlier pending invitation for the address
 /// is revoked.
 pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
-    let body: Invite = json_body(ctx)?;
+    let body = Invite::read(ctx)?;
     let email = EmailAddress::parse(&body.email_address).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -14,6 +14,7 @@
 //! - `GET /api/v1/openapi.json` describes all of it (OpenAPI 3.1), without a key once the API
 //!   is on; the tests validate it and call the API through a client generated from it.
 
+mod body;
 mod invitations;
 mod organizations;
 mod users;
@@ -316,27 +317,6 @@ fn route(ctx: &Ctx<'_>, segments: &[&str]) -> ApiResult {
 pub(crate) fn listed(data: Vec<Value>, total: Option<i64>) -> ApiResult {
     let total = total.unwrap_or(data.len() as i64);
     Ok((StatusCode::OK, json!({ "data": data, "total_count": total })))
-}
-
-/// The request's JSON body as `T` (unknown fields refused by `T`'s derive).
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result<T, ApiError> {
-    let content_type = ctx.header("content-type").unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    if !media_type.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ));
-    }
-    serde_json::from_slice(ctx.body).map_err(|error| {
-        let code = if error.is_syntax() || error.is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_request"
-        };
-        ApiError::new(StatusCode::BAD_REQUEST, code, error.to_string())
-    })
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Vec<u8>> {

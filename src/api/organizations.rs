@@ -3,11 +3,11 @@
 //! itself (it keeps an admin; valid, unique name and slug).
 
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::body::JsonObject;
 use super::users::{field_error, page_params};
-use super::{ApiError, ApiResult, json_body, listed};
+use super::{ApiError, ApiResult, listed};
 use crate::domain::{InvitationId, OrgId, UserId};
 use crate::pages::Ctx;
 use crate::service::organizations::{self as rules, Actor, OrgError, OrganizationChanges, OrganizationDetails};
@@ -105,25 +105,36 @@ pub(super) fn list(ctx: &Ctx<'_>) -> ApiResult {
     listed(page.iter().map(organization_json).collect(), Some(total))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /organizations`: the body's fields.
 struct CreateOrganization {
     name: String,
-    #[serde(default)]
     slug: Option<String>,
     /// The user who becomes its first admin (an organization always has one).
     created_by: String,
-    #[serde(default)]
     require_two_step: Option<bool>,
-    #[serde(default)]
     public_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     private_metadata: Option<Map<String, Value>>,
+}
+
+impl CreateOrganization {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            name: body.string("name")?,
+            slug: body.optional_string("slug")?,
+            created_by: body.string("created_by")?,
+            require_two_step: body.optional_bool("require_two_step")?,
+            public_metadata: body.optional_object("public_metadata")?,
+            private_metadata: body.optional_object("private_metadata")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `POST /organizations`
 pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
-    let body: CreateOrganization = json_body(ctx)?;
+    let body = CreateOrganization::read(ctx)?;
     let db = ctx.db()?;
     let creator = UserId::parse(&body.created_by)
         .map(|id| users::find_user_by_id(db, &id))
@@ -162,25 +173,34 @@ pub(super) fn get(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     Ok((StatusCode::OK, organization_json(&details)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `PATCH /organizations/{id}`: the body's fields.
 struct UpdateOrganization {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     slug: Option<String>,
-    #[serde(default)]
     require_two_step: Option<bool>,
-    #[serde(default)]
     public_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     private_metadata: Option<Map<String, Value>>,
+}
+
+impl UpdateOrganization {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            name: body.optional_string("name")?,
+            slug: body.optional_string("slug")?,
+            require_two_step: body.optional_bool("require_two_step")?,
+            public_metadata: body.optional_object("public_metadata")?,
+            private_metadata: body.optional_object("private_metadata")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `PATCH /organizations/{id}`: what is sent changes; metadata are replaced whole.
 pub(super) fn update(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = org_id(id)?;
-    let body: UpdateOrganization = json_body(ctx)?;
+    let body = UpdateOrganization::read(ctx)?;
     let public = body.public_metadata.map(Value::Object);
     let private = body.private_metadata.map(Value::Object);
     let changes = OrganizationChanges {
@@ -212,17 +232,28 @@ pub(super) fn memberships(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     listed(members.iter().map(|member| member_json(&id, member)).collect(), None)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /organizations/{id}/memberships`: the body's fields.
 struct AddMember {
     user_id: String,
     role: String,
 }
 
+impl AddMember {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            user_id: body.string("user_id")?,
+            role: body.string("role")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
+}
+
 /// `POST /organizations/{id}/memberships`
 pub(super) fn add_member(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = org_id(id)?;
-    let body: AddMember = json_body(ctx)?;
+    let body = AddMember::read(ctx)?;
     let user_id = UserId::parse(&body.user_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -250,17 +281,27 @@ fn member_id(text: &str) -> Result<UserId, ApiError> {
     UserId::parse(text).ok_or_else(|| ApiError::not_found("membership"))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `PATCH /organizations/{id}/memberships/{user_id}`: the body's one field.
 struct ChangeRole {
     role: String,
+}
+
+impl ChangeRole {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            role: body.string("role")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `PATCH /organizations/{id}/memberships/{user_id}`: the role (the last admin stays one).
 pub(super) fn change_role(ctx: &Ctx<'_>, id: &str, user_id: &str) -> ApiResult {
     let id = org_id(id)?;
     let user_id = member_id(user_id)?;
-    let body: ChangeRole = json_body(ctx)?;
+    let body = ChangeRole::read(ctx)?;
     rules::change_role(ctx.db()?, Actor::Operator, &id, &user_id, &body.role, ctx.now())?;
     membership_answer(ctx, &id, &user_id, StatusCode::OK)
 }
@@ -284,18 +325,29 @@ pub(super) fn invitations(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     listed(pending.iter().map(invitation_json).collect(), None)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /organizations/{id}/invitations`: the body's fields.
 struct Invite {
     email_address: String,
     role: String,
+}
+
+impl Invite {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            email_address: body.string("email_address")?,
+            role: body.string("role")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `POST /organizations/{id}/invitations`: the answer carries the invitation's link (`url`),
 /// shown this once (only its hash is stored); the portal does not email it.
 pub(super) fn invite(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = org_id(id)?;
-    let body: Invite = json_body(ctx)?;
+    let body = Invite::read(ctx)?;
     let db = ctx.db()?;
     let created = rules::invite(db, Actor::Operator, &id, &body.email_address, &body.role, ctx.now())?;
     let invitation = rules::invitation_by_token(db, &created.token)?

@@ -1,10 +1,10 @@
 //! `/api/v1/users…`: users, their sessions and their organization memberships.
 
 use http::StatusCode;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, ApiResult, json_body, listed};
+use super::body::JsonObject;
+use super::{ApiError, ApiResult, listed};
 use crate::domain::{EmailAddress, FieldError, FieldErrors, SessionId, UserId};
 use crate::pages::Ctx;
 use crate::service::users::{self as rules, NewAccount, NewPassword, OperatorError, UserChanges, UserRecord};
@@ -152,38 +152,44 @@ pub(super) fn get(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     Ok((StatusCode::OK, user_json(&record)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /users`: the body's fields.
 struct CreateUser {
     email_address: String,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     first_name: Option<String>,
-    #[serde(default)]
     last_name: Option<String>,
-    #[serde(default)]
     phone_number: Option<String>,
-    #[serde(default)]
     password: Option<String>,
     /// A hash from another system (an Argon2id PHC string or a bcrypt hash).
-    #[serde(default)]
     password_digest: Option<String>,
-    #[serde(default = "verified_by_default")]
     email_verified: bool,
-    #[serde(default)]
     public_metadata: Option<Value>,
-    #[serde(default)]
     private_metadata: Option<Value>,
 }
 
-fn verified_by_default() -> bool {
-    true
+impl CreateUser {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            email_address: body.string("email_address")?,
+            username: body.optional_string("username")?,
+            first_name: body.optional_string("first_name")?,
+            last_name: body.optional_string("last_name")?,
+            phone_number: body.optional_string("phone_number")?,
+            password: body.optional_string("password")?,
+            password_digest: body.optional_string("password_digest")?,
+            email_verified: body.bool_or("email_verified", true)?,
+            public_metadata: body.optional_value("public_metadata")?,
+            private_metadata: body.optional_value("private_metadata")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `POST /users`
 pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
-    let body: CreateUser = json_body(ctx)?;
+    let body = CreateUser::read(ctx)?;
     let password = match (&body.password, &body.password_digest) {
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
@@ -227,30 +233,34 @@ pub(super) fn create(ctx: &Ctx<'_>) -> ApiResult {
     Ok((StatusCode::CREATED, user_json(&record)))
 }
 
-/// A field that may be absent (leave it), `null` (clear it) or a value.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(deserializer).map(Some)
+/// `PATCH /users/{id}`: the body's fields; a name or username may be `null` (cleared).
+struct UpdateUser {
+    first_name: Option<Option<String>>,
+    last_name: Option<Option<String>>,
+    username: Option<Option<String>>,
+    public_metadata: Option<Map<String, Value>>,
+    private_metadata: Option<Map<String, Value>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateUser {
-    #[serde(default, deserialize_with = "present")]
-    first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    username: Option<Option<String>>,
-    #[serde(default)]
-    public_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
-    private_metadata: Option<Map<String, Value>>,
+impl UpdateUser {
+    fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let mut body = JsonObject::read(ctx)?;
+        let fields = Self {
+            first_name: body.nullable_string("first_name")?,
+            last_name: body.nullable_string("last_name")?,
+            username: body.nullable_string("username")?,
+            public_metadata: body.optional_object("public_metadata")?,
+            private_metadata: body.optional_object("private_metadata")?,
+        };
+        body.finish()?;
+        Ok(fields)
+    }
 }
 
 /// `PATCH /users/{id}`: names, username (`null` clears one) and metadata (replaced whole).
 pub(super) fn update(ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = user_id(id)?;
-    let body: UpdateUser = json_body(ctx)?;
+    let body = UpdateUser::read(ctx)?;
     let changes = UserChanges {
         first_name: body.first_name.as_ref().map(Option::as_deref),
         last_name: body.last_name.as_ref().map(Option::as_deref),
