@@ -3,7 +3,8 @@
 //! A self-hostable account portal (sign-in, sign-up, user profile, organizations) that runs as
 //! one Fermyon Spin HTTP component. Layers, outermost first:
 //!
-//! - `spin_host`: the only module that uses spin-sdk (request/response, variables, SQLite);
+//! - `spin_host`: the only module that touches the host (request/response, variables, stores,
+//!   outbound HTTP), through bindings generated from `wit/portal.wit`;
 //! - `portal`: the route table and the request pipeline;
 //! - `pages`: the web layer — request context, redirects, rendering, one module per page family;
 //! - `error`: the one web error type and how every domain error becomes it;
@@ -46,9 +47,4 @@ pub use portal::{Env, MAX_BODY_BYTES, handle};
 pub use store::{Db, DbError, Row, Value};
 
 // Spin's export names (`wasi:http/incoming-handler@0.2.0#handle`) only link for wasm targets,
-// so the entry point and the spin-sdk glue exist only there.
-#[cfg(target_arch = "wasm32")]
-#[spin_sdk::http_component]
-async fn handle_request(request: spin_sdk::http::IncomingRequest, response_out: spin_sdk::http::ResponseOutparam) {
-    spin_host::serve(request, response_out).await;
-}
+// so the entry point (in `spin_host`) and the host glue exist only there.

@@ -1,13 +1,37 @@
-//! The only module that touches spin-sdk: it turns Spin's request into plain `http` types, gives
-//! the portal Spin's variables, and writes the portal's response back through Spin.
+//! The only module that touches the host: it turns Spin's request into plain `http` types, gives
+//! the portal Spin's variables and stores, and writes the portal's response back through Spin.
+//!
+//! The bindings are generated from `wit/portal.wit`, a world of just the interfaces the portal
+//! calls, rather than taken from spin-sdk: spin-sdk describes Spin's whole platform world in the
+//! `.wasm` (its `component-type` sections were 80 KB, this world's a fraction of that) and brings
+//! an async executor the portal does not need (it reads and writes bodies with blocking calls).
 
-use futures::StreamExt;
 use http::{HeaderName, HeaderValue};
-use spin_sdk::http::{Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam};
 
 use std::cell::OnceCell;
 
-use spin_sdk::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
+mod bindings {
+    wit_bindgen::generate!({ world: "portal", path: "wit", generate_all });
+}
+
+use bindings::exports::wasi::http::incoming_handler::Guest;
+use bindings::fermyon::spin::postgres as pg;
+use bindings::fermyon::spin::sqlite::{Connection, Error as SqliteError, Value as SqliteValue};
+use bindings::fermyon::spin::variables;
+use bindings::wasi::http::types::{
+    Fields, IncomingRequest, Method as SpinMethod, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+
+/// The component: Spin calls `wasi:http/incoming-handler@0.2.0#handle` once per request.
+struct Component;
+
+impl Guest for Component {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        serve(request, response_out);
+    }
+}
+
+bindings::export!(Component with_types_in bindings);
 
 use crate::config::Variables;
 use crate::outbound::{Http, HttpError};
@@ -19,10 +43,10 @@ struct SpinVariables;
 
 impl Variables for SpinVariables {
     fn get(&self, name: &str) -> Result<Option<String>, String> {
-        match spin_sdk::variables::get(name) {
+        match variables::get(name) {
             Ok(value) => Ok(Some(value)),
-            Err(spin_sdk::variables::Error::Undefined(_)) => Ok(None),
-            Err(error) => Err(format!("could not be read: {error}")),
+            Err(variables::Error::Undefined(_)) => Ok(None),
+            Err(error) => Err(format!("could not be read: {error:?}")),
         }
     }
 }
@@ -44,7 +68,7 @@ enum Store {
 /// A pooled PostgreSQL connection (Spin keeps a pool per address): a transaction still open when
 /// the request ends is rolled back here, so the connection goes back to the pool clean.
 struct PgStore {
-    connection: spin_sdk::pg::Connection,
+    connection: pg::Connection,
     in_transaction: std::cell::Cell<bool>,
     /// Said instead of the password in anything logged.
     password: Option<String>,
@@ -65,17 +89,21 @@ impl SpinDb {
 }
 
 fn open_store() -> Result<Store, DbError> {
-    let url = match spin_sdk::variables::get("database_url") {
+    let url = match variables::get("database_url") {
         Ok(url) => url.trim().to_owned(),
-        Err(spin_sdk::variables::Error::Undefined(_)) => String::new(),
-        Err(error) => return Err(DbError::Unavailable(format!("database_url could not be read: {error}"))),
+        Err(variables::Error::Undefined(_)) => String::new(),
+        Err(error) => {
+            return Err(DbError::Unavailable(format!(
+                "database_url could not be read: {error:?}"
+            )));
+        }
     };
     if url.is_empty() {
-        return Connection::open_default().map(Store::Sqlite).map_err(db_error);
+        return Connection::open("default").map(Store::Sqlite).map_err(db_error);
     }
     let target = describe_postgres(&url);
     let password = postgres_password(&url);
-    match spin_sdk::pg::Connection::open(&url) {
+    match pg::Connection::open(&url) {
         Ok(connection) => Ok(Store::Postgres(PgStore {
             connection,
             in_transaction: std::cell::Cell::new(false),
@@ -186,8 +214,8 @@ fn sqlite_execute(connection: &Connection, statement: &str, parameters: &[Value]
 /// it has no result, else through `query` with a sentinel row, because Spin 4.0.0–4.0.2 never
 /// return from a `query` that yields zero rows (spinframework/spin#3671).
 fn postgres_execute(store: &PgStore, statement: &str, parameters: &[Value]) -> Result<Vec<Row>, DbError> {
+    use bindings::fermyon::spin::rdbms_types::{DbValue, Error as PgError, ParameterValue};
     use dialect::PgCall;
-    use spin_sdk::pg::{DbValue, ParameterValue, PgError};
     let Some(call) = dialect::postgres_call(statement) else {
         return Ok(Vec::new());
     };
@@ -269,10 +297,8 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 impl Http for SpinHttp {
     fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
-        use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
-        use spin_sdk::wit::wasi::http0_2_0::types::{
-            ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-        };
+        use bindings::wasi::http::outgoing_handler;
+        use bindings::wasi::http::types::{ErrorCode, Method, OutgoingRequest, RequestOptions, Scheme};
         let failed = |what: &str| HttpError::Failed(format!("{what} ({})", request.uri()));
         let mut headers: Vec<(String, Vec<u8>)> = request
             .headers()
@@ -372,8 +398,8 @@ fn unix_now() -> i64 {
 /// What a page leaves for after its response (emails whose timing must not show) runs once
 /// the response is complete: Spin has sent it to the client by then and keeps the component
 /// running until `serve` returns.
-pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
-    let request = match read_request(request).await {
+fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
+    let request = match read_request(&request) {
         Ok(request) => request,
         Err(status) => return write_response(response_out, plain_response(status)),
     };
@@ -393,7 +419,7 @@ pub async fn serve(request: IncomingRequest, response_out: ResponseOutparam) {
     portal::after_response(&env);
 }
 
-async fn read_request(request: IncomingRequest) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
+fn read_request(request: &IncomingRequest) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
     let method = match request.method() {
         SpinMethod::Get => http::Method::GET,
         SpinMethod::Head => http::Method::HEAD,
@@ -430,13 +456,22 @@ async fn read_request(request: IncomingRequest) -> Result<http::Request<Vec<u8>>
     }
     // Read at most one byte past the limit: enough for the portal to answer 413.
     let mut body = Vec::new();
-    let mut stream = request.into_body_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| http::StatusCode::BAD_REQUEST)?;
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
-            body.truncate(MAX_BODY_BYTES + 1);
-            break;
+    let incoming = request.consume().map_err(|()| http::StatusCode::BAD_REQUEST)?;
+    {
+        // The stream is a child of the body: it must go first.
+        let stream = incoming.stream().map_err(|()| http::StatusCode::BAD_REQUEST)?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(bindings::wasi::io::streams::StreamError::Closed) => break,
+                Err(bindings::wasi::io::streams::StreamError::LastOperationFailed(_)) => {
+                    return Err(http::StatusCode::BAD_REQUEST);
+                }
+            }
+            if body.len() > MAX_BODY_BYTES {
+                body.truncate(MAX_BODY_BYTES + 1);
+                break;
+            }
         }
     }
     builder.body(body).map_err(|_| http::StatusCode::BAD_REQUEST)
@@ -486,7 +521,6 @@ fn write_response(response_out: ResponseOutparam, response: http::Response<Vec<u
 /// (measured on Spin 4.0.2 with `wrk -c1`). A body the host will not take at once is written
 /// after the head, as before.
 fn send_whole(response_out: ResponseOutparam, response: OutgoingResponse, body: &[u8]) -> Result<(), String> {
-    use spin_sdk::wit::wasi::http0_2_0::types::OutgoingBody;
     let outgoing_body = response.body().map_err(|()| "no response body".to_owned())?;
     let mut pending = Some((response_out, response));
     {
@@ -499,7 +533,7 @@ fn send_whole(response_out: ResponseOutparam, response: OutgoingResponse, body: 
             if budget == 0 {
                 // The host wants a reader first: the head goes out, then the rest as it drains.
                 if let Some((out, response)) = pending.take() {
-                    out.set(response);
+                    ResponseOutparam::set(out, Ok(response));
                 }
                 stream.subscribe().block();
                 continue;
@@ -512,7 +546,7 @@ fn send_whole(response_out: ResponseOutparam, response: OutgoingResponse, body: 
     }
     OutgoingBody::finish(outgoing_body, None).map_err(|error| format!("{error:?}"))?;
     if let Some((out, response)) = pending.take() {
-        out.set(response);
+        ResponseOutparam::set(out, Ok(response));
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Outbound HTTP: the one seam ([`Http`]) through which the portal talks to other services, and
-//! the pure request builders that use it (email providers). spin-sdk stays in `spin_host.rs`;
+//! the pure request builders that use it (email providers). the host's bindings stay in `spin_host.rs`;
 //! natively, tests implement [`Http`] themselves, so every rule runs without a network.
 
 pub mod email;
