@@ -28,6 +28,7 @@ mod domain;
 mod error;
 mod form;
 mod gzip;
+mod json_object;
 mod outbound;
 mod pages;
 mod portal;

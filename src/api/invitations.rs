@@ -4,7 +4,7 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::body::JsonObject;
+use super::body::read as read_body;
 use super::{ApiError, ApiResult, listed};
 use crate::domain::EmailAddress;
 use crate::error::PortalError;
@@ -40,7 +40,7 @@ struct Invite {
 
 impl Invite {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             email_address: body.string("email_address")?,
             expires_in_days: body.optional_integer("expires_in_days")?,

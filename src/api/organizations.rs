@@ -5,7 +5,7 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::body::JsonObject;
+use super::body::read as read_body;
 use super::users::{field_error, page_params};
 use super::{ApiError, ApiResult, listed};
 use crate::domain::{InvitationId, OrgId, UserId};
@@ -118,7 +118,7 @@ struct CreateOrganization {
 
 impl CreateOrganization {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             name: body.string("name")?,
             slug: body.optional_string("slug")?,
@@ -184,7 +184,7 @@ struct UpdateOrganization {
 
 impl UpdateOrganization {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             name: body.optional_string("name")?,
             slug: body.optional_string("slug")?,
@@ -240,7 +240,7 @@ struct AddMember {
 
 impl AddMember {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             user_id: body.string("user_id")?,
             role: body.string("role")?,
@@ -288,7 +288,7 @@ struct ChangeRole {
 
 impl ChangeRole {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             role: body.string("role")?,
         };
@@ -333,7 +333,7 @@ struct Invite {
 
 impl Invite {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             email_address: body.string("email_address")?,
             role: body.string("role")?,

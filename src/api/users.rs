@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::body::JsonObject;
+use super::body::read as read_body;
 use super::{ApiError, ApiResult, listed};
 use crate::domain::{EmailAddress, FieldError, FieldErrors, SessionId, UserId};
 use crate::pages::Ctx;
@@ -169,7 +169,7 @@ struct CreateUser {
 
 impl CreateUser {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             email_address: body.string("email_address")?,
             username: body.optional_string("username")?,
@@ -244,7 +244,7 @@ struct UpdateUser {
 
 impl UpdateUser {
     fn read(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
-        let mut body = JsonObject::read(ctx)?;
+        let mut body = read_body(ctx)?;
         let fields = Self {
             first_name: body.nullable_string("first_name")?,
             last_name: body.nullable_string("last_name")?,

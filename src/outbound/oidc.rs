@@ -4,7 +4,7 @@
 //! JWKS). Sending goes through the one [`super::Http`] seam; what a response means for accounts
 //! is `service::oauth`.
 
-use serde::Deserialize;
+use crate::json_object::{JsonObject, JsonProblem};
 use url::Url;
 
 /// The providers the portal has presets for, and the generic OpenID Connect one.
@@ -136,14 +136,27 @@ pub struct AppleKey {
 pub const APPLE_SECRET_LIFETIME: i64 = 300;
 
 /// A provider's discovery document, as far as the portal reads it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
-    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl Metadata {
+    fn parse(body: &[u8]) -> Result<Self, JsonProblem> {
+        let mut document = JsonObject::parse(body)?;
+        Ok(Self {
+            issuer: document.string("issuer")?,
+            authorization_endpoint: document.string("authorization_endpoint")?,
+            token_endpoint: document.string("token_endpoint")?,
+            jwks_uri: document.string("jwks_uri")?,
+            authorization_response_iss_parameter_supported: document
+                .bool_or("authorization_response_iss_parameter_supported", false)?,
+        })
+    }
 }
 
 /// Why a discovery document cannot be used.
@@ -154,8 +167,8 @@ pub struct BadMetadata(pub String);
 /// multi-tenant documents say `{tenantid}` where the tenant goes), and every endpoint an https
 /// URL (http only on loopback, for development and tests).
 pub fn read_metadata(provider: &Provider, body: &[u8]) -> Result<Metadata, BadMetadata> {
-    let metadata: Metadata =
-        serde_json::from_slice(body).map_err(|error| BadMetadata(format!("not a discovery document: {error}")))?;
+    let metadata = Metadata::parse(body)
+        .map_err(|problem| BadMetadata(format!("not a discovery document: {}", problem.message)))?;
     let configured = provider.issuer.trim_end_matches('/');
     let stated = metadata.issuer.trim_end_matches('/');
     let same = stated == configured
@@ -310,7 +323,6 @@ pub fn get_json(url: &str) -> Option<http::Request<Vec<u8>>> {
         .ok()
 }
 
-#[derive(Deserialize)]
 struct TokenResponse {
     id_token: Option<String>,
     access_token: Option<String>,
@@ -319,6 +331,16 @@ struct TokenResponse {
 }
 
 impl TokenResponse {
+    fn parse(body: &[u8]) -> Option<Self> {
+        let mut response = JsonObject::parse(body).ok()?;
+        Some(Self {
+            id_token: response.optional_string("id_token").ok()?,
+            access_token: response.optional_string("access_token").ok()?,
+            error: response.optional_string("error").ok()?,
+            error_description: response.optional_string("error_description").ok()?,
+        })
+    }
+
     /// The error and its description, for the log.
     fn error_text(&self) -> Option<String> {
         let error = self.error.as_deref()?;
@@ -331,7 +353,7 @@ impl TokenResponse {
 
 /// The ID token from a token response, or the provider's error code.
 pub fn read_token_response(status: u16, body: &[u8]) -> Result<String, String> {
-    let parsed: Option<TokenResponse> = serde_json::from_slice(body).ok();
+    let parsed = TokenResponse::parse(body);
     match parsed {
         Some(TokenResponse {
             id_token: Some(token), ..
@@ -344,7 +366,7 @@ pub fn read_token_response(status: u16, body: &[u8]) -> Result<String, String> {
 /// The access token from a GitHub token response (GitHub answers errors with status 200 and an
 /// `error` field), or its error code.
 pub fn read_access_token(status: u16, body: &[u8]) -> Result<String, String> {
-    let parsed: Option<TokenResponse> = serde_json::from_slice(body).ok();
+    let parsed = TokenResponse::parse(body);
     match parsed {
         Some(response) if response.error.is_some() => Err(response.error_text().unwrap_or_default()),
         Some(TokenResponse {
@@ -368,30 +390,29 @@ pub fn github_api_request(provider: &Provider, path: &str, access_token: &str) -
         .ok()
 }
 
-#[derive(Deserialize)]
-struct GithubUser {
-    id: u64,
-}
-
-#[derive(Deserialize)]
-struct GithubEmail {
-    email: String,
-    #[serde(default)]
-    primary: bool,
-    #[serde(default)]
-    verified: bool,
-}
-
 /// The person at GitHub: their numeric id (stable, unlike the login), and their primary address
 /// with whether GitHub verified it (from `/user/emails`).
 pub fn read_github_account(user: &[u8], emails: &[u8]) -> Option<(String, Option<(String, bool)>)> {
-    let user: GithubUser = serde_json::from_slice(user).ok()?;
-    let emails: Vec<GithubEmail> = serde_json::from_slice(emails).ok()?;
-    let primary = emails
-        .into_iter()
-        .find(|email| email.primary)
-        .map(|email| (email.email, email.verified));
-    Some((user.id.to_string(), primary))
+    let id = JsonObject::parse(user).ok()?.optional_value("id").ok()??.as_u64()?;
+    let serde_json::Value::Array(emails) = serde_json::from_slice(emails).ok()? else {
+        return None;
+    };
+    let mut primary = None;
+    for email in emails {
+        let serde_json::Value::Object(email) = email else {
+            return None;
+        };
+        let mut email = JsonObject::from_map(email);
+        let (address, is_primary, verified) = (
+            email.string("email").ok()?,
+            email.bool_or("primary", false).ok()?,
+            email.bool_or("verified", false).ok()?,
+        );
+        if is_primary && primary.is_none() {
+            primary = Some((address, verified));
+        }
+    }
+    Some((id.to_string(), primary))
 }
 
 #[cfg(test)]
@@ -439,6 +460,17 @@ mod tests {
             .is_ok()
         );
         assert!(read_metadata(&microsoft, &metadata("https://evil.example.net/{tenantid}/v2.0")).is_err());
+    }
+
+    #[test]
+    fn attack_a_discovery_document_naming_a_member_twice_is_refused() {
+        // A parser that keeps the first `jwks_uri` and one that keeps the last would trust
+        // different keys: the document is refused.
+        let idp = provider(ProviderKind::Oidc, "https://idp.example.com");
+        let good = String::from_utf8(metadata("https://idp.example.com")).unwrap();
+        let twice = good.replacen('{', r#"{"jwks_uri":"https://evil.example.net/jwks","#, 1);
+        let error = read_metadata(&idp, twice.as_bytes()).unwrap_err();
+        assert!(error.0.contains("duplicate field `jwks_uri`"), "{error:?}");
     }
 
     #[test]

@@ -259,11 +259,7 @@ fn sign_up(ctx: &Ctx<'_>, input: &SignUpInput, target: &RedirectTarget, invited:
                 invitation: invited.map(|invited| invited.invitation.id.clone()),
                 ..pending.clone()
             };
-            (
-                pending.email.clone(),
-                Some(serde_json::to_string(&pending).map_err(|error| PortalError::Internal(error.to_string()))?),
-                None,
-            )
+            (pending.email.clone(), Some(pending.to_json()), None)
         }
         SignUpRequest::Existing(user) => (user.email.as_str().to_owned(), None, Some(Some(Email::SignUpAttempt))),
     };

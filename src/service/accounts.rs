@@ -6,6 +6,7 @@ use crate::config::{FieldMode, SignUpFields};
 use crate::domain::{
     EmailAddress, FieldError, FieldErrors, FieldProblem, PersonName, PhoneNumber, UserId, Username, optional,
 };
+use crate::json_object::JsonObject;
 use crate::security::lockout::{self, LockPolicy, RatePolicy};
 use crate::security::password;
 use crate::security::random_id;
@@ -240,8 +241,9 @@ pub fn sign_up(
 }
 
 /// A sign-up waiting for its code: everything the account will hold, the password already
-/// hashed (the one Argon2 run of the sign-up request). Stored in the code flow, never shown.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// hashed (the one Argon2 run of the sign-up request). Stored in the code flow as JSON
+/// ([`PendingSignUp::to_json`]), never shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSignUp {
     pub email: String,
     pub username: Option<String>,
@@ -250,8 +252,37 @@ pub struct PendingSignUp {
     pub phone_number: Option<String>,
     pub password_hash: String,
     /// The instance invitation (its id) that opened this sign-up, used when the code is entered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation: Option<String>,
+}
+
+impl PendingSignUp {
+    /// The JSON the code flow stores.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "email": self.email,
+            "username": self.username,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "phone_number": self.phone_number,
+            "password_hash": self.password_hash,
+            "invitation": self.invitation,
+        })
+        .to_string()
+    }
+
+    /// A sign-up from [`PendingSignUp::to_json`]'s JSON.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let mut object = JsonObject::parse(text.as_bytes()).ok()?;
+        Some(Self {
+            email: object.string("email").ok()?,
+            username: object.optional_string("username").ok()?,
+            first_name: object.optional_string("first_name").ok()?,
+            last_name: object.optional_string("last_name").ok()?,
+            phone_number: object.optional_string("phone_number").ok()?,
+            password_hash: object.string("password_hash").ok()?,
+            invitation: object.optional_string("invitation").ok()?,
+        })
+    }
 }
 
 /// What a verified sign-up found.
@@ -401,10 +432,10 @@ pub fn complete_email_flow(
     let internal = |what: &str| AccountError::Internal(what.to_owned());
     let email = EmailAddress::parse(&flow.email).map_err(|_| internal("a code flow with a bad address"))?;
     if purpose == Purpose::SignUp {
-        let pending: PendingSignUp = flow
+        let pending = flow
             .payload
             .as_deref()
-            .and_then(|payload| serde_json::from_slice(payload.as_bytes()).ok())
+            .and_then(PendingSignUp::from_json)
             .ok_or_else(|| internal("a sign-up flow without its account"))?;
         return create_verified_account(db, &pending, policy, now);
     }
@@ -559,6 +590,31 @@ pub fn admit_and_hash(db: &dyn Db, new_password: &str, attempt: &Attempt<'_>) ->
 mod tests {
     use super::*;
     use crate::security::password::PasswordProblem;
+
+    #[test]
+    fn a_pending_sign_up_is_stored_and_read_back_whole() {
+        let full = PendingSignUp {
+            email: "ada@example.com".into(),
+            username: Some("ada".into()),
+            first_name: Some("Ada \"the\" first".into()),
+            last_name: None,
+            phone_number: Some("+15551234567".into()),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            invitation: Some("inv_1".into()),
+        };
+        assert_eq!(PendingSignUp::from_json(&full.to_json()), Some(full.clone()));
+        // What the previous release stored (serde's derive, no `invitation` when there was none)
+        // still reads: a code sent before an upgrade still creates its account.
+        let stored = r#"{"email":"ada@example.com","username":null,"first_name":null,"last_name":null,"phone_number":null,"password_hash":"h"}"#;
+        let pending = PendingSignUp::from_json(stored).expect("an earlier release's payload");
+        assert_eq!((pending.email.as_str(), pending.invitation), ("ada@example.com", None));
+        assert_eq!(
+            PendingSignUp::from_json(r#"{"email":"a@b.c"}"#),
+            None,
+            "no password hash"
+        );
+        assert_eq!(PendingSignUp::from_json("not json"), None);
+    }
     use crate::security::sign_up_policy::SignUpPolicy;
     use crate::testing::{ALL_OPTIONAL, MemoryDb, attempt_from};
 

@@ -24,7 +24,7 @@
 //! - **A hostile or broken provider**: answers are at most 64 KiB (the host keeps no more), time
 //!   out like email, and anything malformed is an error page, never a panic.
 
-use serde::{Deserialize, Serialize};
+use crate::json_object::JsonObject;
 
 use crate::config::SignUpFields;
 use crate::domain::{EmailAddress, FieldError, FieldErrors, PersonName, PhoneNumber, UserId, Username};
@@ -53,8 +53,7 @@ const KIND: &str = "oauth";
 const KIND_SIGN_UP: &str = "oauth_sign_up";
 
 /// What a round trip is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Signing in or up from the sign-in and sign-up pages.
     SignIn,
@@ -64,12 +63,48 @@ pub enum Mode {
     Reauth,
 }
 
-#[derive(Serialize, Deserialize)]
+impl Mode {
+    const ALL: [Mode; 3] = [Mode::SignIn, Mode::Link, Mode::Reauth];
+
+    /// Its name in a stored round trip.
+    fn name(self) -> &'static str {
+        match self {
+            Mode::SignIn => "sign_in",
+            Mode::Link => "link",
+            Mode::Reauth => "reauth",
+        }
+    }
+}
+
+/// A round trip's secrets and purpose, stored in its flow as JSON.
 struct FlowPayload {
     provider: String,
     verifier: String,
     nonce: String,
     mode: Mode,
+}
+
+impl FlowPayload {
+    fn to_json(&self) -> String {
+        serde_json::json!({
+            "provider": self.provider,
+            "verifier": self.verifier,
+            "nonce": self.nonce,
+            "mode": self.mode.name(),
+        })
+        .to_string()
+    }
+
+    fn from_json(text: &str) -> Option<Self> {
+        let mut object = JsonObject::parse(text.as_bytes()).ok()?;
+        let mode = object.string("mode").ok()?;
+        Some(Self {
+            provider: object.string("provider").ok()?,
+            verifier: object.string("verifier").ok()?,
+            nonce: object.string("nonce").ok()?,
+            mode: Mode::ALL.into_iter().find(|known| known.name() == mode)?,
+        })
+    }
 }
 
 /// Why a round trip did not end in an account.
@@ -187,7 +222,7 @@ pub fn start(
         nonce: nonce.clone(),
         mode,
     };
-    let payload = serde_json::to_string(&payload).map_err(|error| DbError::Other(error.to_string()))?;
+    let payload = payload.to_json();
     let email = user.map(|user| user.email.as_str().to_owned()).unwrap_or_default();
     let user_id = user.map(|user| user.id.clone());
     insert_flow(db, &state, KIND, email, user_id, payload, location, browser_hash, now)?;
@@ -273,10 +308,7 @@ fn insert_flow(
 fn take_flow(db: &dyn Db, state: &str, csrf_cookie: &str, now: i64) -> Result<(CodeFlow, FlowPayload), OauthError> {
     let flow = flows::find_code_flow(db, state)?.ok_or(OauthError::StateInvalid)?;
     let live = flow.purpose == KIND && flow.used_at.is_none() && flow.expires_at > now;
-    let payload: Option<FlowPayload> = flow
-        .payload
-        .as_deref()
-        .and_then(|json| serde_json::from_slice(json.as_bytes()).ok());
+    let payload = flow.payload.as_deref().and_then(FlowPayload::from_json);
     let (true, Some(payload)) = (live, payload) else {
         return Err(OauthError::StateInvalid);
     };
@@ -650,7 +682,7 @@ fn link(db: &dyn Db, provider: &str, account: &ProviderAccount, user_id: &UserId
 }
 
 /// A new account from a provider, waiting for the fields sign-up requires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAccount {
     pub provider: String,
     pub subject: String,
@@ -658,6 +690,33 @@ pub struct PendingAccount {
     pub email_verified: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+}
+
+impl PendingAccount {
+    /// The JSON its flow stores.
+    fn to_json(&self) -> String {
+        serde_json::json!({
+            "provider": self.provider,
+            "subject": self.subject,
+            "email": self.email,
+            "email_verified": self.email_verified,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+        })
+        .to_string()
+    }
+
+    fn from_json(text: &str) -> Option<Self> {
+        let mut object = JsonObject::parse(text.as_bytes()).ok()?;
+        Some(Self {
+            provider: object.string("provider").ok()?,
+            subject: object.string("subject").ok()?,
+            email: object.string("email").ok()?,
+            email_verified: object.optional_bool("email_verified").ok()??,
+            first_name: object.optional_string("first_name").ok()?,
+            last_name: object.optional_string("last_name").ok()?,
+        })
+    }
 }
 
 /// The sign-up fields as entered (or taken from the provider).
@@ -677,7 +736,7 @@ fn store_pending(
     now: i64,
 ) -> Result<String, DbError> {
     let id = random_id("oauthsignup");
-    let payload = serde_json::to_string(pending).map_err(|error| DbError::Other(error.to_string()))?;
+    let payload = pending.to_json();
     insert_flow(
         db,
         &id,
@@ -707,10 +766,7 @@ pub fn find_pending(
         && flow.used_at.is_none()
         && flow.expires_at > now
         && crate::service::email::is_same_browser(&flow, csrf_cookie);
-    let pending = flow
-        .payload
-        .as_deref()
-        .and_then(|json| serde_json::from_slice(json.as_bytes()).ok());
+    let pending = flow.payload.as_deref().and_then(PendingAccount::from_json);
     Ok(pending
         .filter(|_| live)
         .map(|pending| (pending, flow.target.unwrap_or_default())))

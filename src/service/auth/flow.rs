@@ -37,7 +37,7 @@ pub fn start(
     now: i64,
 ) -> Result<String, DbError> {
     let id = random_id("signin");
-    let payload = serde_json::to_string(&first).map_err(|error| DbError::Other(error.to_string()))?;
+    let payload = first.to_json();
     store::insert_code_flow(
         db,
         &CodeFlow {
@@ -70,7 +70,7 @@ pub fn find_live(db: &dyn Db, id: &str, now: i64) -> Result<Option<Pending>, DbE
     else {
         return Ok(None);
     };
-    let Ok(first) = serde_json::from_slice::<Verified>(payload.as_bytes()) else {
+    let Some(first) = Verified::from_json(payload) else {
         return Ok(None);
     };
     Ok(live.then_some(Pending {

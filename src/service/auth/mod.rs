@@ -24,8 +24,7 @@ use crate::store::users::{self, User};
 use crate::store::{Db, DbError, attempts, factors as store, transaction};
 
 /// A way a person proves who they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Factor {
     Password,
     EmailCode,
@@ -45,6 +44,33 @@ pub enum Factor {
 }
 
 impl Factor {
+    const ALL: [Factor; 9] = [
+        Factor::Password,
+        Factor::EmailCode,
+        Factor::Totp,
+        Factor::BackupCode,
+        Factor::Passkey,
+        Factor::SyncedPasskey,
+        Factor::UserVerification,
+        Factor::Federated,
+        Factor::ProviderMfa,
+    ];
+
+    /// Its name in a stored pending sign-in.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::EmailCode => "email_code",
+            Self::Totp => "totp",
+            Self::BackupCode => "backup_code",
+            Self::Passkey => "passkey",
+            Self::SyncedPasskey => "synced_passkey",
+            Self::UserVerification => "user_verification",
+            Self::Federated => "federated",
+            Self::ProviderMfa => "provider_mfa",
+        }
+    }
+
     /// Its RFC 8176 authentication method reference: `pwd` for a password, `otp` for a one-time
     /// code (by email, from an app, or a backup code), `hwk`/`swk` for a hardware- or
     /// software-held key, `user` for the authenticator's check of the person, `fed` for another
@@ -62,10 +88,26 @@ impl Factor {
 }
 
 /// A factor and when it was verified (Unix seconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
     pub factor: Factor,
     pub at: i64,
+}
+
+impl Verified {
+    /// The JSON a pending sign-in stores (`{"factor": "password", "at": 1700000000}`).
+    pub(crate) fn to_json(self) -> String {
+        serde_json::json!({"factor": self.factor.name(), "at": self.at}).to_string()
+    }
+
+    pub(crate) fn from_json(text: &str) -> Option<Self> {
+        let mut object = crate::json_object::JsonObject::parse(text.as_bytes()).ok()?;
+        let name = object.string("factor").ok()?;
+        Some(Self {
+            factor: Factor::ALL.into_iter().find(|factor| factor.name() == name)?,
+            at: object.integer("at").ok()?,
+        })
+    }
 }
 
 /// A finished sign-in: who, and with what.

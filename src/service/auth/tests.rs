@@ -11,6 +11,29 @@ use crate::testing::{MemoryDb, stored_user};
 const NOW: i64 = 1_800_000_000;
 const BROWSER: &str = "the-browser-csrf-cookie";
 
+#[test]
+fn a_verified_factor_is_stored_and_read_back_by_name() {
+    for factor in Factor::ALL {
+        let verified = Verified { factor, at: NOW };
+        assert_eq!(Verified::from_json(&verified.to_json()), Some(verified));
+    }
+    // The names the previous release's derive wrote (snake_case).
+    assert_eq!(
+        Verified::from_json(r#"{"factor":"synced_passkey","at":5}"#),
+        Some(Verified {
+            factor: Factor::SyncedPasskey,
+            at: 5
+        })
+    );
+    for stored in [
+        r#"{"factor":"SyncedPasskey","at":5}"#,
+        r#"{"factor":"password"}"#,
+        r#"{"factor":"password","at":"5"}"#,
+    ] {
+        assert_eq!(Verified::from_json(stored), None, "{stored}");
+    }
+}
+
 fn keys() -> FactorKeys {
     FactorKeys {
         totp: vec![[7; 32]],

@@ -11,6 +11,45 @@ use crate::testing::{ALL_OPTIONAL, MemoryDb, stored_user};
 
 const NOW: i64 = 1_800_000_000;
 
+#[test]
+fn round_trip_state_is_stored_and_read_back_whole() {
+    for mode in Mode::ALL {
+        let payload = FlowPayload {
+            provider: "google".into(),
+            verifier: "v".repeat(43),
+            nonce: "n".into(),
+            mode,
+        };
+        let read = FlowPayload::from_json(&payload.to_json()).expect("its own JSON");
+        assert_eq!(
+            (read.provider, read.verifier, read.nonce, read.mode),
+            (payload.provider, payload.verifier, payload.nonce, mode)
+        );
+    }
+    // What the previous release's derive wrote.
+    let stored = r#"{"provider":"github","verifier":"v","nonce":"n","mode":"reauth"}"#;
+    assert_eq!(
+        FlowPayload::from_json(stored).map(|payload| payload.mode),
+        Some(Mode::Reauth)
+    );
+    assert!(FlowPayload::from_json(r#"{"provider":"github","verifier":"v","nonce":"n","mode":"admin"}"#).is_none());
+    let pending = PendingAccount {
+        provider: "oidc".into(),
+        subject: "248289761001".into(),
+        email: "ada@example.com".into(),
+        email_verified: true,
+        first_name: Some("Ada".into()),
+        last_name: None,
+    };
+    assert_eq!(PendingAccount::from_json(&pending.to_json()), Some(pending));
+    let without_verified = r#"{"provider":"oidc","subject":"1","email":"a@b.c","first_name":null,"last_name":null}"#;
+    assert_eq!(
+        PendingAccount::from_json(without_verified),
+        None,
+        "email_verified is required"
+    );
+}
+
 fn provider(kind: ProviderKind, trusted_for_email: bool) -> Provider {
     Provider {
         kind,
