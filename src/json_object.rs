@@ -50,13 +50,73 @@ impl<'de> Deserialize<'de> for Members {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
                 let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Value>()? {
-                    members.push(member);
+                while let Some(Key(key)) = map.next_key::<Key>()? {
+                    members.push((key, map.next_value::<Value>()?));
                 }
                 Ok(Members(members))
             }
+
+            // Anything but an object, answered without serde's "invalid type" message, which
+            // would link float formatting into the `.wasm` to print a number it never needs.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Members, A::Error> {
+                Err(not_an_object())
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Members, E> {
+                Err(not_an_object())
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Members, E> {
+                Err(not_an_object())
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Members, E> {
+                Err(not_an_object())
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Members, E> {
+                Err(not_an_object())
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Members, E> {
+                Err(not_an_object())
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
+                Err(not_an_object())
+            }
         }
-        deserializer.deserialize_map(MembersVisitor)
+        fn not_an_object<E: serde::de::Error>() -> E {
+            E::custom("expected a JSON object")
+        }
+        deserializer.deserialize_any(MembersVisitor)
+    }
+}
+
+/// A member's name. JSON's names are always strings, so only strings are visited: a `String`
+/// key would also link serde's handling of every other type, with float formatting for its
+/// error messages (about 12 KB of `.wasm`).
+struct Key(String);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a member name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(Key(name.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, name: String) -> Result<Key, E> {
+                Ok(Key(name))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -88,8 +148,13 @@ impl JsonObject {
         }
     }
 
-    /// Takes `field` out: absent is `None`, present (even `null`) is `Some`.
-    fn take(&mut self, field: &str) -> Option<Value> {
+    /// The members not taken yet, as a map.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.fields.into_iter().collect()
+    }
+
+    /// Takes `field` out as it was sent: absent is `None`, present (even `null`) is `Some`.
+    pub fn take_value(&mut self, field: &str) -> Option<Value> {
         let index = self.fields.iter().position(|(name, _)| name == field)?;
         Some(self.fields.remove(index).1)
     }
@@ -107,7 +172,7 @@ impl JsonObject {
 
     /// A string that may be absent (`None`: leave it), `null` (`Some(None)`: clear it) or sent.
     pub fn nullable_string(&mut self, field: &'static str) -> Result<Option<Option<String>>, JsonProblem> {
-        match self.take(field) {
+        match self.take_value(field) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
             Some(Value::String(text)) => Ok(Some(Some(text))),
@@ -117,7 +182,7 @@ impl JsonObject {
 
     /// A boolean that may be absent or `null` (both `None`).
     pub fn optional_bool(&mut self, field: &'static str) -> Result<Option<bool>, JsonProblem> {
-        match self.take(field) {
+        match self.take_value(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(value)) => Ok(Some(value)),
             Some(_) => Err(JsonProblem::field(field, format!("`{field}` must be true or false"))),
@@ -126,7 +191,7 @@ impl JsonObject {
 
     /// A boolean that may be absent (`default`), never `null`.
     pub fn bool_or(&mut self, field: &'static str, default: bool) -> Result<bool, JsonProblem> {
-        match self.take(field) {
+        match self.take_value(field) {
             None => Ok(default),
             Some(Value::Bool(value)) => Ok(value),
             Some(_) => Err(JsonProblem::field(field, format!("`{field}` must be true or false"))),
@@ -135,7 +200,7 @@ impl JsonObject {
 
     /// A whole number (within 64 bits) that may be absent or `null`.
     pub fn optional_integer(&mut self, field: &'static str) -> Result<Option<i64>, JsonProblem> {
-        match self.take(field) {
+        match self.take_value(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) if number.as_i64().is_some() => Ok(number.as_i64()),
             Some(_) => Err(JsonProblem::field(field, format!("`{field}` must be a whole number"))),
@@ -150,12 +215,12 @@ impl JsonObject {
 
     /// Any JSON value that may be absent or `null` (both `None`).
     pub fn optional_value(&mut self, field: &'static str) -> Result<Option<Value>, JsonProblem> {
-        Ok(self.take(field).filter(|value| !value.is_null()))
+        Ok(self.take_value(field).filter(|value| !value.is_null()))
     }
 
     /// A JSON object that may be absent or `null` (both `None`).
     pub fn optional_object(&mut self, field: &'static str) -> Result<Option<Map<String, Value>>, JsonProblem> {
-        match self.take(field) {
+        match self.take_value(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(object)) => Ok(Some(object)),
             Some(_) => Err(JsonProblem::field(field, format!("`{field}` must be an object"))),

@@ -14,7 +14,9 @@
 //! a wrong secret, no answer within the limit, an answer that is not its format) is
 //! `Unavailable`, never a pass: the operator's fallback decides, and it is logged.
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use crate::json_object::JsonObject;
 
 /// Cloudflare's documented ceiling on a token's length.
 pub const MAX_TOKEN_LEN: usize = 2048;
@@ -72,13 +74,33 @@ pub fn precheck(token: &str) -> Option<Verdict> {
     None
 }
 
-#[derive(Deserialize)]
+/// `siteverify`'s answer, as far as the portal reads it.
 struct Answer {
     success: bool,
-    #[serde(default, rename = "error-codes")]
     error_codes: Vec<String>,
-    #[serde(default)]
     action: Option<String>,
+}
+
+impl Answer {
+    fn parse(body: &[u8]) -> Option<Self> {
+        let mut answer = JsonObject::parse(body).ok()?;
+        let error_codes = match answer.take_value("error-codes") {
+            None => Vec::new(),
+            Some(Value::Array(codes)) => codes
+                .into_iter()
+                .map(|code| match code {
+                    Value::String(code) => Some(code),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        Some(Self {
+            success: answer.optional_bool("success").ok()??,
+            error_codes,
+            action: answer.optional_string("action").ok()?,
+        })
+    }
 }
 
 /// Codes that say nothing about the visitor: Cloudflare's fault or the operator's secret.
@@ -90,7 +112,7 @@ pub fn verdict(status: u16, body: &[u8], action: &str, actions: &[&str]) -> Verd
     if status != 200 {
         return Verdict::Unavailable(format!("siteverify answered {status}"));
     }
-    let Ok(answer) = serde_json::from_slice::<Answer>(body) else {
+    let Some(answer) = Answer::parse(body) else {
         return Verdict::Unavailable("siteverify's answer is not its format".into());
     };
     if !answer.success {

@@ -14,8 +14,9 @@
 //!   issued in the future, or replayed into another sign-in (`nonce`): refused;
 //! - malformed base64, JSON or signatures of any length: an error, never a panic.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::json_object::JsonObject;
 
 use super::{from_base64url, rsa};
 
@@ -23,30 +24,56 @@ use super::{from_base64url, rsa};
 pub const LEEWAY: i64 = 60;
 
 /// One key of a JWKS (RFC 7517), as far as the portal reads it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Jwk {
     pub kty: String,
-    #[serde(default)]
     pub kid: Option<String>,
-    #[serde(default)]
     pub alg: Option<String>,
-    #[serde(default, rename = "use")]
+    /// `use`.
     pub key_use: Option<String>,
-    #[serde(default)]
     pub n: Option<String>,
-    #[serde(default)]
     pub e: Option<String>,
-    #[serde(default)]
     pub crv: Option<String>,
-    #[serde(default)]
     pub x: Option<String>,
-    #[serde(default)]
     pub y: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl Jwk {
+    fn read(mut key: JsonObject) -> Option<Self> {
+        Some(Self {
+            kty: key.string("kty").ok()?,
+            kid: key.optional_string("kid").ok()?,
+            alg: key.optional_string("alg").ok()?,
+            key_use: key.optional_string("use").ok()?,
+            n: key.optional_string("n").ok()?,
+            e: key.optional_string("e").ok()?,
+            crv: key.optional_string("crv").ok()?,
+            x: key.optional_string("x").ok()?,
+            y: key.optional_string("y").ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
+}
+
+impl Jwks {
+    /// A JWKS document: an object whose `keys` are objects, each with its `kty`; a member of
+    /// the wrong type anywhere refuses the whole set, and so does a key named twice at the top.
+    pub fn parse(document: &[u8]) -> Option<Self> {
+        let Value::Array(keys) = JsonObject::parse(document).ok()?.optional_value("keys").ok()?? else {
+            return None;
+        };
+        let keys = keys.into_iter().map(|key| match key {
+            Value::Object(key) => Jwk::read(JsonObject::from_map(key)),
+            _ => None,
+        });
+        Some(Self {
+            keys: keys.collect::<Option<_>>()?,
+        })
+    }
 }
 
 /// What the token must say.
@@ -84,11 +111,19 @@ impl std::fmt::Display for Refused {
     }
 }
 
-#[derive(Deserialize)]
 struct Header {
     alg: String,
-    #[serde(default)]
     kid: Option<String>,
+}
+
+impl Header {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let mut header = JsonObject::parse(bytes).ok()?;
+        Some(Self {
+            alg: header.string("alg").ok()?,
+            kid: header.optional_string("kid").ok()?,
+        })
+    }
 }
 
 /// The token's parts: header, claims, the signed input and the signature.
@@ -106,11 +141,13 @@ fn split(token: &str) -> Result<Parts<'_>, Refused> {
     else {
         return Err(Refused::Malformed);
     };
-    let header: Header = from_base64url(header)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    let header = from_base64url(header)
+        .and_then(|bytes| Header::parse(&bytes))
         .ok_or(Refused::Malformed)?;
+    // A claim named twice is refused, not read as one parser or another would read it.
     let claims: Map<String, Value> = from_base64url(payload)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| JsonObject::parse(&bytes).ok())
+        .map(JsonObject::into_map)
         .ok_or(Refused::Malformed)?;
     let signature = from_base64url(signature).ok_or(Refused::Malformed)?;
     let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];

@@ -25,7 +25,7 @@
 //!   caller logs it), except the all-zero counters of synced passkeys;
 //! - malformed CBOR, JSON or base64 of any length: an error, never a panic (`security::cbor`).
 
-use serde::Deserialize;
+use crate::json_object::JsonObject;
 use sha2::{Digest, Sha256};
 
 use super::cbor::{self, Value};
@@ -118,14 +118,25 @@ pub struct AssertionOutcome {
     pub backed_up: bool,
 }
 
-#[derive(Deserialize)]
-struct ClientData<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    challenge: &'a str,
-    origin: &'a str,
-    #[serde(rename = "crossOrigin", default)]
+/// The members of `clientDataJSON` the ceremonies check (others, like `topOrigin`, are read over).
+struct ClientData {
+    kind: String,
+    challenge: String,
+    origin: String,
     cross_origin: Option<bool>,
+}
+
+impl ClientData {
+    /// A member named twice refuses the whole: the authenticator signed one reading of it.
+    fn parse(json: &[u8]) -> Option<Self> {
+        let mut data = JsonObject::parse(json).ok()?;
+        Some(Self {
+            kind: data.string("type").ok()?,
+            challenge: data.string("challenge").ok()?,
+            origin: data.string("origin").ok()?,
+            cross_origin: data.optional_bool("crossOrigin").ok()?,
+        })
+    }
 }
 
 /// Steps on the client data common to both ceremonies: type, challenge, origin, same-origin.
@@ -135,15 +146,15 @@ fn check_client_data(
     expected_type: &str,
     challenge: &[u8],
 ) -> Result<(), Rejected> {
-    let data: ClientData<'_> = serde_json::from_slice(json).map_err(|_| Rejected::Malformed)?;
+    let data = ClientData::parse(json).ok_or(Rejected::Malformed)?;
     if data.kind != expected_type {
         return Err(Rejected::WrongType);
     }
-    let sent = from_base64url(data.challenge).ok_or(Rejected::WrongChallenge)?;
+    let sent = from_base64url(&data.challenge).ok_or(Rejected::WrongChallenge)?;
     if !bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_slice(), challenge)) || challenge.is_empty() {
         return Err(Rejected::WrongChallenge);
     }
-    if !rp.origins.iter().any(|origin| origin == data.origin) {
+    if !rp.origins.contains(&data.origin) {
         return Err(Rejected::WrongOrigin);
     }
     if data.cross_origin == Some(true) {

@@ -37,7 +37,12 @@ pub fn to_text(field: &'static str, value: Option<&Value>) -> Result<Option<Stri
 
 /// Stored metadata back as an object (an unreadable one reads as empty).
 pub fn from_text(text: &str) -> Map<String, Value> {
-    serde_json::from_slice(text.as_bytes()).unwrap_or_default()
+    // Read as a `Value`: reading a `Map` directly links serde's type-error messages (and float
+    // formatting) into the `.wasm` for a case this never meets.
+    match serde_json::from_slice(text.as_bytes()) {
+        Ok(Value::Object(metadata)) => metadata,
+        _ => Map::new(),
+    }
 }
 
 #[cfg(test)]

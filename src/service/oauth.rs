@@ -187,7 +187,7 @@ fn metadata(db: &dyn Db, http: &dyn Http, provider: &Provider, now: i64) -> Resu
 
 fn jwks(db: &dyn Db, http: &dyn Http, metadata: &Metadata, fresh: bool, now: i64) -> Result<Jwks, OauthError> {
     let body = document(db, http, &metadata.jwks_uri, fresh, now)?;
-    serde_json::from_slice(body.as_bytes()).map_err(|_| OauthError::Unavailable("the key set is not a JWKS".into()))
+    Jwks::parse(body.as_bytes()).ok_or_else(|| OauthError::Unavailable("the key set is not a JWKS".into()))
 }
 
 /// Starts a round trip to `provider`: the flow row, then the URL the browser goes to.

@@ -302,7 +302,10 @@ fn token_metadata(
         );
         return None;
     }
-    serde_json::from_slice(trimmed.as_bytes()).ok()
+    match serde_json::from_slice(trimmed.as_bytes()) {
+        Ok(serde_json::Value::Object(metadata)) => Some(metadata),
+        _ => None,
+    }
 }
 
 fn claims(

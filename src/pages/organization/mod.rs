@@ -247,6 +247,19 @@ fn created_cookie(ctx: &Ctx<'_>) -> &'static str {
 }
 
 /// The seal of a created invitation opens only in the session that created it.
+/// `[token, email, role]`, as `invite` seals them.
+fn created_invitation_from_json(json: &str) -> Option<(String, String, String)> {
+    let serde_json::Value::Array(parts) = serde_json::from_slice(json.as_bytes()).ok()? else {
+        return None;
+    };
+    let mut texts = parts.into_iter().map(|part| match part {
+        serde_json::Value::String(text) => Some(text),
+        _ => None,
+    });
+    let parts = (texts.next()??, texts.next()??, texts.next()??);
+    texts.next().is_none().then_some(parts)
+}
+
 fn created_seal_purpose(visitor: &Visitor) -> String {
     format!("invitation-created\0{}", visitor.session.id)
 }
@@ -259,7 +272,7 @@ pub fn show_created_invitation(ctx: &Ctx<'_>) -> PageResult {
     let opened = ctx
         .cookie(name)
         .and_then(|sealed| ctx.mac_keys().ok()?.unseal(&created_seal_purpose(visitor), sealed))
-        .and_then(|json| serde_json::from_slice::<(String, String, String)>(json.as_bytes()).ok());
+        .and_then(|json| created_invitation_from_json(&json));
     ctx.add_cookie(crate::security::session::clear_cookie(name, &ctx.portal_cookie_scope()));
     let Some((token, email, role)) = opened else {
         return Ok(see_other("/organization"));

@@ -18,11 +18,11 @@ fn ec_key() -> p256::ecdsa::SigningKey {
 fn jwks() -> Jwks {
     let point = ec_key().verifying_key().to_encoded_point(false);
     let (n, e) = rsa_public();
-    serde_json::from_value(json!({ "keys": [
+    let document = json!({ "keys": [
         { "kty": "RSA", "kid": "rsa-1", "alg": "RS256", "use": "sig", "n": b64(&n), "e": b64(&e) },
         { "kty": "EC", "kid": "ec-1", "crv": "P-256", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()) },
-    ]}))
-    .unwrap()
+    ]});
+    Jwks::parse(document.to_string().as_bytes()).unwrap()
 }
 
 fn claims() -> Value {
@@ -233,5 +233,46 @@ fn attack_malformed_tokens_of_every_length_are_errors() {
     }
     for garbage in ["", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30.e30"] {
         assert!(verify(garbage, &jwks(), &expected()).is_err());
+    }
+}
+
+/// Signs `payload` exactly as written (the JSON text, not a value re-serialized).
+fn sign_text(payload: &str) -> String {
+    let header = json!({ "alg": "ES256", "kid": "ec-1", "typ": "JWT" });
+    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.as_bytes()));
+    let signature: p256::ecdsa::Signature = ec_key().sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature.to_bytes()))
+}
+
+#[test]
+fn attack_a_claim_named_twice_is_refused() {
+    // The provider signed what its parser read; another parser may read the other `aud`.
+    let claims = claims().to_string();
+    assert!(
+        verify(&sign_text(&claims), &jwks(), &expected()).is_ok(),
+        "the control verifies"
+    );
+    let twice = claims.replacen('{', r#"{"aud":"another-client","#, 1);
+    assert_eq!(
+        verify(&sign_text(&twice), &jwks(), &expected()),
+        Err(Refused::Malformed)
+    );
+}
+
+#[test]
+fn a_jwks_of_the_wrong_shape_is_no_key_set() {
+    assert!(Jwks::parse(br#"{"keys": []}"#).is_some_and(|set| set.keys.is_empty()));
+    let extra_members = br#"{"keys": [{"kty": "EC", "x5c": ["MIIB"], "ext": true}], "other": 1}"#;
+    assert_eq!(Jwks::parse(extra_members).map(|set| set.keys.len()), Some(1));
+    for document in [
+        &br#"{}"#[..],
+        br#"{"keys": {}}"#,
+        br#"{"keys": [1]}"#,
+        br#"{"keys": [{"kid": "no kty"}]}"#,
+        br#"{"keys": [{"kty": "EC", "use": 1}]}"#,
+        br#"{"keys": [], "keys": [{"kty": "EC"}]}"#,
+        b"[]",
+    ] {
+        assert!(Jwks::parse(document).is_none(), "{}", String::from_utf8_lossy(document));
     }
 }

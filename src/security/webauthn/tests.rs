@@ -163,6 +163,25 @@ fn attack_cross_origin_iframe_is_refused() {
 }
 
 #[test]
+fn attack_client_data_naming_a_member_twice_is_refused() {
+    // Signed by the authenticator, but one reader would take the first origin, another the last.
+    let mut authenticator = SoftAuthenticator::p256(2);
+    let credential = register(&mut authenticator).unwrap();
+    let (_, auth_data, _) = authenticator.assert(RP_ID, ORIGIN, CHALLENGE);
+    let challenge = b64(CHALLENGE);
+    let signed = |client_data: String| {
+        let signature = authenticator.sign(&auth_data, client_data.as_bytes());
+        check(client_data.as_bytes(), &auth_data, &signature, &credential, 0, false)
+    };
+    let once = format!(r#"{{"type":"webauthn.get","challenge":"{challenge}","origin":"{ORIGIN}"}}"#);
+    assert!(signed(once).is_ok(), "the control passes");
+    let twice = format!(
+        r#"{{"type":"webauthn.get","challenge":"{challenge}","origin":"https://evil.example","origin":"{ORIGIN}"}}"#
+    );
+    assert_eq!(signed(twice), Err(Rejected::Malformed));
+}
+
+#[test]
 fn attack_key_scoped_to_another_rp_id_is_refused() {
     let mut authenticator = SoftAuthenticator::p256(3);
     let credential = register(&mut authenticator).unwrap();

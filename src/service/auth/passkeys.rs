@@ -13,6 +13,7 @@
 
 use super::{Factor, SignedIn, Step, Verified};
 use crate::domain::UserId;
+use crate::json_object::JsonObject;
 use crate::security::webauthn::{self, Assertion, RelyingParty, StoredCredential};
 use crate::security::{base64url, codes, from_base64url, random_bytes, random_id};
 use crate::store::email::{self as flows, CodeFlow};
@@ -56,30 +57,33 @@ pub struct RegistrationResponse {
     pub attestation_object: Vec<u8>,
 }
 
-#[derive(serde::Deserialize)]
 struct PostedCredential {
     id: String,
-    #[serde(rename = "type")]
-    kind: String,
     response: PostedResponse,
 }
 
-#[derive(serde::Deserialize)]
+/// The credential's `response`, its buffers still base64url.
 struct PostedResponse {
-    #[serde(rename = "clientDataJSON")]
     client_data_json: String,
-    #[serde(rename = "authenticatorData")]
     authenticator_data: Option<String>,
     signature: Option<String>,
-    #[serde(rename = "userHandle")]
     user_handle: Option<String>,
-    #[serde(rename = "attestationObject")]
     attestation_object: Option<String>,
 }
 
+/// The posted `PublicKeyCredential`: `type` `public-key`, an `id`, and its `response`.
 fn posted(json: &str) -> Option<PostedCredential> {
-    let credential: PostedCredential = serde_json::from_slice(json.as_bytes()).ok()?;
-    (credential.kind == "public-key" && !credential.id.is_empty()).then_some(credential)
+    let mut credential = JsonObject::parse(json.as_bytes()).ok()?;
+    let (id, kind) = (credential.string("id").ok()?, credential.string("type").ok()?);
+    let mut response = JsonObject::from_map(credential.optional_object("response").ok()??);
+    let response = PostedResponse {
+        client_data_json: response.string("clientDataJSON").ok()?,
+        authenticator_data: response.optional_string("authenticatorData").ok()?,
+        signature: response.optional_string("signature").ok()?,
+        user_handle: response.optional_string("userHandle").ok()?,
+        attestation_object: response.optional_string("attestationObject").ok()?,
+    };
+    (kind == "public-key" && !id.is_empty()).then_some(PostedCredential { id, response })
 }
 
 /// Reads a `PublicKeyCredential` from `navigator.credentials.get` as the page's script posts it
