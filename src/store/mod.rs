@@ -38,6 +38,21 @@ pub enum Value {
     Null,
 }
 
+impl Value {
+    /// What kind of value it is, for an error message: never the value, which may be a hash or
+    /// a secret (and printing a real would link float formatting into the `.wasm`).
+    fn kind(value: Option<&Value>) -> &'static str {
+        match value {
+            Some(Value::Integer(_)) => "an integer",
+            Some(Value::Real(_)) => "a real",
+            Some(Value::Text(_)) => "text",
+            Some(Value::Blob(_)) => "a blob",
+            Some(Value::Null) => "null",
+            None => "no such column",
+        }
+    }
+}
+
 impl From<&str> for Value {
     fn from(text: &str) -> Self {
         Self::Text(text.to_owned())
@@ -89,7 +104,10 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<String, DbError> {
         match self.0.get(i) {
             Some(Value::Text(text)) => Ok(text.clone()),
-            other => Err(DbError::Other(format!("column {i}: expected text, found {other:?}"))),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected text, found {}",
+                Value::kind(other)
+            ))),
         }
     }
 
@@ -103,7 +121,10 @@ impl Row {
     pub fn integer(&self, i: usize) -> Result<i64, DbError> {
         match self.0.get(i) {
             Some(Value::Integer(n)) => Ok(*n),
-            other => Err(DbError::Other(format!("column {i}: expected integer, found {other:?}"))),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected integer, found {}",
+                Value::kind(other)
+            ))),
         }
     }
 
@@ -117,7 +138,10 @@ impl Row {
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, DbError> {
         match self.0.get(i) {
             Some(Value::Blob(bytes)) => Ok(bytes.clone()),
-            other => Err(DbError::Other(format!("column {i}: expected blob, found {other:?}"))),
+            other => Err(DbError::Other(format!(
+                "column {i}: expected blob, found {}",
+                Value::kind(other)
+            ))),
         }
     }
 }
