@@ -1,4 +1,5 @@
-//! A probe of what Spin charges a request: variables read, the store opened, statements run.
+//! A probe of what Spin charges a request: variables read, the store opened, statements run,
+//! fresh memory touched.
 //! The response is written whole before its head is set, as the portal writes it.
 
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
@@ -10,6 +11,23 @@ async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     let path = request.path_with_query().unwrap_or_default();
     let count = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
     let mut answered = 0;
+    if let Some(mebibytes) = count("/first-touch/") {
+        // What Argon2's fresh blocks cost before any hashing: memory above what Spin keeps
+        // resident between requests is faulted in page by page. Answers the microseconds of a
+        // first write to each 4 KiB page, then of a second.
+        let mut memory: Vec<u8> = vec![0; mebibytes << 20];
+        let mut pass = || {
+            let start = std::time::Instant::now();
+            for page in memory.chunks_mut(4096) {
+                page[0] = page[0].wrapping_add(1);
+            }
+            std::hint::black_box(&memory);
+            start.elapsed().as_micros()
+        };
+        let (first, second) = (pass(), pass());
+        let body = format!("{first} {second}").into_bytes();
+        return respond(response_out, body);
+    }
     if let Some(variables) = count("/variables/") {
         for i in 0..variables {
             answered += spin_sdk::variables::get(&format!("v{}", i % 10)).map_or(0, |value| value.len());
@@ -19,10 +37,15 @@ async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         for _ in 0..statements {
             // A statement on the schema table: SQLite reads the schema first, as for any statement on
             // a table (a bare `SELECT 1` would not).
-            answered += connection.execute("SELECT COUNT(*) FROM sqlite_master", &[]).map_or(0, |result| result.rows.len());
+            answered += connection
+                .execute("SELECT COUNT(*) FROM sqlite_master", &[])
+                .map_or(0, |result| result.rows.len());
         }
     }
-    let body = answered.to_string().into_bytes();
+    respond(response_out, answered.to_string().into_bytes());
+}
+
+fn respond(response_out: ResponseOutparam, body: Vec<u8>) {
     let headers = Fields::from_list(&[("content-length".to_owned(), body.len().to_string().into_bytes())])
         .expect("a content-length header");
     let response = OutgoingResponse::new(headers);
