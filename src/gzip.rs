@@ -36,18 +36,24 @@ pub fn serve(
     Some(response)
 }
 
-/// Whether an `Accept-Encoding` value (RFC 9110 §12.5.3) accepts gzip: `gzip`, `x-gzip` or `*`
-/// listed with a weight other than zero. An absent header accepts any coding by the RFC, but a
-/// bare `curl` sends none and would print compressed bytes, so only an explicit one counts.
+/// Whether an `Accept-Encoding` value (RFC 9110 §12.5.3) accepts gzip: `gzip` or `x-gzip`
+/// listed with a weight other than zero, or, when neither is listed, `*` with such a weight. An
+/// absent header accepts any coding by the RFC, but a bare `curl` sends none and would print
+/// compressed bytes, so only an explicit one counts.
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
-    accept_encoding.split(',').any(|entry| {
+    let mut named = None;
+    let mut any = None;
+    for entry in accept_encoding.split(',') {
         let mut parts = entry.split(';');
         let coding = parts.next().unwrap_or("").trim();
-        let named = ["gzip", "x-gzip", "*"]
-            .iter()
-            .any(|name| coding.eq_ignore_ascii_case(name));
-        named && parts.all(|parameter| !is_zero_weight(parameter))
-    })
+        let accepted = parts.all(|parameter| !is_zero_weight(parameter));
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            named = Some(named.unwrap_or(false) || accepted);
+        } else if coding == "*" {
+            any = Some(any.unwrap_or(false) || accepted);
+        }
+    }
+    named.or(any).unwrap_or(false)
 }
 
 /// A `q=0` parameter (a malformed weight is not read as a refusal).
@@ -435,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn gzip_is_accepted_only_when_named_with_a_weight_above_zero() {
+    fn gzip_is_accepted_only_with_a_weight_above_zero_named_or_by_star() {
         for accepted in [
             "gzip",
             "gzip, deflate, br",
@@ -443,6 +449,7 @@ mod tests {
             "*",
             "X-GZIP",
             "deflate, *;q=0.1",
+            "*;q=0, gzip",
         ] {
             assert!(accepts_gzip(accepted), "{accepted}");
         }
@@ -454,6 +461,8 @@ mod tests {
             "gzip; q=0.000",
             "*;q=0",
             "gzipped",
+            // Named and refused: `*` does not override it.
+            "gzip;q=0, *",
         ] {
             assert!(!accepts_gzip(refused), "{refused}");
         }
