@@ -1,6 +1,8 @@
 //! A JSON object read field by field: the Backend API's bodies, the portal's own state in code
-//! flows, and what providers answer. Serde's derives cost about 2 to 5 KB of `.wasm` for each
-//! type; this one reader, shared, a fraction of that. It keeps what the derives gave:
+//! flows, what identity providers answer (discovery, tokens, ID token headers and claims, key
+//! sets) and what browsers post (passkey credentials and their client data). Serde's derives
+//! cost about 2 to 5 KB of `.wasm` for each type; this one reader, shared, a fraction of that.
+//! It keeps what the derives gave:
 //! - a key sent twice is refused, since two parsers could otherwise read two different values
 //!   (the derives refused a known field twice; this refuses any key twice);
 //! - a wrong type is an error naming its field; a missing required field is one too;
