@@ -395,7 +395,10 @@ impl Strings {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim();
             let weight = parts
-                .find_map(|param| param.trim().strip_prefix("q="))
+                .find_map(|param| {
+                    let (name, value) = param.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
                 .map_or(Some(1000), |q| crate::qvalue::thousandths(q.trim()))
                 .unwrap_or(0);
             let Some(strings) = language_for_tag(tag) else {
@@ -452,6 +455,8 @@ mod tests {
         assert_eq!(Strings::negotiate(Some("fr;q=0, en;q=0.1")).lang, "en");
         assert_eq!(Strings::negotiate(Some("FR")).lang, "fr");
         assert_eq!(Strings::negotiate(Some("fr;q=abc")).lang, "en");
+        // Parameter names are case-insensitive (RFC 9110 §5.6.6), and spaces may surround `;`.
+        assert_eq!(Strings::negotiate(Some("fr;Q=0, de ; q = 0.5")).lang, "de");
         assert_eq!(Strings::negotiate(Some(";;;,,,q=")).lang, "en");
     }
 
