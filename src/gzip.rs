@@ -58,9 +58,7 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
 
 /// A `q=0` parameter (a malformed weight is not read as a refusal).
 fn is_zero_weight(parameter: &str) -> bool {
-    parameter.split_once('=').is_some_and(|(name, value)| {
-        name.trim().eq_ignore_ascii_case("q") && crate::qvalue::thousandths(value.trim()) == Some(0)
-    })
+    crate::qvalue::q_parameter(parameter).is_some_and(|q| crate::qvalue::thousandths(q) == Some(0))
 }
 
 /// Inflates a gzip member: its header, the deflate stream (RFC 1951) and the length in the

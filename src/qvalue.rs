@@ -2,6 +2,13 @@
 //! thousandths: the grammar allows at most three decimals, so no floating point is needed (and
 //! none of core's float parser is linked into the `.wasm`).
 
+/// The value of `parameter` (one `;`-separated parameter of a list entry) when it is the
+/// weight: its name `q` in any case (RFC 9110 §5.6.6), spaces around `=` allowed.
+pub fn q_parameter(parameter: &str) -> Option<&str> {
+    let (name, value) = parameter.split_once('=')?;
+    name.trim().eq_ignore_ascii_case("q").then_some(value.trim())
+}
+
 /// `q=` value `text` in thousandths (`"0.8"` is 800), or `None` when it is not a qvalue:
 /// `0`, `0.` and up to three digits, or `1`, `1.` and up to three zeros.
 pub fn thousandths(text: &str) -> Option<u16> {
@@ -20,7 +27,7 @@ pub fn thousandths(text: &str) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
-    use super::thousandths;
+    use super::{q_parameter, thousandths};
 
     #[test]
     fn qvalues_are_read_as_thousandths() {
@@ -37,6 +44,14 @@ mod tests {
         ] {
             assert_eq!(thousandths(text), Some(value), "{text}");
         }
+    }
+
+    #[test]
+    fn the_weight_parameter_is_found_in_any_case() {
+        assert_eq!(q_parameter("q=0.5"), Some("0.5"));
+        assert_eq!(q_parameter(" Q = 0 "), Some("0"));
+        assert_eq!(q_parameter("level=1"), None);
+        assert_eq!(q_parameter("q"), None);
     }
 
     #[test]

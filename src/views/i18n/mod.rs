@@ -395,11 +395,8 @@ impl Strings {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim();
             let weight = parts
-                .find_map(|param| {
-                    let (name, value) = param.split_once('=')?;
-                    name.trim().eq_ignore_ascii_case("q").then_some(value)
-                })
-                .map_or(Some(1000), |q| crate::qvalue::thousandths(q.trim()))
+                .find_map(crate::qvalue::q_parameter)
+                .map_or(Some(1000), crate::qvalue::thousandths)
                 .unwrap_or(0);
             let Some(strings) = language_for_tag(tag) else {
                 continue;
