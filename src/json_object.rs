@@ -122,6 +122,30 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// `bytes` as one JSON object, duplicates kept once, the last (as `serde_json::Value` reads
+/// them), for JSON the portal wrote itself. Read through `Value`: reading a `Map` directly links
+/// serde's type-error messages (and float formatting) into the `.wasm` for a case never met.
+pub fn object_value(bytes: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
+/// The texts of `value`, if it is an array of strings only.
+pub fn strings(value: Value) -> Option<Vec<String>> {
+    let Value::Array(items) = value else {
+        return None;
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(text) => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
 impl JsonObject {
     /// `bytes` as one JSON object with no key twice.
     pub fn parse(bytes: &[u8]) -> Result<Self, JsonProblem> {
@@ -321,6 +345,17 @@ mod tests {
             let problem = read(&mut parse(text).unwrap()).expect_err(text);
             assert_eq!((problem.syntax, problem.field), (false, Some("f")), "{text}");
         }
+    }
+
+    #[test]
+    fn objects_and_string_arrays_are_read_through_values() {
+        assert_eq!(object_value(br#"{"a": 1}"#), json!({"a": 1}).as_object().cloned());
+        assert_eq!(object_value(b"[1]"), None);
+        assert_eq!(object_value(b"{"), None);
+        assert_eq!(strings(json!(["a", "b"])), Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(strings(json!([])), Some(Vec::new()));
+        assert_eq!(strings(json!(["a", 1])), None);
+        assert_eq!(strings(json!("a")), None);
     }
 
     #[test]

@@ -14,9 +14,7 @@
 //! a wrong secret, no answer within the limit, an answer that is not its format) is
 //! `Unavailable`, never a pass: the operator's fallback decides, and it is logged.
 
-use serde_json::Value;
-
-use crate::json_object::JsonObject;
+use crate::json_object::{JsonObject, strings};
 
 /// Cloudflare's documented ceiling on a token's length.
 pub const MAX_TOKEN_LEN: usize = 2048;
@@ -86,14 +84,7 @@ impl Answer {
         let mut answer = JsonObject::parse(body).ok()?;
         let error_codes = match answer.take_value("error-codes") {
             None => Vec::new(),
-            Some(Value::Array(codes)) => codes
-                .into_iter()
-                .map(|code| match code {
-                    Value::String(code) => Some(code),
-                    _ => None,
-                })
-                .collect::<Option<_>>()?,
-            Some(_) => return None,
+            Some(codes) => strings(codes)?,
         };
         Some(Self {
             success: answer.optional_bool("success").ok()??,

@@ -37,12 +37,7 @@ pub fn to_text(field: &'static str, value: Option<&Value>) -> Result<Option<Stri
 
 /// Stored metadata back as an object (an unreadable one reads as empty).
 pub fn from_text(text: &str) -> Map<String, Value> {
-    // Read as a `Value`: reading a `Map` directly links serde's type-error messages (and float
-    // formatting) into the `.wasm` for a case this never meets.
-    match serde_json::from_slice(text.as_bytes()) {
-        Ok(Value::Object(metadata)) => metadata,
-        _ => Map::new(),
-    }
+    crate::json_object::object_value(text.as_bytes()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -302,10 +302,7 @@ fn token_metadata(
         );
         return None;
     }
-    match serde_json::from_slice(trimmed.as_bytes()) {
-        Ok(serde_json::Value::Object(metadata)) => Some(metadata),
-        _ => None,
-    }
+    crate::json_object::object_value(trimmed.as_bytes())
 }
 
 fn claims(

@@ -249,15 +249,9 @@ fn created_cookie(ctx: &Ctx<'_>) -> &'static str {
 /// The seal of a created invitation opens only in the session that created it.
 /// `[token, email, role]`, as `invite` seals them.
 fn created_invitation_from_json(json: &str) -> Option<(String, String, String)> {
-    let serde_json::Value::Array(parts) = serde_json::from_slice(json.as_bytes()).ok()? else {
-        return None;
-    };
-    let mut texts = parts.into_iter().map(|part| match part {
-        serde_json::Value::String(text) => Some(text),
-        _ => None,
-    });
-    let parts = (texts.next()??, texts.next()??, texts.next()??);
-    texts.next().is_none().then_some(parts)
+    let parts = crate::json_object::strings(serde_json::from_slice(json.as_bytes()).ok()?)?;
+    let [token, email, role] = <[String; 3]>::try_from(parts).ok()?;
+    Some((token, email, role))
 }
 
 fn created_seal_purpose(visitor: &Visitor) -> String {
