@@ -156,11 +156,7 @@ pub fn handle(ctx: &Ctx<'_>, configured: Result<(), PortalError>) -> Response<Ve
 /// The document as the client asked: the embedded gzip member as it is, or inflated.
 fn openapi_document(accept_encoding: Option<&str>) -> Response<Vec<u8>> {
     crate::gzip::serve(OPENAPI_GZIP, accept_encoding, "application/json; charset=utf-8").unwrap_or_else(|| {
-        error_response(&ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error",
-        ))
+        error_response(&PortalError::Internal("the embedded OpenAPI document does not inflate".into()).into())
     })
 }
 
