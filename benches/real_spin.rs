@@ -500,29 +500,24 @@ fn main() {
     }
     // Argon2's 19 MiB of blocks lie above the 2 MiB Spin keeps resident between requests, so every
     // sign-in faults them in again: the probe times a write to each of their pages, twice.
-    let touches: Vec<(u64, u64)> = (0..11)
+    let (first, second): (Vec<Duration>, Vec<Duration>) = (0..11)
         .map(|_| {
             let answer = Browser::at(&empty, ORIGIN).get("/first-touch/19");
             let mut times = answer
                 .body
                 .split_whitespace()
-                .map(|time| time.parse::<u64>().expect("microseconds"));
+                .map(|time| Duration::from_micros(time.parse().expect("microseconds")));
             (
                 times.next().expect("the first pass"),
                 times.next().expect("the second pass"),
             )
         })
-        .collect();
-    let middle = |mut values: Vec<u64>| {
-        values.sort_unstable();
-        values[values.len() / 2]
-    };
+        .unzip();
     println!(
-        "
-a byte written to each 4 KiB page of 19 MiB of fresh memory (Argon2's blocks), median of 11: \
+        "\na byte written to each 4 KiB page of 19 MiB of fresh memory (Argon2's blocks), median of 11: \
          first pass {} µs, second pass {} µs",
-        middle(touches.iter().map(|touch| touch.0).collect()),
-        middle(touches.iter().map(|touch| touch.1).collect())
+        median(first).as_micros(),
+        median(second).as_micros()
     );
     drop((empty, stock, portal_store, small_tables));
     let _ = std::fs::remove_file(&small_tables_path);
