@@ -91,38 +91,65 @@ pub fn inflate(gzip: &[u8]) -> Option<Vec<u8>> {
         buffer: 0,
         count: 0,
     };
-    let output = inflate_stream(&mut bits)?;
-    let trailer = rest.get(bits.next..)?;
+    // The trailer's length sizes the output once (bounded: it is only a hint until checked).
+    let expected = u32::from_le_bytes(*rest.last_chunk::<4>()?);
+    let mut output = Vec::with_capacity((expected as usize).min(1 << 24));
+    inflate_stream(&mut bits, &mut output)?;
+    let trailer = rest.get(bits.position()..)?;
     let size = u32::from_le_bytes(*trailer.get(4..)?.first_chunk::<4>()?);
     (size == output.len() as u32).then_some(output)
 }
 
-/// Reads a deflate stream's bits, least significant first.
+/// Reads a deflate stream's bits, least significant first, a few bytes ahead into `buffer`.
 struct Bits<'a> {
     data: &'a [u8],
+    /// The next byte of `data` not yet in `buffer`.
     next: usize,
-    buffer: u32,
+    buffer: u64,
     count: u32,
 }
 
 impl Bits<'_> {
-    fn take(&mut self, wanted: u32) -> Option<u32> {
-        while self.count < wanted {
-            let byte = *self.data.get(self.next)?;
+    /// Fills `buffer` with as many whole bytes as fit (fewer only at the end of the data).
+    #[inline(always)]
+    fn refill(&mut self) {
+        while self.count <= 56 {
+            let Some(&byte) = self.data.get(self.next) else {
+                return;
+            };
             self.next += 1;
-            self.buffer |= u32::from(byte) << self.count;
+            self.buffer |= u64::from(byte) << self.count;
             self.count += 8;
         }
-        let value = self.buffer & ((1u32 << wanted) - 1);
-        self.buffer >>= wanted;
-        self.count -= wanted;
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, bits: u32) {
+        self.buffer >>= bits;
+        self.count -= bits;
+    }
+
+    /// The next `wanted` bits (at most 16) as a number.
+    fn take(&mut self, wanted: u32) -> Option<u32> {
+        self.refill();
+        if self.count < wanted {
+            return None;
+        }
+        let value = (self.buffer & ((1u64 << wanted) - 1)) as u32;
+        self.consume(wanted);
         Some(value)
     }
 
-    /// Drops the bits left in the current byte (every `take` leaves fewer than eight).
+    /// Drops the bits left in the current byte and hands back the whole bytes read ahead.
     fn skip_to_byte_boundary(&mut self) {
+        self.next = self.position();
         self.buffer = 0;
         self.count = 0;
+    }
+
+    /// Where the first byte not (even partly) consumed starts.
+    fn position(&self) -> usize {
+        self.next - (self.count / 8) as usize
     }
 
     fn bytes(&mut self, length: usize) -> Option<&[u8]> {
@@ -132,10 +159,16 @@ impl Bits<'_> {
     }
 }
 
-/// A canonical Huffman code: how many codes each length has, and the symbols in code order.
+/// Codes up to this many bits long decode with one table lookup.
+const FAST_BITS: u32 = 9;
+
+/// A canonical Huffman code: how many codes each length has, the symbols in code order, and a
+/// table indexed by the next [`FAST_BITS`] bits of the stream for the short codes.
 struct Huffman {
     counts: [u16; 16],
     symbols: Vec<u16>,
+    /// `symbol << 4 | length` for the code that starts these bits, 0 for a longer code.
+    fast: Vec<u16>,
 }
 
 impl Huffman {
@@ -166,17 +199,47 @@ impl Huffman {
                 *slot += 1;
             }
         }
-        Some(Self { counts, symbols })
+        // Canonical codes of one length are consecutive numbers; the stream holds each one most
+        // significant bit first, so the table is indexed by the code's bits reversed.
+        let mut fast = vec![0u16; 1 << FAST_BITS];
+        let (mut code, mut index) = (0u32, 0usize);
+        for length in 1..=FAST_BITS {
+            for _ in 0..counts[length as usize] {
+                let reversed = code.reverse_bits() >> (32 - length);
+                let entry = symbols[index] << 4 | length as u16;
+                for slot in (reversed as usize..fast.len()).step_by(1 << length) {
+                    fast[slot] = entry;
+                }
+                code += 1;
+                index += 1;
+            }
+            code <<= 1;
+        }
+        Some(Self { counts, symbols, fast })
     }
 
     fn decode(&self, bits: &mut Bits<'_>) -> Option<u16> {
-        // Canonical codes of one length are consecutive: walk the lengths, keeping the first
-        // code of each and where its symbols start.
+        bits.refill();
+        let entry = self.fast[(bits.buffer & ((1 << FAST_BITS) - 1)) as usize];
+        if entry != 0 {
+            let length = u32::from(entry & 15);
+            if length > bits.count {
+                return None;
+            }
+            bits.consume(length);
+            return Some(entry >> 4);
+        }
+        // A longer code: walk the lengths, keeping the first code of each and where its symbols
+        // start.
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-        for &count in &self.counts[1..] {
-            code |= bits.take(1)? as i32;
+        for (length, &count) in (1u32..).zip(&self.counts[1..]) {
+            if length > bits.count {
+                return None;
+            }
+            code |= ((bits.buffer >> (length - 1)) & 1) as i32;
             let count = i32::from(count);
             if code - first < count {
+                bits.consume(length);
                 return self.symbols.get((index + code - first) as usize).copied();
             }
             index += count;
@@ -203,8 +266,7 @@ const DISTANCE_EXTRA: [u8; 30] = [
 /// The order in which a dynamic block lists the code lengths of its code-length code.
 const CODE_LENGTH_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-fn inflate_stream(bits: &mut Bits<'_>) -> Option<Vec<u8>> {
-    let mut output = Vec::new();
+fn inflate_stream(bits: &mut Bits<'_>, output: &mut Vec<u8>) -> Option<()> {
     loop {
         let last = bits.take(1)? == 1;
         match bits.take(2)? {
@@ -224,16 +286,16 @@ fn inflate_stream(bits: &mut Bits<'_>) -> Option<Vec<u8>> {
                 lengths[288..].fill(5);
                 let literals = Huffman::new(&lengths[..288])?;
                 let distances = Huffman::new(&lengths[288..])?;
-                inflate_block(bits, &literals, &distances, &mut output)?;
+                inflate_block(bits, &literals, &distances, output)?;
             }
             2 => {
                 let (literals, distances) = dynamic_codes(bits)?;
-                inflate_block(bits, &literals, &distances, &mut output)?;
+                inflate_block(bits, &literals, &distances, output)?;
             }
             _ => return None,
         }
         if last {
-            return Some(output);
+            return Some(());
         }
     }
 }
@@ -284,8 +346,13 @@ fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, o
         let code = usize::from(distances.decode(bits)?);
         let distance = usize::from(*DISTANCE_BASE.get(code)?) + bits.take(u32::from(DISTANCE_EXTRA[code]))? as usize;
         let start = output.len().checked_sub(distance)?;
-        for index in start..start + length {
-            output.push(output[index]);
+        if distance >= length {
+            output.extend_from_within(start..start + length);
+        } else {
+            // The copy overlaps what it writes: a run that repeats its last `distance` bytes.
+            for index in start..start + length {
+                output.push(output[index]);
+            }
         }
     }
 }
