@@ -1,70 +1,72 @@
 //! Text of the admin console (`/admin`): its gate, its lists, a user's page, the actions and the
 //! audit log, in every language the pages speak.
 
-#[derive(Debug)]
-pub struct AdminStrings {
-    pub lang: &'static str,
-    pub title: &'static str,
-    pub needs_verified: &'static str,
-    pub needs_two_step: &'static str,
-    pub nav_users: &'static str,
-    pub nav_organizations: &'static str,
-    pub nav_webhooks: &'static str,
-    pub nav_audit: &'static str,
-    pub search_label: &'static str,
-    pub search_button: &'static str,
-    pub no_results: &'static str,
-    pub col_email: &'static str,
-    pub col_name: &'static str,
-    pub col_status: &'static str,
-    pub col_created: &'static str,
-    pub status_active: &'static str,
-    pub status_banned: &'static str,
-    pub status_unverified: &'static str,
-    pub factors: &'static str,
-    pub password: &'static str,
-    pub authenticator: &'static str,
-    pub passkeys: &'static str,
-    pub yes: &'static str,
-    pub no: &'static str,
-    pub sessions: &'static str,
-    pub no_sessions: &'static str,
-    pub organizations: &'static str,
-    pub metadata: &'static str,
-    pub actions: &'static str,
-    pub ban_button: &'static str,
-    pub unban_button: &'static str,
-    pub sign_out_button: &'static str,
-    pub reset_two_step_button: &'static str,
-    pub reset_two_step_hint: &'static str,
-    pub delete_label: &'static str,
-    pub delete_button: &'static str,
-    pub col_slug: &'static str,
-    pub col_members: &'static str,
-    pub col_type: &'static str,
-    pub col_attempts: &'static str,
-    pub col_last_error: &'static str,
-    pub retry_button: &'static str,
-    pub webhooks_off: &'static str,
-    pub col_when: &'static str,
-    pub col_who: &'static str,
-    pub col_action: &'static str,
-    pub col_target: &'static str,
-    pub col_from: &'static str,
-    pub notice_done: &'static str,
-    pub nav_waitlist: &'static str,
-    pub approve_button: &'static str,
-    pub verify_button: &'static str,
-    pub verify_subject: &'static str,
-    pub verify_lead: &'static str,
-    pub nav_invitations: &'static str,
-    pub col_expires: &'static str,
-    pub revoke_button: &'static str,
-    pub invitations_lead: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct AdminStrings {
+        pub title: &'static str,
+        pub needs_verified: &'static str,
+        pub needs_two_step: &'static str,
+        pub nav_users: &'static str,
+        pub nav_organizations: &'static str,
+        pub nav_webhooks: &'static str,
+        pub nav_audit: &'static str,
+        pub search_label: &'static str,
+        pub search_button: &'static str,
+        pub no_results: &'static str,
+        pub col_email: &'static str,
+        pub col_name: &'static str,
+        pub col_status: &'static str,
+        pub col_created: &'static str,
+        pub status_active: &'static str,
+        pub status_banned: &'static str,
+        pub status_unverified: &'static str,
+        pub factors: &'static str,
+        pub password: &'static str,
+        pub authenticator: &'static str,
+        pub passkeys: &'static str,
+        pub yes: &'static str,
+        pub no: &'static str,
+        pub sessions: &'static str,
+        pub no_sessions: &'static str,
+        pub organizations: &'static str,
+        pub metadata: &'static str,
+        pub actions: &'static str,
+        pub ban_button: &'static str,
+        pub unban_button: &'static str,
+        pub sign_out_button: &'static str,
+        pub reset_two_step_button: &'static str,
+        pub reset_two_step_hint: &'static str,
+        pub delete_label: &'static str,
+        pub delete_button: &'static str,
+        pub col_slug: &'static str,
+        pub col_members: &'static str,
+        pub col_type: &'static str,
+        pub col_attempts: &'static str,
+        pub col_last_error: &'static str,
+        pub retry_button: &'static str,
+        pub webhooks_off: &'static str,
+        pub col_when: &'static str,
+        pub col_who: &'static str,
+        pub col_action: &'static str,
+        pub col_target: &'static str,
+        pub col_from: &'static str,
+        pub notice_done: &'static str,
+        pub nav_waitlist: &'static str,
+        pub approve_button: &'static str,
+        pub verify_button: &'static str,
+        pub verify_subject: &'static str,
+        pub verify_lead: &'static str,
+        pub nav_invitations: &'static str,
+        pub col_expires: &'static str,
+        pub revoke_button: &'static str,
+        pub invitations_lead: &'static str,
+    }
 }
 
 pub const ENGLISH: AdminStrings = AdminStrings {
-    lang: "en",
     title: "Admin console",
     needs_verified: "The admin console opens only for a verified email address: verify yours on your profile first.",
     needs_two_step: "The admin console needs two-step verification: turn it on in your profile, then sign in again with it.",
@@ -124,8 +126,8 @@ pub const ENGLISH: AdminStrings = AdminStrings {
     invitations_lead: "Invitations made with the Backend API (POST /api/v1/invitations) open sign-up for their address.",
 };
 
+#[cfg(test)]
 pub const FRENCH: AdminStrings = AdminStrings {
-    lang: "fr",
     title: "Console d'administration",
     needs_verified: "La console d'administration ne s'ouvre qu'avec une adresse e-mail vérifiée : vérifiez d'abord la vôtre dans votre profil.",
     needs_two_step: "La console d'administration exige la validation en deux étapes : activez-la dans votre profil, puis reconnectez-vous avec elle.",
@@ -185,8 +187,8 @@ pub const FRENCH: AdminStrings = AdminStrings {
     invitations_lead: "Les invitations créées avec l'API backend (POST /api/v1/invitations) ouvrent l'inscription à leur adresse.",
 };
 
+#[cfg(test)]
 pub const GERMAN: AdminStrings = AdminStrings {
-    lang: "de",
     title: "Admin-Konsole",
     needs_verified: "Die Admin-Konsole öffnet sich nur für eine bestätigte E-Mail-Adresse: Bestätigen Sie Ihre zuerst in Ihrem Profil.",
     needs_two_step: "Die Admin-Konsole erfordert die Bestätigung in zwei Schritten: Schalten Sie sie in Ihrem Profil ein und melden Sie sich dann damit erneut an.",
@@ -246,8 +248,8 @@ pub const GERMAN: AdminStrings = AdminStrings {
     invitations_lead: "Mit der Backend-API (POST /api/v1/invitations) erstellte Einladungen öffnen die Registrierung für ihre Adresse.",
 };
 
+#[cfg(test)]
 pub const SPANISH: AdminStrings = AdminStrings {
-    lang: "es",
     title: "Consola de administración",
     needs_verified: "La consola de administración solo se abre con una dirección de correo verificada: verifica primero la tuya en tu perfil.",
     needs_two_step: "La consola de administración requiere la verificación en dos pasos: actívala en tu perfil y vuelve a iniciar sesión con ella.",
@@ -307,8 +309,8 @@ pub const SPANISH: AdminStrings = AdminStrings {
     invitations_lead: "Las invitaciones creadas con la API de backend (POST /api/v1/invitations) abren el registro para su dirección.",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: AdminStrings = AdminStrings {
-    lang: "pt-BR",
     title: "Console de administração",
     needs_verified: "O console de administração só abre para um endereço de e-mail verificado: verifique o seu primeiro no seu perfil.",
     needs_two_step: "O console de administração exige a verificação em duas etapas: ative-a no seu perfil e entre de novo com ela.",
@@ -368,8 +370,8 @@ pub const PORTUGUESE_BRAZIL: AdminStrings = AdminStrings {
     invitations_lead: "Convites criados com a API de backend (POST /api/v1/invitations) abrem o cadastro para o endereço deles.",
 };
 
+#[cfg(test)]
 pub const JAPANESE: AdminStrings = AdminStrings {
-    lang: "ja",
     title: "管理コンソール",
     needs_verified: "管理コンソールは確認済みのメールアドレスでのみ開けます。まずプロフィールでメールアドレスを確認してください。",
     needs_two_step: "管理コンソールには2段階認証が必要です。プロフィールで有効にしてから、もう一度サインインしてください。",
@@ -429,10 +431,4 @@ pub const JAPANESE: AdminStrings = AdminStrings {
     invitations_lead: "バックエンドAPI（POST /api/v1/invitations）で作成した招待は、そのアドレスの登録を可能にします。",
 };
 
-/// The strings of `lang` (a `Strings::lang` code), English when there are none.
-pub fn for_lang(lang: &str) -> &'static AdminStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(AdminStrings, "admin");

@@ -2,93 +2,95 @@
 //! emails themselves, in every language the pages speak. `{app}`, `{code}`, `{org}`, `{inviter}`,
 //! `{role}`, `{address}`, `{device}`, `{when}` and `{seconds}` are filled in when drawn.
 
-#[derive(Debug)]
-pub struct MailStrings {
-    pub lang: &'static str,
-    // Pages.
-    pub code_title: &'static str,
-    /// `{address}`.
-    pub code_lead: &'static str,
-    pub code_label: &'static str,
-    pub code_hint: &'static str,
-    pub verify_button: &'static str,
-    pub resend_button: &'static str,
-    /// `{seconds}`.
-    pub resend_wait: &'static str,
-    pub code_resent: &'static str,
-    pub code_wrong: &'static str,
-    pub code_dead: &'static str,
-    pub code_dead_lead: &'static str,
-    /// A sign-in, sign-up or reset code link opened in another browser than the one that asked.
-    /// Sign-up's code page, honest whether or not the address already has an account: `{address}`.
-    pub code_lead_sign_up: &'static str,
-    /// After a wrong code: `{count}`.
-    pub code_tries_left: &'static str,
-    pub wrong_address: &'static str,
-    /// The resend button while it waits (the script counts down): `{seconds}`.
-    pub resend_in: &'static str,
-    pub code_other_browser: &'static str,
-    pub code_other_browser_lead: &'static str,
-    pub start_again: &'static str,
-    pub new_password_label: &'static str,
-    pub forgot_link: &'static str,
-    pub forgot_title: &'static str,
-    pub forgot_lead: &'static str,
-    pub send_code_button: &'static str,
-    pub email_code_button: &'static str,
-    pub not_sent_title: &'static str,
-    pub not_sent_lead: &'static str,
-    pub too_many_emails: &'static str,
-    pub verified_badge: &'static str,
-    pub verify_email_button: &'static str,
-    pub email_change_lead: &'static str,
-    pub invitation_needs_verified: &'static str,
-    pub notice_password_reset: &'static str,
-    pub notice_email_changed: &'static str,
-    pub notice_email_verified: &'static str,
-    pub unauthorized_revoked: &'static str,
-    pub unauthorized_link_dead: &'static str,
-    pub reset_password_button: &'static str,
-    pub outbox_title: &'static str,
-    pub outbox_lead: &'static str,
-    pub outbox_empty: &'static str,
-    // Emails.
-    pub mail_code_heading: &'static str,
-    pub mail_code_expires: &'static str,
-    pub mail_open_button: &'static str,
-    pub mail_ignore: &'static str,
-    /// Stand-ins for an inviter's or an organization's name that could read as a link.
-    pub mail_someone: &'static str,
-    pub mail_an_organization: &'static str,
-    /// `{app}`.
-    pub mail_why: &'static str,
-    pub subject_sign_up: &'static str,
-    pub lead_sign_up: &'static str,
-    pub subject_reset: &'static str,
-    pub lead_reset: &'static str,
-    pub subject_sign_in: &'static str,
-    pub lead_sign_in: &'static str,
-    pub subject_email_change: &'static str,
-    pub lead_email_change: &'static str,
-    pub subject_verify: &'static str,
-    pub lead_verify: &'static str,
-    pub subject_sign_up_attempt: &'static str,
-    pub lead_sign_up_attempt: &'static str,
-    pub subject_email_changed: &'static str,
-    /// `{address}`.
-    pub lead_email_changed: &'static str,
-    pub subject_invitation: &'static str,
-    /// `{inviter}`, `{org}`, `{role}`.
-    pub lead_invitation: &'static str,
-    pub accept_button: &'static str,
-    pub subject_new_device: &'static str,
-    /// `{device}`, `{address}`, `{when}`.
-    pub lead_new_device: &'static str,
-    pub not_me_button: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct MailStrings {
+        // Pages.
+        pub code_title: &'static str,
+        /// `{address}`.
+        pub code_lead: &'static str,
+        pub code_label: &'static str,
+        pub code_hint: &'static str,
+        pub verify_button: &'static str,
+        pub resend_button: &'static str,
+        /// `{seconds}`.
+        pub resend_wait: &'static str,
+        pub code_resent: &'static str,
+        pub code_wrong: &'static str,
+        pub code_dead: &'static str,
+        pub code_dead_lead: &'static str,
+        /// A sign-in, sign-up or reset code link opened in another browser than the one that asked.
+        /// Sign-up's code page, honest whether or not the address already has an account: `{address}`.
+        pub code_lead_sign_up: &'static str,
+        /// After a wrong code: `{count}`.
+        pub code_tries_left: &'static str,
+        pub wrong_address: &'static str,
+        /// The resend button while it waits (the script counts down): `{seconds}`.
+        pub resend_in: &'static str,
+        pub code_other_browser: &'static str,
+        pub code_other_browser_lead: &'static str,
+        pub start_again: &'static str,
+        pub new_password_label: &'static str,
+        pub forgot_link: &'static str,
+        pub forgot_title: &'static str,
+        pub forgot_lead: &'static str,
+        pub send_code_button: &'static str,
+        pub email_code_button: &'static str,
+        pub not_sent_title: &'static str,
+        pub not_sent_lead: &'static str,
+        pub too_many_emails: &'static str,
+        pub verified_badge: &'static str,
+        pub verify_email_button: &'static str,
+        pub email_change_lead: &'static str,
+        pub invitation_needs_verified: &'static str,
+        pub notice_password_reset: &'static str,
+        pub notice_email_changed: &'static str,
+        pub notice_email_verified: &'static str,
+        pub unauthorized_revoked: &'static str,
+        pub unauthorized_link_dead: &'static str,
+        pub reset_password_button: &'static str,
+        pub outbox_title: &'static str,
+        pub outbox_lead: &'static str,
+        pub outbox_empty: &'static str,
+        // Emails.
+        pub mail_code_heading: &'static str,
+        pub mail_code_expires: &'static str,
+        pub mail_open_button: &'static str,
+        pub mail_ignore: &'static str,
+        /// Stand-ins for an inviter's or an organization's name that could read as a link.
+        pub mail_someone: &'static str,
+        pub mail_an_organization: &'static str,
+        /// `{app}`.
+        pub mail_why: &'static str,
+        pub subject_sign_up: &'static str,
+        pub lead_sign_up: &'static str,
+        pub subject_reset: &'static str,
+        pub lead_reset: &'static str,
+        pub subject_sign_in: &'static str,
+        pub lead_sign_in: &'static str,
+        pub subject_email_change: &'static str,
+        pub lead_email_change: &'static str,
+        pub subject_verify: &'static str,
+        pub lead_verify: &'static str,
+        pub subject_sign_up_attempt: &'static str,
+        pub lead_sign_up_attempt: &'static str,
+        pub subject_email_changed: &'static str,
+        /// `{address}`.
+        pub lead_email_changed: &'static str,
+        pub subject_invitation: &'static str,
+        /// `{inviter}`, `{org}`, `{role}`.
+        pub lead_invitation: &'static str,
+        pub accept_button: &'static str,
+        pub subject_new_device: &'static str,
+        /// `{device}`, `{address}`, `{when}`.
+        pub lead_new_device: &'static str,
+        pub not_me_button: &'static str,
+    }
 }
 
 pub const ENGLISH: MailStrings = MailStrings {
-    lang: "en",
     code_title: "Check your email",
     code_lead: "We sent a 6-digit code to {address}. Enter it below. It expires in 10 minutes.",
     code_label: "Code",
@@ -158,8 +160,8 @@ pub const ENGLISH: MailStrings = MailStrings {
     not_me_button: "This wasn't me",
 };
 
+#[cfg(test)]
 pub const FRENCH: MailStrings = MailStrings {
-    lang: "fr",
     code_title: "Consultez vos e-mails",
     code_lead: "Nous avons envoyé un code à 6 chiffres à {address}. Saisissez-le ci-dessous. Il expire dans 10 minutes.",
     code_label: "Code",
@@ -229,8 +231,8 @@ pub const FRENCH: MailStrings = MailStrings {
     not_me_button: "Ce n'était pas moi",
 };
 
+#[cfg(test)]
 pub const GERMAN: MailStrings = MailStrings {
-    lang: "de",
     code_title: "Prüfen Sie Ihre E-Mails",
     code_lead: "Wir haben einen 6-stelligen Code an {address} gesendet. Geben Sie ihn unten ein. Er läuft in 10 Minuten ab.",
     code_label: "Code",
@@ -300,8 +302,8 @@ pub const GERMAN: MailStrings = MailStrings {
     not_me_button: "Das war ich nicht",
 };
 
+#[cfg(test)]
 pub const SPANISH: MailStrings = MailStrings {
-    lang: "es",
     code_title: "Revisa tu correo",
     code_lead: "Enviamos un código de 6 dígitos a {address}. Escríbelo abajo. Caduca en 10 minutos.",
     code_label: "Código",
@@ -371,8 +373,8 @@ pub const SPANISH: MailStrings = MailStrings {
     not_me_button: "No fui yo",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: MailStrings = MailStrings {
-    lang: "pt-BR",
     code_title: "Confira seu e-mail",
     code_lead: "Enviamos um código de 6 dígitos para {address}. Digite-o abaixo. Ele expira em 10 minutos.",
     code_label: "Código",
@@ -442,8 +444,8 @@ pub const PORTUGUESE_BRAZIL: MailStrings = MailStrings {
     not_me_button: "Não fui eu",
 };
 
+#[cfg(test)]
 pub const JAPANESE: MailStrings = MailStrings {
-    lang: "ja",
     code_title: "メールを確認してください",
     code_lead: "{address} に6桁のコードを送信しました。下に入力してください。有効期限は10分です。",
     code_label: "コード",
@@ -513,10 +515,4 @@ pub const JAPANESE: MailStrings = MailStrings {
     not_me_button: "心当たりがない",
 };
 
-/// The email text for a page language code (`Strings::lang`); English for anything else.
-pub fn for_lang(lang: &str) -> &'static MailStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(MailStrings, "mail");

@@ -1,252 +1,262 @@
 //! User-facing text. Pages never hold literal text: they read it from a [`Strings`] table chosen by
-//! the request's `Accept-Language`. A translation is one more table in `LANGUAGES`; the compiler
-//! makes sure it has every message.
+//! the request's `Accept-Language`. A translation is one more table in each module (English's
+//! fields, the same order) and one more language in [`packed`]; the compiler makes sure it has
+//! every message, and the `.wasm` carries it compressed (see [`packed`]).
 
 pub mod admin;
+#[cfg(test)]
 mod de;
 mod en;
+#[cfg(test)]
 mod es;
+#[cfg(test)]
 mod fr;
+#[cfg(test)]
 mod ja;
 pub mod mail;
 pub mod oauth;
+mod packed;
 pub mod passkey;
+#[cfg(test)]
 mod pt_br;
 pub mod two_step;
 pub mod waitlist;
 
 pub use en::ENGLISH;
+use packed::{Packed, packed_members, text_table};
 
-/// Every message a page can show, in one language.
-#[derive(Debug)]
-pub struct Strings {
-    pub lang: &'static str,
-    pub skip_to_content: &'static str,
-    pub back_to_app: &'static str,
-    pub optional: &'static str,
-    pub footer: &'static str,
-    pub dev_notice_heading: &'static str,
+text_table! {
+    /// Every message a page can show, in one language.
+    #[derive(Debug)]
+    pub struct Strings {
+        pub lang: &'static str,
+        pub skip_to_content: &'static str,
+        pub back_to_app: &'static str,
+        pub optional: &'static str,
+        pub footer: &'static str,
+        pub dev_notice_heading: &'static str,
 
-    pub sign_in_title: &'static str,
-    pub sign_in_lead: &'static str,
-    pub sign_in_button: &'static str,
-    pub no_account: &'static str,
-    pub sign_up_link: &'static str,
-    pub sign_up_title: &'static str,
-    pub sign_up_lead: &'static str,
-    pub sign_up_button: &'static str,
-    pub have_account: &'static str,
-    pub sign_in_link: &'static str,
+        pub sign_in_title: &'static str,
+        pub sign_in_lead: &'static str,
+        pub sign_in_button: &'static str,
+        pub no_account: &'static str,
+        pub sign_up_link: &'static str,
+        pub sign_up_title: &'static str,
+        pub sign_up_lead: &'static str,
+        pub sign_up_button: &'static str,
+        pub have_account: &'static str,
+        pub sign_in_link: &'static str,
 
-    pub identifier_label: &'static str,
-    pub email_label: &'static str,
-    pub password_label: &'static str,
-    /// `{n}`: the operator's `password_min_length`.
-    pub password_hint: &'static str,
-    /// The hint of a page that has not read `password_min_length` (an anonymous sign-up).
-    pub password_hint_without_length: &'static str,
-    pub first_name_label: &'static str,
-    pub last_name_label: &'static str,
-    pub username_label: &'static str,
-    pub username_hint: &'static str,
-    pub phone_label: &'static str,
-    pub phone_hint: &'static str,
+        pub identifier_label: &'static str,
+        pub email_label: &'static str,
+        pub password_label: &'static str,
+        /// `{n}`: the operator's `password_min_length`.
+        pub password_hint: &'static str,
+        /// The hint of a page that has not read `password_min_length` (an anonymous sign-up).
+        pub password_hint_without_length: &'static str,
+        pub first_name_label: &'static str,
+        pub last_name_label: &'static str,
+        pub username_label: &'static str,
+        pub username_hint: &'static str,
+        pub phone_label: &'static str,
+        pub phone_hint: &'static str,
 
-    pub not_found_title: &'static str,
-    pub not_found_lead: &'static str,
-    pub method_not_allowed_title: &'static str,
-    pub method_not_allowed_lead: &'static str,
-    pub config_error_title: &'static str,
-    pub config_error_lead: &'static str,
-    pub config_error_how: &'static str,
-    /// The configuration error page in production: the details are logged, never shown.
-    pub config_error_hidden: &'static str,
-    pub development_host_title: &'static str,
-    pub development_host_lead: &'static str,
-    pub too_many_password_checks: &'static str,
-    pub unauthorized_title: &'static str,
-    pub unauthorized_lead: &'static str,
-    pub go_to_sign_in: &'static str,
-    pub go_to_account: &'static str,
-    pub notice_signed_out: &'static str,
-    pub notice_account_deleted: &'static str,
-    pub notice_left_organization: &'static str,
-    pub notice_organization_deleted: &'static str,
-    pub notice_organization_created: &'static str,
-    /// `{email}`, `{role}`.
-    pub invitation_for: &'static str,
-    pub copy_link: &'static str,
-    pub copied: &'static str,
-    pub legal_lead: &'static str,
-    pub terms_link: &'static str,
-    pub privacy_link: &'static str,
-    pub show_password: &'static str,
-    pub hide_password: &'static str,
-    pub form_expired: &'static str,
-    pub forbidden_title: &'static str,
-    pub gone_title: &'static str,
-    pub bad_request_title: &'static str,
-    pub busy_title: &'static str,
-    pub not_a_member: &'static str,
-    pub error_title: &'static str,
-    pub title_error_prefix: &'static str,
-    pub confirmation_label: &'static str,
+        pub not_found_title: &'static str,
+        pub not_found_lead: &'static str,
+        pub method_not_allowed_title: &'static str,
+        pub method_not_allowed_lead: &'static str,
+        pub config_error_title: &'static str,
+        pub config_error_lead: &'static str,
+        pub config_error_how: &'static str,
+        /// The configuration error page in production: the details are logged, never shown.
+        pub config_error_hidden: &'static str,
+        pub development_host_title: &'static str,
+        pub development_host_lead: &'static str,
+        pub too_many_password_checks: &'static str,
+        pub unauthorized_title: &'static str,
+        pub unauthorized_lead: &'static str,
+        pub go_to_sign_in: &'static str,
+        pub go_to_account: &'static str,
+        pub notice_signed_out: &'static str,
+        pub notice_account_deleted: &'static str,
+        pub notice_left_organization: &'static str,
+        pub notice_organization_deleted: &'static str,
+        pub notice_organization_created: &'static str,
+        /// `{email}`, `{role}`.
+        pub invitation_for: &'static str,
+        pub copy_link: &'static str,
+        pub copied: &'static str,
+        pub legal_lead: &'static str,
+        pub terms_link: &'static str,
+        pub privacy_link: &'static str,
+        pub show_password: &'static str,
+        pub hide_password: &'static str,
+        pub form_expired: &'static str,
+        pub forbidden_title: &'static str,
+        pub gone_title: &'static str,
+        pub bad_request_title: &'static str,
+        pub busy_title: &'static str,
+        pub not_a_member: &'static str,
+        pub error_title: &'static str,
+        pub title_error_prefix: &'static str,
+        pub confirmation_label: &'static str,
 
-    pub missing_credentials: &'static str,
-    pub bad_credentials: &'static str,
-    pub locked_out: &'static str,
-    pub field_required: &'static str,
-    pub field_too_long: &'static str,
-    pub invalid_email: &'static str,
-    pub invalid_username: &'static str,
-    pub invalid_phone: &'static str,
-    pub invalid_name: &'static str,
-    pub username_taken: &'static str,
-    /// `{n}`: the operator's `password_min_length`.
-    pub password_too_short: &'static str,
-    pub password_too_long: &'static str,
-    pub password_same_as_email: &'static str,
-    pub password_breached: &'static str,
-    pub fix_errors: &'static str,
-    pub sign_out_title: &'static str,
-    pub sign_out_lead: &'static str,
-    pub sign_out_button: &'static str,
-    pub user_title: &'static str,
-    pub signed_in_as: &'static str,
+        pub missing_credentials: &'static str,
+        pub bad_credentials: &'static str,
+        pub locked_out: &'static str,
+        pub field_required: &'static str,
+        pub field_too_long: &'static str,
+        pub invalid_email: &'static str,
+        pub invalid_username: &'static str,
+        pub invalid_phone: &'static str,
+        pub invalid_name: &'static str,
+        pub username_taken: &'static str,
+        /// `{n}`: the operator's `password_min_length`.
+        pub password_too_short: &'static str,
+        pub password_too_long: &'static str,
+        pub password_same_as_email: &'static str,
+        pub password_breached: &'static str,
+        pub fix_errors: &'static str,
+        pub sign_out_title: &'static str,
+        pub sign_out_lead: &'static str,
+        pub sign_out_button: &'static str,
+        pub user_title: &'static str,
+        pub signed_in_as: &'static str,
 
-    pub email_taken: &'static str,
-    pub sign_up_refused: &'static str,
-    /// A protected form whose bot check did not pass (or could not be made).
-    pub bot_check_failed: &'static str,
-    pub sign_up_closed_title: &'static str,
-    pub sign_up_closed_lead: &'static str,
-    pub confirmation_mismatch: &'static str,
-    /// A sensitive change's current password is wrong (said at that field).
-    pub wrong_current_password: &'static str,
-    /// An invitation opened by someone without an account: create one there and join.
-    pub join_title: &'static str,
-    pub join_button: &'static str,
-    pub sign_in_to_accept: &'static str,
-    pub profile_section: &'static str,
-    pub profile_lead: &'static str,
-    pub save_button: &'static str,
-    pub email_section: &'static str,
-    pub email_unverified: &'static str,
-    pub new_email_label: &'static str,
-    pub current_password_label: &'static str,
-    pub change_email_button: &'static str,
-    pub phone_section: &'static str,
-    pub phone_none: &'static str,
-    pub save_phone_button: &'static str,
-    pub remove_phone_button: &'static str,
-    pub password_section: &'static str,
-    pub password_lead: &'static str,
-    pub new_password_label: &'static str,
-    pub change_password_button: &'static str,
-    pub sessions_section: &'static str,
-    pub session_created: &'static str,
-    pub session_last_active: &'static str,
-    pub session_client: &'static str,
-    pub session_device: &'static str,
-    pub this_device: &'static str,
-    pub revoke_button: &'static str,
-    pub revoke_others_button: &'static str,
-    pub delete_section: &'static str,
-    pub delete_lead: &'static str,
-    pub delete_confirmation_label: &'static str,
-    pub delete_button: &'static str,
-    pub notice_profile_updated: &'static str,
-    pub notice_email_updated: &'static str,
-    pub notice_phone_updated: &'static str,
-    pub notice_phone_removed: &'static str,
-    pub notice_password_updated: &'static str,
-    pub notice_session_revoked: &'static str,
-    pub notice_other_sessions_revoked: &'static str,
-    pub unknown_device: &'static str,
-    pub time_just_now: &'static str,
-    /// `{n}`: a number of minutes.
-    pub time_minutes_ago: &'static str,
-    pub time_hours_ago: &'static str,
-    pub time_days_ago: &'static str,
-    /// `{what}`: the session's device and when it signed in.
-    pub revoke_session_context: &'static str,
+        pub email_taken: &'static str,
+        pub sign_up_refused: &'static str,
+        /// A protected form whose bot check did not pass (or could not be made).
+        pub bot_check_failed: &'static str,
+        pub sign_up_closed_title: &'static str,
+        pub sign_up_closed_lead: &'static str,
+        pub confirmation_mismatch: &'static str,
+        /// A sensitive change's current password is wrong (said at that field).
+        pub wrong_current_password: &'static str,
+        /// An invitation opened by someone without an account: create one there and join.
+        pub join_title: &'static str,
+        pub join_button: &'static str,
+        pub sign_in_to_accept: &'static str,
+        pub profile_section: &'static str,
+        pub profile_lead: &'static str,
+        pub save_button: &'static str,
+        pub email_section: &'static str,
+        pub email_unverified: &'static str,
+        pub new_email_label: &'static str,
+        pub current_password_label: &'static str,
+        pub change_email_button: &'static str,
+        pub phone_section: &'static str,
+        pub phone_none: &'static str,
+        pub save_phone_button: &'static str,
+        pub remove_phone_button: &'static str,
+        pub password_section: &'static str,
+        pub password_lead: &'static str,
+        pub new_password_label: &'static str,
+        pub change_password_button: &'static str,
+        pub sessions_section: &'static str,
+        pub session_created: &'static str,
+        pub session_last_active: &'static str,
+        pub session_client: &'static str,
+        pub session_device: &'static str,
+        pub this_device: &'static str,
+        pub revoke_button: &'static str,
+        pub revoke_others_button: &'static str,
+        pub delete_section: &'static str,
+        pub delete_lead: &'static str,
+        pub delete_confirmation_label: &'static str,
+        pub delete_button: &'static str,
+        pub notice_profile_updated: &'static str,
+        pub notice_email_updated: &'static str,
+        pub notice_phone_updated: &'static str,
+        pub notice_phone_removed: &'static str,
+        pub notice_password_updated: &'static str,
+        pub notice_session_revoked: &'static str,
+        pub notice_other_sessions_revoked: &'static str,
+        pub unknown_device: &'static str,
+        pub time_just_now: &'static str,
+        /// `{n}`: a number of minutes.
+        pub time_minutes_ago: &'static str,
+        pub time_hours_ago: &'static str,
+        pub time_days_ago: &'static str,
+        /// `{what}`: the session's device and when it signed in.
+        pub revoke_session_context: &'static str,
 
-    pub slug_taken: &'static str,
-    pub already_member: &'static str,
-    pub last_admin_of_organization: &'static str,
-    pub invalid_slug: &'static str,
-    pub invalid_role: &'static str,
-    pub create_org_title: &'static str,
-    pub create_org_lead: &'static str,
-    pub org_name_label: &'static str,
-    pub org_slug_label: &'static str,
-    pub org_slug_hint: &'static str,
-    pub create_org_button: &'static str,
-    pub organizations_section: &'static str,
-    pub no_organizations: &'static str,
-    pub switch_button: &'static str,
-    pub active_label: &'static str,
-    pub choose_org_title: &'static str,
-    pub general_section: &'static str,
-    pub members_section: &'static str,
-    pub member_label: &'static str,
-    pub role_label: &'static str,
-    pub joined_label: &'static str,
-    pub role_admin: &'static str,
-    pub role_member: &'static str,
-    pub change_role_button: &'static str,
-    pub remove_member_button: &'static str,
-    pub invitations_section: &'static str,
-    pub invite_button: &'static str,
-    pub invitation_link_lead: &'static str,
-    pub pending_invitations: &'static str,
-    pub expires_label: &'static str,
-    pub expired_label: &'static str,
-    pub revoke_invitation_button: &'static str,
-    pub leave_section: &'static str,
-    pub leave_lead: &'static str,
-    pub leave_button: &'static str,
-    pub delete_org_section: &'static str,
-    pub delete_org_lead: &'static str,
-    pub delete_org_confirmation_label: &'static str,
-    pub delete_org_button: &'static str,
-    pub last_admin: &'static str,
-    pub forbidden_org: &'static str,
-    pub invitation_title: &'static str,
-    pub invitation_lead: &'static str,
-    pub accept_button: &'static str,
-    pub decline_button: &'static str,
-    pub invitation_unavailable: &'static str,
-    pub invitation_wrong_email: &'static str,
-    pub notice_org_updated: &'static str,
-    pub notice_role_changed: &'static str,
-    pub notice_member_removed: &'static str,
-    pub notice_invitation_revoked: &'static str,
-    pub notice_invitation_accepted: &'static str,
-    pub notice_invitation_declined: &'static str,
-    pub notice_switched: &'static str,
-    pub you_label: &'static str,
-    pub back_to_organization: &'static str,
-    pub account_navigation: &'static str,
-    pub payload_too_large: &'static str,
-    pub unsupported_media_type: &'static str,
-    pub bad_form_encoding: &'static str,
-    pub csrf_cross_site: &'static str,
-    pub csrf_token_missing: &'static str,
-    pub csrf_token_invalid: &'static str,
-    pub account_suspended: &'static str,
-    pub database_unavailable_title: &'static str,
-    pub database_unavailable: &'static str,
-    pub busy: &'static str,
-    pub internal_error: &'static str,
-    pub time_yesterday: &'static str,
-    /// The words a visitor types to delete their account.
-    pub delete_phrase: &'static str,
-    /// Abbreviated month names, January first, for [`Strings::format_date`].
-    pub months: [&'static str; 12],
-    /// How a date reads: `{year}`, `{month}` (a number), `{mon}` (from `months`), `{day}` and
-    /// `{time}` (24-hour `HH:MM`).
-    pub date_pattern: &'static str,
+        pub slug_taken: &'static str,
+        pub already_member: &'static str,
+        pub last_admin_of_organization: &'static str,
+        pub invalid_slug: &'static str,
+        pub invalid_role: &'static str,
+        pub create_org_title: &'static str,
+        pub create_org_lead: &'static str,
+        pub org_name_label: &'static str,
+        pub org_slug_label: &'static str,
+        pub org_slug_hint: &'static str,
+        pub create_org_button: &'static str,
+        pub organizations_section: &'static str,
+        pub no_organizations: &'static str,
+        pub switch_button: &'static str,
+        pub active_label: &'static str,
+        pub choose_org_title: &'static str,
+        pub general_section: &'static str,
+        pub members_section: &'static str,
+        pub member_label: &'static str,
+        pub role_label: &'static str,
+        pub joined_label: &'static str,
+        pub role_admin: &'static str,
+        pub role_member: &'static str,
+        pub change_role_button: &'static str,
+        pub remove_member_button: &'static str,
+        pub invitations_section: &'static str,
+        pub invite_button: &'static str,
+        pub invitation_link_lead: &'static str,
+        pub pending_invitations: &'static str,
+        pub expires_label: &'static str,
+        pub expired_label: &'static str,
+        pub revoke_invitation_button: &'static str,
+        pub leave_section: &'static str,
+        pub leave_lead: &'static str,
+        pub leave_button: &'static str,
+        pub delete_org_section: &'static str,
+        pub delete_org_lead: &'static str,
+        pub delete_org_confirmation_label: &'static str,
+        pub delete_org_button: &'static str,
+        pub last_admin: &'static str,
+        pub forbidden_org: &'static str,
+        pub invitation_title: &'static str,
+        pub invitation_lead: &'static str,
+        pub accept_button: &'static str,
+        pub decline_button: &'static str,
+        pub invitation_unavailable: &'static str,
+        pub invitation_wrong_email: &'static str,
+        pub notice_org_updated: &'static str,
+        pub notice_role_changed: &'static str,
+        pub notice_member_removed: &'static str,
+        pub notice_invitation_revoked: &'static str,
+        pub notice_invitation_accepted: &'static str,
+        pub notice_invitation_declined: &'static str,
+        pub notice_switched: &'static str,
+        pub you_label: &'static str,
+        pub back_to_organization: &'static str,
+        pub account_navigation: &'static str,
+        pub payload_too_large: &'static str,
+        pub unsupported_media_type: &'static str,
+        pub bad_form_encoding: &'static str,
+        pub csrf_cross_site: &'static str,
+        pub csrf_token_missing: &'static str,
+        pub csrf_token_invalid: &'static str,
+        pub account_suspended: &'static str,
+        pub database_unavailable_title: &'static str,
+        pub database_unavailable: &'static str,
+        pub busy: &'static str,
+        pub internal_error: &'static str,
+        pub time_yesterday: &'static str,
+        /// The words a visitor types to delete their account.
+        pub delete_phrase: &'static str,
+        /// Abbreviated month names, January first, for [`Strings::format_date`].
+        pub months: [&'static str; 12],
+        /// How a date reads: `{year}`, `{month}` (a number), `{mon}` (from `months`), `{day}` and
+        /// `{time}` (24-hour `HH:MM`).
+        pub date_pattern: &'static str,
+    }
 }
 
 /// A message that errors and form problems carry as a key; it is translated only when the page
@@ -353,35 +363,32 @@ impl Strings {
     }
 }
 
-/// Every language the portal speaks, English first (the fallback).
-const LANGUAGES: &[&Strings] = &[
-    &ENGLISH,
-    &fr::FRENCH,
-    &de::GERMAN,
-    &es::SPANISH,
-    &pt_br::PORTUGUESE_BRAZIL,
-    &ja::JAPANESE,
-];
+/// Every language the portal speaks, English first (the fallback), then those of
+/// [`packed::LANGUAGES`].
+const LANGUAGE_CODES: [&str; 6] = ["en", "fr", "de", "es", "pt-BR", "ja"];
+
+static PACKED: [Packed<Strings>; 5] = packed_members!("strings");
+
+/// The pages' text in a language of [`LANGUAGE_CODES`] (English for any other code).
+fn strings_for(code: &str) -> &'static Strings {
+    packed::pick(code, &ENGLISH, &PACKED)
+}
 
 /// The supported language for a BCP 47 tag: by the whole tag (`pt-BR`), else by its primary
 /// subtag (`fr-CA` is French, `pt-PT` the Portuguese we have).
-fn language_for_tag(tag: &str) -> Option<&'static Strings> {
+fn language_for_tag(tag: &str) -> Option<&'static str> {
     let tag = tag.trim();
     if tag.is_empty() {
         return None;
     }
     let primary = tag.split(['-', '_']).next().unwrap_or_default();
-    LANGUAGES
+    LANGUAGE_CODES
         .iter()
-        .find(|s| s.lang.eq_ignore_ascii_case(tag))
+        .find(|code| code.eq_ignore_ascii_case(tag))
         .or_else(|| {
-            LANGUAGES.iter().find(|s| {
-                s.lang
-                    .split('-')
-                    .next()
-                    .unwrap_or_default()
-                    .eq_ignore_ascii_case(primary)
-            })
+            LANGUAGE_CODES
+                .iter()
+                .find(|code| code.split('-').next().unwrap_or_default().eq_ignore_ascii_case(primary))
         })
         .copied()
 }
@@ -390,7 +397,7 @@ impl Strings {
     /// Picks the best language from `Accept-Language` (RFC 9110: weights, then order); English
     /// when nothing matches. Only the primary subtag counts (`fr-CA` is French).
     pub fn negotiate(accept_language: Option<&str>) -> &'static Strings {
-        let mut best: Option<(&'static Strings, u16)> = None;
+        let mut best: Option<(&'static str, u16)> = None;
         for entry in accept_language.unwrap_or_default().split(',').take(32) {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim();
@@ -398,25 +405,26 @@ impl Strings {
                 .find_map(crate::qvalue::q_parameter)
                 .map_or(Some(1000), crate::qvalue::thousandths)
                 .unwrap_or(0);
-            let Some(strings) = language_for_tag(tag) else {
+            let Some(code) = language_for_tag(tag) else {
                 continue;
             };
             if weight > 0 && best.is_none_or(|(_, best_weight)| weight > best_weight) {
-                best = Some((strings, weight));
+                best = Some((code, weight));
             }
         }
-        best.map_or(&ENGLISH, |(strings, _)| strings)
+        best.map_or(&ENGLISH, |(code, _)| strings_for(code))
     }
 
     /// The first supported language in an OIDC `ui_locales` value (space-separated tags, most
     /// preferred first); `None` when none is supported. Bounded like `Accept-Language`.
     pub fn from_ui_locales(ui_locales: &str) -> Option<&'static Strings> {
-        ui_locales.split([' ', '+', ',']).take(32).find_map(language_for_tag)
+        let code = ui_locales.split([' ', '+', ',']).take(32).find_map(language_for_tag)?;
+        Some(strings_for(code))
     }
 
     /// The language whose code is exactly `code` (as stored in the language cookie).
     pub fn by_code(code: &str) -> Option<&'static Strings> {
-        LANGUAGES.iter().find(|s| s.lang == code).copied()
+        LANGUAGE_CODES.contains(&code).then(|| strings_for(code))
     }
 
     /// A Unix time as this language writes a date and time (always UTC, said so).
@@ -437,6 +445,25 @@ impl Strings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every language's source table, in the order of [`LANGUAGE_CODES`].
+    const LANGUAGES: [&Strings; 6] = [
+        &ENGLISH,
+        &fr::FRENCH,
+        &de::GERMAN,
+        &es::SPANISH,
+        &pt_br::PORTUGUESE_BRAZIL,
+        &ja::JAPANESE,
+    ];
+
+    #[test]
+    fn packed_translations_match_their_sources() {
+        let [_, sources @ ..] = LANGUAGES;
+        packed::tests::check_members("strings", sources, &PACKED);
+        let codes: Vec<_> = LANGUAGES.iter().map(|strings| strings.lang).collect();
+        assert_eq!(codes, LANGUAGE_CODES);
+        assert_eq!(LANGUAGE_CODES[1..], packed::LANGUAGES);
+    }
 
     #[test]
     fn negotiates_by_weight_then_order() {

@@ -2,64 +2,66 @@
 //! pages a round trip can end on, in every language the pages speak. `{provider}`, `{email}` and
 //! `{date}` are filled in when drawn.
 
-#[derive(Debug)]
-pub struct OauthStrings {
-    pub lang: &'static str,
-    /// `{provider}`.
-    pub continue_with: &'static str,
-    pub or: &'static str,
-    // Pages a round trip ends on.
-    pub failed_title: &'static str,
-    pub cancelled: &'static str,
-    /// `{provider}`.
-    pub unavailable: &'static str,
-    pub expired: &'static str,
-    pub other_browser: &'static str,
-    /// `{provider}`.
-    pub provider_error: &'static str,
-    /// `{provider}`.
-    pub refused: &'static str,
-    /// `{provider}`.
-    pub no_email: &'static str,
-    /// `{provider}`.
-    pub unverified_email: &'static str,
-    /// `{provider}`.
-    pub linked_elsewhere: &'static str,
-    /// `{email}`, `{provider}`.
-    pub account_exists: &'static str,
-    pub not_configured: &'static str,
-    pub back_to_sign_in: &'static str,
-    // Finishing a new account.
-    pub finish_title: &'static str,
-    /// `{provider}`.
-    pub finish_lead: &'static str,
-    pub finish_button: &'static str,
-    pub finish_continue: &'static str,
-    // Leaving for the provider.
-    /// `{provider}`.
-    pub leaving_title: &'static str,
-    pub leaving_lead: &'static str,
-    /// `{provider}`.
-    pub leaving_button: &'static str,
-    // The profile's section.
-    pub section: &'static str,
-    pub section_lead: &'static str,
-    pub none_yet: &'static str,
-    /// `{provider}`.
-    pub connect_button: &'static str,
-    pub disconnect_button: &'static str,
-    /// `{date}`.
-    pub connected_on: &'static str,
-    pub last_way_in: &'static str,
-    /// `{provider}`.
-    pub step_up_lead: &'static str,
-    pub notice_connected: &'static str,
-    pub notice_disconnected: &'static str,
-    pub notice_reauthenticated: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct OauthStrings {
+        /// `{provider}`.
+        pub continue_with: &'static str,
+        pub or: &'static str,
+        // Pages a round trip ends on.
+        pub failed_title: &'static str,
+        pub cancelled: &'static str,
+        /// `{provider}`.
+        pub unavailable: &'static str,
+        pub expired: &'static str,
+        pub other_browser: &'static str,
+        /// `{provider}`.
+        pub provider_error: &'static str,
+        /// `{provider}`.
+        pub refused: &'static str,
+        /// `{provider}`.
+        pub no_email: &'static str,
+        /// `{provider}`.
+        pub unverified_email: &'static str,
+        /// `{provider}`.
+        pub linked_elsewhere: &'static str,
+        /// `{email}`, `{provider}`.
+        pub account_exists: &'static str,
+        pub not_configured: &'static str,
+        pub back_to_sign_in: &'static str,
+        // Finishing a new account.
+        pub finish_title: &'static str,
+        /// `{provider}`.
+        pub finish_lead: &'static str,
+        pub finish_button: &'static str,
+        pub finish_continue: &'static str,
+        // Leaving for the provider.
+        /// `{provider}`.
+        pub leaving_title: &'static str,
+        pub leaving_lead: &'static str,
+        /// `{provider}`.
+        pub leaving_button: &'static str,
+        // The profile's section.
+        pub section: &'static str,
+        pub section_lead: &'static str,
+        pub none_yet: &'static str,
+        /// `{provider}`.
+        pub connect_button: &'static str,
+        pub disconnect_button: &'static str,
+        /// `{date}`.
+        pub connected_on: &'static str,
+        pub last_way_in: &'static str,
+        /// `{provider}`.
+        pub step_up_lead: &'static str,
+        pub notice_connected: &'static str,
+        pub notice_disconnected: &'static str,
+        pub notice_reauthenticated: &'static str,
+    }
 }
 
 pub const ENGLISH: OauthStrings = OauthStrings {
-    lang: "en",
     continue_with: "Continue with {provider}",
     or: "or",
     failed_title: "That sign-in did not work",
@@ -95,8 +97,8 @@ pub const ENGLISH: OauthStrings = OauthStrings {
     notice_reauthenticated: "Confirmed. You can make the change now.",
 };
 
+#[cfg(test)]
 pub const FRENCH: OauthStrings = OauthStrings {
-    lang: "fr",
     continue_with: "Continuer avec {provider}",
     or: "ou",
     failed_title: "Cette connexion n'a pas abouti",
@@ -132,8 +134,8 @@ pub const FRENCH: OauthStrings = OauthStrings {
     notice_reauthenticated: "Identité confirmée. Vous pouvez faire la modification.",
 };
 
+#[cfg(test)]
 pub const GERMAN: OauthStrings = OauthStrings {
-    lang: "de",
     continue_with: "Weiter mit {provider}",
     or: "oder",
     failed_title: "Diese Anmeldung hat nicht funktioniert",
@@ -169,8 +171,8 @@ pub const GERMAN: OauthStrings = OauthStrings {
     notice_reauthenticated: "Bestätigt. Sie können die Änderung jetzt vornehmen.",
 };
 
+#[cfg(test)]
 pub const SPANISH: OauthStrings = OauthStrings {
-    lang: "es",
     continue_with: "Continuar con {provider}",
     or: "o",
     failed_title: "Ese inicio de sesión no funcionó",
@@ -206,8 +208,8 @@ pub const SPANISH: OauthStrings = OauthStrings {
     notice_reauthenticated: "Confirmado. Ya puedes hacer el cambio.",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: OauthStrings = OauthStrings {
-    lang: "pt-BR",
     continue_with: "Continuar com {provider}",
     or: "ou",
     failed_title: "Esse login não funcionou",
@@ -243,8 +245,8 @@ pub const PORTUGUESE_BRAZIL: OauthStrings = OauthStrings {
     notice_reauthenticated: "Confirmado. Você já pode fazer a alteração.",
 };
 
+#[cfg(test)]
 pub const JAPANESE: OauthStrings = OauthStrings {
-    lang: "ja",
     continue_with: "{provider} で続ける",
     or: "または",
     failed_title: "サインインできませんでした",
@@ -280,10 +282,4 @@ pub const JAPANESE: OauthStrings = OauthStrings {
     notice_reauthenticated: "確認しました。変更できます。",
 };
 
-/// The text for a page language code (`Strings::lang`); English for anything else.
-pub fn for_lang(lang: &str) -> &'static OauthStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(OauthStrings, "oauth");

@@ -2,60 +2,62 @@
 //! them, living without a password, step-up, the email, and every error the ceremony can end in,
 //! in every language the pages speak. `{app}`, `{name}` and `{date}` are filled in when drawn.
 
-#[derive(Debug)]
-pub struct PasskeyStrings {
-    pub lang: &'static str,
-    // Signing in.
-    pub sign_in_button: &'static str,
-    pub cancelled: &'static str,
-    pub failed: &'static str,
-    pub unknown: &'static str,
-    pub rejected: &'static str,
-    pub expired: &'static str,
-    pub exists: &'static str,
-    // The profile's section.
-    pub section: &'static str,
-    pub section_lead: &'static str,
-    pub none_yet: &'static str,
-    pub add_button: &'static str,
-    pub add_title: &'static str,
-    pub add_lead: &'static str,
-    pub create_button: &'static str,
-    pub synced: &'static str,
-    pub device_bound: &'static str,
-    /// `{date}`.
-    pub created: &'static str,
-    /// `{date}`.
-    pub last_used: &'static str,
-    pub never_used: &'static str,
-    pub name_label: &'static str,
-    pub rename_button: &'static str,
-    pub remove_button: &'static str,
-    pub limit_reached: &'static str,
-    pub last_way_in: &'static str,
-    pub bad_name: &'static str,
-    pub needs_javascript: &'static str,
-    // Living without a password.
-    pub remove_password_button: &'static str,
-    pub remove_password_hint: &'static str,
-    pub no_password_lead: &'static str,
-    pub set_password_button: &'static str,
-    // Step-up.
-    pub step_up_lead: &'static str,
-    pub step_up_button: &'static str,
-    // Notices.
-    pub notice_added: &'static str,
-    pub notice_removed: &'static str,
-    pub notice_renamed: &'static str,
-    pub notice_password_removed: &'static str,
-    // The email.
-    pub subject_added: &'static str,
-    /// `{app}`, `{name}`.
-    pub lead_added: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct PasskeyStrings {
+        // Signing in.
+        pub sign_in_button: &'static str,
+        pub cancelled: &'static str,
+        pub failed: &'static str,
+        pub unknown: &'static str,
+        pub rejected: &'static str,
+        pub expired: &'static str,
+        pub exists: &'static str,
+        // The profile's section.
+        pub section: &'static str,
+        pub section_lead: &'static str,
+        pub none_yet: &'static str,
+        pub add_button: &'static str,
+        pub add_title: &'static str,
+        pub add_lead: &'static str,
+        pub create_button: &'static str,
+        pub synced: &'static str,
+        pub device_bound: &'static str,
+        /// `{date}`.
+        pub created: &'static str,
+        /// `{date}`.
+        pub last_used: &'static str,
+        pub never_used: &'static str,
+        pub name_label: &'static str,
+        pub rename_button: &'static str,
+        pub remove_button: &'static str,
+        pub limit_reached: &'static str,
+        pub last_way_in: &'static str,
+        pub bad_name: &'static str,
+        pub needs_javascript: &'static str,
+        // Living without a password.
+        pub remove_password_button: &'static str,
+        pub remove_password_hint: &'static str,
+        pub no_password_lead: &'static str,
+        pub set_password_button: &'static str,
+        // Step-up.
+        pub step_up_lead: &'static str,
+        pub step_up_button: &'static str,
+        // Notices.
+        pub notice_added: &'static str,
+        pub notice_removed: &'static str,
+        pub notice_renamed: &'static str,
+        pub notice_password_removed: &'static str,
+        // The email.
+        pub subject_added: &'static str,
+        /// `{app}`, `{name}`.
+        pub lead_added: &'static str,
+    }
 }
 
 pub const ENGLISH: PasskeyStrings = PasskeyStrings {
-    lang: "en",
     sign_in_button: "Sign in with a passkey",
     cancelled: "The passkey request was cancelled or timed out. Try again, or sign in another way.",
     failed: "Your browser could not use a passkey here. Try again, or sign in another way.",
@@ -96,8 +98,8 @@ pub const ENGLISH: PasskeyStrings = PasskeyStrings {
     lead_added: "A passkey ({name}) was added to your {app} account. It can now sign in to your account. If this wasn't you, reset your password and remove the passkey on your profile page at once.",
 };
 
+#[cfg(test)]
 pub const FRENCH: PasskeyStrings = PasskeyStrings {
-    lang: "fr",
     sign_in_button: "Se connecter avec une clé d'accès",
     cancelled: "La demande de clé d'accès a été annulée ou a expiré. Réessayez ou connectez-vous autrement.",
     failed: "Votre navigateur n'a pas pu utiliser de clé d'accès ici. Réessayez ou connectez-vous autrement.",
@@ -138,8 +140,8 @@ pub const FRENCH: PasskeyStrings = PasskeyStrings {
     lead_added: "Une clé d'accès ({name}) a été ajoutée à votre compte {app}. Elle permet désormais de vous connecter. Si ce n'était pas vous, réinitialisez votre mot de passe et supprimez la clé d'accès sur votre page de profil sans attendre.",
 };
 
+#[cfg(test)]
 pub const GERMAN: PasskeyStrings = PasskeyStrings {
-    lang: "de",
     sign_in_button: "Mit einem Passkey anmelden",
     cancelled: "Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen. Versuchen Sie es erneut oder melden Sie sich anders an.",
     failed: "Ihr Browser konnte hier keinen Passkey verwenden. Versuchen Sie es erneut oder melden Sie sich anders an.",
@@ -180,8 +182,8 @@ pub const GERMAN: PasskeyStrings = PasskeyStrings {
     lead_added: "Ihrem {app}-Konto wurde ein Passkey ({name}) hinzugefügt. Mit ihm kann man sich jetzt bei Ihrem Konto anmelden. Wenn Sie das nicht waren, setzen Sie sofort Ihr Passwort zurück und entfernen Sie den Passkey auf Ihrer Profilseite.",
 };
 
+#[cfg(test)]
 pub const SPANISH: PasskeyStrings = PasskeyStrings {
-    lang: "es",
     sign_in_button: "Iniciar sesión con una llave de acceso",
     cancelled: "La solicitud de llave de acceso se canceló o caducó. Inténtalo de nuevo o inicia sesión de otra forma.",
     failed: "Tu navegador no pudo usar una llave de acceso aquí. Inténtalo de nuevo o inicia sesión de otra forma.",
@@ -222,8 +224,8 @@ pub const SPANISH: PasskeyStrings = PasskeyStrings {
     lead_added: "Se añadió una llave de acceso ({name}) a tu cuenta de {app}. Ahora puede iniciar sesión en tu cuenta. Si no fuiste tú, restablece tu contraseña y elimina la llave de acceso en tu página de perfil de inmediato.",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: PasskeyStrings = PasskeyStrings {
-    lang: "pt-BR",
     sign_in_button: "Entrar com uma chave de acesso",
     cancelled: "A solicitação de chave de acesso foi cancelada ou expirou. Tente de novo ou entre de outra forma.",
     failed: "Seu navegador não conseguiu usar uma chave de acesso aqui. Tente de novo ou entre de outra forma.",
@@ -264,8 +266,8 @@ pub const PORTUGUESE_BRAZIL: PasskeyStrings = PasskeyStrings {
     lead_added: "Uma chave de acesso ({name}) foi adicionada à sua conta {app}. Agora ela pode entrar na sua conta. Se não foi você, redefina sua senha e remova a chave de acesso na sua página de perfil imediatamente.",
 };
 
+#[cfg(test)]
 pub const JAPANESE: PasskeyStrings = PasskeyStrings {
-    lang: "ja",
     sign_in_button: "パスキーでサインイン",
     cancelled: "パスキーのリクエストがキャンセルされたか、時間切れになりました。もう一度試すか、別の方法でサインインしてください。",
     failed: "ブラウザーがここでパスキーを使用できませんでした。もう一度試すか、別の方法でサインインしてください。",
@@ -306,10 +308,4 @@ pub const JAPANESE: PasskeyStrings = PasskeyStrings {
     lead_added: "{app} アカウントにパスキー（{name}）が追加されました。このパスキーでアカウントにサインインできます。心当たりがない場合は、すぐにパスワードを再設定し、プロフィールページでパスキーを削除してください。",
 };
 
-/// The passkey text for a page language code (`Strings::lang`); English for anything else.
-pub fn for_lang(lang: &str) -> &'static PasskeyStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(PasskeyStrings, "passkey");

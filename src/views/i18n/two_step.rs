@@ -2,64 +2,66 @@
 //! up an authenticator app, backup codes, and their emails, in every language the pages speak.
 //! `{app}` and `{count}` are filled in when drawn.
 
-#[derive(Debug)]
-pub struct TwoStepStrings {
-    pub lang: &'static str,
-    // The second step of sign-in.
-    pub title: &'static str,
-    pub app_lead: &'static str,
-    pub app_code_label: &'static str,
-    pub backup_lead: &'static str,
-    pub backup_code_label: &'static str,
-    pub use_backup: &'static str,
-    pub use_app: &'static str,
-    pub verify_button: &'static str,
-    pub code_wrong: &'static str,
-    pub backup_used_title: &'static str,
-    /// `{count}`.
-    pub backup_used_lead: &'static str,
-    pub continue_button: &'static str,
-    // The profile's section and setting up.
-    pub off_lead: &'static str,
-    pub set_up_button: &'static str,
-    pub on_lead: &'static str,
-    /// `{count}`.
-    pub backup_left: &'static str,
-    pub regenerate_button: &'static str,
-    pub turn_off_button: &'static str,
-    pub setup_title: &'static str,
-    pub setup_lead: &'static str,
-    pub qr_label: &'static str,
-    pub key_label: &'static str,
-    pub uri_label: &'static str,
-    pub confirm_label: &'static str,
-    pub confirm_button: &'static str,
-    pub codes_title: &'static str,
-    pub codes_lead: &'static str,
-    pub done_button: &'static str,
-    pub notice_on: &'static str,
-    pub notice_off: &'static str,
-    // Step-up before a sensitive change.
-    pub step_up_title: &'static str,
-    pub step_up_code_lead: &'static str,
-    pub step_up_password_lead: &'static str,
-    // Organizations that require it.
-    pub org_require_label: &'static str,
-    pub org_require_hint: &'static str,
-    pub org_member_without: &'static str,
-    pub org_withheld: &'static str,
-    // Emails.
-    pub subject_on: &'static str,
-    pub lead_on: &'static str,
-    pub subject_off: &'static str,
-    pub lead_off: &'static str,
-    pub subject_backup_used: &'static str,
-    /// `{count}`.
-    pub lead_backup_used: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct TwoStepStrings {
+        // The second step of sign-in.
+        pub title: &'static str,
+        pub app_lead: &'static str,
+        pub app_code_label: &'static str,
+        pub backup_lead: &'static str,
+        pub backup_code_label: &'static str,
+        pub use_backup: &'static str,
+        pub use_app: &'static str,
+        pub verify_button: &'static str,
+        pub code_wrong: &'static str,
+        pub backup_used_title: &'static str,
+        /// `{count}`.
+        pub backup_used_lead: &'static str,
+        pub continue_button: &'static str,
+        // The profile's section and setting up.
+        pub off_lead: &'static str,
+        pub set_up_button: &'static str,
+        pub on_lead: &'static str,
+        /// `{count}`.
+        pub backup_left: &'static str,
+        pub regenerate_button: &'static str,
+        pub turn_off_button: &'static str,
+        pub setup_title: &'static str,
+        pub setup_lead: &'static str,
+        pub qr_label: &'static str,
+        pub key_label: &'static str,
+        pub uri_label: &'static str,
+        pub confirm_label: &'static str,
+        pub confirm_button: &'static str,
+        pub codes_title: &'static str,
+        pub codes_lead: &'static str,
+        pub done_button: &'static str,
+        pub notice_on: &'static str,
+        pub notice_off: &'static str,
+        // Step-up before a sensitive change.
+        pub step_up_title: &'static str,
+        pub step_up_code_lead: &'static str,
+        pub step_up_password_lead: &'static str,
+        // Organizations that require it.
+        pub org_require_label: &'static str,
+        pub org_require_hint: &'static str,
+        pub org_member_without: &'static str,
+        pub org_withheld: &'static str,
+        // Emails.
+        pub subject_on: &'static str,
+        pub lead_on: &'static str,
+        pub subject_off: &'static str,
+        pub lead_off: &'static str,
+        pub subject_backup_used: &'static str,
+        /// `{count}`.
+        pub lead_backup_used: &'static str,
+    }
 }
 
 pub const ENGLISH: TwoStepStrings = TwoStepStrings {
-    lang: "en",
     title: "Two-step verification",
     app_lead: "Enter the 6-digit code your authenticator app shows for this account.",
     app_code_label: "Authentication code",
@@ -105,8 +107,8 @@ pub const ENGLISH: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "A backup code was just used to sign in to your {app} account; {count} are left. If this was not you, reset your password and make new backup codes at once.",
 };
 
+#[cfg(test)]
 pub const FRENCH: TwoStepStrings = TwoStepStrings {
-    lang: "fr",
     title: "Validation en deux étapes",
     app_lead: "Saisissez le code à 6 chiffres que votre application d'authentification affiche pour ce compte.",
     app_code_label: "Code d'authentification",
@@ -152,8 +154,8 @@ pub const FRENCH: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "Un code de secours vient de servir à se connecter à votre compte {app} ; il en reste {count}. Si ce n'était pas vous, réinitialisez votre mot de passe et créez de nouveaux codes de secours immédiatement.",
 };
 
+#[cfg(test)]
 pub const GERMAN: TwoStepStrings = TwoStepStrings {
-    lang: "de",
     title: "Bestätigung in zwei Schritten",
     app_lead: "Geben Sie den 6-stelligen Code ein, den Ihre Authenticator-App für dieses Konto anzeigt.",
     app_code_label: "Bestätigungscode",
@@ -199,8 +201,8 @@ pub const GERMAN: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "Soeben wurde ein Sicherungscode zur Anmeldung bei Ihrem {app}-Konto verwendet; {count} sind übrig. Wenn Sie das nicht waren, setzen Sie sofort Ihr Passwort zurück und erstellen Sie neue Sicherungscodes.",
 };
 
+#[cfg(test)]
 pub const SPANISH: TwoStepStrings = TwoStepStrings {
-    lang: "es",
     title: "Verificación en dos pasos",
     app_lead: "Escribe el código de 6 dígitos que muestra tu aplicación de autenticación para esta cuenta.",
     app_code_label: "Código de autenticación",
@@ -246,8 +248,8 @@ pub const SPANISH: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "Se acaba de usar un código de respaldo para entrar en tu cuenta de {app}; quedan {count}. Si no fuiste tú, restablece tu contraseña y crea nuevos códigos de respaldo de inmediato.",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: TwoStepStrings = TwoStepStrings {
-    lang: "pt-BR",
     title: "Verificação em duas etapas",
     app_lead: "Digite o código de 6 dígitos que seu aplicativo autenticador mostra para esta conta.",
     app_code_label: "Código de autenticação",
@@ -293,8 +295,8 @@ pub const PORTUGUESE_BRAZIL: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "Um código de backup acabou de ser usado para entrar na sua conta {app}; restam {count}. Se não foi você, redefina sua senha e crie novos códigos de backup imediatamente.",
 };
 
+#[cfg(test)]
 pub const JAPANESE: TwoStepStrings = TwoStepStrings {
-    lang: "ja",
     title: "2 段階認証",
     app_lead: "認証アプリがこのアカウント用に表示している 6 桁のコードを入力してください。",
     app_code_label: "認証コード",
@@ -340,10 +342,4 @@ pub const JAPANESE: TwoStepStrings = TwoStepStrings {
     lead_backup_used: "{app} アカウントへのサインインにバックアップコードが使われました。残りは {count} 個です。心当たりがない場合は、すぐにパスワードを再設定し、新しいバックアップコードを作成してください。",
 };
 
-/// The two-step text for a page language code (`Strings::lang`); English for anything else.
-pub fn for_lang(lang: &str) -> &'static TwoStepStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(TwoStepStrings, "two_step");

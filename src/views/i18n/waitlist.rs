@@ -2,23 +2,25 @@
 //! and the invitation email an approval (or the operator's instance invitation) sends, in every
 //! language the pages speak. `{app}` is filled in when drawn.
 
-#[derive(Debug)]
-pub struct WaitlistStrings {
-    pub lang: &'static str,
-    pub title: &'static str,
-    pub lead: &'static str,
-    pub join_button: &'static str,
-    pub joined_title: &'static str,
-    pub joined_lead: &'static str,
-    pub closed_title: &'static str,
-    pub closed_lead: &'static str,
-    pub subject_invited: &'static str,
-    pub lead_invited: &'static str,
-    pub create_button: &'static str,
+use super::packed::{text_table, translations};
+
+text_table! {
+    #[derive(Debug)]
+    pub struct WaitlistStrings {
+        pub title: &'static str,
+        pub lead: &'static str,
+        pub join_button: &'static str,
+        pub joined_title: &'static str,
+        pub joined_lead: &'static str,
+        pub closed_title: &'static str,
+        pub closed_lead: &'static str,
+        pub subject_invited: &'static str,
+        pub lead_invited: &'static str,
+        pub create_button: &'static str,
+    }
 }
 
 pub const ENGLISH: WaitlistStrings = WaitlistStrings {
-    lang: "en",
     title: "Join the waitlist",
     lead: "{app} is opening gradually. Leave your email address: when your turn comes, we will email you an invitation.",
     join_button: "Join the waitlist",
@@ -31,8 +33,8 @@ pub const ENGLISH: WaitlistStrings = WaitlistStrings {
     create_button: "Create my account",
 };
 
+#[cfg(test)]
 pub const FRENCH: WaitlistStrings = WaitlistStrings {
-    lang: "fr",
     title: "Rejoindre la liste d'attente",
     lead: "{app} ouvre progressivement. Laissez votre adresse e-mail : quand votre tour viendra, nous vous enverrons une invitation.",
     join_button: "Rejoindre la liste",
@@ -45,8 +47,8 @@ pub const FRENCH: WaitlistStrings = WaitlistStrings {
     create_button: "Créer mon compte",
 };
 
+#[cfg(test)]
 pub const GERMAN: WaitlistStrings = WaitlistStrings {
-    lang: "de",
     title: "Auf die Warteliste",
     lead: "{app} öffnet schrittweise. Hinterlassen Sie Ihre E-Mail-Adresse: Wenn Sie an der Reihe sind, schicken wir Ihnen eine Einladung.",
     join_button: "Eintragen",
@@ -59,8 +61,8 @@ pub const GERMAN: WaitlistStrings = WaitlistStrings {
     create_button: "Mein Konto anlegen",
 };
 
+#[cfg(test)]
 pub const SPANISH: WaitlistStrings = WaitlistStrings {
-    lang: "es",
     title: "Únete a la lista de espera",
     lead: "{app} se abre poco a poco. Deja tu dirección de correo: cuando llegue tu turno, te enviaremos una invitación.",
     join_button: "Unirme a la lista",
@@ -73,8 +75,8 @@ pub const SPANISH: WaitlistStrings = WaitlistStrings {
     create_button: "Crear mi cuenta",
 };
 
+#[cfg(test)]
 pub const PORTUGUESE_BRAZIL: WaitlistStrings = WaitlistStrings {
-    lang: "pt-BR",
     title: "Entrar na lista de espera",
     lead: "O {app} está abrindo aos poucos. Deixe seu e-mail: quando chegar a sua vez, enviaremos um convite.",
     join_button: "Entrar na lista",
@@ -87,8 +89,8 @@ pub const PORTUGUESE_BRAZIL: WaitlistStrings = WaitlistStrings {
     create_button: "Criar minha conta",
 };
 
+#[cfg(test)]
 pub const JAPANESE: WaitlistStrings = WaitlistStrings {
-    lang: "ja",
     title: "ウェイトリストに登録",
     lead: "{app} は順次公開しています。メールアドレスを登録してください。順番が来たら招待メールをお送りします。",
     join_button: "登録する",
@@ -101,10 +103,4 @@ pub const JAPANESE: WaitlistStrings = WaitlistStrings {
     create_button: "アカウントを作成",
 };
 
-/// The strings of `lang` (a `Strings::lang` code), English when there are none.
-pub fn for_lang(lang: &str) -> &'static WaitlistStrings {
-    [&ENGLISH, &FRENCH, &GERMAN, &SPANISH, &PORTUGUESE_BRAZIL, &JAPANESE]
-        .into_iter()
-        .find(|strings| strings.lang == lang)
-        .unwrap_or(&ENGLISH)
-}
+translations!(WaitlistStrings, "waitlist");
