@@ -7,7 +7,6 @@
 //! compromised component cannot mail through anything else. Message text is JSON- or
 //! form-encoded by construction, so an address or name cannot inject fields or headers.
 
-use base64::Engine;
 use serde_json::json;
 use url::Url;
 
@@ -233,7 +232,7 @@ pub fn request(config: &ProviderConfig, message: &Message, now: i64) -> Result<h
                 .append_pair("text", &message.text)
                 .append_pair("html", &message.html)
                 .finish();
-            let credentials = base64::engine::general_purpose::STANDARD.encode(format!("api:{key}"));
+            let credentials = crate::security::base64::STANDARD.encode(format!("api:{key}"));
             let path: String = url::form_urlencoded::byte_serialize(domain.as_bytes()).collect();
             http::Request::post(format!("{origin}/v3/{path}/messages"))
                 .header("content-type", "application/x-www-form-urlencoded")

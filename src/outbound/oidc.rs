@@ -270,7 +270,6 @@ pub fn token_request(
     code_verifier: &str,
     now: i64,
 ) -> Option<http::Request<Vec<u8>>> {
-    use base64::Engine;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "authorization_code")
         .append_pair("code", code)
@@ -303,7 +302,7 @@ pub fn token_request(
         .header("accept", "application/json");
     if provider.kind != ProviderKind::Github && provider.apple.is_none() {
         let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        let credentials = crate::security::base64::STANDARD.encode(format!(
             "{}:{}",
             encode(&provider.client_id),
             encode(&provider.client_secret)
@@ -513,7 +512,6 @@ mod tests {
 
     #[test]
     fn the_token_request_form_encodes_the_basic_credentials() {
-        use base64::Engine;
         let idp = provider(ProviderKind::Oidc, "https://idp.example.com");
         let metadata = read_metadata(&idp, &metadata("https://idp.example.com")).unwrap();
         let request = token_request(&idp, &metadata, "the code", "https://a/cb", "verifier", 0).unwrap();
@@ -521,7 +519,7 @@ mod tests {
             .to_str()
             .unwrap()
             .trim_start_matches("Basic ");
-        let decoded = base64::engine::general_purpose::STANDARD.decode(basic).unwrap();
+        let decoded = crate::security::base64::STANDARD.decode(basic).unwrap();
         assert_eq!(decoded, b"client+id:s3cr%3At");
         let body = String::from_utf8(request.body().clone()).unwrap();
         assert!(body.contains("code=the+code") && body.contains("code_verifier=verifier"));

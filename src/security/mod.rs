@@ -2,6 +2,8 @@
 
 pub mod api_key;
 pub mod backup_codes;
+pub mod base64;
+pub mod bcrypt_hash;
 pub mod bot_check;
 pub mod breach;
 pub mod cbor;
@@ -22,8 +24,7 @@ pub mod totp;
 pub mod webauthn;
 pub mod webhook_signature;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use self::base64::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 /// `n` bytes from the operating system's CSPRNG (WASI `random_get` in the component).
@@ -50,7 +51,7 @@ pub fn base64url(bytes: &[u8]) -> String {
 }
 
 pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
+    URL_SAFE_NO_PAD.decode(text)
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -13,6 +13,8 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use super::bcrypt_hash::{BcryptHash, BcryptProblem, MAX_COST, MIN_COST};
+
 /// OWASP's Argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
@@ -91,7 +93,7 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     #[cfg(test)]
     super::cost::count("argon2", 1);
     if let Some(hash) = stored.filter(|hash| is_imported_bcrypt(hash)) {
-        return bcrypt::verify(password, hash).unwrap_or(false);
+        return BcryptHash::parse(hash).is_ok_and(|hash| hash.verify(password));
     }
     match stored.map(PasswordHash::new) {
         Some(Ok(parsed)) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
@@ -109,14 +111,11 @@ pub const IMPORT_MAX_MEMORY_KIB: u32 = 65_536;
 pub const IMPORT_MAX_ITERATIONS: u32 = 10;
 pub const IMPORT_MAX_PARALLELISM: u32 = 8;
 
-/// Largest bcrypt cost an imported hash may carry (2^12 rounds: about a quarter of a second).
-pub const IMPORT_MAX_BCRYPT_COST: u32 = 12;
-
 /// Whether a stored hash is a bcrypt hash brought from another system (`$2a$`, `$2b$`, `$2y$`).
 /// It verifies as it is, and is replaced by an Argon2id hash at the account's next sign-in
 /// ([`needs_rehash`]).
 pub fn is_imported_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+    super::bcrypt_hash::looks_like_bcrypt(hash)
 }
 
 /// Whether a stored hash should be replaced by a fresh Argon2id one once its password is known
@@ -127,23 +126,22 @@ pub fn needs_rehash(hash: &str) -> bool {
 
 /// Checks a password hash brought from another system (a migration through the Backend API):
 /// an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) or a bcrypt hash (`$2a$`,
-/// `$2b$`, `$2y$`, cost 4 to [`IMPORT_MAX_BCRYPT_COST`]) whose cost is at most the import
+/// `$2b$`, `$2y$`, cost 4 to [`bcrypt_hash::MAX_COST`](super::bcrypt_hash::MAX_COST)) whose cost is at most the import
 /// limits. Answers the hash to store, or why it is refused. A hash the portal cannot verify is
 /// refused here rather than stored, so an imported account never ends up with a password that
 /// can never work. bcrypt reads at most 72 bytes of a password, as the system it came from did.
 pub fn check_imported_hash(digest: &str) -> Result<String, String> {
     let digest = digest.trim();
     if is_imported_bcrypt(digest) {
-        let parts: bcrypt::HashParts = digest
-            .parse()
-            .map_err(|_| "is not a bcrypt hash ($2b$<cost>$<22-character salt><31-character hash>)".to_owned())?;
-        if !(4..=IMPORT_MAX_BCRYPT_COST).contains(&parts.get_cost()) {
-            return Err(format!(
-                "has bcrypt cost {}: the portal verifies costs 4 to {IMPORT_MAX_BCRYPT_COST}",
-                parts.get_cost()
-            ));
-        }
-        return Ok(digest.to_owned());
+        return match BcryptHash::parse(digest) {
+            Ok(_) => Ok(digest.to_owned()),
+            Err(BcryptProblem::Cost(cost)) => Err(format!(
+                "has bcrypt cost {cost}: the portal verifies costs {MIN_COST} to {MAX_COST}"
+            )),
+            Err(BcryptProblem::Malformed) => {
+                Err("is not a bcrypt hash ($2b$<cost>$<22-character salt><31-character hash>)".to_owned())
+            }
+        };
     }
     let parsed = PasswordHash::new(digest).map_err(|_| "is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)")?;
     if parsed.algorithm.as_str() != "argon2id" {

@@ -14,7 +14,6 @@
 //! (`correcthorsebatterystaple…`) decodes to 33 varied-looking bytes: base64 text is therefore
 //! also judged as written, where a passphrase shows (see [`looks_generated`]).
 
-use base64::Engine as _;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -168,10 +167,10 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 }
 
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use super::base64::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
         .iter()
-        .find_map(|engine| engine.decode(text).ok())
+        .find_map(|form| form.decode(text))
 }
 
 #[cfg(test)]

@@ -215,8 +215,9 @@ impl Scalar {
             .flat_map(|line| line.chars())
             .filter(|c| !c.is_whitespace())
             .collect();
-        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &body)
-            .map_err(|_| "is not PEM or base64 (expected a PKCS#8 P-256 private key)".to_owned())?;
+        let der = super::base64::STANDARD
+            .decode(&body)
+            .ok_or_else(|| "is not PEM or base64 (expected a PKCS#8 P-256 private key)".to_owned())?;
         super::ec_der::pkcs8_p256_scalar(&der)
             .and_then(|scalar| Self::from_bytes(&scalar).ok())
             .ok_or_else(|| "is not a PKCS#8 P-256 private key (generate one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)".to_owned())

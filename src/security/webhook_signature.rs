@@ -14,8 +14,7 @@
 //! The secret must be `whsec_` followed by base64 of 24 to 64 random bytes (what Svix and
 //! `openssl rand -base64 32` produce): a short key could be guessed from signed samples.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use super::base64::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -40,7 +39,7 @@ impl WebhookSecret {
         };
         let key = STANDARD
             .decode(encoded)
-            .map_err(|_| "is not whsec_ followed by base64".to_owned())?;
+            .ok_or_else(|| "is not whsec_ followed by base64".to_owned())?;
         if !(MIN_KEY_BYTES..=MAX_KEY_BYTES).contains(&key.len()) {
             return Err(format!(
                 "must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES} random bytes after whsec_ (`openssl rand -base64 32`)"
@@ -69,7 +68,7 @@ impl WebhookSecret {
         header.split(' ').any(|signature| {
             signature
                 .strip_prefix("v1,")
-                .and_then(|encoded| STANDARD.decode(encoded).ok())
+                .and_then(|encoded| STANDARD.decode(encoded))
                 .is_some_and(|given| bool::from(given.ct_eq(&expected)))
         })
     }

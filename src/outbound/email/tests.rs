@@ -86,7 +86,7 @@ fn mailgun_posts_a_form_with_basic_auth_to_its_domain_in_the_chosen_region() {
     let request = request(&mailgun, &message(), 0).unwrap();
     assert_eq!(request.uri(), "https://api.mailgun.net/v3/mg.myapp.com/messages");
     assert_eq!(header(&request, "content-type"), "application/x-www-form-urlencoded");
-    let expected = base64::engine::general_purpose::STANDARD.encode("api:key-123");
+    let expected = crate::security::base64::STANDARD.encode("api:key-123");
     assert_eq!(header(&request, "authorization"), format!("Basic {expected}"));
     let form: Vec<(String, String)> = url::form_urlencoded::parse(request.body()).into_owned().collect();
     assert!(form.contains(&("to".into(), "ada@example.com".into())));

@@ -7,7 +7,7 @@ use super::*;
 const OPENSSL_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6KrTxEWm//6dJpOYn6QpfogooY4+kCUbRILILxjAvKKhRANCAAQtSehFsg89zo5nW9WlAh5MgiEFLEQXYYKg57XxN/BAzN4QG4UC73AEtlPIoiYBRfKZJijVHLnsrKBsym0cZ3+6";
 
 fn openssl_key() -> Vec<u8> {
-    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, OPENSSL_PKCS8).unwrap()
+    crate::security::base64::STANDARD.decode(OPENSSL_PKCS8).unwrap()
 }
 
 /// What `ecdsa` makes of `der`, and what this reader (then p256's range check) makes of it.
