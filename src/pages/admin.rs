@@ -36,7 +36,7 @@ fn operator_visitor<'c>(ctx: &'c Ctx<'_>) -> Result<&'c Visitor, PortalError> {
 }
 
 fn nav(ctx: &Ctx<'_>, current: &str) -> Markup {
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let links = [
         ("/admin", admin.nav_users),
         ("/admin/organizations", admin.nav_organizations),
@@ -49,7 +49,7 @@ fn nav(ctx: &Ctx<'_>, current: &str) -> Markup {
 }
 
 fn page(ctx: &Ctx<'_>, current: &str, heading: &str, content: Markup) -> PageResult {
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let body = html! {
         div.card {
             h1 { (admin.title) }
@@ -68,7 +68,7 @@ fn page(ctx: &Ctx<'_>, current: &str, heading: &str, content: Markup) -> PageRes
 
 /// A list's search box (a GET form: searching changes nothing).
 fn search_form(ctx: &Ctx<'_>, action: &str, id: &str, query: &str) -> Markup {
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     html! {
         form method="get" action=(action) role="search" {
             div.field {
@@ -87,7 +87,7 @@ fn query_text(ctx: &Ctx<'_>) -> String {
 /// `GET /admin?q=…`: users, newest first, found by address, username or name.
 pub fn users(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let query = query_text(ctx);
     let filter = UserFilter {
         query: (!query.is_empty()).then(|| query.clone()),
@@ -115,7 +115,7 @@ pub fn users(ctx: &Ctx<'_>) -> PageResult {
                             }
                             td data-label=(admin.col_name) { (display_name(user)) }
                             td data-label=(admin.col_status) { (status_text(ctx, user)) }
-                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), user.created_at)) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings(), ctx.now(), user.created_at)) }
                         }
                     }
                 }
@@ -138,7 +138,7 @@ fn display_name(user: &crate::store::users::User) -> String {
 }
 
 fn status_text(ctx: &Ctx<'_>, user: &crate::store::users::User) -> &'static str {
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     if user.banned_at.is_some() {
         admin.status_banned
     } else if user.email_verified_at.is_none() {
@@ -164,7 +164,7 @@ fn not_found(error: OperatorError) -> PortalError {
 /// metadata, and the actions.
 pub fn user(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let id = user_id_from(ctx.query.text("id"))?;
     let db = ctx.db()?;
     let record = operator::get(db, &id).map_err(not_found)?;
@@ -190,7 +190,7 @@ pub fn user(ctx: &Ctx<'_>) -> PageResult {
         dl {
             dt { (admin.col_email) } dd { (user.email.as_str()) " — " (status_text(ctx, user)) }
             dt { (admin.col_name) } dd { (display_name(user)) }
-            dt { (admin.col_created) } dd { (views::relative_time(ctx.strings, ctx.now(), user.created_at)) }
+            dt { (admin.col_created) } dd { (views::relative_time(ctx.strings(), ctx.now(), user.created_at)) }
         }
         (section_card("admin-factors", admin.factors, html! {}, html! {}, html! {
             dl {
@@ -206,7 +206,7 @@ pub fn user(ctx: &Ctx<'_>) -> PageResult {
                         li {
                             (session.user_agent.as_deref().and_then(views::device).unwrap_or_default())
                             " · " span.mono { (session.client_addr.as_deref().map(views::address_without_port).unwrap_or_default()) }
-                            " · " (views::relative_time(ctx.strings, ctx.now(), session.last_active_at))
+                            " · " (views::relative_time(ctx.strings(), ctx.now(), session.last_active_at))
                         }
                     }
                 }
@@ -215,7 +215,7 @@ pub fn user(ctx: &Ctx<'_>) -> PageResult {
         (section_card("admin-organizations", admin.organizations, html! {}, html! {}, html! {
             ul {
                 @for membership in &memberships {
-                    li { (membership.organization.name) " (" (membership.organization.slug) ") — " (role_text(ctx.strings, membership.role)) }
+                    li { (membership.organization.name) " (" (membership.organization.slug) ") — " (role_text(ctx.strings(), membership.role)) }
                 }
             }
         }))
@@ -313,7 +313,7 @@ pub fn user_action(ctx: &Ctx<'_>) -> PageResult {
 /// `GET /admin/organizations?q=…`
 pub fn organizations_list(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let query = query_text(ctx);
     let (found, _) =
         organizations::list_details(ctx.db()?, (!query.is_empty()).then_some(query.as_str()), LIST_LIMIT, 0)?;
@@ -333,7 +333,7 @@ pub fn organizations_list(ctx: &Ctx<'_>) -> PageResult {
                             td data-label=(admin.col_name) { (details.organization.name) }
                             td.mono data-label=(admin.col_slug) { (details.organization.slug) }
                             td data-label=(admin.col_members) { (details.members) }
-                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), details.organization.created_at)) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings(), ctx.now(), details.organization.created_at)) }
                         }
                     }
                 }
@@ -346,7 +346,7 @@ pub fn organizations_list(ctx: &Ctx<'_>) -> PageResult {
 /// `GET /admin/webhooks`: the newest events and how their delivery went.
 pub fn webhooks(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let recent = events::recent(ctx.db()?, LIST_LIMIT)?;
     let content = html! {
         @if ctx.settings.webhooks().is_none() { p { (admin.webhooks_off) } }
@@ -367,7 +367,7 @@ pub fn webhooks(ctx: &Ctx<'_>) -> PageResult {
                             td data-label=(admin.col_status) { (event.status()) }
                             td data-label=(admin.col_attempts) { (event.attempts) }
                             td data-label=(admin.col_last_error) { (event.last_error.as_deref().unwrap_or_default()) }
-                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), event.created_at)) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings(), ctx.now(), event.created_at)) }
                             td {
                                 @if event.delivered_at.is_none() {
                                     form.inline method="post" action="/admin/webhooks/retry" {
@@ -410,7 +410,7 @@ pub fn retry_webhook(ctx: &Ctx<'_>) -> PageResult {
 /// `GET /admin/invitations`: pending invitations to the instance, each with a revoke button.
 pub fn invitations(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let pending = crate::service::invitations::pending(ctx.db()?)?;
     let content = html! {
         p.hint { (admin.invitations_lead) }
@@ -426,8 +426,8 @@ pub fn invitations(ctx: &Ctx<'_>) -> PageResult {
                     @for invitation in &pending {
                         tr {
                             td data-label=(admin.col_email) { (invitation.email.as_str()) }
-                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), invitation.created_at)) }
-                            td data-label=(admin.col_expires) { (views::relative_time(ctx.strings, ctx.now(), invitation.expires_at)) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings(), ctx.now(), invitation.created_at)) }
+                            td data-label=(admin.col_expires) { (views::relative_time(ctx.strings(), ctx.now(), invitation.expires_at)) }
                             td {
                                 form.inline method="post" action="/admin/invitations/revoke" {
                                     (ctx.csrf_field()?)
@@ -463,7 +463,7 @@ pub fn revoke_invitation(ctx: &Ctx<'_>) -> PageResult {
 /// `GET /admin/waitlist`: who is waiting, first come first, each with "Approve and invite".
 pub fn waitlist(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let waiting = crate::service::waitlist::waiting(ctx.db()?, LIST_LIMIT)?;
     let content = html! {
         @if waiting.is_empty() { p { (admin.no_results) } } @else {
@@ -477,7 +477,7 @@ pub fn waitlist(ctx: &Ctx<'_>) -> PageResult {
                     @for entry in &waiting {
                         tr {
                             td data-label=(admin.col_email) { (entry.email.as_str()) }
-                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings, ctx.now(), entry.created_at)) }
+                            td data-label=(admin.col_created) { (views::relative_time(ctx.strings(), ctx.now(), entry.created_at)) }
                             td {
                                 form.inline method="post" action="/admin/waitlist/approve" {
                                     (ctx.csrf_field()?)
@@ -519,7 +519,7 @@ pub fn approve_waitlist(ctx: &Ctx<'_>) -> PageResult {
 /// `GET /admin/audit`: what operators did, newest first.
 pub fn audit(ctx: &Ctx<'_>) -> PageResult {
     operator_visitor(ctx)?;
-    let admin = ctx.strings.admin();
+    let admin = ctx.strings().admin();
     let entries = rules::audit_log(ctx.db()?, 100)?;
     let content = html! {
         @if entries.is_empty() { p { (admin.no_results) } } @else {
@@ -534,7 +534,7 @@ pub fn audit(ctx: &Ctx<'_>) -> PageResult {
                 tbody {
                     @for entry in &entries {
                         tr {
-                            td data-label=(admin.col_when) { (views::relative_time(ctx.strings, ctx.now(), entry.created_at)) }
+                            td data-label=(admin.col_when) { (views::relative_time(ctx.strings(), ctx.now(), entry.created_at)) }
                             td data-label=(admin.col_who) { (entry.actor_email) }
                             td.mono data-label=(admin.col_action) { (entry.action) }
                             td.mono data-label=(admin.col_target) { (entry.target) }

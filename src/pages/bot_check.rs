@@ -47,7 +47,7 @@ pub fn widget(ctx: &Ctx<'_>, form: Protected) -> Markup {
     };
     html! {
         div.bot-check.cf-turnstile data-sitekey=(site_key) data-action=(form.action())
-            data-language=(ctx.strings.lang.to_ascii_lowercase()) data-size="flexible" {}
+            data-language=(ctx.strings().lang.to_ascii_lowercase()) data-size="flexible" {}
         script src=(bot_check::SCRIPT_URL) async defer {}
     }
 }

@@ -40,13 +40,13 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
         .filter(|code| code.len() <= 12 && code.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or_default();
     let notice = if ctx.query.get("sent") == Some("1") {
-        Some(ctx.strings.mail().code_resent.to_owned())
+        Some(ctx.strings().mail().code_resent.to_owned())
     } else {
         ctx.query
             .get("wait")
             .and_then(|wait| wait.parse::<i64>().ok())
             .filter(|wait| (1..=RESEND_COOLDOWN).contains(wait))
-            .map(|wait| ctx.strings.mail().resend_wait.replace("{seconds}", &wait.to_string()))
+            .map(|wait| ctx.strings().mail().resend_wait.replace("{seconds}", &wait.to_string()))
     };
     render(ctx, &flow, typed, notice.as_deref(), None)
 }
@@ -223,7 +223,7 @@ fn render(
     notice: Option<&str>,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let mail_strings = strings.mail();
     let purpose = Purpose::parse(&flow.purpose);
     let code_error = problem
@@ -314,7 +314,7 @@ fn render(
 /// A flow that signs someone in, opened in another browser than the one that started it (see
 /// `service::email::is_same_browser`): nothing is shown of it, the person starts afresh here.
 pub(super) fn other_browser(ctx: &Ctx<'_>) -> PageResult {
-    let strings = ctx.strings.mail();
+    let strings = ctx.strings().mail();
     start_again(
         ctx,
         strings.code_other_browser,
@@ -326,7 +326,7 @@ pub(super) fn other_browser(ctx: &Ctx<'_>) -> PageResult {
 
 /// A flow that is gone (used, expired, out of tries, or never existed).
 pub(super) fn dead(ctx: &Ctx<'_>) -> PageResult {
-    let strings = ctx.strings.mail();
+    let strings = ctx.strings().mail();
     start_again(
         ctx,
         strings.code_dead,
@@ -339,7 +339,7 @@ pub(super) fn dead(ctx: &Ctx<'_>) -> PageResult {
 /// [`dead`], starting again where flow `flow_id` started when it is still known (a sign-up
 /// starts again at sign-up, a reset at the forgotten-password form).
 fn dead_flow(ctx: &Ctx<'_>, flow_id: &str) -> PageResult {
-    let strings = ctx.strings.mail();
+    let strings = ctx.strings().mail();
     let purpose =
         crate::store::email::find_code_flow(ctx.db()?, flow_id)?.and_then(|flow| Purpose::parse(&flow.purpose));
     let path = match purpose {
@@ -357,7 +357,7 @@ fn start_again(ctx: &Ctx<'_>, title: &str, lead: &str, status: StatusCode, path:
         div.card {
             h1 { (title) }
             p.lead { (lead) }
-            p { a.button href=(redirects::link_keeping_redirect(ctx, path)) { (ctx.strings.mail().start_again) } }
+            p { a.button href=(redirects::link_keeping_redirect(ctx, path)) { (ctx.strings().mail().start_again) } }
         }
     };
     Ok(Page::new(ctx, title).status(status).render(content))

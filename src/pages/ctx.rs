@@ -38,9 +38,11 @@ pub struct Ctx<'a> {
     request_origin: Url,
     /// The host this request was addressed to (Spin's `spin-full-url`, else the URI authority).
     pub request_host: String,
-    /// The visitor's language: `ui_locales` in the query, else the language cookie a previous
-    /// `ui_locales` set, else `Accept-Language`.
-    pub strings: &'static Strings,
+    /// The visitor's language code: `ui_locales` in the query, else the language cookie a
+    /// previous `ui_locales` set, else `Accept-Language`.
+    language: &'static str,
+    /// Its text ([`Ctx::strings`]), made on first use: a redirect draws none.
+    strings: OnceCell<&'static Strings>,
     /// Whether this request's `ui_locales` chose the language (the response remembers it).
     chosen_language: bool,
     db: &'a dyn Db,
@@ -75,7 +77,7 @@ impl<'a> Ctx<'a> {
         let request_host = request_origin.host_str().unwrap_or_default().to_owned();
         let query = Params::from_query(request.uri().query().unwrap_or_default());
         let chosen_language = query.get("ui_locales").and_then(Strings::from_ui_locales);
-        let strings = chosen_language
+        let language = chosen_language
             .or_else(|| cookie_in(headers, LANGUAGE_COOKIE).and_then(Strings::by_code))
             .unwrap_or_else(|| Strings::negotiate(header_text(headers, "accept-language")));
         Self {
@@ -85,7 +87,8 @@ impl<'a> Ctx<'a> {
             path: request.uri().path(),
             headers,
             body: request.body(),
-            strings,
+            language,
+            strings: OnceCell::new(),
             chosen_language: chosen_language.is_some(),
             settings,
             portal_origin: OnceCell::new(),
@@ -115,6 +118,11 @@ impl<'a> Ctx<'a> {
 
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The visitor's language's text.
+    pub fn strings(&self) -> &'static Strings {
+        self.strings.get_or_init(|| Strings::of(self.language))
     }
 
     /// The origin browsers use for the portal: `public_origin` when set; otherwise the request's
@@ -483,7 +491,7 @@ impl<'a> Ctx<'a> {
             let scope = self.portal_cookie_scope();
             self.add_cookie(session::set_cookie(
                 LANGUAGE_COOKIE,
-                self.strings.lang,
+                self.language,
                 LANGUAGE_COOKIE_LIFETIME,
                 &scope,
             ));

@@ -12,7 +12,7 @@ use super::render::{Page, found, see_other};
 use crate::error::PortalError;
 
 pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let (title, lead) = match &error {
         PortalError::SignInFirst { back_to } => {
             let location = sign_in_location(back_to);

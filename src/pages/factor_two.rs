@@ -81,7 +81,7 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
 }
 
 fn render(ctx: &Ctx<'_>, flow_id: &str, method: Method, problem: Option<&FormProblem>) -> PageResult {
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let (lead, label, autocomplete, switch_text, switch_method) = match method {
         Method::App => (
             strings.app_lead,
@@ -120,7 +120,7 @@ fn render(ctx: &Ctx<'_>, flow_id: &str, method: Method, problem: Option<&FormPro
                 @if method == Method::Backup { (views::hidden("method", "backup")) }
                 @let field = Field::new("code", label, "text", autocomplete).error(code_error).required(true).max_length(16);
                 // A backup code has letters: no numeric keyboard for it.
-                (if method == Method::App { field.numeric_code() } else { field }.render(ctx.strings))
+                (if method == Method::App { field.numeric_code() } else { field }.render(ctx.strings()))
                 button type="submit" { (strings.verify_button) }
             }
             p.alternate { a href=(format!("/sign-in/factor-two?{}", switch.finish())) { (switch_text) } }
@@ -131,7 +131,7 @@ fn render(ctx: &Ctx<'_>, flow_id: &str, method: Method, problem: Option<&FormPro
 
 /// After a sign-in with a backup code: signed in, told how many codes are left, then on.
 pub fn backup_code_used(ctx: &Ctx<'_>, left: usize, location: &str) -> PageResult {
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let content = html! {
         div.card {
             h1 { (strings.backup_used_title) }

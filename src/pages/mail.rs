@@ -108,7 +108,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
     require_email(ctx)?;
     let settings = &ctx.settings;
     let branding = settings.branding();
-    let strings = ctx.strings.mail();
+    let strings = ctx.strings().mail();
     let app = branding.application_name.as_str();
     let origin = ctx.link_origin()?.origin().ascii_serialization();
     // One pass over each template: what a value says is never expanded (`security::email_text`).
@@ -119,7 +119,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
     };
     let fill = |text: &str| fill_with(text, &[]);
     let why = fill(strings.mail_why);
-    let language = format!("ui_locales={}", ctx.strings.lang);
+    let language = format!("ui_locales={}", ctx.strings().lang);
     // What every email shares: no code unless it is a code email, the language, why it came.
     let plain = |subject: String, lead: String, buttons: Vec<(&'static str, String)>, mut footer: Vec<String>| {
         footer.push(why.clone());
@@ -130,7 +130,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             buttons,
             footer,
             code_heading: strings.mail_code_heading,
-            lang: ctx.strings.lang,
+            lang: ctx.strings().lang,
         }
     };
     let content = match &email {
@@ -150,7 +150,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             }
         }
         Email::InstanceInvitation { link } => {
-            let waitlist = ctx.strings.waitlist();
+            let waitlist = ctx.strings().waitlist();
             plain(
                 fill(waitlist.subject_invited),
                 fill(waitlist.lead_invited),
@@ -159,12 +159,12 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             )
         }
         Email::VerifyReminder => {
-            let admin = ctx.strings.admin();
+            let admin = ctx.strings().admin();
             plain(
                 fill(admin.verify_subject),
                 fill(admin.verify_lead),
                 vec![(
-                    ctx.strings.sign_in_link,
+                    ctx.strings().sign_in_link,
                     format!("{origin}/sign-in?redirect_url=%2Fuser&{language}"),
                 )],
                 Vec::new(),
@@ -174,7 +174,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             fill(strings.subject_sign_up_attempt),
             fill(strings.lead_sign_up_attempt),
             vec![
-                (ctx.strings.sign_in_link, format!("{origin}/sign-in?{language}")),
+                (ctx.strings().sign_in_link, format!("{origin}/sign-in?{language}")),
                 (
                     strings.reset_password_button,
                     format!("{origin}/forgot-password?{language}"),
@@ -209,7 +209,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             )
         }
         Email::TwoStepChanged { on } => {
-            let two_step = ctx.strings.two_step();
+            let two_step = ctx.strings().two_step();
             let (subject, lead) = if *on {
                 (two_step.subject_on, two_step.lead_on)
             } else {
@@ -226,7 +226,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             )
         }
         Email::PasskeyAdded { name } => {
-            let passkey = ctx.strings.passkey();
+            let passkey = ctx.strings().passkey();
             let name = email_text::name_for_email(name).unwrap_or("Passkey");
             plain(
                 fill(passkey.subject_added),
@@ -239,7 +239,7 @@ fn compose(ctx: &Ctx<'_>, to: &str, email: Email<'_>) -> Result<Message, PortalE
             )
         }
         Email::BackupCodeUsed { left } => {
-            let two_step = ctx.strings.two_step();
+            let two_step = ctx.strings().two_step();
             plain(
                 fill(two_step.subject_backup_used),
                 fill_with(two_step.lead_backup_used, &[("count", &left.to_string())]),

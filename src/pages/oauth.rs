@@ -33,7 +33,7 @@ fn redirect_uri(ctx: &Ctx<'_>) -> Result<String, PortalError> {
 /// the page's redirect parameters; nothing when none is listed.
 pub fn buttons(ctx: &Ctx<'_>) -> Markup {
     let listed = ctx.settings.oauth_providers();
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let base = link_keeping_redirect(ctx, "/sign-in/oauth");
     let separator = if base.contains('?') { '&' } else { '?' };
     html! {
@@ -119,7 +119,7 @@ fn leave_for(ctx: &Ctx<'_>, visitor: &Visitor, provider: &Provider, mode: Mode) 
         Ok(url) => url,
         Err(error) => return failure(ctx, &provider.name, error),
     };
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let title = strings.leaving_title.replace("{provider}", &provider.name);
     let content = html! {
         div.card {
@@ -153,7 +153,7 @@ const POSTED_FIELDS: [&str; 5] = ["state", "code", "error", "iss", "user"];
 /// browser's cookies come along and the round trip is checked as every other.
 pub fn callback_posted(ctx: &Ctx<'_>) -> PageResult {
     let form = ctx.parse_form()?;
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let content = html! {
         div.card {
             h1 { (strings.finish_continue) }
@@ -253,7 +253,7 @@ fn done_on_profile(ctx: &Ctx<'_>, user: Option<&crate::domain::UserId>, notice: 
 /// The page a failed round trip ends on: what happened, in the visitor's language, and the way
 /// back to sign-in. The reason of a refusal is logged, never shown.
 fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let provider = if provider.is_empty() { "?" } else { provider };
     let (status, text) = match &error {
         OauthError::NotConfigured => (StatusCode::NOT_FOUND, strings.not_configured.to_owned()),
@@ -285,7 +285,7 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.no_email.replace("{provider}", provider),
         ),
-        OauthError::SignUpRefused => (StatusCode::FORBIDDEN, ctx.strings.sign_up_refused.to_owned()),
+        OauthError::SignUpRefused => (StatusCode::FORBIDDEN, ctx.strings().sign_up_refused.to_owned()),
         OauthError::UnverifiedEmail => (
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.unverified_email.replace("{provider}", provider),
@@ -359,7 +359,7 @@ fn finish_page(ctx: &Ctx<'_>, flow: &str, entered: &EnteredFields, problem: Opti
     let Some((pending, _)) = rules::find_pending(ctx.db()?, flow, ctx.csrf_cookie_value(), ctx.now())? else {
         return failure(ctx, "", OauthError::StateInvalid);
     };
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let oauth = strings.oauth();
     let provider = ProviderKind::from_id(&pending.provider).map_or("?", ProviderKind::brand);
     let fields = ctx.settings.sign_up_fields();
@@ -422,7 +422,7 @@ pub fn section(
     if listed.is_empty() {
         return Ok(html! {});
     }
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let linked = rules::identities(ctx.db()?, &visitor.user.id)?;
     let name_of = |id: &str| -> String {
         match listed.iter().find(|provider| provider.kind.id() == id) {
@@ -443,7 +443,7 @@ pub fn section(
                                 strong { (name_of(&identity.provider)) }
                                 @if let Some(email) = &identity.email { " · " (views::email(email)) }
                             }
-                            p.hint { (strings.connected_on.replace("{date}", &ctx.strings.format_date(identity.created_at))) }
+                            p.hint { (strings.connected_on.replace("{date}", &ctx.strings().format_date(identity.created_at))) }
                             form method="post" action="/user/connections/disconnect" {
                                 (hidden)
                                 (views::hidden("provider", &identity.provider))
@@ -504,12 +504,12 @@ pub fn disconnect(ctx: &Ctx<'_>) -> PageResult {
         Ok(()) => done_on_profile(ctx, Some(&visitor.user.id), Notice::ProviderDisconnected),
         Err(rules::DisconnectRefused::NotFound) => Ok(see_other("/user#connections")),
         Err(rules::DisconnectRefused::LastWayIn) => {
-            let strings = ctx.strings.oauth();
+            let strings = ctx.strings().oauth();
             let content = html! {
                 div.card {
                     h1 { (strings.section) }
                     p.lead role="alert" { (strings.last_way_in) }
-                    p { a.button href="/user#connections" { (ctx.strings.go_to_account) } }
+                    p { a.button href="/user#connections" { (ctx.strings().go_to_account) } }
                 }
             };
             Ok(Page::new(ctx, strings.section)
@@ -521,7 +521,7 @@ pub fn disconnect(ctx: &Ctx<'_>) -> PageResult {
 
 /// The step-up for an account whose only way in is a provider: one button per connected one.
 pub fn step_up_buttons(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, PortalError> {
-    let strings = ctx.strings.oauth();
+    let strings = ctx.strings().oauth();
     let linked = rules::identities(ctx.db()?, &visitor.user.id)?;
     let listed = ctx.settings.oauth_providers();
     Ok(html! {

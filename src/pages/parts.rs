@@ -82,7 +82,7 @@ impl EmailOnlyForm<'_> {
         email: &str,
         problem: Option<&FormProblem>,
     ) -> PageResult {
-        let strings = ctx.strings;
+        let strings = ctx.strings();
         let card = FormCard {
             title: self.title,
             lead: self.lead,
@@ -340,7 +340,7 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> Co
 
 /// The message above a failed form, in the visitor's language (a lock says for how long).
 pub fn problem_message(ctx: &Ctx<'_>, problem: &FormProblem) -> String {
-    let text = ctx.strings.message(problem.message);
+    let text = ctx.strings().message(problem.message);
     match (problem.message, problem.locked_until) {
         (Msg::LockedOut | Msg::TooManyEmails, Some(until)) => {
             let minutes = ((until - ctx.now()).max(1) + 59) / 60;
@@ -381,8 +381,8 @@ pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl F
         .map(|(name, error)| {
             let text = format!(
                 "{}: {}",
-                field_label(ctx.strings, name),
-                field_error_text(ctx.strings, name, *error)
+                field_label(ctx.strings(), name),
+                field_error_text(ctx.strings(), name, *error)
             );
             (id_of(name), text)
         })
@@ -391,7 +391,7 @@ pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl F
     let way_out = (problem.message == Msg::LockedOut).then(|| {
         (
             super::redirects::link_keeping_redirect(ctx, "/forgot-password"),
-            ctx.strings.mail().forgot_link,
+            ctx.strings().mail().forgot_link,
         )
     });
     views::error_summary(
@@ -419,7 +419,7 @@ pub fn field_id(name: &str) -> String {
 /// The message next to field `name` of a failed form.
 pub fn field_error(ctx: &Ctx<'_>, problem: Option<&FormProblem>, name: &str) -> Option<Cow<'static, str>> {
     let error = problem?.field(name)?;
-    Some(field_error_text(ctx.strings, name, error))
+    Some(field_error_text(ctx.strings(), name, error))
 }
 
 /// A page of several forms (`/user`, `/organization`) after one of them failed: that section
@@ -527,7 +527,7 @@ pub fn alternate_link(ctx: &Ctx<'_>, question: &str, label: &str, path: &str) ->
 
 /// Links between the signed-in pages: the account, the active organization, sign-out.
 pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let links = [
         ("/user", strings.user_title),
         ("/organization", strings.organizations_section),
@@ -561,7 +561,7 @@ pub fn membership_list(
     memberships: &[Membership],
     active: Option<&OrgId>,
 ) -> Result<Markup, PortalError> {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     Ok(html! {
         @if memberships.is_empty() {
             p.hint { (strings.no_organizations) }
@@ -594,7 +594,7 @@ pub fn switch_form(ctx: &Ctx<'_>, slug: &str, name: &str) -> Result<Markup, Port
         form.inline method="post" action="/organization/switch" {
             (ctx.csrf_field()?)
             input type="hidden" name="slug" value=(slug);
-            button.secondary type="submit" { (ctx.strings.switch_button) " " (name) }
+            button.secondary type="submit" { (ctx.strings().switch_button) " " (name) }
         }
     })
 }

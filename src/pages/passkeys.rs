@@ -123,7 +123,7 @@ pub fn sign_in(ctx: &Ctx<'_>, form: &Params, location: &str) -> PageResult {
 /// What the script needs to run a `get` ceremony and say what went wrong, in the page's
 /// language: the fields it fills, a live region for errors, and the button.
 pub fn get_form_parts(ctx: &Ctx<'_>, button: &str) -> Markup {
-    let strings = ctx.strings.passkey();
+    let strings = ctx.strings().passkey();
     html! {
         (views::hidden("passkey_flow", ""))
         (views::hidden("passkey_credential", ""))

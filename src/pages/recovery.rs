@@ -42,7 +42,7 @@ fn render(
     email: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let mail_strings = ctx.strings.mail();
+    let mail_strings = ctx.strings().mail();
     EmailOnlyForm {
         title: mail_strings.forgot_title,
         lead: mail_strings.forgot_lead,

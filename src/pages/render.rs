@@ -139,15 +139,15 @@ impl<'c, 'a> Page<'c, 'a> {
         let home = home_target.map(|target| target.location());
         let chrome = Chrome {
             branding: ctx.settings.branding(),
-            strings: ctx.strings,
+            strings: ctx.strings(),
             dev_notices: &notices,
             back_to_app: back.as_deref(),
             home: home.as_deref(),
-            flash: self.notice.map(|notice| notice.text(ctx.strings)),
+            flash: self.notice.map(|notice| notice.text(ctx.strings())),
         };
         // A failed form says so in the title, the first thing a screen reader reads.
         let title = if self.failed {
-            format!("{} {}", ctx.strings.title_error_prefix, self.title)
+            format!("{} {}", ctx.strings().title_error_prefix, self.title)
         } else {
             self.title.to_owned()
         };

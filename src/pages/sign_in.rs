@@ -89,7 +89,7 @@ fn render(
     identifier: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let card = FormCard {
         title: strings.sign_in_title,
         lead: strings.sign_in_lead,

@@ -13,7 +13,7 @@ pub fn show(ctx: &Ctx<'_>) -> PageResult {
     if ctx.signed_in()?.is_none() {
         return Ok(found(&choice.target.location()));
     }
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let content = html! {
         div.card {
             h1 { (strings.sign_out_title) }

@@ -173,8 +173,8 @@ pub fn submit(ctx: &Ctx<'_>) -> PageResult {
 /// `sign_up_mode = restricted`: the page says sign-up is by invitation, with the way to sign in;
 /// `waitlist`: that it is by the waitlist, with the way to join it.
 fn closed(ctx: &Ctx<'_>) -> PageResult {
-    let strings = ctx.strings;
-    let waitlist = ctx.strings.waitlist();
+    let strings = ctx.strings();
+    let waitlist = ctx.strings().waitlist();
     let on_waitlist = ctx.settings.sign_up_mode() == SignUpMode::Waitlist;
     let (title, lead) = if on_waitlist {
         (waitlist.closed_title, waitlist.closed_lead)
@@ -284,7 +284,7 @@ fn render(
     problem: Option<&FormProblem>,
     invited: Option<&Invited>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let card = FormCard {
         title: strings.sign_up_title,
         lead: strings.sign_up_lead,
@@ -331,7 +331,7 @@ pub(super) fn account_fields(
     problem: Option<&FormProblem>,
     fixed_email: Option<&str>,
 ) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let fields = ctx.settings.sign_up_fields();
     let error = |name: &str| field_error(ctx, problem, name);
     let is_required = |mode: FieldMode| mode == FieldMode::Required;

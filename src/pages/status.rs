@@ -32,7 +32,7 @@ pub fn healthz(_ctx: &Ctx<'_>) -> PageResult {
 /// once (a single-use token naming one session: following it can only end that session, so a
 /// mail scanner's prefetch errs on the safe side), and the page offers a password reset.
 pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let revoked = match ctx
         .query
         .get("token")
@@ -76,7 +76,7 @@ pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
     if !ctx.settings.is_development() || !crate::portal::is_this_machine(ctx) {
         return Err(PortalError::NotFound);
     }
-    let strings = ctx.strings.mail();
+    let strings = ctx.strings().mail();
     let emails = email_rules::outbox(ctx.db()?)?;
     // `?html=<id>`: the email as its recipient's mail client would show it, sandboxed (no
     // script, an origin of its own; inline styles and images only, as emails use).
@@ -104,7 +104,7 @@ pub fn dev_outbox(ctx: &Ctx<'_>) -> PageResult {
                 article.outbox-email {
                     h2 { (email.subject) }
                     p.hint {
-                        (email.recipient) " · " (views::relative_time(ctx.strings, ctx.now(), email.created_at))
+                        (email.recipient) " · " (views::relative_time(ctx.strings(), ctx.now(), email.created_at))
                         " · " a href=(format!("/dev/outbox?html={}", email.id)) { "HTML" }
                     }
                     // The text part, its links clickable.

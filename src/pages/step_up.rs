@@ -141,10 +141,10 @@ fn submit_passkey(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &'sta
 }
 
 fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: Option<&FormProblem>) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let two_step = strings.two_step();
     let factor = reauth::strongest_factor(visitor);
-    let passkey = ctx.strings.passkey();
+    let passkey = ctx.strings().passkey();
     let (lead, field) = match factor {
         Factor::Passkey | Factor::SyncedPasskey => (passkey.step_up_lead, None),
         Factor::Federated => ("", None),

@@ -61,7 +61,7 @@ fn join(ctx: &Ctx<'_>, typed: &str) -> PageResult {
         problem.locked_until = Some(until);
         return Err(PortalError::Invalid(problem));
     }
-    let waitlist = ctx.strings.waitlist();
+    let waitlist = ctx.strings().waitlist();
     let content = html! {
         div.card {
             h1 { (waitlist.joined_title) }
@@ -78,7 +78,7 @@ fn render(
     email: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let waitlist = ctx.strings.waitlist();
+    let waitlist = ctx.strings().waitlist();
     let app = &ctx.settings.branding().application_name;
     let lead = waitlist.lead.replace("{app}", app);
     EmailOnlyForm {

@@ -322,3 +322,30 @@ fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once
         "one signature, no public key"
     );
 }
+
+#[test]
+fn a_redirect_draws_no_text_so_it_never_unpacks_a_translation() {
+    use crate::security::cost;
+    let portal = NativePortal::new(&[
+        ("environment", "production"),
+        ("public_origin", "https://accounts.example.com"),
+        ("secret_key", crate::testing::SECRET_KEY),
+        ("email_verification", "off"),
+    ]);
+    let browser = NativeBrowser::at(&portal, "https://accounts.example.com");
+    let signed_up = browser.submit(
+        "/sign-up",
+        "/sign-up",
+        &[("email_address", "ada@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(signed_up.status, 302);
+    let french = [("accept-language", "fr-FR,fr;q=0.9")];
+    cost::take();
+    let bounce = browser.get_with("/sign-in?redirect_url=%2Fdashboard", &french);
+    assert_eq!(bounce.status, 302);
+    assert_eq!(cost::take().get("translated page text"), None, "the bounce");
+    let page = browser.get_with("/user", &french);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("lang=\"fr\""));
+    assert_eq!(cost::take().get("translated page text"), Some(&1), "the profile page");
+}

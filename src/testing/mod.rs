@@ -373,6 +373,11 @@ impl<'p> NativeBrowser<'p> {
         self.send("GET", path_and_query, &[], b"")
     }
 
+    /// A GET with more request headers (`accept-language`, say).
+    pub fn get_with(&self, path_and_query: &str, headers: &[(&str, &str)]) -> NativeResponse {
+        self.send("GET", path_and_query, headers, b"")
+    }
+
     /// Opens `page` and submits its form to `action` with its hidden fields plus `fields`.
     pub fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> NativeResponse {
         let form_page = self.get(page);

@@ -301,7 +301,7 @@ fn send_invitation(
         mail::Email::Invitation {
             inviter: &inviter,
             organization: &organization.name,
-            role: role_text(ctx.strings, created.role),
+            role: role_text(ctx.strings(), created.role),
             link: link.to_string(),
         },
     )

@@ -27,7 +27,7 @@ pub fn create_page(
     slug: &str,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let card = FormCard {
         title: strings.create_org_title,
         lead: strings.create_org_lead,
@@ -52,7 +52,7 @@ pub fn create_page(
 
 /// For a visitor with organizations but none active.
 pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let content = html! {
         div.card {
             h1 { (strings.choose_org_title) }
@@ -66,7 +66,7 @@ pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> PageResult {
 /// `/organization?switch=<slug>` (an old-style link): asks before switching, since a link any
 /// site can place must not change which organization the app sees.
 pub fn switch_page(ctx: &Ctx<'_>, membership: &Membership) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let organization = &membership.organization;
     let content = html! {
         div.card {
@@ -103,7 +103,7 @@ pub fn profile_page(
     notice: Option<Notice>,
     sections: &Sections<'_, '_>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let organization = &membership.organization;
     let (members, invitations) = organizations::organization_roster(ctx.db()?, membership)?;
     let hidden = html! {
@@ -154,7 +154,7 @@ pub fn profile_page(
 }
 
 fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let organization = &shown.membership.organization;
     let name = sections.value("general", "name", Some(&organization.name));
     let slug = sections.value("general", "slug", Some(&organization.slug));
@@ -181,7 +181,7 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
 
 /// Whether members must use two-step verification (admins only).
 fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let required = shown.membership.organization.require_two_step;
     html! {
         (section_card("two-step", strings.title, html! {}, html! {}, html! {
@@ -194,14 +194,14 @@ fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
                     label for="require_two_step" { (strings.org_require_label) }
                 }
                 p.hint id="require_two_step-hint" { (strings.org_require_hint) }
-                button type="submit" { (ctx.strings.save_button) }
+                button type="submit" { (ctx.strings().save_button) }
             }
         }))
     }
 }
 
 fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     html! {
         (section_card("members", strings.members_section, html! {}, sections.summary("members"), html! {
             table.stack {
@@ -272,7 +272,7 @@ fn invitations_section(
     invitations: &[Invitation],
     sections: &Sections<'_, '_>,
 ) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let invite_email = sections.value("invitations", "email_address", None);
     html! {
         (section_card("invitations", strings.invitations_section, html! {},
@@ -325,7 +325,7 @@ fn invitations_section(
 }
 
 fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     html! {
         (section_card("leave", strings.leave_section, html! { p.lead { (strings.leave_lead) } },
             sections.summary("leave"), html! {
@@ -342,7 +342,7 @@ fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) 
 }
 
 fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let slug = &shown.membership.organization.slug;
     let confirmation_label = strings.delete_org_confirmation_label.replace("{slug}", slug);
     let confirmation = sections.value("delete", "confirmation", None);
@@ -363,7 +363,7 @@ fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>)
 /// Shows the new invitation's link once (only its hash is stored), with who it is for and the
 /// role (as the invitation stored them), and a copy button where scripts run.
 pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitation) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let link = invitation_link(ctx, &created.token)?;
     let email = created.email.as_str();
     let role = role_text(strings, created.role);
@@ -430,7 +430,7 @@ pub fn invitation_lead(
     invitation: &Invitation,
     organization: &Organization,
 ) -> Result<String, PortalError> {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let role = role_text(strings, invitation.role);
     let Some(inviter) = organizations::inviter(ctx.db()?, invitation)? else {
         return Ok(strings
@@ -464,7 +464,7 @@ pub fn invitation_signed_out(
     input: &crate::service::accounts::SignUpInput,
     problem: Option<&FormProblem>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let back_here = format!("/organization/invitation?token={token}");
     let prefilled = |page: &str| {
         let query = url::form_urlencoded::Serializer::new(String::new())
@@ -506,7 +506,7 @@ pub fn invitation_signed_out(
 
 /// The invitation as its invitee sees it, with accept and decline.
 pub fn invitation_page(ctx: &Ctx<'_>, token: &str, lead: &str) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let content = html! {
         div.card {
             h1 { (strings.invitation_title) }

@@ -214,7 +214,7 @@ pub fn delete_account(ctx: &Ctx<'_>) -> PageResult {
             ctx.db()?,
             &visitor.user,
             form.text("confirmation"),
-            ctx.strings.delete_phrase,
+            ctx.strings().delete_phrase,
             step_up::reauthentication(ctx, visitor, form),
             &ctx.attempt(),
         )?;

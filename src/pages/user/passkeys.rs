@@ -27,13 +27,13 @@ pub fn section(
     hidden: &Markup,
     sections: &Sections<'_, '_>,
 ) -> Result<Markup, PortalError> {
-    let strings = ctx.strings.passkey();
+    let strings = ctx.strings().passkey();
     let passkeys = if visitor.user.passkeys > 0 {
         rules::list(ctx.db()?, &visitor.user.id)?
     } else {
         Vec::new()
     };
-    let format_date = |at: i64| ctx.strings.format_date(at);
+    let format_date = |at: i64| ctx.strings().format_date(at);
     Ok(html! {
         (section_card("passkeys", strings.section, html! { p.lead { (strings.section_lead) } },
             sections.summary("passkeys"), html! {
@@ -60,7 +60,7 @@ pub fn section(
                                 (views::hidden("passkey_id", &passkey.id))
                                 (Field::new("name", strings.name_label, "text", "off")
                                     .id(format!("field-passkey-{index}-name"))
-                                    .value(&passkey.name).required(true).max_length(MAX_NAME_CHARS).render(ctx.strings))
+                                    .value(&passkey.name).required(true).max_length(MAX_NAME_CHARS).render(ctx.strings()))
                                 button.secondary type="submit" { (strings.rename_button) }
                             }
                             form method="post" action="/user/passkeys/remove" {
@@ -101,7 +101,7 @@ pub fn new(ctx: &Ctx<'_>) -> PageResult {
 }
 
 fn add_page(ctx: &Ctx<'_>, visitor: &Visitor, form: &crate::form::Params) -> PageResult {
-    let strings = ctx.strings.passkey();
+    let strings = ctx.strings().passkey();
     let rp = Rp::of(ctx)?;
     let db = ctx.db()?;
     let browser = email_rules::browser_hash(ctx.csrf_cookie_value());
@@ -135,7 +135,7 @@ fn add_page(ctx: &Ctx<'_>, visitor: &Visitor, form: &crate::form::Params) -> Pag
                 (super::super::passkeys::get_form_parts(ctx, strings.create_button))
             }
             p data-passkey-without { (strings.needs_javascript) }
-            p.alternate { a href="/user#passkeys" { (ctx.strings.go_to_account) } }
+            p.alternate { a href="/user#passkeys" { (ctx.strings().go_to_account) } }
         }
     };
     Ok(Page::new(ctx, strings.add_title).render(content))

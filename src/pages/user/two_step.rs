@@ -121,7 +121,7 @@ fn setup_page(
     let Some(secret) = factors::pending_totp(ctx.db()?, &ctx.factor_keys()?, &visitor.user, ctx.now())? else {
         return Ok(see_other("/user#two-step"));
     };
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let issuer = ctx.settings.branding().application_name.clone();
     let uri = secret.otpauth_uri(&issuer, visitor.user.email.as_str());
     let qr = qr_svg(&uri);
@@ -149,10 +149,10 @@ fn setup_page(
             form method="post" action="/user/two-step/confirm" novalidate {
                 (ctx.form_fields(Flow::SignIn, target)?)
                 (Field::new("code", strings.confirm_label, "text", "one-time-code")
-                    .error(code_error).required(true).max_length(8).numeric_code().render(ctx.strings))
+                    .error(code_error).required(true).max_length(8).numeric_code().render(ctx.strings()))
                 button type="submit" { (strings.confirm_button) }
             }
-            p.alternate { a href="/user#two-step" { (ctx.strings.go_to_account) } }
+            p.alternate { a href="/user#two-step" { (ctx.strings().go_to_account) } }
         }
     };
     Ok(Page::new(ctx, strings.setup_title).problem(problem).render(content))
@@ -178,7 +178,7 @@ fn qr_svg(uri: &str) -> Option<PreEscaped<String>> {
 /// The backup codes, shown once (the store keeps only their hashes); `then` is where "I saved
 /// them" leads.
 fn codes_page(ctx: &Ctx<'_>, codes: &[String], then: &str) -> PageResult {
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let content = html! {
         div.card {
             h1 { (strings.codes_title) }

@@ -26,7 +26,7 @@ pub fn render(
     notice: Option<Notice>,
     sections: &Sections<'_, '_>,
 ) -> PageResult {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let hidden = ctx.form_fields(Flow::ReturnToApp, target)?;
     let content = html! {
         (account_nav(ctx, "/user"))
@@ -56,7 +56,7 @@ pub fn render(
 /// The current password a sensitive change asks for again; nothing for an account with an
 /// authenticator app or without a password, whose sensitive changes step up instead.
 fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &str) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     if ctx
         .visitor()
         .is_ok_and(|visitor| reauth::strongest_factor(visitor) != Factor::Password)
@@ -86,7 +86,7 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
         .active_membership
         .as_ref()
         .map(|membership| &membership.organization.id);
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     Ok(html! {
         (section_card("organizations", strings.organizations_section, html! {}, html! {}, html! {
             (membership_list(ctx, &memberships, active)?)
@@ -96,7 +96,7 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
 }
 
 fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let fields = ctx.settings.sign_up_fields();
     let user = &visitor.user;
     let first_name = sections.value("profile", "first_name", user.first_name.as_deref());
@@ -136,7 +136,7 @@ fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: 
 }
 
 fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let new_email = sections.value("email", "email_address", None);
     html! {
         (section_card("email", strings.email_section,
@@ -171,7 +171,7 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
 }
 
 fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let stored = visitor.user.phone_number.as_deref();
     let phone = sections.value("phone", "phone_number", stored);
     html! {
@@ -199,7 +199,7 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
 /// The password: change it; with a passkey, remove it and live passwordless; without one
 /// (passwordless), set one.
 fn password_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let passkey = strings.passkey();
     let has_password = visitor.user.has_password();
     let lead = if has_password {
@@ -238,7 +238,7 @@ fn password_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections:
 /// Two-step verification: set up an authenticator app, or (when on) the backup codes left, new
 /// ones, and turning it off (both ask for a recent factor first).
 fn two_step_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result<Markup, PortalError> {
-    let strings = ctx.strings.two_step();
+    let strings = ctx.strings().two_step();
     let on = visitor.user.totp_enabled_at.is_some();
     let left = if on {
         crate::service::auth::factors::backup_codes_left(ctx.db()?, &visitor.user)?
@@ -270,7 +270,7 @@ fn two_step_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
 }
 
 fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result<Markup, PortalError> {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let sessions = sessions::list_sessions(ctx.db()?, &visitor.user.id, ctx.now())?;
     Ok(html! {
         (section_card("sessions", strings.sessions_section, html! {}, html! {}, html! {
@@ -324,7 +324,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
 }
 
 fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
-    let strings = ctx.strings;
+    let strings = ctx.strings();
     let phrase_label = strings
         .delete_confirmation_label
         .replace("{phrase}", strings.delete_phrase);

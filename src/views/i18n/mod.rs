@@ -369,11 +369,6 @@ const LANGUAGE_CODES: [&str; 6] = ["en", "fr", "de", "es", "pt-BR", "ja"];
 
 static PACKED: [Packed<Strings>; 5] = packed_members!("strings");
 
-/// The pages' text in a language of [`LANGUAGE_CODES`] (English for any other code).
-fn strings_for(code: &str) -> &'static Strings {
-    packed::pick(code, &ENGLISH, &PACKED)
-}
-
 /// The supported language for a BCP 47 tag: by the whole tag (`pt-BR`), else by its primary
 /// subtag (`fr-CA` is French, `pt-PT` the Portuguese we have).
 fn language_for_tag(tag: &str) -> Option<&'static str> {
@@ -394,9 +389,9 @@ fn language_for_tag(tag: &str) -> Option<&'static str> {
 }
 
 impl Strings {
-    /// Picks the best language from `Accept-Language` (RFC 9110: weights, then order); English
-    /// when nothing matches. Only the primary subtag counts (`fr-CA` is French).
-    pub fn negotiate(accept_language: Option<&str>) -> &'static Strings {
+    /// Picks the best language's code from `Accept-Language` (RFC 9110: weights, then order);
+    /// English when nothing matches. Only the primary subtag counts (`fr-CA` is French).
+    pub fn negotiate(accept_language: Option<&str>) -> &'static str {
         let mut best: Option<(&'static str, u16)> = None;
         for entry in accept_language.unwrap_or_default().split(',').take(32) {
             let mut parts = entry.split(';');
@@ -412,19 +407,29 @@ impl Strings {
                 best = Some((code, weight));
             }
         }
-        best.map_or(&ENGLISH, |(code, _)| strings_for(code))
+        best.map_or(ENGLISH.lang, |(code, _)| code)
     }
 
-    /// The first supported language in an OIDC `ui_locales` value (space-separated tags, most
+    /// The code of the first supported language in an OIDC `ui_locales` value (space-separated tags, most
     /// preferred first); `None` when none is supported. Bounded like `Accept-Language`.
-    pub fn from_ui_locales(ui_locales: &str) -> Option<&'static Strings> {
-        let code = ui_locales.split([' ', '+', ',']).take(32).find_map(language_for_tag)?;
-        Some(strings_for(code))
+    pub fn from_ui_locales(ui_locales: &str) -> Option<&'static str> {
+        ui_locales.split([' ', '+', ',']).take(32).find_map(language_for_tag)
     }
 
-    /// The language whose code is exactly `code` (as stored in the language cookie).
-    pub fn by_code(code: &str) -> Option<&'static Strings> {
-        LANGUAGE_CODES.contains(&code).then(|| strings_for(code))
+    /// `code` when it names a language exactly (as stored in the language cookie).
+    pub fn by_code(code: &str) -> Option<&'static str> {
+        LANGUAGE_CODES.iter().find(|known| **known == code).copied()
+    }
+
+    /// The pages' text in a language of [`LANGUAGE_CODES`] (English for any other code). Other
+    /// languages than English are inflated on first use, so a request picks its language code
+    /// first and asks for the text only when it draws something.
+    pub fn of(code: &str) -> &'static Strings {
+        #[cfg(test)]
+        if code != ENGLISH.lang {
+            crate::security::cost::count("translated page text", 1);
+        }
+        packed::pick(code, &ENGLISH, &PACKED)
     }
 
     /// A Unix time as this language writes a date and time (always UTC, said so).
@@ -467,28 +472,28 @@ mod tests {
 
     #[test]
     fn negotiates_by_weight_then_order() {
-        assert_eq!(Strings::negotiate(None).lang, "en");
-        assert_eq!(Strings::negotiate(Some("fr-CA,fr;q=0.9,en;q=0.8")).lang, "fr");
-        assert_eq!(Strings::negotiate(Some("en-US,en;q=0.9,fr;q=0.8")).lang, "en");
-        assert_eq!(Strings::negotiate(Some("de,fr;q=0.5")).lang, "de");
-        assert_eq!(Strings::negotiate(Some("nl, ja")).lang, "ja");
-        assert_eq!(Strings::negotiate(Some("pt-PT, es;q=0.9")).lang, "pt-BR");
-        assert_eq!(Strings::negotiate(Some("pt-br")).lang, "pt-BR");
-        assert_eq!(Strings::negotiate(Some("es-419")).lang, "es");
-        assert_eq!(Strings::negotiate(Some("nl, zh")).lang, "en");
-        assert_eq!(Strings::negotiate(Some("fr;q=0, en;q=0.1")).lang, "en");
-        assert_eq!(Strings::negotiate(Some("FR")).lang, "fr");
-        assert_eq!(Strings::negotiate(Some("fr;q=abc")).lang, "en");
+        assert_eq!(Strings::negotiate(None), "en");
+        assert_eq!(Strings::negotiate(Some("fr-CA,fr;q=0.9,en;q=0.8")), "fr");
+        assert_eq!(Strings::negotiate(Some("en-US,en;q=0.9,fr;q=0.8")), "en");
+        assert_eq!(Strings::negotiate(Some("de,fr;q=0.5")), "de");
+        assert_eq!(Strings::negotiate(Some("nl, ja")), "ja");
+        assert_eq!(Strings::negotiate(Some("pt-PT, es;q=0.9")), "pt-BR");
+        assert_eq!(Strings::negotiate(Some("pt-br")), "pt-BR");
+        assert_eq!(Strings::negotiate(Some("es-419")), "es");
+        assert_eq!(Strings::negotiate(Some("nl, zh")), "en");
+        assert_eq!(Strings::negotiate(Some("fr;q=0, en;q=0.1")), "en");
+        assert_eq!(Strings::negotiate(Some("FR")), "fr");
+        assert_eq!(Strings::negotiate(Some("fr;q=abc")), "en");
         // Parameter names are case-insensitive (RFC 9110 §5.6.6), and spaces may surround `;`.
-        assert_eq!(Strings::negotiate(Some("fr;Q=0, de ; q = 0.5")).lang, "de");
-        assert_eq!(Strings::negotiate(Some(";;;,,,q=")).lang, "en");
+        assert_eq!(Strings::negotiate(Some("fr;Q=0, de ; q = 0.5")), "de");
+        assert_eq!(Strings::negotiate(Some(";;;,,,q=")), "en");
     }
 
     #[test]
     fn ui_locales_takes_the_first_supported_tag() {
-        assert_eq!(Strings::from_ui_locales("ja").map(|s| s.lang), Some("ja"));
-        assert_eq!(Strings::from_ui_locales("nl pt-BR de").map(|s| s.lang), Some("pt-BR"));
-        assert_eq!(Strings::from_ui_locales("de-AT").map(|s| s.lang), Some("de"));
+        assert_eq!(Strings::from_ui_locales("ja"), Some("ja"));
+        assert_eq!(Strings::from_ui_locales("nl pt-BR de"), Some("pt-BR"));
+        assert_eq!(Strings::from_ui_locales("de-AT"), Some("de"));
         assert!(Strings::from_ui_locales("nl zh").is_none());
         assert!(Strings::from_ui_locales("").is_none());
         assert!(Strings::from_ui_locales("   ").is_none());
@@ -496,7 +501,7 @@ mod tests {
 
     #[test]
     fn a_language_cookie_must_name_a_language_exactly() {
-        assert_eq!(Strings::by_code("pt-BR").map(|s| s.lang), Some("pt-BR"));
+        assert_eq!(Strings::by_code("pt-BR"), Some("pt-BR"));
         assert!(Strings::by_code("pt").is_none());
         assert!(Strings::by_code("<script>").is_none());
     }
