@@ -91,13 +91,65 @@ pub fn inflate(gzip: &[u8]) -> Option<Vec<u8>> {
         buffer: 0,
         count: 0,
     };
-    // The trailer's length sizes the output once (bounded: it is only a hint until checked).
-    let expected = u32::from_le_bytes(*rest.last_chunk::<4>()?);
-    let mut output = Vec::with_capacity((expected as usize).min(1 << 24));
+    // The trailer's length sizes the output once; a stream that writes more or less than it
+    // says is refused. (The bound keeps a corrupt trailer from asking for gigabytes.)
+    let expected = u32::from_le_bytes(*rest.last_chunk::<4>()?) as usize;
+    if expected > MAX_OUTPUT {
+        return None;
+    }
+    let mut output = Output {
+        bytes: vec![0; expected],
+        written: 0,
+    };
     inflate_stream(&mut bits, &mut output)?;
     let trailer = rest.get(bits.position()..)?;
     let size = u32::from_le_bytes(*trailer.get(4..)?.first_chunk::<4>()?);
-    (size == output.len() as u32).then_some(output)
+    (size as usize == output.written && output.written == expected).then_some(output.bytes)
+}
+
+/// The largest member inflated: the embedded documents are tens of kilobytes.
+const MAX_OUTPUT: usize = 1 << 24;
+
+/// The inflated bytes, sized from the trailer, and how many the stream has written so far.
+struct Output {
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+impl Output {
+    #[inline(always)]
+    fn push(&mut self, byte: u8) -> Option<()> {
+        *self.bytes.get_mut(self.written)? = byte;
+        self.written += 1;
+        Some(())
+    }
+
+    fn extend_from_slice(&mut self, source: &[u8]) -> Option<()> {
+        let end = self.written.checked_add(source.len())?;
+        self.bytes.get_mut(self.written..end)?.copy_from_slice(source);
+        self.written = end;
+        Some(())
+    }
+
+    /// Copies `length` bytes from `distance` back (RFC 1951 §3.2.3): they may overlap what they
+    /// write, repeating the last `distance` bytes.
+    #[inline(always)]
+    fn copy_back(&mut self, distance: usize, length: usize) -> Option<()> {
+        let start = self.written.checked_sub(distance)?;
+        let end = self.written + length;
+        if end > self.bytes.len() {
+            return None;
+        }
+        if distance >= length {
+            self.bytes.copy_within(start..start + length, self.written);
+        } else {
+            for index in start..start + length {
+                self.bytes[index + distance] = self.bytes[index];
+            }
+        }
+        self.written = end;
+        Some(())
+    }
 }
 
 /// Reads a deflate stream's bits, least significant first, a few bytes ahead into `buffer`.
@@ -130,6 +182,7 @@ impl Bits<'_> {
     }
 
     /// The next `wanted` bits (at most 16) as a number.
+    #[inline(always)]
     fn take(&mut self, wanted: u32) -> Option<u32> {
         self.refill();
         if self.count < wanted {
@@ -168,7 +221,7 @@ struct Huffman {
     counts: [u16; 16],
     symbols: Vec<u16>,
     /// `symbol << 4 | length` for the code that starts these bits, 0 for a longer code.
-    fast: Vec<u16>,
+    fast: [u16; 1 << FAST_BITS],
 }
 
 impl Huffman {
@@ -201,7 +254,7 @@ impl Huffman {
         }
         // Canonical codes of one length are consecutive numbers; the stream holds each one most
         // significant bit first, so the table is indexed by the code's bits reversed.
-        let mut fast = vec![0u16; 1 << FAST_BITS];
+        let mut fast = [0u16; 1 << FAST_BITS];
         let (mut code, mut index) = (0u32, 0usize);
         for length in 1..=FAST_BITS {
             for _ in 0..counts[length as usize] {
@@ -218,6 +271,7 @@ impl Huffman {
         Some(Self { counts, symbols, fast })
     }
 
+    #[inline(always)]
     fn decode(&self, bits: &mut Bits<'_>) -> Option<u16> {
         bits.refill();
         let entry = self.fast[(bits.buffer & ((1 << FAST_BITS) - 1)) as usize];
@@ -266,7 +320,7 @@ const DISTANCE_EXTRA: [u8; 30] = [
 /// The order in which a dynamic block lists the code lengths of its code-length code.
 const CODE_LENGTH_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-fn inflate_stream(bits: &mut Bits<'_>, output: &mut Vec<u8>) -> Option<()> {
+fn inflate_stream(bits: &mut Bits<'_>, output: &mut Output) -> Option<()> {
     loop {
         let last = bits.take(1)? == 1;
         match bits.take(2)? {
@@ -277,7 +331,7 @@ fn inflate_stream(bits: &mut Bits<'_>, output: &mut Vec<u8>) -> Option<()> {
                 if length != !u16::from_le_bytes([header[2], header[3]]) {
                     return None;
                 }
-                output.extend_from_slice(bits.bytes(usize::from(length))?);
+                output.extend_from_slice(bits.bytes(usize::from(length))?)?;
             }
             1 => {
                 let mut lengths = [8u8; 288 + 30];
@@ -331,11 +385,11 @@ fn dynamic_codes(bits: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
     Some((Huffman::new(literal_lengths)?, Huffman::new(distance_lengths)?))
 }
 
-fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, output: &mut Vec<u8>) -> Option<()> {
+fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, output: &mut Output) -> Option<()> {
     loop {
         let symbol = usize::from(literals.decode(bits)?);
         if symbol < 256 {
-            output.push(symbol as u8);
+            output.push(symbol as u8)?;
             continue;
         }
         if symbol == 256 {
@@ -345,15 +399,7 @@ fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, o
         let length = usize::from(*LENGTH_BASE.get(code)?) + bits.take(u32::from(LENGTH_EXTRA[code]))? as usize;
         let code = usize::from(distances.decode(bits)?);
         let distance = usize::from(*DISTANCE_BASE.get(code)?) + bits.take(u32::from(DISTANCE_EXTRA[code]))? as usize;
-        let start = output.len().checked_sub(distance)?;
-        if distance >= length {
-            output.extend_from_within(start..start + length);
-        } else {
-            // The copy overlaps what it writes: a run that repeats its last `distance` bytes.
-            for index in start..start + length {
-                output.push(output[index]);
-            }
-        }
+        output.copy_back(distance, length)?;
     }
 }
 
