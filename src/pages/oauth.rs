@@ -33,17 +33,18 @@ fn redirect_uri(ctx: &Ctx<'_>) -> Result<String, PortalError> {
 /// the page's redirect parameters; nothing when none is listed.
 pub fn buttons(ctx: &Ctx<'_>) -> Markup {
     let listed = ctx.settings.oauth_providers();
+    if listed.is_empty() {
+        return html! {};
+    }
     let strings = ctx.strings().oauth();
     let base = link_keeping_redirect(ctx, "/sign-in/oauth");
     let separator = if base.contains('?') { '&' } else { '?' };
     html! {
-        @if !listed.is_empty() {
-            p.divider { span { (strings.or) } }
-            div.providers {
-                @for provider in listed {
-                    a.button.secondary.provider href=(format!("{base}{separator}provider={}", provider.kind.id())) {
-                        (strings.continue_with.replace("{provider}", provider.name()))
-                    }
+        p.divider { span { (strings.or) } }
+        div.providers {
+            @for provider in listed {
+                a.button.secondary.provider href=(format!("{base}{separator}provider={}", provider.kind.id())) {
+                    (strings.continue_with.replace("{provider}", provider.name()))
                 }
             }
         }

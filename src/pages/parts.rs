@@ -391,7 +391,7 @@ pub fn error_summary(ctx: &Ctx<'_>, problem: Option<&FormProblem>, id_of: impl F
     let way_out = (problem.message == Msg::LockedOut).then(|| {
         (
             super::redirects::link_keeping_redirect(ctx, "/forgot-password"),
-            ctx.strings().mail().forgot_link,
+            ctx.strings().forgot_password_link,
         )
     });
     views::error_summary(

@@ -123,11 +123,11 @@ pub fn sign_in(ctx: &Ctx<'_>, form: &Params, location: &str) -> PageResult {
 /// What the script needs to run a `get` ceremony and say what went wrong, in the page's
 /// language: the fields it fills, a live region for errors, and the button.
 pub fn get_form_parts(ctx: &Ctx<'_>, button: &str) -> Markup {
-    let strings = ctx.strings().passkey();
+    let strings = ctx.strings();
     html! {
         (views::hidden("passkey_flow", ""))
         (views::hidden("passkey_credential", ""))
         p.error role="alert" data-passkey-error hidden {}
-        button.secondary type="submit" data-cancelled=(strings.cancelled) data-failed=(strings.failed) { (button) }
+        button.secondary type="submit" data-cancelled=(strings.passkey_cancelled) data-failed=(strings.passkey_failed) { (button) }
     }
 }

@@ -109,7 +109,7 @@ fn render(
         button type="submit" { (strings.sign_in_button) }
         @if ctx.settings.sign_in_with_email_code() {
             button.secondary type="submit" formaction=(link_keeping_redirect(ctx, "/sign-in/code")) formnovalidate {
-                (strings.mail().email_code_button)
+                (strings.email_code_button)
             }
         }
     };
@@ -119,9 +119,9 @@ fn render(
         form.passkey method="post" action=(link_keeping_redirect(ctx, "/sign-in/passkey")) data-passkey="get"
             data-autofill[problem.is_none()] hidden novalidate {
             (ctx.form_fields(Flow::SignIn, target)?)
-            (passkeys::get_form_parts(ctx, strings.passkey().sign_in_button))
+            (passkeys::get_form_parts(ctx, strings.passkey_sign_in_button))
         }
-        p.alternate { a href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.mail().forgot_link) } }
+        p.alternate { a href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.forgot_password_link) } }
         (alternate_link(ctx, strings.no_account, strings.sign_up_link, "/sign-up"))
     };
     card.render(ctx, fields, after)

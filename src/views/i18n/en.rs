@@ -20,6 +20,11 @@ pub const ENGLISH: Strings = Strings {
     sign_up_button: "Create account",
     have_account: "Already have an account?",
     sign_in_link: "Sign in",
+    forgot_password_link: "Forgot password?",
+    email_code_button: "Email me a sign-in code",
+    passkey_sign_in_button: "Sign in with a passkey",
+    passkey_cancelled: "The passkey request was cancelled or timed out. Try again, or sign in another way.",
+    passkey_failed: "Your browser could not use a passkey here. Try again, or sign in another way.",
 
     identifier_label: "Email address or username",
     email_label: "Email address",

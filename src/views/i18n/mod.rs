@@ -46,6 +46,12 @@ text_table! {
         pub sign_up_button: &'static str,
         pub have_account: &'static str,
         pub sign_in_link: &'static str,
+        pub forgot_password_link: &'static str,
+        pub email_code_button: &'static str,
+        pub passkey_sign_in_button: &'static str,
+        /// The passkey sign-in form's messages, shown by its script.
+        pub passkey_cancelled: &'static str,
+        pub passkey_failed: &'static str,
 
         pub identifier_label: &'static str,
         pub email_label: &'static str,
@@ -350,7 +356,7 @@ impl Strings {
             Msg::CodeWrong => self.mail().code_wrong,
             Msg::InvitationNeedsVerified => self.mail().invitation_needs_verified,
             Msg::TooManyEmails => self.mail().too_many_emails,
-            Msg::PasskeyCancelled => self.passkey().cancelled,
+            Msg::PasskeyCancelled => self.passkey_cancelled,
             Msg::PasskeyUnknown => self.passkey().unknown,
             Msg::PasskeyRejected => self.passkey().rejected,
             Msg::PasskeyExpired => self.passkey().expired,

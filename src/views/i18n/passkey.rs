@@ -8,9 +8,6 @@ text_table! {
     #[derive(Debug)]
     pub struct PasskeyStrings {
         // Signing in.
-        pub sign_in_button: &'static str,
-        pub cancelled: &'static str,
-        pub failed: &'static str,
         pub unknown: &'static str,
         pub rejected: &'static str,
         pub expired: &'static str,
@@ -58,9 +55,6 @@ text_table! {
 }
 
 pub const ENGLISH: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "Sign in with a passkey",
-    cancelled: "The passkey request was cancelled or timed out. Try again, or sign in another way.",
-    failed: "Your browser could not use a passkey here. Try again, or sign in another way.",
     unknown: "That passkey is not registered for an account here (it may have been removed). Sign in another way.",
     rejected: "That passkey could not be verified. Try again, or sign in another way.",
     expired: "The passkey request expired. Try again.",
@@ -100,9 +94,6 @@ pub const ENGLISH: PasskeyStrings = PasskeyStrings {
 
 #[cfg(test)]
 pub const FRENCH: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "Se connecter avec une clé d'accès",
-    cancelled: "La demande de clé d'accès a été annulée ou a expiré. Réessayez ou connectez-vous autrement.",
-    failed: "Votre navigateur n'a pas pu utiliser de clé d'accès ici. Réessayez ou connectez-vous autrement.",
     unknown: "Cette clé d'accès n'est associée à aucun compte ici (elle a peut-être été supprimée). Connectez-vous autrement.",
     rejected: "Cette clé d'accès n'a pas pu être vérifiée. Réessayez ou connectez-vous autrement.",
     expired: "La demande de clé d'accès a expiré. Réessayez.",
@@ -142,9 +133,6 @@ pub const FRENCH: PasskeyStrings = PasskeyStrings {
 
 #[cfg(test)]
 pub const GERMAN: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "Mit einem Passkey anmelden",
-    cancelled: "Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen. Versuchen Sie es erneut oder melden Sie sich anders an.",
-    failed: "Ihr Browser konnte hier keinen Passkey verwenden. Versuchen Sie es erneut oder melden Sie sich anders an.",
     unknown: "Dieser Passkey gehört hier zu keinem Konto (vielleicht wurde er entfernt). Melden Sie sich anders an.",
     rejected: "Dieser Passkey konnte nicht bestätigt werden. Versuchen Sie es erneut oder melden Sie sich anders an.",
     expired: "Die Passkey-Anfrage ist abgelaufen. Versuchen Sie es erneut.",
@@ -184,9 +172,6 @@ pub const GERMAN: PasskeyStrings = PasskeyStrings {
 
 #[cfg(test)]
 pub const SPANISH: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "Iniciar sesión con una llave de acceso",
-    cancelled: "La solicitud de llave de acceso se canceló o caducó. Inténtalo de nuevo o inicia sesión de otra forma.",
-    failed: "Tu navegador no pudo usar una llave de acceso aquí. Inténtalo de nuevo o inicia sesión de otra forma.",
     unknown: "Esa llave de acceso no está registrada en ninguna cuenta de aquí (quizá se eliminó). Inicia sesión de otra forma.",
     rejected: "No se pudo verificar esa llave de acceso. Inténtalo de nuevo o inicia sesión de otra forma.",
     expired: "La solicitud de llave de acceso caducó. Inténtalo de nuevo.",
@@ -226,9 +211,6 @@ pub const SPANISH: PasskeyStrings = PasskeyStrings {
 
 #[cfg(test)]
 pub const PORTUGUESE_BRAZIL: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "Entrar com uma chave de acesso",
-    cancelled: "A solicitação de chave de acesso foi cancelada ou expirou. Tente de novo ou entre de outra forma.",
-    failed: "Seu navegador não conseguiu usar uma chave de acesso aqui. Tente de novo ou entre de outra forma.",
     unknown: "Essa chave de acesso não está registrada em nenhuma conta aqui (talvez tenha sido removida). Entre de outra forma.",
     rejected: "Não foi possível verificar essa chave de acesso. Tente de novo ou entre de outra forma.",
     expired: "A solicitação de chave de acesso expirou. Tente de novo.",
@@ -268,9 +250,6 @@ pub const PORTUGUESE_BRAZIL: PasskeyStrings = PasskeyStrings {
 
 #[cfg(test)]
 pub const JAPANESE: PasskeyStrings = PasskeyStrings {
-    sign_in_button: "パスキーでサインイン",
-    cancelled: "パスキーのリクエストがキャンセルされたか、時間切れになりました。もう一度試すか、別の方法でサインインしてください。",
-    failed: "ブラウザーがここでパスキーを使用できませんでした。もう一度試すか、別の方法でサインインしてください。",
     unknown: "このパスキーはここのどのアカウントにも登録されていません（削除された可能性があります）。別の方法でサインインしてください。",
     rejected: "このパスキーを確認できませんでした。もう一度試すか、別の方法でサインインしてください。",
     expired: "パスキーのリクエストの有効期限が切れました。もう一度お試しください。",
