@@ -218,20 +218,20 @@ impl Notice {
 
     pub fn text(self, strings: &Strings) -> &'static str {
         match self {
-            Self::ProfileUpdated => strings.notice_profile_updated,
-            Self::EmailUpdated => strings.notice_email_updated,
-            Self::PhoneUpdated => strings.notice_phone_updated,
-            Self::PhoneRemoved => strings.notice_phone_removed,
-            Self::PasswordUpdated => strings.notice_password_updated,
-            Self::SessionRevoked => strings.notice_session_revoked,
-            Self::OtherSessionsRevoked => strings.notice_other_sessions_revoked,
-            Self::InvitationDeclined => strings.notice_invitation_declined,
-            Self::OrgUpdated => strings.notice_org_updated,
-            Self::RoleChanged => strings.notice_role_changed,
-            Self::MemberRemoved => strings.notice_member_removed,
-            Self::InvitationRevoked => strings.notice_invitation_revoked,
-            Self::InvitationAccepted => strings.notice_invitation_accepted,
-            Self::Switched => strings.notice_switched,
+            Self::ProfileUpdated => strings.account().notice_profile_updated,
+            Self::EmailUpdated => strings.account().notice_email_updated,
+            Self::PhoneUpdated => strings.account().notice_phone_updated,
+            Self::PhoneRemoved => strings.account().notice_phone_removed,
+            Self::PasswordUpdated => strings.account().notice_password_updated,
+            Self::SessionRevoked => strings.account().notice_session_revoked,
+            Self::OtherSessionsRevoked => strings.account().notice_other_sessions_revoked,
+            Self::InvitationDeclined => strings.account().notice_invitation_declined,
+            Self::OrgUpdated => strings.account().notice_org_updated,
+            Self::RoleChanged => strings.account().notice_role_changed,
+            Self::MemberRemoved => strings.account().notice_member_removed,
+            Self::InvitationRevoked => strings.account().notice_invitation_revoked,
+            Self::InvitationAccepted => strings.account().notice_invitation_accepted,
+            Self::Switched => strings.account().notice_switched,
             Self::SignedOut => strings.notice_signed_out,
             Self::AccountDeleted => strings.notice_account_deleted,
             Self::LeftOrganization => strings.notice_left_organization,
@@ -318,9 +318,9 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> Co
         (_, FieldError::UsernameTaken) => strings.username_taken,
         (_, FieldError::EmailTaken) => strings.email_taken,
         (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
-        (_, FieldError::SlugTaken) => strings.slug_taken,
-        (_, FieldError::AlreadyMember) => strings.already_member,
-        (_, FieldError::LastAdminOfOrganization) => strings.last_admin_of_organization,
+        (_, FieldError::SlugTaken) => strings.account().slug_taken,
+        (_, FieldError::AlreadyMember) => strings.account().already_member,
+        (_, FieldError::LastAdminOfOrganization) => strings.account().last_admin_of_organization,
         (_, FieldError::WrongPassword) => strings.wrong_current_password,
         (_, FieldError::SignUpRefused) => strings.sign_up_refused,
         (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
@@ -331,8 +331,8 @@ pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> Co
         ("email_address", _) => strings.invalid_email,
         ("username", _) => strings.invalid_username,
         ("phone_number", _) => strings.invalid_phone,
-        ("slug", _) => strings.invalid_slug,
-        ("role", _) => strings.invalid_role,
+        ("slug", _) => strings.account().invalid_slug,
+        ("role", _) => strings.account().invalid_role,
         _ => strings.invalid_name,
     };
     text.into()
@@ -356,15 +356,15 @@ fn field_label(strings: &Strings, name: &str) -> &'static str {
         "identifier" => strings.identifier_label,
         "email_address" => strings.email_label,
         "password" => strings.password_label,
-        "new_password" => strings.new_password_label,
-        "current_password" => strings.current_password_label,
+        "new_password" => strings.account().new_password_label,
+        "current_password" => strings.account().current_password_label,
         "first_name" => strings.first_name_label,
         "last_name" => strings.last_name_label,
         "username" => strings.username_label,
         "phone_number" => strings.phone_label,
-        "name" => strings.org_name_label,
-        "slug" => strings.org_slug_label,
-        "role" => strings.role_label,
+        "name" => strings.account().org_name_label,
+        "slug" => strings.account().org_slug_label,
+        "role" => strings.account().role_label,
         _ => strings.confirmation_label,
     }
 }
@@ -530,10 +530,10 @@ pub fn account_nav(ctx: &Ctx<'_>, current: &str) -> Markup {
     let strings = ctx.strings();
     let links = [
         ("/user", strings.user_title),
-        ("/organization", strings.organizations_section),
+        ("/organization", strings.account().organizations_section),
         ("/sign-out", strings.sign_out_title),
     ];
-    tabs(strings.account_navigation, &links, current)
+    tabs(strings.account().account_navigation, &links, current)
 }
 
 /// A row of links between pages (`label` names the navigation), the `current` one marked.
@@ -549,8 +549,8 @@ pub fn tabs(label: &str, links: &[(&str, &str)], current: &str) -> Markup {
 
 pub fn role_text(strings: &Strings, role: Role) -> &'static str {
     match role {
-        Role::Admin => strings.role_admin,
-        Role::Member => strings.role_member,
+        Role::Admin => strings.account().role_admin,
+        Role::Member => strings.account().role_member,
     }
 }
 
@@ -564,7 +564,7 @@ pub fn membership_list(
     let strings = ctx.strings();
     Ok(html! {
         @if memberships.is_empty() {
-            p.hint { (strings.no_organizations) }
+            p.hint { (strings.account().no_organizations) }
         } @else {
             table.stack {
                 tbody {
@@ -575,7 +575,7 @@ pub fn membership_list(
                             td { (role_text(strings, membership.role)) }
                             td {
                                 @if active == Some(&organization.id) {
-                                    strong { (strings.active_label) }
+                                    strong { (strings.account().active_label) }
                                 } @else {
                                     (switch_form(ctx, &organization.slug, &organization.name)?)
                                 }
@@ -594,7 +594,7 @@ pub fn switch_form(ctx: &Ctx<'_>, slug: &str, name: &str) -> Result<Markup, Port
         form.inline method="post" action="/organization/switch" {
             (ctx.csrf_field()?)
             input type="hidden" name="slug" value=(slug);
-            button.secondary type="submit" { (ctx.strings().switch_button) " " (name) }
+            button.secondary type="submit" { (ctx.strings().account().switch_button) " " (name) }
         }
     })
 }

@@ -153,7 +153,7 @@ fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: 
             Some(
                 Field::new(
                     "step_up_password",
-                    strings.current_password_label,
+                    strings.account().current_password_label,
                     "password",
                     "current-password",
                 )

@@ -302,11 +302,20 @@ pub fn error_summary(message: &str, links: &[(String, String)], way_out: Option<
 pub fn relative_time(strings: &Strings, now: i64, then: i64) -> Markup {
     let elapsed = (now - then).max(0);
     let text = match elapsed {
-        0..60 => strings.time_just_now.to_owned(),
-        60..3_600 => strings.time_minutes_ago.replace("{n}", &(elapsed / 60).to_string()),
-        3_600..86_400 => strings.time_hours_ago.replace("{n}", &(elapsed / 3_600).to_string()),
+        0..60 => strings.account().time_just_now.to_owned(),
+        60..3_600 => strings
+            .account()
+            .time_minutes_ago
+            .replace("{n}", &(elapsed / 60).to_string()),
+        3_600..86_400 => strings
+            .account()
+            .time_hours_ago
+            .replace("{n}", &(elapsed / 3_600).to_string()),
         86_400..172_800 => strings.time_yesterday.to_owned(),
-        _ => strings.time_days_ago.replace("{n}", &(elapsed / 86_400).to_string()),
+        _ => strings
+            .account()
+            .time_days_ago
+            .replace("{n}", &(elapsed / 86_400).to_string()),
     };
     let exact = strings.format_date(then);
     html! { time datetime=(iso_timestamp(then)) title=(exact) { (text) } }

@@ -29,8 +29,8 @@ pub fn create_page(
 ) -> PageResult {
     let strings = ctx.strings();
     let card = FormCard {
-        title: strings.create_org_title,
-        lead: strings.create_org_lead,
+        title: strings.account().create_org_title,
+        lead: strings.account().create_org_lead,
         action: "/create-organization",
         flow: Flow::CreateOrganization,
         target,
@@ -39,13 +39,13 @@ pub fn create_page(
         bot_check: false,
     };
     let fields = html! {
-        (Field::new("name", strings.org_name_label, "text", "organization")
+        (Field::new("name", strings.account().org_name_label, "text", "organization")
             .value(form.text("name")).error(field_error(ctx, problem, "name")).required(true)
             .max_length(OrganizationName::MAX_LEN).render(strings))
-        (Field::new("slug", strings.org_slug_label, "text", "off")
+        (Field::new("slug", strings.account().org_slug_label, "text", "off")
             .value(slug).error(field_error(ctx, problem, "slug")).required(false)
-            .max_length(Slug::MAX_LEN).hint(strings.org_slug_hint).render(strings))
-        button type="submit" { (strings.create_org_button) }
+            .max_length(Slug::MAX_LEN).hint(strings.account().org_slug_hint).render(strings))
+        button type="submit" { (strings.account().create_org_button) }
     };
     card.render(ctx, fields, html! {})
 }
@@ -55,12 +55,12 @@ pub fn chooser(ctx: &Ctx<'_>, memberships: &[Membership]) -> PageResult {
     let strings = ctx.strings();
     let content = html! {
         div.card {
-            h1 { (strings.choose_org_title) }
+            h1 { (strings.account().choose_org_title) }
             (membership_list(ctx, memberships, None)?)
-            p { a href="/create-organization" { (strings.create_org_title) } }
+            p { a href="/create-organization" { (strings.account().create_org_title) } }
         }
     };
-    Ok(Page::new(ctx, strings.choose_org_title).render(content))
+    Ok(Page::new(ctx, strings.account().choose_org_title).render(content))
 }
 
 /// `/organization?switch=<slug>` (an old-style link): asks before switching, since a link any
@@ -70,12 +70,12 @@ pub fn switch_page(ctx: &Ctx<'_>, membership: &Membership) -> PageResult {
     let organization = &membership.organization;
     let content = html! {
         div.card {
-            h1 { (strings.choose_org_title) }
+            h1 { (strings.account().choose_org_title) }
             p.lead { strong { (organization.name) } " " span.mono { (organization.slug) } }
             (switch_form(ctx, &organization.slug, &organization.name)?)
         }
     };
-    Ok(Page::new(ctx, strings.choose_org_title).render(content))
+    Ok(Page::new(ctx, strings.account().choose_org_title).render(content))
 }
 
 /// What every section of the organization's page needs.
@@ -159,21 +159,21 @@ fn general_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>
     let name = sections.value("general", "name", Some(&organization.name));
     let slug = sections.value("general", "slug", Some(&organization.slug));
     html! {
-        (section_card("general", strings.general_section, html! {}, sections.summary("general"), html! {
+        (section_card("general", strings.account().general_section, html! {}, sections.summary("general"), html! {
             @if shown.is_admin {
                 form method="post" action="/organization/general" novalidate {
                     (shown.hidden)
-                    (Field::new("name", strings.org_name_label, "text", "organization")
+                    (Field::new("name", strings.account().org_name_label, "text", "organization")
                         .value(&name).error(sections.error("general", "name")).required(true).max_length(OrganizationName::MAX_LEN)
                         .render(strings))
-                    (Field::new("slug", strings.org_slug_label, "text", "off")
+                    (Field::new("slug", strings.account().org_slug_label, "text", "off")
                         .value(&slug).error(sections.error("general", "slug")).required(true)
                         .max_length(Slug::MAX_LEN).render(strings))
-                    button type="submit" { (strings.save_button) }
+                    button type="submit" { (strings.account().save_button) }
                 }
             } @else {
-                p { strong { (strings.org_name_label) ": " } (organization.name) }
-                p { strong { (strings.org_slug_label) ": " } span.mono { (organization.slug) } }
+                p { strong { (strings.account().org_name_label) ": " } (organization.name) }
+                p { strong { (strings.account().org_slug_label) ": " } span.mono { (organization.slug) } }
             }
         }))
     }
@@ -194,7 +194,7 @@ fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
                     label for="require_two_step" { (strings.org_require_label) }
                 }
                 p.hint id="require_two_step-hint" { (strings.org_require_hint) }
-                button type="submit" { (ctx.strings().save_button) }
+                button type="submit" { (ctx.strings().account().save_button) }
             }
         }))
     }
@@ -203,49 +203,49 @@ fn two_step_section(ctx: &Ctx<'_>, shown: &Shown<'_>) -> Markup {
 fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings();
     html! {
-        (section_card("members", strings.members_section, html! {}, sections.summary("members"), html! {
+        (section_card("members", strings.account().members_section, html! {}, sections.summary("members"), html! {
             table.stack {
                 thead { tr {
-                    th scope="col" { (strings.member_label) }
-                    th scope="col" { (strings.role_label) }
-                    th scope="col" { (strings.joined_label) }
+                    th scope="col" { (strings.account().member_label) }
+                    th scope="col" { (strings.account().role_label) }
+                    th scope="col" { (strings.account().joined_label) }
                 } }
                 tbody {
                     @for member in members {
                         @let email = member.email.as_str();
                         tr {
-                            td data-label=(strings.member_label) {
+                            td data-label=(strings.account().member_label) {
                                 @let full_name = [member.first_name.as_deref(), member.last_name.as_deref()]
                                     .into_iter().flatten().collect::<Vec<_>>().join(" ");
                                 @if !full_name.is_empty() { (full_name) br; }
                                 (views::email(email))
-                                @if member.user_id == shown.visitor.user.id { " " strong { "(" (strings.you_label) ")" } }
+                                @if member.user_id == shown.visitor.user.id { " " strong { "(" (strings.account().you_label) ")" } }
                                 @if shown.is_admin && !member.has_two_step {
                                     br; span.badge { (strings.two_step().org_member_without) }
                                 }
                             }
-                            td data-label=(strings.role_label) {
+                            td data-label=(strings.account().role_label) {
                                 @if shown.is_admin && !(shown.sole_admin && member.user_id == shown.visitor.user.id) {
                                     form.inline method="post" action="/organization/members/role" {
                                         (shown.hidden)
                                         input type="hidden" name="user_id" value=(member.user_id);
                                         label.visually-hidden for=(format!("role-{}", member.user_id)) {
-                                            (strings.role_label) " " (email)
+                                            (strings.account().role_label) " " (email)
                                         }
                                         select id=(format!("role-{}", member.user_id)) name="role" {
-                                            option value="admin" selected[member.role == Role::Admin] { (strings.role_admin) }
-                                            option value="member" selected[member.role == Role::Member] { (strings.role_member) }
+                                            option value="admin" selected[member.role == Role::Admin] { (strings.account().role_admin) }
+                                            option value="member" selected[member.role == Role::Member] { (strings.account().role_member) }
                                         }
                                         " "
                                         button.secondary type="submit" {
-                                            (strings.change_role_button) (views::hidden_context(email))
+                                            (strings.account().change_role_button) (views::hidden_context(email))
                                         }
                                     }
                                 } @else {
                                     (role_text(strings, member.role))
                                 }
                             }
-                            td data-label=(strings.joined_label) {
+                            td data-label=(strings.account().joined_label) {
                                 (views::relative_time(strings, ctx.now(), member.joined_at))
                                 @if shown.is_admin && member.user_id != shown.visitor.user.id {
                                     form.inline method="post" action="/organization/members/remove" {
@@ -253,7 +253,7 @@ fn members_section(ctx: &Ctx<'_>, shown: &Shown<'_>, members: &[Member], section
                                         input type="hidden" name="user_id" value=(member.user_id);
                                         " "
                                         button.secondary type="submit" {
-                                            (strings.remove_member_button) (views::hidden_context(email))
+                                            (strings.account().remove_member_button) (views::hidden_context(email))
                                         }
                                     }
                                 }
@@ -275,7 +275,7 @@ fn invitations_section(
     let strings = ctx.strings();
     let invite_email = sections.value("invitations", "email_address", None);
     html! {
-        (section_card("invitations", strings.invitations_section, html! {},
+        (section_card("invitations", strings.account().invitations_section, html! {},
             sections.summary("invitations"), html! {
             form method="post" action="/organization/invitations" novalidate {
                 (shown.hidden)
@@ -284,17 +284,17 @@ fn invitations_section(
                         .value(&invite_email).error(sections.error("invitations", "email_address")).required(true)
                         .max_length(EmailAddress::MAX_LEN).render(strings))
                     div.field {
-                        label for="invite-role" { (strings.role_label) }
+                        label for="invite-role" { (strings.account().role_label) }
                         select id="invite-role" name="role" {
-                            option value="member" { (strings.role_member) }
-                            option value="admin" { (strings.role_admin) }
+                            option value="member" { (strings.account().role_member) }
+                            option value="admin" { (strings.account().role_admin) }
                         }
                     }
                 }
-                button type="submit" { (strings.invite_button) }
+                button type="submit" { (strings.account().invite_button) }
             }
             @if !invitations.is_empty() {
-                h2.spaced { (strings.pending_invitations) }
+                h2.spaced { (strings.account().pending_invitations) }
                 table.stack {
                     tbody {
                         @for invitation in invitations {
@@ -303,16 +303,16 @@ fn invitations_section(
                                 td { (role_text(strings, invitation.role)) }
                                 td {
                                     @if invitation.expires_at <= ctx.now() {
-                                        (strings.expired_label)
+                                        (strings.account().expired_label)
                                     } @else {
-                                        (strings.expires_label) " " (strings.format_date(invitation.expires_at))
+                                        (strings.account().expires_label) " " (strings.format_date(invitation.expires_at))
                                     }
                                 }
                                 td {
                                     form.inline method="post" action="/organization/invitations/revoke" {
                                         (shown.hidden)
                                         input type="hidden" name="invitation_id" value=(invitation.id);
-                                        button.secondary type="submit" { (strings.revoke_invitation_button) }
+                                        button.secondary type="submit" { (strings.account().revoke_invitation_button) }
                                     }
                                 }
                             }
@@ -327,14 +327,14 @@ fn invitations_section(
 fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings();
     html! {
-        (section_card("leave", strings.leave_section, html! { p.lead { (strings.leave_lead) } },
+        (section_card("leave", strings.account().leave_section, html! { p.lead { (strings.account().leave_lead) } },
             sections.summary("leave"), html! {
             @if shown.sole_admin {
-                p.hint { (strings.last_admin) }
+                p.hint { (strings.account().last_admin) }
             } @else {
                 form method="post" action="/organization/leave" {
                     (shown.leaving)
-                    button.secondary type="submit" { (strings.leave_button) }
+                    button.secondary type="submit" { (strings.account().leave_button) }
                 }
             }
         }))
@@ -344,17 +344,17 @@ fn leave_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) 
 fn delete_section(ctx: &Ctx<'_>, shown: &Shown<'_>, sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings();
     let slug = &shown.membership.organization.slug;
-    let confirmation_label = strings.delete_org_confirmation_label.replace("{slug}", slug);
+    let confirmation_label = strings.account().delete_org_confirmation_label.replace("{slug}", slug);
     let confirmation = sections.value("delete", "confirmation", None);
     html! {
-        (section_card("delete", strings.delete_org_section, html! { p.lead { (strings.delete_org_lead) } },
+        (section_card("delete", strings.account().delete_org_section, html! { p.lead { (strings.account().delete_org_lead) } },
             sections.summary("delete"), html! {
             form method="post" action="/organization/delete" novalidate {
                 (shown.leaving)
                 (Field::new("confirmation", &confirmation_label, "text", "off")
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
                     .max_length(64).render(strings))
-                button.danger type="submit" { (strings.delete_org_button) }
+                button.danger type="submit" { (strings.account().delete_org_button) }
             }
         }))
     }
@@ -370,20 +370,20 @@ pub fn invitation_created(ctx: &Ctx<'_>, created: &organizations::CreatedInvitat
     let lead = strings.invitation_for.replace("{email}", email).replace("{role}", role);
     let content = html! {
         div.card {
-            h1 { (strings.invitations_section) }
+            h1 { (strings.account().invitations_section) }
             p.lead { (lead) }
-            p.hint { (strings.invitation_link_lead) }
+            p.hint { (strings.account().invitation_link_lead) }
             div.field {
-                label for="invitation-link" { (strings.invitations_section) }
+                label for="invitation-link" { (strings.account().invitations_section) }
                 input.mono id="invitation-link" type="text" readonly value=(link.as_str());
                 button.secondary type="button" hidden data-copy="invitation-link" data-copied=(strings.copied) {
                     (strings.copy_link)
                 }
             }
-            p { a.button href="/organization" { (strings.back_to_organization) } }
+            p { a.button href="/organization" { (strings.account().back_to_organization) } }
         }
     };
-    Ok(Page::new(ctx, strings.invitations_section).render(content))
+    Ok(Page::new(ctx, strings.account().invitations_section).render(content))
 }
 
 /// The link of an invitation, on the origin emailed links use (`Ctx::link_origin`): what the
@@ -434,6 +434,7 @@ pub fn invitation_lead(
     let role = role_text(strings, invitation.role);
     let Some(inviter) = organizations::inviter(ctx.db()?, invitation)? else {
         return Ok(strings
+            .account()
             .invitation_lead
             .replace("{org}", &organization.name)
             .replace("{role}", role));
@@ -476,7 +477,7 @@ pub fn invitation_signed_out(
     let sign_in = prefilled("/sign-in");
     let content = html! {
         div.card {
-            h1 { (strings.invitation_title) }
+            h1 { (strings.account().invitation_title) }
             p.lead { (lead) }
             (super::super::parts::error_summary(ctx, problem, |name| format!("field-{name}")))
             @if let Some((proof, false)) = proven {
@@ -499,7 +500,7 @@ pub fn invitation_signed_out(
             }
         }
     };
-    Ok(Page::new(ctx, strings.invitation_title)
+    Ok(Page::new(ctx, strings.account().invitation_title)
         .problem(problem)
         .render(content))
 }
@@ -509,21 +510,21 @@ pub fn invitation_page(ctx: &Ctx<'_>, token: &str, lead: &str) -> PageResult {
     let strings = ctx.strings();
     let content = html! {
         div.card {
-            h1 { (strings.invitation_title) }
+            h1 { (strings.account().invitation_title) }
             p.lead { (lead) }
             div.actions {
                 form.inline method="post" action="/organization/invitation/accept" {
                     (ctx.csrf_field()?)
                     input type="hidden" name="token" value=(token);
-                    button type="submit" { (strings.accept_button) }
+                    button type="submit" { (strings.account().accept_button) }
                 }
                 form.inline method="post" action="/organization/invitation/decline" {
                     (ctx.csrf_field()?)
                     input type="hidden" name="token" value=(token);
-                    button.secondary type="submit" { (strings.decline_button) }
+                    button.secondary type="submit" { (strings.account().decline_button) }
                 }
             }
         }
     };
-    Ok(Page::new(ctx, strings.invitation_title).render(content))
+    Ok(Page::new(ctx, strings.account().invitation_title).render(content))
 }

@@ -65,7 +65,7 @@ fn current_password_field(ctx: &Ctx<'_>, sections: &Sections<'_, '_>, section: &
     }
     Field::new(
         "current_password",
-        strings.current_password_label,
+        strings.account().current_password_label,
         "password",
         "current-password",
     )
@@ -88,9 +88,9 @@ fn organizations_section(ctx: &Ctx<'_>, visitor: &Visitor) -> Result<Markup, Por
         .map(|membership| &membership.organization.id);
     let strings = ctx.strings();
     Ok(html! {
-        (section_card("organizations", strings.organizations_section, html! {}, html! {}, html! {
+        (section_card("organizations", strings.account().organizations_section, html! {}, html! {}, html! {
             (membership_list(ctx, &memberships, active)?)
-            p { a href="/create-organization" { (strings.create_org_title) } }
+            p { a href="/create-organization" { (strings.account().create_org_title) } }
         }))
     })
 }
@@ -104,7 +104,7 @@ fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: 
     let username = sections.value("profile", "username", user.username.as_deref());
     html! {
         @if fields.first_name.is_shown() || fields.last_name.is_shown() || fields.username.is_shown() {
-            (section_card("profile", strings.profile_section, html! { p.lead { (strings.profile_lead) } },
+            (section_card("profile", strings.account().profile_section, html! { p.lead { (strings.account().profile_lead) } },
                 sections.summary("profile"), html! {
                 form method="post" action="/user/profile" novalidate {
                     (hidden)
@@ -128,7 +128,7 @@ fn profile_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: 
                             .required(is_required(fields.username)).max_length(Username::MAX_LEN)
                             .hint(strings.username_hint).render(strings))
                     }
-                    button type="submit" { (strings.save_button) }
+                    button type="submit" { (strings.account().save_button) }
                 }
             }))
         }
@@ -139,14 +139,14 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     let strings = ctx.strings();
     let new_email = sections.value("email", "email_address", None);
     html! {
-        (section_card("email", strings.email_section,
+        (section_card("email", strings.account().email_section,
             html! {
                 p {
                     (views::email(visitor.user.email.as_str())) " "
                     @if visitor.user.email_verified_at.is_some() {
                         span.badge { (strings.mail().verified_badge) }
                     } @else {
-                        span.optional { "(" (strings.email_unverified) ")" }
+                        span.optional { "(" (strings.account().email_unverified) ")" }
                     }
                 }
                 @if visitor.user.email_verified_at.is_none() && ctx.settings.email().can_send() {
@@ -160,11 +160,11 @@ fn email_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
             sections.summary("email"), html! {
             form method="post" action="/user/email" novalidate {
                 (hidden)
-                (Field::new("email_address", strings.new_email_label, "email", "email")
+                (Field::new("email_address", strings.account().new_email_label, "email", "email")
                     .value(&new_email).error(sections.error("email", "email_address")).required(true)
                     .max_length(EmailAddress::MAX_LEN).render(strings))
                 (current_password_field(ctx, sections, "email"))
-                button type="submit" { (strings.change_email_button) }
+                button type="submit" { (strings.account().change_email_button) }
             }
         }))
     }
@@ -176,8 +176,8 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
     let phone = sections.value("phone", "phone_number", stored);
     html! {
         @if ctx.settings.sign_up_fields().phone_number.is_shown() {
-            (section_card("phone", strings.phone_section,
-                html! { @if stored.is_none() { p.hint { (strings.phone_none) } } },
+            (section_card("phone", strings.account().phone_section,
+                html! { @if stored.is_none() { p.hint { (strings.account().phone_none) } } },
                 sections.summary("phone"), html! {
                 form method="post" action="/user/phone" novalidate {
                     (hidden)
@@ -185,9 +185,9 @@ fn phone_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections: &S
                         .value(&phone).error(sections.error("phone", "phone_number")).required(false)
                         .max_length(PhoneNumber::MAX_LEN).hint(strings.phone_hint).render(strings))
                     div.actions {
-                        button type="submit" { (strings.save_phone_button) }
+                        button type="submit" { (strings.account().save_phone_button) }
                         @if stored.is_some() {
-                            button.secondary type="submit" name="remove" value="1" { (strings.remove_phone_button) }
+                            button.secondary type="submit" name="remove" value="1" { (strings.account().remove_phone_button) }
                         }
                     }
                 }
@@ -203,22 +203,22 @@ fn password_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup, sections:
     let passkey = strings.passkey();
     let has_password = visitor.user.has_password();
     let lead = if has_password {
-        strings.password_lead
+        strings.account().password_lead
     } else {
         passkey.no_password_lead
     };
     let button = if has_password {
-        strings.change_password_button
+        strings.account().change_password_button
     } else {
         passkey.set_password_button
     };
     html! {
-        (section_card("password", strings.password_section, html! { p.lead { (lead) } },
+        (section_card("password", strings.account().password_section, html! { p.lead { (lead) } },
             sections.summary("password"), html! {
             form method="post" action="/user/password" novalidate {
                 (hidden)
                 (current_password_field(ctx, sections, "password"))
-                (Field::new("new_password", strings.new_password_label, "password", "new-password")
+                (Field::new("new_password", strings.account().new_password_label, "password", "new-password")
                     .error(sections.error("password", "new_password")).required(true).max_length(MAX_PASSWORD_CHARS)
                     .hint(crate::pages::parts::password_hint(strings, ctx.settings.password_min_length_if_read()))
                     .render(strings))
@@ -273,27 +273,27 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
     let strings = ctx.strings();
     let sessions = sessions::list_sessions(ctx.db()?, &visitor.user.id, ctx.now())?;
     Ok(html! {
-        (section_card("sessions", strings.sessions_section, html! {}, html! {}, html! {
+        (section_card("sessions", strings.account().sessions_section, html! {}, html! {}, html! {
             table.stack {
                 thead { tr {
-                    th scope="col" { (strings.session_device) }
-                    th scope="col" { (strings.session_created) }
-                    th scope="col" { (strings.session_last_active) }
-                    th scope="col" { (strings.session_client) }
-                    th scope="col" { span.visually-hidden { (strings.revoke_button) } }
+                    th scope="col" { (strings.account().session_device) }
+                    th scope="col" { (strings.account().session_created) }
+                    th scope="col" { (strings.account().session_last_active) }
+                    th scope="col" { (strings.account().session_client) }
+                    th scope="col" { span.visually-hidden { (strings.account().revoke_button) } }
                 } }
                 tbody {
                     @for session in &sessions {
                         @let device = session.user_agent.as_deref().and_then(views::device)
-                            .unwrap_or_else(|| strings.unknown_device.to_owned());
+                            .unwrap_or_else(|| strings.account().unknown_device.to_owned());
                         tr {
-                            td data-label=(strings.session_device) {
+                            td data-label=(strings.account().session_device) {
                                 (device)
-                                @if session.id == visitor.session.id { " " strong { "(" (strings.this_device) ")" } }
+                                @if session.id == visitor.session.id { " " strong { "(" (strings.account().this_device) ")" } }
                             }
-                            td data-label=(strings.session_created) { (views::relative_time(strings, ctx.now(), session.created_at)) }
-                            td data-label=(strings.session_last_active) { (views::relative_time(strings, ctx.now(), session.last_active_at)) }
-                            td.mono data-label=(strings.session_client) {
+                            td data-label=(strings.account().session_created) { (views::relative_time(strings, ctx.now(), session.created_at)) }
+                            td data-label=(strings.account().session_last_active) { (views::relative_time(strings, ctx.now(), session.last_active_at)) }
+                            td.mono data-label=(strings.account().session_client) {
                                 (session.client_addr.as_deref().map(views::address_without_port).unwrap_or_default())
                             }
                             td {
@@ -301,8 +301,8 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
                                     (hidden)
                                     input type="hidden" name="session_id" value=(session.id);
                                     button.secondary type="submit" {
-                                        (strings.revoke_button)
-                                        (views::hidden_context(&strings.revoke_session_context.replace(
+                                        (strings.account().revoke_button)
+                                        (views::hidden_context(&strings.account().revoke_session_context.replace(
                                             "{what}",
                                             &format!("{device}, {}", strings.format_date(session.created_at)),
                                         )))
@@ -316,7 +316,7 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
             @if sessions.len() > 1 {
                 form method="post" action="/user/sessions/revoke-others" {
                     (hidden)
-                    button.secondary type="submit" { (strings.revoke_others_button) }
+                    button.secondary type="submit" { (strings.account().revoke_others_button) }
                 }
             }
         }))
@@ -326,11 +326,12 @@ fn sessions_section(ctx: &Ctx<'_>, visitor: &Visitor, hidden: &Markup) -> Result
 fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -> Markup {
     let strings = ctx.strings();
     let phrase_label = strings
+        .account()
         .delete_confirmation_label
         .replace("{phrase}", strings.delete_phrase);
     let confirmation = sections.value("delete", "confirmation", None);
     html! {
-        (section_card("delete", strings.delete_section, html! { p.lead { (strings.delete_lead) } },
+        (section_card("delete", strings.account().delete_section, html! { p.lead { (strings.account().delete_lead) } },
             sections.summary("delete"), html! {
             form method="post" action="/user/delete" novalidate {
                 (hidden)
@@ -338,7 +339,7 @@ fn delete_section(ctx: &Ctx<'_>, hidden: &Markup, sections: &Sections<'_, '_>) -
                     .value(&confirmation).error(sections.error("delete", "confirmation")).required(true)
                     .max_length(64).render(strings))
                 (current_password_field(ctx, sections, "delete"))
-                button.danger type="submit" { (strings.delete_button) }
+                button.danger type="submit" { (strings.account().delete_button) }
             }
         }))
     }

@@ -3,6 +3,7 @@
 //! fields, the same order) and one more language in [`packed`]; the compiler makes sure it has
 //! every message, and the `.wasm` carries it compressed (see [`packed`]).
 
+pub mod account;
 pub mod admin;
 #[cfg(test)]
 mod de;
@@ -142,107 +143,6 @@ text_table! {
         pub join_title: &'static str,
         pub join_button: &'static str,
         pub sign_in_to_accept: &'static str,
-        pub profile_section: &'static str,
-        pub profile_lead: &'static str,
-        pub save_button: &'static str,
-        pub email_section: &'static str,
-        pub email_unverified: &'static str,
-        pub new_email_label: &'static str,
-        pub current_password_label: &'static str,
-        pub change_email_button: &'static str,
-        pub phone_section: &'static str,
-        pub phone_none: &'static str,
-        pub save_phone_button: &'static str,
-        pub remove_phone_button: &'static str,
-        pub password_section: &'static str,
-        pub password_lead: &'static str,
-        pub new_password_label: &'static str,
-        pub change_password_button: &'static str,
-        pub sessions_section: &'static str,
-        pub session_created: &'static str,
-        pub session_last_active: &'static str,
-        pub session_client: &'static str,
-        pub session_device: &'static str,
-        pub this_device: &'static str,
-        pub revoke_button: &'static str,
-        pub revoke_others_button: &'static str,
-        pub delete_section: &'static str,
-        pub delete_lead: &'static str,
-        pub delete_confirmation_label: &'static str,
-        pub delete_button: &'static str,
-        pub notice_profile_updated: &'static str,
-        pub notice_email_updated: &'static str,
-        pub notice_phone_updated: &'static str,
-        pub notice_phone_removed: &'static str,
-        pub notice_password_updated: &'static str,
-        pub notice_session_revoked: &'static str,
-        pub notice_other_sessions_revoked: &'static str,
-        pub unknown_device: &'static str,
-        pub time_just_now: &'static str,
-        /// `{n}`: a number of minutes.
-        pub time_minutes_ago: &'static str,
-        pub time_hours_ago: &'static str,
-        pub time_days_ago: &'static str,
-        /// `{what}`: the session's device and when it signed in.
-        pub revoke_session_context: &'static str,
-
-        pub slug_taken: &'static str,
-        pub already_member: &'static str,
-        pub last_admin_of_organization: &'static str,
-        pub invalid_slug: &'static str,
-        pub invalid_role: &'static str,
-        pub create_org_title: &'static str,
-        pub create_org_lead: &'static str,
-        pub org_name_label: &'static str,
-        pub org_slug_label: &'static str,
-        pub org_slug_hint: &'static str,
-        pub create_org_button: &'static str,
-        pub organizations_section: &'static str,
-        pub no_organizations: &'static str,
-        pub switch_button: &'static str,
-        pub active_label: &'static str,
-        pub choose_org_title: &'static str,
-        pub general_section: &'static str,
-        pub members_section: &'static str,
-        pub member_label: &'static str,
-        pub role_label: &'static str,
-        pub joined_label: &'static str,
-        pub role_admin: &'static str,
-        pub role_member: &'static str,
-        pub change_role_button: &'static str,
-        pub remove_member_button: &'static str,
-        pub invitations_section: &'static str,
-        pub invite_button: &'static str,
-        pub invitation_link_lead: &'static str,
-        pub pending_invitations: &'static str,
-        pub expires_label: &'static str,
-        pub expired_label: &'static str,
-        pub revoke_invitation_button: &'static str,
-        pub leave_section: &'static str,
-        pub leave_lead: &'static str,
-        pub leave_button: &'static str,
-        pub delete_org_section: &'static str,
-        pub delete_org_lead: &'static str,
-        pub delete_org_confirmation_label: &'static str,
-        pub delete_org_button: &'static str,
-        pub last_admin: &'static str,
-        pub forbidden_org: &'static str,
-        pub invitation_title: &'static str,
-        pub invitation_lead: &'static str,
-        pub accept_button: &'static str,
-        pub decline_button: &'static str,
-        pub invitation_unavailable: &'static str,
-        pub invitation_wrong_email: &'static str,
-        pub notice_org_updated: &'static str,
-        pub notice_role_changed: &'static str,
-        pub notice_member_removed: &'static str,
-        pub notice_invitation_revoked: &'static str,
-        pub notice_invitation_accepted: &'static str,
-        pub notice_invitation_declined: &'static str,
-        pub notice_switched: &'static str,
-        pub you_label: &'static str,
-        pub back_to_organization: &'static str,
-        pub account_navigation: &'static str,
         pub payload_too_large: &'static str,
         pub unsupported_media_type: &'static str,
         pub bad_form_encoding: &'static str,
@@ -303,6 +203,11 @@ pub enum Msg {
 }
 
 impl Strings {
+    /// The signed-in pages' text (the profile and organizations) in this language.
+    pub fn account(&self) -> &'static account::AccountStrings {
+        account::for_lang(self.lang)
+    }
+
     /// The email pages' and emails' text in this language.
     pub fn mail(&self) -> &'static mail::MailStrings {
         mail::for_lang(self.lang)
@@ -339,10 +244,10 @@ impl Strings {
             Msg::MissingCredentials => self.missing_credentials,
             Msg::BadCredentials => self.bad_credentials,
             Msg::LockedOut => self.locked_out,
-            Msg::LastAdmin => self.last_admin,
-            Msg::ForbiddenOrg => self.forbidden_org,
-            Msg::InvitationUnavailable => self.invitation_unavailable,
-            Msg::InvitationWrongEmail => self.invitation_wrong_email,
+            Msg::LastAdmin => self.account().last_admin,
+            Msg::ForbiddenOrg => self.account().forbidden_org,
+            Msg::InvitationUnavailable => self.account().invitation_unavailable,
+            Msg::InvitationWrongEmail => self.account().invitation_wrong_email,
             Msg::BadFormEncoding => self.bad_form_encoding,
             Msg::CsrfCrossSite => self.csrf_cross_site,
             Msg::CsrfTokenMissing => self.csrf_token_missing,
@@ -545,9 +450,11 @@ mod tests {
                     strings.lang, other.lang
                 );
                 assert_ne!(
-                    strings.delete_lead, other.delete_lead,
+                    strings.account().delete_lead,
+                    other.account().delete_lead,
                     "{} {}",
-                    strings.lang, other.lang
+                    strings.lang,
+                    other.lang
                 );
             }
         }
@@ -558,21 +465,32 @@ mod tests {
         for strings in LANGUAGES {
             assert!(strings.locked_out.contains("{minutes}"), "{}", strings.lang);
             assert!(
-                strings.delete_confirmation_label.contains("{phrase}"),
+                strings.account().delete_confirmation_label.contains("{phrase}"),
                 "{}",
                 strings.lang
             );
             assert!(
-                strings.delete_org_confirmation_label.contains("{slug}"),
+                strings.account().delete_org_confirmation_label.contains("{slug}"),
                 "{}",
                 strings.lang
             );
-            assert!(strings.invitation_lead.contains("{org}") && strings.invitation_lead.contains("{role}"));
+            assert!(
+                strings.account().invitation_lead.contains("{org}")
+                    && strings.account().invitation_lead.contains("{role}")
+            );
             assert!(strings.invitation_for.contains("{email}") && strings.invitation_for.contains("{role}"));
-            for with_count in [strings.time_minutes_ago, strings.time_hours_ago, strings.time_days_ago] {
+            for with_count in [
+                strings.account().time_minutes_ago,
+                strings.account().time_hours_ago,
+                strings.account().time_days_ago,
+            ] {
                 assert!(with_count.contains("{n}"), "{}", strings.lang);
             }
-            assert!(strings.revoke_session_context.contains("{what}"), "{}", strings.lang);
+            assert!(
+                strings.account().revoke_session_context.contains("{what}"),
+                "{}",
+                strings.lang
+            );
             assert!(strings.password_hint.contains("{n}") && strings.password_too_short.contains("{n}"));
             assert!(!strings.password_hint_without_length.contains('{'), "{}", strings.lang);
             assert!(strings.date_pattern.contains("{year}") && strings.date_pattern.contains("{time}"));
