@@ -23,10 +23,13 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
                 found(&location)
             };
         }
-        PortalError::NotFound => (strings.not_found_title, strings.not_found_lead.to_owned()),
+        PortalError::NotFound => (
+            strings.errors().not_found_title,
+            strings.errors().not_found_lead.to_owned(),
+        ),
         PortalError::MethodNotAllowed { .. } => (
-            strings.method_not_allowed_title,
-            strings.method_not_allowed_lead.to_owned(),
+            strings.errors().method_not_allowed_title,
+            strings.errors().method_not_allowed_lead.to_owned(),
         ),
         // The details name variables and their values (an email sender, a region, an origin):
         // only a developer on this machine sees them; production logs them for its operator.
@@ -34,36 +37,51 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             for error in errors {
                 eprintln!("configuration error on {} {}: {error}", ctx.method, ctx.path);
             }
-            (strings.config_error_title, strings.config_error_hidden.to_owned())
+            (
+                strings.errors().config_error_title,
+                strings.errors().config_error_hidden.to_owned(),
+            )
         }
-        PortalError::Config(_) => (strings.config_error_title, strings.config_error_lead.to_owned()),
+        PortalError::Config(_) => (
+            strings.errors().config_error_title,
+            strings.errors().config_error_lead.to_owned(),
+        ),
         PortalError::DevelopmentHost(host) => {
             eprintln!(
                 "refused: development mode serves only loopback hosts and development_hosts, not {host:?}; set environment=production to deploy"
             );
-            (strings.development_host_title, strings.development_host_lead.to_owned())
+            (
+                strings.errors().development_host_title,
+                strings.errors().development_host_lead.to_owned(),
+            )
         }
         PortalError::Unavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
-            (strings.busy_title, strings.busy.to_owned())
+            (strings.errors().busy_title, strings.errors().busy.to_owned())
         }
         PortalError::DatabaseUnavailable(detail) => {
             eprintln!("unavailable on {} {}: {detail}", ctx.method, ctx.path);
             (
-                strings.database_unavailable_title,
-                strings.database_unavailable.to_owned(),
+                strings.errors().database_unavailable_title,
+                strings.errors().database_unavailable.to_owned(),
             )
         }
         PortalError::Internal(detail) => {
             eprintln!("internal error on {} {}: {detail}", ctx.method, ctx.path);
-            (strings.error_title, strings.internal_error.to_owned())
+            (strings.errors().error_title, strings.errors().internal_error.to_owned())
         }
-        PortalError::PayloadTooLarge => (strings.bad_request_title, strings.payload_too_large.to_owned()),
-        PortalError::UnsupportedMediaType => (strings.bad_request_title, strings.unsupported_media_type.to_owned()),
-        PortalError::BadRequest(message) => (strings.bad_request_title, strings.message(*message).to_owned()),
-        PortalError::Forbidden(message) => (strings.forbidden_title, strings.message(*message).to_owned()),
-        PortalError::Gone(message) => (strings.gone_title, strings.message(*message).to_owned()),
-        PortalError::Invalid(problem) => (strings.error_title, problem_message(ctx, problem)),
+        PortalError::PayloadTooLarge => (
+            strings.errors().bad_request_title,
+            strings.errors().payload_too_large.to_owned(),
+        ),
+        PortalError::UnsupportedMediaType => (
+            strings.errors().bad_request_title,
+            strings.errors().unsupported_media_type.to_owned(),
+        ),
+        PortalError::BadRequest(message) => (strings.errors().bad_request_title, strings.message(*message).to_owned()),
+        PortalError::Forbidden(message) => (strings.errors().forbidden_title, strings.message(*message).to_owned()),
+        PortalError::Gone(message) => (strings.errors().gone_title, strings.message(*message).to_owned()),
+        PortalError::Invalid(problem) => (strings.errors().error_title, problem_message(ctx, problem)),
         PortalError::EmailNotSent => (strings.mail().not_sent_title, strings.mail().not_sent_lead.to_owned()),
     };
     let content = html! {
@@ -72,7 +90,7 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
             p.lead { (lead) }
             @if let (PortalError::Config(errors), true) = (&error, ctx.settings.is_development()) {
                 ul { @for error in errors { li.mono { (error.to_string()) } } }
-                p { (strings.config_error_how) }
+                p { (strings.errors().config_error_how) }
             }
             @match &error {
                 // Nothing else is served there; and the configuration page would only reload.
@@ -80,9 +98,9 @@ pub fn render(ctx: &Ctx<'_>, error: PortalError) -> Response<Vec<u8>> {
                 // Whoever holds a session cookie is most likely signed in (checking would need
                 // the database this page may be about).
                 _ if ctx.cookie(ctx.portal_session_cookie()).is_some() => {
-                    p { a href="/user" { (strings.go_to_account) } }
+                    p { a href="/user" { (strings.errors().go_to_account) } }
                 }
-                _ => { p { a href="/sign-in" { (strings.go_to_sign_in) } } }
+                _ => { p { a href="/sign-in" { (strings.errors().go_to_sign_in) } } }
             }
         }
     };

@@ -286,7 +286,7 @@ fn failure(ctx: &Ctx<'_>, provider: &str, error: OauthError) -> PageResult {
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.no_email.replace("{provider}", provider),
         ),
-        OauthError::SignUpRefused => (StatusCode::FORBIDDEN, ctx.strings().sign_up_refused.to_owned()),
+        OauthError::SignUpRefused => (StatusCode::FORBIDDEN, ctx.strings().errors().sign_up_refused.to_owned()),
         OauthError::UnverifiedEmail => (
             StatusCode::UNPROCESSABLE_ENTITY,
             strings.unverified_email.replace("{provider}", provider),
@@ -510,7 +510,7 @@ pub fn disconnect(ctx: &Ctx<'_>) -> PageResult {
                 div.card {
                     h1 { (strings.section) }
                     p.lead role="alert" { (strings.last_way_in) }
-                    p { a.button href="/user#connections" { (ctx.strings().go_to_account) } }
+                    p { a.button href="/user#connections" { (ctx.strings().errors().go_to_account) } }
                 }
             };
             Ok(Page::new(ctx, strings.section)

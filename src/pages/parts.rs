@@ -312,28 +312,32 @@ impl Notice {
 /// The message shown next to a field for a problem with it.
 pub fn field_error_text(strings: &Strings, field: &str, error: FieldError) -> Cow<'static, str> {
     if let FieldError::Password(PasswordProblem::TooShort { min }) = error {
-        return strings.password_too_short.replace("{n}", &min.to_string()).into();
+        return strings
+            .errors()
+            .password_too_short
+            .replace("{n}", &min.to_string())
+            .into();
     }
     let text = match (field, error) {
-        (_, FieldError::UsernameTaken) => strings.username_taken,
-        (_, FieldError::EmailTaken) => strings.email_taken,
-        (_, FieldError::ConfirmationMismatch) => strings.confirmation_mismatch,
+        (_, FieldError::UsernameTaken) => strings.errors().username_taken,
+        (_, FieldError::EmailTaken) => strings.errors().email_taken,
+        (_, FieldError::ConfirmationMismatch) => strings.errors().confirmation_mismatch,
         (_, FieldError::SlugTaken) => strings.account().slug_taken,
         (_, FieldError::AlreadyMember) => strings.account().already_member,
         (_, FieldError::LastAdminOfOrganization) => strings.account().last_admin_of_organization,
-        (_, FieldError::WrongPassword) => strings.wrong_current_password,
-        (_, FieldError::SignUpRefused) => strings.sign_up_refused,
-        (_, FieldError::Password(PasswordProblem::TooLong)) => strings.password_too_long,
-        (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.password_same_as_email,
-        (_, FieldError::Password(PasswordProblem::Breached)) => strings.password_breached,
-        (_, FieldError::Field(FieldProblem::Required)) => strings.field_required,
-        (_, FieldError::Field(FieldProblem::TooLong)) => strings.field_too_long,
-        ("email_address", _) => strings.invalid_email,
-        ("username", _) => strings.invalid_username,
-        ("phone_number", _) => strings.invalid_phone,
+        (_, FieldError::WrongPassword) => strings.errors().wrong_current_password,
+        (_, FieldError::SignUpRefused) => strings.errors().sign_up_refused,
+        (_, FieldError::Password(PasswordProblem::TooLong)) => strings.errors().password_too_long,
+        (_, FieldError::Password(PasswordProblem::SameAsEmail)) => strings.errors().password_same_as_email,
+        (_, FieldError::Password(PasswordProblem::Breached)) => strings.errors().password_breached,
+        (_, FieldError::Field(FieldProblem::Required)) => strings.errors().field_required,
+        (_, FieldError::Field(FieldProblem::TooLong)) => strings.errors().field_too_long,
+        ("email_address", _) => strings.errors().invalid_email,
+        ("username", _) => strings.errors().invalid_username,
+        ("phone_number", _) => strings.errors().invalid_phone,
         ("slug", _) => strings.account().invalid_slug,
         ("role", _) => strings.account().invalid_role,
-        _ => strings.invalid_name,
+        _ => strings.errors().invalid_name,
     };
     text.into()
 }

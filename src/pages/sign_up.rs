@@ -179,7 +179,10 @@ fn closed(ctx: &Ctx<'_>) -> PageResult {
     let (title, lead) = if on_waitlist {
         (waitlist.closed_title, waitlist.closed_lead)
     } else {
-        (strings.sign_up_closed_title, strings.sign_up_closed_lead)
+        (
+            strings.errors().sign_up_closed_title,
+            strings.errors().sign_up_closed_lead,
+        )
     };
     let content = html! {
         div.card {

@@ -51,20 +51,20 @@ pub fn unauthorized_sign_in(ctx: &Ctx<'_>) -> PageResult {
     };
     let content = html! {
         div.card {
-            h1 { (strings.unauthorized_title) }
+            h1 { (strings.errors().unauthorized_title) }
             @match revoked {
                 Some(true) => { p.lead { (strings.mail().unauthorized_revoked) } }
                 Some(false) => { p.lead { (strings.mail().unauthorized_link_dead) } }
-                None => { p.lead { (strings.unauthorized_lead) } }
+                None => { p.lead { (strings.errors().unauthorized_lead) } }
             }
             @if revoked.is_some() {
                 p { a.button href=(link_keeping_redirect(ctx, "/forgot-password")) { (strings.mail().reset_password_button) } }
             } @else {
-                a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.go_to_sign_in) }
+                a.button href=(link_keeping_redirect(ctx, "/sign-in")) { (strings.errors().go_to_sign_in) }
             }
         }
     };
-    Ok(Page::new(ctx, strings.unauthorized_title).render(content))
+    Ok(Page::new(ctx, strings.errors().unauthorized_title).render(content))
 }
 
 /// `/dev/outbox`: what development mode would have emailed, newest first, so `spin up` with no

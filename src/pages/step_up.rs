@@ -207,7 +207,7 @@ fn page(ctx: &Ctx<'_>, visitor: &Visitor, form: &Params, action: &str, problem: 
                     p data-passkey-without { (passkey.needs_javascript) }
                 }
             }
-            p.alternate { a href="/user" { (strings.go_to_account) } }
+            p.alternate { a href="/user" { (strings.errors().go_to_account) } }
         }
     };
     Ok(Page::new(ctx, two_step.step_up_title).problem(problem).render(content))

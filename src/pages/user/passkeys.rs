@@ -135,7 +135,7 @@ fn add_page(ctx: &Ctx<'_>, visitor: &Visitor, form: &crate::form::Params) -> Pag
                 (super::super::passkeys::get_form_parts(ctx, strings.create_button))
             }
             p data-passkey-without { (strings.needs_javascript) }
-            p.alternate { a href="/user#passkeys" { (ctx.strings().go_to_account) } }
+            p.alternate { a href="/user#passkeys" { (ctx.strings().errors().go_to_account) } }
         }
     };
     Ok(Page::new(ctx, strings.add_title).render(content))

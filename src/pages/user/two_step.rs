@@ -152,7 +152,7 @@ fn setup_page(
                     .error(code_error).required(true).max_length(8).numeric_code().render(ctx.strings()))
                 button type="submit" { (strings.confirm_button) }
             }
-            p.alternate { a href="/user#two-step" { (ctx.strings().go_to_account) } }
+            p.alternate { a href="/user#two-step" { (ctx.strings().errors().go_to_account) } }
         }
     };
     Ok(Page::new(ctx, strings.setup_title).problem(problem).render(content))

@@ -8,6 +8,7 @@ pub mod admin;
 #[cfg(test)]
 mod de;
 mod en;
+pub mod errors;
 #[cfg(test)]
 mod es;
 #[cfg(test)]
@@ -68,22 +69,6 @@ text_table! {
         pub phone_label: &'static str,
         pub phone_hint: &'static str,
 
-        pub not_found_title: &'static str,
-        pub not_found_lead: &'static str,
-        pub method_not_allowed_title: &'static str,
-        pub method_not_allowed_lead: &'static str,
-        pub config_error_title: &'static str,
-        pub config_error_lead: &'static str,
-        pub config_error_how: &'static str,
-        /// The configuration error page in production: the details are logged, never shown.
-        pub config_error_hidden: &'static str,
-        pub development_host_title: &'static str,
-        pub development_host_lead: &'static str,
-        pub too_many_password_checks: &'static str,
-        pub unauthorized_title: &'static str,
-        pub unauthorized_lead: &'static str,
-        pub go_to_sign_in: &'static str,
-        pub go_to_account: &'static str,
         pub notice_signed_out: &'static str,
         pub notice_account_deleted: &'static str,
         pub notice_left_organization: &'static str,
@@ -98,62 +83,19 @@ text_table! {
         pub privacy_link: &'static str,
         pub show_password: &'static str,
         pub hide_password: &'static str,
-        pub form_expired: &'static str,
-        pub forbidden_title: &'static str,
-        pub gone_title: &'static str,
-        pub bad_request_title: &'static str,
-        pub busy_title: &'static str,
-        pub not_a_member: &'static str,
-        pub error_title: &'static str,
         pub title_error_prefix: &'static str,
         pub confirmation_label: &'static str,
 
-        pub missing_credentials: &'static str,
-        pub bad_credentials: &'static str,
-        pub locked_out: &'static str,
-        pub field_required: &'static str,
-        pub field_too_long: &'static str,
-        pub invalid_email: &'static str,
-        pub invalid_username: &'static str,
-        pub invalid_phone: &'static str,
-        pub invalid_name: &'static str,
-        pub username_taken: &'static str,
-        /// `{n}`: the operator's `password_min_length`.
-        pub password_too_short: &'static str,
-        pub password_too_long: &'static str,
-        pub password_same_as_email: &'static str,
-        pub password_breached: &'static str,
-        pub fix_errors: &'static str,
         pub sign_out_title: &'static str,
         pub sign_out_lead: &'static str,
         pub sign_out_button: &'static str,
         pub user_title: &'static str,
         pub signed_in_as: &'static str,
 
-        pub email_taken: &'static str,
-        pub sign_up_refused: &'static str,
-        /// A protected form whose bot check did not pass (or could not be made).
-        pub bot_check_failed: &'static str,
-        pub sign_up_closed_title: &'static str,
-        pub sign_up_closed_lead: &'static str,
-        pub confirmation_mismatch: &'static str,
-        /// A sensitive change's current password is wrong (said at that field).
-        pub wrong_current_password: &'static str,
         /// An invitation opened by someone without an account: create one there and join.
         pub join_title: &'static str,
         pub join_button: &'static str,
         pub sign_in_to_accept: &'static str,
-        pub payload_too_large: &'static str,
-        pub unsupported_media_type: &'static str,
-        pub bad_form_encoding: &'static str,
-        pub csrf_cross_site: &'static str,
-        pub csrf_token_missing: &'static str,
-        pub csrf_token_invalid: &'static str,
-        pub account_suspended: &'static str,
-        pub database_unavailable_title: &'static str,
-        pub database_unavailable: &'static str,
-        pub busy: &'static str,
-        pub internal_error: &'static str,
         pub time_yesterday: &'static str,
         /// The words a visitor types to delete their account.
         pub delete_phrase: &'static str,
@@ -208,6 +150,11 @@ impl Strings {
         account::for_lang(self.lang)
     }
 
+    /// Error pages' and form problems' text in this language.
+    pub fn errors(&self) -> &'static errors::ErrorStrings {
+        errors::for_lang(self.lang)
+    }
+
     /// The email pages' and emails' text in this language.
     pub fn mail(&self) -> &'static mail::MailStrings {
         mail::for_lang(self.lang)
@@ -240,24 +187,24 @@ impl Strings {
 
     pub fn message(&self, message: Msg) -> &'static str {
         match message {
-            Msg::FixErrors => self.fix_errors,
-            Msg::MissingCredentials => self.missing_credentials,
-            Msg::BadCredentials => self.bad_credentials,
-            Msg::LockedOut => self.locked_out,
+            Msg::FixErrors => self.errors().fix_errors,
+            Msg::MissingCredentials => self.errors().missing_credentials,
+            Msg::BadCredentials => self.errors().bad_credentials,
+            Msg::LockedOut => self.errors().locked_out,
             Msg::LastAdmin => self.account().last_admin,
             Msg::ForbiddenOrg => self.account().forbidden_org,
             Msg::InvitationUnavailable => self.account().invitation_unavailable,
             Msg::InvitationWrongEmail => self.account().invitation_wrong_email,
-            Msg::BadFormEncoding => self.bad_form_encoding,
-            Msg::CsrfCrossSite => self.csrf_cross_site,
-            Msg::CsrfTokenMissing => self.csrf_token_missing,
-            Msg::CsrfTokenInvalid => self.csrf_token_invalid,
-            Msg::AccountSuspended => self.account_suspended,
+            Msg::BadFormEncoding => self.errors().bad_form_encoding,
+            Msg::CsrfCrossSite => self.errors().csrf_cross_site,
+            Msg::CsrfTokenMissing => self.errors().csrf_token_missing,
+            Msg::CsrfTokenInvalid => self.errors().csrf_token_invalid,
+            Msg::AccountSuspended => self.errors().account_suspended,
             Msg::AdminNeedsVerified => self.admin().needs_verified,
             Msg::AdminNeedsTwoStep => self.admin().needs_two_step,
-            Msg::TooManyPasswordChecks => self.too_many_password_checks,
-            Msg::NotAMember => self.not_a_member,
-            Msg::FormExpired => self.form_expired,
+            Msg::TooManyPasswordChecks => self.errors().too_many_password_checks,
+            Msg::NotAMember => self.errors().not_a_member,
+            Msg::FormExpired => self.errors().form_expired,
             Msg::CodeWrong => self.mail().code_wrong,
             Msg::InvitationNeedsVerified => self.mail().invitation_needs_verified,
             Msg::TooManyEmails => self.mail().too_many_emails,
@@ -269,7 +216,7 @@ impl Strings {
             Msg::PasskeyLimit => self.passkey().limit_reached,
             Msg::PasskeyLastWayIn => self.passkey().last_way_in,
             Msg::PasskeyBadName => self.passkey().bad_name,
-            Msg::BotCheckFailed => self.bot_check_failed,
+            Msg::BotCheckFailed => self.errors().bot_check_failed,
         }
     }
 }
@@ -463,7 +410,7 @@ mod tests {
     #[test]
     fn every_translation_keeps_the_placeholders() {
         for strings in LANGUAGES {
-            assert!(strings.locked_out.contains("{minutes}"), "{}", strings.lang);
+            assert!(strings.errors().locked_out.contains("{minutes}"), "{}", strings.lang);
             assert!(
                 strings.account().delete_confirmation_label.contains("{phrase}"),
                 "{}",
@@ -491,7 +438,7 @@ mod tests {
                 "{}",
                 strings.lang
             );
-            assert!(strings.password_hint.contains("{n}") && strings.password_too_short.contains("{n}"));
+            assert!(strings.password_hint.contains("{n}") && strings.errors().password_too_short.contains("{n}"));
             assert!(!strings.password_hint_without_length.contains('{'), "{}", strings.lang);
             assert!(strings.date_pattern.contains("{year}") && strings.date_pattern.contains("{time}"));
         }
