@@ -323,9 +323,41 @@ fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once
     );
 }
 
+/// The packed translation tables (`views::i18n::packed`) a request asked for, by name.
+fn packed_tables_asked_for() -> Vec<&'static str> {
+    let spent = crate::security::cost::take();
+    spent
+        .keys()
+        .filter_map(|name| name.strip_prefix("account_portal::views::i18n::"))
+        .collect()
+}
+
+#[test]
+fn a_localized_page_inflates_only_the_text_it_draws() {
+    let portal = NativePortal::new(&[
+        ("environment", "production"),
+        ("public_origin", "https://accounts.example.com"),
+        ("secret_key", crate::testing::SECRET_KEY),
+        ("email_verification", "off"),
+    ]);
+    let browser = NativeBrowser::at(&portal, "https://accounts.example.com");
+    let french = [("accept-language", "fr-FR,fr;q=0.9")];
+    // The anonymous pages, the busiest: only the main table (not the signed-in pages', the
+    // errors', the emails', the passkeys' or the providers').
+    for path in ["/sign-in?redirect_url=%2Fdashboard", "/sign-up"] {
+        packed_tables_asked_for();
+        let page = browser.get_with(path, &french);
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("lang=\"fr\""));
+        assert_eq!(packed_tables_asked_for(), ["Strings"], "{path}");
+    }
+    let missing = browser.get_with("/nothing-here", &french);
+    assert_eq!(missing.status, 404);
+    assert_eq!(packed_tables_asked_for(), ["Strings", "errors::ErrorStrings"]);
+}
+
 #[test]
 fn a_redirect_draws_no_text_so_it_never_unpacks_a_translation() {
-    use crate::security::cost;
     let portal = NativePortal::new(&[
         ("environment", "production"),
         ("public_origin", "https://accounts.example.com"),
@@ -340,12 +372,16 @@ fn a_redirect_draws_no_text_so_it_never_unpacks_a_translation() {
     );
     assert_eq!(signed_up.status, 302);
     let french = [("accept-language", "fr-FR,fr;q=0.9")];
-    cost::take();
+    packed_tables_asked_for();
     let bounce = browser.get_with("/sign-in?redirect_url=%2Fdashboard", &french);
     assert_eq!(bounce.status, 302);
-    assert_eq!(cost::take().get("translated page text"), None, "the bounce");
+    assert!(packed_tables_asked_for().is_empty(), "the bounce");
     let page = browser.get_with("/user", &french);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("lang=\"fr\""));
-    assert_eq!(cost::take().get("translated page text"), Some(&1), "the profile page");
+    let asked = packed_tables_asked_for();
+    assert!(
+        asked.contains(&"Strings") && asked.contains(&"account::AccountStrings"),
+        "{asked:?}"
+    );
 }

@@ -283,10 +283,6 @@ impl Strings {
     /// languages than English are inflated on first use, so a request picks its language code
     /// first and asks for the text only when it draws something.
     pub fn of(code: &str) -> &'static Strings {
-        #[cfg(test)]
-        if code != ENGLISH.lang {
-            crate::security::cost::count("translated page text", 1);
-        }
         packed::pick(code, &ENGLISH, &PACKED)
     }
 
