@@ -76,7 +76,7 @@ fn main() {
     first.assert_status(303);
     let second_step = first.location().to_owned();
     let second_cookies = second.cookie_header().unwrap_or_default();
-    let pages: [NamedRequest<'_>; 7] = [
+    let pages: [NamedRequest<'_>; 8] = [
         (
             "GET /healthz (the floor of a portal request)",
             Box::new(|| {
@@ -87,6 +87,16 @@ fn main() {
             "GET /sign-in?redirect_url=%2Fdashboard (anonymous)",
             Box::new(|| {
                 portal.get("/sign-in?redirect_url=%2Fdashboard").assert_status(200);
+            }),
+        ),
+        (
+            "GET /sign-in in French (portal_locale=fr)",
+            Box::new(|| {
+                let request = request("GET", "/sign-in?redirect_url=%2Fdashboard")
+                    .header("cookie", "portal_locale=fr")
+                    .body(Bytes::new())
+                    .unwrap();
+                portal.send(request).assert_status(200);
             }),
         ),
         (

@@ -357,6 +357,13 @@ fn main() {
         None,
     );
     table.row("anonymous `GET /sign-up`", addr, "/sign-up", None);
+    // A language other than English: its text is inflated from the packed translation.
+    table.row(
+        "anonymous `GET /sign-in` in French (`portal_locale=fr`)",
+        addr,
+        "/sign-in?redirect_url=%2Fdashboard",
+        Some("portal_locale=fr"),
+    );
     table.row("`GET /assets/theme-….css`", addr, &stylesheet, None);
     table.row("signed-in `GET /user`", addr, "/user", Some(&cookie));
     table.row("`GET /.well-known/jwks.json`", addr, "/.well-known/jwks.json", None);
