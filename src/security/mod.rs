@@ -15,6 +15,7 @@ pub mod email_text;
 pub mod id_token;
 pub(crate) mod lockout;
 pub mod password;
+pub mod phc;
 pub mod rsa;
 pub(crate) mod secret;
 pub(crate) mod session;

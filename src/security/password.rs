@@ -10,10 +10,10 @@
 //! Each call allocates about 19 MiB and, in wasm, takes roughly twice the native time: callers
 //! hash at most once per request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::Params;
 
 use super::bcrypt_hash::{BcryptHash, BcryptProblem, MAX_COST, MIN_COST};
+use super::phc::{PhcHash, PhcProblem};
 
 /// OWASP's Argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -23,9 +23,8 @@ pub const PARALLELISM: u32 = 1;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid Argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn owasp_params() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid Argon2 parameters")
 }
 
 /// Why a new password is refused.
@@ -69,21 +68,13 @@ pub fn check_new_password(password: &str, identities: &[&str], min_chars: usize)
     Ok(())
 }
 
-/// 16 random bytes (RFC 9106's recommended salt length, as `SaltString::generate` makes) in the
-/// PHC string's base64.
-fn new_salt() -> SaltString {
-    SaltString::encode_b64(&super::random_bytes::<16>()).expect("16 bytes fit a salt")
-}
-
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(password: &str) -> Result<String, String> {
     #[cfg(test)]
     super::cost::count("argon2", 1);
-    let salt = new_salt();
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| format!("password hashing failed: {e}"))
+    // 16 random bytes: RFC 9106's recommended salt length.
+    PhcHash::create(&owasp_params(), password.as_bytes(), &super::random_bytes::<16>())
+        .ok_or_else(|| "password hashing failed".to_owned())
 }
 
 /// Checks `password` against a stored PHC string, or an imported bcrypt hash
@@ -95,11 +86,16 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     if let Some(hash) = stored.filter(|hash| is_imported_bcrypt(hash)) {
         return BcryptHash::parse(hash).is_ok_and(|hash| hash.verify(password));
     }
-    match stored.map(PasswordHash::new) {
-        Some(Ok(parsed)) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+    match stored.map(PhcHash::parse) {
+        Some(Ok(parsed)) => parsed.verify(password.as_bytes()),
         Some(Err(_)) | None => {
             let mut sink = [0u8; 32];
-            let _ = argon2().hash_password_into(password.as_bytes(), b"account-portal-dummy-salt", &mut sink);
+            super::phc::hash_into(
+                &owasp_params(),
+                password.as_bytes(),
+                b"account-portal-dummy-salt",
+                &mut sink,
+            );
             false
         }
     }
@@ -143,11 +139,18 @@ pub fn check_imported_hash(digest: &str) -> Result<String, String> {
             }
         };
     }
-    let parsed = PasswordHash::new(digest).map_err(|_| "is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)")?;
-    if parsed.algorithm.as_str() != "argon2id" {
-        return Err(format!("uses {}: only argon2id is accepted", parsed.algorithm));
-    }
-    let params = Params::try_from(&parsed).map_err(|error| format!("has unusable parameters: {error}"))?;
+    let parsed = PhcHash::parse(digest).map_err(|problem| match problem {
+        PhcProblem::Malformed => "is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)".to_owned(),
+        PhcProblem::Algorithm(name) => format!("uses {name}: only argon2id is accepted"),
+        PhcProblem::Version => "must be Argon2 version 19 (0x13)".to_owned(),
+        PhcProblem::Parameters => {
+            "has unusable parameters (m, t and p in decimal, within Argon2's ranges; keyid and data in base64)"
+                .to_owned()
+        }
+        PhcProblem::Salt => "has no salt (or one outside 8 to 48 bytes)".to_owned(),
+        PhcProblem::Output => "has no hash output (or one outside 16 to 64 bytes)".to_owned(),
+    })?;
+    let params = parsed.params();
     if params.m_cost() > IMPORT_MAX_MEMORY_KIB
         || params.t_cost() > IMPORT_MAX_ITERATIONS
         || params.p_cost() > IMPORT_MAX_PARALLELISM
@@ -155,17 +158,6 @@ pub fn check_imported_hash(digest: &str) -> Result<String, String> {
         return Err(format!(
             "costs more than the portal verifies (at most m={IMPORT_MAX_MEMORY_KIB}, t={IMPORT_MAX_ITERATIONS}, p={IMPORT_MAX_PARALLELISM})"
         ));
-    }
-    if parsed.version.is_some_and(|version| version != 0x13) {
-        return Err("must be Argon2 version 19 (0x13)".into());
-    }
-    match &parsed.hash {
-        Some(output) if output.len() >= 16 => {}
-        _ => return Err("has no hash output (or one shorter than 16 bytes)".into()),
-    }
-    match &parsed.salt {
-        Some(salt) if salt.len() >= 8 => {}
-        _ => return Err("has no salt (or one shorter than 8 characters)".into()),
     }
     Ok(digest.to_owned())
 }
@@ -196,12 +188,16 @@ mod tests {
 
     #[test]
     fn an_imported_argon2id_hash_is_kept_and_verifies_with_its_own_parameters() {
+        use password_hash::{PasswordHasher, SaltString};
         let other_system = argon2::Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
             Params::new(8_192, 3, 1, None).unwrap(),
         )
-        .hash_password(b"migrated secret", &new_salt())
+        .hash_password(
+            b"migrated secret",
+            &SaltString::encode_b64(&crate::security::random_bytes::<16>()).unwrap(),
+        )
         .unwrap()
         .to_string();
         let stored = check_imported_hash(&other_system).unwrap();
