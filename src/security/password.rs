@@ -12,7 +12,7 @@
 
 use argon2::Params;
 
-use super::bcrypt_hash::{BcryptHash, BcryptProblem, MAX_COST, MIN_COST};
+use super::bcrypt_hash::{BcryptHash, BcryptProblem, MAX_COST, MIN_COST, looks_like_bcrypt};
 use super::phc::{PhcHash, PhcProblem};
 
 /// OWASP's Argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
@@ -78,12 +78,12 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 }
 
 /// Checks `password` against a stored PHC string, or an imported bcrypt hash
-/// ([`is_imported_bcrypt`]). With `None` (no such account) it performs the same Argon2 work
+/// ([`looks_like_bcrypt`]). With `None` (no such account) it performs the same Argon2 work
 /// against a throw-away salt and returns `false`, so both cases take as long.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     #[cfg(test)]
     super::cost::count("argon2", 1);
-    if let Some(hash) = stored.filter(|hash| is_imported_bcrypt(hash)) {
+    if let Some(hash) = stored.filter(|hash| looks_like_bcrypt(hash)) {
         return BcryptHash::parse(hash).is_ok_and(|hash| hash.verify(password));
     }
     match stored.map(PhcHash::parse) {
@@ -107,17 +107,11 @@ pub const IMPORT_MAX_MEMORY_KIB: u32 = 65_536;
 pub const IMPORT_MAX_ITERATIONS: u32 = 10;
 pub const IMPORT_MAX_PARALLELISM: u32 = 8;
 
-/// Whether a stored hash is a bcrypt hash brought from another system (`$2a$`, `$2b$`, `$2y$`).
-/// It verifies as it is, and is replaced by an Argon2id hash at the account's next sign-in
-/// ([`needs_rehash`]).
-pub fn is_imported_bcrypt(hash: &str) -> bool {
-    super::bcrypt_hash::looks_like_bcrypt(hash)
-}
-
 /// Whether a stored hash should be replaced by a fresh Argon2id one once its password is known
-/// (a sign-in): an imported bcrypt hash.
+/// (a sign-in): an imported bcrypt hash (`$2a$`, `$2b$`, `$2y$`), which verifies as it is until
+/// then.
 pub fn needs_rehash(hash: &str) -> bool {
-    is_imported_bcrypt(hash)
+    looks_like_bcrypt(hash)
 }
 
 /// Checks a password hash brought from another system (a migration through the Backend API):
@@ -128,7 +122,7 @@ pub fn needs_rehash(hash: &str) -> bool {
 /// can never work. bcrypt reads at most 72 bytes of a password, as the system it came from did.
 pub fn check_imported_hash(digest: &str) -> Result<String, String> {
     let digest = digest.trim();
-    if is_imported_bcrypt(digest) {
+    if looks_like_bcrypt(digest) {
         return match BcryptHash::parse(digest) {
             Ok(_) => Ok(digest.to_owned()),
             Err(BcryptProblem::Cost(cost)) => Err(format!(
