@@ -404,13 +404,13 @@ fn inflate_block(bits: &mut Bits<'_>, literals: &Huffman, distances: &Huffman, o
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
     use std::process::{Command, Stdio};
 
     /// Compresses with the system's `gzip` (Debian's essential package), not with code of ours.
-    fn gzip(data: &[u8], level: &str) -> Vec<u8> {
+    pub fn gzip(data: &[u8], level: &str) -> Vec<u8> {
         let mut child = Command::new("gzip")
             .args(["-c", "-n", level])
             .stdin(Stdio::piped())

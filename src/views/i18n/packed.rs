@@ -13,10 +13,6 @@
 
 use std::sync::OnceLock;
 
-/// The languages packed, in the order of each table's `PACKED` array.
-#[cfg(test)]
-pub const LANGUAGES: [&str; 5] = ["fr", "de", "es", "pt-BR", "ja"];
-
 /// What a table's field can be: one text, or a fixed list of them (the month names).
 pub trait Text {
     /// How many texts the field takes.
@@ -126,7 +122,8 @@ impl<T: TextTable> Packed<T> {
     }
 }
 
-/// The packed members of one table, one per language of [`LANGUAGES`], in that order.
+/// The packed members of one table, one per language of `LANGUAGE_CODES` after English, in that
+/// order (the tests check it).
 macro_rules! packed_members {
     ($table:literal) => {
         [
@@ -193,13 +190,16 @@ fn unpack<T: TextTable>(member: &[u8]) -> Option<&'static T> {
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use crate::gzip::tests::gzip;
 
     /// Checks that each packed member holds exactly its source table's texts, and rewrites the
     /// stale ones (with the system's `gzip -9 -n`) when `UPDATE_PACKED_TEXT` is set.
     pub fn check_members<T: TextTable>(table: &str, sources: [&T; 5], packed: &'static [Packed<T>; 5]) {
         let update = std::env::var_os("UPDATE_PACKED_TEXT").is_some();
         let mut stale = Vec::new();
-        for ((lang, source), member) in LANGUAGES.iter().zip(sources).zip(packed) {
+        let packed_languages = &super::super::LANGUAGE_CODES[1..];
+        assert_eq!(packed_languages.len(), packed.len());
+        for ((lang, source), member) in packed_languages.iter().zip(sources).zip(packed) {
             assert_eq!(member.lang, *lang);
             let texts = source.texts();
             assert_eq!(texts.len(), T::COUNT);
@@ -214,7 +214,7 @@ pub mod tests {
             }
             let path = format!("{}/src/views/i18n/packed/{lang}.{table}.gz", env!("CARGO_MANIFEST_DIR"));
             if update {
-                std::fs::write(&path, gzip_best(joined.as_bytes())).expect("the member is written");
+                std::fs::write(&path, gzip(joined.as_bytes(), "-9")).expect("the member is written");
             }
             stale.push(path);
         }
@@ -222,27 +222,6 @@ pub mod tests {
             stale.is_empty() || update,
             "stale packed translations {stale:?}: run UPDATE_PACKED_TEXT=1 cargo test --lib packed"
         );
-    }
-
-    /// Compresses with the system's `gzip` (Debian's essential package), not with code of ours.
-    fn gzip_best(data: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new("gzip")
-            .args(["-c", "-n", "-9"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("gzip runs");
-        child
-            .stdin
-            .take()
-            .expect("gzip's stdin")
-            .write_all(data)
-            .expect("gzip reads");
-        let output = child.wait_with_output().expect("gzip ends");
-        assert!(output.status.success());
-        output.stdout
     }
 
     text_table! {
@@ -272,12 +251,12 @@ pub mod tests {
 
     #[test]
     fn a_member_with_the_wrong_number_of_texts_or_broken_bytes_is_refused() {
-        let good = gzip_best(b"fr\0un\0a\0b\0c\0fin");
+        let good = gzip(b"fr\0un\0a\0b\0c\0fin", "-9");
         let read: Option<&Sample> = unpack(&good);
         assert_eq!(read.map(|sample| sample.last), Some("fin"));
-        assert!(unpack::<Sample>(&gzip_best(b"fr\0un\0a\0b\0c")).is_none());
-        assert!(unpack::<Sample>(&gzip_best(b"fr\0un\0a\0b\0c\0fin\0more")).is_none());
-        assert!(unpack::<Sample>(&gzip_best(b"fr\0un\0a\0b\0c\0\xff")).is_none());
+        assert!(unpack::<Sample>(&gzip(b"fr\0un\0a\0b\0c", "-9")).is_none());
+        assert!(unpack::<Sample>(&gzip(b"fr\0un\0a\0b\0c\0fin\0more", "-9")).is_none());
+        assert!(unpack::<Sample>(&gzip(b"fr\0un\0a\0b\0c\0\xff", "-9")).is_none());
         assert!(unpack::<Sample>(&good[..good.len() - 9]).is_none());
         assert!(unpack::<Sample>(b"").is_none());
     }
