@@ -276,15 +276,20 @@ fn a_failed_section_post_shows_its_problem_in_its_section() {
     );
 }
 
-#[test]
-fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once() {
-    use crate::security::cost;
-    let portal = NativePortal::new(&[
+/// A production portal at `https://accounts.example.com`, without email verification.
+fn production_portal() -> NativePortal {
+    NativePortal::new(&[
         ("environment", "production"),
         ("public_origin", "https://accounts.example.com"),
         ("secret_key", crate::testing::SECRET_KEY),
         ("email_verification", "off"),
-    ]);
+    ])
+}
+
+#[test]
+fn anonymous_form_pages_make_no_elliptic_curve_operation_and_sign_in_hashes_once() {
+    use crate::security::cost;
+    let portal = production_portal();
     cost::take();
     for path in ["/sign-in", "/sign-up", "/sign-in?redirect_url=%2Fdashboard", "/healthz"] {
         assert_eq!(portal.get(path).status, 200, "{path}");
@@ -334,12 +339,7 @@ fn packed_tables_asked_for() -> Vec<&'static str> {
 
 #[test]
 fn a_localized_page_inflates_only_the_text_it_draws() {
-    let portal = NativePortal::new(&[
-        ("environment", "production"),
-        ("public_origin", "https://accounts.example.com"),
-        ("secret_key", crate::testing::SECRET_KEY),
-        ("email_verification", "off"),
-    ]);
+    let portal = production_portal();
     let browser = NativeBrowser::at(&portal, "https://accounts.example.com");
     let french = [("accept-language", "fr-FR,fr;q=0.9")];
     // The anonymous pages, the busiest: only the main table (not the signed-in pages', the
@@ -358,12 +358,7 @@ fn a_localized_page_inflates_only_the_text_it_draws() {
 
 #[test]
 fn a_redirect_draws_no_text_so_it_never_unpacks_a_translation() {
-    let portal = NativePortal::new(&[
-        ("environment", "production"),
-        ("public_origin", "https://accounts.example.com"),
-        ("secret_key", crate::testing::SECRET_KEY),
-        ("email_verification", "off"),
-    ]);
+    let portal = production_portal();
     let browser = NativeBrowser::at(&portal, "https://accounts.example.com");
     let signed_up = browser.submit(
         "/sign-up",
